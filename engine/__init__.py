@@ -1,0 +1,1 @@
+"""Zhikong runtime: BPMN/DMN execution, persistence and domain services (no web imports)."""

@@ -1,0 +1,279 @@
+"""Deployable definition bundles: validate, version by content hash, parse once per process."""
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Optional
+
+import jsonschema
+import yaml
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
+from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptEngineTask
+from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
+from SpiffWorkflow.specs.MultiChoice import MultiChoice
+
+from .errors import DefinitionInvalid, NotFound, SandboxViolation
+from .models import Definition, Event
+from .parser import XmlRefused, new_parser, parse_xml
+from .sandbox import compile_checked
+
+SCOPES = ("landing_unit", "deputy", "county")
+BUNDLE_PATTERNS = ("*.bpmn", "*.dmn", "lanes.yaml", "forms/*.json")
+
+
+@dataclass(frozen=True)
+class UserTaskMeta:
+    """What the task table needs to know about one user task of a definition."""
+
+    bpmn_id: str
+    name: str
+    lane: str
+    role: str
+    scope: str
+    form: str
+    due_in: Optional[timedelta]
+    stage: str
+
+
+@dataclass
+class LoadedDefinition:
+    """A parsed definition: spec objects plus lane, form and task metadata."""
+
+    definition_id: int
+    process_id: str
+    spec: Any
+    subprocess_specs: dict[str, Any]
+    user_tasks: dict[str, UserTaskMeta]
+    forms: dict[str, dict]
+    role_names: dict[str, str]
+    validators: dict[str, jsonschema.protocols.Validator] = field(default_factory=dict)
+
+    def validator(self, form: str) -> jsonschema.protocols.Validator:
+        """A compiled validator per form, built on first use."""
+        if form not in self.validators:
+            schema = self.forms[form]
+            self.validators[form] = jsonschema.Draft202012Validator(
+                schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+            )
+        return self.validators[form]
+
+
+def read_bundle(directory: Path) -> dict[str, str]:
+    """Collect the files of a definition bundle from a directory (paths relative to it)."""
+    files: dict[str, str] = {}
+    for pattern in BUNDLE_PATTERNS:
+        for path in sorted(directory.glob(pattern)):
+            files[path.relative_to(directory).as_posix()] = path.read_text(encoding="utf-8")
+    if not any(name.endswith(".bpmn") for name in files):
+        raise DefinitionInvalid([{"file": str(directory), "message": "目录中没有 .bpmn 文件"}])
+    return files
+
+
+def content_hash(files: dict[str, str]) -> str:
+    """Stable SHA-256 over file names and contents."""
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        digest.update(name.encode() + b"\0" + files[name].encode("utf-8") + b"\0")
+    return digest.hexdigest()
+
+
+def parse_duration(text: str) -> timedelta:
+    """Parse an ISO-8601 duration such as P15D or PT2H (years/months as 365/30 days)."""
+    parts = TimerEventDefinition.parse_iso_duration(text)
+    days = parts.get("years", 0) * 365 + parts.get("months", 0) * 30 + parts.get("weeks", 0) * 7
+    return timedelta(
+        days=days + parts.get("days", 0),
+        hours=parts.get("hours", 0),
+        minutes=parts.get("minutes", 0),
+        seconds=parts.get("seconds", 0),
+    )
+
+
+def _problem(file: str, element: str, message: str) -> dict[str, str]:
+    return {"file": file, "element": element, "message": message}
+
+
+def _file_of(spec_or_task: Any, default: str) -> str:
+    return getattr(spec_or_task, "file", None) or default
+
+
+def build(files: dict[str, str], process_id: str, definition_id: int = 0) -> LoadedDefinition:
+    """Parse and validate a bundle; raise DefinitionInvalid listing every problem found."""
+    problems: list[dict[str, str]] = []
+    parser = new_parser()
+    lanes_cfg: dict = {}
+    forms: dict[str, dict] = {}
+    for name, text in files.items():
+        try:
+            if name.endswith(".bpmn"):
+                parser.add_bpmn_xml(parse_xml(text, name), filename=name)
+            elif name.endswith(".dmn"):
+                parser.add_dmn_xml(parse_xml(text, name), filename=name)
+            elif name == "lanes.yaml":
+                lanes_cfg = yaml.safe_load(text) or {}
+            elif name.startswith("forms/"):
+                schema = json.loads(text)
+                jsonschema.Draft202012Validator.check_schema(schema)
+                forms[name.removeprefix("forms/")] = schema
+        except XmlRefused as exc:
+            problems.append(_problem(name, "", str(exc)))
+        except ValidationException as exc:
+            problems.append(_problem(name, exc.id, f"{exc} (第{exc.line_number}行)"))
+        except (json.JSONDecodeError, yaml.YAMLError) as exc:
+            problems.append(_problem(name, "", f"格式错误：{exc}"))
+        except jsonschema.SchemaError as exc:
+            problems.append(_problem(name, "", f"不是有效的 JSON Schema：{exc.message}"))
+    if problems:
+        raise DefinitionInvalid(problems)
+    try:
+        spec = parser.get_spec(process_id)
+        subprocess_specs = parser.get_subprocess_specs(process_id)
+    except ValidationException as exc:
+        raise DefinitionInvalid([_problem(exc.file_name, exc.id, str(exc))]) from exc
+    lanes: dict = lanes_cfg.get("lanes", {})
+    role_names: dict = lanes_cfg.get("roles", {})
+    user_tasks: dict[str, UserTaskMeta] = {}
+    for task_spec in spec.task_specs.values():
+        file = _file_of(spec, process_id)
+        problems.extend(_check_expressions(task_spec, file))
+        if not isinstance(task_spec, UserTask):
+            continue
+        meta, task_problems = _user_task_meta(task_spec, lanes, role_names, forms, file)
+        problems.extend(task_problems)
+        if meta:
+            user_tasks[meta.bpmn_id] = meta
+    if problems:
+        raise DefinitionInvalid(problems)
+    return LoadedDefinition(definition_id, process_id, spec, subprocess_specs, user_tasks, forms, role_names)
+
+
+def _user_task_meta(
+    task_spec: Any, lanes: dict, role_names: dict, forms: dict, file: str
+) -> tuple[Optional[UserTaskMeta], list[dict[str, str]]]:
+    """Resolve lane → role/scope, form and due duration of one user task."""
+    bpmn_id = task_spec.bpmn_id
+    props = (task_spec.extensions or {}).get("properties", {})
+    problems = []
+    lane_cfg = lanes.get(task_spec.lane or "")
+    if not lane_cfg:
+        problems.append(_problem(file, bpmn_id, f"用户任务所在泳道“{task_spec.lane}”未在 lanes.yaml 中映射到角色"))
+    elif lane_cfg.get("role") not in role_names or lane_cfg.get("scope") not in SCOPES:
+        problems.append(_problem("lanes.yaml", task_spec.lane, f"泳道映射的角色或范围无效：{lane_cfg}"))
+    form = props.get("formJsonSchemaFilename", "")
+    if form not in forms:
+        problems.append(_problem(file, bpmn_id, f"引用的表单 {form or '（未填写）'} 不存在于 forms/ 目录"))
+    due_in = None
+    if props.get("dueIn"):
+        try:
+            due_in = parse_duration(props["dueIn"])
+        except Exception:  # noqa: BLE001 - any parse failure is a modelling error
+            problems.append(_problem(file, bpmn_id, f"办理时限 dueIn={props['dueIn']!r} 不是 ISO-8601 时长（如 P15D）"))
+    if problems:
+        return None, problems
+    meta = UserTaskMeta(
+        bpmn_id=bpmn_id,
+        name=task_spec.bpmn_name or bpmn_id,
+        lane=task_spec.lane,
+        role=lane_cfg["role"],
+        scope=lane_cfg["scope"],
+        form=form,
+        due_in=due_in,
+        stage=props.get("stage", ""),
+    )
+    return meta, []
+
+
+def _check_expressions(task_spec: Any, file: str) -> list[dict[str, str]]:
+    """Compile every expression of a task spec through the sandbox, naming the element."""
+    sources: list[tuple[str, str]] = []
+    if isinstance(task_spec, MultiChoice):
+        sources += [(cond.args[0], "eval") for cond, _ in task_spec.cond_task_specs if cond is not None]
+    if isinstance(task_spec, ScriptEngineTask) and getattr(task_spec, "script", None):
+        sources.append((task_spec.script, "exec"))
+    event_def = getattr(task_spec, "event_definition", None)
+    if isinstance(event_def, TimerEventDefinition):
+        sources.append((event_def.expression, "eval"))
+    engine = getattr(task_spec, "dmnEngine", None)
+    if engine is not None:
+        table = engine.decision_table
+        sources += [(i.expression, "eval") for i in table.inputs if i.expression]
+        for rule in table.rules:
+            for entry in rule.inputEntries:
+                sources += [(lhs.replace("?", "dmninputexpr"), "eval") for lhs in entry.lhs if lhs]
+            sources += [(o.text, "eval") for o in rule.outputEntries if o.text]
+    problems = []
+    for source, mode in sources:
+        try:
+            compile_checked(source, mode)
+        except SandboxViolation as exc:
+            problems.append(_problem(file, task_spec.bpmn_id or task_spec.name, exc.message))
+    return problems
+
+
+def end_event_ids(loaded: LoadedDefinition) -> set[str]:
+    """Ids of the definition's end events (used to tell how an instance ended)."""
+    return {ts.bpmn_id for ts in loaded.spec.task_specs.values() if isinstance(ts, EndEvent)}
+
+
+_cache: dict[int, LoadedDefinition] = {}
+_cache_lock = threading.Lock()
+
+
+def load(session: Session, definition_id: int) -> LoadedDefinition:
+    """The parsed definition, parsed once per process and cached by id."""
+    loaded = _cache.get(definition_id)
+    if loaded is not None:
+        return loaded
+    with _cache_lock:
+        if definition_id not in _cache:
+            row = session.get(Definition, definition_id)
+            if row is None:
+                raise NotFound(f"流程定义 {definition_id} 不存在")
+            _cache[definition_id] = build(row.files, row.process_id, definition_id)
+        return _cache[definition_id]
+
+
+def latest(session: Session, process_id: str) -> Definition:
+    """The newest deployed version of a process."""
+    row = session.scalars(
+        select(Definition).where(Definition.process_id == process_id).order_by(Definition.version.desc()).limit(1)
+    ).first()
+    if row is None:
+        raise NotFound(f"流程 {process_id} 尚未部署，请先运行 zhikong deploy bpmn")
+    return row
+
+
+def deploy(
+    session: Session, files: dict[str, str], process_id: str, deployed_by: Optional[int] = None, note: str = ""
+) -> tuple[Definition, bool]:
+    """Validate and store a bundle as a new version; unchanged content returns the latest version."""
+    digest = content_hash(files)
+    current = session.scalars(
+        select(Definition).where(Definition.process_id == process_id).order_by(Definition.version.desc()).limit(1)
+    ).first()
+    if current is not None and current.content_hash == digest:
+        return current, False
+    build(files, process_id)
+    version = (session.scalar(select(func.max(Definition.version)).where(Definition.process_id == process_id)) or 0) + 1
+    row = Definition(
+        process_id=process_id, version=version, content_hash=digest, files=files, deployed_by=deployed_by, note=note
+    )
+    session.add(row)
+    session.flush()
+    session.add(
+        Event(
+            kind="deploy",
+            actor_id=deployed_by,
+            summary=f"部署 {process_id} 第{version}版",
+            payload={"definition_id": row.id, "version": version, "hash": digest, "files": sorted(files)},
+        )
+    )
+    return row, True

@@ -1,0 +1,161 @@
+"""The demo county: units, officials with roles, and a dozen projects at different stages."""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from . import runtime
+from .models import OrgUnit, Project, Task, User, UserRole
+from .org import can_act, hash_password
+
+DEMO_PASSWORD = "zhikong2026"
+
+UNITS: list[tuple[str, str, str, bool]] = [
+    ("tzcj", "县投资促进中心（领导小组办公室）", "office", False),
+    ("dkb", "县督考办", "office", False),
+    ("xw", "县委", "leadership", False),
+    ("xzf", "县人民政府", "leadership", False),
+    ("jinpan", "金磐开发区", "zone", True),
+    ("xincheng", "新城开发建设中心", "zone", False),
+    ("gyyq", "磐安工业园区", "zone", False),
+    ("anwen", "安文街道", "town", False),
+    ("xinwo", "新渥街道", "town", False),
+    ("jianshan", "尖山镇", "town", False),
+    ("yushan", "玉山镇", "town", False),
+    ("renchuan", "仁川镇", "town", False),
+    ("dapan", "大盘镇", "town", False),
+    ("fangqian", "方前镇", "town", False),
+    ("jsj", "县经商局", "department", False),
+    ("wgltj", "县文广旅体局", "department", False),
+    ("fgj", "县发改局", "department", False),
+    ("zycy", "中药产业促进中心", "department", False),
+    ("zrzy", "县自然资源和规划局", "department", False),
+    ("czj", "县财政局", "department", False),
+]
+
+# username, name, title, unit code, roles
+USERS: list[tuple[str, str, str, str, tuple[str, ...]]] = [
+    ("admin", "系统管理员", "系统管理员", "tzcj", ("admin", "process_owner")),
+    ("bangongshi", "陈晓明", "领导小组办公室主任", "tzcj", ("office", "process_owner")),
+    ("yanpan", "周丽", "研判小组会议秘书", "tzcj", ("assessment_group",)),
+    ("lingdao", "吴建国", "领导小组会议秘书", "tzcj", ("leading_group",)),
+    ("xianzhang", "郑国强", "县长", "xzf", ("county_head",)),
+    ("xzbgh", "孙敏", "县长办公会议秘书", "xzf", ("county_head_meeting",)),
+    ("changwei", "冯涛", "县委常委会秘书", "xw", ("standing_committee",)),
+    ("fx_gongye", "王志刚", "分管工业副县长", "xzf", ("deputy",)),
+    ("fx_wenlv", "李红梅", "分管文旅副县长", "xzf", ("deputy",)),
+    ("fx_nongye", "赵永强", "分管农业副县长", "xzf", ("deputy",)),
+    ("jinpan", "刘洋", "金磐开发区招商科", "jinpan", ("landing_unit", "project_team", "dev_zone")),
+    ("xincheng", "何静", "新城开发建设中心招商科", "xincheng", ("landing_unit", "project_team")),
+    ("gyyq", "马超", "磐安工业园区招商科", "gyyq", ("landing_unit", "project_team")),
+    ("anwen", "钱芳", "安文街道招商办", "anwen", ("landing_unit", "project_team")),
+    ("xinwo", "黄磊", "新渥街道招商办", "xinwo", ("landing_unit", "project_team")),
+    ("jianshan", "林佳", "尖山镇招商办", "jianshan", ("landing_unit", "project_team")),
+    ("yushan", "徐伟", "玉山镇招商办", "yushan", ("landing_unit", "project_team")),
+    ("renchuan", "朱婷", "仁川镇招商办", "renchuan", ("landing_unit", "project_team")),
+    ("dapan", "胡斌", "大盘镇招商办", "dapan", ("landing_unit", "project_team")),
+    ("fangqian", "高燕", "方前镇招商办", "fangqian", ("landing_unit", "project_team")),
+    ("jingshang", "罗军", "县经商局", "jsj", ("industry_dept",)),
+    ("ziranziyuan", "梁平", "县自然资源和规划局", "zrzy", ("element_dept",)),
+    ("dukao", "宋洁", "县督考办", "dkb", ("supervision_office",)),
+]
+
+
+def load_org(session: Session) -> bool:
+    """Create the demo units and officials once; returns False when they already exist."""
+    if session.scalar(select(func.count(OrgUnit.id))):
+        return False
+    units = {code: OrgUnit(code=code, name=name, kind=kind, is_dev_zone=dev) for code, name, kind, dev in UNITS}
+    session.add_all(units.values())
+    session.flush()
+    hashed = hash_password(DEMO_PASSWORD)
+    for username, name, title, unit, roles in USERS:
+        user = User(username=username, display_name=name, title=title, password_hash=hashed, unit_id=units[unit].id)
+        user.role_rows = [UserRole(role=r) for r in roles]
+        session.add(user)
+    session.flush()
+    return True
+
+
+INTENT = {"has_intent": True, "opinion": "投资方已明确投资意向"}
+FEASIBLE = {"decision": "pass", "opinion": "可行性与落地必要性论证通过"}
+PASS = {"decision": "pass", "opinion": "同意"}
+NEGOTIATED = {"decision": "continue", "opinion": "洽谈完成，已组织落地考察", "inspection_date": "2026-09-15"}
+JOINT = {"decision": "pass", "opinion": "专班联审同意落地"}
+APPROVE = {"decision": "approve", "opinion": "同意"}
+SIGN = {"signed_date": "2026-10-20", "contract_amount": 52000, "opinion": "已签订投资协议"}
+LAND = {"company_registered": True, "registered_date": "2026-11-01", "liaison_leader": "王志刚", "opinion": "已注册项目公司"}
+
+
+def _form(needs_land: bool, land_mu: float, support: bool = False) -> dict[str, Any]:
+    form: dict[str, Any] = {"needs_land": needs_land, "one_case_support": support, "summary": "项目概况见附件", "opinion": "请审议"}
+    if needs_land:
+        form["land_mu"] = land_mu
+    return form
+
+
+def _projects(units: dict[str, int], deputies: dict[str, int]) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    """(registration, task submissions in order) for each demo project."""
+    g, w, n = deputies["fx_gongye"], deputies["fx_wenlv"], deputies["fx_nongye"]
+    after_form = lambda land, mu, s=False: [INTENT, FEASIBLE, _form(land, mu, s), PASS, PASS, NEGOTIATED, JOINT]  # noqa: E731
+    return [
+        (dict(name="年产5万吨新型环保材料项目", investor="浙江绿材科技有限公司", category="industrial", is_manufacturing=True,
+              total_investment=80000, landing_unit_id=units["jinpan"], deputy_id=g, source_channel="team"),
+         after_form(True, 45) + [APPROVE, SIGN, LAND]),
+        (dict(name="大盘山康养度假综合体", investor="杭州颐和健康产业集团", category="health", total_investment=35000,
+              landing_unit_id=units["dapan"], deputy_id=w, source_channel="kinship"),
+         after_form(True, 38) + [APPROVE]),
+        (dict(name="中药材精深加工产业园", investor="磐五味药业股份有限公司", category="industrial", is_manufacturing=True,
+              total_investment=120000, landing_unit_id=units["gyyq"], deputy_id=g, source_channel="business", is_major=True),
+         after_form(True, 86) + [APPROVE, APPROVE]),
+        (dict(name="高山茶文化旅游小镇", investor="上海茗途文旅发展有限公司", category="tourism", total_investment=28000,
+              landing_unit_id=units["yushan"], deputy_id=w, source_channel="resident"),
+         [INTENT, FEASIBLE, _form(True, 18), PASS, PASS]),
+        (dict(name="智能电动工具生产基地", investor="永康锐力工具有限公司", category="industrial", is_manufacturing=True,
+              total_investment=32000, landing_unit_id=units["xincheng"], deputy_id=g, source_channel="entrusted"),
+         [INTENT, FEASIBLE, _form(True, 28)]),
+        (dict(name="磐安香菇数字农业示范园", investor="浙江菇源农业科技有限公司", category="agriculture", total_investment=6000,
+              landing_unit_id=units["jianshan"], deputy_id=n, source_channel="team"),
+         [INTENT, FEASIBLE]),
+        (dict(name="乌石村民宿集群", investor="金华山居旅游开发有限公司", category="tourism", total_investment=3000,
+              landing_unit_id=units["anwen"], deputy_id=w, source_channel="kinship"),
+         [INTENT]),
+        (dict(name="新能源汽车零部件项目", investor="宁波驰远汽配有限公司", category="industrial", is_manufacturing=True,
+              total_investment=75000, landing_unit_id=units["jinpan"], deputy_id=g, source_channel="business"),
+         []),
+        (dict(name="城区商业综合体", investor="金华万联商业管理有限公司", category="commerce", total_investment=45000,
+              landing_unit_id=units["xinwo"], deputy_id=w, source_channel="other"),
+         [INTENT, FEASIBLE, _form(True, 55), PASS, PASS, NEGOTIATED, JOINT, APPROVE, APPROVE, APPROVE, APPROVE, SIGN]),
+        (dict(name="养老服务中心", investor="浙江福寿康养服务有限公司", category="health", total_investment=9000,
+              landing_unit_id=units["renchuan"], deputy_id=w, source_channel="entrusted", needs_land=False),
+         after_form(False, 0, True)),
+        (dict(name="竹木制品加工项目", investor="义乌竹语家居有限公司", category="industrial", is_manufacturing=True,
+              total_investment=2000, landing_unit_id=units["fangqian"], deputy_id=g, source_channel="team"),
+         [{"has_intent": False, "opinion": "投资方考察后放弃", "reason": "投资方资金链调整，暂无投资意向"}]),
+        (dict(name="生物医药研发中心", investor="杭州康析生物科技有限公司", category="industrial", is_manufacturing=True,
+              total_investment=15000, landing_unit_id=units["jinpan"], deputy_id=g, source_channel="business"),
+         [INTENT, {"decision": "fail", "opinion": "环评条件不具备，论证未通过"}]),
+    ]
+
+
+def load_projects(session: Session) -> int:
+    """Register the demo projects and drive each to its stage through the real engine."""
+    if session.scalar(select(func.count(Project.id))):
+        return 0
+    units = {u.code: u.id for u in session.scalars(select(OrgUnit))}
+    users = list(session.scalars(select(User)))
+    deputies = {u.username: u.id for u in users if "deputy" in u.roles}
+    registrar = {u.unit_id: u for u in users if "landing_unit" in u.roles}
+    count = 0
+    for registration, steps in _projects(units, deputies):
+        outcome = runtime.register_project(session, registration, registrar[registration["landing_unit_id"]])
+        for data in steps:
+            task = session.scalars(
+                select(Task).where(Task.project_id == outcome.project_id, Task.status == "ready").limit(1)
+            ).one()
+            actor = next(u for u in users if can_act(u, task))
+            runtime.complete_task(session, task.id, actor, data)
+        count += 1
+    return count

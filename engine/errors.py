@@ -1,0 +1,62 @@
+"""Domain errors raised by the engine; the web and CLI edges translate them for people."""
+from __future__ import annotations
+
+
+class EngineError(Exception):
+    """Base of every error the engine raises on purpose."""
+
+    status = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(EngineError):
+    """The requested project, task, user or definition does not exist."""
+
+    status = 404
+
+
+class NotAllowed(EngineError):
+    """The user lacks the role or unit scope for this action."""
+
+    status = 403
+
+
+class AlreadyCompleted(EngineError):
+    """The task was completed (or cancelled) by someone else first."""
+
+    status = 409
+
+
+class ConcurrentUpdate(EngineError):
+    """Another writer changed the same instance; the caller may retry."""
+
+    status = 409
+
+
+class InvalidInput(EngineError):
+    """Submitted data failed validation; `errors` maps each field to its message."""
+
+    status = 422
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        self.errors = dict(errors)
+        summary = "；".join(f"{field}：{msg}" for field, msg in self.errors.items())
+        super().__init__(f"输入有误：{summary}")
+
+
+class DefinitionInvalid(EngineError):
+    """A BPMN/DMN/form bundle cannot be deployed; each problem names file and element."""
+
+    status = 422
+
+    def __init__(self, problems: list[dict[str, str]]) -> None:
+        self.problems = problems
+        lines = [f"{p.get('file', '')} {p.get('element', '')}: {p['message']}".strip() for p in problems]
+        super().__init__("流程定义校验未通过：\n" + "\n".join(lines))
+
+
+class SandboxViolation(EngineError):
+    """An expression uses something the sandbox forbids (imports, dunders, open, exec …)."""

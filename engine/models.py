@@ -1,0 +1,236 @@
+"""SQLAlchemy 2.0 models: organisation, definitions, projects, instances, task table, event log."""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from typing import Any, Optional
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    and_,
+)
+from sqlalchemy.ext.hybrid import hybrid_property
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    """Timezone-aware now in UTC; every stored timestamp is UTC."""
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    """Declarative base with a JSON type that works on SQLite and PostgreSQL."""
+
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+Money = Numeric(14, 2)
+
+
+class OrgUnit(Base):
+    """An organisation unit: zone, town, department, the office, leadership bodies."""
+
+    __tablename__ = "org_unit"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(80))
+    kind: Mapped[str] = mapped_column(String(20))
+    is_dev_zone: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class User(Base):
+    """A signed-in official; belongs to one unit and holds roles."""
+
+    __tablename__ = "app_user"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(40), unique=True)
+    display_name: Mapped[str] = mapped_column(String(80))
+    title: Mapped[str] = mapped_column(String(80), default="")
+    password_hash: Mapped[str] = mapped_column(String(255))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
+    unit: Mapped[OrgUnit] = relationship(lazy="joined")
+    role_rows: Mapped[list["UserRole"]] = relationship(lazy="selectin", cascade="all, delete-orphan")
+
+    @property
+    def roles(self) -> set[str]:
+        """The role keys this user holds."""
+        return {r.role for r in self.role_rows}
+
+
+class UserRole(Base):
+    """One role held by one user."""
+
+    __tablename__ = "user_role"
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(40), primary_key=True)
+
+
+class Definition(Base):
+    """A deployed, versioned bundle of BPMN, DMN, forms and lane mapping."""
+
+    __tablename__ = "definition"
+    __table_args__ = (UniqueConstraint("process_id", "version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_id: Mapped[str] = mapped_column(String(80), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    files: Mapped[dict[str, Any]] = mapped_column(JSON)
+    deployed_by: Mapped[Optional[int]] = mapped_column(ForeignKey("app_user.id"))
+    deployed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    note: Mapped[str] = mapped_column(String(200), default="")
+
+
+class Project(Base):
+    """The project ledger record (项目台账) of SPEC §2; amounts in 万元, areas in 亩."""
+
+    __tablename__ = "project"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    investor: Mapped[str] = mapped_column(String(200), default="")
+    source_channel: Mapped[str] = mapped_column(String(20), default="other")
+    attracting_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
+    landing_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
+    landing_platform_id: Mapped[Optional[int]] = mapped_column(ForeignKey("org_unit.id"))
+    category: Mapped[str] = mapped_column(String(20))
+    is_manufacturing: Mapped[bool] = mapped_column(Boolean, default=False)
+    total_investment: Mapped[Decimal] = mapped_column(Money)
+    fixed_asset_investment: Mapped[Decimal] = mapped_column(Money, default=0)
+    foreign_capital: Mapped[Decimal] = mapped_column(Money, default=0)
+    out_of_province_capital: Mapped[Decimal] = mapped_column(Money, default=0)
+    funds_in_place: Mapped[Decimal] = mapped_column(Money, default=0)
+    needs_land: Mapped[bool] = mapped_column(Boolean, default=False)
+    land_mu: Mapped[Decimal] = mapped_column(Numeric(10, 2), default=0)
+    one_case_support: Mapped[bool] = mapped_column(Boolean, default=False)
+    one_case_amount: Mapped[Decimal] = mapped_column(Money, default=0)
+    fund_request: Mapped[Decimal] = mapped_column(Money, default=0)
+    deputy_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    contact_name: Mapped[str] = mapped_column(String(80), default="")
+    contact_phone: Mapped[str] = mapped_column(String(40), default="")
+    is_major: Mapped[bool] = mapped_column(Boolean, default=False)
+    stage: Mapped[str] = mapped_column(String(20), default="lead", index=True)
+    status: Mapped[str] = mapped_column(String(20), default="active", index=True)
+    close_reason: Mapped[str] = mapped_column(String(500), default="")
+    registered_by: Mapped[Optional[int]] = mapped_column(ForeignKey("app_user.id"))
+    registered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    intent_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
+    assessed_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
+    approved_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
+    signed_date: Mapped[Optional[date]] = mapped_column(Date)
+    landed_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
+    start_date: Mapped[Optional[date]] = mapped_column(Date)
+    contract_amount: Mapped[Decimal] = mapped_column(Money, default=0)
+    tier: Mapped[str] = mapped_column(String(4), default="")
+    last_progress_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
+    landing_unit: Mapped[OrgUnit] = relationship(foreign_keys=[landing_unit_id], lazy="joined")
+    attracting_unit: Mapped[OrgUnit] = relationship(foreign_keys=[attracting_unit_id], lazy="joined")
+    landing_platform: Mapped[Optional[OrgUnit]] = relationship(foreign_keys=[landing_platform_id], lazy="joined")
+    deputy: Mapped[User] = relationship(foreign_keys=[deputy_id], lazy="joined")
+
+    @hybrid_property
+    def is_7yi_manufacturing(self) -> bool:
+        """制造业 and total ≥ 7亿元 (70,000 万元): a unit of assessment."""
+        return bool(self.is_manufacturing and self.total_investment >= 70000)
+
+    @is_7yi_manufacturing.inplace.expression
+    @classmethod
+    def _is_7yi_manufacturing(cls):  # type: ignore[no-untyped-def]
+        return and_(cls.is_manufacturing.is_(True), cls.total_investment >= 70000)
+
+    @hybrid_property
+    def is_3yi_industrial(self) -> bool:
+        """Industrial category and total ≥ 3亿元 (30,000 万元): a major industrial project."""
+        return bool(self.category == "industrial" and self.total_investment >= 30000)
+
+    @is_3yi_industrial.inplace.expression
+    @classmethod
+    def _is_3yi_industrial(cls):  # type: ignore[no-untyped-def]
+        return and_(cls.category == "industrial", cls.total_investment >= 30000)
+
+    @hybrid_property
+    def is_yi_plus(self) -> bool:
+        """亿元以上项目: total ≥ 10,000 万元."""
+        return bool(self.total_investment >= 10000)
+
+    @is_yi_plus.inplace.expression
+    @classmethod
+    def _is_yi_plus(cls):  # type: ignore[no-untyped-def]
+        return cls.total_investment >= 10000
+
+
+class Instance(Base):
+    """One running lifecycle; holds only its own serialized state, never the spec."""
+
+    __tablename__ = "instance"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id"), unique=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("definition.id"), index=True)
+    state: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default="running", index=True)
+    error: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
+    next_timer_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revision: Mapped[int] = mapped_column(Integer, nullable=False)
+    project: Mapped[Project] = relationship(lazy="joined")
+    definition: Mapped[Definition] = relationship(lazy="select")
+    __mapper_args__ = {"version_id_col": revision}
+
+
+class Task(Base):
+    """A mirrored user task: the inbox, counts and lights read this table, never a workflow."""
+
+    __tablename__ = "task"
+    __table_args__ = (
+        Index("ix_task_inbox_role", "status", "role", "scope", "unit_id", "due_at"),
+        Index("ix_task_inbox_assignee", "status", "assignee_id", "due_at"),
+        Index("ix_task_instance_status", "instance_id", "status"),
+        Index("ix_task_completed_by", "completed_by", "completed_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instance.id"))
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id"), index=True)
+    spiff_task_id: Mapped[str] = mapped_column(String(36), unique=True)
+    bpmn_id: Mapped[str] = mapped_column(String(80))
+    name: Mapped[str] = mapped_column(String(120))
+    lane: Mapped[str] = mapped_column(String(80))
+    role: Mapped[str] = mapped_column(String(40))
+    scope: Mapped[str] = mapped_column(String(20))
+    unit_id: Mapped[Optional[int]] = mapped_column(ForeignKey("org_unit.id"))
+    assignee_id: Mapped[Optional[int]] = mapped_column(ForeignKey("app_user.id"))
+    stage: Mapped[str] = mapped_column(String(20), default="")
+    form: Mapped[str] = mapped_column(String(120), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    due_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(20), default="ready")
+    completed_by: Mapped[Optional[int]] = mapped_column(ForeignKey("app_user.id"))
+    completed_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
+    data: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
+    project: Mapped[Project] = relationship(lazy="select")
+
+
+class Event(Base):
+    """Append-only log: starts, completions, decisions, deploys, errors, admin actions."""
+
+    __tablename__ = "event"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    project_id: Mapped[Optional[int]] = mapped_column(ForeignKey("project.id"), index=True)
+    instance_id: Mapped[Optional[int]] = mapped_column(ForeignKey("instance.id"))
+    actor_id: Mapped[Optional[int]] = mapped_column(ForeignKey("app_user.id"))
+    bpmn_id: Mapped[str] = mapped_column(String(80), default="")
+    summary: Mapped[str] = mapped_column(String(300), default="")
+    payload: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)

@@ -1,0 +1,250 @@
+"""The project record (SPEC §2): field rules, validation with named messages, derived facts."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any, Optional
+
+from sqlalchemy.orm import Session
+
+from .errors import InvalidInput
+from .models import OrgUnit, Project, User
+
+CATEGORIES = {
+    "industrial": "工业",
+    "tourism": "文旅",
+    "health": "康养(含养老)",
+    "services": "服务业",
+    "agriculture": "农业",
+    "commerce": "商业",
+    "other": "其他",
+}
+SOURCE_CHANNELS = {
+    "team": "小分队招商",
+    "kinship": "亲情招商",
+    "resident": "驻点招商",
+    "entrusted": "委托招商",
+    "business": "以商引商",
+    "other": "其他",
+}
+STAGES = {
+    "lead": "谋划/信息收集",
+    "intent": "意向",
+    "feasibility": "论证",
+    "assessment": "研判",
+    "leading_group": "领导小组审议",
+    "negotiation": "盯引洽谈/考察",
+    "approval": "审批",
+    "signing": "签约",
+    "landing": "落地",
+    "construction": "开工准备",
+    "started": "已开工",
+    "closed": "已中止",
+}
+FIELD_LABELS = {
+    "name": "项目名称",
+    "investor": "投资方",
+    "source_channel": "招引方式",
+    "attracting_unit_id": "招引单位",
+    "landing_unit_id": "落地单位",
+    "landing_platform_id": "落地平台",
+    "category": "产业类别",
+    "is_manufacturing": "是否制造业",
+    "total_investment": "总投资",
+    "fixed_asset_investment": "固定资产投资",
+    "foreign_capital": "利用外资",
+    "out_of_province_capital": "省外内资",
+    "funds_in_place": "到位资金",
+    "needs_land": "是否供地",
+    "land_mu": "用地面积",
+    "one_case_support": "一事一议财政资金扶持",
+    "one_case_amount": "一事一议扶持金额",
+    "fund_request": "申请产业基金",
+    "deputy_id": "分管县领导",
+    "contact_name": "联系人",
+    "contact_phone": "联系电话",
+    "is_major": "重大项目",
+    "signed_date": "签约日期",
+    "start_date": "开工日期",
+    "contract_amount": "签约金额",
+}
+MONEY_FIELDS = (
+    "total_investment",
+    "fixed_asset_investment",
+    "foreign_capital",
+    "out_of_province_capital",
+    "funds_in_place",
+    "one_case_amount",
+    "fund_request",
+    "contract_amount",
+)
+BOOL_FIELDS = ("is_manufacturing", "needs_land", "one_case_support", "is_major")
+MAX_FUND_REQUEST = Decimal(10000)
+# Form fields that, when a task submits them, update the ledger record of the same name.
+FORM_FIELDS_ON_PROJECT = (
+    "needs_land",
+    "land_mu",
+    "one_case_support",
+    "one_case_amount",
+    "fund_request",
+    "signed_date",
+    "contract_amount",
+    "start_date",
+    "funds_in_place",
+)
+
+
+def label(field: str) -> str:
+    """Chinese label with the field key, so messages name the field both ways."""
+    return f"{FIELD_LABELS.get(field, field)}({field})"
+
+
+def _decimal(raw: Any, field: str, errors: dict[str, str], required: bool = False) -> Optional[Decimal]:
+    if raw is None or raw == "":
+        if required:
+            errors[field] = f"{label(field)}为必填项"
+        return None
+    if isinstance(raw, bool):
+        errors[field] = f"{label(field)}必须是数字"
+        return None
+    try:
+        value = Decimal(str(raw).strip())
+    except InvalidOperation:
+        errors[field] = f"{label(field)}必须是数字，收到“{raw}”"
+        return None
+    if not value.is_finite():
+        errors[field] = f"{label(field)}必须是有限数字"
+        return None
+    if value < 0:
+        errors[field] = f"{label(field)}不能为负数"
+        return None
+    return value
+
+
+def _bool(raw: Any, field: str, errors: dict[str, str]) -> bool:
+    if raw in (None, "", False, "false", "0", 0, "no", "off"):
+        return False
+    if raw in (True, "true", "1", 1, "yes", "on"):
+        return True
+    errors[field] = f"{label(field)}必须是“是”或“否”"
+    return False
+
+
+def _unit(session: Session, raw: Any, field: str, errors: dict[str, str], required: bool) -> Optional[OrgUnit]:
+    if raw in (None, ""):
+        if required:
+            errors[field] = f"{label(field)}为必填项"
+        return None
+    try:
+        unit = session.get(OrgUnit, int(raw))
+    except (TypeError, ValueError):
+        unit = None
+    if unit is None:
+        errors[field] = f"{label(field)}不存在：{raw}"
+    return unit
+
+
+@dataclass
+class ProjectInput:
+    """Validated values ready to become a Project row."""
+
+    values: dict[str, Any]
+
+
+def validate(session: Session, data: dict[str, Any]) -> ProjectInput:
+    """Check a lead registration; raise InvalidInput naming every bad field, store nothing."""
+    errors: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    name = str(data.get("name") or "").strip()
+    if not name:
+        errors["name"] = f"{label('name')}不能为空"
+    elif len(name) > 200:
+        errors["name"] = f"{label('name')}不能超过200个字"
+    values["name"] = name
+    for text_field, limit in (("investor", 200), ("contact_name", 80), ("contact_phone", 40)):
+        text = str(data.get(text_field) or "").strip()
+        if len(text) > limit:
+            errors[text_field] = f"{label(text_field)}不能超过{limit}个字"
+        values[text_field] = text
+    category = data.get("category")
+    if category not in CATEGORIES:
+        errors["category"] = f"{label('category')}无效：“{category}”，可选：{'、'.join(CATEGORIES.values())}"
+    values["category"] = category
+    channel = data.get("source_channel") or "other"
+    if channel not in SOURCE_CHANNELS:
+        errors["source_channel"] = f"{label('source_channel')}无效：“{channel}”"
+    values["source_channel"] = channel
+    for field in BOOL_FIELDS:
+        values[field] = _bool(data.get(field), field, errors)
+    for field in MONEY_FIELDS:
+        values[field] = _decimal(data.get(field), field, errors, required=field == "total_investment")
+        if values[field] is None:
+            values[field] = Decimal(0)
+    if values["fund_request"] > MAX_FUND_REQUEST:
+        errors["fund_request"] = f"{label('fund_request')}不能超过10000万元（单个项目原则上不高于1亿元）"
+    land = _decimal(data.get("land_mu"), "land_mu", errors)
+    if land is not None and land > 0 and not values["needs_land"]:
+        errors["land_mu"] = f"{label('land_mu')}仅在“是否供地”为“是”时填写"
+    if values["needs_land"] and (land is None or land == 0) and "land_mu" not in errors:
+        errors["land_mu"] = f"{label('land_mu')}：供地项目必须填写大于0的用地面积"
+    values["land_mu"] = land or Decimal(0)
+    landing = _unit(session, data.get("landing_unit_id"), "landing_unit_id", errors, required=True)
+    attracting = _unit(session, data.get("attracting_unit_id"), "attracting_unit_id", errors, required=False)
+    platform = _unit(session, data.get("landing_platform_id"), "landing_platform_id", errors, required=False)
+    values["landing_unit_id"] = landing.id if landing else None
+    values["attracting_unit_id"] = attracting.id if attracting else values["landing_unit_id"]
+    values["landing_platform_id"] = platform.id if platform else values["landing_unit_id"]
+    deputy = None
+    if data.get("deputy_id") in (None, ""):
+        errors["deputy_id"] = f"{label('deputy_id')}为必填项"
+    else:
+        try:
+            deputy = session.get(User, int(data["deputy_id"]))
+        except (TypeError, ValueError):
+            deputy = None
+        if deputy is None or "deputy" not in deputy.roles or not deputy.active:
+            errors["deputy_id"] = f"{label('deputy_id')}必须是在职的分管副县长：{data.get('deputy_id')}"
+    values["deputy_id"] = deputy.id if deputy else None
+    if errors:
+        raise InvalidInput(errors)
+    return ProjectInput(values)
+
+
+def is_dev_zone(project: Project) -> bool:
+    """The project lands on 金磐开发区 (delegated approval for ≤ 50 亩)."""
+    platform = project.landing_platform or project.landing_unit
+    return bool(platform and platform.is_dev_zone)
+
+
+def workflow_facts(project: Project) -> dict[str, Any]:
+    """The project facts a lifecycle's conditions and decisions read from task data."""
+    return {
+        "project_id": project.id,
+        "project_name": project.name,
+        "category": project.category,
+        "needs_land": bool(project.needs_land),
+        "land_mu": float(project.land_mu or 0),
+        "dev_zone": is_dev_zone(project),
+        "one_case_support": bool(project.one_case_support),
+        "total_investment": float(project.total_investment or 0),
+        "is_manufacturing": bool(project.is_manufacturing),
+        "is_major": bool(project.is_major),
+    }
+
+
+def apply_form_fields(project: Project, data: dict[str, Any]) -> None:
+    """Copy submitted form fields that belong to the ledger onto the project record."""
+    for field in FORM_FIELDS_ON_PROJECT:
+        if field not in data or data[field] is None:
+            continue
+        value = data[field]
+        if field in ("signed_date", "start_date"):
+            value = date.fromisoformat(value)
+        elif field in BOOL_FIELDS:
+            value = bool(value)
+        else:
+            value = Decimal(str(value))
+        setattr(project, field, value)
+    if "needs_land" in data and not data["needs_land"]:
+        project.land_mu = Decimal(0)

@@ -1,0 +1,157 @@
+"""Shared fixtures: a migrated database with the demo county and the lifecycle deployed."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+from sqlalchemy import select, text
+
+from engine import definitions, demo, runtime, schema, state
+from engine.config import PROJECT_ROOT
+from engine.db import Database
+from engine.models import Base, OrgUnit, Project, Task, User
+from engine.org import can_act
+
+BPMN_DIR = PROJECT_ROOT / "bpmn"
+PG_URL = os.environ.get("ZHIKONG_TEST_PG")
+BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+
+
+def reset_postgres(url: str) -> None:
+    """Drop every table of the test database so migrations start from nothing."""
+    db = Database(url)
+    with db.engine.begin() as conn:
+        Base.metadata.drop_all(conn)
+        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    db.dispose()
+
+
+def fresh_database(backend: str, tmp_path: Path) -> Database:
+    """A migrated, empty database on the requested backend."""
+    state.WORKFLOWS.clear()
+    if backend == "postgresql":
+        reset_postgres(PG_URL)
+        db = Database(PG_URL)
+    else:
+        db = Database(f"sqlite:///{tmp_path / 'zhikong.db'}")
+    schema.upgrade(db)
+    return db
+
+
+def prepared_database(backend: str, tmp_path: Path) -> Database:
+    """Migrated, with the demo org and the bpmn/ bundle deployed (no projects)."""
+    db = fresh_database(backend, tmp_path)
+    with db.session() as s:
+        demo.load_org(s)
+        definitions.deploy(s, definitions.read_bundle(BPMN_DIR), runtime.LIFECYCLE)
+    return db
+
+
+@pytest.fixture(params=BACKENDS)
+def db(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Engine database on every available backend."""
+    database = prepared_database(request.param, tmp_path)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def sqlite_db(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Engine database on SQLite only (for the many fast routing cases)."""
+    database = prepared_database("sqlite", tmp_path)
+    yield database
+    database.dispose()
+
+
+class Helper:
+    """Small vocabulary for tests: look up users/units, register, act as the right official."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def user(self, username: str) -> User:
+        with self.db.session() as s:
+            return s.scalars(select(User).where(User.username == username)).one()
+
+    def unit(self, code: str) -> int:
+        with self.db.session() as s:
+            return s.scalars(select(OrgUnit.id).where(OrgUnit.code == code)).one()
+
+    def register(self, by: str = "anwen", **fields: Any) -> int:
+        data = {
+            "name": "测试项目",
+            "investor": "测试投资方",
+            "category": "industrial",
+            "total_investment": 50000,
+            "landing_unit_id": self.user(by).unit_id,
+            "deputy_id": self.user("fx_gongye").id,
+        }
+        data.update(fields)
+        with self.db.session() as s:
+            return runtime.register_project(s, data, s.merge(self.user(by))).project_id
+
+    def ready(self, project_id: int) -> list[Task]:
+        with self.db.session() as s:
+            return list(s.scalars(select(Task).where(Task.project_id == project_id, Task.status == "ready")))
+
+    def only_ready(self, project_id: int) -> Task:
+        tasks = self.ready(project_id)
+        assert len(tasks) == 1, [t.bpmn_id for t in tasks]
+        return tasks[0]
+
+    def complete(self, project_id: int, username: str, data: dict[str, Any], bpmn_id: str | None = None) -> runtime.Outcome:
+        task = self.only_ready(project_id)
+        if bpmn_id is not None:
+            assert task.bpmn_id == bpmn_id
+        with self.db.session() as s:
+            return runtime.complete_task(s, task.id, s.merge(self.user(username)), data)
+
+    def actors_for(self, project_id: int) -> list[str]:
+        task = self.only_ready(project_id)
+        with self.db.session() as s:
+            return sorted(u.username for u in s.scalars(select(User)) if can_act(u, task))
+
+    def project(self, project_id: int) -> Project:
+        with self.db.session() as s:
+            return s.get(Project, project_id)
+
+
+@pytest.fixture
+def h(db: Database) -> Helper:
+    return Helper(db)
+
+
+@pytest.fixture
+def hs(sqlite_db: Database) -> Helper:
+    return Helper(sqlite_db)
+
+
+INTENT = {"has_intent": True, "opinion": "有意向"}
+FEASIBLE = {"decision": "pass", "opinion": "论证通过"}
+PASS = {"decision": "pass", "opinion": "同意"}
+NEGOTIATED = {"decision": "continue", "opinion": "洽谈完成"}
+JOINT = {"decision": "pass", "opinion": "联审同意"}
+APPROVE = {"decision": "approve", "opinion": "同意"}
+
+
+def approval_form(needs_land: bool, land_mu: float = 0, support: bool = False) -> dict[str, Any]:
+    form: dict[str, Any] = {"needs_land": needs_land, "one_case_support": support, "summary": "概况", "opinion": "请审议"}
+    if needs_land:
+        form["land_mu"] = land_mu
+    return form
+
+
+def drive_to_tier(h: Helper, project_id: int, unit_user: str, form: dict[str, Any]) -> None:
+    """Complete intent → joint inspection with the responsible officials."""
+    h.complete(project_id, unit_user, INTENT, "confirm_intent")
+    h.complete(project_id, "fx_gongye", FEASIBLE, "feasibility_review")
+    h.complete(project_id, unit_user, form, "fill_approval_form")
+    h.complete(project_id, "yanpan", PASS, "assessment_meeting")
+    h.complete(project_id, "lingdao", PASS, "leading_group_review")
+    h.complete(project_id, unit_user, NEGOTIATED, "negotiation")
+    h.complete(project_id, unit_user, JOINT, "joint_inspection")
+
+
+Drive = Callable[[Helper, int, str, dict[str, Any]], None]

@@ -1,0 +1,88 @@
+"""SPEC §4: the 13 tier examples through the real BPMN, and every tier route end to end."""
+from __future__ import annotations
+
+import pytest
+
+from engine.models import Event
+from sqlalchemy import select
+from tests.conftest import APPROVE, Helper, approval_form, drive_to_tier
+
+FIRST_STEP = {
+    "T1": "t1_head_consent",
+    "T2": "t2_deputy_review",
+    "T3": "t3_deputy_review",
+    "Z1": "z1_zone_approval",
+    "Z3": "z3_standing_committee",
+}
+CATEGORY = {"服务业": "services", "文旅": "tourism", "康养": "health", "工业": "industrial", "农业": "agriculture", "商业": "commerce"}
+
+# needs land, mu, category, zone, 一事一议, tier — the SPEC §4 table verbatim
+EXAMPLES = [
+    (False, None, "服务业", False, False, "T1"),
+    (True, 20, "文旅", False, False, "T1"),
+    (True, 20.5, "康养", False, False, "T2"),
+    (True, 30, "工业", False, False, "T1"),
+    (True, 30.01, "工业", False, False, "T2"),
+    (True, 50, "农业", False, False, "T2"),
+    (True, 50.1, "工业", False, False, "T3"),
+    (True, 45, "工业", True, False, "Z1"),
+    (True, 50, "商业", True, False, "Z1"),
+    (True, 80, "工业", True, False, "Z3"),
+    (True, 10, "工业", False, True, "T2"),
+    (True, 40, "文旅", False, True, "T3"),
+    (True, 120, "工业", False, True, "T3"),
+]
+
+
+@pytest.mark.parametrize("needs_land,mu,category,zone,support,tier", EXAMPLES)
+def test_spec_examples_route_to_their_tier(hs: Helper, needs_land, mu, category, zone, support, tier) -> None:
+    unit_user = "jinpan" if zone else "anwen"
+    pid = hs.register(by=unit_user, category=CATEGORY[category])
+    drive_to_tier(hs, pid, unit_user, approval_form(needs_land, mu or 0, support))
+    assert hs.only_ready(pid).bpmn_id == FIRST_STEP[tier]
+    assert hs.project(pid).tier == tier
+    with hs.db.session() as s:
+        decision = s.scalars(select(Event).where(Event.project_id == pid, Event.kind == "decision")).one()
+    assert decision.payload["tier"] == tier
+    assert decision.payload["inputs"]["dev_zone"] is zone
+
+
+# tier → [(bpmn id, the official who must act)] after the first step
+ROUTES = {
+    "T1": (False, 0, "anwen", [("t1_head_consent", "xianzhang"), ("t1_deputy_approval", "fx_gongye")]),
+    "T2": (True, 40, "anwen", [("t2_deputy_review", "fx_gongye"), ("t2_head_meeting", "xzbgh"), ("t2_head_approval", "xianzhang")]),
+    "T3": (
+        True,
+        60,
+        "anwen",
+        [
+            ("t3_deputy_review", "fx_gongye"),
+            ("t3_head_meeting", "xzbgh"),
+            ("t3_standing_committee", "changwei"),
+            ("t3_head_approval", "xianzhang"),
+        ],
+    ),
+    "Z1": (True, 45, "jinpan", [("z1_zone_approval", "jinpan")]),
+    "Z3": (True, 80, "jinpan", [("z3_standing_committee", "changwei"), ("z3_head_approval", "xianzhang")]),
+}
+
+
+@pytest.mark.parametrize("tier", sorted(ROUTES))
+def test_each_tier_route_runs_to_construction_start_with_the_right_officials(h: Helper, tier: str) -> None:
+    needs_land, mu, unit_user, steps = ROUTES[tier]
+    pid = h.register(by=unit_user)
+    drive_to_tier(h, pid, unit_user, approval_form(needs_land, mu))
+    for bpmn_id, official in steps:
+        assert h.only_ready(pid).bpmn_id == bpmn_id
+        assert h.actors_for(pid) == [official]
+        h.complete(pid, official, APPROVE, bpmn_id)
+    assert h.project(pid).stage == "signing"
+    assert h.project(pid).approved_at is not None
+    h.complete(pid, unit_user, {"signed_date": "2026-10-01", "contract_amount": 48000}, "sign_contract")
+    h.complete(pid, unit_user, {"company_registered": True}, "project_landing")
+    outcome = h.complete(pid, unit_user, {"start_date": "2026-11-20", "funds_in_place": 12000}, "construction_start")
+    project = h.project(pid)
+    assert outcome.status == "completed" and outcome.ready == []
+    assert (project.status, project.stage) == ("started", "started")
+    assert str(project.signed_date) == "2026-10-01" and float(project.funds_in_place) == 12000
+    assert h.ready(pid) == []

@@ -1,0 +1,71 @@
+"""Flask app factory: sign-in, CSRF on every form, blueprints that call the engine only."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any, Optional
+
+from flask import Flask, render_template
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFProtect
+
+from engine.config import PROJECT_ROOT, Settings
+from engine.db import Database
+from engine.models import User
+
+from . import auth, tasks
+
+csrf = CSRFProtect()
+login_manager = LoginManager()
+login_manager.login_view = "auth.login"
+login_manager.login_message = "请先登录"
+
+
+def _secret_key(instance_path: Path) -> str:
+    """A per-installation secret kept under instance/ (or ZHIKONG_SECRET_KEY)."""
+    if os.environ.get("ZHIKONG_SECRET_KEY"):
+        return os.environ["ZHIKONG_SECRET_KEY"]
+    path = instance_path / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def create_app(test_config: Optional[dict[str, Any]] = None) -> Flask:
+    """Build the web application; `test_config` overrides settings in tests."""
+    app = Flask(__name__, instance_path=str(PROJECT_ROOT / "instance"))
+    settings = Settings.from_env()
+    app.config.update(
+        DATABASE_URL=settings.database_url,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        LOGIN_MAX_FAILURES=10,
+        LOGIN_LOCK_MINUTES=15,
+    )
+    if test_config:
+        app.config.update(test_config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _secret_key(Path(app.instance_path))
+    db = app.config.get("ZHIKONG_DB") or Database(app.config["DATABASE_URL"])
+    app.extensions["zhikong_db"] = db
+    csrf.init_app(app)
+    login_manager.init_app(app)
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> Optional[User]:
+        with db.session() as s:
+            user = s.get(User, int(user_id))
+            return user if user is not None and user.active else None
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(tasks.bp)
+
+    @app.errorhandler(403)
+    @app.errorhandler(404)
+    def error_page(error):  # type: ignore[no-untyped-def]
+        return render_template("error.html", error=error), error.code
+
+    return app

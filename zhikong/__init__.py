@@ -1,0 +1,1 @@
+"""Command-line entry point of Zhikong (招引智控)."""

@@ -1,0 +1,158 @@
+"""`zhikong` command: init-db, demo, deploy, serve, register, tasks, complete, users."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from engine import definitions, demo, runtime, schema
+from engine.config import Settings
+from engine.db import Database
+from engine.errors import EngineError, InvalidInput
+from engine.models import Task, User
+from engine.org import user_by_name
+
+
+def _db() -> Database:
+    return Database(Settings.from_env().database_url)
+
+
+def cmd_init_db(_: argparse.Namespace) -> None:
+    """Create or upgrade the schema in place (data is kept)."""
+    db = _db()
+    schema.upgrade(db)
+    print(f"数据库已就绪：{db.url}")
+
+
+def cmd_deploy(args: argparse.Namespace) -> None:
+    """Deploy a bundle directory; unchanged content keeps the current version."""
+    db = _db()
+    files = definitions.read_bundle(Path(args.path))
+    with db.session() as s:
+        row, created = definitions.deploy(s, files, args.process, note=args.note)
+        print(f"{'已部署' if created else '内容未变化，沿用'} {row.process_id} 第{row.version}版（{row.content_hash[:12]}）")
+
+
+def cmd_demo(_: argparse.Namespace) -> None:
+    """Load the demo county and projects if the database is empty."""
+    db = _db()
+    with db.session() as s:
+        org = demo.load_org(s)
+    with db.session() as s:
+        count = demo.load_projects(s)
+    print(f"演示单位与人员：{'已创建' if org else '已存在'}；演示项目：{'新建 %d 个' % count if count else '已存在'}")
+    print_logins()
+
+
+def print_logins() -> None:
+    """Print the demo accounts so a person can sign in."""
+    print(f"演示账号（密码均为 {demo.DEMO_PASSWORD}）：")
+    for username, name, title, _unit, roles in demo.USERS:
+        print(f"  {username:<12} {name}（{title}） 角色：{', '.join(roles)}")
+
+
+def cmd_users(_: argparse.Namespace) -> None:
+    """List the demo logins."""
+    print_logins()
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    """Serve the web UI (development server)."""
+    from webui import create_app
+
+    print_logins()
+    print(f"招引智控已启动：http://{args.host}:{args.port}")
+    create_app().run(host=args.host, port=args.port, debug=False, use_reloader=False)
+
+
+def cmd_register(args: argparse.Namespace) -> None:
+    """Register a project lead from a JSON file as a named user."""
+    data = json.loads(Path(args.file).read_text(encoding="utf-8"))
+    db = _db()
+    with db.session() as s:
+        actor = user_by_name(s, args.as_user)
+        outcome = runtime.register_project(s, data, actor)
+    print(json.dumps(_outcome_json(outcome), ensure_ascii=False, indent=2))
+
+
+def cmd_tasks(args: argparse.Namespace) -> None:
+    """List a project's tasks (ready and done) from the task table."""
+    db = _db()
+    with db.session() as s:
+        rows = s.scalars(select(Task).where(Task.project_id == args.project).order_by(Task.id)).all()
+        for t in rows:
+            print(f"{t.id}\t{t.status}\t{t.bpmn_id}\t{t.name}\t{t.lane}\tdue={t.due_at:%Y-%m-%d}" if t.due_at else f"{t.id}\t{t.status}\t{t.bpmn_id}\t{t.name}\t{t.lane}")
+
+
+def cmd_complete(args: argparse.Namespace) -> None:
+    """Complete a task as a named user with JSON data."""
+    data = json.loads(args.data)
+    db = _db()
+    with db.session() as s:
+        actor = user_by_name(s, args.as_user)
+        outcome = runtime.complete_task(s, args.task, actor, data)
+    print(json.dumps(_outcome_json(outcome), ensure_ascii=False, indent=2))
+
+
+def _outcome_json(outcome: runtime.Outcome) -> dict[str, Any]:
+    return {
+        "project_id": outcome.project_id,
+        "instance_id": outcome.instance_id,
+        "status": outcome.status,
+        "ready_tasks": [{"id": t.id, "bpmn_id": t.bpmn_id, "name": t.name, "lane": t.lane} for t in outcome.ready],
+        "error": outcome.error,
+    }
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with one sub-command per action."""
+    parser = argparse.ArgumentParser(prog="zhikong", description="项目招引智控系统")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("init-db", help="创建或升级数据库").set_defaults(func=cmd_init_db)
+    sub.add_parser("demo", help="载入演示单位、人员和项目").set_defaults(func=cmd_demo)
+    sub.add_parser("users", help="列出演示账号").set_defaults(func=cmd_users)
+    p = sub.add_parser("deploy", help="部署流程定义目录")
+    p.add_argument("path")
+    p.add_argument("--process", default=runtime.LIFECYCLE)
+    p.add_argument("--note", default="")
+    p.set_defaults(func=cmd_deploy)
+    p = sub.add_parser("serve", help="启动网页服务")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=5000)
+    p.set_defaults(func=cmd_serve)
+    p = sub.add_parser("register", help="从 JSON 文件登记项目线索")
+    p.add_argument("file")
+    p.add_argument("--as", dest="as_user", required=True)
+    p.set_defaults(func=cmd_register)
+    p = sub.add_parser("tasks", help="列出项目的任务")
+    p.add_argument("project", type=int)
+    p.set_defaults(func=cmd_tasks)
+    p = sub.add_parser("complete", help="以指定用户办理任务")
+    p.add_argument("task", type=int)
+    p.add_argument("--as", dest="as_user", required=True)
+    p.add_argument("--data", default="{}")
+    p.set_defaults(func=cmd_complete)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run a sub-command; engine errors print their message and exit non-zero."""
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except InvalidInput as exc:
+        for field, message in exc.errors.items():
+            print(f"错误 {field}: {message}", file=sys.stderr)
+        return 2
+    except EngineError as exc:
+        print(f"错误：{exc.message}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
