@@ -61,7 +61,7 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
-    unit: Mapped[OrgUnit] = relationship(lazy="joined")
+    unit: Mapped[OrgUnit] = relationship(lazy="select")
     role_rows: Mapped[list["UserRole"]] = relationship(lazy="selectin", cascade="all, delete-orphan")
 
     @property
@@ -134,10 +134,10 @@ class Project(Base):
     contract_amount: Mapped[Decimal] = mapped_column(Money, default=0)
     tier: Mapped[str] = mapped_column(String(4), default="")
     last_progress_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
-    landing_unit: Mapped[OrgUnit] = relationship(foreign_keys=[landing_unit_id], lazy="joined")
-    attracting_unit: Mapped[OrgUnit] = relationship(foreign_keys=[attracting_unit_id], lazy="joined")
-    landing_platform: Mapped[Optional[OrgUnit]] = relationship(foreign_keys=[landing_platform_id], lazy="joined")
-    deputy: Mapped[User] = relationship(foreign_keys=[deputy_id], lazy="joined")
+    landing_unit: Mapped[OrgUnit] = relationship(foreign_keys=[landing_unit_id], lazy="select")
+    attracting_unit: Mapped[OrgUnit] = relationship(foreign_keys=[attracting_unit_id], lazy="select")
+    landing_platform: Mapped[Optional[OrgUnit]] = relationship(foreign_keys=[landing_platform_id], lazy="select")
+    deputy: Mapped[User] = relationship(foreign_keys=[deputy_id], lazy="select")
 
     @hybrid_property
     def is_7yi_manufacturing(self) -> bool:
@@ -184,7 +184,7 @@ class Instance(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     revision: Mapped[int] = mapped_column(Integer, nullable=False)
-    project: Mapped[Project] = relationship(lazy="joined")
+    project: Mapped[Project] = relationship(lazy="select")
     definition: Mapped[Definition] = relationship(lazy="select")
     __mapper_args__ = {"version_id_col": revision}
 

@@ -8,6 +8,7 @@ from uuid import UUID
 
 from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
@@ -100,7 +101,8 @@ def complete_task(session: Session, task_id: int, actor: User, data: dict[str, A
     if claimed.rowcount != 1:
         session.expire(task)
         raise AlreadyCompleted(_already_done_message(session, task))
-    task.status, task.completed_by, task.completed_at, task.data = "completed", actor.id, now, data
+    for key, value in (("status", "completed"), ("completed_by", actor.id), ("completed_at", now), ("data", data)):
+        set_committed_value(task, key, value)
     workflow = _checkout(instance, loaded)
     spiff_task = workflow.get_task_from_id(UUID(task.spiff_task_id))
     if spiff_task is None or spiff_task.state != TaskState.READY:
