@@ -55,10 +55,10 @@ def create_app(test_config: Optional[dict[str, Any]] = None) -> Flask:
     login_manager.init_app(app)
 
     @login_manager.user_loader
-    def load_user(user_id: str) -> Optional[User]:
+    def load_user(user_id: str) -> Optional[auth.SignedInUser]:
         with db.session() as s:
             user = s.get(User, int(user_id))
-            return user if user is not None and user.active else None
+            return auth.SignedInUser(user) if user is not None and user.active else None
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(tasks.bp)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import UserMixin, current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
 from engine.models import User, utcnow
@@ -14,6 +14,17 @@ from .services import db
 
 bp = Blueprint("auth", __name__)
 WRONG = "用户名或密码错误"
+
+
+class SignedInUser(UserMixin):
+    """The session's view of an official: id, name and roles, detached from the database."""
+
+    def __init__(self, user: User) -> None:
+        self.id = user.id
+        self.username = user.username
+        self.display_name = user.display_name
+        self.unit_id = user.unit_id
+        self.roles = frozenset(user.roles)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -40,7 +51,7 @@ def login():  # type: ignore[no-untyped-def]
             flash(WRONG, "error")
             return render_template("auth/login.html", username=username), 401
         user.failed_logins, user.locked_until = 0, None
-    login_user(user)
+    login_user(SignedInUser(user))
     return redirect(url_for("tasks.inbox"))
 
 

@@ -1,0 +1,50 @@
+"""Web fixtures: an app over the prepared SQLite database, a client and a sign-in helper."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from engine.demo import DEMO_PASSWORD
+from tests.conftest import Helper
+from webui import create_app
+
+
+@pytest.fixture
+def app(sqlite_db) -> Flask:  # type: ignore[no-untyped-def]
+    return create_app({"TESTING": True, "SECRET_KEY": "test", "ZHIKONG_DB": sqlite_db, "DATABASE_URL": sqlite_db.url})
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def csrf_token(client: FlaskClient, path: str) -> str:
+    page = client.get(path).get_data(as_text=True)
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert match, page[:500]
+    return match.group(1)
+
+
+class Auth:
+    """Signs officials in and out through the real login form."""
+
+    def __init__(self, client: FlaskClient) -> None:
+        self.client = client
+
+    def login(self, username: str, password: str = DEMO_PASSWORD):  # type: ignore[no-untyped-def]
+        token = csrf_token(self.client, "/login")
+        return self.client.post("/login", data={"username": username, "password": password, "csrf_token": token})
+
+
+@pytest.fixture
+def auth(client: FlaskClient) -> Auth:
+    return Auth(client)
+
+
+@pytest.fixture
+def hw(sqlite_db) -> Helper:  # type: ignore[no-untyped-def]
+    return Helper(sqlite_db)

@@ -1,0 +1,59 @@
+"""Sign-in, the plain task list and completing a task through the web form."""
+from __future__ import annotations
+
+from flask.testing import FlaskClient
+
+from tests.conftest import Helper
+from tests.webui.conftest import Auth, csrf_token
+
+
+def test_every_page_requires_sign_in(client: FlaskClient) -> None:
+    for path in ("/", "/tasks/1"):
+        response = client.get(path)
+        assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_wrong_password_gives_one_message_and_ten_failures_lock(client: FlaskClient, auth: Auth) -> None:
+    for _ in range(10):
+        response = auth.login("anwen", "wrong")
+        assert response.status_code == 401
+        assert "用户名或密码错误" in response.get_data(as_text=True)
+    assert "用户名或密码错误" in auth.login("nobody", "wrong").get_data(as_text=True)
+    locked = auth.login("anwen")
+    assert locked.status_code == 429 and "锁定" in locked.get_data(as_text=True)
+
+
+def test_session_cookie_is_httponly_and_samesite(client: FlaskClient, auth: Auth) -> None:
+    response = auth.login("anwen")
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_post_without_csrf_token_is_refused(client: FlaskClient) -> None:
+    response = client.post("/login", data={"username": "anwen", "password": "x"})
+    assert response.status_code == 400
+
+
+def test_official_sees_and_completes_a_task_with_inline_errors(client: FlaskClient, auth: Auth, hw: Helper) -> None:
+    pid = hw.register(by="anwen", name="网页办理测试项目")
+    task = hw.only_ready(pid)
+    auth.login("anwen")
+    inbox = client.get("/").get_data(as_text=True)
+    assert "网页办理测试项目" in inbox and "确认投资意向" in inbox
+    token = csrf_token(client, f"/tasks/{task.id}")
+    bad = client.post(f"/tasks/{task.id}", data={"has_intent": "false", "opinion": "<script>x</script>", "csrf_token": token})
+    page = bad.get_data(as_text=True)
+    assert bad.status_code == 422
+    assert "中止原因(reason)" in page and "&lt;script&gt;" in page and "<script>x" not in page
+    assert hw.only_ready(pid).id == task.id
+    ok = client.post(f"/tasks/{task.id}", data={"has_intent": "true", "opinion": "有意向", "csrf_token": token})
+    assert ok.status_code == 303
+    assert hw.only_ready(pid).bpmn_id == "feasibility_review"
+
+
+def test_other_town_gets_403_on_the_task(client: FlaskClient, auth: Auth, hw: Helper) -> None:
+    pid = hw.register(by="anwen")
+    task = hw.only_ready(pid)
+    auth.login("xinwo")
+    assert client.get(f"/tasks/{task.id}").status_code == 403
+    assert "测试项目" not in client.get("/").get_data(as_text=True)
