@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+ASSETS := webui/static/build/.built
 
 .PHONY: install run test bench
 
@@ -13,7 +14,13 @@ $(STAMP): setup.cfg pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $(STAMP)
 
-install: $(STAMP)
+$(ASSETS): webui/package.json webui/package-lock.json webui/build.mjs $(wildcard webui/frontend/*.js)
+	@command -v npm >/dev/null || { echo "Node.js >= 18 with npm is required for the front-end packages"; exit 1; }
+	npm ci --prefix webui --no-audit --no-fund --loglevel=error
+	npm run --prefix webui --silent build
+	touch $(ASSETS)
+
+install: $(STAMP) $(ASSETS)
 
 run: install
 	$(BIN)/zhikong init-db

@@ -24,4 +24,4 @@ def upgrade(db: Database) -> None:
     config = alembic_config(db)
     with db.engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        command.upgrade(config, "heads")
