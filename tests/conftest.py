@@ -11,7 +11,7 @@ from sqlalchemy import select, text
 from engine import definitions, demo, runtime, schema, state
 from engine.config import PROJECT_ROOT
 from engine.db import Database
-from engine.models import Base, OrgUnit, Project, Task, User
+from engine.models import OrgUnit, Project, Task, User
 from engine.org import can_act
 
 BPMN_DIR = PROJECT_ROOT / "bpmn"
@@ -20,11 +20,11 @@ BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 
 
 def reset_postgres(url: str) -> None:
-    """Drop every table of the test database so migrations start from nothing."""
+    """Drop the whole public schema of the test database so migrations start from nothing."""
     db = Database(url)
     with db.engine.begin() as conn:
-        Base.metadata.drop_all(conn)
-        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
     db.dispose()
 
 

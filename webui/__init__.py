@@ -1,20 +1,22 @@
 """Flask app factory: sign-in, CSRF on every form, blueprints that call the engine only."""
 from __future__ import annotations
 
+import importlib
 import os
+import pkgutil
 import secrets
 from pathlib import Path
 from typing import Any, Optional
 
 from flask import Flask, render_template
-from flask_login import LoginManager
+from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 
 from engine.config import PROJECT_ROOT, Settings
 from engine.db import Database
 from engine.models import User
 
-from . import auth, tasks
+from . import auth
 
 csrf = CSRFProtect()
 login_manager = LoginManager()
@@ -32,6 +34,30 @@ def _secret_key(instance_path: Path) -> str:
         path.write_text(secrets.token_hex(32))
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+def _register_modules(app: Flask) -> None:
+    """Register every webui module that defines `bp`, collecting its NAV entries and HEADER snippets.
+
+    NAV is a list of (order, label, endpoint, roles or None); HEADER a list of template names
+    included in the page header (for example a notification bell).
+    """
+    nav: list[tuple[int, str, str, Optional[frozenset[str]]]] = []
+    header: list[str] = []
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        if hasattr(module, "bp"):
+            app.register_blueprint(module.bp)
+            nav.extend((o, label, ep, frozenset(r) if r else None) for o, label, ep, r in getattr(module, "NAV", []))
+            header.extend(getattr(module, "HEADER", []))
+    nav.sort()
+
+    @app.context_processor
+    def navigation() -> dict[str, Any]:
+        if not current_user.is_authenticated:
+            return {"nav_items": [], "header_snippets": []}
+        items = [(label, ep) for _o, label, ep, roles in nav if roles is None or roles & current_user.roles]
+        return {"nav_items": items, "header_snippets": header}
 
 
 def create_app(test_config: Optional[dict[str, Any]] = None) -> Flask:
@@ -60,8 +86,7 @@ def create_app(test_config: Optional[dict[str, Any]] = None) -> Flask:
             user = s.get(User, int(user_id))
             return auth.SignedInUser(user) if user is not None and user.active else None
 
-    app.register_blueprint(auth.bp)
-    app.register_blueprint(tasks.bp)
+    _register_modules(app)
 
     @app.errorhandler(403)
     @app.errorhandler(404)

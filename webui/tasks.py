@@ -13,6 +13,7 @@ from engine.projects import CATEGORIES, STAGES
 from .services import db
 
 bp = Blueprint("tasks", __name__)
+NAV = [(10, "我的待办", "tasks.inbox", None)]
 
 
 def _me(session) -> User:  # type: ignore[no-untyped-def]

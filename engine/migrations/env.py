@@ -1,10 +1,17 @@
 """Alembic environment: migrates the database named by the connection passed in config."""
 from __future__ import annotations
 
+import importlib
+import pkgutil
+
 from alembic import context
 from sqlalchemy import create_engine
 
+import engine
 from engine.models import Base
+
+for _module in pkgutil.iter_modules(engine.__path__):
+    importlib.import_module(f"engine.{_module.name}")  # every module's tables join Base.metadata
 
 config = context.config
 target_metadata = Base.metadata
