@@ -1,0 +1,103 @@
+"""Real-Chromium fixtures: a live Zhikong server on 127.0.0.1 and Playwright pages with sign-in."""
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+from werkzeug.serving import make_server
+
+from engine.config import PROJECT_ROOT
+from engine.db import Database
+from engine.demo import DEMO_PASSWORD
+from tests.conftest import Helper, prepared_database
+from webui import create_app
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = PROJECT_ROOT / "test-output" / "screenshots"
+
+
+class LiveServer:
+    """A real HTTP server running the app in a background thread."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        app = create_app({"SECRET_KEY": "browser-tests", "ZHIKONG_DB": db, "DATABASE_URL": db.url})
+        self._server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self._server.server_port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._thread.join(timeout=5)
+
+
+@pytest.fixture
+def live_server(tmp_path: Path) -> Iterator[LiveServer]:
+    """A live server over a fresh SQLite database with the demo org and bpmn/ deployed."""
+    db = prepared_database("sqlite", tmp_path)
+    server = LiveServer(db)
+    yield server
+    server.stop()
+    db.dispose()
+
+
+@pytest.fixture
+def bh(live_server: LiveServer) -> Helper:
+    """Engine-side helper over the live server's database."""
+    return Helper(live_server.db)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """One headless Debian Chromium for the session (never a downloaded browser)."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install the Debian package 'chromium'")
+    with sync_playwright() as pw:
+        instance = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser: Browser, live_server: LiveServer) -> Iterator[Page]:
+    """A fresh desktop-sized page (1366×768) whose relative URLs go to the live server."""
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1366, "height": 768}, locale="zh-CN")
+    context.set_default_timeout(15000)
+    yield context.new_page()
+    context.close()
+
+
+def login(page: Page, username: str, password: str = DEMO_PASSWORD) -> None:
+    """Sign in through the real login form."""
+    page.goto("/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_load_state("networkidle")
+
+
+def logout(page: Page) -> None:
+    """Sign out with the header's sign-out button."""
+    page.click("form.logout button[type=submit]")
+    page.wait_for_load_state("networkidle")
+
+
+def screenshot(page: Page, name: str) -> Path:
+    """Save a full-page screenshot under test-output/screenshots/."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
