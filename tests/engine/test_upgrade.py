@@ -1,0 +1,42 @@
+"""Data outlives versions: a database made at the first schema upgrades in place and keeps working."""
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from engine import runtime, schema, state
+from engine.db import Database
+from engine.models import Event, Instance, Project, Task, User
+from engine.org import can_act
+
+DUMP = Path(__file__).resolve().parent.parent / "fixtures" / "zhikong_0001.sql"
+
+
+def test_first_schema_database_upgrades_without_losing_data(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(DUMP.read_text(encoding="utf-8"))
+    db = Database(f"sqlite:///{path}")
+    with db.engine.connect() as conn:
+        before = {t: conn.exec_driver_sql(f"SELECT count(*) FROM {t}").scalar() for t in ("project", "instance", "task", "event", "app_user")}
+        names = [r[0] for r in conn.exec_driver_sql("SELECT name FROM project ORDER BY id")]
+    schema.upgrade(db)
+    schema.upgrade(db)  # a second `make run` is a no-op
+    state.WORKFLOWS.clear()
+    with db.session() as s:
+        after = {
+            "project": s.scalar(select(func.count(Project.id))),
+            "instance": s.scalar(select(func.count(Instance.id))),
+            "task": s.scalar(select(func.count(Task.id))),
+            "event": s.scalar(select(func.count(Event.id))),
+            "app_user": s.scalar(select(func.count(User.id))),
+        }
+        assert [p.name for p in s.scalars(select(Project).order_by(Project.id))] == names
+        task = s.scalars(select(Task).where(Task.status == "ready", Task.bpmn_id == "confirm_intent")).first()
+        actor = next(u for u in s.scalars(select(User)) if can_act(u, task))
+        outcome = runtime.complete_task(s, task.id, actor, {"has_intent": True, "opinion": "升级后继续办理"})
+    assert after == before
+    assert [t.bpmn_id for t in outcome.ready] == ["feasibility_review"]
+    db.dispose()
