@@ -177,7 +177,7 @@ class Instance(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("project.id"), unique=True)
     definition_id: Mapped[int] = mapped_column(ForeignKey("definition.id"), index=True)
-    state: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(Text, deferred=True)
     status: Mapped[str] = mapped_column(String(20), default="running", index=True)
     error: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
     next_timer_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True), index=True)

@@ -77,15 +77,19 @@ def start_instance(session: Session, project: Project, definition_id: int, actor
 
 def complete_task(session: Session, task_id: int, actor: User, data: dict[str, Any]) -> Outcome:
     """Complete a ready task as `actor` with form `data`; one transaction, distinct errors otherwise."""
-    task = session.get(Task, task_id)
-    if task is None:
+    found = session.execute(
+        select(Task, Instance, Project)
+        .join(Instance, Task.instance_id == Instance.id)
+        .join(Project, Task.project_id == Project.id)
+        .where(Task.id == task_id)
+    ).first()
+    if found is None:
         raise NotFound(f"任务 {task_id} 不存在")
+    task, instance, _project = found
     if task.status != "ready":
         raise AlreadyCompleted(_already_done_message(session, task))
     if not can_act(actor, task):
         raise NotAllowed(f"您没有办理“{task.name}”的权限（需要{task.role}角色且属于该项目的办理范围）")
-    instance = session.get(Instance, task.instance_id)
-    assert instance is not None
     if instance.status == "suspended":
         raise NotAllowed("该项目流程已被管理员挂起，暂不能办理")
     loaded = definitions.load(session, instance.definition_id)
