@@ -25,7 +25,7 @@ from .models import Definition, Event
 from .parser import XmlRefused, new_parser, parse_xml
 from .sandbox import compile_checked
 
-SCOPES = ("landing_unit", "deputy", "county")
+SCOPES = ("landing_unit", "deputy", "county", "item_unit")
 BUNDLE_PATTERNS = ("*.bpmn", "*.dmn", "lanes.yaml", "forms/*.json")
 
 
@@ -41,6 +41,7 @@ class UserTaskMeta:
     form: str
     due_in: Optional[timedelta]
     stage: str
+    meeting: str = ""
 
 
 @dataclass
@@ -187,6 +188,7 @@ def _user_task_meta(
         form=form,
         due_in=due_in,
         stage=props.get("stage", ""),
+        meeting=props.get("meeting", ""),
     )
     return meta, []
 
