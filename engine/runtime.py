@@ -17,6 +17,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from . import definitions, forms, projects, state
 from .definitions import LoadedDefinition
+from .due import next_timer_at
 from .errors import AlreadyCompleted, ConcurrentUpdate, NotAllowed, NotFound
 from .models import Event, Instance, Project, Task, User, utcnow
 from .org import can_act, scope_of
@@ -163,6 +164,7 @@ def _advance(
     ready = _sync_tasks(session, instance, project, workflow, loaded)
     _update_stage(project, ready)
     instance.state = state.dump(workflow)
+    instance.next_timer_at = next_timer_at(workflow)
     instance.updated_at = utcnow()
     try:
         session.flush()
