@@ -7,6 +7,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Optional
 
 import jsonschema
@@ -134,6 +135,8 @@ def build(files: dict[str, str], process_id: str, definition_id: int = 0) -> Loa
             problems.append(_problem(name, "", f"不是有效的 JSON Schema：{exc.message}"))
     if problems:
         raise DefinitionInvalid(problems)
+    if process_id in parser.dmn_parsers:
+        return _build_decision(parser, process_id, definition_id, forms, lanes_cfg.get("roles", {}))
     try:
         spec = parser.get_spec(process_id)
         subprocess_specs = parser.get_subprocess_specs(process_id)
@@ -154,6 +157,22 @@ def build(files: dict[str, str], process_id: str, definition_id: int = 0) -> Loa
     if problems:
         raise DefinitionInvalid(problems)
     return LoadedDefinition(definition_id, process_id, spec, subprocess_specs, user_tasks, forms, role_names)
+
+
+def _build_decision(
+    parser: Any, decision_id: str, definition_id: int, forms: dict[str, dict], role_names: dict
+) -> LoadedDefinition:
+    """A standalone decision (e.g. assessment_scoring) deployed like a process; `spec` is its DMNEngine."""
+    try:
+        engine = parser.get_engine(decision_id, None)
+    except ValidationException as exc:
+        raise DefinitionInvalid([_problem(exc.file_name, exc.id, str(exc))]) from exc
+    file = parser.dmn_parsers[decision_id].filename or decision_id
+    holder = SimpleNamespace(dmnEngine=engine, bpmn_id=decision_id, name=decision_id)
+    problems = _check_expressions(holder, file)
+    if problems:
+        raise DefinitionInvalid(problems)
+    return LoadedDefinition(definition_id, decision_id, engine, {}, {}, forms, role_names)
 
 
 def _user_task_meta(

@@ -171,11 +171,12 @@ class Project(Base):
 
 
 class Instance(Base):
-    """One running lifecycle; holds only its own serialized state, never the spec."""
+    """One running process (a lifecycle, a coordination item …) linked to a project; own state only, never the spec."""
 
     __tablename__ = "instance"
     id: Mapped[int] = mapped_column(primary_key=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("project.id"), unique=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id"), index=True)
+    process_id: Mapped[str] = mapped_column(String(80), default="project_lifecycle", index=True)
     definition_id: Mapped[int] = mapped_column(ForeignKey("definition.id"), index=True)
     state: Mapped[str] = mapped_column(Text, deferred=True)
     status: Mapped[str] = mapped_column(String(20), default="running", index=True)

@@ -1,12 +1,17 @@
 """Who may act: role and unit-scope checks, and the indexed task-table query behind an inbox."""
 from __future__ import annotations
 
+from typing import Any, Optional
+
+
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .errors import NotFound
 from .models import Project, Task, User
+
+UNIT_SCOPES = ("landing_unit", "item_unit")
 
 
 def hash_password(password: str) -> str:
@@ -19,10 +24,13 @@ def verify_password(user: User, password: str) -> bool:
     return check_password_hash(user.password_hash, password)
 
 
-def scope_of(scope: str, project: Project) -> tuple[int | None, int | None]:
-    """(unit_id, assignee_id) that a lane scope names for a project."""
+def scope_of(scope: str, project: Project, data: Optional[dict[str, Any]] = None) -> tuple[int | None, int | None]:
+    """(unit_id, assignee_id) that a lane scope names for a project (item_unit: the unit a list item names)."""
     if scope == "landing_unit":
         return project.landing_unit_id, None
+    if scope == "item_unit":
+        item = (data or {}).get("item") or {}
+        return int(item["responsible_unit_id"]), None
     if scope == "deputy":
         return None, project.deputy_id
     return None, None
@@ -36,7 +44,7 @@ def can_act(user: User, task: Task) -> bool:
         return task.assignee_id == user.id
     if task.role not in user.roles:
         return False
-    if task.scope == "landing_unit":
+    if task.scope in UNIT_SCOPES:
         return task.unit_id == user.unit_id
     return task.scope == "county"
 
@@ -49,7 +57,7 @@ def actionable_filter(user: User):  # type: ignore[no-untyped-def]
         and_(Task.assignee_id.is_(None), Task.scope == "county", Task.role.in_(roles)),
         and_(
             Task.assignee_id.is_(None),
-            Task.scope == "landing_unit",
+            Task.scope.in_(UNIT_SCOPES),
             Task.role.in_(roles),
             Task.unit_id == user.unit_id,
         ),

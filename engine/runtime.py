@@ -24,6 +24,7 @@ from .org import can_act, scope_of
 from .sandbox import SCRIPT_ENGINE
 
 LIFECYCLE = "project_lifecycle"
+COORDINATION = "coordination_item"
 SUCCESS_END = "end_started"
 STAGE_DATES = {"feasibility": "intent_at", "leading_group": "assessed_at", "signing": "approved_at", "construction": "landed_at"}
 
@@ -63,16 +64,26 @@ def register_project(session: Session, data: dict[str, Any], actor: User) -> Out
     return start_instance(session, project, definition.id, actor)
 
 
-def start_instance(session: Session, project: Project, definition_id: int, actor: Optional[User]) -> Outcome:
-    """Create the project's workflow with its facts as data and run it to the first wait."""
+def start_instance(
+    session: Session,
+    project: Project,
+    definition_id: int,
+    actor: Optional[User],
+    data: Optional[dict[str, Any]] = None,
+    summary: str = "登记项目线索并启动流程",
+) -> Outcome:
+    """Create a workflow of the definition's process for the project, facts plus `data` as start data, and run it to the first wait."""
     loaded = definitions.load(session, definition_id)
     workflow = BpmnWorkflow(loaded.spec, loaded.subprocess_specs, script_engine=SCRIPT_ENGINE)
     start = workflow.get_tasks(state=TaskState.READY)[0]
     start.data.update(projects.workflow_facts(project))
-    instance = Instance(project_id=project.id, definition_id=definition_id, state="", status="running")
+    start.data.update(data or {})
+    instance = Instance(
+        project_id=project.id, process_id=loaded.process_id, definition_id=definition_id, state="", status="running"
+    )
     session.add(instance)
     session.flush()
-    _log(session, "start", instance, project, actor, "", f"登记项目线索并启动流程（第{definition_id}号定义）", None)
+    _log(session, "start", instance, project, actor, "", f"{summary}（第{definition_id}号定义）", None)
     return _advance(session, instance, project, workflow, loaded, actor)
 
 
@@ -158,11 +169,15 @@ def _advance(
         _log(session, "error", instance, project, None, error["bpmn_id"], error["message"][:300], error)
     elif workflow.completed:
         instance.status, instance.error = "completed", None
-        _close_project(project, finished, workflow)
+        if instance.process_id == LIFECYCLE:
+            _close_project(project, finished, workflow)
     else:
         instance.status, instance.error = "running", None
     ready = _sync_tasks(session, instance, project, workflow, loaded)
-    _update_stage(project, ready)
+    if instance.process_id == LIFECYCLE:
+        _update_stage(project, ready)
+    else:
+        _after_advance(session, instance, workflow, ready)
     instance.state = state.dump(workflow)
     instance.next_timer_at = next_timer_at(workflow)
     instance.updated_at = utcnow()
@@ -231,7 +246,7 @@ def _sync_tasks(
         if spiff_id in known:
             continue
         meta = loaded.user_tasks[spiff_task.task_spec.bpmn_id]
-        unit_id, assignee_id = scope_of(meta.scope, project)
+        unit_id, assignee_id = scope_of(meta.scope, project, spiff_task.data)
         row = Task(
             instance_id=instance.id,
             project_id=project.id,
@@ -252,6 +267,14 @@ def _sync_tasks(
         session.add(row)
         result.append(row)
     return result
+
+
+def _after_advance(session: Session, instance: Instance, workflow: BpmnWorkflow, ready: list[Task]) -> None:
+    """Processes other than the lifecycle keep their own ledgers in step (a coordination item's list)."""
+    if instance.process_id == COORDINATION:
+        from . import coordination  # imported here: coordination builds on this module
+
+        coordination.sync(session, instance, workflow, ready)
 
 
 def _update_stage(project: Project, ready: list[Task]) -> None:
