@@ -50,6 +50,7 @@ class CoordinationItem(Base):
     evidence: Mapped[str] = mapped_column(Text, default="")
     reported_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
     overdue_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
+    task_id: Mapped[Optional[int]] = mapped_column(ForeignKey("task.id"))
     case: Mapped[CoordinationCase] = relationship(lazy="select", back_populates="items")
     responsible_unit: Mapped[OrgUnit] = relationship(lazy="select")
 

@@ -1,0 +1,67 @@
+"""Fixtures for supervision and assessment: every process of bpmn/ deployed, unit staff hold responsible_unit."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from engine import coordination, definitions
+from engine.db import Database
+from engine.models import Task
+from tests.conftest import BACKENDS, BPMN_DIR, Helper, prepared_database
+
+PROCESSES = ("project_lifecycle", "coordination_item", "assessment_scoring")
+
+
+def deploy_all(db: Database) -> None:
+    """Deploy the coordination process and the scoring table beside the lifecycle; grant unit roles."""
+    with db.session() as s:
+        files = definitions.read_bundle(BPMN_DIR)
+        for process in PROCESSES:
+            definitions.deploy(s, files, process)
+        coordination.grant_responsible_role(s)
+
+
+class SupervisionHelper(Helper):
+    """Helper plus coordination steps."""
+
+    def task(self, instance_id: int, bpmn_id: str, unit: int | None = None) -> Task:
+        with self.db.session() as s:
+            query = select(Task).where(Task.instance_id == instance_id, Task.bpmn_id == bpmn_id, Task.status == "ready")
+            if unit is not None:
+                query = query.where(Task.unit_id == unit)
+            return s.scalars(query).one()
+
+    def act(self, task: Task, username: str, data: dict[str, Any]):  # type: ignore[no-untyped-def]
+        from engine import runtime
+
+        with self.db.session() as s:
+            return runtime.complete_task(s, task.id, s.merge(self.user(username)), data)
+
+
+@pytest.fixture(params=BACKENDS)
+def sdb(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
+    database = prepared_database(request.param, tmp_path)
+    deploy_all(database)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def ssqlite(tmp_path: Path):  # type: ignore[no-untyped-def]
+    database = prepared_database("sqlite", tmp_path)
+    deploy_all(database)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def sh(sdb: Database) -> SupervisionHelper:
+    return SupervisionHelper(sdb)
+
+
+@pytest.fixture
+def shs(ssqlite: Database) -> SupervisionHelper:
+    return SupervisionHelper(ssqlite)
