@@ -25,9 +25,10 @@ from .errors import DefinitionInvalid, NotFound, SandboxViolation
 from .models import Definition, Event
 from .parser import XmlRefused, new_parser, parse_xml
 from .sandbox import compile_checked
+from .validation import require_valid
 
 SCOPES = ("landing_unit", "deputy", "county", "item_unit")
-BUNDLE_PATTERNS = ("*.bpmn", "*.dmn", "lanes.yaml", "forms/*.json")
+BUNDLE_PATTERNS = ("*.bpmn", "*.dmn", "*.cases.json", "lanes.yaml", "forms/*.json")
 
 
 @dataclass(frozen=True)
@@ -107,8 +108,14 @@ def _file_of(spec_or_task: Any, default: str) -> str:
     return getattr(spec_or_task, "file", None) or default
 
 
-def build(files: dict[str, str], process_id: str, definition_id: int = 0) -> LoadedDefinition:
-    """Parse and validate a bundle; raise DefinitionInvalid listing every problem found."""
+def build(files: dict[str, str], process_id: str, definition_id: int = 0, strict: bool = False) -> LoadedDefinition:
+    """Parse and validate a bundle; raise DefinitionInvalid listing every problem found.
+
+    `strict` (every deploy) first runs all pre-deploy checks of engine.validation, decision
+    test cases included; loading an already deployed version skips them.
+    """
+    if strict:
+        require_valid(files, process_id, SCOPES)
     problems: list[dict[str, str]] = []
     parser = new_parser()
     lanes_cfg: dict = {}
@@ -141,7 +148,7 @@ def build(files: dict[str, str], process_id: str, definition_id: int = 0) -> Loa
         spec = parser.get_spec(process_id)
         subprocess_specs = parser.get_subprocess_specs(process_id)
     except ValidationException as exc:
-        raise DefinitionInvalid([_problem(exc.file_name, exc.id, str(exc))]) from exc
+        raise DefinitionInvalid([_problem(exc.file_name, exc.id, f"流程无法解析：{exc}")]) from exc
     lanes: dict = lanes_cfg.get("lanes", {})
     role_names: dict = lanes_cfg.get("roles", {})
     user_tasks: dict[str, UserTaskMeta] = {}
@@ -183,8 +190,10 @@ def _user_task_meta(
     props = (task_spec.extensions or {}).get("properties", {})
     problems = []
     lane_cfg = lanes.get(task_spec.lane or "")
-    if not lane_cfg:
-        problems.append(_problem(file, bpmn_id, f"用户任务所在泳道“{task_spec.lane}”未在 lanes.yaml 中映射到角色"))
+    if not task_spec.lane:
+        problems.append(_problem(file, bpmn_id, "用户任务不在任何泳道中，请把它拖入一个映射到角色的泳道"))
+    elif not lane_cfg:
+        problems.append(_problem(file, bpmn_id, f"用户任务所在泳道“{task_spec.lane}”未在 lanes.yaml 中映射到角色，请改用已映射的泳道或在 lanes.yaml 中添加"))
     elif lane_cfg.get("role") not in role_names or lane_cfg.get("scope") not in SCOPES:
         problems.append(_problem("lanes.yaml", task_spec.lane, f"泳道映射的角色或范围无效：{lane_cfg}"))
     form = props.get("formJsonSchemaFilename", "")
@@ -273,16 +282,24 @@ def latest(session: Session, process_id: str) -> Definition:
 
 
 def deploy(
-    session: Session, files: dict[str, str], process_id: str, deployed_by: Optional[int] = None, note: str = ""
+    session: Session,
+    files: dict[str, str],
+    process_id: str,
+    deployed_by: Optional[int] = None,
+    note: str = "",
+    force: bool = False,
 ) -> tuple[Definition, bool]:
-    """Validate and store a bundle as a new version; unchanged content returns the latest version."""
+    """Validate and store a bundle as a new version; unchanged content returns the latest version.
+
+    `force` stores a new version even when the content equals the latest (a roll back).
+    """
     digest = content_hash(files)
     current = session.scalars(
         select(Definition).where(Definition.process_id == process_id).order_by(Definition.version.desc()).limit(1)
     ).first()
-    if current is not None and current.content_hash == digest:
+    if current is not None and current.content_hash == digest and not force:
         return current, False
-    build(files, process_id)
+    build(files, process_id, strict=True)
     version = (session.scalar(select(func.max(Definition.version)).where(Definition.process_id == process_id)) or 0) + 1
     row = Definition(
         process_id=process_id, version=version, content_hash=digest, files=files, deployed_by=deployed_by, note=note
