@@ -219,6 +219,7 @@ class Task(Base):
     completed_by: Mapped[Optional[int]] = mapped_column(ForeignKey("app_user.id"))
     completed_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
     data: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
+    orphaned_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
     project: Mapped[Project] = relationship(lazy="select")
 
 
@@ -230,8 +231,12 @@ class Event(Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
     kind: Mapped[str] = mapped_column(String(30))
     project_id: Mapped[Optional[int]] = mapped_column(ForeignKey("project.id"), index=True)
-    instance_id: Mapped[Optional[int]] = mapped_column(ForeignKey("instance.id"))
+    instance_id: Mapped[Optional[int]] = mapped_column(ForeignKey("instance.id"), index=True)
     actor_id: Mapped[Optional[int]] = mapped_column(ForeignKey("app_user.id"))
     bpmn_id: Mapped[str] = mapped_column(String(80), default="")
     summary: Mapped[str] = mapped_column(String(300), default="")
     payload: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
+    # Hash chain, filled by engine/audit.py when the transaction commits: position, previous hash, own hash.
+    seq: Mapped[Optional[int]] = mapped_column(Integer, unique=True, index=True)
+    prev_hash: Mapped[Optional[str]] = mapped_column(String(64))
+    hash: Mapped[Optional[str]] = mapped_column(String(64))
