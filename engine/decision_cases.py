@@ -70,6 +70,10 @@ class DecisionRunner:
         if processes:
             parser.add_bpmn_xml(parse_xml(_HARNESS.format(processes=processes), "harness.bpmn"), filename="harness.bpmn")
         self._specs = {decision: parser.get_spec(pid) for decision, pid in self._process_of.items()}
+        self._inputs = {
+            decision: [i.expression or i.label for i in parser.dmn_parsers[decision].decision.decisionTables[0].inputs]
+            for decision in decision_ids
+        }
         self._outputs = {
             decision: [o.name or o.label for o in parser.dmn_parsers[decision].decision.decisionTables[0].outputs]
             for decision in decision_ids
@@ -79,6 +83,10 @@ class DecisionRunner:
     def decisions(self) -> list[str]:
         """Ids of the decisions this runner can evaluate."""
         return sorted(self._specs)
+
+    def inputs_of(self, decision_id: str) -> list[str]:
+        """The input expressions (variable names) a decision reads."""
+        return list(self._inputs[decision_id])
 
     def run(self, decision_id: str, inputs: dict[str, Any]) -> dict[str, Any]:
         """The decision's output for `inputs`; raises DecisionError when evaluation fails."""
