@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from engine import coordination, definitions
 from engine.db import Database
-from engine.models import Task
+from engine.models import Instance, Task
 from tests.conftest import BACKENDS, BPMN_DIR, Helper, prepared_database
 
 PROCESSES = ("project_lifecycle", "coordination_item", "assessment_scoring")
@@ -25,7 +25,14 @@ def deploy_all(db: Database) -> None:
 
 
 class SupervisionHelper(Helper):
-    """Helper plus coordination steps."""
+    """Helper plus coordination steps; `ready` lists the lifecycle's tasks only (a project may run other processes)."""
+
+    def ready(self, project_id: int) -> list[Task]:
+        with self.db.session() as s:
+            query = select(Task).join(Instance, Task.instance_id == Instance.id).where(
+                Task.project_id == project_id, Task.status == "ready", Instance.process_id == "project_lifecycle"
+            )
+            return list(s.scalars(query))
 
     def task(self, instance_id: int, bpmn_id: str, unit: int | None = None) -> Task:
         with self.db.session() as s:
