@@ -148,6 +148,7 @@ class ImportPreview:
 
     rows: list[ImportRow]
     problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -232,13 +233,7 @@ def preview(session: Session, content: bytes) -> ImportPreview:
             if investor and earlier.values.get("investor") == investor and _similar(name, str(earlier.values.get("name") or "")):
                 item.duplicates.append(f"与本表第{earlier.row}行“{earlier.values.get('name')}”疑似重复")
         rows.append(item)
-    problems = [f"未识别的列将被忽略：{'、'.join(unknown)}"] if unknown else []
-    if not rows:
-        problems.append("表中没有数据行")
-    result = ImportPreview(rows, [])
-    result.problems = [p for p in problems if not p.startswith("未识别")]
-    result.rows = rows
-    return result
+    return ImportPreview(rows, [] if rows else ["表中没有数据行"], [f"未识别的列已忽略：{'、'.join(unknown)}"] if unknown else [])
 
 
 def commit(session: Session, content: bytes, actor: User) -> list[int]:

@@ -1,0 +1,86 @@
+"""Excel import: a preview names every bad row and duplicate; the import is all-or-nothing. Ledger export opens."""
+from __future__ import annotations
+
+import io
+
+import pytest
+from openpyxl import Workbook, load_workbook
+from sqlalchemy import func, select
+
+from engine import excel
+from engine.errors import InvalidInput
+from engine.models import Project
+from tests.assessment.conftest import SupervisionHelper
+
+HEADERS = ["序号", "项目名称", "投资方", "产业类别", "是否制造业", "总投资(万元)", "落地单位", "分管县领导", "招引方式"]
+
+
+def workbook(rows: list[list]) -> bytes:
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["招商引资项目线索导入表"])
+    ws.append(HEADERS)
+    for row in rows:
+        ws.append(row)
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def count(sh: SupervisionHelper) -> int:
+    with sh.db.session() as s:
+        return s.scalar(select(func.count(Project.id)))
+
+
+def test_bad_rows_and_duplicates_are_reported_and_nothing_is_stored(shs: SupervisionHelper) -> None:
+    shs.register(by="anwen", name="高山茶文化旅游小镇", investor="上海茗途文旅")
+    before = count(shs)
+    data = workbook([
+        [1, "新材料产业园", "浙江某材料公司", "工业", "是", 80000, "金磐开发区", "王志刚", "以商引商"],
+        [2, "康养综合体", "杭州某集团", "康养(含养老)", "否", "三亿", "大盘镇", "王志刚", ""],
+        [3, "", "某公司", "火箭", "也许", 100, "不存在镇", "张三", ""],
+        [4, "高山茶文化旅游小镇二期", "上海茗途文旅", "文旅", "否", 5000, "安文街道", "李红梅", ""],
+        [5, "新材料产业园项目", "浙江某材料公司", "工业", "是", 80000, "金磐开发区", "王志刚", ""],
+    ])
+    with shs.db.session() as s:
+        preview = excel.preview(s, data)
+    assert not preview.ok
+    by_row = {r.row: r for r in preview.rows}
+    assert not by_row[3].errors and not by_row[3].duplicates
+    assert "total_investment" in by_row[4].errors and "必须是数字" in by_row[4].errors["total_investment"]
+    assert {"name", "category", "is_manufacturing", "landing_unit_id", "deputy_id"} <= set(by_row[5].errors)
+    assert "不存在镇" in by_row[5].errors["landing_unit_id"]
+    assert any("高山茶文化旅游小镇" in d for d in by_row[6].duplicates)
+    assert any("第3行" in d for d in by_row[7].duplicates)
+    with shs.db.session() as s:
+        with pytest.raises(InvalidInput) as refused:
+            excel.commit(s, data, s.merge(shs.user("bangongshi")))
+    assert set(refused.value.errors) == {"第4行", "第5行", "第6行", "第7行"}
+    assert count(shs) == before
+
+
+def test_a_clean_file_registers_every_row_and_the_ledger_exports(shs: SupervisionHelper) -> None:
+    data = workbook([
+        [1, "新材料产业园", "浙江某材料公司", "工业", "是", 80000, "金磐开发区", "王志刚", "以商引商"],
+        [2, "康养综合体", "杭州某集团", "康养(含养老)", "否", 30000, "大盘镇", "李红梅", "亲情招商"],
+    ])
+    with shs.db.session() as s:
+        assert excel.preview(s, data).ok
+        ids = excel.commit(s, data, s.merge(shs.user("bangongshi")))
+    assert len(ids) == 2 and shs.only_ready(ids[0]).bpmn_id == "confirm_intent"
+    with shs.db.session() as s:
+        rows = list(s.scalars(select(Project).order_by(Project.id)))
+        assert rows[1].category == "health" and rows[1].source_channel == "kinship"
+        content = excel.ledger_xlsx(rows)
+        expected = excel.ledger_rows(rows)
+    ws = load_workbook(io.BytesIO(content)).active
+    assert [c.value for c in ws[2]][:3] == ["序号", "项目名称", "投资方"]
+    got = [list(r) for r in ws.iter_rows(min_row=3, values_only=True)]
+    assert got == [[None if v == "" else v for v in row] for row in expected]
+    assert got[0][1] == "新材料产业园" and got[0][3] == "工业" and got[0][10] == "金磐开发区"
+
+
+def test_a_file_that_is_not_excel_is_refused_with_a_message(shs: SupervisionHelper) -> None:
+    with shs.db.session() as s:
+        preview = excel.preview(s, b"name,investor\nx,y\n")
+    assert not preview.ok and "不是有效的 Excel" in preview.problems[0]
