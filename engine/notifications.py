@@ -177,8 +177,10 @@ def claim_alert(session: Session, key: str) -> bool:
     """Record a warning key; True only for the one caller (of any process) that recorded it first."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(AlertLog).values(key=key, at=utcnow()).on_conflict_do_nothing(index_elements=["key"])
-    return session.execute(statement).rowcount == 1
+    statement = (
+        insert(AlertLog).values(key=key, at=utcnow()).on_conflict_do_nothing(index_elements=["key"]).returning(AlertLog.key)
+    )
+    return session.execute(statement).first() is not None
 
 
 def sent_alerts(session: Session, keys: list[str]) -> set[str]:
@@ -223,9 +225,9 @@ def notify(
         for uid in sorted(user_ids)
     ]
     session.add_all(rows)
+    session.flush()
     enabled = {name: ch for name, ch in CHANNELS.items() if settings.get(ch.enabled_setting)}
     if enabled:
-        session.flush()
         addresses = {a.user_id: a for a in session.scalars(select(NotifyAddress).where(NotifyAddress.user_id.in_(user_ids)))}
         for row in rows:
             address = addresses.get(row.user_id)

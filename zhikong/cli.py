@@ -1,4 +1,4 @@
-"""`zhikong` command: init-db, demo, deploy, serve, register, tasks, complete, users."""
+"""`zhikong` command: init-db, demo, deploy, serve, scheduler, register, tasks, complete, users."""
 from __future__ import annotations
 
 import argparse
@@ -65,8 +65,33 @@ def cmd_serve(args: argparse.Namespace) -> None:
     from webui import create_app
 
     print_logins()
+    app = create_app()
+    if not args.no_scheduler:
+        from engine import scheduler
+
+        scheduler.start_background(app.extensions["zhikong_db"])
+        print("后台调度器已启动：定时器、办理时限与进展预警、月度提醒、通知发送")
     print(f"招引智控已启动：http://{args.host}:{args.port}")
-    create_app().run(host=args.host, port=args.port, debug=False, use_reloader=False)
+    app.run(host=args.host, port=args.port, debug=False, use_reloader=False)
+
+
+def cmd_scheduler(args: argparse.Namespace) -> None:
+    """Run the background jobs in this process (or each once with --once), e.g. beside several web nodes."""
+    import logging
+
+    from engine import scheduler
+
+    db = _db()
+    if args.once:
+        results = scheduler.run_once(db)
+        for name, result in results.items():
+            print(f"{name}: {'失败：' if isinstance(result, Exception) else ''}{result}")
+        if any(isinstance(result, Exception) for result in results.values()):
+            raise SystemExit(1)
+        return
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    print("调度器已启动（Ctrl-C 停止）")
+    scheduler.run_forever(db)
 
 
 def cmd_register(args: argparse.Namespace) -> None:
@@ -123,7 +148,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="启动网页服务")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=5000)
+    p.add_argument("--no-scheduler", action="store_true", help="不在本进程运行后台调度器（另行运行 zhikong scheduler）")
     p.set_defaults(func=cmd_serve)
+    p = sub.add_parser("scheduler", help="运行后台调度器（定时器、预警、通知）")
+    p.add_argument("--once", action="store_true", help="每项任务运行一次后退出")
+    p.set_defaults(func=cmd_scheduler)
     p = sub.add_parser("register", help="从 JSON 文件登记项目线索")
     p.add_argument("file")
     p.add_argument("--as", dest="as_user", required=True)

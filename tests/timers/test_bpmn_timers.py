@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from sqlalchemy import event
 
-from engine import timers
+from engine import scheduler, timers
 from engine.models import Instance
 from tests.timers.conftest import START, TimerHelper, hours
 
@@ -102,3 +102,19 @@ def test_the_sweep_loads_only_due_instances(th: TimerHelper, clock) -> None:  # 
         event.remove(Instance, "load", count)
     assert sorted(set(loaded)) == sorted(waiting[4:])
     assert result.instances_fired == 2
+
+
+def test_after_an_outage_every_overdue_timer_fires_once_on_the_first_run(th: TimerHelper, clock) -> None:  # type: ignore[no-untyped-def]
+    fresh = [th.start(f"新项目{i}") for i in range(3)]  # reminder at 2 h, escalation at 15 days
+    cooling = [th.start(f"冷静期项目{i}") for i in range(3)]
+    for iid, period in zip(cooling, ("P1D", "P10D", "P40D")):
+        th.complete(iid, "review", "anwen", {"wait_period": period})
+    clock.shift(timedelta(days=30))  # the scheduler was down for a month
+    result = scheduler.run_once(th.db, ["timers"])["timers"]
+    assert result.timers_fired == 3 * 2 + 2
+    fired = th.count_timer_events()
+    assert [fired.get(i, 0) for i in fresh + cooling] == [2, 2, 2, 1, 1, 0]
+    assert scheduler.run_once(th.db, ["timers"])["timers"].timers_fired == 0
+    assert th.count_timer_events() == fired
+    assert all(set(th.ready(i)) == {"escalation", "office_followup"} for i in fresh)
+    assert [set(th.ready(i)) for i in cooling] == [{"confirm"}, {"confirm"}, set()]

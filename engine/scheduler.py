@@ -1,0 +1,105 @@
+"""Background jobs on APScheduler: timer sweep, deadline and progress warnings, monthly reminders and notices,
+overdue coordination items, and the notification outbox.
+
+The same jobs run inside `zhikong serve` (a background thread) or in a standalone
+`zhikong scheduler` process; every job calls engine functions only and beats a heartbeat
+(`scheduler.<job>`) after each run. On start every job runs at once, which is the catch-up
+after downtime.
+"""
+from __future__ import annotations
+
+import logging
+import signal
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, Optional
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from . import coordination, health, lights, monthly, notices, notifications, progress, timers
+from .config import Settings
+from .db import Database
+from .models import utcnow
+
+log = logging.getLogger("zhikong.scheduler")
+
+
+def _in_session(work: Callable[[Any, datetime], int]) -> Callable[[Database, datetime], int]:
+    """Run a session-level job in one transaction."""
+
+    def job(db: Database, now: datetime) -> int:
+        with db.session() as session:
+            return work(session, now)
+
+    return job
+
+
+JOBS: dict[str, tuple[Callable[[Database, datetime], Any], int]] = {
+    "timers": (lambda db, now: timers.sweep(db, now), 15),
+    "deadlines": (_in_session(lights.scan), 60),
+    "progress": (_in_session(progress.scan), 300),
+    "monthly": (_in_session(monthly.run), 900),
+    "coordination": (_in_session(lambda session, now: len(coordination.sweep_overdue(session, now))), 300),
+    "notices": (_in_session(lambda session, now: notices.generate_due(session, now) is not None), 3600),
+    "outbox": (lambda db, now: notifications.dispatch(db, now), 15),
+}
+
+
+def run_job(db: Database, name: str, now: Optional[datetime] = None) -> Any:
+    """Run one job now and beat its heartbeat."""
+    work, _interval = JOBS[name]
+    result = work(db, now or utcnow())
+    with db.session() as session:
+        health.beat(session, f"scheduler.{name}")
+    log.info("%s: %s", name, result)
+    return result
+
+
+def run_once(db: Database, names: Optional[list[str]] = None, now: Optional[datetime] = None) -> dict[str, Any]:
+    """Run the named jobs (default: all, outbox last) once each; a failing job is logged and returned, not raised."""
+    results: dict[str, Any] = {}
+    for name in names or list(JOBS):
+        try:
+            results[name] = run_job(db, name, now)
+        except Exception as exc:  # noqa: BLE001 - one job's failure must not stop the others
+            log.exception("调度任务 %s 失败", name)
+            results[name] = exc
+    return results
+
+
+def _guarded(db: Database, name: str) -> None:
+    """A scheduled run: failures are logged, never raised into APScheduler's thread."""
+    run_once(db, [name])
+
+
+def build(db: Database, blocking: bool = False) -> BaseScheduler:
+    """A scheduler with every job on its interval, each starting immediately (catch-up)."""
+    scheduler: BaseScheduler = (BlockingScheduler if blocking else BackgroundScheduler)(timezone=Settings.timezone)
+    start = datetime.now(scheduler.timezone)
+    for name, (_work, seconds) in JOBS.items():
+        scheduler.add_job(_guarded, "interval", seconds=seconds, args=[db, name], id=name, name=name,
+                          next_run_time=start, max_instances=1, coalesce=True, misfire_grace_time=None)
+    return scheduler
+
+
+def start_background(db: Database) -> BaseScheduler:
+    """Start the jobs in a daemon thread beside the web server."""
+    scheduler = build(db)
+    scheduler.start()
+    return scheduler
+
+
+def run_forever(db: Database) -> None:
+    """Run the jobs in this process until SIGTERM or Ctrl-C."""
+    scheduler = build(db, blocking=True)
+
+    def stop(_signum: int, _frame: Any) -> None:
+        scheduler.shutdown(wait=False)
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        scheduler.start()
+    except KeyboardInterrupt:
+        pass
