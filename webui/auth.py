@@ -2,10 +2,14 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Optional
+from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import UserMixin, current_user, login_required, login_user, logout_user
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from engine.models import User, utcnow
 from engine.org import verify_password
@@ -13,25 +17,41 @@ from engine.org import verify_password
 from .services import db
 
 bp = Blueprint("auth", __name__)
-WRONG = "用户名或密码错误"
 
 
 class SignedInUser(UserMixin):
-    """The session's view of an official: id, name and roles, detached from the database."""
+    """The session's view of an official: id, name, unit and roles, detached from the database."""
 
     def __init__(self, user: User) -> None:
         self.id = user.id
         self.username = user.username
         self.display_name = user.display_name
+        self.title = user.title
         self.unit_id = user.unit_id
+        self.unit_name = user.unit.name
         self.roles = frozenset(user.roles)
+
+
+def official(session: Session) -> User:
+    """The signed-in official as a database row in `session` (403 if the account is gone or disabled)."""
+    user = session.get(User, int(current_user.get_id()))
+    if user is None or not user.active:
+        abort(403)
+    return user
+
+
+def _safe_next(target: Optional[str]) -> str:
+    """Only a local path may be the page to return to after sign-in (no open redirect)."""
+    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+        return target
+    return url_for("tasks.inbox")
 
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():  # type: ignore[no-untyped-def]
     """Show the sign-in form; on POST check the password and count failures."""
     if current_user.is_authenticated:
-        return redirect(url_for("tasks.inbox"))
+        return redirect(_safe_next(request.args.get("next")))
     if request.method == "GET":
         return render_template("auth/login.html")
     username = request.form.get("username", "").strip()
@@ -40,7 +60,7 @@ def login():  # type: ignore[no-untyped-def]
         user = s.scalars(select(User).where(User.username == username)).first()
         now = utcnow()
         if user is not None and user.locked_until and user.locked_until.replace(tzinfo=now.tzinfo) > now:
-            flash("该账号因多次登录失败已被临时锁定，请稍后再试", "error")
+            flash(_("该账号因多次登录失败已被临时锁定，请稍后再试"), "error")
             return render_template("auth/login.html", username=username), 429
         if user is None or not user.active or not verify_password(user, password):
             if user is not None:
@@ -48,11 +68,12 @@ def login():  # type: ignore[no-untyped-def]
                 if user.failed_logins >= current_app.config["LOGIN_MAX_FAILURES"]:
                     user.locked_until = now + timedelta(minutes=current_app.config["LOGIN_LOCK_MINUTES"])
                     user.failed_logins = 0
-            flash(WRONG, "error")
+            flash(_("用户名或密码错误"), "error")
             return render_template("auth/login.html", username=username), 401
         user.failed_logins, user.locked_until = 0, None
-    login_user(SignedInUser(user))
-    return redirect(url_for("tasks.inbox"))
+        signed_in = SignedInUser(user)
+    login_user(signed_in)
+    return redirect(_safe_next(request.args.get("next")))
 
 
 @bp.route("/logout", methods=["POST"])
@@ -60,5 +81,5 @@ def login():  # type: ignore[no-untyped-def]
 def logout():  # type: ignore[no-untyped-def]
     """Sign out (POST, so it carries the CSRF token)."""
     logout_user()
-    flash("已退出登录", "info")
+    flash(_("已退出登录"), "info")
     return redirect(url_for("auth.login"))

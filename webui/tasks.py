@@ -1,58 +1,136 @@
-"""Officials' task list and task pages: view the form, complete it, see errors inline."""
+"""我的待办, 已办 and the task page: filters, pagination, overdue days, forms with inline errors."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
+from typing import Any
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy import select
 
-from engine import forms, runtime
+from engine import forms, meetings, queries, runtime
 from engine.errors import AlreadyCompleted, ConcurrentUpdate, InvalidInput, NotAllowed
-from engine.models import Task, User
-from engine.org import can_act, ready_tasks_query
-from engine.projects import CATEGORIES, STAGES
+from engine.models import OrgUnit, Task, User
+from engine.org import can_act
+from engine.projects import STAGES
 
+from .auth import official
 from .services import db
 
 bp = Blueprint("tasks", __name__)
-NAV = [(10, "我的待办", "tasks.inbox", None)]
+NAV = [(10, "我的待办", "tasks.inbox", None), (20, "已办", "tasks.done", None)]
+PER_PAGE = 20
+LANDING_KINDS = ("zone", "town")
 
 
-def _me(session) -> User:  # type: ignore[no-untyped-def]
-    user = session.get(User, int(current_user.get_id()))
-    if user is None:
-        abort(403)
-    return user
+@bp.app_context_processor
+def inbox_badge() -> dict[str, Any]:
+    """The number shown on 我的待办 in the header, on every page."""
+    if not current_user.is_authenticated:
+        return {"inbox_badge": 0}
+    with db().session() as s:
+        return {"inbox_badge": queries.inbox_count(s, current_user)}
+
+
+@bp.app_context_processor
+def url_helpers() -> dict[str, Any]:
+    """`url_with(page=2)`: the current page's URL with some query arguments changed (pagination, filters)."""
+
+    def url_with(**changes: Any) -> str:
+        args = request.args.to_dict()
+        args.update({k: v for k, v in changes.items() if v not in (None, "")})
+        for key in [k for k, v in changes.items() if v in (None, "")]:
+            args.pop(key, None)
+        return url_for(request.endpoint or "tasks.inbox", **(request.view_args or {}), **args)
+
+    return {"url_with": url_with}
+
+
+def _int_arg(name: str, default: int = 0) -> int:
+    """A query-string integer; anything unparseable counts as absent."""
+    try:
+        return int(request.args.get(name, default))
+    except ValueError:
+        return default
+
+
+def landing_units(session) -> list[OrgUnit]:  # type: ignore[no-untyped-def]
+    """Zones and towns, the units projects land in (for filters and forms)."""
+    return list(session.scalars(select(OrgUnit).where(OrgUnit.kind.in_(LANDING_KINDS)).order_by(OrgUnit.kind.desc(), OrgUnit.id)))
 
 
 @bp.route("/")
 @login_required
 def inbox():  # type: ignore[no-untyped-def]
-    """我的待办: the ready tasks this official may act on (task table only)."""
+    """我的待办: the ready tasks this official may act on (task table only), soonest due first."""
+    flt = queries.InboxFilter(
+        stage=request.args.get("stage", "") if request.args.get("stage") in STAGES else "",
+        unit_id=_int_arg("unit") or None,
+        search=request.args.get("q", "")[:100],
+        overdue_only=request.args.get("overdue") == "1",
+        sort="new" if request.args.get("sort") == "new" else "due",
+    )
+    now = datetime.now(timezone.utc)
     with db().session() as s:
-        rows = s.scalars(ready_tasks_query(_me(s)).limit(200)).all()
-        items = [(t, t.project.name) for t in rows]
-    return render_template("tasks/inbox.html", items=items, stages=STAGES)
+        page = queries.inbox(s, current_user, flt, now, _int_arg("page", 1), PER_PAGE)
+        overdue = queries.inbox_overdue_count(s, current_user, now)
+        units = landing_units(s)
+    return render_template("tasks/inbox.html", page=page, flt=flt, overdue=overdue, units=units, stages=STAGES, now=now)
+
+
+@bp.route("/done")
+@login_required
+def done():  # type: ignore[no-untyped-def]
+    """已办: what this official completed, with the opinion written and the time."""
+    with db().session() as s:
+        page = queries.done(s, int(current_user.get_id()), _int_arg("page", 1), PER_PAGE)
+    return render_template("tasks/done.html", page=page)
+
+
+def _context(session, task: Task) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """Everything the task page shows besides the form values."""
+    project = task.project
+    meeting = meetings.meeting_of(session, task)
+    return dict(
+        task=task,
+        project=project,
+        landing_unit=project.landing_unit.name,
+        deputy=project.deputy.display_name,
+        schema=runtime.form_schema(session, task),
+        meeting=meeting,
+        individual=not meeting or project.is_major,
+        signatures=queries.signatures(session, project.id),
+        holders=queries.current_tasks(session, project.id),
+        completed_by=session.get(User, task.completed_by) if task.completed_by else None,
+        now=datetime.now(timezone.utc),
+    )
 
 
 @bp.route("/tasks/<int:task_id>", methods=["GET", "POST"])
 @login_required
 def task_page(task_id: int):  # type: ignore[no-untyped-def]
-    """Show a task's form; POST completes it or redisplays it with field messages."""
+    """Show a task's form; POST completes it or redisplays it with the field messages and the input kept."""
     with db().session() as s:
         task = s.get(Task, task_id)
         if task is None:
             abort(404)
-        me = _me(s)
-        if task.status == "ready" and not can_act(me, task):
+        me = official(s)
+        if task.status == "ready":
+            if not can_act(me, task):
+                abort(403)
+        elif task.completed_by != me.id and not queries.can_view_project(me, task.project):
             abort(403)
-        schema = runtime.form_schema(s, task)
-        project = task.project
-        context = dict(task=task, project=project, schema=schema, categories=CATEGORIES, stages=STAGES)
+        context = _context(s, task)
     if request.method == "GET" or task.status != "ready":
         return render_template("tasks/task.html", values=task.data or {}, errors={}, **context)
-    data = forms.coerce(schema, request.form.to_dict())
+    if not context["individual"]:
+        flash(_("该事项须在会议上集中审议；重大项目可随时单独研判。"), "error")
+        return render_template("tasks/task.html", values=request.form, errors={}, **context), 409
+    data = forms.coerce(context["schema"], request.form.to_dict())
     try:
         with db().session() as s:
-            outcome = runtime.complete_task(s, task_id, _me(s), data)
+            outcome = runtime.complete_task(s, task_id, official(s), data)
     except InvalidInput as exc:
         return render_template("tasks/task.html", values=request.form, errors=exc.errors, **context), 422
     except NotAllowed as exc:
@@ -60,9 +138,9 @@ def task_page(task_id: int):  # type: ignore[no-untyped-def]
         abort(403)
     except (AlreadyCompleted, ConcurrentUpdate) as exc:
         flash(exc.message, "error")
-        return redirect(url_for("tasks.inbox")), 303
+        return redirect(url_for("tasks.inbox"), 303)
     if outcome.error:
-        flash(f"已提交，但流程执行出错：{outcome.error['message']}", "error")
+        flash(_("已提交，但流程执行出错：") + outcome.error["message"], "error")
     else:
-        flash(f"已办理“{task.name}”", "success")
+        flash(_("已办理“%(name)s”", name=task.name), "success")
     return redirect(url_for("tasks.inbox"), 303)

@@ -1,0 +1,28 @@
+"""Error pages for the cases the app factory does not cover: expired forms, wrong methods, server errors."""
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+bp = Blueprint("errors", __name__)
+
+
+@bp.app_errorhandler(CSRFError)
+def csrf_failed(error: CSRFError):  # type: ignore[no-untyped-def]
+    """A form without a valid CSRF token (usually a page left open too long): nothing was saved."""
+    return render_template("error.html", error=error, csrf=True), 400
+
+
+@bp.app_errorhandler(400)
+@bp.app_errorhandler(405)
+@bp.app_errorhandler(409)
+def client_error(error: HTTPException):  # type: ignore[no-untyped-def]
+    """Bad request, wrong method or conflict shown in the normal layout."""
+    return render_template("error.html", error=error), error.code
+
+
+@bp.app_errorhandler(500)
+def server_error(error: InternalServerError):  # type: ignore[no-untyped-def]
+    """An unexpected failure: a plain apology, never a traceback."""
+    return render_template("error.html", error=error), 500

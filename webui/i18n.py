@@ -1,0 +1,187 @@
+"""Language and local formats: Simplified Chinese by default, English selectable, 万元/亿元, Asia/Shanghai.
+
+Messages are written in Chinese in the templates and code; the catalog under
+webui/translations gives the English. The choice is remembered in a cookie.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime, timezone
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, Optional
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, Flask, redirect, request
+from flask_babel import Babel, get_locale, gettext
+
+from engine import projects
+from engine.meetings import KIND_NAMES
+
+bp = Blueprint("i18n", __name__)
+babel = Babel()
+TRANSLATIONS = Path(__file__).resolve().parent / "translations"
+LANGUAGES = {"zh": "zh_Hans_CN", "en": "en"}
+COOKIE = "lang"
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+
+
+def select_locale() -> str:
+    """The language the official picked (cookie), else Simplified Chinese."""
+    return LANGUAGES.get(request.cookies.get(COOKIE, ""), LANGUAGES["zh"])
+
+
+def is_english() -> bool:
+    """True when the page is rendered in English."""
+    return str(get_locale()) == "en"
+
+
+@bp.record_once
+def _init(state: Any) -> None:
+    """Configure Flask-Babel on the app this blueprint is registered on."""
+    app: Flask = state.app
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", LANGUAGES["zh"])
+    app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai")
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
+    babel.init_app(app, locale_selector=select_locale)
+
+
+@bp.route("/lang", methods=["POST"])
+def switch_language():  # type: ignore[no-untyped-def]
+    """Remember the chosen language for a year and go back to the page the official was on."""
+    lang = request.form.get("lang", "zh")
+    target = request.form.get("next", "/")
+    if not target.startswith("/") or target.startswith("//"):
+        target = "/"
+    response = redirect(target, 303)
+    response.set_cookie(COOKIE, lang if lang in LANGUAGES else "zh", max_age=365 * 24 * 3600, httponly=True, samesite="Lax")
+    return response
+
+
+def _trim(value: Decimal) -> str:
+    """At most two decimals, no trailing zeros: 8.00 → 8, 3.50 → 3.5."""
+    text = f"{value.quantize(Decimal('0.01')):f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def money(value: Any, blank_zero: bool = False) -> str:
+    """An amount stored in 万元 written as officials write it: 8亿元, 3.5亿元, 6000万元 (— for none)."""
+    if value is None or value == "":
+        return "—"
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        return str(value)
+    if blank_zero and amount == 0:
+        return "—"
+    if is_english():
+        return f"CNY {_trim(amount / 100)} million" if amount >= 100 else f"CNY {_trim(amount * 10)} thousand"
+    if abs(amount) >= 10000:
+        return f"{_trim(amount / 10000)}亿元"
+    return f"{_trim(amount)}万元"
+
+
+def area(value: Any) -> str:
+    """Land area in 亩."""
+    if value is None or value == "":
+        return "—"
+    number = _trim(Decimal(str(value)))
+    return f"{number} mu" if is_english() else f"{number}亩"
+
+
+def to_local(value: Optional[datetime]) -> Optional[datetime]:
+    """A stored UTC time in Asia/Shanghai (SQLite returns naive UTC times)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(LOCAL_TZ)
+
+
+def local_datetime(value: Optional[datetime]) -> str:
+    """2026-11-25 14:30 in local time."""
+    local = to_local(value)
+    return local.strftime("%Y-%m-%d %H:%M") if local else "—"
+
+
+def local_date(value: Any) -> str:
+    """2026-11-25 (a datetime is converted to local time first)."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, datetime):
+        value = to_local(value)
+    return value.strftime("%Y-%m-%d") if isinstance(value, (date, datetime)) else str(value)
+
+
+def overdue_days(due_at: Optional[datetime], now: Optional[datetime] = None) -> int:
+    """Whole calendar days (local) a task is overdue: 0 when not yet due, at least 1 once past due."""
+    if due_at is None:
+        return 0
+    now = now or datetime.now(timezone.utc)
+    due = to_local(due_at)
+    assert due is not None
+    if due >= now:
+        return 0
+    return max(1, (now.astimezone(LOCAL_TZ).date() - due.date()).days)
+
+
+def days_left(due_at: Optional[datetime], now: Optional[datetime] = None) -> Optional[int]:
+    """Calendar days until a task is due (local), None without a due time."""
+    if due_at is None:
+        return None
+    now = now or datetime.now(timezone.utc)
+    due = to_local(due_at)
+    assert due is not None
+    return (due.date() - now.astimezone(LOCAL_TZ).date()).days
+
+
+def stage_label(key: str) -> str:
+    """Translated ledger stage name."""
+    return gettext(projects.STAGES.get(key, key)) if key else "—"
+
+
+def category_label(key: str) -> str:
+    """Translated industry category name."""
+    return gettext(projects.CATEGORIES.get(key, key)) if key else "—"
+
+
+def channel_label(key: str) -> str:
+    """Translated source channel name."""
+    return gettext(projects.SOURCE_CHANNELS.get(key, key)) if key else "—"
+
+
+def field_label(key: str) -> str:
+    """Translated label of a project field."""
+    return gettext(projects.FIELD_LABELS.get(key, key))
+
+
+def meeting_label(key: str) -> str:
+    """Translated meeting kind name."""
+    return gettext(KIND_NAMES.get(key, key))
+
+
+@bp.app_context_processor
+def formatting() -> dict[str, Any]:
+    """Format helpers and the current language for every template."""
+    return {
+        "lang": "en" if is_english() else "zh",
+        "overdue_days": overdue_days,
+        "days_left": days_left,
+        "stage_label": stage_label,
+        "category_label": category_label,
+        "channel_label": channel_label,
+        "field_label": field_label,
+        "meeting_label": meeting_label,
+    }
+
+
+for _name, _func in (("money", money), ("area", area), ("local_datetime", local_datetime), ("local_date", local_date)):
+    bp.add_app_template_filter(_func, _name)
+
+
+def extract_engine_labels(fileobj: Any, keywords: Any, comment_tags: Any, options: Any) -> Iterator[tuple[int, str, str, list[str]]]:
+    """Babel extractor: the engine's label tables (stages, categories, channels, fields, meetings) as messages."""
+    tables = (projects.STAGES, projects.CATEGORIES, projects.SOURCE_CHANNELS, projects.FIELD_LABELS, KIND_NAMES)
+    for table in tables:
+        for text in table.values():
+            yield 0, "gettext", text, ["engine label"]

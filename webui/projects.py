@@ -1,0 +1,200 @@
+"""项目台账: the ledger with filters and stage counts, lead registration, the project page, the diagram
+data and the printable 《磐安县招商引资项目落地审批表》."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from engine import meetings, queries, runtime
+from engine.errors import EngineError, InvalidInput
+from engine.models import OrgUnit, Project, User, UserRole
+from engine.org import can_act
+from engine.projects import CATEGORIES, SOURCE_CHANNELS, STAGES
+
+from .auth import official
+from .i18n import category_label, channel_label
+from .services import db
+from .tasks import landing_units
+
+bp = Blueprint("projects", __name__)
+NAV = [(30, "项目台账", "projects.ledger", None)]
+PER_PAGE = 20
+REGISTER_ROLES = frozenset({"landing_unit", "office", "liaison_office", "industry_dept"})
+FORM_FIELDS = (
+    "name", "investor", "source_channel", "attracting_unit_id", "landing_unit_id", "landing_platform_id", "category",
+    "is_manufacturing", "total_investment", "fixed_asset_investment", "foreign_capital", "out_of_province_capital",
+    "needs_land", "land_mu", "one_case_support", "one_case_amount", "fund_request", "deputy_id", "contact_name",
+    "contact_phone", "is_major",
+)
+
+
+def _flag(name: str) -> bool:
+    return request.args.get(name) == "1"
+
+
+def _project_for_viewer(session, project_id: int) -> Project:  # type: ignore[no-untyped-def]
+    """The project if the signed-in official may see it; 404 or 403 otherwise."""
+    project = session.get(Project, project_id)
+    if project is None:
+        abort(404)
+    if not queries.can_view_project(current_user, project):
+        abort(403)
+    return project
+
+
+@bp.route("/projects")
+@login_required
+def ledger():  # type: ignore[no-untyped-def]
+    """项目台账 with filters (stage, unit, category, 7亿+ manufacturing, 3亿+ industrial, major, light, search)."""
+    try:
+        unit_id = int(request.args.get("unit") or 0) or None
+        page_number = int(request.args.get("page") or 1)
+    except ValueError:
+        unit_id, page_number = None, 1
+    light_available = queries.light_column() is not None
+    flt = queries.LedgerFilter(
+        stage=request.args.get("stage", "") if request.args.get("stage") in STAGES else "",
+        unit_id=unit_id,
+        category=request.args.get("category", "") if request.args.get("category") in CATEGORIES else "",
+        manufacturing_7yi=_flag("m7"),
+        industrial_3yi=_flag("i3"),
+        major=_flag("major"),
+        light=request.args.get("light", "") if light_available and request.args.get("light") in ("green", "yellow", "red") else "",
+        search=request.args.get("q", "")[:100],
+        visible_unit_id=queries.visible_unit_for(current_user),
+    )
+    with db().session() as s:
+        page = queries.ledger(s, flt, page_number, PER_PAGE)
+        counts = queries.stage_counts(s, flt)
+        units = landing_units(s)
+    may_register = bool(REGISTER_ROLES & current_user.roles)
+    return render_template(
+        "projects/ledger.html", page=page, flt=flt, counts=counts, units=units, stages=STAGES, categories=CATEGORIES,
+        light_available=light_available, may_register=may_register,
+    )
+
+
+def _form_options(session) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """(value, label) choices for the registration form: units, platforms, deputies, categories, channels."""
+    deputies = session.scalars(
+        select(User).join(UserRole, UserRole.user_id == User.id).where(UserRole.role == "deputy", User.active.is_(True)).order_by(User.id)
+    ).all()
+    units = landing_units(session)
+    return dict(
+        unit_options=[(u.id, u.name) for u in units],
+        platform_options=[(u.id, u.name) for u in units if u.kind == "zone"],
+        attracting_options=[(u.id, u.name) for u in session.scalars(select(OrgUnit).order_by(OrgUnit.id))],
+        deputy_options=[(u.id, f"{u.display_name}（{u.title}）") for u in deputies],
+        category_options=[(key, category_label(key)) for key in CATEGORIES],
+        channel_options=[(key, channel_label(key)) for key in SOURCE_CHANNELS],
+    )
+
+
+@bp.route("/projects/new", methods=["GET", "POST"])
+@login_required
+def register():  # type: ignore[no-untyped-def]
+    """登记项目线索: validate every field on the server, store nothing on error, start the lifecycle."""
+    if not REGISTER_ROLES & current_user.roles:
+        abort(403)
+    is_office = "office" in current_user.roles
+    with db().session() as s:
+        options = _form_options(s)
+    if request.method == "GET":
+        values = {"landing_unit_id": str(current_user.unit_id), "attracting_unit_id": str(current_user.unit_id)}
+        return render_template("projects/new.html", values=values, errors={}, is_office=is_office, **options)
+    data = {name: request.form.get(name, "") for name in FORM_FIELDS}
+    if not is_office:
+        data["attracting_unit_id"] = str(current_user.unit_id)
+        data["is_major"] = ""
+    try:
+        with db().session() as s:
+            outcome = runtime.register_project(s, data, official(s))
+    except InvalidInput as exc:
+        return render_template("projects/new.html", values=request.form, errors=exc.errors, is_office=is_office, **options), 422
+    flash(_("已登记项目线索“%(name)s”，流程已启动", name=data["name"].strip()), "success")
+    return redirect(url_for("projects.project_page", project_id=outcome.project_id), 303)
+
+
+@bp.route("/projects/<int:project_id>")
+@login_required
+def project_page(project_id: int):  # type: ignore[no-untyped-def]
+    """All fields, the timeline from the event log, current tasks and their holders, the diagram."""
+    with db().session() as s:
+        project = _project_for_viewer(s, project_id)
+        me = official(s)
+        holdings = queries.current_tasks(s, project.id)
+        actionable = {t.id for t in runtime.ready_tasks_of(s, project.id) if can_act(me, t)}
+        context = dict(
+            project=project,
+            landing_unit=project.landing_unit.name,
+            attracting_unit=project.attracting_unit.name,
+            platform=project.landing_platform.name if project.landing_platform else "",
+            deputy=f"{project.deputy.display_name}（{project.deputy.title}）",
+            timeline=queries.timeline(s, project.id),
+            holdings=holdings,
+            actionable=actionable,
+            signatures=queries.signatures(s, project.id),
+            may_flag_major="office" in me.roles,
+            now=datetime.now(timezone.utc),
+        )
+    return render_template("projects/project.html", **context)
+
+
+@bp.route("/projects/<int:project_id>/diagram.json")
+@login_required
+def diagram(project_id: int):  # type: ignore[no-untyped-def]
+    """BPMN XML of the project's definition version with the completed path and current tasks."""
+    with db().session() as s:
+        _project_for_viewer(s, project_id)
+        try:
+            data = queries.diagram(s, project_id)
+        except EngineError as exc:
+            return jsonify(error=exc.message), exc.status
+    return jsonify(
+        xml=data.xml, version=data.definition_version, current=data.current, completed=data.completed, flows=data.flows
+    )
+
+
+@bp.route("/projects/<int:project_id>/approval-form")
+@login_required
+def approval_form(project_id: int):  # type: ignore[no-untyped-def]
+    """Printable 《磐安县招商引资项目落地审批表》 with every signer's opinion."""
+    with db().session() as s:
+        project = _project_for_viewer(s, project_id)
+        signatures = queries.signatures(s, project.id)
+        context = dict(
+            project=project,
+            landing_unit=project.landing_unit.name,
+            attracting_unit=project.attracting_unit.name,
+            platform=project.landing_platform.name if project.landing_platform else "",
+            deputy=f"{project.deputy.display_name}（{project.deputy.title}）",
+            signatures=signatures,
+            summary=_latest_summary(signatures),
+        )
+    return render_template("projects/approval_form.html", **context)
+
+
+def _latest_summary(signatures: list[queries.Signature]) -> str:
+    """The project summary the landing unit last wrote on the approval form."""
+    texts = [sig.data.get("summary", "") for sig in signatures if sig.data.get("summary")]
+    return str(texts[-1]) if texts else ""
+
+
+@bp.route("/projects/<int:project_id>/major", methods=["POST"])
+@login_required
+def flag_major(project_id: int):  # type: ignore[no-untyped-def]
+    """The office flags a project major (decided outside the monthly meeting) or removes the flag."""
+    major = request.form.get("major") == "1"
+    try:
+        with db().session() as s:
+            meetings.set_major(s, project_id, major, official(s))
+    except EngineError as exc:
+        flash(exc.message, "error")
+        abort(exc.status)
+    flash(_("已认定为重大项目，可随时单独研判") if major else _("已取消重大项目认定"), "success")
+    return redirect(url_for("projects.project_page", project_id=project_id), 303)
