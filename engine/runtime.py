@@ -136,6 +136,8 @@ def _already_done_message(session: Session, task: Task) -> str:
     if task.status == "completed" and task.completed_by:
         who = session.get(User, task.completed_by)
         return f"任务“{task.name}”已由{who.display_name if who else '他人'}办理完毕"
+    if task.status == "suspended":
+        return f"任务“{task.name}”所在流程已被管理员挂起，暂不能办理"
     return f"任务“{task.name}”已不在待办状态（{task.status}）"
 
 
@@ -194,8 +196,9 @@ def _describe_error(exc: SpiffWorkflowException) -> dict[str, Any]:
     task = getattr(exc, "task", None)
     spec = getattr(exc, "task_spec", None) or (task.task_spec if task is not None else None)
     cause = getattr(exc, "exception", None)
+    wrapped = getattr(exc, "error_type", "unknown")  # WorkflowTaskException keeps only the wrapped type's name
     return {
-        "type": type(cause).__name__ if cause is not None else type(exc).__name__,
+        "type": type(cause).__name__ if cause is not None else (wrapped if wrapped != "unknown" else type(exc).__name__),
         "message": str(exc) + ("；" + "；".join(exc.notes) if getattr(exc, "notes", None) else ""),
         "bpmn_id": getattr(spec, "bpmn_id", "") or "",
         "element_name": getattr(spec, "bpmn_name", "") or "",

@@ -1,0 +1,49 @@
+"""Admin test fixtures: deploy a derived bundle, start projects on it, act as the administrator."""
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from engine import definitions, runtime
+from engine.models import Instance, Project, User
+from tests.conftest import Helper
+
+
+class AdminHelper(Helper):
+    """Helper plus deploying bundles and looking up instances."""
+
+    def deploy(self, files: dict[str, str], process_id: str = runtime.LIFECYCLE) -> int:
+        with self.db.session() as s:
+            row, _created = definitions.deploy(s, files, process_id)
+            return row.id
+
+    def instance(self, project_id: int) -> Instance:
+        with self.db.session() as s:
+            return s.scalars(select(Instance).where(Instance.project_id == project_id).order_by(Instance.id)).first()
+
+    def start(self, definition_id: int, project_id: int) -> runtime.Outcome:
+        with self.db.session() as s:
+            return runtime.start_instance(s, s.get(Project, project_id), definition_id, None)
+
+    def admin(self, s: Any) -> User:
+        return s.scalars(select(User).where(User.username == "admin")).one()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_definition_cache():  # type: ignore[no-untyped-def]
+    """Definition ids repeat across test databases; derived bundles must not be served from another test's cache."""
+    definitions._cache.clear()
+    yield
+    definitions._cache.clear()
+
+
+@pytest.fixture
+def ah(db) -> AdminHelper:  # type: ignore[no-untyped-def]
+    return AdminHelper(db)
+
+
+@pytest.fixture
+def ahs(sqlite_db) -> AdminHelper:  # type: ignore[no-untyped-def]
+    return AdminHelper(sqlite_db)
