@@ -116,8 +116,8 @@ def ranking_cells(ranking: list[UnitScore]) -> list[list[Any]]:
              s.count("item_overdue"), s.rating, s.rating_reason] for s in ranking]
 
 
-def ranking_xlsx(ranking: list[UnitScore], caption: str) -> bytes:
-    """A quarterly or annual ranking as .xlsx with a second sheet of every scored line."""
+def ranking_xlsx(ranking: list[UnitScore], caption: str, detail_for: Optional[set[int]] = None) -> bytes:
+    """A quarterly or annual ranking as .xlsx with a second sheet of every scored line (of `detail_for` units when given)."""
     data = _sheet("排名", RANKING_HEADERS, ranking_cells(ranking), caption)
     wb = load_workbook(io.BytesIO(data))
     ws = wb.create_sheet("得分明细")
@@ -125,6 +125,8 @@ def ranking_xlsx(ranking: list[UnitScore], caption: str) -> bytes:
     for cell in ws[1]:
         cell.font = Font(bold=True)
     for s in ranking:
+        if detail_for is not None and s.unit_id not in detail_for:
+            continue
         for line in s.lines:
             ws.append([s.unit_name, line.on.isoformat(), line.project_name, line.event_label, line.rule, line.points, "是" if line.shared else ""])
     out = io.BytesIO()

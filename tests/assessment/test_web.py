@@ -1,0 +1,117 @@
+"""Supervision, assessment and dashboard pages: sign-in, role and unit checks, CSRF, exports that match the page."""
+from __future__ import annotations
+
+import io
+import re
+from datetime import datetime, timezone
+
+import pytest
+import time_machine
+from flask.testing import FlaskClient
+from openpyxl import load_workbook
+
+from engine import notices
+from tests.assessment.conftest import SupervisionHelper, deploy_all
+from tests.webui.conftest import Auth, csrf_token
+from webui import create_app
+
+
+@pytest.fixture
+def web(sqlite_db):  # type: ignore[no-untyped-def]
+    deploy_all(sqlite_db)
+    app = create_app({"TESTING": True, "SECRET_KEY": "test", "ZHIKONG_DB": sqlite_db, "DATABASE_URL": sqlite_db.url})
+    client = app.test_client()
+    return client, Auth(client), SupervisionHelper(sqlite_db)
+
+
+PAGES = ["/supervision", "/supervision/targets", "/assessment", "/assessment/rules", "/notices", "/dashboard", "/ledger.xlsx"]
+
+
+def test_every_page_needs_sign_in(web) -> None:  # type: ignore[no-untyped-def]
+    client, _auth, _h = web
+    for path in PAGES + ["/import", "/dashboard/projects?ids=1"]:
+        response = client.get(path)
+        assert response.status_code == 302 and "/login" in response.headers["Location"], path
+
+
+def test_pages_render_for_the_office_and_units_are_refused_office_actions(web) -> None:  # type: ignore[no-untyped-def]
+    client, auth, h = web
+    auth.login("bangongshi")
+    for path in PAGES:
+        assert client.get(path).status_code == 200, path
+    page = client.get("/dashboard").get_data(as_text=True)
+    assert 'id="dashboard-data"' in page and "build/dashboard.js" in page
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+    auth.login("anwen")
+    assert client.get("/import").status_code == 403
+    token = csrf_token(client, "/supervision")
+    assert client.post("/assessment/rules", data={"csrf_token": token, "points_score_rule_1": "99"}).status_code == 403
+    assert client.post("/supervision/targets", data={"csrf_token": token, "unit_id": h.unit("anwen"), "mfg_7yi": "5"}).status_code == 403
+    assert client.get(f"/supervision/targets/{h.unit('jinpan')}").status_code == 403
+    assert client.get(f"/supervision/targets/{h.unit('anwen')}").status_code == 200
+    assert client.post("/assessment/rules", data={"points_score_rule_1": "99"}).status_code == 400
+
+
+def test_coordination_through_the_web_with_inline_errors(web) -> None:  # type: ignore[no-untyped-def]
+    client, auth, h = web
+    with time_machine.travel(datetime(2026, 4, 1, 2, tzinfo=timezone.utc), tick=False):
+        pid = h.register(by="anwen", name="网页协调项目")
+        auth.login("anwen")
+        token = csrf_token(client, "/supervision/new")
+        bad = client.post("/supervision/new", data={"csrf_token": token, "project_id": pid, "title": "<b>x</b>", "problem": ""})
+        assert bad.status_code == 422 and "问题说明(problem)不能为空" in bad.get_data(as_text=True)
+        ok = client.post("/supervision/new", data={"csrf_token": token, "project_id": pid, "title": "道路接入", "problem": "需县级协调", "material": "书面报告"})
+        assert ok.status_code == 303
+        case_url = ok.headers["Location"]
+        client.post("/logout", data={"csrf_token": token})
+        auth.login("xinwo")
+        assert client.get(case_url).status_code == 403
+        client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+        case_id = int(case_url.rsplit("/", 1)[1])
+        from sqlalchemy import select
+        from engine.supervision_models import CoordinationCase
+        with h.db.session() as s:
+            instance_id = s.get(CoordinationCase, case_id).instance_id
+        h.act(h.task(instance_id, "review_submission"), "bangongshi", {"decision": "forward", "opinion": "报审"})
+        h.act(h.task(instance_id, "leader_approval"), "xianzhang", {"decision": "approve", "opinion": "同意"})
+        task = h.task(instance_id, "issue_list")
+        auth.login("dukao")
+        issue_url = f"/supervision/tasks/{task.id}/issue"
+        token = csrf_token(client, issue_url)
+        bad = client.post(issue_url, data={"csrf_token": token, "title_1": "修路", "responsible_unit_id_1": h.unit("zrzy"), "deadline_1": "2020-01-01"})
+        assert bad.status_code == 422 and "第1项：办结时限(deadline)不能早于今天" in bad.get_data(as_text=True)
+        good = client.post(issue_url, data={"csrf_token": token, "title_1": "修路", "responsible_unit_id_1": h.unit("zrzy"), "deadline_1": "2026-04-20"})
+        assert good.status_code == 303
+        page = client.get(case_url).get_data(as_text=True)
+        assert "修路" in page and "县自然资源和规划局" in page and 'data-light="green"' in page
+
+
+def norm(value: object) -> object:
+    """A cell as a number when it is one (the page prints 0.0 where the sheet stores 0)."""
+    try:
+        return float(str(value))
+    except ValueError:
+        return str(value)
+
+
+def test_notice_page_and_export_show_the_same_rows_and_units_see_only_their_own(web) -> None:  # type: ignore[no-untyped-def]
+    client, auth, h = web
+    with time_machine.travel(datetime(2026, 5, 10, 2, tzinfo=timezone.utc), tick=False):
+        h.register(by="anwen", name="五月线索一")
+        h.register(by="jinpan", name="五月线索二")
+        with h.db.session() as s:
+            notices.generate(s, 2026, 5)
+    auth.login("bangongshi")
+    page = client.get("/notices/2026/5").get_data(as_text=True)
+    table = re.search(r'<table class="list" id="notice">(.*?)</table>', page, re.S).group(1)
+    page_rows = [[re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td>(.*?)</td>", r, re.S)] for r in re.findall(r"<tr>(.*?)</tr>", table, re.S)[1:]]
+    wb = load_workbook(io.BytesIO(client.get("/notices/2026/5.xlsx").data))
+    ws = wb.active
+    assert [c.value for c in ws[2]] == ["单位", "谋划项目数", "盯引项目数", "签约项目数", "落地项目数", "开工项目数", "到位资金(万元)", "红灯数", "黄灯数", "进展未及时更新(次)", "当月得分"]
+    sheet_rows = [[norm(v) for v in r] for r in ws.iter_rows(min_row=3, values_only=True)]
+    page_rows = [[norm(v) for v in r] for r in page_rows]
+    assert sheet_rows == page_rows and any(r[0] == "安文街道" and r[1] == 1 for r in sheet_rows)
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+    auth.login("anwen")
+    own = client.get("/notices/2026/5").get_data(as_text=True)
+    assert "安文街道" in own and "金磐开发区" not in own

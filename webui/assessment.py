@@ -1,0 +1,241 @@
+"""季度赛拼 and annual assessment rankings with explained scores, the scoring rules, monthly notices, Excel in and out."""
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from engine import assessment, coordination, excel, notices, queries
+from engine.errors import InvalidInput, NotAllowed, NotFound
+from engine.models import Project, User
+
+from .services import db
+
+bp = Blueprint("assessment", __name__)
+NAV = [(60, "赛拼考核", "assessment.ranking", None), (65, "每月通报", "assessment.notice_list", None)]
+COUNTY = coordination.COUNTY_VIEWERS
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+IMPORT_ROLES = frozenset({"office"})
+
+
+def _me(session) -> User:  # type: ignore[no-untyped-def]
+    user = session.get(User, int(current_user.get_id()))
+    if user is None:
+        abort(403)
+    return user
+
+
+def _period() -> tuple[int, int]:
+    """(year, quarter) from the query string; quarter 0 means the whole year."""
+    today = coordination.local_today()
+    try:
+        year = int(request.args.get("year") or today.year)
+        quarter = int(request.args.get("quarter") if request.args.get("quarter") is not None else (today.month - 1) // 3 + 1)
+    except ValueError:
+        abort(400)
+    if not (2000 <= year <= 2100 and 0 <= quarter <= 4):
+        abort(400)
+    return year, quarter
+
+
+def _ranking(session, year: int, quarter: int):  # type: ignore[no-untyped-def]
+    return assessment.annual_assessment(session, year) if quarter == 0 else assessment.quarterly_ranking(session, year, quarter)
+
+
+def _caption(year: int, quarter: int) -> str:
+    return f"{year}年度招商引资综合考评排名" if quarter == 0 else f"{year}年第{quarter}季度招商引资赛拼排名"
+
+
+def _xlsx(content: bytes, name: str) -> Response:
+    from urllib.parse import quote
+
+    return Response(content, mimetype=XLSX, headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"})
+
+
+@bp.route("/assessment")
+@login_required
+def ranking():  # type: ignore[no-untyped-def]
+    """Ranking table of a quarter (季度赛拼) or the year (with 一票评优/一票否优)."""
+    year, quarter = _period()
+    with db().session() as s:
+        me = _me(s)
+        rows = _ranking(s, year, quarter)
+        cells = excel.ranking_cells(rows)
+        ids = [r.unit_id for r in rows]
+        county = bool(me.roles & COUNTY)
+        version = assessment.rule_table(s)[0]
+    return render_template("assessment/ranking.html", year=year, quarter=quarter, rows=list(zip(ids, cells)),
+                           headers=excel.RANKING_HEADERS, caption=_caption(year, quarter), county=county,
+                           my_unit=current_user.unit_id, version=version)
+
+
+@bp.route("/assessment/export.xlsx")
+@login_required
+def ranking_export():  # type: ignore[no-untyped-def]
+    """The ranking as .xlsx (with the explained lines on a second sheet for county roles)."""
+    year, quarter = _period()
+    with db().session() as s:
+        me = _me(s)
+        rows = _ranking(s, year, quarter)
+        detail = None if me.roles & COUNTY else {me.unit_id}
+        content = excel.ranking_xlsx(rows, _caption(year, quarter), detail)
+    return _xlsx(content, f"{_caption(year, quarter)}.xlsx")
+
+
+@bp.route("/assessment/units/<int:unit_id>")
+@login_required
+def unit_score(unit_id: int):  # type: ignore[no-untyped-def]
+    """Every point of a unit in the period: project, rule, points, date."""
+    year, quarter = _period()
+    with db().session() as s:
+        me = _me(s)
+        if not me.roles & COUNTY and me.unit_id != unit_id:
+            abort(403)
+        rows = _ranking(s, year, quarter)
+        score = next((r for r in rows if r.unit_id == unit_id), None)
+        if score is None:
+            abort(404)
+    return render_template("assessment/unit.html", score=score, year=year, quarter=quarter, caption=_caption(year, quarter))
+
+
+@bp.route("/assessment/rules", methods=["GET", "POST"])
+@login_required
+def rules():  # type: ignore[no-untyped-def]
+    """The scoring table (bpmn/assessment_scoring.dmn as deployed); the office changes points, a new version is deployed."""
+    errors: dict = {}
+    if request.method == "POST":
+        changes = {k.removeprefix("points_"): v for k, v in request.form.items() if k.startswith("points_")}
+        try:
+            with db().session() as s:
+                version, created = assessment.update_points(s, _me(s), changes)
+            flash(f"计分规则已保存为第{version}版" if created else "分值未变化", "success")
+            return redirect(url_for("assessment.rules"), 303)
+        except NotAllowed:
+            abort(403)
+        except InvalidInput as exc:
+            errors = exc.errors
+    with db().session() as s:
+        me = _me(s)
+        version, table = assessment.rule_table(s)
+        may_edit = bool(me.roles & assessment.EDITOR_ROLES)
+    return render_template("assessment/rules.html", version=version, rules=table, may_edit=may_edit, errors=errors,
+                           events=assessment.EVENT_LABELS, classes=assessment.CLASS_LABELS), 422 if errors else 200
+
+
+@bp.route("/notices", methods=["GET", "POST"])
+@login_required
+def notice_list():  # type: ignore[no-untyped-def]
+    """Generated monthly notices; the office can (re)generate a month."""
+    if request.method == "POST":
+        with db().session() as s:
+            if not _me(s).roles & {"office"}:
+                abort(403)
+        try:
+            year, month = int(request.form.get("year", "")), int(request.form.get("month", ""))
+            with db().session() as s:
+                notices.generate(s, year, month)
+        except (ValueError, InvalidInput):
+            flash("年份或月份(month)无效", "error")
+            return redirect(url_for("assessment.notice_list"), 303)
+        return redirect(url_for("assessment.notice_page", year=year, month=month), 303)
+    with db().session() as s:
+        rows = [(n.year, n.month, n.generated_at) for n in notices.listing(s)]
+        may_generate = "office" in _me(s).roles
+    return render_template("assessment/notices.html", rows=rows, may_generate=may_generate, today=coordination.local_today())
+
+
+def _notice_rows(session, year: int, month: int):  # type: ignore[no-untyped-def]
+    me = _me(session)
+    try:
+        notice = notices.get(session, year, month)
+    except NotFound:
+        abort(404)
+    rows = notice.rows if me.roles & COUNTY else [r for r in notice.rows if r["unit_id"] == me.unit_id]
+    return notice, rows
+
+
+@bp.route("/notices/<int:year>/<int:month>")
+@login_required
+def notice_page(year: int, month: int):  # type: ignore[no-untyped-def]
+    """A monthly notice, printable; every count links to the projects behind it."""
+    with db().session() as s:
+        notice, rows = _notice_rows(s, year, month)
+        generated = notice.generated_at
+    return render_template("assessment/notice.html", year=year, month=month, rows=rows, columns=notices.COLUMNS, generated=generated)
+
+
+@bp.route("/notices/<int:year>/<int:month>.xlsx")
+@login_required
+def notice_export(year: int, month: int):  # type: ignore[no-untyped-def]
+    """The monthly notice as .xlsx: the same rows the page shows."""
+    with db().session() as s:
+        notice, rows = _notice_rows(s, year, month)
+        notice.rows = rows
+        content = excel.notice_xlsx(notice)
+        s.expunge(notice)
+    return _xlsx(content, f"{year}年{month}月招商引资工作通报.xlsx")
+
+
+@bp.route("/ledger.xlsx")
+@login_required
+def ledger_export():  # type: ignore[no-untyped-def]
+    """The project ledger as .xlsx (a unit gets its own projects)."""
+    with db().session() as s:
+        me = _me(s)
+        query = select(Project).order_by(Project.id)
+        unit = queries.visible_unit_for(current_user)
+        if unit is not None:
+            query = query.where((Project.landing_unit_id == unit) | (Project.attracting_unit_id == unit))
+        content = excel.ledger_xlsx(list(s.scalars(query)))
+    return _xlsx(content, "招商引资项目台账.xlsx")
+
+
+def _upload_dir() -> Path:
+    path = Path(current_app.instance_path) / "imports"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@login_required
+def import_projects():  # type: ignore[no-untyped-def]
+    """Upload an .xlsx of leads: preview with an error per row; confirm registers all rows or none."""
+    with db().session() as s:
+        if not _me(s).roles & IMPORT_ROLES:
+            abort(403)
+    if request.method == "GET":
+        return render_template("assessment/import.html", preview=None, token="")
+    token = request.form.get("token", "")
+    if token:
+        if not token.isalnum():
+            abort(400)
+        path = _upload_dir() / f"{token}.xlsx"
+        if not path.exists():
+            flash("导入文件已过期，请重新上传", "error")
+            return redirect(url_for("assessment.import_projects"), 303)
+        try:
+            with db().session() as s:
+                ids = excel.commit(s, path.read_bytes(), _me(s))
+        except InvalidInput as exc:
+            with db().session() as s:
+                preview = excel.preview(s, path.read_bytes())
+            return render_template("assessment/import.html", preview=preview, token=token, errors=exc.errors), 422
+        path.unlink(missing_ok=True)
+        flash(f"已导入{len(ids)}个项目线索", "success")
+        return redirect(url_for("projects.ledger"), 303)
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        return render_template("assessment/import.html", preview=None, token="", errors={"file": "请选择要导入的 .xlsx 文件(file)"}), 422
+    content = upload.read(5 * 1024 * 1024 + 1)
+    if len(content) > 5 * 1024 * 1024:
+        return render_template("assessment/import.html", preview=None, token="", errors={"file": "文件(file)不能超过5MB"}), 413
+    with db().session() as s:
+        preview = excel.preview(s, content)
+    token = ""
+    if preview.ok:
+        token = secrets.token_hex(16)
+        (_upload_dir() / f"{token}.xlsx").write_bytes(content)
+    return render_template("assessment/import.html", preview=preview, token=token), 200 if preview.ok else 422

@@ -1,0 +1,108 @@
+"""Leader dashboard (驾驶舱): stage funnel, money by stage, lights by unit, ranking, monthly trend; numbers click through."""
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from typing import Any
+
+from flask import Blueprint, abort, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from engine import assessment, coordination, lights, queries
+from engine.models import OrgUnit, Project, User, utcnow
+from engine.projects import CATEGORIES, STAGES
+
+from .services import db
+
+bp = Blueprint("dashboard", __name__)
+VIEW_ROLES = ("office", "supervision_office", "county_head", "deputy", "leading_group", "admin", "landing_unit")
+NAV = [(5, "驾驶舱", "dashboard.cockpit", VIEW_ROLES)]
+FUNNEL = ("lead", "intent", "feasibility", "assessment", "leading_group", "negotiation", "approval", "signing", "landing", "construction", "started")
+
+
+def _visible(session) -> tuple[list[Project], Any]:  # type: ignore[no-untyped-def]
+    """Projects the viewer may see: all for county roles, own unit's otherwise."""
+    unit = queries.visible_unit_for(current_user)
+    query = select(Project)
+    if unit is not None:
+        query = query.where((Project.landing_unit_id == unit) | (Project.attracting_unit_id == unit))
+    return list(session.scalars(query)), unit
+
+
+def dashboard_data(session, year: int) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """Every figure of the dashboard with the link behind it."""
+    projects, unit = _visible(session)
+    active = [p for p in projects if p.status != "closed"]
+    by_stage = Counter(p.stage for p in active)
+    money = defaultdict(float)
+    for p in active:
+        money[p.stage] += float(p.total_investment or 0) / 10000
+    funnel = [{"name": STAGES[s], "value": by_stage.get(s, 0), "link": url_for("projects.ledger", stage=s)} for s in FUNNEL]
+    money_rows = [{"name": STAGES[s], "value": round(money.get(s, 0.0), 2), "link": url_for("projects.ledger", stage=s)} for s in FUNNEL]
+    units = {u.id: u.name for u in session.scalars(select(OrgUnit))}
+    light_counts: dict[int, Counter] = defaultdict(Counter)
+    visible_ids = {p.id for p in active}
+    for item in lights.project_lights(session, utcnow()).values():
+        if item.project_id in visible_ids:
+            light_counts[item.unit_id][item.light] += 1
+    light_units = sorted(light_counts, key=lambda u: (-light_counts[u]["red"], -light_counts[u]["yellow"]))
+    lights_rows = {
+        "units": [units[u] for u in light_units],
+        "red": [{"value": light_counts[u]["red"], "link": url_for("projects.ledger", unit=u, light="red")} for u in light_units],
+        "yellow": [{"value": light_counts[u]["yellow"], "link": url_for("projects.ledger", unit=u, light="yellow")} for u in light_units],
+    }
+    quarter = (coordination.local_today().month - 1) // 3 + 1 if year == coordination.local_today().year else 4
+    ranked = assessment.quarterly_ranking(session, year, quarter)
+    ranking = [{"name": r.unit_name, "value": r.total, "link": url_for("assessment.unit_score", unit_id=r.unit_id, year=year, quarter=quarter)}
+               for r in ranked if unit is None or r.unit_id == unit][:12]
+    trend: dict[str, list[dict[str, Any]]] = {}
+    for event, label in (("signed", "签约"), ("landed", "落地"), ("started", "开工")):
+        months = [[] for _ in range(12)]
+        for p in projects:
+            on = {"signed": p.signed_date, "landed": assessment.local_date(p.landed_at), "started": p.start_date}[event]
+            if on is not None and on.year == year:
+                months[on.month - 1].append(p.id)
+        trend[label] = [{"value": len(ids), "link": url_for("dashboard.projects", ids=",".join(map(str, ids))) if ids else ""} for ids in months]
+    totals = {
+        "projects": len(active),
+        "investment_yi": round(sum(money.values()), 2),
+        "mfg_7yi": sum(1 for p in active if p.is_7yi_manufacturing),
+        "red": sum(c["red"] for c in light_counts.values()),
+    }
+    links = {
+        "projects": url_for("projects.ledger"),
+        "investment_yi": url_for("projects.ledger"),
+        "mfg_7yi": url_for("projects.ledger", m7=1),
+        "red": url_for("projects.ledger", light="red"),
+    }
+    return {"year": year, "quarter": quarter, "funnel": funnel, "money": money_rows, "lights": lights_rows, "ranking": ranking,
+            "trend": trend, "months": [f"{m}月" for m in range(1, 13)], "totals": totals, "links": links}
+
+
+@bp.route("/dashboard")
+@login_required
+def cockpit():  # type: ignore[no-untyped-def]
+    """The 驾驶舱 page; charts are drawn by static/build/dashboard.js from the embedded figures."""
+    if not set(current_user.roles) & set(VIEW_ROLES):
+        abort(403)
+    try:
+        year = int(request.args.get("year") or coordination.local_today().year)
+    except ValueError:
+        abort(400)
+    with db().session() as s:
+        data = dashboard_data(s, year)
+    return render_template("dashboard/cockpit.html", data=data)
+
+
+@bp.route("/dashboard/projects")
+@login_required
+def projects():  # type: ignore[no-untyped-def]
+    """The projects behind a dashboard or notice number (ids), limited to what the viewer may see."""
+    try:
+        ids = [int(x) for x in request.args.get("ids", "").split(",") if x.strip()][:500]
+    except ValueError:
+        abort(400)
+    with db().session() as s:
+        rows = [p for p in s.scalars(select(Project).where(Project.id.in_(ids)).order_by(Project.id)) if queries.can_view_project(current_user, p)]
+        view = [(p, p.landing_unit.name, p.attracting_unit.name) for p in rows]
+    return render_template("dashboard/projects.html", rows=view, stages=STAGES, categories=CATEGORIES)
