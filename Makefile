@@ -25,6 +25,8 @@ install: $(STAMP) $(ASSETS)
 run: install
 	$(BIN)/zhikong init-db
 	$(BIN)/zhikong deploy bpmn
+	$(BIN)/zhikong deploy bpmn --process coordination_item
+	$(BIN)/zhikong deploy bpmn --process assessment_scoring
 	$(BIN)/zhikong demo
 	$(BIN)/zhikong serve
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from engine import definitions, demo, runtime, schema
+from engine import coordination, definitions, demo, runtime, schema
 from engine.config import Settings
 from engine.db import Database
 from engine.errors import EngineError, InvalidInput
@@ -44,6 +44,8 @@ def cmd_demo(_: argparse.Namespace) -> None:
         org = demo.load_org(s)
     with db.session() as s:
         count = demo.load_projects(s)
+    with db.session() as s:
+        coordination.grant_responsible_role(s)
     print(f"演示单位与人员：{'已创建' if org else '已存在'}；演示项目：{'新建 %d 个' % count if count else '已存在'}")
     print_logins()
 
