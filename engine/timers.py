@@ -45,7 +45,7 @@ def due_instances(session: Session, now: datetime, after_id: int, limit: int) ->
     return list(session.scalars(query))
 
 
-def fire(session: Session, instance: Instance) -> int:
+def fire(session: Session, instance: Instance, project: Project) -> int:
     """Fire the instance's due timers, run the engine on and persist; returns how many timers fired."""
     loaded = definitions.load(session, instance.definition_id)
     workflow = runtime._checkout(instance, loaded)
@@ -53,23 +53,21 @@ def fire(session: Session, instance: Instance) -> int:
     workflow.refresh_timers()
     remaining = {t.task_id for t in pending_timers(workflow)}
     fired = [t for t in before if t.task_id not in remaining]
-    project = session.get(Project, instance.project_id)
-    assert project is not None
     for timer in fired:
         summary = f"定时器“{timer.name or timer.bpmn_id}”到期触发"
         payload = {"due": timer.due.isoformat(), "task": timer.task_id}
         runtime._log(session, "timer", instance, project, None, timer.bpmn_id, summary, payload)
-    runtime._advance(session, instance, project, workflow, loaded, None)
+    with session.no_autoflush:  # one flush per firing: _advance flushes once at its end
+        runtime._advance(session, instance, project, workflow, loaded, None)
     return len(fired)
 
 
 def _fire_batch(session: Session, instances: list[Instance]) -> SweepResult:
     """Fire a claimed batch inside the caller's transaction (projects loaded in one query)."""
     done = SweepResult(loaded=len(instances))
-    project_ids = {i.project_id for i in instances}
-    list(session.scalars(select(Project).where(Project.id.in_(project_ids))))
+    projects = {p.id: p for p in session.scalars(select(Project).where(Project.id.in_({i.project_id for i in instances})))}
     for instance in instances:
-        count = fire(session, instance)
+        count = fire(session, instance, projects[instance.project_id])
         done.instances_fired += 1 if count else 0
         done.timers_fired += count
     return done
