@@ -21,6 +21,26 @@ def _db() -> Database:
     return Database(Settings.from_env().database_url)
 
 
+def cmd_audit_verify(_: argparse.Namespace) -> None:
+    """Check the event log's hash chain; exit 1 naming the first altered or deleted entry."""
+    from engine import audit
+
+    with _db().session() as s:
+        verdict = audit.verify(s)
+    if not verdict.ok:
+        raise EngineError(f"审计链异常：{verdict.problem}（此前 {verdict.checked} 条完好）")
+    print(f"审计链完整：共 {verdict.checked} 条事件")
+
+
+def cmd_orphans(_: argparse.Namespace) -> None:
+    """Judge every ready task once (after an upgrade or an import) and list the orphaned ones."""
+    from engine import orphans
+
+    with _db().session() as s:
+        count = orphans.recheck_all(s)
+    print(f"无人可办的待办任务：{count} 个")
+
+
 def cmd_init_db(_: argparse.Namespace) -> None:
     """Create or upgrade the schema in place (data is kept)."""
     db = _db()
@@ -167,6 +187,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--as", dest="as_user", required=True)
     p.add_argument("--data", default="{}")
     p.set_defaults(func=cmd_complete)
+    audit_parser = sub.add_parser("audit", help="审计日志").add_subparsers(dest="audit_command", required=True)
+    audit_parser.add_parser("verify", help="校验事件日志的哈希链").set_defaults(func=cmd_audit_verify)
+    sub.add_parser("orphans", help="检查所有待办任务是否无人可办").set_defaults(func=cmd_orphans)
     return parser
 
 

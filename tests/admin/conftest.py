@@ -1,6 +1,7 @@
 """Admin test fixtures: deploy a derived bundle, start projects on it, act as the administrator."""
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -47,3 +48,41 @@ def ah(db) -> AdminHelper:  # type: ignore[no-untyped-def]
 @pytest.fixture
 def ahs(sqlite_db) -> AdminHelper:  # type: ignore[no-untyped-def]
     return AdminHelper(sqlite_db)
+
+
+@pytest.fixture
+def app(sqlite_db):  # type: ignore[no-untyped-def]
+    from webui import create_app
+
+    return create_app({"TESTING": True, "SECRET_KEY": "test", "ZHIKONG_DB": sqlite_db, "DATABASE_URL": sqlite_db.url})
+
+
+@pytest.fixture
+def client(app):  # type: ignore[no-untyped-def]
+    return app.test_client()
+
+
+class WebAdmin:
+    """Signs in through the real form and posts forms with their CSRF token."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def token(self, path: str) -> str:
+        page = self.client.get(path).get_data(as_text=True)
+        match = re.search(r'name="csrf_token" value="([^"]+)"', page)
+        assert match, page[:500]
+        return match.group(1)
+
+    def login(self, username: str = "admin") -> None:
+        from engine.demo import DEMO_PASSWORD
+
+        self.client.post("/login", data={"username": username, "password": DEMO_PASSWORD, "csrf_token": self.token("/login")})
+
+    def post(self, path: str, data: dict[str, Any], page: str = "/admin/") -> Any:
+        return self.client.post(path, data={**data, "csrf_token": self.token(page)})
+
+
+@pytest.fixture
+def web(client) -> WebAdmin:  # type: ignore[no-untyped-def]
+    return WebAdmin(client)
