@@ -15,7 +15,7 @@ from typing import Any, Generic, Optional, TypeVar
 from sqlalchemy import ColumnElement, Index, Select, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from . import definitions
+from . import definitions, lights
 from .errors import NotFound
 from .models import Definition, Event, Instance, OrgUnit, Project, Task, User, UserRole
 from .org import can_act, ready_tasks_query
@@ -179,11 +179,6 @@ def _opinion(data: dict[str, Any]) -> str:
 # ---------------------------------------------------------------- ledger
 
 
-def light_column() -> Optional[ColumnElement]:
-    """The project's warning light as a SQL expression, when the early-warning module provides one."""
-    return getattr(Project, "light", None)
-
-
 @dataclass(frozen=True)
 class LedgerFilter:
     """Filters of 项目台账; `visible_unit_id` limits a town or zone to its own projects."""
@@ -228,13 +223,11 @@ def _of_unit(unit_id: int) -> ColumnElement:
     return or_(Project.landing_unit_id == unit_id, Project.attracting_unit_id == unit_id)
 
 
-def _ledger_conditions(flt: LedgerFilter, with_stage: bool = True) -> list[ColumnElement]:
-    """WHERE conditions for the ledger filters."""
+def _ledger_conditions(session: Session, flt: LedgerFilter, now: datetime) -> list[ColumnElement]:
+    """WHERE conditions of every ledger filter but the stage (the light filter asks engine.lights)."""
     conditions: list[ColumnElement] = []
     if flt.visible_unit_id:
         conditions.append(_of_unit(flt.visible_unit_id))
-    if with_stage and flt.stage:
-        conditions.append(Project.stage == flt.stage)
     if flt.unit_id:
         conditions.append(_of_unit(flt.unit_id))
     if flt.category:
@@ -245,43 +238,61 @@ def _ledger_conditions(flt: LedgerFilter, with_stage: bool = True) -> list[Colum
         conditions.append(Project.is_3yi_industrial)
     if flt.major:
         conditions.append(Project.is_major.is_(True))
-    light = light_column()
-    if flt.light and light is not None:
-        conditions.append(light == flt.light)
+    if flt.light in lights.LIGHT_NAMES:
+        units = {flt.visible_unit_id} if flt.visible_unit_id else None
+        flagged = lights.project_lights(session, now, units)
+        if flt.light == lights.GREEN:
+            conditions += [Project.status == "active", Project.id.not_in(list(flagged))]
+        else:
+            conditions.append(Project.id.in_([pid for pid, item in flagged.items() if item.light == flt.light]))
     text = flt.search.strip()
     if text:
         conditions.append(or_(Project.name.contains(text, autoescape=True), Project.investor.contains(text, autoescape=True)))
     return conditions
 
 
-def ledger(session: Session, flt: LedgerFilter, page: int = 1, per_page: int = 20) -> Page[LedgerRow]:
-    """项目台账: projects matching the filters, newest registered first."""
-    conditions = _ledger_conditions(flt)
-    total = session.scalar(select(func.count(Project.id)).where(*conditions)) or 0
+@dataclass
+class Ledger:
+    """A page of the ledger and the number of projects per stage under the same filters (stage aside)."""
+
+    page: Page[LedgerRow]
+    stage_counts: dict[str, int]
+
+
+def ledger(session: Session, flt: LedgerFilter, now: datetime, page: int = 1, per_page: int = 20) -> Ledger:
+    """项目台账: projects matching the filters, newest registered first, each with its warning light."""
+    conditions = _ledger_conditions(session, flt, now)
+    counts = {
+        stage: count
+        for stage, count in session.execute(
+            select(Project.stage, func.count(Project.id)).where(*conditions).group_by(Project.stage)
+        )
+    }
+    if flt.stage:
+        conditions.append(Project.stage == flt.stage)
+    total = counts.get(flt.stage, 0) if flt.stage else sum(counts.values())
     page = _page_number(page, per_page, total)
     landing, attracting = aliased(OrgUnit), aliased(OrgUnit)
-    light = light_column()
-    columns = [
-        Project.id,
-        Project.name,
-        Project.investor,
-        Project.category,
-        Project.total_investment,
-        Project.needs_land,
-        Project.land_mu,
-        Project.stage,
-        Project.status,
-        Project.tier,
-        Project.is_major,
-        Project.is_7yi_manufacturing,
-        Project.is_3yi_industrial,
-        landing.name,
-        attracting.name,
-        User.display_name,
-        Project.registered_at,
-    ] + ([light] if light is not None else [])
     rows = session.execute(
-        select(*columns)
+        select(
+            Project.id,
+            Project.name,
+            Project.investor,
+            Project.category,
+            Project.total_investment,
+            Project.needs_land,
+            Project.land_mu,
+            Project.stage,
+            Project.status,
+            Project.tier,
+            Project.is_major,
+            Project.is_7yi_manufacturing,
+            Project.is_3yi_industrial,
+            landing.name,
+            attracting.name,
+            User.display_name,
+            Project.registered_at,
+        )
         .join(landing, landing.id == Project.landing_unit_id)
         .join(attracting, attracting.id == Project.attracting_unit_id)
         .join(User, User.id == Project.deputy_id)
@@ -290,15 +301,11 @@ def ledger(session: Session, flt: LedgerFilter, page: int = 1, per_page: int = 2
         .limit(per_page)
         .offset((page - 1) * per_page)
     ).all()
-    return Page([LedgerRow(*(bool(v) if i in (11, 12) else v for i, v in enumerate(row))) for row in rows], total, page, per_page)
-
-
-def stage_counts(session: Session, flt: LedgerFilter) -> dict[str, int]:
-    """Number of projects per stage under every ledger filter except the stage itself."""
-    rows = session.execute(
-        select(Project.stage, func.count(Project.id)).where(*_ledger_conditions(flt, with_stage=False)).group_by(Project.stage)
-    ).all()
-    return {stage: count for stage, count in rows}
+    result = [LedgerRow(*(bool(v) if i in (11, 12) else v for i, v in enumerate(row))) for row in rows]
+    found = lights.lights_of(session, [r.id for r in result if r.status == "active"], now)
+    for row in result:
+        row.light = found.get(row.id, "")
+    return Ledger(Page(result, total, page, per_page), counts)
 
 
 def can_view_project(user: Any, project: Project) -> bool:

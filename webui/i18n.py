@@ -5,6 +5,8 @@ webui/translations gives the English. The choice is remembered in a cookie.
 """
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import Iterator
 from datetime import date, datetime, timezone
 from decimal import Decimal, InvalidOperation
@@ -16,6 +18,7 @@ from flask import Blueprint, Flask, redirect, request
 from flask_babel import Babel, get_locale, gettext
 
 from engine import projects
+from engine.lights import LIGHT_NAMES
 from engine.meetings import KIND_NAMES
 
 bp = Blueprint("i18n", __name__)
@@ -179,9 +182,14 @@ for _name, _func in (("money", money), ("area", area), ("local_datetime", local_
     bp.add_app_template_filter(_func, _name)
 
 
-def extract_engine_labels(fileobj: Any, keywords: Any, comment_tags: Any, options: Any) -> Iterator[tuple[int, str, str, list[str]]]:
-    """Babel extractor: the engine's label tables (stages, categories, channels, fields, meetings) as messages."""
-    tables = (projects.STAGES, projects.CATEGORIES, projects.SOURCE_CHANNELS, projects.FIELD_LABELS, KIND_NAMES)
+def extract_labels(fileobj: Any, keywords: Any, comment_tags: Any, options: Any) -> Iterator[tuple[int, str, str, list[str]]]:
+    """Babel extractor for text shown through gettext at run time: the engine's label tables
+    (stages, categories, channels, fields, meetings, lights) and every web module's NAV labels."""
+    tables = (projects.STAGES, projects.CATEGORIES, projects.SOURCE_CHANNELS, projects.FIELD_LABELS, KIND_NAMES, LIGHT_NAMES)
     for table in tables:
         for text in table.values():
             yield 0, "gettext", text, ["engine label"]
+    package = Path(__file__).resolve().parent
+    for info in pkgutil.iter_modules([str(package)]):
+        for entry in getattr(importlib.import_module(f"webui.{info.name}"), "NAV", []):
+            yield 0, "gettext", entry[1], [f"navigation of webui/{info.name}.py"]

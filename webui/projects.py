@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from engine import meetings, queries, runtime
+from engine import lights, meetings, queries, runtime
 from engine.errors import EngineError, InvalidInput
 from engine.models import OrgUnit, Project, User, UserRole
 from engine.org import can_act
@@ -56,7 +56,6 @@ def ledger():  # type: ignore[no-untyped-def]
         page_number = int(request.args.get("page") or 1)
     except ValueError:
         unit_id, page_number = None, 1
-    light_available = queries.light_column() is not None
     flt = queries.LedgerFilter(
         stage=request.args.get("stage", "") if request.args.get("stage") in STAGES else "",
         unit_id=unit_id,
@@ -64,18 +63,17 @@ def ledger():  # type: ignore[no-untyped-def]
         manufacturing_7yi=_flag("m7"),
         industrial_3yi=_flag("i3"),
         major=_flag("major"),
-        light=request.args.get("light", "") if light_available and request.args.get("light") in ("green", "yellow", "red") else "",
+        light=request.args.get("light", "") if request.args.get("light") in lights.LIGHT_NAMES else "",
         search=request.args.get("q", "")[:100],
         visible_unit_id=queries.visible_unit_for(current_user),
     )
     with db().session() as s:
-        page = queries.ledger(s, flt, page_number, PER_PAGE)
-        counts = queries.stage_counts(s, flt)
+        result = queries.ledger(s, flt, datetime.now(timezone.utc), page_number, PER_PAGE)
         units = landing_units(s)
     may_register = bool(REGISTER_ROLES & current_user.roles)
     return render_template(
-        "projects/ledger.html", page=page, flt=flt, counts=counts, units=units, stages=STAGES, categories=CATEGORIES,
-        light_available=light_available, may_register=may_register,
+        "projects/ledger.html", page=result.page, flt=flt, counts=result.stage_counts, units=units, stages=STAGES,
+        categories=CATEGORIES, light_names=lights.LIGHT_NAMES, may_register=may_register,
     )
 
 
@@ -124,6 +122,7 @@ def register():  # type: ignore[no-untyped-def]
 @login_required
 def project_page(project_id: int):  # type: ignore[no-untyped-def]
     """All fields, the timeline from the event log, current tasks and their holders, the diagram."""
+    now = datetime.now(timezone.utc)
     with db().session() as s:
         project = _project_for_viewer(s, project_id)
         me = official(s)
@@ -140,7 +139,8 @@ def project_page(project_id: int):  # type: ignore[no-untyped-def]
             actionable=actionable,
             signatures=queries.signatures(s, project.id),
             may_flag_major="office" in me.roles,
-            now=datetime.now(timezone.utc),
+            light=lights.lights_of(s, [project.id], now)[project.id] if project.status == "active" else "",
+            now=now,
         )
     return render_template("projects/project.html", **context)
 

@@ -72,7 +72,7 @@ def test_ledger_filters_counts_and_town_scope(h: Helper) -> None:
 
     def names(**kw: object) -> list[str]:
         with h.db.session() as s:
-            return [r.name for r in queries.ledger(s, queries.LedgerFilter(**kw)).rows]
+            return [r.name for r in queries.ledger(s, queries.LedgerFilter(**kw), _now()).page.rows]
 
     assert names(manufacturing_7yi=True) == ["七亿制造业"]
     assert names(industrial_3yi=True) == ["三亿工业", "七亿制造业"]
@@ -82,11 +82,28 @@ def test_ledger_filters_counts_and_town_scope(h: Helper) -> None:
     assert names(search="商业") == ["新渥商业"]
     assert names(stage="feasibility") == ["七亿制造业"]
     with h.db.session() as s:
-        counts = queries.stage_counts(s, queries.LedgerFilter(stage="feasibility"))
-        assert counts == {"intent": 3, "feasibility": 1}
-        assert queries.stage_counts(s, queries.LedgerFilter(visible_unit_id=h.unit("xinwo"))) == {"intent": 2}
-        row = queries.ledger(s, queries.LedgerFilter(manufacturing_7yi=True)).rows[0]
-        assert (row.is_7yi, row.is_3yi, row.landing_unit, row.deputy) == (True, True, "安文街道", "王志刚")
+        feasibility = queries.ledger(s, queries.LedgerFilter(stage="feasibility"), _now())
+        assert feasibility.stage_counts == {"intent": 3, "feasibility": 1} and feasibility.page.total == 1
+        assert queries.ledger(s, queries.LedgerFilter(visible_unit_id=h.unit("xinwo")), _now()).stage_counts == {"intent": 2}
+        row = queries.ledger(s, queries.LedgerFilter(manufacturing_7yi=True), _now()).page.rows[0]
+        assert (row.is_7yi, row.is_3yi, row.landing_unit, row.deputy, row.light) == (True, True, "安文街道", "王志刚", "green")
+
+
+def test_ledger_light_filter_uses_the_warning_lights(h: Helper) -> None:
+    late = h.register(by="anwen", name="逾期项目")
+    h.register(by="anwen", name="按期项目")
+    h.complete(late, "anwen", INTENT)
+    in_20_days, in_40_days = _now() + timedelta(days=20), _now() + timedelta(days=40)
+
+    def names(light: str, now: datetime) -> list[tuple[str, str]]:
+        with h.db.session() as s:
+            return [(r.name, r.light) for r in queries.ledger(s, queries.LedgerFilter(light=light), now).page.rows]
+
+    assert names("yellow", in_20_days) == [("逾期项目", "yellow")]
+    assert names("green", in_20_days) == [("按期项目", "green")]
+    assert names("red", in_20_days) == []
+    assert names("yellow", in_40_days) == [("按期项目", "yellow")]
+    assert names("red", in_40_days) == [("逾期项目", "red")]
 
 
 def test_timeline_holders_and_signatures_follow_the_project(h: Helper) -> None:

@@ -39,6 +39,17 @@ class Auth:
         token = csrf_token(self.client, "/login")
         return self.client.post("/login", data={"username": username, "password": password, "csrf_token": token})
 
+    def logout(self):  # type: ignore[no-untyped-def]
+        page = self.client.get("/", follow_redirects=True).get_data(as_text=True)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+        assert token, page[:500]
+        return self.client.post("/logout", data={"csrf_token": token.group(1)})
+
+    def switch(self, username: str):  # type: ignore[no-untyped-def]
+        """Sign out whoever is signed in and sign `username` in."""
+        self.logout()
+        return self.login(username)
+
 
 @pytest.fixture
 def auth(client: FlaskClient) -> Auth:

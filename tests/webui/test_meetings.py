@@ -1,0 +1,84 @@
+"""Meetings through the web: open with date and attendees, decide the agenda in one submission, print minutes."""
+from __future__ import annotations
+
+import re
+
+from flask.testing import FlaskClient
+
+from engine import meetings
+from tests.conftest import FEASIBLE, INTENT, Helper, approval_form
+from tests.webui.conftest import Auth, csrf_token
+
+
+def _text(response) -> str:  # type: ignore[no-untyped-def]
+    return response.get_data(as_text=True)
+
+
+def _waiting(hw: Helper, name: str, by: str = "anwen") -> int:
+    pid = hw.register(by=by, name=name)
+    hw.complete(pid, by, INTENT)
+    hw.complete(pid, "fx_gongye", FEASIBLE)
+    hw.complete(pid, by, approval_form(True, 40))
+    return pid
+
+
+def test_secretary_opens_decides_and_prints_minutes(client: FlaskClient, auth: Auth, hw: Helper) -> None:
+    a = _waiting(hw, "冷链物流项目")
+    b = _waiting(hw, "新材料项目", by="xinwo")
+    auth.login("yanpan")
+    index = _text(client.get("/meetings"))
+    assert re.search(r'data-kind="assessment">\s*<h2>研判小组会议</h2>\s*<p class="big-number"><b>2</b>', index)
+    assert 'data-kind="leading_group"' not in index
+    form = _text(client.get("/meetings/new?kind=assessment"))
+    assert "冷链物流项目" in form and "新材料项目" in form
+    token = csrf_token(client, "/meetings/new?kind=assessment")
+    bad = client.post("/meetings/new", data={"kind": "assessment", "held_on": "2026-02-30", "attendees": "", "host": "县委副书记", "csrf_token": token})
+    assert bad.status_code == 422 and "会议日期(held_on)格式不正确" in _text(bad) and "参会人员(attendees)为必填项" in _text(bad)
+    assert 'value="县委副书记"' in _text(bad)
+    with hw.db.session() as s:
+        assert meetings.recent(s) == []
+    opened = client.post("/meetings/new", data={"kind": "assessment", "held_on": "2026-11-20", "attendees": "县委副书记、发改局、经商局", "csrf_token": token})
+    assert opened.status_code == 303
+    meeting_url = opened.headers["Location"]
+    agenda = _text(client.get(meeting_url))
+    assert "2026年第1次研判小组会议" in agenda and agenda.count('class="card agenda-item"') == 2
+    items = dict(re.findall(r'id="item-(\d+)" data-project="(\d+)"', agenda))
+    by_project = {int(p): i for i, p in items.items()}
+    token = csrf_token(client, meeting_url)
+    incomplete = client.post(meeting_url, data={
+        f"item-{by_project[a]}-decision": "pass", f"item-{by_project[a]}-opinion": "同意",
+        f"item-{by_project[b]}-decision": "reject", "csrf_token": token})
+    assert incomplete.status_code == 422 and "意见(opinion)为必填项" in _text(incomplete)
+    assert 'value="pass" checked' in _text(incomplete)
+    assert [hw.only_ready(p).bpmn_id for p in (a, b)] == ["assessment_meeting"] * 2
+    done = client.post(meeting_url, data={
+        f"item-{by_project[a]}-decision": "pass", f"item-{by_project[a]}-opinion": "同意提交领导小组审议",
+        f"item-{by_project[b]}-decision": "reject", f"item-{by_project[b]}-opinion": "不符合产业导向",
+        "csrf_token": token})
+    assert done.status_code == 303 and done.headers["Location"].endswith("/minutes")
+    minutes = _text(client.get(done.headers["Location"]))
+    assert "2026年第1次研判小组会议纪要" in minutes and "县委副书记、发改局、经商局" in minutes
+    assert "同意提交领导小组审议" in minutes and "不符合产业导向" in minutes and "不通过" in minutes and "通过" in minutes
+    assert hw.only_ready(a).bpmn_id == "leading_group_review" and hw.project(b).status == "closed"
+    timeline = _text(client.get(f"/projects/{a}"))
+    assert "2026年第1次研判小组会议（2026-11-20）审议：通过" in timeline
+
+
+def test_office_convenes_secretary_records_others_are_refused(client: FlaskClient, auth: Auth, hw: Helper) -> None:
+    _waiting(hw, "办公室召集项目")
+    auth.login("anwen")
+    assert client.get("/meetings").status_code == 403
+    assert client.get("/meetings/new?kind=assessment").status_code == 403
+    auth.switch("lingdao")
+    assert client.get("/meetings/new?kind=assessment").status_code == 403
+    assert client.get("/meetings/new?kind=nonsense").status_code == 404
+    auth.switch("bangongshi")
+    token = csrf_token(client, "/meetings/new?kind=assessment")
+    opened = client.post("/meetings/new", data={"kind": "assessment", "held_on": "2026-11-20", "attendees": "研判小组成员", "csrf_token": token})
+    meeting_url = opened.headers["Location"]
+    page = _text(client.get(meeting_url))
+    assert "待会议秘书记录结果" in page and "提交全部会议结果" not in page
+    token = csrf_token(client, meeting_url)
+    assert client.post(meeting_url, data={"csrf_token": token}).status_code == 403
+    auth.switch("yanpan")
+    assert "提交全部会议结果" in _text(client.get(meeting_url))
