@@ -15,7 +15,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from . import notifications, warning_settings
 from .errors import InvalidInput, NotAllowed, NotFound
 from .lights import LIGHT_NAMES, LOCAL_TZ, RED, stale_projects
-from .models import Base, Event, Project, User, utcnow
+from .models import Base, Event, OrgUnit, Project, User, utcnow
 
 UNIT_ROLES = frozenset({"landing_unit", "project_team", "dev_zone"})
 COUNTY_ROLES = frozenset({"office", "admin"})
@@ -48,6 +48,8 @@ class LateUpdate(Base):
     days: Mapped[int] = mapped_column(Integer)
     last_update_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     reason: Mapped[str] = mapped_column(String(200), default="")
+    project: Mapped[Project] = relationship(lazy="joined")
+    unit: Mapped[OrgUnit] = relationship(lazy="joined")
 
 
 def can_post(user: User, project: Project) -> bool:
