@@ -1,6 +1,7 @@
 """Definition versions for process owners: drafts, the version list, diffs, deploys and roll backs."""
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -15,7 +16,7 @@ from . import definitions
 from .errors import DefinitionInvalid, NotFound
 from .models import Base, Definition, Instance, User, utcnow
 from .parser import XmlRefused, parse_xml
-from .validation import BPMN_NS, SPIFF_NS
+from .validation import BPMN_NS, CASES_SUFFIX, SPIFF_NS
 
 UNFINISHED = ("running", "error", "suspended")
 EDITABLE_SUFFIXES = (".bpmn", ".dmn")
@@ -120,22 +121,35 @@ def working_files(session: Session, process_id: str) -> tuple[dict[str, str], Op
     return (dict(draft.files) if draft else dict(latest.files)), draft, latest
 
 
-def save_draft(session: Session, process_id: str, changed: dict[str, str], actor: User) -> DefinitionDraft:
-    """Merge edited or uploaded .bpmn/.dmn files into the process's draft; unsafe XML is refused, nothing saved."""
-    files, draft, latest = working_files(session, process_id)
+def merge_changes(files: dict[str, str], changed: dict[str, str]) -> dict[str, str]:
+    """The bundle with edited .bpmn/.dmn/.cases.json files put in; unsafe or malformed files are refused."""
+    merged = dict(files)
     problems = []
     for name, text in changed.items():
-        if not _editable_name(name):
-            problems.append({"file": name, "element": "", "message": "只能保存 .bpmn 或 .dmn 文件，文件名不能包含目录"})
+        if not isinstance(text, str) or not _editable_name(name):
+            problems.append({"file": str(name), "element": "", "message": "只能保存 .bpmn、.dmn 或决策用例 .cases.json 文件，文件名不能包含目录"})
             continue
         try:
-            parse_xml(text, name)
+            if name.endswith(CASES_SUFFIX):
+                json.loads(text)
+            else:
+                parse_xml(text, name)
         except XmlRefused as exc:
             problems.append({"file": name, "element": "", "message": str(exc).removeprefix(f"{name}: ")})
             continue
-        files[name] = text
+        except json.JSONDecodeError as exc:
+            problems.append({"file": name, "element": "", "message": f"JSON 格式错误（第{exc.lineno}行）：{exc.msg}"})
+            continue
+        merged[name] = text
     if problems:
         raise DefinitionInvalid(problems)
+    return merged
+
+
+def save_draft(session: Session, process_id: str, changed: dict[str, str], actor: User) -> DefinitionDraft:
+    """Merge edited or uploaded files into the process's draft; unsafe XML is refused and nothing saved."""
+    files, draft, latest = working_files(session, process_id)
+    files = merge_changes(files, changed)
     if draft is None:
         draft = DefinitionDraft(process_id=process_id, base_definition_id=latest.id, files=files)
         session.add(draft)
@@ -145,7 +159,12 @@ def save_draft(session: Session, process_id: str, changed: dict[str, str], actor
 
 
 def _editable_name(name: str) -> bool:
-    return name.endswith(EDITABLE_SUFFIXES) and PurePosixPath(name).name == name and not name.startswith(".")
+    return (
+        name.endswith(EDITABLE_SUFFIXES + (CASES_SUFFIX,))
+        and PurePosixPath(name).name == name
+        and not name.startswith(".")
+        and len(name) <= 120
+    )
 
 
 def discard_draft(session: Session, process_id: str) -> None:
@@ -179,6 +198,18 @@ def upload_name(files: dict[str, str], filename: str, content: str, process_id: 
     return name
 
 
+def main_file(files: dict[str, str], process_id: str) -> Optional[str]:
+    """The .bpmn (or, for a standalone decision, .dmn) file that defines `process_id`."""
+    for name, text in sorted(files.items()):
+        if name.endswith(EDITABLE_SUFFIXES):
+            try:
+                if process_id in _top_ids(parse_xml(text, name)):
+                    return name
+            except XmlRefused:
+                continue
+    return None
+
+
 def _top_ids(root: etree._Element) -> set[str]:
     return {e.get("id", "") for e in root if etree.QName(e).localname in ("process", DMN_LOCAL)}
 
@@ -187,9 +218,12 @@ def _decision_ids(root: etree._Element) -> set[str]:
     return {e.get("id", "") for e in root if etree.QName(e).localname == DMN_LOCAL}
 
 
-def deploy_working(session: Session, process_id: str, actor: User, note: str = "") -> tuple[Definition, bool]:
-    """Validate and deploy the working files as a new version; the draft is consumed."""
+def deploy_working(
+    session: Session, process_id: str, actor: User, changed: Optional[dict[str, str]] = None, note: str = ""
+) -> tuple[Definition, bool]:
+    """Validate and deploy the working files (plus `changed`) as a new version; the draft is consumed."""
     files, draft, _latest = working_files(session, process_id)
+    files = merge_changes(files, changed or {})
     row, created = definitions.deploy(session, files, process_id, deployed_by=actor.id, note=note or "在线建模部署")
     if draft is not None:
         session.delete(draft)

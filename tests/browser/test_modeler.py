@@ -1,0 +1,153 @@
+"""Process owners in real Chromium: redraw the lifecycle in bpmn-js, edit the tier table in dmn-js,
+preview the impact, deploy, migrate an older project; hostile uploads are refused."""
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from playwright.sync_api import Page, expect
+from sqlalchemy import func, select
+
+from engine import definitions, runtime
+from engine.models import Definition, Event, Instance
+from tests.browser.conftest import login, logout, screenshot
+from tests.conftest import Helper
+
+NEW_NAME = "确认投资意向（首次洽谈）"
+
+
+def open_modeler(page: Page) -> None:
+    page.goto("/definitions/project_lifecycle/modeler")
+    page.wait_for_selector("#zk-modeler[data-ready='1']", timeout=30000)
+
+
+def property_field(page: Page, field_id: str):  # type: ignore[no-untyped-def]
+    """The properties-panel input, opening its group first when it is collapsed."""
+    field = page.locator(f"#bio-properties-panel-{field_id}")
+    if not field.is_visible():
+        page.locator(".bio-properties-panel-group-header", has_text="招引智控").click()
+    expect(field).to_be_visible()
+    return field
+
+
+def inbox_rows(page: Page) -> dict[str, str]:
+    """Project name → task name of every row in the plain inbox at "/"."""
+    page.goto("/")
+    rows = {}
+    for row in page.locator("table.list tbody tr").all():
+        cells = row.locator("td").all_inner_texts()
+        rows[cells[0].strip()] = cells[1].strip()
+    return rows
+
+
+def test_rename_task_deploy_and_migrate_the_older_project(page: Page, bh: Helper) -> None:
+    old_pid = bh.register(name="老版本项目")
+    login(page, "bangongshi")
+    open_modeler(page)
+    page.click('.djs-element[data-element-id="confirm_intent"]')
+    page.fill("#bio-properties-panel-name", NEW_NAME)
+    property_field(page, "zk-dueIn").fill("P20D")
+    page.locator("#bio-properties-panel-zk-dueIn").press("Tab")
+    page.wait_for_timeout(400)  # the panel debounces input before it updates the diagram
+    page.click("#zk-deploy")
+    expect(page.locator("#zk-status")).to_contain_text("已部署第2版")
+    screenshot(page, "modeler-deployed")
+
+    with bh.db.session() as s:
+        latest = definitions.latest(s, runtime.LIFECYCLE)
+        assert latest.version == 2
+        assert NEW_NAME in latest.files["project_lifecycle.bpmn"]
+        assert 'name="dueIn" value="P20D"' in latest.files["project_lifecycle.bpmn"]
+        deploy = s.scalars(select(Event).where(Event.kind == "deploy").order_by(Event.id.desc())).first()
+        assert deploy.actor_id == bh.user("bangongshi").id and deploy.payload["version"] == 2
+    new_pid = bh.register(name="新版本项目")
+    logout(page)
+
+    login(page, "anwen")
+    rows = inbox_rows(page)
+    assert rows["新版本项目"] == NEW_NAME
+    assert rows["老版本项目"] == "确认投资意向"
+    logout(page)
+
+    login(page, "bangongshi")
+    page.goto("/definitions/project_lifecycle/migrate")
+    row = page.locator("tr", has_text="老版本项目")
+    expect(row).to_contain_text("可以迁移")
+    row.locator("input[name=instance_id]").check()
+    page.click("button[name=selected]")
+    expect(page.locator("tr", has_text="老版本项目")).to_contain_text("已迁移")
+    expect(page.locator("tr", has_text="老版本项目")).to_contain_text("第1版 → 第2版")
+    logout(page)
+
+    login(page, "anwen")
+    assert inbox_rows(page)["老版本项目"] == NEW_NAME
+    old_task = bh.only_ready(old_pid)
+    assert old_task.due_at - old_task.created_at == timedelta(days=20)
+    with bh.db.session() as s:
+        versions = {i.project_id: s.get(Definition, i.definition_id).version for i in s.scalars(select(Instance))}
+    assert versions == {old_pid: 2, new_pid: 2}
+
+
+def edit_cell(page: Page, cell_id: str, text: str) -> None:
+    """Type into a decision-table cell the way a person does: click, select all, type, leave."""
+    cell = page.locator(f'td[data-element-id="{cell_id}"]')
+    cell.locator(".content-editable").click()
+    editor = cell.locator(".cm-content")
+    expect(editor).to_be_focused()
+    page.keyboard.press("Control+A")
+    page.keyboard.type(text)
+    page.locator("h1").click()
+    expect(cell).to_contain_text(text)
+
+
+def test_tier_threshold_edited_in_dmn_js_previews_affected_projects_and_deploys(page: Page, bh: Helper) -> None:
+    affected = bh.register(name="康养22亩", category="health", needs_land=True, land_mu=22)
+    bh.register(name="工业22亩", category="industrial", needs_land=True, land_mu=22)
+    bh.register(name="文旅30亩", category="tourism", needs_land=True, land_mu=30)
+    login(page, "bangongshi")
+    open_modeler(page)
+    page.click(".zk-tab[data-file='approval_tier.dmn']")
+    for cell, text in (("rule_3_in_5", "<= 25"), ("rule_9_in_5", "<= 25"), ("rule_5_in_5", "]25..50]"), ("rule_11_in_5", "> 25")):
+        edit_cell(page, cell, text)
+
+    page.click("#zk-validate")
+    problems = page.locator("#zk-problems")
+    expect(problems).to_contain_text("用例3")
+    expect(problems).to_contain_text('期望 tier="T2"，实际 tier="T1"')
+    screenshot(page, "modeler-case-failed")
+
+    page.click(".zk-tab[data-file='approval_tier.cases.json']")
+    case3 = page.locator("tr[data-case='3'] input[data-group='expected'][data-key='tier']")
+    case3.fill("T1")
+    page.click("#zk-preview")
+    impact = page.locator("#zk-impact table")
+    expect(impact).to_contain_text("康养22亩")
+    expect(impact).to_contain_text("T2 → T1")
+    assert impact.locator("tbody tr").count() == 1
+    screenshot(page, "modeler-impact")
+
+    page.click("#zk-deploy")
+    expect(page.locator("#zk-status")).to_contain_text("已部署第2版")
+    with bh.db.session() as s:
+        latest = definitions.latest(s, runtime.LIFECYCLE)
+        assert "&lt;= 25" in latest.files["approval_tier.dmn"] or "<= 25" in latest.files["approval_tier.dmn"]
+        assert '"T1"' in latest.files["approval_tier.cases.json"]
+    assert bh.project(affected).tier == ""  # running projects keep their version until migrated
+
+
+def test_billion_laughs_upload_is_refused_and_changes_nothing(page: Page, bh: Helper, tmp_path: Path) -> None:
+    bomb = tmp_path / "project_lifecycle.bpmn"
+    bomb.write_text(
+        '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]>'
+        "<definitions>&lol2;</definitions>",
+        encoding="utf-8",
+    )
+    login(page, "bangongshi")
+    open_modeler(page)
+    page.set_input_files("form.upload input[type=file]", str(bomb))
+    page.click("form.upload button[type=submit]")
+    expect(page.locator("ul.problems")).to_contain_text("不允许 DOCTYPE 或实体声明")
+    open_modeler(page)
+    expect(page.locator("#zk-draft")).to_have_text("无草稿")
+    with bh.db.session() as s:
+        assert s.scalar(select(func.count()).select_from(Definition)) == 1

@@ -1,0 +1,332 @@
+"""Process owners: definition versions, the BPMN/DMN modeler, validation, impact preview, deploy,
+diff, roll back and migration of running projects. Every action needs the process_owner role."""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import login_required
+from werkzeug.routing import BuildError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import definitions, impact, migration, versions
+from engine.errors import DefinitionInvalid, EngineError, NotFound
+from engine.models import Definition, User
+from engine.parser import MAX_FILE_BYTES
+from engine.projects import STAGES
+
+from .auth import official
+from .services import db
+
+bp = Blueprint("definitions", __name__)
+NAV = [(80, "流程定义", "definitions.index", ("process_owner",))]
+ROLE = "process_owner"
+
+
+def _owner(session: Session) -> User:
+    """The signed-in process owner (403 for anyone else)."""
+    user = official(session)
+    if ROLE not in user.roles:
+        abort(403)
+    return user
+
+
+def _require_process(session: Session, process_id: str) -> Definition:
+    try:
+        return definitions.latest(session, process_id)
+    except NotFound:
+        abort(404)
+
+
+def _posted_files() -> dict[str, str]:
+    """The edited files of a JSON request body {"files": {name: text}}."""
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict) or not isinstance(payload.get("files", {}), dict):
+        abort(400)
+    return payload.get("files", {})
+
+
+def _refused(exc: DefinitionInvalid, status: int = 422):  # type: ignore[no-untyped-def]
+    return jsonify(ok=False, problems=exc.problems), status
+
+
+@bp.route("/definitions")
+@login_required
+def index():  # type: ignore[no-untyped-def]
+    """Every definition with its versions: who deployed, when, hash, running instances per version."""
+    with db().session() as s:
+        _owner(s)
+        processes = versions.version_list(s)
+        drafts = {pid: versions.draft_of(s, pid) for pid in processes}
+        names = dict(s.execute(select(User.id, User.display_name)).all())
+    return render_template("definitions/index.html", processes=processes, drafts=drafts, names=names)
+
+
+@bp.route("/definitions/<process_id>/modeler")
+@login_required
+def modeler(process_id: str):  # type: ignore[no-untyped-def]
+    """The bpmn-js modeler with properties panel and the dmn-js decision-table editor."""
+    with db().session() as s:
+        _owner(s)
+        _require_process(s, process_id)
+        files, draft, latest = versions.working_files(s, process_id)
+        saved_by = s.get(User, draft.saved_by).display_name if draft and draft.saved_by else ""
+    forms = sorted(name.removeprefix("forms/") for name in files if name.startswith("forms/"))
+    decisions = sorted(impact.decisions_in(files))
+    config = {
+        "processId": process_id,
+        "urls": {
+            "files": url_for("definitions.working", process_id=process_id),
+            "draft": url_for("definitions.save", process_id=process_id),
+            "validate": url_for("definitions.validate", process_id=process_id),
+            "impact": url_for("definitions.preview", process_id=process_id),
+            "deploy": url_for("definitions.deploy", process_id=process_id),
+        },
+        "forms": forms,
+        "decisions": decisions,
+        "stages": [{"value": k, "label": v} for k, v in STAGES.items()],
+    }
+    return render_template(
+        "definitions/modeler.html", process_id=process_id, latest=latest, draft=draft, saved_by=saved_by,
+        config=config, max_kb=MAX_FILE_BYTES // 1024,
+    )
+
+
+@bp.route("/definitions/<process_id>/files")
+@login_required
+def working(process_id: str):  # type: ignore[no-untyped-def]
+    """The files the modeler edits (the draft, else the newest version) as JSON."""
+    with db().session() as s:
+        _owner(s)
+        _require_process(s, process_id)
+        files, draft, latest = versions.working_files(s, process_id)
+    editable = {name: text for name, text in files.items() if versions._editable_name(name)}
+    return jsonify(files=editable, main=versions.main_file(files, process_id), version=latest.version, draft=draft is not None)
+
+
+@bp.route("/definitions/<process_id>/draft", methods=["POST"])
+@login_required
+def save(process_id: str):  # type: ignore[no-untyped-def]
+    """Save the edited files as the process's draft."""
+    changed = _posted_files()
+    try:
+        with db().session() as s:
+            me = _owner(s)
+            _require_process(s, process_id)
+            draft = versions.save_draft(s, process_id, changed, me)
+            saved_at = draft.saved_at
+    except DefinitionInvalid as exc:
+        return _refused(exc)
+    return jsonify(ok=True, message=_("草稿已保存（%(t)s）", t=saved_at.strftime("%H:%M:%S")))
+
+
+@bp.route("/definitions/<process_id>/validate", methods=["POST"])
+@login_required
+def validate(process_id: str):  # type: ignore[no-untyped-def]
+    """Run every pre-deploy check on the working files plus the posted edits; nothing is stored."""
+    changed = _posted_files()
+    with db().session() as s:
+        _owner(s)
+        _require_process(s, process_id)
+        files, _draft, _latest = versions.working_files(s, process_id)
+    try:
+        definitions.build(versions.merge_changes(files, changed), process_id, strict=True)
+    except DefinitionInvalid as exc:
+        return _refused(exc)
+    return jsonify(ok=True, problems=[], message=_("校验通过，可以部署"))
+
+
+@bp.route("/definitions/<process_id>/impact", methods=["POST"])
+@login_required
+def preview(process_id: str):  # type: ignore[no-untyped-def]
+    """Running projects whose decision output the edited DMN would change (project, old → new)."""
+    changed = _posted_files()
+    with db().session() as s:
+        _owner(s)
+        _require_process(s, process_id)
+        files, _draft, _latest = versions.working_files(s, process_id)
+        try:
+            merged = versions.merge_changes(files, changed)
+            definitions.build(merged, process_id, strict=True)
+        except DefinitionInvalid as exc:
+            return _refused(exc)
+        decisions, rows = impact.preview(s, process_id, merged)
+    return jsonify(
+        ok=True,
+        decisions=decisions,
+        rows=[
+            {
+                "project_id": r.project_id,
+                "project": r.project_name,
+                "url": _project_url(r.project_id),
+                "version": r.version,
+                "decision": r.decision_id,
+                "inputs": r.inputs,
+                "old": r.show(r.old),
+                "new": r.show(r.new),
+                "decided": r.decided,
+            }
+            for r in rows
+        ],
+    )
+
+
+def _project_url(project_id: int) -> Optional[str]:
+    try:
+        return url_for("projects.project_page", project_id=project_id)
+    except BuildError:
+        return None
+
+
+@bp.route("/definitions/<process_id>/deploy", methods=["POST"])
+@login_required
+def deploy(process_id: str):  # type: ignore[no-untyped-def]
+    """Validate and deploy the working files plus the posted edits as a new version (logged)."""
+    payload = request.get_json(silent=True) or {}
+    changed = _posted_files()
+    note = str(payload.get("note") or "")[:200]
+    try:
+        with db().session() as s:
+            me = _owner(s)
+            _require_process(s, process_id)
+            row, created = versions.deploy_working(s, process_id, me, changed, note)
+            number = row.version
+    except DefinitionInvalid as exc:
+        return _refused(exc)
+    message = _("已部署第%(v)s版，新登记的项目将按此版本运行", v=number) if created else _("内容与第%(v)s版相同，未生成新版本", v=number)
+    return jsonify(ok=True, created=created, version=number, message=message)
+
+
+@bp.route("/definitions/<process_id>/upload", methods=["POST"])
+@login_required
+def upload(process_id: str):  # type: ignore[no-untyped-def]
+    """Put a .bpmn/.dmn exported from Camunda Modeler or bpmn.io into the draft (XML checked first)."""
+    file = request.files.get("file")
+    if file is None or not file.filename:
+        flash(_("请选择要上传的 .bpmn 或 .dmn 文件"), "error")
+        return redirect(url_for("definitions.modeler", process_id=process_id), 303)
+    raw = file.read(MAX_FILE_BYTES + 1)
+    try:
+        if len(raw) > MAX_FILE_BYTES:
+            raise DefinitionInvalid([{"file": file.filename, "element": "", "message": f"文件超过 {MAX_FILE_BYTES // 1024} KB 上限"}])
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise DefinitionInvalid([{"file": file.filename, "element": "", "message": "文件不是 UTF-8 编码的 XML"}]) from exc
+        with db().session() as s:
+            me = _owner(s)
+            _require_process(s, process_id)
+            files, _draft, _latest = versions.working_files(s, process_id)
+            name = versions.upload_name(files, file.filename, text, process_id)
+            versions.save_draft(s, process_id, {name: text}, me)
+    except DefinitionInvalid as exc:
+        return render_template("definitions/upload_refused.html", process_id=process_id, problems=exc.problems), 422
+    flash(_("已将 %(f)s 放入草稿（替换 %(n)s），请校验后部署", f=file.filename, n=name), "success")
+    return redirect(url_for("definitions.modeler", process_id=process_id), 303)
+
+
+@bp.route("/definitions/<process_id>/draft/discard", methods=["POST"])
+@login_required
+def discard(process_id: str):  # type: ignore[no-untyped-def]
+    """Drop the draft; the modeler opens the newest version again."""
+    with db().session() as s:
+        _owner(s)
+        versions.discard_draft(s, process_id)
+    flash(_("草稿已放弃"), "info")
+    return redirect(url_for("definitions.modeler", process_id=process_id), 303)
+
+
+@bp.route("/definitions/<process_id>/diff")
+@login_required
+def diff(process_id: str):  # type: ignore[no-untyped-def]
+    """Tasks and flows added, removed and changed between two versions."""
+    try:
+        old_number, new_number = int(request.args["from"]), int(request.args["to"])
+    except (KeyError, ValueError):
+        abort(400)
+    with db().session() as s:
+        _owner(s)
+        try:
+            result = versions.diff(s, process_id, old_number, new_number)
+        except NotFound:
+            abort(404)
+        numbers = [v.version for v in versions.version_list(s).get(process_id, [])]
+    return render_template("definitions/diff.html", process_id=process_id, diff=result, numbers=numbers)
+
+
+@bp.route("/definitions/<process_id>/versions/<int:number>/rollback", methods=["POST"])
+@login_required
+def rollback(process_id: str, number: int):  # type: ignore[no-untyped-def]
+    """Redeploy an earlier version's files as the newest version."""
+    try:
+        with db().session() as s:
+            row = versions.rollback(s, process_id, number, _owner(s))
+            new_number = row.version
+    except NotFound:
+        abort(404)
+    except DefinitionInvalid as exc:
+        flash(_("第%(v)s版未通过当前的校验，不能回滚：%(m)s", v=number, m=exc.message), "error")
+        return redirect(url_for("definitions.index"), 303)
+    flash(_("已将第%(old)s版重新部署为第%(new)s版", old=number, new=new_number), "success")
+    return redirect(url_for("definitions.index"), 303)
+
+
+def _filters() -> dict[str, Any]:
+    values = request.values
+    source = values.get("from", "")
+    return {
+        "from_definition_id": int(source) if source.isdigit() else None,
+        "current_task": values.get("task", "") or None,
+    }
+
+
+@bp.route("/definitions/<process_id>/migrate", methods=["GET", "POST"])
+@login_required
+def migrate(process_id: str):  # type: ignore[no-untyped-def]
+    """Running projects on older versions with each one's compatibility; migrate one, the selected or all matching."""
+    filters = _filters()
+    with db().session() as s:
+        me = _owner(s)
+        target = _require_process(s, process_id)
+        if request.method == "POST":
+            ids = [int(i) for i in request.form.getlist("instance_id") if i.isdigit()]
+            if not ids and request.form.get("all") != "1":
+                flash(_("请选择要迁移的项目，或选择“迁移全部符合条件的项目”"), "error")
+                return redirect(url_for("definitions.migrate", process_id=process_id, **_query(filters)), 303)
+            chosen = migration.candidates(s, process_id, instance_ids=ids or None, **filters)
+            try:
+                bulk = migration.migrate_many(s, chosen, target, me)
+            except EngineError as exc:
+                flash(exc.message, "error")
+                return redirect(url_for("definitions.migrate", process_id=process_id, **_query(filters)), 303)
+            results = bulk.results
+            done = True
+        else:
+            results = migration.preview(s, migration.candidates(s, process_id, **filters), target)
+            done = False
+        sources = _source_versions(s, process_id)
+        tasks = _current_tasks(s, process_id)
+    if done:
+        flash(_("已迁移 %(ok)s 个项目，%(no)s 个未迁移", ok=sum(r.migrated for r in results), no=sum(not r.migrated for r in results)), "success")
+    return render_template(
+        "definitions/migrate.html", process_id=process_id, target=target, results=results, done=done,
+        filters=filters, sources=sources, tasks=tasks,
+    )
+
+
+def _query(filters: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in (("from", filters["from_definition_id"]), ("task", filters["current_task"])) if v}
+
+
+def _source_versions(session: Session, process_id: str) -> list[tuple[int, int]]:
+    rows = session.execute(
+        select(Definition.id, Definition.version).where(Definition.process_id == process_id).order_by(Definition.version)
+    ).all()
+    return [(r[0], r[1]) for r in rows]
+
+
+def _current_tasks(session: Session, process_id: str) -> list[tuple[str, str]]:
+    loaded = definitions.load(session, definitions.latest(session, process_id).id)
+    return sorted((meta.bpmn_id, meta.name) for meta in loaded.user_tasks.values())

@@ -1,0 +1,35 @@
+// dmn-js decision-table editor for the definitions modeler page (window.ZhikongDmn).
+import DmnModeler from "dmn-js/lib/Modeler";
+import "dmn-js/dist/assets/diagram-js.css";
+import "dmn-js/dist/assets/dmn-js-shared.css";
+import "dmn-js/dist/assets/dmn-js-drd.css";
+import "dmn-js/dist/assets/dmn-js-decision-table.css";
+import "dmn-js/dist/assets/dmn-js-decision-table-controls.css";
+import "dmn-js/dist/assets/dmn-js-literal-expression.css";
+import "dmn-js/dist/assets/dmn-font/css/dmn-embedded.css";
+import { translateModule } from "./definitions/translate.js";
+
+// Opens a DMN in its decision table; `onChange` fires on every edit.
+async function createDmnEditor(container, name, xml, onChange) {
+  const modeler = new DmnModeler({ container, common: { additionalModules: [translateModule] } });
+  await modeler.importXML(xml);
+  const table = modeler.getViews().find((v) => v.type === "decisionTable");
+  if (table) await modeler.open(table);
+  const viewer = modeler.getActiveViewer();
+  if (viewer) viewer.on("commandStack.changed", onChange);
+  const cells = (id) => container.querySelectorAll(`[data-element-id="${id}"], [data-row-id="${id}"], [data-col-id="${id}"]`);
+  return {
+    modeler,
+    get: async () => (await modeler.saveXML({ format: true })).xml,
+    mark: (problems) => {
+      container.querySelectorAll(".zk-error").forEach((e) => e.classList.remove("zk-error"));
+      problems.forEach((p) => p.element && cells(p.element).forEach((e) => e.classList.add("zk-error")));
+    },
+    focus: (id) => {
+      const found = cells(id)[0];
+      if (found) found.scrollIntoView({ block: "center" });
+    },
+  };
+}
+
+window.ZhikongDmn = { createDmnEditor };
