@@ -252,7 +252,11 @@ class Stuck:
 def describe_error(error: dict[str, Any]) -> str:
     """An Instance.error dict as one sentence: element, exception type and message, script line."""
     element = error.get("element_name") or error.get("bpmn_id") or "未知环节"
-    text = f"“{element}”（{error.get('bpmn_id', '')}）执行出错：{error.get('type', '')}：{error.get('message', '')}"
+    kind = error.get("type", "")
+    message = (error.get("message") or "").strip()
+    if kind and message.startswith(f"{kind}:"):
+        message = message[len(kind) + 1:].strip()
+    text = f"“{element}”（{error.get('bpmn_id', '')}）执行出错：{kind}：{message}"
     if error.get("line_number"):
         text += f"；第 {error['line_number']} 行"
         if error.get("error_line"):

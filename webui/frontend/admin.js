@@ -45,13 +45,29 @@ function drawHeat(viewer, heat) {
   });
 }
 
+// Centre on the live tokens at a readable zoom; the whole diagram when there are none.
+function focus(viewer, ids) {
+  const canvas = viewer.get("canvas");
+  const registry = viewer.get("elementRegistry");
+  const shapes = ids.map((id) => registry.get(id)).filter(Boolean);
+  if (!shapes.length) {
+    canvas.zoom("fit-viewport", "auto");
+    return;
+  }
+  canvas.zoom(0.9);
+  const box = canvas.viewbox();
+  const x = Math.min(...shapes.map((s) => s.x));
+  const y = Math.min(...shapes.map((s) => s.y));
+  canvas.viewbox({ x: x - box.width / 3, y: y - box.height / 3, width: box.width, height: box.height });
+}
+
 async function render(element) {
   const data = JSON.parse(document.getElementById(element.dataset.source).textContent);
   const viewer = new window.ZhikongViewer({ container: element });
   await viewer.importXML(data.xml);
   if (data.tokens) drawTokens(viewer, data.tokens);
   if (data.heat) drawHeat(viewer, data.heat);
-  viewer.get("canvas").zoom("fit-viewport", "auto");
+  focus(viewer, Object.keys(data.tokens || {}).filter((id) => data.tokens[id] !== "completed"));
   element.dataset.rendered = "true";
   window.ZhikongAdminViewer = viewer;
 }
