@@ -35,3 +35,4 @@ test: install
 
 bench: install
 	$(BIN)/python bench/engine.py
+	$(BIN)/python bench/timers.py
