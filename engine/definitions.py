@@ -135,7 +135,7 @@ def build(files: dict[str, str], process_id: str, definition_id: int = 0, strict
         except XmlRefused as exc:
             problems.append(_problem(name, "", str(exc)))
         except ValidationException as exc:
-            problems.append(_problem(name, exc.id, f"{exc} (第{exc.line_number}行)"))
+            problems.append(_problem(name, exc.id or "", f"流程结构不符合 BPMN/DMN 规范（第{exc.line_number}行）：{exc}"))
         except (json.JSONDecodeError, yaml.YAMLError) as exc:
             problems.append(_problem(name, "", f"格式错误：{exc}"))
         except jsonschema.SchemaError as exc:
@@ -255,6 +255,12 @@ def end_event_ids(loaded: LoadedDefinition) -> set[str]:
 
 _cache: dict[int, LoadedDefinition] = {}
 _cache_lock = threading.Lock()
+
+
+def forget_parsed() -> None:
+    """Drop every parsed definition (when a process switches to another, fresh database)."""
+    with _cache_lock:
+        _cache.clear()
 
 
 def load(session: Session, definition_id: int) -> LoadedDefinition:

@@ -31,6 +31,7 @@ def reset_postgres(url: str) -> None:
 def fresh_database(backend: str, tmp_path: Path) -> Database:
     """A migrated, empty database on the requested backend."""
     state.WORKFLOWS.clear()
+    definitions.forget_parsed()
     if backend == "postgresql":
         reset_postgres(PG_URL)
         db = Database(PG_URL)

@@ -73,10 +73,3 @@ def sh(sdb: Database) -> SupervisionHelper:
 def shs(ssqlite: Database) -> SupervisionHelper:
     return SupervisionHelper(ssqlite)
 
-
-@pytest.fixture(autouse=True)
-def _fresh_definition_cache():  # type: ignore[no-untyped-def]
-    """Definition ids repeat across test databases; the per-process parse cache must not outlive ours."""
-    definitions._cache.clear()
-    yield
-    definitions._cache.clear()
