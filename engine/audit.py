@@ -24,6 +24,7 @@ from .models import Base, Event, utcnow
 GENESIS = "0" * 64
 HEAD_ID = 1
 _PENDING = "audit_pending_event_ids"
+_COMMITTING = "audit_chained_for_commit"
 _EVENT = Event.__table__
 _COLUMNS = [_EVENT.c[name] for name in ("id", "seq", "prev_hash", "hash", "at", "kind", "project_id", "instance_id", "actor_id", "bpmn_id", "summary", "payload")]
 
@@ -84,9 +85,17 @@ def _guard_and_stamp(session: Session, _context: Any, _instances: Any) -> None:
 
 @event.listens_for(Session, "after_flush")
 def _remember_new_events(session: Session, _context: Any) -> None:
-    """Note the ids of events this transaction inserted; they are chained at commit."""
+    """Note the ids of events this transaction inserted; they are chained at commit.
+
+    Events flushed after the commit-time chaining (by another before_commit hook, or by the
+    commit's own final flush) are chained at once, so none is committed outside the chain.
+    """
     ids = [row.id for row in session.new if isinstance(row, Event)]
-    if ids:
+    if not ids:
+        return
+    if session.info.get(_COMMITTING):
+        chain(session, set(ids))
+    else:
         session.info.setdefault(_PENDING, []).extend(ids)
 
 
@@ -100,12 +109,15 @@ def _chain_on_commit(session: Session) -> None:
     ids = set(session.info.pop(_PENDING, []))
     if ids:
         chain(session, ids)
+    session.info[_COMMITTING] = True
 
 
+@event.listens_for(Session, "after_commit")
 @event.listens_for(Session, "after_rollback")
 def _forget_pending(session: Session) -> None:
-    """Rolled-back events were never written."""
+    """A finished transaction leaves nothing pending (rolled-back events were never written)."""
     session.info.pop(_PENDING, None)
+    session.info.pop(_COMMITTING, None)
 
 
 def _lock_head(session: Session) -> tuple[int, str]:

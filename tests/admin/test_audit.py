@@ -193,3 +193,22 @@ def test_concurrent_writers_keep_one_chain(db: Database) -> None:
     with db.session() as s:
         count = s.scalar(select(Event.id).order_by(Event.seq.desc()).limit(1))
     assert verdict.checked >= 8 * 20 * 2 and count is not None
+
+
+def test_events_added_by_a_later_commit_hook_are_chained_too(h: Helper) -> None:
+    from sqlalchemy import event as sa_event
+
+    with h.db.session() as s:
+        done: list[bool] = []
+
+        def late(session) -> None:  # type: ignore[no-untyped-def]
+            if not done:
+                done.append(True)
+                session.add(Event(kind="note", summary="提交前最后一刻写入"))
+
+        sa_event.listen(s, "before_commit", late)
+        s.add(Event(kind="note", summary="普通写入"))
+    rows = _events(h.db)
+    assert [r.summary for r in rows][-2:] == ["普通写入", "提交前最后一刻写入"]
+    assert all(r.seq is not None for r in rows)
+    assert _verdict(h.db).ok
