@@ -78,12 +78,6 @@ class TimerHelper:
             return {i: n for i, n in rows}
 
 
-@pytest.fixture(autouse=True)
-def fresh_definition_cache() -> None:
-    """Definition ids restart in every test database; the per-process parse cache must not outlive one."""
-    definitions._cache.clear()
-
-
 @pytest.fixture
 def clock() -> Iterator[time_machine.Coordinates]:
     """Frozen time starting at START; `clock.shift(timedelta)` moves it on."""
