@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -32,7 +33,9 @@ def bell() -> dict[str, Any]:
 
 def _local_link(link: str) -> str:
     """A notification's target, if it is a path inside this site (never an outside address)."""
-    return link if link.startswith("/") and not link.startswith("//") else url_for("notifications.index")
+    parts = urlsplit(link)
+    local = link.startswith("/") and not link.startswith("//") and "\\" not in link and not parts.scheme and not parts.netloc
+    return link if local else url_for("notifications.index")
 
 
 @bp.route("/notifications")

@@ -174,3 +174,12 @@ def test_officials_set_their_delivery_addresses_with_checks(client: FlaskClient,
     with hs.db.session() as s:
         address = s.get(notifications.NotifyAddress, hs.user("anwen").id)
         assert (address.email, address.messenger_id) == ("anwen@panan.gov.cn", "zzd-1")
+
+
+@pytest.mark.parametrize("link", ["//evil.example/x", "https://evil.example/", "/\\evil.example"])
+def test_opening_a_notification_never_leaves_the_site(client: FlaskClient, auth: Auth, hs: Helper, link: str) -> None:
+    with hs.db.session() as s:
+        nid = notifications.notify(s, {hs.user("anwen").id}, "test", "外部链接", link=link)[0].id
+    auth.login("anwen")
+    opened = client.post(f"/notifications/{nid}/open", data={"csrf_token": csrf_token(client, "/notifications")})
+    assert opened.status_code == 303 and opened.headers["Location"] == "/notifications"
