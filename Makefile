@@ -14,7 +14,7 @@ $(STAMP): setup.cfg pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $(STAMP)
 
-$(ASSETS): webui/package.json webui/package-lock.json webui/build.mjs $(wildcard webui/frontend/*.js)
+$(ASSETS): webui/package.json webui/package-lock.json webui/build.mjs $(wildcard webui/frontend/*.js) $(wildcard webui/frontend/*/*)
 	@command -v npm >/dev/null || { echo "Node.js >= 18 with npm is required for the front-end packages"; exit 1; }
 	npm ci --prefix webui --no-audit --no-fund --loglevel=error
 	npm run --prefix webui --silent build

@@ -3,8 +3,11 @@
 SpiffWorkflow's workflow diff aligns each task of the instance with the new spec. An instance
 is refused when a task it has completed or is working on was removed, or changed in anything
 but its presentation (name, lane, documentation, due duration, form, stage): the path it took
-or the step it is on would no longer mean the same. Presentation changes follow into the task
-table (names, lanes and scopes, forms, due dates from the task's creation time).
+or the step it is on would no longer mean the same. Two structural changes do not count:
+new or removed incoming flows of a task that is not a gateway (they change neither what it
+did nor what it does), and the outgoing flows of the step it is on (the branch after it is
+predicted afresh from the new version). Presentation changes follow into the task table
+(names, lanes and scopes, forms, due dates from the task's creation time).
 """
 from __future__ import annotations
 
@@ -39,6 +42,8 @@ ATTRIBUTE_LABELS = {
     "postscript": "后置脚本",
     "event_definition": "事件定义",
     "manual": "是否人工任务",
+    "name": "元素编号",
+    "bpmn_id": "元素编号",
 }
 
 
@@ -63,12 +68,13 @@ class Compatibility:
         return not self.reasons
 
 
-def _spec_changes(spec_diff: SpecDiff, task_spec: Any) -> list[str]:
+def _spec_changes(spec_diff: SpecDiff, task_spec: Any, current: bool) -> list[str]:
     """The behaviour-relevant attributes of an aligned task spec that changed."""
     changed = spec_diff.changed.get(task_spec, [])
+    gateway = "Gateway" in type(task_spec).__name__
     relevant = []
     for key in changed:
-        if key in PRESENTATION:
+        if key in PRESENTATION or (key == "inputs" and not gateway) or (key == "outputs" and current and not gateway):
             continue
         if key == "extensions":
             old = dict(task_spec.extensions or {})
@@ -95,7 +101,7 @@ def _workflow_reasons(workflow: Any, spec_diff: SpecDiff) -> list[str]:
         if task in diff.removed:
             reasons.append(f"{doing}的步骤{_task_label(task.task_spec)}在新版本中已删除")
             continue
-        changes = _spec_changes(spec_diff, task.task_spec)
+        changes = _spec_changes(spec_diff, task.task_spec, current=task.state != TaskState.COMPLETED)
         if changes:
             reasons.append(f"{doing}的步骤{_task_label(task.task_spec)}在新版本中修改了{'、'.join(changes)}")
     return reasons

@@ -1,0 +1,36 @@
+"""Web fixtures for the definitions pages: an app over the prepared SQLite database and a signed-in client."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from engine.demo import DEMO_PASSWORD
+from webui import create_app
+
+
+@pytest.fixture
+def app(sqlite_db) -> Flask:  # type: ignore[no-untyped-def]
+    return create_app({"TESTING": True, "SECRET_KEY": "test", "ZHIKONG_DB": sqlite_db, "DATABASE_URL": sqlite_db.url})
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def sign_in(client: FlaskClient, username: str) -> str:
+    """Sign in through the login form; returns a CSRF token for later posts."""
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    response = client.post("/login", data={"username": username, "password": DEMO_PASSWORD, "csrf_token": token})
+    assert response.status_code == 302
+    return token
+
+
+@pytest.fixture
+def owner(client: FlaskClient) -> str:
+    """The office director (process owner) signed in; the value is a CSRF token."""
+    return sign_in(client, "bangongshi")
