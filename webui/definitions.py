@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+import yaml
+
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
@@ -23,6 +25,7 @@ from .services import db
 bp = Blueprint("definitions", __name__)
 NAV = [(80, "流程定义", "definitions.index", ("process_owner",))]
 ROLE = "process_owner"
+SCOPE_LABELS = {"landing_unit": "项目落地单位", "deputy": "项目分管县领导本人", "county": "全县", "item_unit": "交办事项责任单位"}
 
 
 def _owner(session: Session) -> User:
@@ -77,6 +80,7 @@ def modeler(process_id: str):  # type: ignore[no-untyped-def]
     decisions = sorted(impact.decisions_in(files))
     config = {
         "processId": process_id,
+        "lanes": _lane_roles(files),
         "urls": {
             "files": url_for("definitions.working", process_id=process_id),
             "draft": url_for("definitions.save", process_id=process_id),
@@ -92,6 +96,20 @@ def modeler(process_id: str):  # type: ignore[no-untyped-def]
         "definitions/modeler.html", process_id=process_id, latest=latest, draft=draft, saved_by=saved_by,
         config=config, max_kb=MAX_FILE_BYTES // 1024,
     )
+
+
+def _lane_roles(files: dict[str, str]) -> dict[str, str]:
+    """Lane name → "角色名（范围）" from lanes.yaml, shown next to each lane in the properties panel."""
+    try:
+        config = yaml.safe_load(files.get("lanes.yaml", "")) or {}
+        roles = config.get("roles") or {}
+        return {
+            str(lane): f"{roles.get(m.get('role'), m.get('role'))}（{SCOPE_LABELS.get(m.get('scope'), m.get('scope'))}）"
+            for lane, m in (config.get("lanes") or {}).items()
+            if isinstance(m, dict)
+        }
+    except (yaml.YAMLError, AttributeError):
+        return {}
 
 
 @bp.route("/definitions/<process_id>/files")

@@ -2,6 +2,7 @@
 preview the impact, deploy, migrate an older project; hostile uploads are refused."""
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -151,3 +152,36 @@ def test_billion_laughs_upload_is_refused_and_changes_nothing(page: Page, bh: He
     expect(page.locator("#zk-draft")).to_have_text("无草稿")
     with bh.db.session() as s:
         assert s.scalar(select(func.count()).select_from(Definition)) == 1
+
+
+def test_hostile_condition_typed_in_the_panel_is_listed_and_highlighted_and_not_deployed(page: Page, bh: Helper) -> None:
+    login(page, "bangongshi")
+    open_modeler(page)
+    page.click('.djs-element[data-element-id="f_intent_yes_label"]')
+    condition = property_field(page, "zk-condition")
+    expect(condition).to_have_value("has_intent == True")
+    condition.fill("__import__('os').system('id')")
+    condition.press("Tab")
+    page.wait_for_timeout(400)
+    page.click("#zk-deploy")
+    expect(page.locator("#zk-status")).to_contain_text("部署未通过")
+    problem = page.locator("#zk-problems li[data-element='f_intent_yes']")
+    expect(problem).to_contain_text("不允许使用 __import__")
+    expect(page.locator('.djs-element[data-element-id="f_intent_yes"]')).to_have_class(re.compile(r"\bzk-error\b"))
+    expect(page.locator(".zk-tab[data-file='project_lifecycle.bpmn']")).to_have_class(re.compile(r"\bhas-error\b"))
+    screenshot(page, "modeler-hostile-condition")
+    with bh.db.session() as s:
+        assert s.scalar(select(func.count()).select_from(Definition)) == 1
+
+
+def test_lane_chosen_in_the_panel_decides_who_gets_the_task(page: Page, bh: Helper) -> None:
+    login(page, "bangongshi")
+    open_modeler(page)
+    page.click('.djs-element[data-element-id="confirm_intent"]')
+    lane = property_field(page, "zk-lane")
+    expect(lane.locator("option:checked")).to_have_text("落地单位 → 落地单位（项目落地单位）")
+    lane.select_option(label="领导小组办公室 → 领导小组办公室（全县）")
+    page.click("#zk-deploy")
+    expect(page.locator("#zk-status")).to_contain_text("已部署第2版")
+    task = bh.only_ready(bh.register(name="办公室先接洽"))
+    assert (task.bpmn_id, task.lane, task.role, task.scope) == ("confirm_intent", "领导小组办公室", "office", "county")

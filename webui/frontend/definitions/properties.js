@@ -1,6 +1,6 @@
-// Properties-panel group "招引智控" for the spiffworkflow extensions the engine reads:
-// user task form (formJsonSchemaFilename), due duration (dueIn), ledger stage (stage),
-// the decision a business rule task calls (calledDecisionId) and gateway flow conditions.
+// Properties-panel group "招引智控" for what the engine reads: a user task's lane (its role),
+// form (formJsonSchemaFilename), due duration (dueIn) and ledger stage (stage), the decision
+// a business rule task calls (calledDecisionId) and gateway flow conditions.
 import { SelectEntry, TextAreaEntry, TextFieldEntry, isSelectEntryEdited, isTextAreaEntryEdited, isTextFieldEntryEdited } from "@bpmn-io/properties-panel";
 import { h } from "@bpmn-io/properties-panel/preact";
 import { useService } from "bpmn-js-properties-panel";
@@ -77,6 +77,7 @@ function makeComponents(config) {
   const forms = (config.forms || []).map((f) => ({ value: f, label: f }));
   const decisions = (config.decisions || []).map((d) => ({ value: d, label: d }));
   const stages = config.stages || [];
+  const laneRoles = config.lanes || {};
 
   function FormEntry({ element, id }) {
     const modeling = useService("modeling");
@@ -124,6 +125,32 @@ function makeComponents(config) {
     });
   }
 
+  function LaneEntry({ element, id }) {
+    const modeling = useService("modeling");
+    const registry = useService("elementRegistry");
+    const lanes = () => registry.filter((e) => is(e, "bpmn:Lane"));
+    const laneOf = () => lanes().find((lane) => (getBusinessObject(lane).get("flowNodeRef") || []).includes(getBusinessObject(element)));
+    return h(SelectEntry, {
+      element, id, label: "泳道（办理角色）",
+      description: "泳道名称在 lanes.yaml 中映射到角色和办理范围；也可以把任务直接拖进另一条泳道",
+      getValue: () => (laneOf() ? laneOf().id : ""),
+      setValue: (laneId) => {
+        const target = registry.get(laneId);
+        if (!target) return;
+        const dy = target.y + target.height / 2 - (element.y + element.height / 2);
+        modeling.moveShape(element, { x: 0, y: dy });
+      },
+      getOptions: () => [
+        { value: "", label: "（不在任何泳道中）" },
+        ...lanes().map((lane) => {
+          const name = getBusinessObject(lane).get("name") || lane.id;
+          const role = laneRoles[name];
+          return { value: lane.id, label: role ? `${name} → ${role}` : `${name}（未在 lanes.yaml 中映射）` };
+        }),
+      ],
+    });
+  }
+
   function ConditionEntry({ element, id }) {
     const modeling = useService("modeling");
     const bpmnFactory = useService("bpmnFactory");
@@ -143,12 +170,13 @@ function makeComponents(config) {
     });
   }
 
-  return { FormEntry, DueEntry, StageEntry, DecisionEntry, ConditionEntry };
+  return { FormEntry, DueEntry, StageEntry, DecisionEntry, ConditionEntry, LaneEntry };
 }
 
 function entriesFor(element, c) {
   if (is(element, "bpmn:UserTask")) {
     return [
+      { id: "zk-lane", element, component: c.LaneEntry, isEdited: isSelectEntryEdited },
       { id: "zk-form", element, component: c.FormEntry, isEdited: isSelectEntryEdited },
       { id: "zk-dueIn", element, component: c.DueEntry, isEdited: isTextFieldEntryEdited },
       { id: "zk-stage", element, component: c.StageEntry, isEdited: isSelectEntryEdited },
