@@ -174,6 +174,7 @@ class Instance(Base):
     """One running process (a lifecycle, a coordination item …) linked to a project; own state only, never the spec."""
 
     __tablename__ = "instance"
+    __table_args__ = (Index("ix_instance_timer_due", "status", "next_timer_at"),)  # the timer sweep's range scan
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("project.id"), index=True)
     process_id: Mapped[str] = mapped_column(String(80), default="project_lifecycle", index=True)

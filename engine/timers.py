@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Optional
 
-from sqlalchemy import select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, undefer
 
@@ -32,16 +32,22 @@ class SweepResult:
     failed: list[int] = field(default_factory=list)
 
 
-def due_instances(session: Session, now: datetime, after_id: int, limit: int) -> list[Instance]:
-    """Claim up to `limit` due running instances with id > after_id; rows locked elsewhere are skipped."""
-    query = (
+def _claim(now: datetime) -> Select:
+    """Due running instances with their state, locked for this transaction; rows locked elsewhere are skipped."""
+    return (
         select(Instance)
         .options(undefer(Instance.state))
-        .where(Instance.next_timer_at <= now, Instance.status == "running", Instance.id > after_id)
-        .order_by(Instance.id)
-        .limit(limit)
+        .where(Instance.next_timer_at <= now, Instance.status == "running")
         .with_for_update(skip_locked=True, of=Instance)
     )
+
+
+def due_instances(session: Session, now: datetime, limit: int, after: Optional[tuple[datetime, int]] = None) -> list[Instance]:
+    """Claim up to `limit` due instances in (next_timer_at, id) order, after the key `after` (read off the index)."""
+    query = _claim(now).order_by(Instance.next_timer_at, Instance.id).limit(limit)
+    if after is not None:
+        due, last_id = after
+        query = query.where(or_(Instance.next_timer_at > due, and_(Instance.next_timer_at == due, Instance.id > last_id)))
     return list(session.scalars(query))
 
 
@@ -84,8 +90,8 @@ def _fire_alone(db: Database, instance_id: int, now: datetime, result: SweepResu
     """Retry one instance of a failed batch in its own transaction; record a lasting failure on it."""
     try:
         with db.session() as session:
-            claimed = due_instances(session, now, instance_id - 1, 1)
-            if not claimed or claimed[0].id != instance_id:
+            claimed = list(session.scalars(_claim(now).where(Instance.id == instance_id)))
+            if not claimed:
                 return
             done = _fire_batch(session, claimed)
         _add(result, done)
@@ -108,13 +114,15 @@ def sweep(db: Database, now: Optional[datetime] = None, batch_size: int = 200) -
     """Fire every timer due at `now` (default: the current time) once, batch by batch."""
     now = now or utcnow()
     result = SweepResult()
-    after_id = 0
+    after: Optional[tuple[datetime, int]] = None
     while True:
         ids: list[int] = []
         try:
             with db.session() as session:
-                instances = due_instances(session, now, after_id, batch_size)
+                instances = due_instances(session, now, batch_size, after)
                 ids = [i.id for i in instances]
+                if instances:
+                    after = (instances[-1].next_timer_at, instances[-1].id)
                 done = _fire_batch(session, instances)
             _add(result, done)
         except Exception:  # noqa: BLE001 - isolate the failing instance, fire the rest one by one
@@ -124,4 +132,3 @@ def sweep(db: Database, now: Optional[datetime] = None, batch_size: int = 200) -
                 _fire_alone(db, instance_id, now, result)
         if len(ids) < batch_size:
             return result
-        after_id = ids[-1]

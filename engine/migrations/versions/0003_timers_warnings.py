@@ -1,4 +1,4 @@
-"""warning settings, notification centre and outbox, alert log, progress notes and late-update records
+"""timer-sweep index, warning settings, notification centre and outbox, alert log, progress notes, late updates
 
 Revision ID: 0003
 Revises: 0001
@@ -13,6 +13,7 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_index("ix_instance_timer_due", "instance", ["status", "next_timer_at"])
     op.create_table(
         "warning_setting",
         sa.Column("key", sa.String(length=60), nullable=False),
@@ -114,3 +115,4 @@ def downgrade() -> None:
     op.drop_table("notification_outbox")
     op.drop_table("notification")
     op.drop_table("warning_setting")
+    op.drop_index("ix_instance_timer_due", table_name="instance")
