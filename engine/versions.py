@@ -126,7 +126,7 @@ def merge_changes(files: dict[str, str], changed: dict[str, str]) -> dict[str, s
     merged = dict(files)
     problems = []
     for name, text in changed.items():
-        if not isinstance(text, str) or not _editable_name(name):
+        if not isinstance(text, str) or not editable_name(name):
             problems.append({"file": str(name), "element": "", "message": "只能保存 .bpmn、.dmn 或决策用例 .cases.json 文件，文件名不能包含目录"})
             continue
         try:
@@ -158,7 +158,8 @@ def save_draft(session: Session, process_id: str, changed: dict[str, str], actor
     return draft
 
 
-def _editable_name(name: str) -> bool:
+def editable_name(name: str) -> bool:
+    """Whether the modeler may save a file of this name (.bpmn, .dmn or .cases.json, no directories)."""
     return (
         name.endswith(EDITABLE_SUFFIXES + (CASES_SUFFIX,))
         and PurePosixPath(name).name == name

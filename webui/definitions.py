@@ -120,7 +120,7 @@ def working(process_id: str):  # type: ignore[no-untyped-def]
         _owner(s)
         _require_process(s, process_id)
         files, draft, latest = versions.working_files(s, process_id)
-    editable = {name: text for name, text in files.items() if versions._editable_name(name)}
+    editable = {name: text for name, text in files.items() if versions.editable_name(name)}
     return jsonify(files=editable, main=versions.main_file(files, process_id), version=latest.version, draft=draft is not None)
 
 
