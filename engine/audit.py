@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Optional
 
-from sqlalchemy import Integer, String, bindparam, event, func, insert, select, update
+from sqlalchemy import Integer, String, bindparam, event, func, insert, inspect, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm.attributes import set_committed_value
 
 from .models import Base, Event, utcnow
 
@@ -85,18 +86,21 @@ def _guard_and_stamp(session: Session, _context: Any, _instances: Any) -> None:
 
 @event.listens_for(Session, "after_flush")
 def _remember_new_events(session: Session, _context: Any) -> None:
-    """Note the ids of events this transaction inserted; they are chained at commit.
+    """Keep the events this transaction inserted; they are chained at commit.
 
     Events flushed after the commit-time chaining (by another before_commit hook, or by the
     commit's own final flush) are chained at once, so none is committed outside the chain.
     """
-    ids = [row.id for row in session.new if isinstance(row, Event)]
-    if not ids:
-        return
-    if session.info.get(_COMMITTING):
-        chain(session, set(ids))
-    else:
-        session.info.setdefault(_PENDING, []).extend(ids)
+    rows = [row for row in session.new if isinstance(row, Event)]
+    if rows:
+        session.info.setdefault(_PENDING, []).extend(rows)
+
+
+@event.listens_for(Session, "after_flush_postexec")
+def _chain_late_events(session: Session, _context: Any) -> None:
+    """After the commit-time chaining, chain whatever a later flush inserted right away."""
+    if session.info.get(_COMMITTING) and session.info.get(_PENDING):
+        chain(session, session.info.pop(_PENDING))
 
 
 @event.listens_for(Session, "before_commit")
@@ -106,18 +110,18 @@ def _chain_on_commit(session: Session) -> None:
         if not (session.new or session.dirty or session.deleted):
             break
         session.flush()
-    ids = set(session.info.pop(_PENDING, []))
-    if ids:
-        chain(session, ids)
+    rows = session.info.pop(_PENDING, [])
+    if rows:
+        chain(session, rows)
     session.info[_COMMITTING] = True
 
 
-@event.listens_for(Session, "after_commit")
-@event.listens_for(Session, "after_rollback")
-def _forget_pending(session: Session) -> None:
-    """A finished transaction leaves nothing pending (rolled-back events were never written)."""
-    session.info.pop(_PENDING, None)
-    session.info.pop(_COMMITTING, None)
+@event.listens_for(Session, "after_transaction_end")
+def _forget_pending(session: Session, transaction: Any) -> None:
+    """A finished outermost transaction leaves nothing pending (a savepoint's rows are skipped by `chain`)."""
+    if transaction.parent is None:
+        session.info.pop(_PENDING, None)
+        session.info.pop(_COMMITTING, None)
 
 
 def _lock_head(session: Session) -> tuple[int, str]:
@@ -132,23 +136,25 @@ def _lock_head(session: Session) -> tuple[int, str]:
     return head.seq, head.hash
 
 
-def chain(session: Session, ids: set[int]) -> int:
-    """Chain the unchained events with these ids, in id order; returns how many were chained."""
+def chain(session: Session, rows: list[Event]) -> int:
+    """Chain these inserted events in id order under the head lock; returns how many were chained.
+
+    The hash covers the values as flushed; logged events cannot change afterwards (the flush
+    guard refuses it), so they are the stored values. Events of a rolled-back savepoint are skipped.
+    """
+    rows = sorted((r for r in rows if inspect(r).persistent and r.seq is None), key=lambda r: r.id)
+    if not rows:
+        return 0
     seq, previous = _lock_head(session)
-    connection = session.connection()
-    rows = connection.execute(
-        select(*_COLUMNS).where(_EVENT.c.seq.is_(None), _EVENT.c.id >= min(ids)).order_by(_EVENT.c.id)
-    ).all()
     updates = []
     for row in rows:
-        if row.id not in ids:
-            continue
         seq += 1
         digest = entry_hash(row, seq, previous)
         updates.append({"event_id": row.id, "new_seq": seq, "new_prev": previous, "new_hash": digest})
+        for key, value in (("seq", seq), ("prev_hash", previous), ("hash", digest)):
+            set_committed_value(row, key, value)
         previous = digest
-    if not updates:
-        return 0
+    connection = session.connection()
     connection.execute(
         update(_EVENT)
         .where(_EVENT.c.id == bindparam("event_id"))

@@ -60,11 +60,12 @@ def _note_changes(session: Session, _context: Any, _instances: Any) -> None:
         watch["users"].update(users)
 
 
-@event.listens_for(Session, "after_rollback")
-def _forget(session: Session) -> None:
+@event.listens_for(Session, "after_transaction_end")
+def _forget(session: Session, transaction: Any) -> None:
     """Nothing of a rolled-back transaction is judged or announced."""
-    session.info.pop(_WATCH, None)
-    session.info.pop(_NOTIFY, None)
+    if transaction.parent is None:
+        session.info.pop(_WATCH, None)
+        session.info.pop(_NOTIFY, None)
 
 
 @event.listens_for(Session, "after_flush_postexec")
@@ -74,7 +75,7 @@ def _judge_after_flush(session: Session, _context: Any) -> None:
     if not watch:
         return
     with session.no_autoflush:
-        tasks = {t.id: t for t in watch["tasks"] if t.id is not None}
+        tasks = {t.id: t for t in watch["tasks"] if inspect(t).persistent}
         conditions = []
         if watch["roles"]:
             conditions.append(Task.role.in_(sorted(watch["roles"])))

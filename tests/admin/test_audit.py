@@ -212,3 +212,16 @@ def test_events_added_by_a_later_commit_hook_are_chained_too(h: Helper) -> None:
     assert [r.summary for r in rows][-2:] == ["普通写入", "提交前最后一刻写入"]
     assert all(r.seq is not None for r in rows)
     assert _verdict(h.db).ok
+
+
+def test_events_of_a_rolled_back_savepoint_leave_no_gap(h: Helper) -> None:
+    with h.db.session() as s:
+        s.add(Event(kind="note", summary="保留"))
+        s.flush()
+        savepoint = s.begin_nested()
+        s.add(Event(kind="note", summary="撤销"))
+        s.flush()
+        savepoint.rollback()
+        s.add(Event(kind="note", summary="再保留"))
+    assert [r.summary for r in _events(h.db)][-2:] == ["保留", "再保留"]
+    assert _verdict(h.db).ok

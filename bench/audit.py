@@ -1,0 +1,131 @@
+"""Cost of the tamper-evident log and the orphan watch, and the speed of `zhikong audit verify`.
+
+Runs full T3 lifecycles through the engine on SQLite in one process, alternating three
+configurations (everything on; hash chain off; chain and orphan watch off) so noise hits
+all alike, and prints the medians and ratios against the bare engine. Then chains a batch of
+events and times a full chain verification. Run: `.venv/bin/python bench/audit.py`.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import event, select  # noqa: E402
+from sqlalchemy.orm import Session  # noqa: E402
+
+from engine import audit, definitions, demo, orphans, runtime, schema  # noqa: E402
+from engine.config import PROJECT_ROOT  # noqa: E402
+from engine.db import Database  # noqa: E402
+from engine.models import Event, Task, User  # noqa: E402
+from engine.org import can_act  # noqa: E402
+
+PASS = {"decision": "pass", "opinion": "同意"}
+T3_STEPS = [
+    {"has_intent": True, "opinion": "有意向"},
+    {"decision": "pass", "opinion": "论证通过"},
+    {"needs_land": True, "land_mu": 60, "one_case_support": False, "summary": "概况", "opinion": "请审议"},
+    PASS,
+    PASS,
+    {"decision": "continue", "opinion": "洽谈完成"},
+    {"decision": "pass", "opinion": "联审同意"},
+    *[{"decision": "approve", "opinion": "同意"}] * 4,
+    {"signed_date": "2026-10-01", "contract_amount": 48000},
+    {"company_registered": True},
+    {"start_date": "2026-11-20"},
+]
+CHAIN = [("before_flush", audit._guard_and_stamp), ("after_flush", audit._remember_new_events),
+         ("after_flush_postexec", audit._chain_late_events), ("before_commit", audit._chain_on_commit)]
+WATCH = [("before_flush", orphans._note_changes), ("after_flush_postexec", orphans._judge_after_flush),
+         ("before_commit", orphans._notify_office), ("after_transaction_end", orphans._forget)]
+
+
+@contextmanager
+def without(listeners: list[tuple[str, object]]) -> Iterator[None]:
+    """Detach Session listeners for the duration of the block."""
+    for name, fn in listeners:
+        event.remove(Session, name, fn)
+    try:
+        yield
+    finally:
+        for name, fn in listeners:
+            event.listen(Session, name, fn)
+
+
+def lifecycle(db: Database, registration: dict, actors: list[User]) -> float:
+    """Seconds for one registration plus 14 completions, each its own transaction."""
+    started = time.perf_counter()
+    with db.session() as s:
+        outcome = runtime.register_project(s, registration, s.get(User, actors[0].id))
+    for data in T3_STEPS:
+        with db.session() as s:
+            task = s.scalars(select(Task).where(Task.project_id == outcome.project_id, Task.status == "ready")).one()
+            actor = next(u for u in actors if can_act(u, task))
+            runtime.complete_task(s, task.id, s.get(User, actor.id), data)
+    return time.perf_counter() - started
+
+
+def prepared(tmp: str, name: str) -> tuple[Database, dict, list[User]]:
+    db = Database(f"sqlite:///{tmp}/{name}.db")
+    schema.upgrade(db)
+    with db.session() as s:
+        demo.load_org(s)
+        definitions.deploy(s, definitions.read_bundle(PROJECT_ROOT / "bpmn"), runtime.LIFECYCLE)
+        actors = list(s.scalars(select(User)))
+    anwen = next(u for u in actors if u.username == "anwen")
+    registration = {"name": "基准项目", "category": "industrial", "total_investment": 50000, "landing_unit_id": anwen.unit_id,
+                    "deputy_id": next(u.id for u in actors if u.username == "fx_gongye")}
+    actors.sort(key=lambda u: u.username != "anwen")
+    return db, registration, actors
+
+
+def main() -> None:
+    """Measure the three configurations, then chain and verify a log of `--events` entries."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("-n", type=int, default=60, help="lifecycles per configuration")
+    parser.add_argument("--events", type=int, default=50000, help="events to chain and verify")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        db, registration, actors = prepared(tmp, "lifecycles")
+        for _ in range(5):
+            lifecycle(db, registration, actors)
+        full, no_chain, bare = [], [], []
+        for _ in range(args.n):
+            full.append(lifecycle(db, registration, actors))
+            with without(CHAIN):
+                no_chain.append(lifecycle(db, registration, actors))
+            with without(CHAIN + WATCH):
+                bare.append(lifecycle(db, registration, actors))
+        db.dispose()
+        log_db, _, _ = prepared(tmp, "log")
+        started = time.perf_counter()
+        for offset in range(0, args.events, 500):
+            with log_db.session() as s:
+                s.add_all(Event(kind="note", summary=f"基准事件 {offset + i}", payload={"i": offset + i}) for i in range(500))
+        chained = time.perf_counter() - started
+        started = time.perf_counter()
+        with log_db.session() as s:
+            verdict = audit.verify(s)
+        verified = time.perf_counter() - started
+        log_db.dispose()
+    f, c, b = (statistics.median(x) * 1000 for x in (full, no_chain, bare))
+    tasks = len(T3_STEPS) + 1
+    print(f"T3 lifecycle on SQLite, {tasks} transactions, n={args.n} per configuration (median per lifecycle)")
+    print(f"engine, chain + orphan watch : {f:8.2f} ms  ({f / tasks:.2f} ms/transaction)")
+    print(f"engine, orphan watch only    : {c:8.2f} ms  ({c / tasks:.2f} ms/transaction)")
+    print(f"engine, neither              : {b:8.2f} ms  ({b / tasks:.2f} ms/transaction)")
+    print(f"ratio full/bare              : {f / b:8.2f}")
+    print(f"ratio watch-only/bare        : {c / b:8.2f}")
+    print(f"chaining {args.events} events in transactions of 500: {chained:.2f} s ({args.events / chained:,.0f} events/s)")
+    print(f"verify {verdict.checked} events: {verified:.2f} s ({verdict.checked / verified:,.0f} events/s), ok={verdict.ok}")
+
+
+if __name__ == "__main__":
+    main()
