@@ -173,6 +173,7 @@ class Verdict:
     problem: Optional[str] = None
     event_id: Optional[int] = None
     seq: Optional[int] = None
+    head: str = ""
 
     @property
     def ok(self) -> bool:
@@ -212,4 +213,4 @@ def verify(session: Session, batch: int = 2000) -> Verdict:
         return Verdict(checked, "链头记录与最后一条事件不符，日志末尾已被改动", previous_id, expected_seq - 1)
     if stray is not None:
         return Verdict(checked, f"事件 #{stray} 未经系统写入，不在审计链中", stray, None)
-    return Verdict(checked)
+    return Verdict(checked, head=previous)

@@ -29,7 +29,7 @@ def cmd_audit_verify(_: argparse.Namespace) -> None:
         verdict = audit.verify(s)
     if not verdict.ok:
         raise EngineError(f"审计链异常：{verdict.problem}（此前 {verdict.checked} 条完好）")
-    print(f"审计链完整：共 {verdict.checked} 条事件")
+    print(f"审计链完整：共 {verdict.checked} 条事件；链头哈希 {verdict.head}（留存此值，日后可证明此前的日志未被整体改写）")
 
 
 def cmd_orphans(_: argparse.Namespace) -> None:
