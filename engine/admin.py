@@ -212,16 +212,23 @@ def list_instances(
 
 
 def filter_choices(session: Session) -> dict[str, list[tuple[Any, str]]]:
-    """Options for the console's selects: definitions with versions, activities, units, deputies."""
+    """Options for the console's selects: definitions with versions, their user tasks, units, deputies."""
     defs = session.execute(select(Definition.id, Definition.process_id, Definition.version).order_by(Definition.process_id, Definition.version)).all()
-    activities = session.execute(select(Task.bpmn_id, func.min(Task.name)).group_by(Task.bpmn_id).order_by(Task.bpmn_id)).all()
+    activities: dict[str, str] = {}
+    for definition in defs:
+        try:
+            metas = definitions.load(session, definition.id).user_tasks.values()
+        except EngineError:  # a version that no longer builds still lists in the console, without its steps
+            continue
+        for meta in metas:
+            activities.setdefault(meta.bpmn_id, meta.name)
     units = session.execute(select(OrgUnit.id, OrgUnit.name).where(OrgUnit.kind.in_(("zone", "town"))).order_by(OrgUnit.id)).all()
     deputies = session.execute(
         select(User.id, User.display_name).join(UserRole, UserRole.user_id == User.id).where(UserRole.role == "deputy").order_by(User.id)
     ).all()
     return {
         "definitions": [(d.id, f"{d.process_id} 第{d.version}版") for d in defs],
-        "activities": [(a[0], f"{a[1]}（{a[0]}）") for a in activities],
+        "activities": [(key, f"{name}（{key}）") for key, name in sorted(activities.items(), key=lambda item: item[1])],
         "units": [(u.id, u.name) for u in units],
         "deputies": [(d.id, d.display_name) for d in deputies],
     }
