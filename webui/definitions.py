@@ -13,7 +13,7 @@ from werkzeug.routing import BuildError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import definitions, impact, migration, versions
+from engine import definitions, impact, migration, validation, versions
 from engine.errors import DefinitionInvalid, EngineError, NotFound
 from engine.models import Definition, User
 from engine.parser import MAX_FILE_BYTES
@@ -159,7 +159,11 @@ def validate(process_id: str):  # type: ignore[no-untyped-def]
 @bp.route("/definitions/<process_id>/impact", methods=["POST"])
 @login_required
 def preview(process_id: str):  # type: ignore[no-untyped-def]
-    """Running projects whose decision output the edited DMN would change (project, old → new)."""
+    """Running projects whose decision output the edited DMN would change (project, old → new).
+
+    The files must be sound (every check but the decision cases); failing cases are listed with
+    the preview, since a changed rule usually means changed cases too.
+    """
     changed = _posted_files()
     with db().session() as s:
         _owner(s)
@@ -167,12 +171,17 @@ def preview(process_id: str):  # type: ignore[no-untyped-def]
         files, _draft, _latest = versions.working_files(s, process_id)
         try:
             merged = versions.merge_changes(files, changed)
-            definitions.build(merged, process_id, strict=True)
+            checked = validation.check_bundle(merged, process_id, definitions.SCOPES)
+            if checked.problems:
+                raise DefinitionInvalid(checked.problems)
+            definitions.build(merged, process_id)
         except DefinitionInvalid as exc:
             return _refused(exc)
+        failing_cases = validation.check_cases(merged, checked)
         decisions, rows = impact.preview(s, process_id, merged)
     return jsonify(
         ok=True,
+        problems=failing_cases,
         decisions=decisions,
         rows=[
             {

@@ -2,6 +2,7 @@
 preview the impact, deploy, migrate an older project; hostile uploads are refused."""
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -12,7 +13,7 @@ from sqlalchemy import func, select
 from engine import definitions, runtime
 from engine.models import Definition, Event, Instance
 from tests.browser.conftest import login, logout, screenshot
-from tests.conftest import Helper
+from tests.conftest import Helper, approval_form, drive_to_tier
 
 NEW_NAME = "确认投资意向（首次洽谈）"
 
@@ -111,29 +112,35 @@ def test_tier_threshold_edited_in_dmn_js_previews_affected_projects_and_deploys(
     for cell, text in (("rule_3_in_5", "<= 25"), ("rule_9_in_5", "<= 25"), ("rule_5_in_5", "]25..50]"), ("rule_11_in_5", "> 25")):
         edit_cell(page, cell, text)
 
-    page.click("#zk-validate")
-    problems = page.locator("#zk-problems")
-    expect(problems).to_contain_text("用例3")
-    expect(problems).to_contain_text('期望 tier="T2"，实际 tier="T1"')
-    screenshot(page, "modeler-case-failed")
-
-    page.click(".zk-tab[data-file='approval_tier.cases.json']")
-    case3 = page.locator("tr[data-case='3'] input[data-group='expected'][data-key='tier']")
-    case3.fill("T1")
     page.click("#zk-preview")
     impact = page.locator("#zk-impact table")
     expect(impact).to_contain_text("康养22亩")
     expect(impact).to_contain_text("T2 → T1")
     assert impact.locator("tbody tr").count() == 1
+    expect(page.locator("#zk-status")).to_contain_text("1 个决策用例与新规则不符")
     screenshot(page, "modeler-impact")
 
+    page.click("#zk-deploy")
+    problems = page.locator("#zk-problems")
+    expect(problems).to_contain_text("用例3")
+    expect(problems).to_contain_text('期望 tier="T2"，实际 tier="T1"')
+    expect(page.locator(".zk-tab[data-file='approval_tier.cases.json']")).to_have_class(re.compile(r"\bhas-error\b"))
+    screenshot(page, "modeler-case-failed")
+    with bh.db.session() as s:
+        assert definitions.latest(s, runtime.LIFECYCLE).version == 1
+
+    page.click(".zk-tab[data-file='approval_tier.cases.json']")
+    page.locator("tr[data-case='3'] input[data-group='expected'][data-key='tier']").fill("T1")
     page.click("#zk-deploy")
     expect(page.locator("#zk-status")).to_contain_text("已部署第2版")
     with bh.db.session() as s:
         latest = definitions.latest(s, runtime.LIFECYCLE)
         assert "&lt;= 25" in latest.files["approval_tier.dmn"] or "<= 25" in latest.files["approval_tier.dmn"]
-        assert '"T1"' in latest.files["approval_tier.cases.json"]
-    assert bh.project(affected).tier == ""  # running projects keep their version until migrated
+        assert json.loads(latest.files["approval_tier.cases.json"])["cases"][2]["expected"] == {"tier": "T1"}
+    fresh = bh.register(name="康养22亩（新）", category="health", needs_land=True, land_mu=22)
+    drive_to_tier(bh, fresh, "anwen", approval_form(True, 22))
+    assert bh.project(fresh).tier == "T1"  # new projects are decided by the new table
+    assert bh.project(affected).tier == ""  # running ones keep their version until migrated
 
 
 def test_billion_laughs_upload_is_refused_and_changes_nothing(page: Page, bh: Helper, tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from engine.db import Database
 from engine.models import Definition, Event, Instance
 from engine.versions import DefinitionDraft
 from tests.conftest import Helper
-from tests.definitions.bundles import BILLION_LAUGHS_BPMN, BPMN, BUNDLE, DMN, edited, renamed
+from tests.definitions.bundles import BILLION_LAUGHS_BPMN, BPMN, BUNDLE, DMN, RAISE_20_TO_25, edited, renamed
 from tests.definitions.conftest import sign_in
 
 BASE = "/definitions/project_lifecycle"
@@ -130,3 +130,19 @@ def test_diff_rollback_and_migrate_pages(client: FlaskClient, owner: str, sqlite
     with sqlite_db.session() as s:
         latest = s.scalars(select(Definition).order_by(Definition.version.desc())).first()
         assert (latest.version, latest.note) == (3, "回滚到第1版")
+
+
+def test_impact_preview_lists_changed_projects_and_the_cases_to_update(client: FlaskClient, owner: str, sqlite_db: Database) -> None:
+    h = Helper(sqlite_db)
+    h.register(name="康养22亩", category="health", needs_land=True, land_mu=22)
+    h.register(name="工业22亩", category="industrial", needs_land=True, land_mu=22)
+    dmn = BUNDLE[DMN]
+    for old, new in RAISE_20_TO_25:
+        dmn = dmn.replace(old, new)
+    before = stored(sqlite_db)
+    response = post_json(client, f"{BASE}/impact", owner, {DMN: dmn})
+    assert response.status_code == 200
+    rows = response.json["rows"]
+    assert [(r["project"], r["old"], r["new"], r["decided"]) for r in rows] == [("康养22亩", "T2", "T1", False)]
+    assert [(p["file"], p["element"]) for p in response.json["problems"]] == [("approval_tier.cases.json", "3")]
+    assert stored(sqlite_db) == before

@@ -214,7 +214,8 @@ class Page {
     await this.run("影响预览", this.config.urls.impact, {}, (data) => {
       this.renderImpact(data);
       const count = data.rows.length;
-      this.say(data.decisions.length ? `决策 ${data.decisions.join("、")} 有变化：${count} 个运行中的项目结果将改变` : "决策表没有变化，不影响运行中的项目", count ? "info" : "success");
+      const cases = data.problems.length ? `；另有 ${data.problems.length} 个决策用例与新规则不符，部署前请更新用例` : "";
+      this.say((data.decisions.length ? `决策 ${data.decisions.join("、")} 有变化：${count} 个运行中的项目结果将改变` : "决策表没有变化，不影响运行中的项目") + cases, count || cases ? "info" : "success");
     });
   }
 
