@@ -15,7 +15,7 @@ from typing import Any, Generic, Optional, TypeVar
 from sqlalchemy import ColumnElement, Index, Select, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from . import definitions, lights
+from . import definitions, lights, runtime
 from .errors import NotFound
 from .models import Definition, Event, Instance, OrgUnit, Project, Task, User, UserRole
 from .org import can_act, ready_tasks_query
@@ -92,16 +92,21 @@ class InboxRow:
 
 
 def _inbox_query(user: Any, flt: InboxFilter, now: datetime) -> Select:
-    """The permission filter of org.ready_tasks_query narrowed by the inbox filters."""
-    query = ready_tasks_query(user).join(Project, Project.id == Task.project_id)
+    """The permission filter of org.ready_tasks_query narrowed by the inbox filters, on the task table.
+
+    Project conditions (name, unit) compare a correlated scalar subquery, which neither SQLite
+    nor PostgreSQL turns into a join: it is evaluated only for the user's own ready tasks, so
+    the plan always starts from the task table's indexes.
+    """
+    query = ready_tasks_query(user)
     if flt.stage:
         query = query.where(Task.stage == flt.stage)
-    if flt.unit_id:
-        query = query.where(Project.landing_unit_id == flt.unit_id)
-    if flt.search.strip():
-        query = query.where(Project.name.contains(flt.search.strip(), autoescape=True))
     if flt.overdue_only:
-        query = query.where(Task.due_at < now)
+        query = query.where(_past_due(now))
+    if flt.unit_id:
+        query = query.where(_of_task_project(Project.landing_unit_id) == flt.unit_id)
+    if flt.search.strip():
+        query = query.where(_of_task_project(Project.name).contains(flt.search.strip(), autoescape=True))
     if flt.sort == "new":
         query = query.order_by(None).order_by(Task.created_at.desc(), Task.id.desc())
     return query
@@ -110,30 +115,45 @@ def _inbox_query(user: Any, flt: InboxFilter, now: datetime) -> Select:
 def inbox(session: Session, user: Any, flt: InboxFilter, now: datetime, page: int = 1, per_page: int = 20) -> Page[InboxRow]:
     """我的待办: the tasks `user` may act on, filtered and paginated (soonest due first by default)."""
     query = _inbox_query(user, flt, now)
-    total = session.scalar(query.with_only_columns(func.count(Task.id)).order_by(None)) or 0
+    total = session.scalar(query.with_only_columns(func.count()).order_by(None)) or 0
     page = _page_number(page, per_page, total)
-    unit = aliased(OrgUnit)
-    rows = session.execute(
-        query.join(unit, unit.id == Project.landing_unit_id)
-        .with_only_columns(
-            Task.id, Task.name, Task.stage, Task.created_at, Task.due_at, Project.id, Project.name, unit.name, Project.is_major
-        )
+    tasks = session.execute(
+        query.with_only_columns(Task.id, Task.name, Task.stage, Task.created_at, Task.due_at, Task.project_id)
         .limit(per_page)
         .offset((page - 1) * per_page)
     ).all()
-    return Page([InboxRow(*row) for row in rows], total, page, per_page)
+    projects = {
+        pid: (name, unit, major)
+        for pid, name, unit, major in session.execute(
+            select(Project.id, Project.name, OrgUnit.name, Project.is_major)
+            .join(OrgUnit, OrgUnit.id == Project.landing_unit_id)
+            .where(Project.id.in_({t.project_id for t in tasks}))
+        )
+    }
+    rows = [InboxRow(t.id, t.name, t.stage, t.created_at, t.due_at, t.project_id, *projects[t.project_id]) for t in tasks]
+    return Page(rows, total, page, per_page)
+
+
+def _of_task_project(column: Any) -> Any:
+    """A column of the task's project as a correlated scalar subquery."""
+    return select(column).where(Project.id == Task.project_id).scalar_subquery()
+
+
+def _past_due(now: datetime) -> ColumnElement:
+    """due_at < now, written so no planner narrows by due time alone (it would walk every unassigned task)."""
+    return func.coalesce(Task.due_at, now) < now
 
 
 def inbox_count(session: Session, user: Any) -> int:
     """Number of tasks in the user's inbox (the header badge)."""
     query = ready_tasks_query(user)
-    return session.scalar(query.with_only_columns(func.count(Task.id)).order_by(None)) or 0
+    return session.scalar(query.with_only_columns(func.count()).order_by(None)) or 0
 
 
 def inbox_overdue_count(session: Session, user: Any, now: datetime) -> int:
     """Number of the user's pending tasks already past their due time."""
-    query = ready_tasks_query(user).where(Task.due_at < now)
-    return session.scalar(query.with_only_columns(func.count(Task.id)).order_by(None)) or 0
+    query = ready_tasks_query(user).where(_past_due(now))
+    return session.scalar(query.with_only_columns(func.count()).order_by(None)) or 0
 
 
 @dataclass
@@ -152,7 +172,7 @@ class DoneRow:
 def done(session: Session, user_id: int, page: int = 1, per_page: int = 20) -> Page[DoneRow]:
     """已办: tasks the user completed, newest first."""
     where = Task.completed_by == user_id
-    total = session.scalar(select(func.count(Task.id)).where(where)) or 0
+    total = session.scalar(select(func.count()).where(where)) or 0
     page = _page_number(page, per_page, total)
     rows = session.execute(
         select(Task.id, Task.name, Task.completed_at, Project.id, Project.name, Task.data)
@@ -265,7 +285,7 @@ def ledger(session: Session, flt: LedgerFilter, now: datetime, page: int = 1, pe
     counts = {
         stage: count
         for stage, count in session.execute(
-            select(Project.stage, func.count(Project.id)).where(*conditions).group_by(Project.stage)
+            select(Project.stage, func.count()).where(*conditions).group_by(Project.stage)
         )
     }
     if flt.stage:
@@ -460,7 +480,7 @@ class FlowGraph:
     starts: list[str]
 
 
-_graphs: dict[int, tuple[str, FlowGraph]] = {}
+_graphs: dict[str, tuple[str, FlowGraph]] = {}
 _graphs_lock = threading.Lock()
 
 
@@ -472,9 +492,9 @@ def _process_xml(files: dict[str, str], process_id: str) -> str:
     raise NotFound(f"定义中没有流程 {process_id} 的 BPMN 文件")
 
 
-def _graph(session: Session, definition_id: int) -> tuple[str, FlowGraph]:
-    """BPMN XML and flow graph of a definition, parsed once per process (definitions never change)."""
-    cached = _graphs.get(definition_id)
+def _graph(session: Session, definition_id: int, content_hash: str) -> tuple[str, FlowGraph]:
+    """BPMN XML and flow graph of a definition, parsed once per process and keyed by content hash."""
+    cached = _graphs.get(content_hash)
     if cached is not None:
         return cached
     row = session.get(Definition, definition_id)
@@ -495,8 +515,8 @@ def _graph(session: Session, definition_id: int) -> tuple[str, FlowGraph]:
             kinds[element.get("id")] = tag
     starts = [node for node, kind in kinds.items() if kind == "startEvent"]
     with _graphs_lock:
-        _graphs[definition_id] = (xml, FlowGraph(kinds, outgoing, starts))
-    return _graphs[definition_id]
+        _graphs[content_hash] = (xml, FlowGraph(kinds, outgoing, starts))
+    return _graphs[content_hash]
 
 
 def _path(graph: FlowGraph, source: str, target: str) -> Optional[list[tuple[str, str]]]:
@@ -527,8 +547,13 @@ class DiagramData:
 
 
 def lifecycle_instance(session: Session, project_id: int) -> Instance:
-    """The project's lifecycle instance (the first one started for it)."""
-    instance = session.scalars(select(Instance).where(Instance.project_id == project_id).order_by(Instance.id).limit(1)).first()
+    """The project's lifecycle instance (a project may also run coordination processes)."""
+    instance = session.scalars(
+        select(Instance)
+        .where(Instance.project_id == project_id, Instance.process_id == runtime.LIFECYCLE)
+        .order_by(Instance.id)
+        .limit(1)
+    ).first()
     if instance is None:
         raise NotFound(f"项目 {project_id} 没有流程实例")
     return instance
@@ -537,8 +562,10 @@ def lifecycle_instance(session: Session, project_id: int) -> Instance:
 def diagram(session: Session, project_id: int) -> DiagramData:
     """Diagram of a project's lifecycle with the path taken, from the task table and event log only."""
     instance = lifecycle_instance(session, project_id)
-    xml, graph = _graph(session, instance.definition_id)
-    version = session.scalar(select(Definition.version).where(Definition.id == instance.definition_id)) or 0
+    version, content_hash = session.execute(
+        select(Definition.version, Definition.content_hash).where(Definition.id == instance.definition_id)
+    ).one()
+    xml, graph = _graph(session, instance.definition_id, content_hash)
     visits = [
         bpmn_id
         for bpmn_id in session.scalars(
@@ -565,5 +592,16 @@ def diagram(session: Session, project_id: int) -> DiagramData:
 
 
 
-# The ledger's unit filter matches the attracting unit as well as the landing unit (index added by migration 0002).
+# Indexes of the ledger (migration 0002): the unit filter matches the attracting unit as well as the
+# landing unit; the per-stage counts scan one covering index whatever filters are set.
 Index("ix_project_attracting_unit_id", Project.attracting_unit_id)
+Index(
+    "ix_project_ledger",
+    Project.stage,
+    Project.category,
+    Project.is_manufacturing,
+    Project.total_investment,
+    Project.is_major,
+    Project.landing_unit_id,
+    Project.attracting_unit_id,
+)

@@ -138,6 +138,21 @@ def days_left(due_at: Optional[datetime], now: Optional[datetime] = None) -> Opt
     return (due.date() - now.astimezone(LOCAL_TZ).date()).days
 
 
+def due_status(due_at: Optional[datetime], now: Optional[datetime] = None) -> tuple[str, str, str]:
+    """(css class, local due date, note) of a due time: overdue with its days, due today, or days left when ≤ 3."""
+    if due_at is None:
+        return "", "—", ""
+    late = overdue_days(due_at, now)
+    if late:
+        return "overdue", local_date(due_at), gettext("逾期%(d)s天", d=late)
+    left = days_left(due_at, now)
+    if left == 0:
+        return "soon", local_date(due_at), gettext("今日到期")
+    if left is not None and left <= 3:
+        return "soon", local_date(due_at), gettext("剩%(d)s天", d=left)
+    return "", local_date(due_at), ""
+
+
 def stage_label(key: str) -> str:
     """Translated ledger stage name."""
     return gettext(projects.STAGES.get(key, key)) if key else "—"
@@ -170,6 +185,7 @@ def formatting() -> dict[str, Any]:
         "lang": "en" if is_english() else "zh",
         "overdue_days": overdue_days,
         "days_left": days_left,
+        "due_status": due_status,
         "stage_label": stage_label,
         "category_label": category_label,
         "channel_label": channel_label,

@@ -55,9 +55,13 @@ def _int_arg(name: str, default: int = 0) -> int:
         return default
 
 
-def landing_units(session) -> list[OrgUnit]:  # type: ignore[no-untyped-def]
-    """Zones and towns, the units projects land in (for filters and forms)."""
-    return list(session.scalars(select(OrgUnit).where(OrgUnit.kind.in_(LANDING_KINDS)).order_by(OrgUnit.kind.desc(), OrgUnit.id)))
+def landing_units(session) -> list[Any]:  # type: ignore[no-untyped-def]
+    """(id, name, kind) of zones and towns, the units projects land in (for filters and forms)."""
+    return list(
+        session.execute(
+            select(OrgUnit.id, OrgUnit.name, OrgUnit.kind).where(OrgUnit.kind.in_(LANDING_KINDS)).order_by(OrgUnit.kind.desc(), OrgUnit.id)
+        )
+    )
 
 
 @bp.route("/")

@@ -13,7 +13,7 @@ function focusCurrent(viewer, current) {
     canvas.zoom("fit-viewport", "auto");
     return;
   }
-  canvas.zoom(1);
+  canvas.zoom(Math.max(0.5, Math.min(1, canvas.getContainer().clientWidth / 1100)));
   const box = canvas.viewbox();
   const x = Math.min(...shapes.map((s) => s.x));
   const y = Math.min(...shapes.map((s) => s.y));

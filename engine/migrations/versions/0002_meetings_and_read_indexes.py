@@ -52,9 +52,15 @@ def upgrade() -> None:
     op.create_index("ix_meeting_item_task_id", "meeting_item", ["task_id"])
     op.create_index("ix_meeting_item_project_id", "meeting_item", ["project_id"])
     op.create_index("ix_project_attracting_unit_id", "project", ["attracting_unit_id"])
+    op.create_index(
+        "ix_project_ledger",
+        "project",
+        ["stage", "category", "is_manufacturing", "total_investment", "is_major", "landing_unit_id", "attracting_unit_id"],
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_project_ledger", table_name="project")
     op.drop_index("ix_project_attracting_unit_id", table_name="project")
     op.drop_table("meeting_item")
     op.drop_table("meeting")
