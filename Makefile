@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ASSETS := webui/static/build/.built
+CATALOGS := $(patsubst %.po,%.mo,$(wildcard webui/translations/*/LC_MESSAGES/messages.po))
 
 .PHONY: install run test bench
 
@@ -20,7 +21,10 @@ $(ASSETS): webui/package.json webui/package-lock.json webui/build.mjs $(wildcard
 	npm run --prefix webui --silent build
 	touch $(ASSETS)
 
-install: $(STAMP) $(ASSETS)
+$(CATALOGS): %.mo: %.po $(STAMP)
+	$(BIN)/pybabel -q compile -i $< -o $@
+
+install: $(STAMP) $(ASSETS) $(CATALOGS)
 
 run: install
 	$(BIN)/zhikong init-db
@@ -36,3 +40,4 @@ test: install
 bench: install
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/timers.py
+	$(BIN)/python bench/inbox.py

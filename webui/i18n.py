@@ -15,6 +15,7 @@ from typing import Any, Optional
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Flask, redirect, request
+from babel.messages.extract import extract_python
 from flask_babel import Babel, get_locale, gettext
 
 from engine import projects
@@ -199,8 +200,10 @@ for _name, _func in (("money", money), ("area", area), ("local_datetime", local_
 
 
 def extract_labels(fileobj: Any, keywords: Any, comment_tags: Any, options: Any) -> Iterator[tuple[int, str, str, list[str]]]:
-    """Babel extractor for text shown through gettext at run time: the engine's label tables
-    (stages, categories, channels, fields, meetings, lights) and every web module's NAV labels."""
+    """Babel extractor for this module: its own gettext calls, plus text translated at run time —
+    the engine's label tables (stages, categories, channels, fields, meetings, lights) and every
+    web module's NAV labels."""
+    yield from extract_python(fileobj, keywords, comment_tags, options)
     tables = (projects.STAGES, projects.CATEGORIES, projects.SOURCE_CHANNELS, projects.FIELD_LABELS, KIND_NAMES, LIGHT_NAMES)
     for table in tables:
         for text in table.values():

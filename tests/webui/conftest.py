@@ -59,3 +59,18 @@ def auth(client: FlaskClient) -> Auth:
 @pytest.fixture
 def hw(sqlite_db) -> Helper:  # type: ignore[no-untyped-def]
     return Helper(sqlite_db)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def compiled_catalogs() -> None:
+    """Compile the .po catalogs as `make install` does, when a checkout has not done it yet."""
+    from pathlib import Path
+
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    for po in Path("webui/translations").glob("*/LC_MESSAGES/messages.po"):
+        mo = po.with_suffix(".mo")
+        if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
+            with po.open("rb") as source, mo.open("wb") as target:
+                write_mo(target, read_po(source))
