@@ -440,21 +440,18 @@ def signatures(session: Session, project_id: int) -> list[Signature]:
         .join(User, User.id == Task.completed_by)
         .join(OrgUnit, OrgUnit.id == User.unit_id)
         .join(Instance, Instance.id == Task.instance_id)
-        .where(Task.project_id == project_id, Task.status == "completed")
+        .where(Task.project_id == project_id, Task.status == "completed", Instance.process_id == runtime.LIFECYCLE)
         .order_by(Task.completed_at, Task.id)
     ).all()
     result = []
     for task, name, title, unit, definition_id in rows:
         data = task.data or {}
-        decision = str(data.get("decision", ""))
-        if "has_intent" in data and not decision:
-            decision = "has_intent" if data["has_intent"] else "no_intent"
         schema = definitions.load(session, definition_id).forms.get(task.form, {})
+        decision, label = str(data.get("decision", "")), choice_label(schema, "decision", data.get("decision"))
+        if "has_intent" in data and not decision:
+            decision, label = ("has_intent", "有投资意向") if data["has_intent"] else ("no_intent", "无投资意向")
         result.append(
-            Signature(
-                task.id, task.name, task.bpmn_id, name, title, unit, task.completed_at, decision,
-                choice_label(schema, "decision", data.get("decision")), _opinion(data), data,
-            )
+            Signature(task.id, task.name, task.bpmn_id, name, title, unit, task.completed_at, decision, label, _opinion(data), data)
         )
     return result
 

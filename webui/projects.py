@@ -74,6 +74,7 @@ def ledger():  # type: ignore[no-untyped-def]
     return render_template(
         "projects/ledger.html", page=result.page, flt=flt, counts=result.stage_counts, units=units, stages=STAGES,
         categories=CATEGORIES, light_names=lights.LIGHT_NAMES, may_register=may_register,
+        light_titles={key: _(name) for key, name in lights.LIGHT_NAMES.items()},
     )
 
 

@@ -118,7 +118,7 @@ def test_timeline_holders_and_signatures_follow_the_project(h: Helper) -> None:
         assert [(x.name, x.holders) for x in holding] == [("填写落地审批表", ["钱芳（安文街道招商办）"])]
         sigs = queries.signatures(s, pid)
         assert [(x.step, x.signer, x.decision_label, x.opinion) for x in sigs] == [
-            ("确认投资意向", "钱芳", "", "投资方意向明确"),
+            ("确认投资意向", "钱芳", "有投资意向", "投资方意向明确"),
             ("可行性论证", "王志刚", "通过", "论证可行"),
         ]
     h.complete(pid, "anwen", approval_form(True, 40))

@@ -137,3 +137,24 @@ def test_meeting_step_of_an_ordinary_project_goes_to_the_meeting(client: FlaskCl
     assert "随时单独研判" in _text(client.get(f"/tasks/{major_task.id}"))
     done = client.post(f"/tasks/{major_task.id}", data={"decision": "pass", "opinion": "重大项目研判通过", "csrf_token": token})
     assert done.status_code == 303 and hw.only_ready(major).bpmn_id == "leading_group_review"
+
+
+def test_error_pages_speak_chinese_and_sign_in_returns_to_the_page(client: FlaskClient, auth: Auth, hw: Helper) -> None:
+    pid = hw.register(by="anwen", name="回跳项目")
+    to_login = client.get(f"/projects/{pid}")
+    assert to_login.status_code == 302 and "next=" in to_login.headers["Location"]
+    token = csrf_token(client, "/login")
+    back = client.post(f"/login?next=/projects/{pid}", data={"username": "anwen", "password": "zhikong2026", "csrf_token": token})
+    assert back.headers["Location"] == f"/projects/{pid}"
+    auth.logout()
+    token = csrf_token(client, "/login")
+    elsewhere = client.post("/login?next=//evil.example/", data={"username": "anwen", "password": "zhikong2026", "csrf_token": token})
+    assert elsewhere.headers["Location"] == "/"
+    missing = client.get("/tasks/999999")
+    assert missing.status_code == 404 and "页面不存在" in _text(missing)
+    wrong_method = client.delete("/")
+    assert wrong_method.status_code == 405 and "不支持的操作" in _text(wrong_method)
+    task = hw.only_ready(pid)
+    expired = client.post(f"/tasks/{task.id}", data={"has_intent": "true", "csrf_token": "stale"})
+    assert expired.status_code == 400 and "页面已过期" in _text(expired) and "没有保存" in _text(expired)
+    assert hw.only_ready(pid).id == task.id
