@@ -11,6 +11,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from engine import admin, audit, definitions, runtime
+from engine import console as overview
 from engine.errors import EngineError, InvalidInput
 from engine.models import Definition, OrgUnit, Task, User, UserRole
 
@@ -45,8 +46,8 @@ def _int_arg(name: str) -> Optional[int]:
 @admin_required
 def console():  # type: ignore[no-untyped-def]
     """Which projects are stuck and why, counts per status, and every instance behind filters."""
-    filters = admin.ConsoleFilter(
-        status=request.args.get("status", "") if request.args.get("status") in admin.STATUS_LABELS else "",
+    filters = overview.ConsoleFilter(
+        status=request.args.get("status", "") if request.args.get("status") in overview.STATUS_LABELS else "",
         definition_id=_int_arg("definition"),
         activity=request.args.get("activity", "")[:80],
         unit_id=_int_arg("unit"),
@@ -55,10 +56,10 @@ def console():  # type: ignore[no-untyped-def]
     )
     page = max(_int_arg("page") or 1, 1)
     with db().session() as s:
-        counts = admin.counts(s)
-        stuck = admin.find_stuck(s)
-        rows, total = admin.list_instances(s, filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
-        choices = admin.filter_choices(s)
+        counts = overview.counts(s)
+        stuck = overview.find_stuck(s)
+        rows, total = overview.list_instances(s, filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+        choices = overview.filter_choices(s)
     pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
     return render_template(
         "admin/console.html",
@@ -69,7 +70,7 @@ def console():  # type: ignore[no-untyped-def]
         flt=filters,
         choices=choices,
         page={"page": page, "pages": pages, "total": total},
-        status_labels=admin.STATUS_LABELS,
+        status_labels=overview.STATUS_LABELS,
     )
 
 
@@ -82,13 +83,13 @@ def _instance_page(instance_id: int, status: int = 200, errors: Optional[dict[st
     """Render the instance page, optionally with field errors and the submitted values kept."""
     with db().session() as s:
         try:
-            detail = admin.instance_detail(s, instance_id)
+            detail = overview.instance_detail(s, instance_id)
         except EngineError as exc:
             abort(exc.status)
         assignable = list(s.scalars(select(User).where(User.active.is_(True)).order_by(User.unit_id, User.id)))
         units = dict(s.execute(select(OrgUnit.id, OrgUnit.name)).all())
         role_names = definitions.load(s, detail.instance.definition_id).role_names
-        error_text = admin.describe_error(detail.instance.error) if detail.instance.error else ""
+        error_text = overview.describe_error(detail.instance.error) if detail.instance.error else ""
         heat_link = url_for("admin.heat", definition_id=detail.definition.id)
         diagram = {"xml": detail.bpmn_xml, "tokens": detail.tokens}
         people = [(u.id, f"{u.display_name}（{units.get(u.unit_id, '')}·{u.title or u.username}）", sorted(u.roles)) for u in assignable]
@@ -105,7 +106,7 @@ def _instance_page(instance_id: int, status: int = 200, errors: Optional[dict[st
         problem=problem,
         data_json=_pretty(detail.errored_data if detail.errored_data is not None else detail.data),
         data_view=_pretty(detail.data),
-        status_labels=admin.STATUS_LABELS,
+        status_labels=overview.STATUS_LABELS,
         token_labels=TOKEN_LABELS,
     ), status
 
@@ -129,7 +130,7 @@ def _repair(instance_id: int, action: Callable[[Any, User, str], Any], done: str
         return _instance_page(instance_id, exc.status, {}, request.form.to_dict(), exc.message)
     outcome_error = getattr(result, "error", None)
     if outcome_error:
-        flash(_("%(done)s，但流程再次出错：%(error)s", done=done, error=admin.describe_error(outcome_error)), "error")
+        flash(_("%(done)s，但流程再次出错：%(error)s", done=done, error=overview.describe_error(outcome_error)), "error")
     else:
         flash(done, "success")
     return redirect(url_for("admin.instance", instance_id=instance_id), 303)
@@ -142,7 +143,7 @@ def _parse_edits(session: Any, instance_id: int, text: str) -> dict[str, Any]:
     except json.JSONDecodeError as exc:
         raise InvalidInput({"data": f"任务数据(data)不是有效的 JSON：第{exc.lineno}行第{exc.colno}列 {exc.msg}"}) from exc
     admin.validate_edits(submitted)
-    detail = admin.instance_detail(session, instance_id, event_limit=0)
+    detail = overview.instance_detail(session, instance_id, event_limit=0)
     current = detail.errored_data if detail.errored_data is not None else detail.data
     return {key: value for key, value in submitted.items() if current.get(key) != value}
 
@@ -222,7 +223,7 @@ def move(instance_id: int):  # type: ignore[no-untyped-def]
     except EngineError as exc:
         return _instance_page(instance_id, exc.status, {}, {}, exc.message)
     if outcome.error:
-        flash(_("令牌已移动，但流程出错：%(error)s", error=admin.describe_error(outcome.error)), "error")
+        flash(_("令牌已移动，但流程出错：%(error)s", error=overview.describe_error(outcome.error)), "error")
     else:
         flash(_("令牌已移至“%(name)s”", name=plan.target_name), "success")
     return redirect(url_for("admin.instance", instance_id=instance_id), 303)
@@ -236,9 +237,9 @@ def heat(definition_id: int):  # type: ignore[no-untyped-def]
         definition = s.get(Definition, definition_id)
         if definition is None:
             abort(404)
-        cells = admin.heat(s, definition_id)
-        names = {t[0]: t[1] for t in admin.move_targets(definitions.load(s, definition_id))}
-        xml = admin.process_xml(definition)
+        cells = overview.heat(s, definition_id)
+        names = {t[0]: t[1] for t in overview.move_targets(definitions.load(s, definition_id))}
+        xml = overview.process_xml(definition)
     table = sorted(((names.get(k, k), k, c) for k, c in cells.items()), key=lambda row: -row[2].running)
     diagram = {"xml": xml, "heat": {k: vars(c) for k, c in cells.items()}}
     return render_template("admin/heat.html", definition=definition, table=table, diagram=diagram)

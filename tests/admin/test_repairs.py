@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from engine import admin, runtime, state
+from engine import admin, console, runtime, state
 from engine.errors import ConcurrentUpdate, InvalidInput, NotAllowed
 from engine.models import Event, Instance, Task, User
 from engine.org import ready_tasks_query
@@ -30,7 +30,7 @@ def test_division_error_is_described_with_element_type_and_line(ah: AdminHelper)
     assert instance.error["bpmn_id"] == "calc_density"
     assert instance.error["type"] == "ZeroDivisionError"
     assert instance.error["line_number"] == 2
-    text = admin.describe_error(instance.error)
+    text = console.describe_error(instance.error)
     assert "计算亩均投资" in text and "ZeroDivisionError" in text and "第 2 行：investment_per_mu = base / land_mu" in text
     assert ah.ready(pid) == []
 

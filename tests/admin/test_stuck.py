@@ -5,18 +5,18 @@ from datetime import timedelta
 
 from sqlalchemy import update
 
-from engine import admin
+from engine import admin, console
 from engine.models import Instance, Project, Task, utcnow
 from tests.admin.bundles import MESSAGE_WAIT, SIGNAL_WAIT, with_division_script
 from tests.admin.conftest import AdminHelper
 from tests.conftest import INTENT
 
-SETTINGS = admin.AdminSettings(overdue_days=7, idle_days=30)
+SETTINGS = console.AdminSettings(overdue_days=7, idle_days=30)
 
 
-def _stuck(h: AdminHelper, kind: str | None = None) -> list[admin.Stuck]:
+def _stuck(h: AdminHelper, kind: str | None = None) -> list[console.Stuck]:
     with h.db.session() as s:
-        found = admin.find_stuck(s, SETTINGS)
+        found = console.find_stuck(s, SETTINGS)
     return [x for x in found if kind is None or x.kind == kind]
 
 
@@ -103,10 +103,10 @@ def test_console_filters_and_counts(ah: AdminHelper) -> None:
         admin.suspend(s, ah.instance(first).id, ah.admin(s), "暂缓")
         s.execute(update(Task).where(Task.project_id == second).values(due_at=utcnow() - timedelta(days=1)))
     with ah.db.session() as s:
-        assert admin.counts(s) == {"running": 1, "timer": 0, "error": 1, "suspended": 1, "completed": 0, "terminated": 0}
+        assert console.counts(s) == {"running": 1, "timer": 0, "error": 1, "suspended": 1, "completed": 0, "terminated": 0}
 
         def names(**kw) -> list[str]:  # type: ignore[no-untyped-def]
-            rows, total = admin.list_instances(s, admin.ConsoleFilter(**kw))
+            rows, total = console.list_instances(s, console.ConsoleFilter(**kw))
             assert total == len(rows)
             return sorted(r.project_name for r in rows)
 
@@ -119,7 +119,7 @@ def test_console_filters_and_counts(ah: AdminHelper) -> None:
         assert names(deputy_id=ah.user("fx_wenlv").id) == ["新渥项目"]
         assert names(overdue=True) == ["新渥项目"]
         assert names(definition_id=ah.instance(broken).definition_id) == ["出错项目"]
-        rows, _ = admin.list_instances(s, admin.ConsoleFilter(status="running"))
+        rows, _ = console.list_instances(s, console.ConsoleFilter(status="running"))
         assert rows[0].activities == ["可行性论证"] and rows[0].overdue_days == 1 and rows[0].version == 1
 
 
@@ -130,8 +130,8 @@ def test_waiting_on_a_timer_is_its_own_status(ah: AdminHelper) -> None:
         s.execute(update(Task).where(Task.project_id == pid).values(status="cancelled"))
         s.execute(update(Instance).where(Instance.id == iid).values(next_timer_at=utcnow() + timedelta(days=3)))
     with ah.db.session() as s:
-        assert admin.counts(s)["timer"] == 1 and admin.counts(s)["running"] == 0
-        rows, _ = admin.list_instances(s, admin.ConsoleFilter(status="timer"))
+        assert console.counts(s)["timer"] == 1 and console.counts(s)["running"] == 0
+        rows, _ = console.list_instances(s, console.ConsoleFilter(status="timer"))
         assert [r.id for r in rows] == [iid] and rows[0].status == "timer"
 
 
@@ -144,7 +144,7 @@ def test_heat_counts_running_instances_and_time_spent(ah: AdminHelper) -> None:
                   .values(created_at=utcnow() - timedelta(hours=30), completed_at=utcnow() - timedelta(hours=6)))
         s.execute(update(Task).where(Task.project_id == second).values(created_at=utcnow() - timedelta(hours=10)))
     with ah.db.session() as s:
-        cells = admin.heat(s, ah.instance(first).definition_id)
+        cells = console.heat(s, ah.instance(first).definition_id)
     assert cells["confirm_intent"].running == 1 and cells["confirm_intent"].done == 1
     assert cells["confirm_intent"].avg_done_hours == 24.0
     assert 9.9 <= cells["confirm_intent"].avg_wait_hours <= 10.1
