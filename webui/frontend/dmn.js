@@ -15,8 +15,16 @@ async function createDmnEditor(container, name, xml, onChange) {
   await modeler.importXML(xml);
   const table = modeler.getViews().find((v) => v.type === "decisionTable");
   if (table) await modeler.open(table);
-  const viewer = modeler.getActiveViewer();
-  if (viewer) viewer.on("commandStack.changed", onChange);
+  const watched = new Set();
+  const watch = () => {
+    const viewer = modeler.getActiveViewer();
+    if (viewer && !watched.has(viewer)) {
+      viewer.on("commandStack.changed", onChange);
+      watched.add(viewer);
+    }
+  };
+  modeler.on("views.changed", watch); // the DRD and each table have their own command stack
+  watch();
   const cells = (id) => container.querySelectorAll(`[data-element-id="${id}"], [data-row-id="${id}"], [data-col-id="${id}"]`);
   return {
     modeler,
