@@ -2,7 +2,8 @@
 
 Fills a database with the demo county, 100,000 projects (10 % still running), 1,000,000 task
 rows (each project's completed steps plus one ready task per running project, spread over the
-county's towns and 120 more synthetic ones, so a town official has about 50 pending tasks),
+county's towns and 120 more synthetic ones; the town official `anwen` holds 50 pending tasks
+and the town has its share of finished projects),
 then times whole page requests through the Flask test client in this process and prints
 p50/p95 per page (wall time; CPU time of this process beside it, which for SQLite
 includes the queries). Baseline: the same pages on the demo-size county (12 projects), measured
@@ -95,7 +96,7 @@ def fill(db: Database, seed: int = 7) -> None:
                     unit = rng.choice(other_towns)
                     ready_step = rng.randrange(len(STEPS))
                 else:
-                    unit = rng.choice(other_towns)
+                    unit = rng.choice(towns)
                     ready_step = None
                 category = rng.choice(CATEGORIES)
                 total = rng.choice([800, 3000, 6000, 12000, 32000, 45000, 80000, 120000])

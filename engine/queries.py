@@ -590,8 +590,11 @@ def diagram(session: Session, project_id: int) -> DiagramData:
 
 
 # Indexes of the ledger (migration 0002): the unit filter matches the attracting unit as well as the
-# landing unit; the per-stage counts scan one covering index whatever filters are set.
+# landing unit; the per-stage counts read covering indexes only — SQLite skip-scans the wide
+# stage-first one, PostgreSQL ranges over the category or manufacturing ones.
 Index("ix_project_attracting_unit_id", Project.attracting_unit_id)
+Index("ix_project_category_total", Project.category, Project.total_investment, Project.stage)
+Index("ix_project_manufacturing_total", Project.is_manufacturing, Project.total_investment, Project.stage)
 Index(
     "ix_project_ledger",
     Project.stage,

@@ -52,6 +52,8 @@ def upgrade() -> None:
     op.create_index("ix_meeting_item_task_id", "meeting_item", ["task_id"])
     op.create_index("ix_meeting_item_project_id", "meeting_item", ["project_id"])
     op.create_index("ix_project_attracting_unit_id", "project", ["attracting_unit_id"])
+    op.create_index("ix_project_category_total", "project", ["category", "total_investment", "stage"])
+    op.create_index("ix_project_manufacturing_total", "project", ["is_manufacturing", "total_investment", "stage"])
     op.create_index(
         "ix_project_ledger",
         "project",
@@ -61,6 +63,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_project_ledger", table_name="project")
+    op.drop_index("ix_project_manufacturing_total", table_name="project")
+    op.drop_index("ix_project_category_total", table_name="project")
     op.drop_index("ix_project_attracting_unit_id", table_name="project")
     op.drop_table("meeting_item")
     op.drop_table("meeting")
