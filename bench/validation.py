@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from engine import definitions, runtime  # noqa: E402
 from engine.config import PROJECT_ROOT  # noqa: E402
 from engine.decision_cases import DecisionRunner  # noqa: E402
-from engine.validation import check_bundle, check_cases  # noqa: E402
+from engine.validation import check_bundle, check_cases, require_valid  # noqa: E402
 
 
 def median_ms(step: Callable[[], object], runs: int) -> float:
@@ -27,6 +27,12 @@ def median_ms(step: Callable[[], object], runs: int) -> float:
         step()
         times.append((time.perf_counter() - start) * 1000)
     return statistics.median(times)
+
+
+def full(files: dict[str, str]) -> None:
+    """What a deploy of a bundle not yet seen in this process runs (deploy remembers bundles that passed)."""
+    require_valid(files, runtime.LIFECYCLE, definitions.SCOPES)
+    definitions.build(files, runtime.LIFECYCLE)
 
 
 def main() -> None:
@@ -41,7 +47,7 @@ def main() -> None:
         "static checks (XML, lanes, forms, expressions, DMN types and overlaps)": lambda: check_bundle(files, runtime.LIFECYCLE, definitions.SCOPES),
         "decision engine harness for the DMN files": lambda: DecisionRunner(dmn),
         "13 approval_tier cases through the DMN engine": lambda: check_cases(files, checked),
-        "full pre-deploy validation (strict build)": lambda: definitions.build(files, runtime.LIFECYCLE, strict=True),
+        "full pre-deploy validation (all checks, cases, parse)": lambda: full(files),
     }
     results = {label: median_ms(step, runs) for label, step in steps.items()}
     baseline = results["parse only (loading a deployed version)"]
