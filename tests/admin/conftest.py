@@ -32,13 +32,6 @@ class AdminHelper(Helper):
         return s.scalars(select(User).where(User.username == "admin")).one()
 
 
-@pytest.fixture(autouse=True)
-def _fresh_definition_cache():  # type: ignore[no-untyped-def]
-    """Definition ids repeat across test databases; derived bundles must not be served from another test's cache."""
-    definitions._cache.clear()
-    yield
-    definitions._cache.clear()
-
 
 @pytest.fixture
 def ah(db) -> AdminHelper:  # type: ignore[no-untyped-def]

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -14,13 +13,6 @@ from tests.conftest import Helper
 
 pytestmark = pytest.mark.browser
 
-
-@pytest.fixture(autouse=True)
-def _fresh_definition_cache() -> Iterator[None]:
-    """Definition ids repeat across test databases; the derived bundle must not leak into other tests."""
-    definitions._cache.clear()
-    yield
-    definitions._cache.clear()
 
 
 def _diagram_ready(page: Page) -> None:
