@@ -18,29 +18,14 @@ from typing import Iterator
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import event, select  # noqa: E402
+from sqlalchemy import event  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
-from engine import audit, definitions, demo, orphans, runtime, schema  # noqa: E402
-from engine.config import PROJECT_ROOT  # noqa: E402
+from engine import audit, orphans  # noqa: E402
 from engine.db import Database  # noqa: E402
-from engine.models import Event, Task, User  # noqa: E402
-from engine.org import can_act  # noqa: E402
+from engine.models import Event, User  # noqa: E402
+from lifecycle import T3_STEPS, prepared, run_lifecycle  # noqa: E402
 
-PASS = {"decision": "pass", "opinion": "同意"}
-T3_STEPS = [
-    {"has_intent": True, "opinion": "有意向"},
-    {"decision": "pass", "opinion": "论证通过"},
-    {"needs_land": True, "land_mu": 60, "one_case_support": False, "summary": "概况", "opinion": "请审议"},
-    PASS,
-    PASS,
-    {"decision": "continue", "opinion": "洽谈完成"},
-    {"decision": "pass", "opinion": "联审同意"},
-    *[{"decision": "approve", "opinion": "同意"}] * 4,
-    {"signed_date": "2026-10-01", "contract_amount": 48000},
-    {"company_registered": True},
-    {"start_date": "2026-11-20"},
-]
 CHAIN = [("before_flush", audit._guard_and_stamp), ("after_flush", audit._remember_new_events),
          ("after_flush_postexec", audit._chain_late_events), ("before_commit", audit._chain_on_commit)]
 WATCH = [("before_flush", orphans._note_changes), ("after_flush_postexec", orphans._judge_after_flush),
@@ -62,28 +47,8 @@ def without(listeners: list[tuple[str, object]]) -> Iterator[None]:
 def lifecycle(db: Database, registration: dict, actors: list[User]) -> float:
     """Seconds for one registration plus 14 completions, each its own transaction."""
     started = time.perf_counter()
-    with db.session() as s:
-        outcome = runtime.register_project(s, registration, s.get(User, actors[0].id))
-    for data in T3_STEPS:
-        with db.session() as s:
-            task = s.scalars(select(Task).where(Task.project_id == outcome.project_id, Task.status == "ready")).one()
-            actor = next(u for u in actors if can_act(u, task))
-            runtime.complete_task(s, task.id, s.get(User, actor.id), data)
+    run_lifecycle(db, registration, actors)
     return time.perf_counter() - started
-
-
-def prepared(tmp: str, name: str) -> tuple[Database, dict, list[User]]:
-    db = Database(f"sqlite:///{tmp}/{name}.db")
-    schema.upgrade(db)
-    with db.session() as s:
-        demo.load_org(s)
-        definitions.deploy(s, definitions.read_bundle(PROJECT_ROOT / "bpmn"), runtime.LIFECYCLE)
-        actors = list(s.scalars(select(User)))
-    anwen = next(u for u in actors if u.username == "anwen")
-    registration = {"name": "基准项目", "category": "industrial", "total_investment": 50000, "landing_unit_id": anwen.unit_id,
-                    "deputy_id": next(u.id for u in actors if u.username == "fx_gongye")}
-    actors.sort(key=lambda u: u.username != "anwen")
-    return db, registration, actors
 
 
 def main() -> None:

@@ -1,0 +1,59 @@
+"""Shared by the engine benchmarks: a prepared SQLite database and a full T3 lifecycle through the engine."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from engine import definitions, demo, runtime, schema, state
+from engine.config import PROJECT_ROOT
+from engine.db import Database
+from engine.models import Project, Task, User
+from engine.org import can_act
+
+PASS = {"decision": "pass", "opinion": "同意"}
+T3_STEPS = [
+    {"has_intent": True, "opinion": "有意向"},
+    {"decision": "pass", "opinion": "论证通过"},
+    {"needs_land": True, "land_mu": 60, "one_case_support": False, "summary": "概况", "opinion": "请审议"},
+    PASS,
+    PASS,
+    {"decision": "continue", "opinion": "洽谈完成"},
+    {"decision": "pass", "opinion": "联审同意"},
+    *[{"decision": "approve", "opinion": "同意"}] * 4,
+    {"signed_date": "2026-10-01", "contract_amount": 48000},
+    {"company_registered": True},
+    {"start_date": "2026-11-20"},
+]
+
+
+def prepared(tmp: str, name: str) -> tuple[Database, dict, list[User]]:
+    """A migrated SQLite database with the demo org and bpmn/ deployed; a registration and the officials."""
+    db = Database(f"sqlite:///{tmp}/{name}.db")
+    schema.upgrade(db)
+    with db.session() as s:
+        demo.load_org(s)
+        definitions.deploy(s, definitions.read_bundle(PROJECT_ROOT / "bpmn"), runtime.LIFECYCLE)
+        actors = list(s.scalars(select(User)))
+    anwen = next(u for u in actors if u.username == "anwen")
+    registration = {"name": "基准项目", "category": "industrial", "total_investment": 50000, "landing_unit_id": anwen.unit_id,
+                    "deputy_id": next(u.id for u in actors if u.username == "fx_gongye")}
+    actors.sort(key=lambda u: u.username != "anwen")
+    return db, registration, actors
+
+
+def run_lifecycle(db: Database, registration: dict, actors: list[User], cold: bool = False) -> None:
+    """Register and complete every T3 task, one transaction each, as the official who may act.
+
+    With `cold`, the live-workflow cache is emptied before every task, so each completion
+    restores the instance from its stored state (as after a restart or on another node).
+    """
+    with db.session() as s:
+        outcome = runtime.register_project(s, registration, s.get(User, actors[0].id))
+    for data in T3_STEPS:
+        if cold:
+            state.WORKFLOWS.clear()
+        with db.session() as s:
+            task = s.scalars(select(Task).where(Task.project_id == outcome.project_id, Task.status == "ready")).one()
+            actor = next(u for u in actors if can_act(u, task))
+            runtime.complete_task(s, task.id, s.get(User, actor.id), data)
+    with db.session() as s:
+        assert s.get(Project, outcome.project_id).status == "started"
