@@ -59,6 +59,20 @@ def db(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyp
 
 
 @pytest.fixture
+def app(sqlite_db: Database):  # type: ignore[no-untyped-def]
+    """The web app over the prepared SQLite database."""
+    from webui import create_app
+
+    return create_app({"TESTING": True, "SECRET_KEY": "test", "ZHIKONG_DB": sqlite_db, "DATABASE_URL": sqlite_db.url})
+
+
+@pytest.fixture
+def client(app):  # type: ignore[no-untyped-def]
+    """A test client of that app."""
+    return app.test_client()
+
+
+@pytest.fixture
 def sqlite_db(tmp_path: Path):  # type: ignore[no-untyped-def]
     """Engine database on SQLite only (for the many fast routing cases)."""
     database = prepared_database("sqlite", tmp_path)

@@ -43,17 +43,6 @@ def ahs(sqlite_db) -> AdminHelper:  # type: ignore[no-untyped-def]
     return AdminHelper(sqlite_db)
 
 
-@pytest.fixture
-def app(sqlite_db):  # type: ignore[no-untyped-def]
-    from webui import create_app
-
-    return create_app({"TESTING": True, "SECRET_KEY": "test", "ZHIKONG_DB": sqlite_db, "DATABASE_URL": sqlite_db.url})
-
-
-@pytest.fixture
-def client(app):  # type: ignore[no-untyped-def]
-    return app.test_client()
-
 
 class WebAdmin:
     """Signs in through the real form and posts forms with their CSRF token."""

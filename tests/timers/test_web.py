@@ -5,7 +5,6 @@ import re
 from datetime import timedelta
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
@@ -13,17 +12,7 @@ from engine import lights, notifications, progress, warning_settings
 from engine.models import Task, utcnow
 from tests.conftest import Helper
 from tests.webui.conftest import Auth, csrf_token
-from webui import create_app
 
-
-@pytest.fixture
-def app(sqlite_db) -> Flask:  # type: ignore[no-untyped-def]
-    return create_app({"SECRET_KEY": "test", "ZHIKONG_DB": sqlite_db, "DATABASE_URL": sqlite_db.url})
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
 
 
 @pytest.fixture

@@ -4,22 +4,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 
 from engine.demo import DEMO_PASSWORD
 from tests.conftest import Helper
-from webui import create_app
 
-
-@pytest.fixture
-def app(sqlite_db) -> Flask:  # type: ignore[no-untyped-def]
-    return create_app({"TESTING": True, "SECRET_KEY": "test", "ZHIKONG_DB": sqlite_db, "DATABASE_URL": sqlite_db.url})
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
 
 
 def csrf_token(client: FlaskClient, path: str) -> str:
