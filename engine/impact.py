@@ -17,7 +17,7 @@ from SpiffWorkflow.util.task import TaskState
 from . import definitions, projects, runtime, state
 from .decision_cases import DecisionError, DecisionRunner
 from .models import Definition, Instance
-from .parser import XmlRefused, parse_xml
+from .parser import parsed_files
 from .versions import UNFINISHED
 
 
@@ -43,13 +43,7 @@ class ImpactRow:
 def decisions_in(files: dict[str, str]) -> dict[str, str]:
     """Decision id → the text of the DMN file that defines it."""
     found = {}
-    for name, text in files.items():
-        if not name.endswith(".dmn"):
-            continue
-        try:
-            root = parse_xml(text, name)
-        except XmlRefused:
-            continue
+    for _name, text, root in parsed_files(files, ".dmn"):
         for element in root:
             if etree.QName(element).localname == "decision" and element.get("id"):
                 found[element.get("id", "")] = text

@@ -1,6 +1,8 @@
 """Safe parsing of BPMN/DMN bundles: no DTDs or entities, FEEL cells translated, sandbox applied."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
@@ -36,6 +38,18 @@ def parse_xml(content: str | bytes, filename: str) -> etree._Element:
     if root.getroottree().docinfo.doctype:
         raise XmlRefused(f"{filename}: 不允许 DOCTYPE 声明")
     return root
+
+
+def parsed_files(files: dict[str, str], suffixes: str | tuple[str, ...]) -> Iterator[tuple[str, str, etree._Element]]:
+    """(name, text, root) of each well-formed, safe file ending in `suffixes`, in name order; refused ones are skipped."""
+    for name, text in sorted(files.items()):
+        if not name.endswith(suffixes):
+            continue
+        try:
+            root = parse_xml(text, name)
+        except XmlRefused:
+            continue
+        yield name, text, root
 
 
 class FeelDMNParser(DMNParser):

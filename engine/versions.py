@@ -15,7 +15,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from . import definitions
 from .errors import DefinitionInvalid, NotFound
 from .models import Base, Definition, Instance, User, utcnow
-from .parser import XmlRefused, parse_xml
+from .parser import XmlRefused, parse_xml, parsed_files
 from .validation import BPMN_NS, CASES_SUFFIX, SPIFF_NS
 
 UNFINISHED = ("running", "error", "suspended")
@@ -189,25 +189,17 @@ def upload_name(files: dict[str, str], filename: str, content: str, process_id: 
         return name
     ids = _top_ids(root)
     suffix = PurePosixPath(name).suffix
-    for existing, text in sorted(files.items()):
-        if existing.endswith(suffix):
-            try:
-                if ids & _top_ids(parse_xml(text, existing)) & ({process_id} | _decision_ids(root)):
-                    return existing
-            except XmlRefused:
-                continue
+    for existing, _text, other in parsed_files(files, suffix):
+        if ids & _top_ids(other) & ({process_id} | _decision_ids(root)):
+            return existing
     return name
 
 
 def main_file(files: dict[str, str], process_id: str) -> Optional[str]:
     """The .bpmn (or, for a standalone decision, .dmn) file that defines `process_id`."""
-    for name, text in sorted(files.items()):
-        if name.endswith(EDITABLE_SUFFIXES):
-            try:
-                if process_id in _top_ids(parse_xml(text, name)):
-                    return name
-            except XmlRefused:
-                continue
+    for name, _text, root in parsed_files(files, EDITABLE_SUFFIXES):
+        if process_id in _top_ids(root):
+            return name
     return None
 
 
@@ -318,13 +310,7 @@ def _compare(old: Described, new: Described) -> list[Change]:
 def _bpmn_elements(files: dict[str, str]) -> tuple[Described, Described]:
     nodes: Described = {}
     flows: Described = {}
-    for name, text in sorted(files.items()):
-        if not name.endswith(".bpmn"):
-            continue
-        try:
-            root = parse_xml(text, name)
-        except XmlRefused:
-            continue
+    for _name, _text, root in parsed_files(files, ".bpmn"):
         lanes = {ref.text: lane.get("name", "") for lane in root.iter(f"{{{BPMN_NS}}}lane") for ref in lane.findall(f"{{{BPMN_NS}}}flowNodeRef")}
         for element in root.iter(etree.Element):
             local = etree.QName(element).localname
@@ -368,13 +354,7 @@ def _node_attributes(element: etree._Element, local: str, lanes: dict[str, str])
 
 def _dmn_elements(files: dict[str, str]) -> Described:
     found: Described = {}
-    for name, text in sorted(files.items()):
-        if not name.endswith(".dmn"):
-            continue
-        try:
-            root = parse_xml(text, name)
-        except XmlRefused:
-            continue
+    for _name, _text, root in parsed_files(files, ".dmn"):
         ns = {"dmn": root.nsmap.get(None) or "https://www.omg.org/spec/DMN/20191111/MODEL/"}
         for table in root.iterfind(".//dmn:decisionTable", ns):
             decision = table.getparent().get("id", "")
