@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from engine import assessment, coordination, lights, queries
+from engine.errors import NotFound
 from engine.models import OrgUnit, Project, User, utcnow
 from engine.projects import CATEGORIES, STAGES
 
@@ -52,7 +53,10 @@ def dashboard_data(session, year: int) -> dict[str, Any]:  # type: ignore[no-unt
         "yellow": [{"value": light_counts[u]["yellow"], "link": url_for("projects.ledger", unit=u, light="yellow")} for u in light_units],
     }
     quarter = (coordination.local_today().month - 1) // 3 + 1 if year == coordination.local_today().year else 4
-    ranked = assessment.quarterly_ranking(session, year, quarter)
+    try:
+        ranked = assessment.quarterly_ranking(session, year, quarter)
+    except NotFound:  # no scoring table deployed yet: the rest of the dashboard still stands
+        ranked = []
     ranking = [{"name": r.unit_name, "value": r.total, "link": url_for("assessment.unit_score", unit_id=r.unit_id, year=year, quarter=quarter)}
                for r in ranked if unit is None or r.unit_id == unit][:12]
     trend: dict[str, list[dict[str, Any]]] = {}

@@ -57,3 +57,10 @@ def test_other_town_gets_403_on_the_task(client: FlaskClient, auth: Auth, hw: He
     auth.login("xinwo")
     assert client.get(f"/tasks/{task.id}").status_code == 403
     assert "测试项目" not in client.get("/").get_data(as_text=True)
+
+
+def test_dashboard_stands_before_any_scoring_table_is_deployed(client: FlaskClient, auth: Auth) -> None:
+    auth.login("xianzhang")
+    response = client.get("/dashboard")
+    assert response.status_code == 200
+    assert 'id="chart-funnel"' in response.get_data(as_text=True)
