@@ -10,6 +10,7 @@ that someone can act on again is cleared with an `orphan_resolved` event.
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from sqlalchemy import event, inspect, or_, select
@@ -108,21 +109,41 @@ def judge(session: Session, tasks: list[Task]) -> list[Task]:
     return newly
 
 
-def _holders(session: Session, tasks: list[Task]) -> dict[int, list[User]]:
+@dataclass
+class Holder:
+    """The few facts of an official that `can_act` reads, without loading the user row and its roles."""
+
+    id: int
+    unit_id: int
+    display_name: str
+    active: bool = True
+    roles: set[str] = field(default_factory=set)
+
+
+def _holders(session: Session, tasks: list[Task]) -> dict[int, list[Holder]]:
     """Active candidates per task: its assignee, or every active holder of its role."""
     roles = sorted({t.role for t in tasks if t.assignee_id is None})
-    by_role: dict[str, list[User]] = defaultdict(list)
+    by_role: dict[str, list[Holder]] = defaultdict(list)
     if roles:
-        query = select(User).join(UserRole, UserRole.user_id == User.id).where(UserRole.role.in_(roles), User.active.is_(True))
-        for user in session.scalars(query).unique():
-            for role in user.roles & set(roles):
-                by_role[role].append(user)
+        people: dict[int, Holder] = {}
+        rows = session.execute(
+            select(User.id, User.unit_id, User.display_name, UserRole.role)
+            .join(UserRole, UserRole.user_id == User.id)
+            .where(UserRole.role.in_(roles), User.active.is_(True))
+        )
+        for user_id, unit_id, name, role in rows:
+            holder = people.setdefault(user_id, Holder(user_id, unit_id, name))
+            holder.roles.add(role)
+            by_role[role].append(holder)
     assignees = {t.assignee_id for t in tasks if t.assignee_id is not None}
-    people = {u.id: u for u in session.scalars(select(User).where(User.id.in_(assignees)))} if assignees else {}
+    named = {}
+    if assignees:
+        rows = session.execute(select(User.id, User.unit_id, User.display_name, User.active).where(User.id.in_(assignees)))
+        named = {uid: Holder(uid, unit_id, name, active) for uid, unit_id, name, active in rows}
     result = {}
     for task in tasks:
         if task.assignee_id is not None:
-            person = people.get(task.assignee_id)
+            person = named.get(task.assignee_id)
             result[task.id] = [person] if person is not None else []
         else:
             result[task.id] = by_role.get(task.role, [])
