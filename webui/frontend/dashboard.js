@@ -22,7 +22,7 @@ const label = { show: true, fontSize: font };
 draw("chart-funnel", {
   title: { text: "项目阶段漏斗" },
   tooltip: { trigger: "item", formatter: "{b}：{c}个" },
-  series: [{ type: "funnel", sort: "none", top: 40, bottom: 10, minSize: "12%", label: { ...label, formatter: "{b} {c}" }, data: data.funnel }],
+  series: [{ type: "funnel", sort: "none", top: 40, bottom: 10, left: "5%", width: "60%", minSize: "12%", label: { ...label, formatter: "{b} {c}" }, data: data.funnel }],
 });
 draw("chart-money", {
   title: { text: "各阶段总投资（亿元）" },
@@ -35,8 +35,8 @@ draw("chart-money", {
 draw("chart-lights", {
   title: { text: "各单位预警灯" },
   tooltip: { trigger: "axis" },
-  legend: { top: 28 },
-  grid: { left: 120, right: 30, top: 60, bottom: 20 },
+  legend: { bottom: 0 },
+  grid: { left: 120, right: 30, top: 40, bottom: 40 },
   xAxis: { type: "value", minInterval: 1 },
   yAxis: { type: "category", inverse: true, data: data.lights.units },
   series: [
@@ -55,8 +55,8 @@ draw("chart-ranking", {
 draw("chart-trend", {
   title: { text: "逐月签约、落地、开工" },
   tooltip: { trigger: "axis" },
-  legend: { top: 28 },
-  grid: { left: 40, right: 20, top: 60, bottom: 30 },
+  legend: { bottom: 0 },
+  grid: { left: 40, right: 20, top: 40, bottom: 56 },
   xAxis: { type: "category", data: data.months },
   yAxis: { type: "value", minInterval: 1 },
   series: Object.entries(data.trend).map(([name, values]) => ({ name, type: "line", label, data: values })),
