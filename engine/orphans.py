@@ -22,6 +22,7 @@ from .org import can_act
 
 _WATCH = "orphan_watch"
 _NOTIFY = "orphan_notify_task_ids"
+_HOLDERS = "orphan_role_holders"  # role → active holders, kept for one transaction while no official changes
 TASK_FIELDS = ("assignee_id", "unit_id", "role", "scope", "status")
 USER_FIELDS = ("active", "unit_id")
 
@@ -54,6 +55,8 @@ def _note_changes(session: Session, _context: Any, _instances: Any) -> None:
     for obj in session.deleted:
         if isinstance(obj, UserRole):
             roles.add(obj.role)
+    if roles or users:
+        session.info.pop(_HOLDERS, None)
     if tasks or roles or users:
         watch = session.info.setdefault(_WATCH, {"tasks": [], "roles": set(), "users": set()})
         watch["tasks"].extend(tasks)
@@ -67,6 +70,7 @@ def _forget(session: Session, transaction: Any) -> None:
     if transaction.parent is None:
         session.info.pop(_WATCH, None)
         session.info.pop(_NOTIFY, None)
+        session.info.pop(_HOLDERS, None)
 
 
 @event.listens_for(Session, "after_flush_postexec")
@@ -122,10 +126,11 @@ class Holder:
 
 def _holders(session: Session, tasks: list[Task]) -> dict[int, list[Holder]]:
     """Active candidates per task: its assignee, or every active holder of its role."""
-    roles = sorted({t.role for t in tasks if t.assignee_id is None})
-    by_role: dict[str, list[Holder]] = defaultdict(list)
+    by_role: dict[str, list[Holder]] = session.info.setdefault(_HOLDERS, {})
+    roles = sorted({t.role for t in tasks if t.assignee_id is None} - set(by_role))
     if roles:
         people: dict[int, Holder] = {}
+        found: dict[str, list[Holder]] = defaultdict(list)
         rows = session.execute(
             select(User.id, User.unit_id, User.display_name, UserRole.role)
             .join(UserRole, UserRole.user_id == User.id)
@@ -134,7 +139,8 @@ def _holders(session: Session, tasks: list[Task]) -> dict[int, list[Holder]]:
         for user_id, unit_id, name, role in rows:
             holder = people.setdefault(user_id, Holder(user_id, unit_id, name))
             holder.roles.add(role)
-            by_role[role].append(holder)
+            found[role].append(holder)
+        by_role.update({role: found.get(role, []) for role in roles})
     assignees = {t.assignee_id for t in tasks if t.assignee_id is not None}
     named = {}
     if assignees:

@@ -156,8 +156,13 @@ def _advance(
     workflow: BpmnWorkflow,
     loaded: LoadedDefinition,
     actor: Optional[User],
+    flush: bool = True,
 ) -> Outcome:
-    """Run engine steps, then persist state, task table, project stage and events."""
+    """Run engine steps, then persist state, task table, project stage and events.
+
+    With `flush=False` (a batch of timer firings) the caller flushes once for the whole batch
+    and the workflow is not kept in the live cache, since its revision is known only then.
+    """
     finished: list[Any] = []
     error = None
     try:
@@ -183,12 +188,18 @@ def _advance(
     instance.state = state.dump(workflow)
     instance.next_timer_at = next_timer_at(workflow)
     instance.updated_at = utcnow()
+    if flush:
+        flush_or_conflict(session)
+        session.info.setdefault("workflow_checkins", []).append((instance.id, instance.revision, workflow))
+    return Outcome(project.id, instance.id, instance.status, ready, error)
+
+
+def flush_or_conflict(session: Session) -> None:
+    """Flush; another writer having changed one of the instances becomes ConcurrentUpdate."""
     try:
         session.flush()
     except StaleDataError as exc:
         raise ConcurrentUpdate("该项目流程刚被他人更新，请刷新后重试") from exc
-    session.info.setdefault("workflow_checkins", []).append((instance.id, instance.revision, workflow))
-    return Outcome(project.id, instance.id, instance.status, ready, error)
 
 
 def _describe_error(exc: SpiffWorkflowException) -> dict[str, Any]:

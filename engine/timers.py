@@ -63,8 +63,8 @@ def fire(session: Session, instance: Instance, project: Project) -> int:
         summary = f"定时器“{timer.name or timer.bpmn_id}”到期触发"
         payload = {"due": timer.due.isoformat(), "task": timer.task_id}
         runtime._log(session, "timer", instance, project, None, timer.bpmn_id, summary, payload)
-    with session.no_autoflush:  # one flush per firing: _advance flushes once at its end
-        runtime._advance(session, instance, project, workflow, loaded, None)
+    with session.no_autoflush:  # the batch flushes once, after its last firing
+        runtime._advance(session, instance, project, workflow, loaded, None, flush=False)
     return len(fired)
 
 
@@ -76,6 +76,7 @@ def _fire_batch(session: Session, instances: list[Instance]) -> SweepResult:
         count = fire(session, instance, projects[instance.project_id])
         done.instances_fired += 1 if count else 0
         done.timers_fired += count
+    runtime.flush_or_conflict(session)
     return done
 
 
