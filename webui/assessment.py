@@ -10,8 +10,9 @@ from sqlalchemy import select
 
 from engine import assessment, coordination, excel, notices, queries
 from engine.errors import InvalidInput, NotAllowed, NotFound
-from engine.models import Project, User
+from engine.models import Project
 
+from .auth import official
 from .services import db
 
 bp = Blueprint("assessment", __name__)
@@ -20,12 +21,6 @@ COUNTY = coordination.COUNTY_VIEWERS
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 IMPORT_ROLES = frozenset({"office"})
 
-
-def _me(session) -> User:  # type: ignore[no-untyped-def]
-    user = session.get(User, int(current_user.get_id()))
-    if user is None:
-        abort(403)
-    return user
 
 
 def _period() -> tuple[int, int]:
@@ -61,7 +56,7 @@ def ranking():  # type: ignore[no-untyped-def]
     """Ranking table of a quarter (季度赛拼) or the year (with 一票评优/一票否优)."""
     year, quarter = _period()
     with db().session() as s:
-        me = _me(s)
+        me = official(s)
         rows = _ranking(s, year, quarter)
         cells = excel.ranking_cells(rows)
         ids = [r.unit_id for r in rows]
@@ -78,7 +73,7 @@ def ranking_export():  # type: ignore[no-untyped-def]
     """The ranking as .xlsx (with the explained lines on a second sheet for county roles)."""
     year, quarter = _period()
     with db().session() as s:
-        me = _me(s)
+        me = official(s)
         rows = _ranking(s, year, quarter)
         detail = None if me.roles & COUNTY else {me.unit_id}
         content = excel.ranking_xlsx(rows, _caption(year, quarter), detail)
@@ -91,7 +86,7 @@ def unit_score(unit_id: int):  # type: ignore[no-untyped-def]
     """Every point of a unit in the period: project, rule, points, date."""
     year, quarter = _period()
     with db().session() as s:
-        me = _me(s)
+        me = official(s)
         if not me.roles & COUNTY and me.unit_id != unit_id:
             abort(403)
         rows = _ranking(s, year, quarter)
@@ -110,7 +105,7 @@ def rules():  # type: ignore[no-untyped-def]
         changes = {k.removeprefix("points_"): v for k, v in request.form.items() if k.startswith("points_")}
         try:
             with db().session() as s:
-                version, created = assessment.update_points(s, _me(s), changes)
+                version, created = assessment.update_points(s, official(s), changes)
             flash(f"计分规则已保存为第{version}版" if created else "分值未变化", "success")
             return redirect(url_for("assessment.rules"), 303)
         except NotAllowed:
@@ -118,7 +113,7 @@ def rules():  # type: ignore[no-untyped-def]
         except InvalidInput as exc:
             errors = exc.errors
     with db().session() as s:
-        me = _me(s)
+        me = official(s)
         version, table = assessment.rule_table(s)
         may_edit = bool(me.roles & assessment.EDITOR_ROLES)
     return render_template("assessment/rules.html", version=version, rules=table, may_edit=may_edit, errors=errors,
@@ -131,7 +126,7 @@ def notice_list():  # type: ignore[no-untyped-def]
     """Generated monthly notices; the office can (re)generate a month."""
     if request.method == "POST":
         with db().session() as s:
-            if not _me(s).roles & {"office"}:
+            if not official(s).roles & {"office"}:
                 abort(403)
         try:
             year, month = int(request.form.get("year", "")), int(request.form.get("month", ""))
@@ -143,12 +138,12 @@ def notice_list():  # type: ignore[no-untyped-def]
         return redirect(url_for("assessment.notice_page", year=year, month=month), 303)
     with db().session() as s:
         rows = [(n.year, n.month, n.generated_at) for n in notices.listing(s)]
-        may_generate = "office" in _me(s).roles
+        may_generate = "office" in official(s).roles
     return render_template("assessment/notices.html", rows=rows, may_generate=may_generate, today=coordination.local_today())
 
 
 def _notice_rows(session, year: int, month: int):  # type: ignore[no-untyped-def]
-    me = _me(session)
+    me = official(session)
     try:
         notice = notices.get(session, year, month)
     except NotFound:
@@ -184,7 +179,7 @@ def notice_export(year: int, month: int):  # type: ignore[no-untyped-def]
 def ledger_export():  # type: ignore[no-untyped-def]
     """The project ledger as .xlsx (a unit gets its own projects)."""
     with db().session() as s:
-        me = _me(s)
+        me = official(s)
         query = select(Project).order_by(Project.id)
         unit = queries.visible_unit_for(current_user)
         if unit is not None:
@@ -204,7 +199,7 @@ def _upload_dir() -> Path:
 def import_projects():  # type: ignore[no-untyped-def]
     """Upload an .xlsx of leads: preview with an error per row; confirm registers all rows or none."""
     with db().session() as s:
-        if not _me(s).roles & IMPORT_ROLES:
+        if not official(s).roles & IMPORT_ROLES:
             abort(403)
     if request.method == "GET":
         return render_template("assessment/import.html", preview=None, token="")
@@ -218,7 +213,7 @@ def import_projects():  # type: ignore[no-untyped-def]
             return redirect(url_for("assessment.import_projects"), 303)
         try:
             with db().session() as s:
-                ids = excel.commit(s, path.read_bytes(), _me(s))
+                ids = excel.commit(s, path.read_bytes(), official(s))
         except InvalidInput as exc:
             with db().session() as s:
                 preview = excel.preview(s, path.read_bytes())

@@ -119,6 +119,16 @@ def register():  # type: ignore[no-untyped-def]
     return redirect(url_for("projects.project_page", project_id=outcome.project_id), 303)
 
 
+def _header(project: Project) -> dict[str, str]:
+    """The names the project page and the printable approval form both show at the top."""
+    return {
+        "landing_unit": project.landing_unit.name,
+        "attracting_unit": project.attracting_unit.name,
+        "platform": project.landing_platform.name if project.landing_platform else "",
+        "deputy": f"{project.deputy.display_name}（{project.deputy.title}）",
+    }
+
+
 @bp.route("/projects/<int:project_id>")
 @login_required
 def project_page(project_id: int):  # type: ignore[no-untyped-def]
@@ -131,10 +141,7 @@ def project_page(project_id: int):  # type: ignore[no-untyped-def]
         actionable = {t.id for t in runtime.ready_tasks_of(s, project.id) if can_act(me, t)}
         context = dict(
             project=project,
-            landing_unit=project.landing_unit.name,
-            attracting_unit=project.attracting_unit.name,
-            platform=project.landing_platform.name if project.landing_platform else "",
-            deputy=f"{project.deputy.display_name}（{project.deputy.title}）",
+            **_header(project),
             timeline=queries.timeline(s, project.id),
             holdings=holdings,
             actionable=actionable,
@@ -170,10 +177,7 @@ def approval_form(project_id: int):  # type: ignore[no-untyped-def]
         signatures = queries.signatures(s, project.id)
         context = dict(
             project=project,
-            landing_unit=project.landing_unit.name,
-            attracting_unit=project.attracting_unit.name,
-            platform=project.landing_platform.name if project.landing_platform else "",
-            deputy=f"{project.deputy.display_name}（{project.deputy.title}）",
+            **_header(project),
             signatures=signatures,
             summary=_latest_summary(signatures),
         )

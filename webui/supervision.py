@@ -11,18 +11,13 @@ from engine.models import OrgUnit, Project, Task, User
 from engine.org import can_act
 from engine.supervision_models import CoordinationCase, Criticism
 
+from .auth import official
 from .services import db
 
 bp = Blueprint("supervision", __name__)
 NAV = [(50, "协调交办", "supervision.cases", None), (55, "年度目标", "supervision.targets", None)]
 COUNTY = coordination.COUNTY_VIEWERS
 
-
-def _me(session) -> User:  # type: ignore[no-untyped-def]
-    user = session.get(User, int(current_user.get_id()))
-    if user is None:
-        abort(403)
-    return user
 
 
 def _may_see(user: User, case: CoordinationCase) -> bool:
@@ -35,7 +30,7 @@ def _may_see(user: User, case: CoordinationCase) -> bool:
 def cases():  # type: ignore[no-untyped-def]
     """交办单 list with each item's light."""
     with db().session() as s:
-        me = _me(s)
+        me = official(s)
         rows = coordination.cases_for(s, me)
         today = coordination.local_today()
         view = [(c, c.project.name, [(i, i.responsible_unit.name, coordination.item_light(i, today)) for i in c.items]) for c in rows]
@@ -49,7 +44,7 @@ def cases():  # type: ignore[no-untyped-def]
 def new_case():  # type: ignore[no-untyped-def]
     """A landing unit reports a problem needing county-level coordination, with written material."""
     with db().session() as s:
-        me = _me(s)
+        me = official(s)
         if "landing_unit" not in me.roles:
             abort(403)
         own = list(s.scalars(select(Project).where(Project.landing_unit_id == me.unit_id, Project.status == "active").order_by(Project.name)))
@@ -62,7 +57,7 @@ def new_case():  # type: ignore[no-untyped-def]
         project_id = 0
     try:
         with db().session() as s:
-            case = coordination.submit(s, project_id, _me(s), request.form.to_dict())
+            case = coordination.submit(s, project_id, official(s), request.form.to_dict())
             case_id = case.id
     except InvalidInput as exc:
         return render_template("supervision/new.html", options=options, values=request.form, errors=exc.errors), 422
@@ -80,7 +75,7 @@ def new_case():  # type: ignore[no-untyped-def]
 def case_page(case_id: int):  # type: ignore[no-untyped-def]
     """One 交办单: problem, material, items with lights and reports, the tasks the viewer may act on."""
     with db().session() as s:
-        me = _me(s)
+        me = official(s)
         case = s.get(CoordinationCase, case_id)
         if case is None:
             abort(404)
@@ -103,7 +98,7 @@ def issue(task_id: int):  # type: ignore[no-untyped-def]
         task = s.get(Task, task_id)
         if task is None or task.bpmn_id != "issue_list":
             abort(404)
-        if task.status == "ready" and not can_act(_me(s), task):
+        if task.status == "ready" and not can_act(official(s), task):
             abort(403)
         case = s.scalars(select(CoordinationCase).where(CoordinationCase.instance_id == task.instance_id)).one()
         case_id, title, problem = case.id, case.title, case.problem
@@ -118,7 +113,7 @@ def issue(task_id: int):  # type: ignore[no-untyped-def]
             lines.append(line)
     try:
         with db().session() as s:
-            coordination.issue_list(s, task_id, _me(s), lines, request.form.get("opinion", ""))
+            coordination.issue_list(s, task_id, official(s), lines, request.form.get("opinion", ""))
     except InvalidInput as exc:
         return render_template("supervision/issue.html", lines=lines or [{}], errors=exc.errors, opinion=request.form.get("opinion", ""), **context), 422
     except NotAllowed:
@@ -142,7 +137,7 @@ def criticisms():  # type: ignore[no-untyped-def]
             abort(400)
         try:
             with db().session() as s:
-                coordination.record_criticism(s, _me(s), unit_id, request.form.get("reason", ""), item_id)
+                coordination.record_criticism(s, official(s), unit_id, request.form.get("reason", ""), item_id)
         except NotAllowed:
             abort(403)
         except InvalidInput as exc:
@@ -179,7 +174,7 @@ def targets():  # type: ignore[no-untyped-def]
             unit_id = 0
         try:
             with db().session() as s:
-                assessment.set_target(s, _me(s), year, unit_id, request.form.to_dict())
+                assessment.set_target(s, official(s), year, unit_id, request.form.to_dict())
             flash("年度目标已保存", "success")
             return redirect(url_for("supervision.targets", year=year), 303)
         except NotAllowed:
@@ -187,7 +182,7 @@ def targets():  # type: ignore[no-untyped-def]
         except InvalidInput as exc:
             errors = exc.errors
     with db().session() as s:
-        me = _me(s)
+        me = official(s)
         units = list(s.scalars(select(OrgUnit).where(OrgUnit.kind.in_(assessment.ASSESSED_KINDS)).order_by(OrgUnit.id)))
         if not me.roles & COUNTY:
             units = [u for u in units if u.id == me.unit_id]
@@ -205,7 +200,7 @@ def plan(unit_id: int):  # type: ignore[no-untyped-def]
     """The unit's monthly plan derived backwards from its targets (倒排), against actuals."""
     year = _year()
     with db().session() as s:
-        me = _me(s)
+        me = official(s)
         if not me.roles & COUNTY and me.unit_id != unit_id:
             abort(403)
         unit = s.get(OrgUnit, unit_id)
