@@ -54,6 +54,6 @@ def run_lifecycle(db: Database, registration: dict, actors: list[User], cold: bo
         with db.session() as s:
             task = s.scalars(select(Task).where(Task.project_id == outcome.project_id, Task.status == "ready")).one()
             actor = next(u for u in actors if can_act(u, task))
-            runtime.complete_task(s, task.id, s.get(User, actor.id), data)
+            runtime.complete_task(s, task.id, s.get(User, actor.id), data, at_meeting=True)
     with db.session() as s:
         assert s.get(Project, outcome.project_id).status == "started"

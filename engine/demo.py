@@ -156,6 +156,6 @@ def load_projects(session: Session) -> int:
                 select(Task).where(Task.project_id == outcome.project_id, Task.status == "ready").limit(1)
             ).one()
             actor = next(u for u in users if can_act(u, task))
-            runtime.complete_task(session, task.id, actor, data)
+            runtime.complete_task(session, task.id, actor, data, at_meeting=True)  # past meetings decided these
         count += 1
     return count

@@ -253,7 +253,7 @@ def record_decisions(session: Session, meeting_id: int, actor: User, submitted: 
     if errors:
         raise InvalidInput(errors)
     for item, task, data in plan:
-        runtime.complete_task(session, task.id, actor, data)
+        runtime.complete_task(session, task.id, actor, data, at_meeting=True)
         item.decision, item.opinion, item.decided_at = str(data.get("decision", "")), str(data.get("opinion", "")), now
         session.add(
             Event(

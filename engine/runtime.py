@@ -87,8 +87,14 @@ def start_instance(
     return _advance(session, instance, project, workflow, loaded, actor)
 
 
-def complete_task(session: Session, task_id: int, actor: User, data: dict[str, Any]) -> Outcome:
-    """Complete a ready task as `actor` with form `data`; one transaction, distinct errors otherwise."""
+def complete_task(
+    session: Session, task_id: int, actor: User, data: dict[str, Any], at_meeting: bool = False
+) -> Outcome:
+    """Complete a ready task as `actor` with form `data`; one transaction, distinct errors otherwise.
+
+    A step the BPMN marks as decided at a meeting is completed only from that meeting
+    (`at_meeting`), unless the project is major (重大项目随时研判).
+    """
     found = session.execute(
         select(Task, Instance, Project)
         .join(Instance, Task.instance_id == Instance.id)
@@ -97,7 +103,7 @@ def complete_task(session: Session, task_id: int, actor: User, data: dict[str, A
     ).first()
     if found is None:
         raise NotFound(f"任务 {task_id} 不存在")
-    task, instance, _project = found
+    task, instance, project = found
     if task.status != "ready":
         raise AlreadyCompleted(_already_done_message(session, task))
     if not can_act(actor, task):
@@ -106,6 +112,8 @@ def complete_task(session: Session, task_id: int, actor: User, data: dict[str, A
         raise NotAllowed("该项目流程已被管理员挂起，暂不能办理")
     loaded = definitions.load(session, instance.definition_id)
     meta = loaded.user_tasks[task.bpmn_id]
+    if meta.meeting and not at_meeting and not project.is_major:
+        raise NotAllowed(f"“{task.name}”由会议集体研究决定，请在会议中办理（重大项目可单独办理）")
     forms.validate(loaded.forms[meta.form], loaded.validator(meta.form), data)
     now = utcnow()
     claimed = session.execute(
@@ -123,7 +131,6 @@ def complete_task(session: Session, task_id: int, actor: User, data: dict[str, A
     spiff_task = workflow.get_task_from_id(UUID(task.spiff_task_id))
     if spiff_task is None or spiff_task.state != TaskState.READY:
         raise ConcurrentUpdate(f"任务“{task.name}”的流程状态已变化，请刷新后重试")
-    project = instance.project
     projects.apply_form_fields(project, data)
     spiff_task.set_data(**data)
     spiff_task.run()

@@ -45,7 +45,7 @@ class SupervisionHelper(Helper):
         from engine import runtime
 
         with self.db.session() as s:
-            return runtime.complete_task(s, task.id, s.merge(self.user(username)), data)
+            return runtime.complete_task(s, task.id, s.merge(self.user(username)), data, at_meeting=True)
 
 
 @pytest.fixture(params=BACKENDS)

@@ -116,3 +116,20 @@ def test_two_officials_completing_one_task_at_once(h: Helper) -> None:
         completions = s.scalar(select(func.count()).select_from(Event).where(Event.kind == "complete", Event.project_id == pid))
     assert completions == 1
     h.complete(pid, "fx_gongye", FEASIBLE, "feasibility_review")
+
+
+def test_meeting_steps_are_decided_at_their_meeting_unless_the_project_is_major(h: Helper) -> None:
+    ordinary, major = h.register(), h.register(is_major=True)
+    for pid in (ordinary, major):
+        h.complete(pid, "anwen", INTENT)
+        h.complete(pid, "fx_gongye", FEASIBLE)
+        h.complete(pid, "anwen", {"needs_land": False, "one_case_support": False, "summary": "概况"})
+    task = h.only_ready(ordinary)
+    assert task.bpmn_id == "assessment_meeting"
+    before = counts(h)
+    with h.db.session() as s, pytest.raises(NotAllowed) as err:
+        runtime.complete_task(s, task.id, s.merge(h.user("yanpan")), {"decision": "pass", "opinion": "同意"})
+    assert "会议" in err.value.message and counts(h) == before
+    with h.db.session() as s:
+        runtime.complete_task(s, h.only_ready(major).id, s.merge(h.user("yanpan")), {"decision": "pass", "opinion": "同意"})
+    assert h.only_ready(major).bpmn_id == "leading_group_review"

@@ -62,7 +62,7 @@ class TimerHelper:
     def complete(self, instance_id: int, bpmn_id: str, username: str, data: dict[str, Any]) -> None:
         task = self.ready(instance_id)[bpmn_id]
         with self.db.session() as s:
-            runtime.complete_task(s, task.id, s.merge(self.user(username)), data)
+            runtime.complete_task(s, task.id, s.merge(self.user(username)), data, at_meeting=True)
 
     def timer_events(self, instance_id: int | None = None) -> list[str]:
         """bpmn ids of the timer firings logged (for one instance, or all)."""
