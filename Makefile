@@ -39,5 +39,6 @@ test: install
 
 bench: install
 	$(BIN)/python bench/engine.py
+	$(BIN)/python bench/floor.py
 	$(BIN)/python bench/timers.py
 	$(BIN)/python bench/inbox.py

@@ -1,0 +1,119 @@
+"""The least any durable engine can cost on the T3 route: raw SpiffWorkflow plus bare SQL per task.
+
+Each of the 14 completions commits the minimum `bench/engine.py`'s target still asks for, through
+the stdlib sqlite3 driver on the migrated schema, with no ORM, no checks and no audit chain:
+the task row claimed, the next ready task inserted, the instance's state and revision updated,
+one event inserted, one commit. Printed as ratios to raw SpiffWorkflow in the same process.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from collections.abc import Callable
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from SpiffWorkflow.bpmn import BpmnWorkflow  # noqa: E402
+from SpiffWorkflow.util.task import TaskState  # noqa: E402
+
+from engine import definitions, runtime, state  # noqa: E402
+from engine.models import utcnow  # noqa: E402
+from engine.sandbox import SCRIPT_ENGINE  # noqa: E402
+from lifecycle import T3_STEPS, prepared  # noqa: E402
+
+FACTS = {"category": "industrial", "needs_land": False, "land_mu": 0.0, "dev_zone": False, "one_case_support": False}
+CLAIM = "UPDATE task SET status='completed', completed_by=?, completed_at=?, data=? WHERE id=? AND status='ready'"
+INSERT_TASK = (
+    "INSERT INTO task (instance_id, project_id, spiff_task_id, bpmn_id, name, lane, role, scope, stage, form, created_at, status)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'ready')"
+)
+SAVE_STATE = "UPDATE instance SET state=?, revision=revision+1, updated_at=? WHERE id=? AND revision=?"
+LOG = "INSERT INTO event (at, kind, project_id, instance_id, actor_id, bpmn_id, summary, payload) VALUES (?, 'complete', ?, ?, ?, ?, ?, ?)"
+
+
+def lifecycle(loaded: definitions.LoadedDefinition, persist: Callable[[BpmnWorkflow, Any, dict], None] | None) -> None:
+    """One T3 lifecycle in memory; `persist` runs after every completed user task."""
+    wf = BpmnWorkflow(loaded.spec, loaded.subprocess_specs, script_engine=SCRIPT_ENGINE)
+    wf.get_tasks(state=TaskState.READY)[0].data.update(FACTS)
+    wf.do_engine_steps()
+    for data in T3_STEPS:
+        task = wf.get_tasks(state=TaskState.READY, manual=True)[0]
+        task.set_data(**data)
+        task.run()
+        wf.do_engine_steps()
+        if persist is not None:
+            persist(wf, task, data)
+    assert wf.completed
+
+
+class BareStore:
+    """The minimal per-task transaction, by hand, on one instance row of the engine's schema."""
+
+    def __init__(self, connection: Any, loaded: definitions.LoadedDefinition, ids: dict[str, int], with_state: bool) -> None:
+        self.db = connection
+        self.loaded = loaded
+        self.ids = ids
+        self.with_state = with_state
+        self.revision = self.db.execute("SELECT revision FROM instance WHERE id=?", (ids["instance"],)).fetchone()[0]
+        self.task_id = self.db.execute("SELECT max(id) FROM task").fetchone()[0]
+
+    def __call__(self, wf: BpmnWorkflow, done: Any, data: dict) -> None:
+        """Claim, insert the next ready row, save state and revision, log, commit."""
+        now = utcnow().isoformat()
+        payload = json.dumps(data, ensure_ascii=False)
+        cur = self.db.cursor()
+        cur.execute(CLAIM, (self.ids["actor"], now, payload, self.task_id))
+        for ready in wf.get_tasks(state=TaskState.READY, manual=True):
+            meta = self.loaded.user_tasks[ready.task_spec.bpmn_id]
+            cur.execute(INSERT_TASK, (self.ids["instance"], self.ids["project"], str(ready.id), meta.bpmn_id, meta.name,
+                                      meta.lane, meta.role, meta.scope, meta.stage, meta.form, now))
+            self.task_id = cur.lastrowid
+        text = state.dump(wf) if self.with_state else ""
+        cur.execute(SAVE_STATE, (text, now, self.ids["instance"], self.revision))
+        self.revision += 1
+        cur.execute(LOG, (now, self.ids["project"], self.ids["instance"], self.ids["actor"], done.task_spec.bpmn_id, "办理", payload))
+        self.db.commit()
+
+
+def main() -> None:
+    """Time raw, raw + bare rows, raw + bare rows + state, interleaved in one process."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("-n", type=int, default=200, help="lifecycles per path")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        db, registration, actors = prepared(tmp, "floor")
+        with db.session() as s:
+            outcome = runtime.register_project(s, registration, actors[0])
+            loaded = definitions.load(s, definitions.latest(s, runtime.LIFECYCLE).id)
+        ids = {"instance": outcome.instance_id, "project": outcome.project_id, "actor": actors[0].id}
+        raw_connection = db.engine.raw_connection()  # carries the engine's WAL / synchronous pragmas
+        paths = {
+            "raw SpiffWorkflow in memory": None,
+            "+ bare rows, commit per task": BareStore(raw_connection.driver_connection, loaded, ids, with_state=False),
+            "+ bare rows and state": BareStore(raw_connection.driver_connection, loaded, ids, with_state=True),
+        }
+        times: dict[str, list[float]] = {name: [] for name in paths}
+        for round_ in range(args.n + 10):
+            for name, persist in paths.items():
+                t0 = time.perf_counter()
+                lifecycle(loaded, persist)
+                if round_ >= 10:  # the first ten are warm-up
+                    times[name].append(time.perf_counter() - t0)
+        raw_connection.close()
+        db.dispose()
+    tasks = len(T3_STEPS)
+    medians = {name: statistics.median(values) * 1000 for name, values in times.items()}
+    base = medians["raw SpiffWorkflow in memory"]
+    print(f"T3 lifecycle, {tasks} user tasks, n={args.n} (median per instance)")
+    for name, value in medians.items():
+        print(f"{name:32s}: {value:7.2f} ms  ({value / tasks:.3f} ms/task)  ratio {value / base:5.2f}")
+
+
+if __name__ == "__main__":
+    main()
