@@ -98,3 +98,20 @@ class MonthlyNotice(Base):
     month: Mapped[int] = mapped_column(Integer)
     generated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     rows: Mapped[list[Any]] = mapped_column(JSON)
+
+
+class PublishedRanking(Base):
+    """A quarter's or year's ranking as the office finalised it (定稿): frozen with the rule version it used."""
+
+    __tablename__ = "published_ranking"
+    __table_args__ = (UniqueConstraint("year", "quarter", "edition"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int] = mapped_column(Integer)
+    quarter: Mapped[int] = mapped_column(Integer)  # 1-4, or 0 for the annual assessment
+    edition: Mapped[int] = mapped_column(Integer)  # 1 for the first 定稿, 2 … for each 重新定稿
+    rule_definition_id: Mapped[int] = mapped_column(ForeignKey("definition.id"))
+    rule_version: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    published_by: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    rows: Mapped[list[Any]] = mapped_column(JSON)

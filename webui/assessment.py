@@ -8,9 +8,9 @@ from flask import Blueprint, Response, abort, current_app, flash, redirect, rend
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from engine import assessment, coordination, excel, notices, queries
+from engine import assessment, coordination, excel, notices, queries, rankings
 from engine.errors import InvalidInput, NotAllowed, NotFound
-from engine.models import Project
+from engine.models import Project, User
 
 from .auth import official
 from .services import db
@@ -37,7 +37,10 @@ def _period() -> tuple[int, int]:
 
 
 def _ranking(session, year: int, quarter: int):  # type: ignore[no-untyped-def]
-    return assessment.annual_assessment(session, year) if quarter == 0 else assessment.quarterly_ranking(session, year, quarter)
+    """The finalised edition when there is one, else live; `?live=1` asks for the live trial under the current rules."""
+    if request.args.get("live") == "1":
+        return rankings.live(session, year, quarter), None
+    return rankings.ranking(session, year, quarter)
 
 
 def _caption(year: int, quarter: int) -> str:
@@ -53,18 +56,55 @@ def _xlsx(content: bytes, name: str) -> Response:
 @bp.route("/assessment")
 @login_required
 def ranking():  # type: ignore[no-untyped-def]
-    """Ranking table of a quarter (季度赛拼) or the year (with 一票评优/一票否优)."""
+    """Ranking table of a quarter (季度赛拼) or the year (with 一票评优/一票否优), frozen once finalised."""
     year, quarter = _period()
+    return _ranking_page(year, quarter, {}, 200)
+
+
+def _ranking_page(year: int, quarter: int, errors: dict[str, str], status: int):  # type: ignore[no-untyped-def]
     with db().session() as s:
         me = official(s)
-        rows = _ranking(s, year, quarter)
+        rows, published = _ranking(s, year, quarter)
         cells = excel.ranking_cells(rows)
         ids = [r.unit_id for r in rows]
         county = bool(me.roles & COUNTY)
         version = assessment.rule_table(s)[0]
+        history = [(e.edition, e.published_at, s.get(User, e.published_by).display_name, e.rule_version, e.reason)
+                   for e in rankings.editions(s, year, quarter)]
+        changed = published is not None and _totals(rankings.live(s, year, quarter)) != _totals(rows)
+        may_publish = bool(me.roles & rankings.PUBLISHER_ROLES)
+    ended = rankings.period_range(year, quarter)[1] < coordination.local_today()
     return render_template("assessment/ranking.html", year=year, quarter=quarter, rows=list(zip(ids, cells)),
                            headers=excel.RANKING_HEADERS, caption=_caption(year, quarter), county=county,
-                           my_unit=current_user.unit_id, version=version)
+                           my_unit=current_user.unit_id, version=version, published=published, history=history,
+                           changed=changed, live=request.args.get("live") == "1", may_publish=may_publish and ended,
+                           errors=errors), status
+
+
+def _totals(rows) -> dict[int, float]:  # type: ignore[no-untyped-def]
+    return {r.unit_id: r.total for r in rows}
+
+
+@bp.route("/assessment/publish", methods=["POST"])
+@login_required
+def publish():  # type: ignore[no-untyped-def]
+    """The office finalises (定稿) a closed period; finalising again needs a reason."""
+    try:
+        year, quarter = int(request.form.get("year", "")), int(request.form.get("quarter", ""))
+    except ValueError:
+        abort(400)
+    if not (2000 <= year <= 2100 and 0 <= quarter <= 4):
+        abort(400)
+    try:
+        with db().session() as s:
+            edition = rankings.publish(s, official(s), year, quarter, request.form.get("reason", ""))
+            number = edition.edition
+    except NotAllowed:
+        abort(403)
+    except InvalidInput as exc:
+        return _ranking_page(year, quarter, exc.errors, 422)
+    flash(f"{rankings.period_label(year, quarter)}考核排名已定稿（第{number}版）", "success")
+    return redirect(url_for("assessment.ranking", year=year, quarter=quarter), 303)
 
 
 @bp.route("/assessment/export.xlsx")
@@ -74,7 +114,7 @@ def ranking_export():  # type: ignore[no-untyped-def]
     year, quarter = _period()
     with db().session() as s:
         me = official(s)
-        rows = _ranking(s, year, quarter)
+        rows = _ranking(s, year, quarter)[0]
         detail = None if me.roles & COUNTY else {me.unit_id}
         content = excel.ranking_xlsx(rows, _caption(year, quarter), detail)
     return _xlsx(content, f"{_caption(year, quarter)}.xlsx")
@@ -89,7 +129,7 @@ def unit_score(unit_id: int):  # type: ignore[no-untyped-def]
         me = official(s)
         if not me.roles & COUNTY and me.unit_id != unit_id:
             abort(403)
-        rows = _ranking(s, year, quarter)
+        rows = _ranking(s, year, quarter)[0]
         score = next((r for r in rows if r.unit_id == unit_id), None)
         if score is None:
             abort(404)

@@ -8,9 +8,9 @@ from flask import Blueprint, abort, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from engine import assessment, coordination, lights, queries
+from engine import assessment, coordination, lights, queries, rankings
 from engine.errors import NotFound
-from engine.models import OrgUnit, Project, User, utcnow
+from engine.models import OrgUnit, Project, utcnow
 from engine.projects import CATEGORIES, STAGES
 
 from .services import db
@@ -54,7 +54,7 @@ def dashboard_data(session, year: int) -> dict[str, Any]:  # type: ignore[no-unt
     }
     quarter = (coordination.local_today().month - 1) // 3 + 1 if year == coordination.local_today().year else 4
     try:
-        ranked = assessment.quarterly_ranking(session, year, quarter)
+        ranked = rankings.ranking(session, year, quarter)[0]
     except NotFound:  # no scoring table deployed yet: the rest of the dashboard still stands
         ranked = []
     ranking = [{"name": r.unit_name, "value": r.total, "link": url_for("assessment.unit_score", unit_id=r.unit_id, year=year, quarter=quarter)}

@@ -11,6 +11,8 @@ from engine import coordination, definitions
 from engine.db import Database
 from engine.models import Instance, Task
 from tests.conftest import BACKENDS, BPMN_DIR, Helper, prepared_database
+from tests.webui.conftest import Auth
+from webui import create_app
 
 PROCESSES = ("project_lifecycle", "coordination_item", "assessment_scoring")
 
@@ -73,3 +75,12 @@ def sh(sdb: Database) -> SupervisionHelper:
 def shs(ssqlite: Database) -> SupervisionHelper:
     return SupervisionHelper(ssqlite)
 
+
+
+@pytest.fixture
+def web(sqlite_db):  # type: ignore[no-untyped-def]
+    """A test client on SQLite with every process deployed: (client, Auth, SupervisionHelper)."""
+    deploy_all(sqlite_db)
+    app = create_app({"TESTING": True, "SECRET_KEY": "test", "ZHIKONG_DB": sqlite_db, "DATABASE_URL": sqlite_db.url})
+    client = app.test_client()
+    return client, Auth(client), SupervisionHelper(sqlite_db)

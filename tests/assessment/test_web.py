@@ -5,23 +5,11 @@ import io
 import re
 from datetime import datetime, timezone
 
-import pytest
 import time_machine
-from flask.testing import FlaskClient
 from openpyxl import load_workbook
 
 from engine import notices
-from tests.assessment.conftest import SupervisionHelper, deploy_all
-from tests.webui.conftest import Auth, csrf_token
-from webui import create_app
-
-
-@pytest.fixture
-def web(sqlite_db):  # type: ignore[no-untyped-def]
-    deploy_all(sqlite_db)
-    app = create_app({"TESTING": True, "SECRET_KEY": "test", "ZHIKONG_DB": sqlite_db, "DATABASE_URL": sqlite_db.url})
-    client = app.test_client()
-    return client, Auth(client), SupervisionHelper(sqlite_db)
+from tests.webui.conftest import csrf_token
 
 
 PAGES = ["/supervision", "/supervision/targets", "/assessment", "/assessment/rules", "/notices", "/dashboard", "/ledger.xlsx"]
@@ -68,7 +56,6 @@ def test_coordination_through_the_web_with_inline_errors(web) -> None:  # type: 
         assert client.get(case_url).status_code == 403
         client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
         case_id = int(case_url.rsplit("/", 1)[1])
-        from sqlalchemy import select
         from engine.supervision_models import CoordinationCase
         with h.db.session() as s:
             instance_id = s.get(CoordinationCase, case_id).instance_id
