@@ -193,11 +193,11 @@ def _assessed_units(session: Session) -> dict[int, OrgUnit]:
     return {u.id: u for u in session.scalars(select(OrgUnit).where(OrgUnit.kind.in_(ASSESSED_KINDS)).order_by(OrgUnit.id))}
 
 
-def scores(session: Session, start: date, end: date) -> list[UnitScore]:
-    """Ranked unit scores for a period: zones and towns always listed, departments when they score."""
+def scores(session: Session, start: date, end: date, lines: Optional[list[ScoreLine]] = None) -> list[UnitScore]:
+    """Ranked unit scores for a period (of `lines` when given): zones and towns always listed, departments when they score."""
     units = _assessed_units(session)
     table = {uid: UnitScore(uid, u.name, u.kind) for uid, u in units.items() if u.kind != "department"}
-    for line in score_lines(session, start, end):
+    for line in score_lines(session, start, end) if lines is None else lines:
         unit = units.get(line.unit_id) or session.get(OrgUnit, line.unit_id)
         table.setdefault(line.unit_id, UnitScore(line.unit_id, unit.name, unit.kind)).lines.append(line)
     ranked = sorted(table.values(), key=lambda s: (-s.total, s.unit_id))
@@ -226,9 +226,9 @@ def landed_7yi(session: Session, year: int) -> dict[int, list[Project]]:
     return found
 
 
-def annual_assessment(session: Session, year: int) -> list[UnitScore]:
-    """The year's ranking with 一票评优 and 一票否优 applied as SPEC §6 says (a veto beats 评优)."""
-    ranked = scores(session, date(year, 1, 1), date(year, 12, 31))
+def annual_assessment(session: Session, year: int, lines: Optional[list[ScoreLine]] = None) -> list[UnitScore]:
+    """The year's ranking (of `lines` when given) with 一票评优 and 一票否优 applied as SPEC §6 says (a veto beats 评优)."""
+    ranked = scores(session, date(year, 1, 1), date(year, 12, 31), lines)
     targets = {t.unit_id: t for t in session.scalars(select(UnitTarget).where(UnitTarget.year == year))}
     landed = landed_7yi(session, year)
     criticised: dict[int, list[Criticism]] = {}

@@ -1,6 +1,7 @@
 """Finalised (定稿) rankings: a closed quarter's or year's scores frozen, so a later rule change never rewrites them.
 
-Until the office finalises a period its ranking is computed live from the current scoring table.
+Until the office finalises a period its ranking is computed live from the current scoring table;
+a year adds up its finalised quarters as they were frozen and its open quarters live.
 Once finalised, every page and export of that period shows the frozen edition: units, ranks,
 ratings and every explained line, with the rule version it was scored under. Finalising again
 (重新定稿) needs a reason; each edition is kept and logged.
@@ -38,10 +39,18 @@ def period_label(year: int, quarter: int) -> str:
 
 
 def live(session: Session, year: int, quarter: int) -> list[assessment.UnitScore]:
-    """The period's ranking under the current scoring table (annual ratings when `quarter` is 0)."""
-    if quarter == 0:
-        return assessment.annual_assessment(session, year)
-    return assessment.quarterly_ranking(session, year, quarter)
+    """The period's ranking as it stands now; a year adds up its finalised quarters as frozen and the rest live."""
+    if quarter != 0:
+        return assessment.quarterly_ranking(session, year, quarter)
+    scorer = assessment.Scorer(session)
+    lines: list[assessment.ScoreLine] = []
+    for q in (1, 2, 3, 4):
+        published = latest(session, year, q)
+        if published is not None:
+            lines.extend(line for score in thaw(published.rows) for line in score.lines)
+        else:
+            lines.extend(assessment.score_lines(session, *assessment.quarter_range(year, q), scorer))
+    return assessment.annual_assessment(session, year, lines)
 
 
 def latest(session: Session, year: int, quarter: int) -> Optional[PublishedRanking]:

@@ -59,6 +59,8 @@ def test_a_finalised_quarter_keeps_its_scores_after_the_rules_change(sh: Supervi
             shown, published = rankings.ranking(s, YEAR, 1)
             assert published is not None and total(shown) == total(rankings.thaw(published.rows))
             assert total(rankings.live(s, YEAR, 1)) == total(shown) + 7
+            assert total(rankings.live(s, YEAR, 0)) == total(shown), "the year counts the finalised quarter as frozen"
+            assert total(assessment.annual_assessment(s, YEAR)) == total(shown) + 7
             line = next(x for r in shown if r.unit_name == JINPAN for x in r.lines)
             assert line.project_name == "定稿测试制造项目" and line.points == frozen
             with pytest.raises(InvalidInput) as unexplained:
