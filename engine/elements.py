@@ -1,0 +1,199 @@
+"""Elements (要素保障, SPEC §7): the settings the office changes and the input rules both ledgers share.
+
+The industrial fund ledger lives in engine/fund.py, the land ledger in engine/land.py.
+"""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any, Optional
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from .coordination import local_today
+from .element_models import ElementSetting
+from .errors import InvalidInput, NotAllowed
+from .models import Event, User, utcnow
+
+SETTING_EDITORS = frozenset({"office"})
+FUND_EDITORS = frozenset({"office"})
+LAND_EDITORS = frozenset({"element_dept"})
+CENT = Decimal("0.01")
+LEDGER_LOCK_KEY = 7_263_009  # PostgreSQL advisory lock held while a ledger entry is checked and written
+
+
+@dataclass(frozen=True)
+class ElementSpec:
+    """A numeric setting: key, Chinese label, unit, default and inclusive bounds."""
+
+    key: str
+    label: str
+    unit: str
+    default: Decimal
+    minimum: Decimal
+    maximum: Decimal
+
+
+SPECS: tuple[ElementSpec, ...] = (
+    ElementSpec("fund_size", "产业基金规模", "万元", Decimal(20000), Decimal(1), Decimal(10_000_000)),
+    ElementSpec("fund_project_cap", "单个项目产业基金支持上限", "万元", Decimal(10000), Decimal(1), Decimal(10_000_000)),
+    ElementSpec("industrial_share_target", "工业用地供应占全县供地比例下限", "%", Decimal(50), Decimal(0), Decimal(100)),
+    ElementSpec("revitalise_target_mu", "每年盘活闲置低效用地目标", "亩", Decimal(300), Decimal(0), Decimal(100_000)),
+)
+SPEC_BY_KEY = {spec.key: spec for spec in SPECS}
+
+
+def defaults() -> dict[str, Decimal]:
+    """Every setting at its default value."""
+    return {spec.key: spec.default for spec in SPECS}
+
+
+def get_all(session: Session) -> dict[str, Decimal]:
+    """Current settings: defaults overlaid with the stored values."""
+    values = defaults()
+    for row in session.scalars(select(ElementSetting)):
+        if row.key in SPEC_BY_KEY:
+            values[row.key] = Decimal(row.value)
+    return values
+
+
+def fmt(value: Decimal) -> str:
+    """A number for a message: two decimals at most, no trailing zeros (5000.00 → 5000, 3.50 → 3.5)."""
+    text = f"{Decimal(value).quantize(CENT):f}"
+    return text.rstrip("0").rstrip(".")
+
+
+def require(actor: User, roles: frozenset[str], message: str) -> None:
+    """Refuse (NotAllowed) unless the actor is active and holds one of `roles`."""
+    if not actor.active or not actor.roles & roles:
+        raise NotAllowed(message)
+
+
+def parse_amount(raw: Any, field: str, label: str, errors: dict[str, str], maximum: Optional[Decimal] = None) -> Decimal:
+    """A number greater than 0 with at most two decimals; a message naming the field goes to `errors` otherwise."""
+    text = "" if raw is None or isinstance(raw, bool) else str(raw).strip()
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        errors[field] = f"{label}({field})必须是大于0的数字" + (f"，收到“{text}”" if text else "")
+        return Decimal(0)
+    if not value.is_finite() or value <= 0:
+        errors[field] = f"{label}({field})必须是大于0的数字"
+    elif value != value.quantize(CENT):
+        errors[field] = f"{label}({field})最多保留两位小数"
+    elif maximum is not None and value > maximum:
+        errors[field] = f"{label}({field})不能超过{fmt(maximum)}"
+    return value
+
+
+def parse_past_date(raw: Any, field: str, label: str, errors: dict[str, str]) -> date:
+    """An ISO date (YYYY-MM-DD) not after today in county time."""
+    text = "" if raw is None else str(raw).strip()
+    if not text:
+        errors[field] = f"{label}({field})为必填项"
+        return date.min
+    try:
+        value = date.fromisoformat(text)
+    except ValueError:
+        errors[field] = f"{label}({field})须为“年-月-日”格式的日期，收到“{text}”"
+        return date.min
+    if value > local_today():
+        errors[field] = f"{label}({field})不能晚于今天"
+    return value
+
+
+def parse_text(raw: Any, field: str, label: str, limit: int, errors: dict[str, str], required: bool = True) -> str:
+    """Stripped text of at most `limit` characters, required unless told otherwise."""
+    text = "" if raw is None else str(raw).strip()
+    if required and not text:
+        errors[field] = f"{label}({field})不能为空"
+    elif len(text) > limit:
+        errors[field] = f"{label}({field})不能超过{limit}个字"
+    return text
+
+
+def _coerce(spec: ElementSpec, raw: Any, errors: dict[str, str]) -> Decimal:
+    """One submitted setting as a number within its bounds, or a message naming it."""
+    text = "" if raw is None or isinstance(raw, bool) else str(raw).strip()
+    label = f"{spec.label}({spec.key})"
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        errors[spec.key] = f"{label}必须是数字，收到“{text}”"
+        return spec.default
+    if not value.is_finite() or not spec.minimum <= value <= spec.maximum:
+        errors[spec.key] = f"{label}必须在 {fmt(spec.minimum)} 到 {fmt(spec.maximum)}{spec.unit} 之间"
+    elif value != value.quantize(CENT):
+        errors[spec.key] = f"{label}最多保留两位小数"
+    return value
+
+
+def update_settings(session: Session, submitted: dict[str, Any], actor: User) -> dict[str, Decimal]:
+    """The office changes element settings; every bad value is named and nothing is stored on any error."""
+    require(actor, SETTING_EDITORS, "只有领导小组办公室可以修改要素保障设置")
+    current = get_all(session)
+    errors: dict[str, str] = {}
+    values = dict(current)
+    for key, raw in submitted.items():
+        spec = SPEC_BY_KEY.get(key)
+        if spec is None:
+            errors[key] = f"未知的设置项“{key}”"
+            continue
+        values[key] = _coerce(spec, raw, errors)
+    if not errors and values["fund_project_cap"] > values["fund_size"]:
+        errors["fund_project_cap"] = "单个项目产业基金支持上限(fund_project_cap)不能超过产业基金规模(fund_size)"
+    if errors:
+        raise InvalidInput(errors)
+    changed = {key: value for key, value in values.items() if value != current[key]}
+    now = utcnow()
+    for key, value in changed.items():
+        row = session.get(ElementSetting, key)
+        if row is None:
+            session.add(ElementSetting(key=key, value=value, updated_at=now, updated_by=actor.id))
+        else:
+            row.value, row.updated_at, row.updated_by = value, now, actor.id
+    if changed:
+        summary = "修改要素保障设置：" + "，".join(f"{SPEC_BY_KEY[k].label}{fmt(v)}{SPEC_BY_KEY[k].unit}" for k, v in changed.items())
+        session.add(Event(kind="elements", at=now, actor_id=actor.id, summary=summary[:300],
+                          payload={"changed": {k: fmt(v) for k, v in changed.items()}}))
+        session.flush()
+    return values
+
+
+def serialise_writers(session: Session) -> None:
+    """Make checks-then-writes on the ledgers one at a time: an advisory lock (PostgreSQL) or the write lock (SQLite)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(LEDGER_LOCK_KEY)))
+    else:
+        no_row = update(ElementSetting).where(ElementSetting.key.is_(None)).values(key=ElementSetting.key)
+        session.execute(no_row.execution_options(synchronize_session=False))
+
+
+Sheet = tuple[str, str, list[str], list[list[Any]]]  # sheet title, caption line, headers, rows
+
+
+def workbook(sheets: list[Sheet]) -> bytes:
+    """An .xlsx with one sheet per ledger table: a caption line, bold Chinese headers, the rows (as engine/excel.py)."""
+    book = Workbook()
+    book.remove(book.active)
+    for title, caption, headers, rows in sheets:
+        ws = book.create_sheet(title[:31])
+        ws.append([caption])
+        ws["A1"].font = Font(bold=True, size=14)
+        ws.append(headers)
+        for cell in ws[2]:
+            cell.font = Font(bold=True)
+            cell.alignment = Alignment(horizontal="center")
+        for row in rows:
+            ws.append(row)
+        for index, header in enumerate(headers, start=1):
+            ws.column_dimensions[ws.cell(row=2, column=index).column_letter].width = max(10, len(header) * 2 + 2)
+        ws.freeze_panes = "A3"
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
