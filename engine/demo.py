@@ -1,12 +1,13 @@
-"""The demo county: units, officials with roles, and a dozen projects at different stages."""
+"""The demo county: units, officials with roles, a dozen projects at different stages and the target-enterprise lists."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from . import runtime
+from . import enterprises, runtime
+from .enterprise_models import EnterpriseEntry, IndustryTag
 from .models import OrgUnit, Project, Task, User, UserRole
 from .org import can_act, hash_password
 
@@ -33,6 +34,7 @@ UNITS: list[tuple[str, str, str, bool]] = [
     ("zycy", "中药产业促进中心", "department", False),
     ("zrzy", "县自然资源和规划局", "department", False),
     ("czj", "县财政局", "department", False),
+    ("zzb", "县委组织部（人才办）", "department", False),
 ]
 
 # username, name, title, unit code, roles
@@ -60,23 +62,32 @@ USERS: list[tuple[str, str, str, str, tuple[str, ...]]] = [
     ("jingshang", "罗军", "县经商局", "jsj", ("industry_dept",)),
     ("ziranziyuan", "梁平", "县自然资源和规划局", "zrzy", ("element_dept",)),
     ("dukao", "宋洁", "县督考办", "dkb", ("supervision_office",)),
+    ("rencaiban", "方雅", "县委组织部人才办", "zzb", ("industry_dept",)),
 ]
 
 
 def load_org(session: Session) -> bool:
-    """Create the demo units and officials once; returns False when they already exist."""
-    if session.scalar(select(func.count(OrgUnit.id))):
+    """Create the demo units and officials; on a demo database made by an older version add only the missing ones.
+
+    Returns False when nothing was created: every demo unit and official exists, or the
+    database holds another organisation (no demo office unit), which is left untouched.
+    """
+    units = {u.code: u for u in session.scalars(select(OrgUnit))}
+    if units and UNITS[0][0] not in units:
         return False
-    units = {code: OrgUnit(code=code, name=name, kind=kind, is_dev_zone=dev) for code, name, kind, dev in UNITS}
-    session.add_all(units.values())
+    missing_units = [OrgUnit(code=c, name=n, kind=k, is_dev_zone=d) for c, n, k, d in UNITS if c not in units]
+    session.add_all(missing_units)
     session.flush()
-    hashed = hash_password(DEMO_PASSWORD)
-    for username, name, title, unit, roles in USERS:
+    units.update({u.code: u for u in missing_units})
+    known = set(session.scalars(select(User.username)))
+    missing_users = [row for row in USERS if row[0] not in known]
+    hashed = hash_password(DEMO_PASSWORD) if missing_users else ""
+    for username, name, title, unit, roles in missing_users:
         user = User(username=username, display_name=name, title=title, password_hash=hashed, unit_id=units[unit].id)
         user.role_rows = [UserRole(role=r) for r in roles]
         session.add(user)
     session.flush()
-    return True
+    return bool(missing_units or missing_users)
 
 
 INTENT = {"has_intent": True, "opinion": "投资方已明确投资意向"}
@@ -141,9 +152,14 @@ def _projects(units: dict[str, int], deputies: dict[str, int]) -> list[tuple[dic
 
 
 def load_projects(session: Session) -> int:
+    """Register the demo projects (once) and fill the target-enterprise lists (once); returns the projects registered."""
+    count = 0 if session.scalar(select(func.count(Project.id))) else _register_projects(session)
+    load_enterprises(session)
+    return count
+
+
+def _register_projects(session: Session) -> int:
     """Register the demo projects and drive each to its stage through the real engine."""
-    if session.scalar(select(func.count(Project.id))):
-        return 0
     units = {u.code: u.id for u in session.scalars(select(OrgUnit))}
     users = list(session.scalars(select(User)))
     deputies = {u.username: u.id for u in users if "deputy" in u.roles}
@@ -158,4 +174,52 @@ def load_projects(session: Session) -> int:
             actor = next(u for u in users if can_act(u, task))
             runtime.complete_task(session, task.id, actor, data, at_meeting=True)  # past meetings decided these
         count += 1
+    return count
+
+
+# source unit code, enterprise, tag, list kind, region, contact, phone, planned 万元 or None, status, notes
+ENTERPRISES: list[tuple[str, str, str, str, str, str, str, Optional[int], str, str]] = [
+    ("jsj", "浙江精锐智能装备股份有限公司", "装备制造", "target", "绍兴市", "沈总", "0575-8800001", 50000, "following", "已两次上门对接"),
+    ("jsj", "宁波甬新新材料科技有限公司", "新材料", "target", "宁波市", "陆经理", "0574-8800002", 30000, "pending", ""),
+    ("jsj", "杭州芯联电子科技有限公司", "电子信息", "target", "杭州市", "许总", "0571-8800003", 20000, "pending", ""),
+    ("zycy", "磐五味药业股份有限公司", "中医药(康养)", "target", "金华市", "叶董", "0579-8800004", 120000, "pending", "已转为中药材精深加工产业园"),
+    ("zycy", "浙江本草源中药饮片有限公司", "中医药(康养)", "target", "杭州市", "蒋经理", "0571-8800005", 15000, "following", "有意扩建饮片车间"),
+    ("jinpan", "苏州汇精精密机械有限公司", "装备制造", "target", "苏州市", "顾总", "0512-8800006", 40000, "following", ""),
+    ("xincheng", "上海启明电子元器件有限公司", "电子信息", "target", "上海市", "吴经理", "021-88000007", 25000, "pending", ""),
+    ("gyyq", "江西锋源新材料有限公司", "新材料", "target", "新余市", "万总", "0790-8800008", 60000, "pending", "主导产业链补链企业"),
+    ("wgltj", "杭州山水间文旅发展有限公司", "文化旅游", "intent", "杭州市", "楼经理", "0571-8800009", 8000, "following", ""),
+    ("jianshan", "浙江云岭生态农业有限公司", "生态农业", "intent", "丽水市", "潘总", "0578-8800010", 3000, "pending", ""),
+    ("anwen", "金华康寿养老服务有限公司", "中医药(康养)", "intent", "金华市", "施经理", "0579-8800011", 5000, "abandoned", "投资方调整计划"),
+    ("fgj", "华东清洁能源投资有限公司", "现代服务业", "soe", "南京市", "赵处长", "025-88000012", 100000, "pending", "央企合作储备"),
+    ("fgj", "浙江天衡精密电子有限公司", "电子信息", "military_civil", "杭州市", "钱总", "0571-8800013", 12000, "pending", "军民融合"),
+    ("zzb", "中医药现代化研究团队", "中医药(康养)", "talent", "上海市", "张教授", "13800000014", None, "following", "拟带成果来磐创业"),
+    ("zzb", "新材料博士创业团队", "新材料", "talent", "杭州市", "李博士", "13800000015", None, "pending", ""),
+]
+CONVERTED = {"磐五味药业股份有限公司": "中药材精深加工产业园"}
+
+
+def load_enterprises(session: Session) -> int:
+    """Fill the target-enterprise database once, each entry entered by its source unit's staff (or the office for it).
+
+    The entry of an already registered demo project is linked to it as 已转线索, as the
+    conversion would have left it.
+    """
+    units = {u.code: u for u in session.scalars(select(OrgUnit))}
+    if UNITS[0][0] not in units or session.scalar(select(func.count(EnterpriseEntry.id))):
+        return 0
+    users = list(session.scalars(select(User).order_by(User.id)))
+    office = next(u for u in users if "office" in u.roles)
+    tags = {t.name: t.id for t in session.scalars(select(IndustryTag))}
+    count = 0
+    for code, name, tag, kind, region, contact, phone, planned, status, notes in ENTERPRISES:
+        unit = units[code]
+        actor = next((u for u in users if u.unit_id == unit.id and u.roles & enterprises.MAINTAINER_ROLES), office)
+        data = dict(name=name, tag_id=tags.get(tag) or next(iter(tags.values())), source_unit_id=unit.id, list_kind=kind,
+                    region=region, contact_name=contact, contact_phone=phone, planned_investment=planned, status=status, notes=notes)
+        entry = enterprises.create(session, data, actor)
+        project = session.scalars(select(Project).where(Project.name == CONVERTED.get(name, ""))).first()
+        if project is not None:
+            entry.status, entry.project_id = "converted", project.id
+        count += 1
+    session.flush()
     return count
