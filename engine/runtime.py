@@ -335,6 +335,24 @@ def _log(
     )
 
 
+def refresh_facts(session: Session, project: Project) -> None:
+    """Give the ready tasks of the project's running lifecycle the record's current facts (corrections reach later steps and the tier decision)."""
+    instance = session.scalars(
+        select(Instance).where(Instance.project_id == project.id, Instance.process_id == LIFECYCLE,
+                               Instance.status.in_(("running", "error", "suspended")))
+    ).first()
+    if instance is None:
+        return
+    workflow = _checkout(instance, definitions.load(session, instance.definition_id))
+    facts = projects.workflow_facts(project)
+    for task in workflow.get_tasks(state=TaskState.READY):
+        task.data.update(facts)
+    instance.state = state.dump(workflow)
+    instance.updated_at = utcnow()
+    flush_or_conflict(session)
+    session.info.setdefault("workflow_checkins", []).append((instance.id, instance.revision, workflow))
+
+
 def ready_tasks_of(session: Session, project_id: int) -> list[Task]:
     """A project's ready tasks from the task table."""
     return list(session.scalars(select(Task).where(Task.project_id == project_id, Task.status == "ready")))

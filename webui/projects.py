@@ -3,6 +3,7 @@ data and the printable 《磐安县招商引资项目落地审批表》."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from decimal import Decimal
 from typing import Any
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
@@ -10,8 +11,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from engine import lights, meetings, queries, runtime
-from engine.errors import EngineError, InvalidInput
+from engine import lights, meetings, project_edits, queries, runtime
+from engine.errors import EngineError, InvalidInput, NotAllowed
 from engine.models import OrgUnit, Project, User, UserRole
 from engine.org import can_act
 from engine.projects import CATEGORIES, SOURCE_CHANNELS, STAGES
@@ -119,6 +120,46 @@ def register():  # type: ignore[no-untyped-def]
     return redirect(url_for("projects.project_page", project_id=outcome.project_id), 303)
 
 
+def _form_text(value: Any) -> str:
+    """A stored value as the form's inputs carry it (checkboxes '1', numbers without trailing zeros)."""
+    if isinstance(value, bool):
+        return "1" if value else ""
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    return "" if value is None else str(value)
+
+
+@bp.route("/projects/<int:project_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(project_id: int):  # type: ignore[no-untyped-def]
+    """修改项目信息: corrections by the office (every field) or the project's own units (descriptive fields)."""
+    with db().session() as s:
+        project = _project_for_viewer(s, project_id)
+        allowed = project_edits.may_edit(official(s), project)
+        if not allowed:
+            abort(403)
+        stored = {k: _form_text(v) for k, v in project_edits.current_values(project).items()}
+        locked = project_edits.locked(project)
+        context = dict(project_id=project.id, project_name=project.name, allowed=allowed, locked=locked,
+                       shown={f: project_edits.shown(s, f, getattr(project, f)) for f in locked},
+                       is_office="office" in current_user.roles, **_form_options(s))
+    if request.method == "GET":
+        return render_template("projects/edit.html", values=stored, errors={}, reason="", **context)
+    data = {name: request.form.get(name, "") for name in allowed if name not in context["locked"]}
+    reason = request.form.get("reason", "")
+    try:
+        with db().session() as s:
+            changes = project_edits.update(s, project_id, data, official(s), reason)
+    except NotAllowed as exc:
+        flash(exc.message, "error")
+        abort(403)
+    except InvalidInput as exc:
+        values = {**stored, **{k: v for k, v in request.form.items() if k in allowed}}
+        return render_template("projects/edit.html", values=values, errors=exc.errors, reason=reason, **context), 422
+    flash(_("已保存%(count)s项修改", count=len(changes)) if changes else _("没有修改任何内容"), "success")
+    return redirect(url_for("projects.project_page", project_id=project_id), 303)
+
+
 def _header(project: Project) -> dict[str, str]:
     """The names the project page and the printable approval form both show at the top."""
     return {
@@ -147,6 +188,7 @@ def project_page(project_id: int):  # type: ignore[no-untyped-def]
             actionable=actionable,
             signatures=queries.signatures(s, project.id),
             may_flag_major="office" in me.roles,
+            may_edit=bool(project_edits.may_edit(me, project)),
             light=lights.lights_of(s, [project.id], now)[project.id] if project.status == "active" else "",
             now=now,
         )

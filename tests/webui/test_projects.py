@@ -147,3 +147,30 @@ def test_office_flags_a_project_major(client: FlaskClient, auth: Auth, hw: Helpe
     token = csrf_token(client, f"/projects/{pid}")
     assert client.post(f"/projects/{pid}/major", data={"major": "1", "csrf_token": token}).status_code == 303
     assert hw.project(pid).is_major and "取消重大项目认定" in _text(client.get(f"/projects/{pid}"))
+
+
+def test_the_project_record_is_corrected_through_its_edit_page(client: FlaskClient, auth: Auth, hw: Helper) -> None:
+    pid = hw.register(by="anwen", contact_phone="0579-1")
+    auth.login("jinpan")
+    assert client.get(f"/projects/{pid}/edit").status_code == 403
+    auth.switch("anwen")
+    assert 'id="edit-project"' in _text(client.get(f"/projects/{pid}"))
+    page = _text(client.get(f"/projects/{pid}/edit"))
+    assert 'name="contact_phone" value="0579-1"' in page and 'name="deputy_id"' not in page
+    form = {"csrf_token": csrf_token(client, f"/projects/{pid}/edit"), "name": "测试项目", "investor": "测试投资方",
+            "category": "industrial", "source_channel": "other", "total_investment": "50000", "contact_phone": "0579-84661234"}
+    assert client.post(f"/projects/{pid}/edit", data={**form, "csrf_token": ""}).status_code == 400
+    bad = client.post(f"/projects/{pid}/edit", data={**form, "total_investment": "五亿"})
+    assert bad.status_code == 422 and "总投资(total_investment)必须是数字" in _text(bad)
+    assert hw.project(pid).contact_phone == "0579-1"
+    done = client.post(f"/projects/{pid}/edit", data=form, follow_redirects=True)
+    assert "已保存1项修改" in _text(done) and "联系电话 0579-1→0579-84661234" in _text(done)
+    assert hw.project(pid).contact_phone == "0579-84661234"
+    auth.switch("bangongshi")
+    office = {**form, "csrf_token": csrf_token(client, f"/projects/{pid}/edit"), "landing_unit_id": str(hw.unit("anwen")),
+              "deputy_id": str(hw.user("fx_wenlv").id)}
+    unexplained = client.post(f"/projects/{pid}/edit", data=office)
+    assert unexplained.status_code == 422 and "修改原因(reason)" in _text(unexplained)
+    assert hw.project(pid).deputy_id == hw.user("fx_gongye").id
+    moved = client.post(f"/projects/{pid}/edit", data={**office, "reason": "分工调整"}, follow_redirects=True)
+    assert moved.status_code == 200 and hw.project(pid).deputy_id == hw.user("fx_wenlv").id

@@ -1,0 +1,172 @@
+"""Corrections to a project's ledger record after registration, with the workflow and task table kept in step.
+
+Who may change what:
+- the office changes every registration field;
+- staff of the project's landing or attracting unit correct the descriptive fields
+  (name, investor, channel, investment figures, contacts).
+Fields that decide the approval tier (category, land, 一事一议, landing unit) are locked once the
+tier has been decided. Changing the landing unit, attracting unit or deputy in charge needs a
+reason; ready tasks held by the old unit or deputy move to the new one. Every change is logged
+with its old and new values.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from . import projects, runtime
+from .errors import InvalidInput, NotAllowed, NotFound
+from .models import Event, OrgUnit, Project, Task, User, utcnow
+
+DESCRIPTIVE = (
+    "name", "investor", "source_channel", "is_manufacturing", "total_investment", "fixed_asset_investment",
+    "foreign_capital", "out_of_province_capital", "contact_name", "contact_phone",
+)
+OFFICE_ONLY = (
+    "category", "needs_land", "land_mu", "one_case_support", "one_case_amount", "fund_request",
+    "landing_unit_id", "attracting_unit_id", "landing_platform_id", "deputy_id",
+)
+EDITABLE = DESCRIPTIVE + OFFICE_ONLY
+TIER_INPUTS = ("category", "needs_land", "land_mu", "one_case_support", "landing_unit_id")
+NEEDS_REASON = ("landing_unit_id", "attracting_unit_id", "deputy_id")
+UNIT_FIELDS = ("landing_unit_id", "attracting_unit_id", "landing_platform_id")
+EDITOR_ROLES = frozenset({"office"})
+UNIT_ROLES = frozenset({"landing_unit"})
+
+
+@dataclass
+class Change:
+    """One field's old and new value, for the log and the confirmation message."""
+
+    field: str
+    old: Any
+    new: Any
+
+
+def may_edit(actor: User, project: Project) -> tuple[str, ...]:
+    """The fields this official may change on this project (none when they may not edit it)."""
+    if not actor.active:
+        return ()
+    if actor.roles & EDITOR_ROLES:
+        return EDITABLE
+    if actor.roles & UNIT_ROLES and actor.unit_id in (project.landing_unit_id, project.attracting_unit_id):
+        return DESCRIPTIVE
+    return ()
+
+
+def locked(project: Project) -> dict[str, str]:
+    """Fields that cannot change at the project's point in the lifecycle, with the reason in words."""
+    reasons: dict[str, str] = {}
+    if project.tier:
+        for field in TIER_INPUTS:
+            reasons[field] = f"已完成审批层级判定（{project.tier}），{projects.label(field)}决定审批路径，不能再修改"
+    if project.status != "active":
+        for field in NEEDS_REASON:
+            reasons.setdefault(field, f"项目已{projects.STAGES.get(project.status, project.status)}，{projects.label(field)}不能再修改")
+    return reasons
+
+
+def current_values(project: Project) -> dict[str, Any]:
+    """The record's registration fields as the form shows them."""
+    return {field: getattr(project, field) for field in EDITABLE + ("is_major",)}
+
+
+def update(session: Session, project_id: int, data: dict[str, Any], actor: User, reason: str = "") -> list[Change]:
+    """Apply submitted corrections in one transaction; refuse naming every bad field and store nothing."""
+    project = session.get(Project, project_id)
+    if project is None:
+        raise NotFound(f"项目 {project_id} 不存在")
+    allowed = may_edit(actor, project)
+    if not allowed:
+        raise NotAllowed("只有领导小组办公室或该项目的招引、落地单位可以修改项目信息")
+    submitted = {field: data[field] for field in EDITABLE if field in data}
+    refused = {f: f"您不能修改{projects.label(f)}（仅领导小组办公室可以修改）" for f in submitted if f not in allowed
+               and _differs(project, f, submitted[f])}
+    if refused:
+        raise NotAllowed("；".join(refused.values()))
+    values = projects.validate(session, {**current_values(project), **submitted}).values
+    changes = [Change(f, getattr(project, f), values[f]) for f in EDITABLE if f in submitted and _differs(project, f, values[f])]
+    errors = {c.field: msg for c in changes if (msg := locked(project).get(c.field))}
+    reason = (reason or "").strip()
+    if not errors and not reason and any(c.field in NEEDS_REASON for c in changes):
+        errors["reason"] = "修改招引单位、落地单位或分管县领导须填写修改原因(reason)"
+    if len(reason) > 300:
+        errors["reason"] = "修改原因(reason)不能超过300字"
+    if errors:
+        raise InvalidInput(errors)
+    if not changes:
+        return []
+    for change in changes:
+        setattr(project, change.field, change.new)
+    _move_ready_tasks(session, project, {c.field: c.old for c in changes})
+    runtime.refresh_facts(session, project)
+    session.add(Event(kind="project_edit", at=utcnow(), project_id=project.id, actor_id=actor.id,
+                      summary=_summary(session, actor, changes, reason)[:300],
+                      payload={"reason": reason, "changes": {c.field: [_plain(c.old), _plain(c.new)] for c in changes}}))
+    session.flush()
+    return changes
+
+
+def _differs(project: Project, field: str, value: Any) -> bool:
+    """True when a submitted value differs from the stored one (form text compared as the stored type)."""
+    old = getattr(project, field)
+    if isinstance(old, Decimal):
+        try:
+            return Decimal(str(value or 0)) != old
+        except ArithmeticError:
+            return True
+    if isinstance(old, bool):
+        return (value in (True, "true", "1", 1, "yes", "on")) != old
+    if field.endswith("_id"):
+        return str(value or "") != str(old or "")
+    return str(value or "").strip() != str(old or "")
+
+
+def _move_ready_tasks(session: Session, project: Project, old: dict[str, Any]) -> None:
+    """Ready tasks held by the old landing unit or deputy go to the new one; personal assignments stay."""
+    if "landing_unit_id" not in old and "deputy_id" not in old:
+        return
+    for task in session.scalars(select(Task).where(Task.project_id == project.id, Task.status == "ready")):
+        if task.scope == "landing_unit" and "landing_unit_id" in old and task.unit_id == old["landing_unit_id"]:
+            task.unit_id = project.landing_unit_id
+        elif task.scope == "deputy" and "deputy_id" in old and task.assignee_id == old["deputy_id"]:
+            task.assignee_id = project.deputy_id
+
+
+def _summary(session: Session, actor: User, changes: list[Change], reason: str) -> str:
+    """修改项目信息：总投资 50000→60000；… (reason)."""
+    parts = [f"{projects.FIELD_LABELS[c.field]} {shown(session, c.field, c.old)}→{shown(session, c.field, c.new)}" for c in changes]
+    return f"{actor.display_name}修改项目信息：{'；'.join(parts)}" + (f"（原因：{reason}）" if reason else "")
+
+
+def shown(session: Session, field: str, value: Any) -> str:
+    """A value as officials read it: unit and official names, 是/否, categories in Chinese."""
+    if value is None or value == "":
+        return "空"
+    if field in UNIT_FIELDS:
+        unit = session.get(OrgUnit, value)
+        return unit.name if unit else str(value)
+    if field == "deputy_id":
+        user = session.get(User, value)
+        return user.display_name if user else str(value)
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if field == "category":
+        return projects.CATEGORIES.get(value, value)
+    if field == "source_channel":
+        return projects.SOURCE_CHANNELS.get(value, value)
+    return format(value.normalize(), "f") if isinstance(value, Decimal) else str(value)
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-ready value for the event payload."""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
