@@ -3,10 +3,11 @@
 SpiffWorkflow's workflow diff aligns each task of the instance with the new spec. An instance
 is refused when a task it has completed or is working on was removed, or changed in anything
 but its presentation (name, lane, documentation, due duration, form, stage): the path it took
-or the step it is on would no longer mean the same. Two structural changes do not count:
-new or removed incoming flows of a task that is not a gateway (they change neither what it
-did nor what it does), and the outgoing flows of the step it is on (the branch after it is
-predicted afresh from the new version). Presentation changes follow into the task table
+or the step it is on would no longer mean the same. Three changes do not count: new or
+removed incoming flows of a task that is not a gateway (they change neither what it did nor
+what it does), the outgoing flows of the step it is on (the branch after it is predicted
+afresh from the new version), and a changed decision table of a decision already made (its
+result is recorded and stands; a decision made again after a return uses the new table). Presentation changes follow into the task table
 (names, lanes and scopes, forms, due dates from the task's creation time).
 """
 from __future__ import annotations
@@ -75,6 +76,8 @@ def _spec_changes(spec_diff: SpecDiff, task_spec: Any, current: bool) -> list[st
     relevant = []
     for key in changed:
         if key in PRESENTATION or (key == "inputs" and not gateway) or (key == "outputs" and current and not gateway):
+            continue
+        if key == "decision_table" and not current:
             continue
         if key == "extensions":
             old = dict(task_spec.extensions or {})

@@ -166,3 +166,21 @@ def _apply(text: str, pairs: tuple[tuple[str, str], ...]) -> str:
     for old, new in pairs:
         text = text.replace(old, new)
     return text
+
+
+def test_a_project_past_its_tier_decision_migrates_to_a_new_table_and_keeps_its_tier(hs: Helper) -> None:
+    """The decision already made stands; the project runs on in the new version."""
+    pid = hs.register(category="health", needs_land=True, land_mu=22)
+    drive_to_tier(hs, pid, "anwen", approval_form(True, 22))
+    assert hs.project(pid).tier == "T2"
+    files = edited(DMN, lambda t: _apply(t, RAISE_20_TO_25))
+    cases = json.loads(files[CASES])
+    cases["cases"][2]["expected"]["tier"] = "T1"
+    files[CASES] = json.dumps(cases, ensure_ascii=False)
+    v2 = deploy(hs.db, files)
+    step = hs.only_ready(pid).bpmn_id
+    result = migrate(hs, pid, v2)
+    assert result.ok and result.migrated and version_of(hs, pid) == 2
+    assert hs.project(pid).tier == "T2" and hs.only_ready(pid).bpmn_id == step
+    hs.complete(pid, "fx_gongye", {"decision": "approve", "opinion": "同意"}, step)
+    assert hs.only_ready(pid).bpmn_id != step
