@@ -1,0 +1,53 @@
+"""Fixtures for the elements ledgers: the demo county on every backend, a lifecycle driver and a signed-in web client."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine import admin
+from engine.db import Database
+from tests.conftest import APPROVE, BACKENDS, Helper, approval_form, drive_to_tier, prepared_database
+from tests.webui.conftest import Auth
+from webui import create_app
+
+
+class ElementsHelper(Helper):
+    """Helper plus the steps the ledgers follow: approval granted, project closed by an administrator."""
+
+    def approve(self, project_id: int, unit_user: str = "anwen", **form: Any) -> None:
+        """Drive a T1 project through assessment, negotiation and approval (approved_at set, stage signing)."""
+        drive_to_tier(self, project_id, unit_user, {**approval_form(False), **form})
+        self.complete(project_id, "xianzhang", APPROVE, "t1_head_consent")
+        self.complete(project_id, "fx_gongye", APPROVE, "t1_deputy_approval")
+
+    def close(self, project_id: int) -> None:
+        """An administrator terminates the project's lifecycle: the project is closed."""
+        task = self.only_ready(project_id)
+        with self.db.session() as s:
+            admin.terminate(s, task.instance_id, s.merge(self.user("admin")), "投资方撤资")
+
+    def as_user(self, session, username: str):  # type: ignore[no-untyped-def]
+        """The official as a row of `session`."""
+        return session.merge(self.user(username))
+
+
+@pytest.fixture(params=BACKENDS)
+def edb(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
+    database = prepared_database(request.param, tmp_path)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def eh(edb: Database) -> ElementsHelper:
+    return ElementsHelper(edb)
+
+
+@pytest.fixture
+def web(sqlite_db: Database):  # type: ignore[no-untyped-def]
+    """A test client on SQLite: (client, Auth, ElementsHelper)."""
+    app = create_app({"TESTING": True, "SECRET_KEY": "test", "ZHIKONG_DB": sqlite_db, "DATABASE_URL": sqlite_db.url})
+    client = app.test_client()
+    return client, Auth(client), ElementsHelper(sqlite_db)

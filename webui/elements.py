@@ -1,0 +1,186 @@
+"""要素保障 pages: the industrial fund ledger and the land ledger, their record forms, settings and Excel exports."""
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, Optional
+from urllib.parse import quote
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from engine import coordination, elements, fund, land
+from engine.errors import InvalidInput, NotAllowed
+
+from .auth import official
+from .services import db
+
+bp = Blueprint("elements", __name__)
+NAV = [(75, "要素保障", "elements.overview", None)]
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _year() -> int:
+    """The year of the query string (this year by default); 400 for anything else."""
+    raw = request.args.get("year") or str(coordination.local_today().year)
+    if not raw.isdigit() or not 2000 <= int(raw) <= 2100:
+        abort(400)
+    return int(raw)
+
+
+def _xlsx(content: bytes, name: str) -> Response:
+    """An .xlsx download with a UTF-8 file name."""
+    return Response(content, mimetype=XLSX, headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"})
+
+
+@bp.context_processor
+def formats() -> dict[str, Any]:
+    """Helpers for this blueprint's templates: a percentage as officials write it (50%, 47.5%, — for none)."""
+    def percent(value: Optional[Decimal]) -> str:
+        return "—" if value is None else f"{elements.fmt(value)}%"
+
+    return {"percent": percent}
+
+
+def _may(roles: frozenset[str]) -> bool:
+    """Whether the signed-in official holds one of `roles` (to show a form; the engine checks again)."""
+    return bool(current_user.roles & roles)
+
+
+@bp.route("/elements")
+@login_required
+def overview():  # type: ignore[no-untyped-def]
+    """Both ledgers' totals and warnings on one page."""
+    year = coordination.local_today().year
+    with db().session() as s:
+        fund_ledger = fund.ledger(s)
+        land_year = land.year_ledger(s, year)
+    return render_template("elements/overview.html", fund=fund_ledger, land=land_year, may_settings=_may(elements.SETTING_EDITORS))
+
+
+def _fund_page(errors: dict[str, str], values: dict[str, Any], status: int):  # type: ignore[no-untyped-def]
+    """The fund ledger page, with the disbursement form's errors and values when a submission was refused."""
+    with db().session() as s:
+        fund_ledger = fund.ledger(s)
+        rows = fund.disbursements(s)
+        paid = fund.disbursement_cells(rows)
+    payable = [line for line in fund_ledger.lines if line.state == "committed" and line.undisbursed > 0]
+    return render_template("elements/fund.html", fund=fund_ledger, cells=fund.cells(fund_ledger), headers=fund.HEADERS,
+                           money_columns=fund.MONEY_COLUMNS, paid=paid, paid_headers=fund.DISBURSEMENT_HEADERS, payable=payable,
+                           may_pay=_may(elements.FUND_EDITORS), may_settings=_may(elements.SETTING_EDITORS),
+                           today=coordination.local_today(), errors=errors, values=values), status
+
+
+@bp.route("/elements/fund")
+@login_required
+def fund_page():  # type: ignore[no-untyped-def]
+    """产业基金台账: every request, commitment and disbursement with the fund's totals and warnings."""
+    return _fund_page({}, {}, 200)
+
+
+@bp.route("/elements/fund/disbursements", methods=["POST"])
+@login_required
+def disburse():  # type: ignore[no-untyped-def]
+    """The office records a disbursement; refused ones come back with the field named and nothing stored."""
+    data = {key: request.form.get(key, "") for key in ("project_id", "paid_on", "amount", "note")}
+    try:
+        with db().session() as s:
+            row = fund.record_disbursement(s, official(s), data)
+            message = f"已登记拨付：{row.project.name} {elements.fmt(row.amount)}万元"
+    except NotAllowed:
+        abort(403)
+    except InvalidInput as exc:
+        return _fund_page(exc.errors, data, 422)
+    flash(message, "success")
+    return redirect(url_for("elements.fund_page"), 303)
+
+
+@bp.route("/elements/fund.xlsx")
+@login_required
+def fund_export():  # type: ignore[no-untyped-def]
+    """The fund ledger as .xlsx, the same rows as the page."""
+    with db().session() as s:
+        content = fund.fund_xlsx(fund.ledger(s), fund.disbursements(s))
+    return _xlsx(content, "产业基金台账.xlsx")
+
+
+def _land_page(year: int, errors: dict[str, str], values: dict[str, Any], form: Optional[str], status: int):  # type: ignore[no-untyped-def]
+    """The land ledger of a year, with the refused form's errors and values (`form` names which form)."""
+    with db().session() as s:
+        land_year = land.year_ledger(s, year)
+        view = dict(supplies=land.supply_cells(land_year), revitalised=land.revitalise_cells(land_year),
+                    waiting=land.waiting_cells(land_year), options=[(w.project_id, w.name) for w in land_year.waiting])
+    return render_template("elements/land.html", land=land_year, year=year, form=form, errors=errors, values=values,
+                           supply_headers=land.SUPPLY_HEADERS, revitalise_headers=land.REVITALISE_HEADERS,
+                           waiting_headers=land.WAITING_HEADERS, uses=land.USES, may_record=_may(elements.LAND_EDITORS),
+                           today=coordination.local_today(), **view), status
+
+
+@bp.route("/elements/land")
+@login_required
+def land_page():  # type: ignore[no-untyped-def]
+    """土地要素台账 of a year: supply and industrial share, revitalisation and its plan, waiting projects."""
+    return _land_page(_year(), {}, {}, None, 200)
+
+
+def _record_land(form: str, fields: tuple[str, ...], action, date_field: str, done: str):  # type: ignore[no-untyped-def]
+    """Submit one land form through `action`; on success go to the record's year, else show the page with errors."""
+    data = {key: request.form.get(key, "") for key in fields}
+    try:
+        with db().session() as s:
+            row = action(s, official(s), data)
+            year = getattr(row, date_field).year
+    except NotAllowed:
+        abort(403)
+    except InvalidInput as exc:
+        return _land_page(_year(), exc.errors, data, form, 422)
+    flash(done, "success")
+    return redirect(url_for("elements.land_page", year=year), 303)
+
+
+@bp.route("/elements/land/supply", methods=["POST"])
+@login_required
+def supply():  # type: ignore[no-untyped-def]
+    """县自然资源和规划局 records land supplied."""
+    return _record_land("supply", ("supplied_on", "parcel", "area_mu", "land_use", "project_id"), land.record_supply,
+                        "supplied_on", "已登记供地记录")
+
+
+@bp.route("/elements/land/revitalisation", methods=["POST"])
+@login_required
+def revitalise():  # type: ignore[no-untyped-def]
+    """县自然资源和规划局 records revitalised idle or low-efficiency land."""
+    return _record_land("revitalise", ("done_on", "description", "area_mu"), land.record_revitalisation,
+                        "done_on", "已登记盘活低效用地记录")
+
+
+@bp.route("/elements/land.xlsx")
+@login_required
+def land_export():  # type: ignore[no-untyped-def]
+    """The year's land ledger as .xlsx, the same rows as the page."""
+    year = _year()
+    with db().session() as s:
+        content = land.land_xlsx(land.year_ledger(s, year))
+    return _xlsx(content, f"{year}年土地要素台账.xlsx")
+
+
+@bp.route("/elements/settings", methods=["GET", "POST"])
+@login_required
+def settings():  # type: ignore[no-untyped-def]
+    """要素保障设置 for the office: fund size, per-project cap, industrial share and revitalisation targets."""
+    if not _may(elements.SETTING_EDITORS):
+        abort(403)
+    if request.method == "GET":
+        with db().session() as s:
+            values = {key: elements.fmt(value) for key, value in elements.get_all(s).items()}
+        return render_template("elements/settings.html", specs=elements.SPECS, values=values, errors={})
+    submitted = {spec.key: request.form.get(spec.key, "") for spec in elements.SPECS}
+    try:
+        with db().session() as s:
+            elements.update_settings(s, submitted, official(s))
+            fund.scan(s)
+    except NotAllowed:
+        abort(403)
+    except InvalidInput as exc:
+        return render_template("elements/settings.html", specs=elements.SPECS, values=submitted, errors=exc.errors), 422
+    flash("要素保障设置已保存", "success")
+    return redirect(url_for("elements.settings"), 303)
