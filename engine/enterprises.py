@@ -19,7 +19,7 @@ from openpyxl import load_workbook
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
-from . import runtime
+from . import projects, runtime
 from .enterprise_models import EnterpriseEntry, IndustryTag
 from .errors import AlreadyCompleted, InvalidInput, NotAllowed, NotFound
 from .excel import ImportPreview, ImportRow, _sheet, _text
@@ -280,8 +280,10 @@ def _checked(
         errors["name"] = f"{label('name')}不能为空"
     values["name_key"] = name_key(values["name"])
     raw_unit = data.get("source_unit_id")
-    if raw_unit in (None, "") and not is_manager(actor):
-        raw_unit = current.source_unit_id if current is not None else actor.unit_id
+    if raw_unit in (None, "") and current is not None:
+        raw_unit = current.source_unit_id
+    elif raw_unit in (None, "") and not is_manager(actor):
+        raw_unit = actor.unit_id
     unit = _unit(session, raw_unit, errors)
     values["source_unit_id"] = unit.id if unit else None
     values["tag_id"] = _tag_for_entry(session, data.get("tag_id"), current, errors)
@@ -578,7 +580,7 @@ def lead_defaults(entry: EnterpriseEntry) -> dict[str, str]:
     }
 
 
-def _converted_message(entry: EnterpriseEntry) -> str:
+def converted_message(entry: EnterpriseEntry) -> str:
     project = f"“{entry.project.name}”（编号{entry.project_id}）" if entry.project else ""
     return f"招引企业“{entry.name}”已转为项目线索{project}，不能重复转化"
 
@@ -594,7 +596,12 @@ def convert_to_lead(session: Session, entry_id: int, data: dict[str, Any], actor
     if not may_maintain(actor, entry.source_unit_id):
         raise NotAllowed(f"只有来源单位（{entry.source_unit.name}）的招商人员或领导小组办公室可以将该企业转为项目线索")
     if entry.status == "converted":
-        raise AlreadyCompleted(_converted_message(entry))
+        raise AlreadyCompleted(converted_message(entry))
+    registration = {field: data.get(field, "") for field in LEAD_FIELDS}
+    registration["attracting_unit_id"] = entry.source_unit_id
+    if not is_manager(actor):
+        registration["is_major"] = ""
+    projects.validate(session, registration)  # refuse bad input before anything is written
     claimed = session.execute(
         update(EnterpriseEntry)
         .where(EnterpriseEntry.id == entry.id, EnterpriseEntry.status != "converted")
@@ -603,11 +610,7 @@ def convert_to_lead(session: Session, entry_id: int, data: dict[str, Any], actor
     ).rowcount
     if not claimed:  # another official converted it between our read and our write
         session.refresh(entry)
-        raise AlreadyCompleted(_converted_message(entry))
-    registration = {field: data.get(field, "") for field in LEAD_FIELDS}
-    registration["attracting_unit_id"] = entry.source_unit_id
-    if not is_manager(actor):
-        registration["is_major"] = ""
+        raise AlreadyCompleted(converted_message(entry))
     outcome = runtime.register_project(session, registration, actor)
     entry.status, entry.project_id = "converted", outcome.project_id
     entry.updated_by, entry.updated_at = actor.id, utcnow()

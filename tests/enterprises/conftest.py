@@ -1,0 +1,72 @@
+"""Fixtures for the target-enterprise database: a prepared database on every backend, a helper, a signed-in web client."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from engine import enterprises
+from engine.db import Database
+from engine.enterprise_models import EnterpriseEntry, IndustryTag
+from engine.models import Event, Project
+from tests.conftest import BACKENDS, Helper, prepared_database
+from tests.webui.conftest import Auth
+from webui import create_app
+
+
+class EnterpriseHelper(Helper):
+    """Helper plus enterprise vocabulary: tags by name, entries made and read, counts of what is stored."""
+
+    def tag(self, name: str) -> int:
+        with self.db.session() as s:
+            return s.scalars(select(IndustryTag.id).where(IndustryTag.name == name)).one()
+
+    def entry_data(self, **fields: Any) -> dict[str, Any]:
+        data: dict[str, Any] = {"name": "浙江测试装备有限公司", "tag_id": fields["tag_id"] if "tag_id" in fields else self.tag("装备制造"), "list_kind": "target",
+                                "region": "杭州市", "contact_name": "王经理", "contact_phone": "0571-1234567",
+                                "planned_investment": "50000", "notes": "", "status": "pending"}
+        data.update(fields)
+        return data
+
+    def add(self, by: str = "jingshang", **fields: Any) -> int:
+        with self.db.session() as s:
+            return enterprises.create(s, self.entry_data(**fields), s.merge(self.user(by))).id
+
+    def entry(self, entry_id: int) -> EnterpriseEntry:
+        with self.db.session() as s:
+            return s.get(EnterpriseEntry, entry_id)
+
+    def stored(self) -> tuple[int, int, int]:
+        """(entries, events, projects): what a refused action must leave unchanged."""
+        with self.db.session() as s:
+            return (s.scalar(select(func.count(EnterpriseEntry.id))), s.scalar(select(func.count(Event.id))),
+                    s.scalar(select(func.count(Project.id))))
+
+    def lead_data(self, **fields: Any) -> dict[str, Any]:
+        data: dict[str, Any] = {"name": "精密装备生产基地", "investor": "浙江测试装备有限公司", "category": "industrial",
+                                "is_manufacturing": "1", "total_investment": "80000", "landing_unit_id": self.unit("jinpan"),
+                                "deputy_id": self.user("fx_gongye").id}
+        data.update(fields)
+        return data
+
+
+@pytest.fixture(params=BACKENDS)
+def edb(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
+    database = prepared_database(request.param, tmp_path)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def eh(edb: Database) -> EnterpriseHelper:
+    return EnterpriseHelper(edb)
+
+
+@pytest.fixture
+def web(sqlite_db: Database):  # type: ignore[no-untyped-def]
+    """A test client on SQLite: (client, Auth, EnterpriseHelper)."""
+    app = create_app({"TESTING": True, "SECRET_KEY": "test", "ZHIKONG_DB": sqlite_db, "DATABASE_URL": sqlite_db.url})
+    client = app.test_client()
+    return client, Auth(client), EnterpriseHelper(sqlite_db)

@@ -1,0 +1,329 @@
+"""招引企业库: the shared target-enterprise database — list, entry pages, tags, Excel in and out, turning an entry into a lead."""
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any, Optional
+from urllib.parse import quote
+
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import login_required
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import enterprises
+from engine.enterprise_models import EnterpriseEntry
+from engine.errors import AlreadyCompleted, InvalidInput, NotAllowed, NotFound
+from engine.models import OrgUnit, User, UserRole
+from engine.projects import CATEGORIES, SOURCE_CHANNELS
+
+from .auth import official
+from .services import db
+from .tasks import landing_units
+
+bp = Blueprint("enterprises", __name__)
+NAV = [(70, "招引企业库", "enterprises.listing", None)]
+PER_PAGE = 20
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+ENTRY_FIELDS = ("name", "tag_id", "source_unit_id", "list_kind", "region", "contact_name", "contact_phone",
+                "planned_investment", "notes", "status")
+MAX_UPLOAD = 5 * 1024 * 1024
+
+
+def _entry(session: Session, entry_id: int) -> EnterpriseEntry:
+    """The entry or a 404 page."""
+    try:
+        return enterprises.get(session, entry_id)
+    except NotFound:
+        abort(404)
+
+
+def _int_arg(name: str) -> Optional[int]:
+    """A positive integer query argument, None when absent or malformed."""
+    raw = request.args.get(name, "")
+    return int(raw) if raw.isdigit() and int(raw) > 0 else None
+
+
+def _filter() -> enterprises.EntryFilter:
+    """The list filter from the query string; unknown codes are ignored."""
+    kind, status = request.args.get("kind", ""), request.args.get("status", "")
+    return enterprises.EntryFilter(
+        tag_id=_int_arg("tag"),
+        source_unit_id=_int_arg("unit"),
+        list_kind=kind if kind in enterprises.LIST_KINDS else "",
+        status=status if status in enterprises.STATUSES else "",
+        search=request.args.get("q", "")[:100],
+    )
+
+
+def _supplying_units(session: Session) -> list[OrgUnit]:
+    """Units that may supply lists, for the source-unit filter."""
+    return list(session.scalars(select(OrgUnit).where(OrgUnit.kind.in_(enterprises.SOURCE_UNIT_KINDS)).order_by(OrgUnit.id)))
+
+
+@bp.route("/enterprises")
+@login_required
+def listing():  # type: ignore[no-untyped-def]
+    """The shared list with filters (tag, source unit, kind, status, name) and paging; everyone reads, units add their own."""
+    flt = _filter()
+    page_number = _int_arg("page") or 1
+    with db().session() as s:
+        me = official(s)
+        page = enterprises.listing(s, flt, page_number, PER_PAGE)
+        rows = [(e, enterprises.may_maintain(me, e.source_unit_id)) for e in page.rows]
+        return render_template(
+            "enterprises/list.html", page=page, rows=rows, flt=flt, tags=enterprises.tags(s), units=_supplying_units(s),
+            kinds=enterprises.LIST_KINDS, statuses=enterprises.STATUSES, may_create=enterprises.may_create(me),
+            is_manager=enterprises.is_manager(me),
+        )
+
+
+@bp.route("/enterprises/export.xlsx")
+@login_required
+def export():  # type: ignore[no-untyped-def]
+    """Every entry matching the page's filters as .xlsx, in the page's order."""
+    with db().session() as s:
+        content = enterprises.export_xlsx(enterprises.matching(s, _filter()))
+    name = quote("招引企业数据库.xlsx")
+    return Response(content, mimetype=XLSX, headers={"Content-Disposition": f"attachment; filename*=UTF-8''{name}"})
+
+
+def _form_page(session: Session, me: User, values: Any, errors: dict[str, str], entry: Optional[EnterpriseEntry], status: int):  # type: ignore[no-untyped-def]
+    """The new/edit form with its choices and any errors."""
+    tags = [t for t in enterprises.tags(session) if t.active or (entry is not None and t.id == entry.tag_id)]
+    return render_template(
+        "enterprises/form.html", values=values, errors=errors, entry=entry, tags=tags,
+        units=enterprises.source_units(session, me), kinds=enterprises.LIST_KINDS, labels=enterprises.FIELD_LABELS,
+        statuses={k: v for k, v in enterprises.STATUSES.items() if k in enterprises.SETTABLE_STATUSES},
+        is_manager=enterprises.is_manager(me),
+    ), status
+
+
+def _posted() -> dict[str, str]:
+    return {field: request.form.get(field, "") for field in ENTRY_FIELDS}
+
+
+@bp.route("/enterprises/new", methods=["GET", "POST"])
+@login_required
+def new():  # type: ignore[no-untyped-def]
+    """录入招引企业: staff of a unit add their unit's entries, the office any unit's; nothing is stored on error."""
+    with db().session() as s:
+        me = official(s)
+        if not enterprises.may_create(me):
+            abort(403)
+        if request.method == "GET":
+            return _form_page(s, me, {"source_unit_id": str(me.unit_id), "status": "pending"}, {}, None, 200)
+    try:
+        with db().session() as s:
+            entry_id = enterprises.create(s, _posted(), official(s)).id
+    except NotAllowed:
+        abort(403)
+    except InvalidInput as exc:
+        with db().session() as s:
+            return _form_page(s, official(s), request.form, exc.errors, None, 422)
+    flash("已录入招引企业", "success")
+    return redirect(url_for("enterprises.detail", entry_id=entry_id), 303)
+
+
+@bp.route("/enterprises/<int:entry_id>")
+@login_required
+def detail(entry_id: int):  # type: ignore[no-untyped-def]
+    """All fields of an entry, its project when converted, and its history from the event log."""
+    return _detail_page(entry_id, "", 200)
+
+
+def _detail_page(entry_id: int, error: str, status: int):  # type: ignore[no-untyped-def]
+    with db().session() as s:
+        me = official(s)
+        entry = _entry(s, entry_id)
+        return render_template(
+            "enterprises/detail.html", entry=entry, history=enterprises.history(s, entry_id), error=error,
+            may_edit=enterprises.may_maintain(me, entry.source_unit_id), kinds=enterprises.LIST_KINDS,
+            statuses=enterprises.STATUSES,
+        ), status
+
+
+@bp.route("/enterprises/<int:entry_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(entry_id: int):  # type: ignore[no-untyped-def]
+    """Edit an entry of one's own unit (any entry for the office); other units' entries are read-only."""
+    with db().session() as s:
+        me = official(s)
+        entry = _entry(s, entry_id)
+        if not enterprises.may_maintain(me, entry.source_unit_id):
+            abort(403)
+        if request.method == "GET":
+            values = {f: "" if getattr(entry, f) is None else str(getattr(entry, f)) for f in ENTRY_FIELDS}
+            return _form_page(s, me, values, {}, entry, 200)
+    try:
+        with db().session() as s:
+            enterprises.edit(s, entry_id, _posted(), official(s))
+    except NotAllowed:
+        abort(403)
+    except InvalidInput as exc:
+        with db().session() as s:
+            return _form_page(s, official(s), request.form, exc.errors, _entry(s, entry_id), 422)
+    flash("已保存修改", "success")
+    return redirect(url_for("enterprises.detail", entry_id=entry_id), 303)
+
+
+def _lead_options(session: Session) -> dict[str, Any]:
+    """(value, label) choices of the lead form: landing units, platforms, deputies, categories, channels."""
+    units = landing_units(session)
+    deputies = session.scalars(
+        select(User).join(UserRole, UserRole.user_id == User.id)
+        .where(UserRole.role == "deputy", User.active.is_(True)).order_by(User.id)
+    )
+    return dict(
+        unit_options=[(u.id, u.name) for u in units],
+        platform_options=[(u.id, u.name) for u in units if u.kind == "zone"],
+        deputy_options=[(u.id, f"{u.display_name}（{u.title}）") for u in deputies],
+        category_options=list(CATEGORIES.items()),
+        channel_options=list(SOURCE_CHANNELS.items()),
+    )
+
+
+def _lead_page(session: Session, me: User, entry: EnterpriseEntry, values: Any, errors: dict[str, str], status: int):  # type: ignore[no-untyped-def]
+    return render_template("enterprises/lead.html", entry=entry, values=values, errors=errors,
+                           is_manager=enterprises.is_manager(me), **_lead_options(session)), status
+
+
+@bp.route("/enterprises/<int:entry_id>/lead", methods=["GET", "POST"])
+@login_required
+def lead(entry_id: int):  # type: ignore[no-untyped-def]
+    """转为项目线索: the registration form prefilled from the entry; on success the lifecycle starts and both are linked."""
+    with db().session() as s:
+        me = official(s)
+        entry = _entry(s, entry_id)
+        if not enterprises.may_maintain(me, entry.source_unit_id):
+            abort(403)
+        if entry.status == "converted":
+            return _detail_page(entry_id, enterprises.converted_message(entry), 409)
+        if request.method == "GET":
+            return _lead_page(s, me, entry, enterprises.lead_defaults(entry), {}, 200)
+    data = {field: request.form.get(field, "") for field in enterprises.LEAD_FIELDS}
+    try:
+        with db().session() as s:
+            project_id = enterprises.convert_to_lead(s, entry_id, data, official(s)).project_id
+    except NotAllowed:
+        abort(403)
+    except AlreadyCompleted as exc:
+        return _detail_page(entry_id, exc.message, 409)
+    except InvalidInput as exc:
+        with db().session() as s:
+            return _lead_page(s, official(s), _entry(s, entry_id), request.form, exc.errors, 422)
+    flash("已转为项目线索，项目全生命周期流程已启动", "success")
+    return redirect(url_for("projects.project_page", project_id=project_id), 303)
+
+
+def _upload_dir() -> Path:
+    path = Path(current_app.instance_path) / "imports" / "enterprises"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _import_page(preview: Any, token: str, errors: dict[str, str], status: int):  # type: ignore[no-untyped-def]
+    return render_template("enterprises/import.html", preview=preview, token=token, errors=errors,
+                           headers=list(enterprises.IMPORT_HEADERS), required=enterprises.REQUIRED_HEADERS), status
+
+
+@bp.route("/enterprises/import", methods=["GET", "POST"])
+@login_required
+def import_entries():  # type: ignore[no-untyped-def]
+    """Upload an .xlsx: a preview with an error per row naming the column and duplicates; confirm stores all rows or none."""
+    with db().session() as s:
+        if not enterprises.may_create(official(s)):
+            abort(403)
+    if request.method == "GET":
+        return _import_page(None, "", {}, 200)
+    token = request.form.get("token", "")
+    if token:
+        if not token.isalnum():
+            abort(400)
+        path = _upload_dir() / f"{token}.xlsx"
+        if not path.exists():
+            flash("导入文件已过期，请重新上传", "error")
+            return redirect(url_for("enterprises.import_entries"), 303)
+        try:
+            with db().session() as s:
+                ids = enterprises.commit_import(s, path.read_bytes(), official(s))
+        except InvalidInput as exc:
+            with db().session() as s:
+                preview = enterprises.preview_import(s, path.read_bytes(), official(s))
+            return _import_page(preview, "", exc.errors, 422)
+        path.unlink(missing_ok=True)
+        flash(f"已导入{len(ids)}家招引企业", "success")
+        return redirect(url_for("enterprises.listing"), 303)
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        return _import_page(None, "", {"file": "请选择要导入的 .xlsx 文件(file)"}, 422)
+    content = upload.read(MAX_UPLOAD + 1)
+    if len(content) > MAX_UPLOAD:
+        return _import_page(None, "", {"file": "文件(file)不能超过5MB"}, 413)
+    with db().session() as s:
+        preview = enterprises.preview_import(s, content, official(s))
+    if not preview.ok:
+        return _import_page(preview, "", {}, 422)
+    token = secrets.token_hex(16)
+    (_upload_dir() / f"{token}.xlsx").write_bytes(content)
+    return _import_page(preview, token, {}, 200)
+
+
+@bp.route("/enterprises/tags", methods=["GET", "POST"])
+@login_required
+def tags():  # type: ignore[no-untyped-def]
+    """The "1+3+3" industry tags with their use; the office adds a tag here."""
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        try:
+            with db().session() as s:
+                tag = enterprises.add_tag(s, official(s), request.form)
+                flash(f"已新增产业标签“{tag.name}”", "success")
+            return redirect(url_for("enterprises.tags"), 303)
+        except NotAllowed:
+            abort(403)
+        except InvalidInput as exc:
+            errors = exc.errors
+    return _tags_page(errors, None, 422 if errors else 200)
+
+
+def _tags_page(errors: dict[str, str], failed_tag: Optional[int], status: int):  # type: ignore[no-untyped-def]
+    with db().session() as s:
+        me = official(s)
+        return render_template("enterprises/tags.html", tags=enterprises.tags(s), usage=enterprises.tag_usage(s),
+                               may_edit=enterprises.is_manager(me), errors=errors, failed_tag=failed_tag,
+                               values=request.form if errors else {}), status
+
+
+@bp.route("/enterprises/tags/<int:tag_id>", methods=["POST"])
+@login_required
+def tag_update(tag_id: int):  # type: ignore[no-untyped-def]
+    """The office renames, regroups, deactivates or reactivates a tag."""
+    try:
+        with db().session() as s:
+            tag = enterprises.update_tag(s, official(s), tag_id, request.form)
+            flash(f"已保存产业标签“{tag.name}”", "success")
+    except NotAllowed:
+        abort(403)
+    except NotFound:
+        abort(404)
+    except InvalidInput as exc:
+        return _tags_page(exc.errors, tag_id, 422)
+    return redirect(url_for("enterprises.tags"), 303)
+
+
+@bp.route("/enterprises/tags/<int:tag_id>/delete", methods=["POST"])
+@login_required
+def tag_delete(tag_id: int):  # type: ignore[no-untyped-def]
+    """The office deletes an unused tag; a tag in use is refused with the advice to deactivate it."""
+    try:
+        with db().session() as s:
+            enterprises.delete_tag(s, official(s), tag_id)
+    except NotAllowed:
+        abort(403)
+    except NotFound:
+        abort(404)
+    except InvalidInput as exc:
+        return _tags_page(exc.errors, tag_id, 422)
+    flash("已删除产业标签", "success")
+    return redirect(url_for("enterprises.tags"), 303)
