@@ -106,6 +106,7 @@ def may_create(user: User) -> bool:
 
 
 def _refuse_unit(user: User) -> NotAllowed:
+    """The refusal for writing another unit's list, naming the user's own unit."""
     return NotAllowed(f"只能维护本单位（{user.unit.name}）提供的企业名单；其他单位的名单只读")
 
 
@@ -134,6 +135,7 @@ def tag_usage(session: Session) -> dict[int, int]:
 
 
 def _require_manager(actor: User) -> None:
+    """Only the office keeps the tag list."""
     if not is_manager(actor):
         raise NotAllowed("只有领导小组办公室可以维护“1+3+3”产业标签")
 
@@ -166,6 +168,7 @@ def _tag_values(session: Session, data: dict[str, Any], current: Optional[Indust
 
 
 def _tag_event(session: Session, actor: User, tag: IndustryTag, summary: str) -> None:
+    """A line in the event log for a change of the tag list."""
     session.add(Event(kind=TAG_EVENT_KIND, actor_id=actor.id, summary=summary[:300], payload={"tag_id": tag.id, "name": tag.name}))
 
 
@@ -180,6 +183,7 @@ def add_tag(session: Session, actor: User, data: dict[str, Any]) -> IndustryTag:
 
 
 def _tag(session: Session, tag_id: int) -> IndustryTag:
+    """One tag, or NotFound."""
     tag = session.get(IndustryTag, tag_id)
     if tag is None:
         raise NotFound(f"产业标签 {tag_id} 不存在")
@@ -315,6 +319,7 @@ def _same_name(session: Session, key: str, exclude_id: Optional[int]) -> Optiona
 
 
 def _duplicate_message(other: EnterpriseEntry) -> str:
+    """The message for a name already in the database, naming who supplied it."""
     return f"{label('name')}“{other.name}”已在企业库中（来源：{other.source_unit.name}，编号{other.id}）"
 
 
@@ -581,6 +586,7 @@ def lead_defaults(entry: EnterpriseEntry) -> dict[str, str]:
 
 
 def converted_message(entry: EnterpriseEntry) -> str:
+    """Why a second conversion is refused: the project the entry already became."""
     project = f"“{entry.project.name}”（编号{entry.project_id}）" if entry.project else ""
     return f"招引企业“{entry.name}”已转为项目线索{project}，不能重复转化"
 

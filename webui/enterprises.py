@@ -100,6 +100,7 @@ def _form_page(session: Session, me: User, values: Any, errors: dict[str, str], 
 
 
 def _posted() -> dict[str, str]:
+    """The entry fields of the submitted form."""
     return {field: request.form.get(field, "") for field in ENTRY_FIELDS}
 
 
@@ -133,6 +134,7 @@ def detail(entry_id: int):  # type: ignore[no-untyped-def]
 
 
 def _detail_page(entry_id: int, error: str, status: int):  # type: ignore[no-untyped-def]
+    """The entry page, with an error line when an action on it was refused."""
     with db().session() as s:
         me = official(s)
         entry = _entry(s, entry_id)
@@ -184,6 +186,7 @@ def _lead_options(session: Session) -> dict[str, Any]:
 
 
 def _lead_page(session: Session, me: User, entry: EnterpriseEntry, values: Any, errors: dict[str, str], status: int):  # type: ignore[no-untyped-def]
+    """The lead form of an entry with its choices and any errors."""
     return render_template("enterprises/lead.html", entry=entry, values=values, errors=errors,
                            is_manager=enterprises.is_manager(me), **_lead_options(session)), status
 
@@ -217,12 +220,14 @@ def lead(entry_id: int):  # type: ignore[no-untyped-def]
 
 
 def _upload_dir() -> Path:
+    """Where a previewed upload waits for its confirmation (under instance/, never served)."""
     path = Path(current_app.instance_path) / "imports" / "enterprises"
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
 def _import_page(preview: Any, token: str, errors: dict[str, str], status: int):  # type: ignore[no-untyped-def]
+    """The import page: upload form, preview table, confirmation when every row is fine."""
     return render_template("enterprises/import.html", preview=preview, token=token, errors=errors,
                            headers=list(enterprises.IMPORT_HEADERS), required=enterprises.REQUIRED_HEADERS), status
 
@@ -288,6 +293,7 @@ def tags():  # type: ignore[no-untyped-def]
 
 
 def _tags_page(errors: dict[str, str], failed_tag: Optional[int], status: int):  # type: ignore[no-untyped-def]
+    """The tag list, with errors beside the tag whose change was refused."""
     with db().session() as s:
         me = official(s)
         return render_template("enterprises/tags.html", tags=enterprises.tags(s), usage=enterprises.tag_usage(s),

@@ -24,7 +24,8 @@ class EnterpriseHelper(Helper):
             return s.scalars(select(IndustryTag.id).where(IndustryTag.name == name)).one()
 
     def entry_data(self, **fields: Any) -> dict[str, Any]:
-        data: dict[str, Any] = {"name": "浙江测试装备有限公司", "tag_id": fields["tag_id"] if "tag_id" in fields else self.tag("装备制造"), "list_kind": "target",
+        tag_id = fields["tag_id"] if "tag_id" in fields else self.tag("装备制造")
+        data: dict[str, Any] = {"name": "浙江测试装备有限公司", "tag_id": tag_id, "list_kind": "target",
                                 "region": "杭州市", "contact_name": "王经理", "contact_phone": "0571-1234567",
                                 "planned_investment": "50000", "notes": "", "status": "pending"}
         data.update(fields)

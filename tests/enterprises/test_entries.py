@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
 
 from engine import audit, enterprises
 from engine.enterprise_models import IndustryTag

@@ -6,7 +6,6 @@ import re
 
 from openpyxl import load_workbook
 
-from tests.enterprises.conftest import EnterpriseHelper
 from tests.enterprises.test_excel import workbook
 from tests.webui.conftest import csrf_token
 
