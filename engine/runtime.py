@@ -164,11 +164,13 @@ def _advance(
     loaded: LoadedDefinition,
     actor: Optional[User],
     flush: bool = True,
+    ready_rows: Optional[list[Task]] = None,
 ) -> Outcome:
     """Run engine steps, then persist state, task table, project stage and events.
 
     With `flush=False` (a batch of timer firings) the caller flushes once for the whole batch
     and the workflow is not kept in the live cache, since its revision is known only then.
+    `ready_rows`, when the caller has read them, are the instance's ready rows of the task table.
     """
     finished: list[Any] = []
     error = None
@@ -187,7 +189,7 @@ def _advance(
             _close_project(project, finished, workflow)
     else:
         instance.status, instance.error = "running", None
-    ready = _sync_tasks(session, instance, project, workflow, loaded)
+    ready = _sync_tasks(session, instance, project, workflow, loaded, ready_rows)
     if instance.process_id == LIFECYCLE:
         _update_stage(project, ready)
     else:
@@ -252,11 +254,17 @@ def _close_project(project: Project, finished: list[Any], workflow: BpmnWorkflow
 
 
 def _sync_tasks(
-    session: Session, instance: Instance, project: Project, workflow: BpmnWorkflow, loaded: LoadedDefinition
+    session: Session,
+    instance: Instance,
+    project: Project,
+    workflow: BpmnWorkflow,
+    loaded: LoadedDefinition,
+    rows: Optional[list[Task]] = None,
 ) -> list[Task]:
     """Mirror READY user tasks into the task table; cancel rows whose task is no longer ready."""
     ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
-    rows = session.scalars(select(Task).where(Task.instance_id == instance.id, Task.status == "ready")).all()
+    if rows is None:
+        rows = list(session.scalars(select(Task).where(Task.instance_id == instance.id, Task.status == "ready")))
     known = {row.spiff_task_id: row for row in rows}
     for spiff_id, row in known.items():
         if spiff_id not in ready:

@@ -11,16 +11,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Optional
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, and_, bindparam, or_, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, undefer
+from sqlalchemy.orm.attributes import set_committed_value
 
 from . import definitions, runtime
 from .db import Database
 from .due import pending_timers
 from .errors import ConcurrentUpdate
-from .models import Instance, Project, utcnow
+from .models import Instance, Project, Task, utcnow
 
+STATE_COLUMNS = ("state", "status", "error", "next_timer_at", "updated_at")  # what advancing an instance changes on its row
 
 @dataclass
 class SweepResult:
@@ -51,7 +53,7 @@ def due_instances(session: Session, now: datetime, limit: int, after: Optional[t
     return list(session.scalars(query))
 
 
-def fire(session: Session, instance: Instance, project: Project) -> int:
+def fire(session: Session, instance: Instance, project: Project, ready_rows: Optional[list[Task]] = None) -> int:
     """Fire the instance's due timers, run the engine on and persist; returns how many timers fired."""
     loaded = definitions.load(session, instance.definition_id)
     workflow = runtime._checkout(instance, loaded)
@@ -64,20 +66,50 @@ def fire(session: Session, instance: Instance, project: Project) -> int:
         payload = {"due": timer.due.isoformat(), "task": timer.task_id}
         runtime._log(session, "timer", instance, project, None, timer.bpmn_id, summary, payload)
     with session.no_autoflush:  # the batch flushes once, after its last firing
-        runtime._advance(session, instance, project, workflow, loaded, None, flush=False)
+        runtime._advance(session, instance, project, workflow, loaded, None, flush=False, ready_rows=ready_rows)
     return len(fired)
 
 
 def _fire_batch(session: Session, instances: list[Instance]) -> SweepResult:
-    """Fire a claimed batch inside the caller's transaction (projects loaded in one query)."""
+    """Fire a claimed batch inside the caller's transaction (projects and ready task rows loaded in one query each)."""
     done = SweepResult(loaded=len(instances))
     projects = {p.id: p for p in session.scalars(select(Project).where(Project.id.in_({i.project_id for i in instances})))}
+    ready: dict[int, list[Task]] = {i.id: [] for i in instances}
+    for row in session.scalars(select(Task).where(Task.instance_id.in_(ready), Task.status == "ready")):
+        ready[row.instance_id].append(row)
     for instance in instances:
-        count = fire(session, instance, projects[instance.project_id])
+        count = fire(session, instance, projects[instance.project_id], ready[instance.id])
         done.instances_fired += 1 if count else 0
         done.timers_fired += count
+    _write_states(session, instances)
     runtime.flush_or_conflict(session)
     return done
+
+
+def _write_states(session: Session, instances: list[Instance]) -> None:
+    """Store the batch's instance rows in one executemany UPDATE guarded by each revision.
+
+    The ORM sends one UPDATE per versioned row; a batch of 200 would cost 200 round trips.
+    A row changed by another writer since it was claimed makes the count fall short: ConcurrentUpdate.
+    """
+    if not instances:
+        return
+    table = Instance.__table__
+    rows = [
+        {"b_id": i.id, "b_revision": i.revision, "state": i.state, "status": i.status, "error": i.error,
+         "next_timer_at": i.next_timer_at, "updated_at": i.updated_at, "revision": i.revision + 1}
+        for i in instances
+    ]
+    statement = (
+        update(table)
+        .where(table.c.id == bindparam("b_id"), table.c.revision == bindparam("b_revision"))
+        .values({key: bindparam(key) for key in STATE_COLUMNS + ("revision",)})
+    )
+    if session.connection().execute(statement, rows).rowcount != len(rows):
+        raise ConcurrentUpdate("定时器触发期间流程被他人更新，本批改为逐个触发")
+    for instance, row in zip(instances, rows):
+        for key in STATE_COLUMNS + ("revision",):
+            set_committed_value(instance, key, row[key])
 
 
 def _add(result: SweepResult, done: SweepResult) -> None:

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import event
 
 from engine import scheduler, timers
-from engine.models import Instance
+from engine.errors import ConcurrentUpdate
+from engine.models import Instance, utcnow
 from tests.timers.conftest import START, TimerHelper, hours
 
 
@@ -118,3 +120,22 @@ def test_after_an_outage_every_overdue_timer_fires_once_on_the_first_run(th: Tim
     assert th.count_timer_events() == fired
     assert all(set(th.ready(i)) == {"escalation", "office_followup"} for i in fresh)
     assert [set(th.ready(i)) for i in cooling] == [{"confirm"}, {"confirm"}, set()]
+
+
+def test_a_row_changed_after_the_claim_sends_the_batch_one_by_one_and_each_timer_fires_once(sqlite_db, clock) -> None:  # type: ignore[no-untyped-def]
+    """SQLite only: on PostgreSQL the claim locks the rows, so no writer can slip in between."""
+    th = TimerHelper(sqlite_db)
+    ids = [th.start(f"项目{i}") for i in range(3)]
+    clock.shift(hours(3))
+    with th.db.session() as batch:
+        claimed = timers.due_instances(batch, utcnow(), 10)
+        with th.db.session() as other:  # another writer changes one claimed instance
+            other.get(Instance, ids[1]).updated_at = utcnow()
+        with pytest.raises(ConcurrentUpdate):
+            timers._fire_batch(batch, claimed)
+        batch.rollback()
+    assert th.timer_events() == []
+    result = timers.sweep(th.db)
+    assert (result.instances_fired, result.failed) == (3, [])
+    assert th.count_timer_events() == {iid: 1 for iid in ids}
+    assert all(set(th.ready(iid)) == {"review", "office_followup"} for iid in ids)
