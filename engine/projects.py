@@ -80,7 +80,6 @@ MONEY_FIELDS = (
     "contract_amount",
 )
 BOOL_FIELDS = ("is_manufacturing", "needs_land", "one_case_support", "is_major")
-MAX_FUND_REQUEST = Decimal(10000)
 # Form fields that, when a task submits them, update the ledger record of the same name.
 FORM_FIELDS_ON_PROJECT = (
     "needs_land",
@@ -181,8 +180,9 @@ def validate(session: Session, data: dict[str, Any]) -> ProjectInput:
         values[field] = _decimal(data.get(field), field, errors, required=field == "total_investment")
         if values[field] is None:
             values[field] = Decimal(0)
-    if values["fund_request"] > MAX_FUND_REQUEST:
-        errors["fund_request"] = f"{label('fund_request')}不能超过10000万元（单个项目原则上不高于1亿元）"
+    cap = fund_project_cap(session)
+    if values["fund_request"] > cap:
+        errors["fund_request"] = f"{label('fund_request')}不能超过{format(cap.normalize(), 'f')}万元（单个项目支持上限，原则上不高于1亿元）"
     land = _decimal(data.get("land_mu"), "land_mu", errors)
     if land is not None and land > 0 and not values["needs_land"]:
         errors["land_mu"] = f"{label('land_mu')}仅在“是否供地”为“是”时填写"
@@ -209,6 +209,13 @@ def validate(session: Session, data: dict[str, Any]) -> ProjectInput:
     if errors:
         raise InvalidInput(errors)
     return ProjectInput(values)
+
+
+def fund_project_cap(session: Session) -> Decimal:
+    """The per-project fund cap the office set in the elements settings (default 10,000 万元)."""
+    from .elements import get_all  # imported here: elements reaches this module through coordination and runtime
+
+    return get_all(session)["fund_project_cap"]
 
 
 def is_dev_zone(project: Project) -> bool:

@@ -18,7 +18,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from . import coordination, health, lights, monthly, notices, notifications, progress, timers
+from . import coordination, fund, health, lights, monthly, notices, notifications, progress, timers
 from .config import Settings
 from .db import Database
 from .models import utcnow
@@ -43,6 +43,7 @@ JOBS: dict[str, tuple[Callable[[Database, datetime], Any], int]] = {
     "monthly": (_in_session(monthly.run), 900),
     "coordination": (_in_session(lambda session, now: len(coordination.sweep_overdue(session, now))), 300),
     "notices": (_in_session(lambda session, now: notices.generate_due(session, now) is not None), 3600),
+    "fund": (_in_session(fund.scan), 300),
     "outbox": (lambda db, now: notifications.dispatch(db, now), 15),
 }
 

@@ -148,6 +148,9 @@ def test_settings_take_effect_and_are_logged(eh: ElementsHelper) -> None:
         assert summaries == ["修改要素保障设置：单个项目产业基金支持上限6000万元",
                              "修改要素保障设置：产业基金规模5000万元，单个项目产业基金支持上限5000万元"]
         assert elements.get_all(s)["fund_size"] == Decimal(5000)
+    with pytest.raises(InvalidInput) as over:
+        eh.register(name="乙项目", fund_request=5500)
+    assert over.value.errors["fund_request"] == "申请产业基金(fund_request)不能超过5000万元（单个项目支持上限，原则上不高于1亿元）"
 
 
 @pytest.mark.parametrize("values, field, message", [
