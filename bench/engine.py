@@ -13,25 +13,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from SpiffWorkflow.bpmn import BpmnWorkflow  # noqa: E402
-from SpiffWorkflow.util.task import TaskState  # noqa: E402
 
 from engine import definitions, runtime  # noqa: E402
-from engine.sandbox import SCRIPT_ENGINE  # noqa: E402
-from lifecycle import T3_STEPS, prepared, run_lifecycle  # noqa: E402
-
-
-def run_raw(loaded: definitions.LoadedDefinition, facts: dict) -> None:
-    """One lifecycle in memory: the same spec, sandbox and task data, no persistence."""
-    wf = BpmnWorkflow(loaded.spec, loaded.subprocess_specs, script_engine=SCRIPT_ENGINE)
-    wf.get_tasks(state=TaskState.READY)[0].data.update(facts)
-    wf.do_engine_steps()
-    for data in T3_STEPS:
-        task = wf.get_tasks(state=TaskState.READY, manual=True)[0]
-        task.set_data(**data)
-        task.run()
-        wf.do_engine_steps()
-    assert wf.completed
+from lifecycle import T3_STEPS, prepared, run_lifecycle, run_raw  # noqa: E402
 
 
 def main() -> None:
@@ -43,14 +27,13 @@ def main() -> None:
         db, registration, actors = prepared(tmp, "bench")
         with db.session() as s:
             loaded = definitions.load(s, definitions.latest(s, runtime.LIFECYCLE).id)
-        facts = {"category": "industrial", "needs_land": False, "land_mu": 0.0, "dev_zone": False, "one_case_support": False}
         for _ in range(10):  # warm-up both paths
-            run_raw(loaded, facts)
+            run_raw(loaded)
             run_lifecycle(db, registration, actors)
         raw, eng, cold = [], [], []
         for _ in range(args.n):
             t0 = time.perf_counter()
-            run_raw(loaded, facts)
+            run_raw(loaded)
             t1 = time.perf_counter()
             run_lifecycle(db, registration, actors)
             t2 = time.perf_counter()

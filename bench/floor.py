@@ -14,7 +14,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from collections.abc import Callable
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -24,10 +23,8 @@ from SpiffWorkflow.util.task import TaskState  # noqa: E402
 
 from engine import definitions, runtime, state  # noqa: E402
 from engine.models import utcnow  # noqa: E402
-from engine.sandbox import SCRIPT_ENGINE  # noqa: E402
-from lifecycle import T3_STEPS, prepared  # noqa: E402
+from lifecycle import T3_STEPS, prepared, run_raw  # noqa: E402
 
-FACTS = {"category": "industrial", "needs_land": False, "land_mu": 0.0, "dev_zone": False, "one_case_support": False}
 CLAIM = "UPDATE task SET status='completed', completed_by=?, completed_at=?, data=? WHERE id=? AND status='ready'"
 INSERT_TASK = (
     "INSERT INTO task (instance_id, project_id, spiff_task_id, bpmn_id, name, lane, role, scope, stage, form, created_at, status)"
@@ -35,21 +32,6 @@ INSERT_TASK = (
 )
 SAVE_STATE = "UPDATE instance SET state=?, revision=revision+1, updated_at=? WHERE id=? AND revision=?"
 LOG = "INSERT INTO event (at, kind, project_id, instance_id, actor_id, bpmn_id, summary, payload) VALUES (?, 'complete', ?, ?, ?, ?, ?, ?)"
-
-
-def lifecycle(loaded: definitions.LoadedDefinition, persist: Callable[[BpmnWorkflow, Any, dict], None] | None) -> None:
-    """One T3 lifecycle in memory; `persist` runs after every completed user task."""
-    wf = BpmnWorkflow(loaded.spec, loaded.subprocess_specs, script_engine=SCRIPT_ENGINE)
-    wf.get_tasks(state=TaskState.READY)[0].data.update(FACTS)
-    wf.do_engine_steps()
-    for data in T3_STEPS:
-        task = wf.get_tasks(state=TaskState.READY, manual=True)[0]
-        task.set_data(**data)
-        task.run()
-        wf.do_engine_steps()
-        if persist is not None:
-            persist(wf, task, data)
-    assert wf.completed
 
 
 class BareStore:
@@ -102,7 +84,7 @@ def main() -> None:
         for round_ in range(args.n + 10):
             for name, persist in paths.items():
                 t0 = time.perf_counter()
-                lifecycle(loaded, persist)
+                run_raw(loaded, persist)
                 if round_ >= 10:  # the first ten are warm-up
                     times[name].append(time.perf_counter() - t0)
         raw_connection.close()

@@ -1,14 +1,21 @@
 """Shared by the engine benchmarks: a prepared SQLite database and a full T3 lifecycle through the engine."""
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from sqlalchemy import select
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.util.task import TaskState
 
 from engine import definitions, demo, runtime, schema, state
 from engine.config import PROJECT_ROOT
 from engine.db import Database
 from engine.models import Project, Task, User
 from engine.org import can_act
+from engine.sandbox import SCRIPT_ENGINE
 
+FACTS = {"category": "industrial", "needs_land": False, "land_mu": 0.0, "dev_zone": False, "one_case_support": False}
 PASS = {"decision": "pass", "opinion": "同意"}
 T3_STEPS = [
     {"has_intent": True, "opinion": "有意向"},
@@ -57,3 +64,18 @@ def run_lifecycle(db: Database, registration: dict, actors: list[User], cold: bo
             runtime.complete_task(s, task.id, s.get(User, actor.id), data, at_meeting=True)
     with db.session() as s:
         assert s.get(Project, outcome.project_id).status == "started"
+
+
+def run_raw(loaded: definitions.LoadedDefinition, after_task: Callable[[BpmnWorkflow, Any, dict], None] | None = None) -> None:
+    """One T3 lifecycle in memory: the same spec, sandbox and task data; `after_task` runs after each completion."""
+    wf = BpmnWorkflow(loaded.spec, loaded.subprocess_specs, script_engine=SCRIPT_ENGINE)
+    wf.get_tasks(state=TaskState.READY)[0].data.update(FACTS)
+    wf.do_engine_steps()
+    for data in T3_STEPS:
+        task = wf.get_tasks(state=TaskState.READY, manual=True)[0]
+        task.set_data(**data)
+        task.run()
+        wf.do_engine_steps()
+        if after_task is not None:
+            after_task(wf, task, data)
+    assert wf.completed

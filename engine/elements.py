@@ -4,14 +4,11 @@ The industrial fund ledger lives in engine/fund.py, the land ledger in engine/la
 """
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any, Optional
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
@@ -172,28 +169,3 @@ def serialise_writers(session: Session) -> None:
     else:
         no_row = update(ElementSetting).where(ElementSetting.key.is_(None)).values(key=ElementSetting.key)
         session.execute(no_row.execution_options(synchronize_session=False))
-
-
-Sheet = tuple[str, str, list[str], list[list[Any]]]  # sheet title, caption line, headers, rows
-
-
-def workbook(sheets: list[Sheet]) -> bytes:
-    """An .xlsx with one sheet per ledger table: a caption line, bold Chinese headers, the rows (as engine/excel.py)."""
-    book = Workbook()
-    book.remove(book.active)
-    for title, caption, headers, rows in sheets:
-        ws = book.create_sheet(title[:31])
-        ws.append([caption])
-        ws["A1"].font = Font(bold=True, size=14)
-        ws.append(headers)
-        for cell in ws[2]:
-            cell.font = Font(bold=True)
-            cell.alignment = Alignment(horizontal="center")
-        for row in rows:
-            ws.append(row)
-        for index, header in enumerate(headers, start=1):
-            ws.column_dimensions[ws.cell(row=2, column=index).column_letter].width = max(10, len(header) * 2 + 2)
-        ws.freeze_panes = "A3"
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()

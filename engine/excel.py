@@ -60,25 +60,34 @@ MAX_ROWS = 2000
 YES = {"是": True, "否": False, "": False}
 
 
-def _sheet(title: str, headers: list[str], rows: Iterable[list[Any]], caption: str) -> bytes:
-    """One-sheet workbook: a caption line, bold Chinese headers, the rows; returned as .xlsx bytes."""
-    wb = Workbook()
-    ws = wb.active
-    ws.title = title[:31]
-    ws.append([caption])
-    ws["A1"].font = Font(bold=True, size=14)
-    ws.append(headers)
-    for cell in ws[2]:
-        cell.font = Font(bold=True)
-        cell.alignment = Alignment(horizontal="center")
-    for row in rows:
-        ws.append(row)
-    for index, header in enumerate(headers, start=1):
-        ws.column_dimensions[ws.cell(row=2, column=index).column_letter].width = max(10, len(header) * 2 + 2)
-    ws.freeze_panes = "A3"
+Sheet = tuple[str, str, list[str], list[list[Any]]]  # sheet title, caption line, headers, rows
+
+
+def workbook(sheets: list[Sheet]) -> bytes:
+    """An .xlsx with one sheet per table: a caption line, bold Chinese headers, the rows, the heads frozen."""
+    book = Workbook()
+    book.remove(book.active)
+    for title, caption, headers, rows in sheets:
+        ws = book.create_sheet(title[:31])
+        ws.append([caption])
+        ws["A1"].font = Font(bold=True, size=14)
+        ws.append(headers)
+        for cell in ws[2]:
+            cell.font = Font(bold=True)
+            cell.alignment = Alignment(horizontal="center")
+        for row in rows:
+            ws.append(row)
+        for index, header in enumerate(headers, start=1):
+            ws.column_dimensions[ws.cell(row=2, column=index).column_letter].width = max(10, len(header) * 2 + 2)
+        ws.freeze_panes = "A3"
     out = io.BytesIO()
-    wb.save(out)
+    book.save(out)
     return out.getvalue()
+
+
+def _sheet(title: str, headers: list[str], rows: Iterable[list[Any]], caption: str) -> bytes:
+    """One-sheet workbook of `rows` under a caption and headers."""
+    return workbook([(title, caption, headers, list(rows))])
 
 
 def ledger_rows(projects_: list[Project]) -> list[list[Any]]:

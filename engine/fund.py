@@ -16,7 +16,7 @@ from typing import Any, Optional
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from . import elements, notifications, projects
+from . import elements, excel, notifications, projects
 from .elements import fmt
 from .element_models import FundDisbursement
 from .errors import InvalidInput
@@ -224,7 +224,7 @@ def summary_cells(fund: FundLedger) -> list[Any]:
 def fund_xlsx(fund: FundLedger, rows: list[FundDisbursement]) -> bytes:
     """The fund ledger as .xlsx: projects, disbursements, totals and warnings, the same rows as the page."""
     totals = [summary_cells(fund)] + [[f"预警：{w}"] for w in fund.warnings]
-    return elements.workbook([
+    return excel.workbook([
         ("产业基金台账", "产业基金台账（单位：万元）", HEADERS, cells(fund)),
         ("拨付记录", "产业基金拨付记录", DISBURSEMENT_HEADERS, disbursement_cells(rows)),
         ("汇总", "产业基金汇总", SUMMARY_HEADERS, totals),

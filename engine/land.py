@@ -15,7 +15,7 @@ from typing import Any, Optional
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from . import elements, projects
+from . import elements, excel, projects
 from .assessment import monthly_plan
 from .coordination import local_today
 from .element_models import LandRevitalisation, LandSupply
@@ -291,7 +291,7 @@ def summary_cells(land: LandYear) -> list[Any]:
 def land_xlsx(land: LandYear) -> bytes:
     """The year's land ledger as .xlsx: supply, revitalisation, monthly plan, waiting projects, figures and warnings."""
     totals = [summary_cells(land)] + [[f"预警：{w}"] for w in land.warnings]
-    return elements.workbook([
+    return excel.workbook([
         ("供地记录", f"{land.year}年供地记录", SUPPLY_HEADERS, supply_cells(land)),
         ("盘活低效用地", f"{land.year}年盘活闲置低效用地记录", REVITALISE_HEADERS, revitalise_cells(land)),
         ("盘活月度计划", f"{land.year}年盘活低效用地月度计划（倒排）与完成情况", PLAN_HEADERS, plan_cells(land)),
