@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from . import projects, runtime
 from .enterprise_models import EnterpriseEntry, IndustryTag
 from .errors import AlreadyCompleted, InvalidInput, NotAllowed, NotFound
-from .excel import ImportPreview, ImportRow, _sheet, _text
+from .excel import ImportPreview, ImportRow, _text, workbook
 from .models import Event, OrgUnit, User, utcnow
 from .queries import Page
 
@@ -479,7 +479,7 @@ def export_rows(entries: list[EnterpriseEntry]) -> list[list[Any]]:
 
 def export_xlsx(entries: list[EnterpriseEntry], caption: str = "招引企业数据库") -> bytes:
     """Entries as .xlsx with the import's column names, so an exported sheet can be edited and imported elsewhere."""
-    return _sheet("招引企业", EXPORT_COLUMNS, export_rows(entries), caption)
+    return workbook([("招引企业", caption, EXPORT_COLUMNS, export_rows(entries))])
 
 
 # ---------------------------------------------------------------- Excel import
