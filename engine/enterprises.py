@@ -9,20 +9,18 @@ Who may do what (checked here, not in the web layer):
 """
 from __future__ import annotations
 
-import io
 import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Optional
 
-from openpyxl import load_workbook
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
 from . import projects, runtime
 from .enterprise_models import EnterpriseEntry, IndustryTag
 from .errors import AlreadyCompleted, InvalidInput, NotAllowed, NotFound
-from .excel import ImportPreview, ImportRow, _text, workbook
+from .excel import ImportPreview, ImportRow, read_table, workbook
 from .models import Event, OrgUnit, User, utcnow
 from .queries import Page
 
@@ -75,7 +73,6 @@ IMPORT_HEADERS = {  # column header -> entry field
     "备注": "notes",
 }
 REQUIRED_HEADERS = ("企业名称", "产业标签", "名单类别")
-MAX_ROWS = 2000
 
 
 def label(field: str) -> str:
@@ -513,27 +510,15 @@ def preview_import(session: Session, content: bytes, actor: User) -> ImportPrevi
     """Read an .xlsx of entries: every row checked as a form would be, duplicates (in the database or the file) flagged."""
     if not may_create(actor):
         raise NotAllowed("只有领导小组办公室和各单位招商人员可以导入招引企业")
-    try:
-        ws = load_workbook(io.BytesIO(content), read_only=True, data_only=True).worksheets[0]
-    except Exception:  # noqa: BLE001 - any unreadable upload is the same user error
-        return ImportPreview([], ["文件不是有效的 Excel(.xlsx) 文件"])
-    lines = list(ws.iter_rows(values_only=True))
-    header_at = next((i for i, line in enumerate(lines[:5]) if line and "企业名称" in [_text(c) for c in line]), None)
-    if header_at is None:
-        return ImportPreview([], ["找不到表头行（须包含“企业名称”列）"])
-    headers = [_text(c) for c in lines[header_at]]
-    missing = [h for h in REQUIRED_HEADERS if h not in headers]
-    if missing:
-        return ImportPreview([], [f"缺少必填列：{'、'.join(missing)}"])
-    if len(lines) - header_at - 1 > MAX_ROWS:
-        return ImportPreview([], [f"一次最多导入{MAX_ROWS}行"])
+    headers, lines, problems = read_table(content, "企业名称", REQUIRED_HEADERS)
+    if problems:
+        return ImportPreview([], problems)
     unknown = [h for h in headers if h and h not in IMPORT_HEADERS and h not in EXPORT_COLUMNS]
     tags_by_name = {t.name: t.id for t in tags(session, active_only=True)}
     units_by_name = {u.name: u.id for u in session.scalars(select(OrgUnit).where(OrgUnit.kind.in_(SOURCE_UNIT_KINDS)))}
     rows: list[ImportRow] = []
     seen: dict[str, ImportRow] = {}
-    for number, line in enumerate(lines[header_at + 1:], start=header_at + 2):
-        cells = {h: _text(v) for h, v in zip(headers, line) if h}
+    for number, cells in lines:
         if not any(cells.get(h) for h in IMPORT_HEADERS):
             continue
         item = ImportRow(number, {})

@@ -167,7 +167,28 @@ class ImportPreview:
         return not self.problems and all(not r.errors and not r.duplicates for r in self.rows)
 
 
-def _text(value: Any) -> str:
+def read_table(content: bytes, key_header: str, required: Iterable[str]) -> tuple[list[str], list[tuple[int, dict[str, str]]], list[str]]:
+    """An upload's first sheet: its headers (the line holding `key_header`) and each (row number, cells by header) under them; or what is wrong."""
+    try:
+        ws = load_workbook(io.BytesIO(content), read_only=True, data_only=True).worksheets[0]
+    except Exception:  # noqa: BLE001 - any unreadable upload is the same user error
+        return [], [], ["文件不是有效的 Excel(.xlsx) 文件"]
+    lines = list(ws.iter_rows(values_only=True))
+    header_at = next((i for i, line in enumerate(lines[:5]) if line and key_header in [cell_text(c) for c in line]), None)
+    if header_at is None:
+        return [], [], [f"找不到表头行（须包含“{key_header}”列）"]
+    headers = [cell_text(c) for c in lines[header_at]]
+    missing = [h for h in required if h not in headers]
+    if missing:
+        return [], [], [f"缺少必填列：{'、'.join(missing)}"]
+    if len(lines) - header_at - 1 > MAX_ROWS:
+        return [], [], [f"一次最多导入{MAX_ROWS}行"]
+    rows = [(number, {h: cell_text(v) for h, v in zip(headers, line) if h}) for number, line in enumerate(lines[header_at + 1:], start=header_at + 2)]
+    return headers, rows, []
+
+
+def cell_text(value: Any) -> str:
+    """A spreadsheet cell as the text a form field would carry (whole numbers without .0, dates as ISO)."""
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
@@ -183,29 +204,17 @@ def _similar(a: str, b: str) -> bool:
 
 def preview(session: Session, content: bytes) -> ImportPreview:
     """Read an .xlsx of leads; every row validated as a registration, duplicates (same investor, similar name) flagged."""
-    try:
-        ws = load_workbook(io.BytesIO(content), read_only=True, data_only=True).worksheets[0]
-    except Exception:  # noqa: BLE001 - any unreadable upload is the same user error
-        return ImportPreview([], ["文件不是有效的 Excel(.xlsx) 文件"])
-    lines = list(ws.iter_rows(values_only=True))
-    header_at = next((i for i, line in enumerate(lines[:5]) if line and "项目名称" in [_text(c) for c in line]), None)
-    if header_at is None:
-        return ImportPreview([], ["找不到表头行（须包含“项目名称”列）"])
-    headers = [_text(c) for c in lines[header_at]]
-    missing = [h for h in REQUIRED_HEADERS if h not in headers]
-    if missing:
-        return ImportPreview([], [f"缺少必填列：{'、'.join(missing)}"])
+    headers, lines, problems = read_table(content, "项目名称", REQUIRED_HEADERS)
+    if problems:
+        return ImportPreview([], problems)
     unknown = [h for h in headers if h and h not in IMPORT_HEADERS and h != "序号"]
-    if len(lines) - header_at - 1 > MAX_ROWS:
-        return ImportPreview([], [f"一次最多导入{MAX_ROWS}行"])
     units = {u.name: u.id for u in session.scalars(select(OrgUnit))}
     deputies = {u.display_name: u.id for u in session.scalars(select(User)) if "deputy" in u.roles}
     categories = {label: key for key, label in projects.CATEGORIES.items()}
     channels = {label: key for key, label in projects.SOURCE_CHANNELS.items()}
     existing = [(p.investor, p.name) for p in session.scalars(select(Project).where(Project.status != "closed"))]
     rows: list[ImportRow] = []
-    for number, line in enumerate(lines[header_at + 1:], start=header_at + 2):
-        cells = {h: _text(v) for h, v in zip(headers, line) if h}
+    for number, cells in lines:
         if not any(cells.values()):
             continue
         item = ImportRow(number, {})

@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from engine import lights, meetings, project_edits, queries, runtime
+from engine import enterprises, lights, meetings, project_edits, queries, runtime
 from engine.errors import EngineError, InvalidInput, NotAllowed
 from engine.models import OrgUnit, Project, User, UserRole
 from engine.org import can_act
@@ -189,6 +189,7 @@ def project_page(project_id: int):  # type: ignore[no-untyped-def]
             signatures=queries.signatures(s, project.id),
             may_flag_major="office" in me.roles,
             may_edit=bool(project_edits.may_edit(me, project)),
+            source_entry=enterprises.entry_for_project(s, project.id),
             light=lights.lights_of(s, [project.id], now)[project.id] if project.status == "active" else "",
             now=now,
         )

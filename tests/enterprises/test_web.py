@@ -119,7 +119,7 @@ def test_turning_an_entry_into_a_lead_through_the_page(web) -> None:  # type: ig
     ok = client.post(url, data={"csrf_token": token, **h.lead_data()})
     assert ok.status_code == 303 and "/projects/" in ok.headers["Location"]
     project_page = _text(client.get(ok.headers["Location"]))
-    assert "由招引企业库“浙江精密装备有限公司”" in project_page
+    assert "由招引企业库“浙江精密装备有限公司”" in project_page and "招引企业库：浙江精密装备有限公司</a>" in project_page
     detail = _text(client.get(f"/enterprises/{entry_id}"))
     assert "已转线索" in detail and "精密装备生产基地" in detail and "转为项目线索</a>" not in detail
     again = client.post(url, data={"csrf_token": token, **h.lead_data()})
