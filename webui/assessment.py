@@ -1,10 +1,8 @@
 """季度赛拼 and annual assessment rankings with explained scores, the scoring rules, monthly notices, Excel in and out."""
 from __future__ import annotations
 
-import secrets
-from pathlib import Path
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -12,6 +10,7 @@ from engine import assessment, coordination, excel, notices, queries, rankings
 from engine.errors import InvalidInput, NotAllowed, NotFound
 from engine.models import Project, User
 
+from . import uploads
 from .auth import official
 from .services import db
 
@@ -228,12 +227,6 @@ def ledger_export():  # type: ignore[no-untyped-def]
     return _xlsx(content, "招商引资项目台账.xlsx")
 
 
-def _upload_dir() -> Path:
-    path = Path(current_app.instance_path) / "imports"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
 @bp.route("/import", methods=["GET", "POST"])
 @login_required
 def import_projects():  # type: ignore[no-untyped-def]
@@ -243,34 +236,17 @@ def import_projects():  # type: ignore[no-untyped-def]
             abort(403)
     if request.method == "GET":
         return render_template("assessment/import.html", preview=None, token="")
-    token = request.form.get("token", "")
-    if token:
-        if not token.isalnum():
-            abort(400)
-        path = _upload_dir() / f"{token}.xlsx"
-        if not path.exists():
-            flash("导入文件已过期，请重新上传", "error")
-            return redirect(url_for("assessment.import_projects"), 303)
-        try:
-            with db().session() as s:
-                ids = excel.commit(s, path.read_bytes(), official(s))
-        except InvalidInput as exc:
-            with db().session() as s:
-                preview = excel.preview(s, path.read_bytes())
-            return render_template("assessment/import.html", preview=preview, token=token, errors=exc.errors), 422
-        path.unlink(missing_ok=True)
-        flash(f"已导入{len(ids)}个项目线索", "success")
-        return redirect(url_for("projects.ledger"), 303)
-    upload = request.files.get("file")
-    if upload is None or not upload.filename:
-        return render_template("assessment/import.html", preview=None, token="", errors={"file": "请选择要导入的 .xlsx 文件(file)"}), 422
-    content = upload.read(5 * 1024 * 1024 + 1)
-    if len(content) > 5 * 1024 * 1024:
-        return render_template("assessment/import.html", preview=None, token="", errors={"file": "文件(file)不能超过5MB"}), 413
-    with db().session() as s:
-        preview = excel.preview(s, content)
-    token = ""
-    if preview.ok:
-        token = secrets.token_hex(16)
-        (_upload_dir() / f"{token}.xlsx").write_bytes(content)
-    return render_template("assessment/import.html", preview=preview, token=token), 200 if preview.ok else 422
+    return uploads.handle(IMPORT)
+
+
+def _import_page(preview, token: str, errors: dict[str, str], status: int):  # type: ignore[no-untyped-def]
+    return render_template("assessment/import.html", preview=preview, token=token, errors=errors), status
+
+
+def _imported(ids: list[int]):  # type: ignore[no-untyped-def]
+    flash(f"已导入{len(ids)}个项目线索", "success")
+    return redirect(url_for("projects.ledger"), 303)
+
+
+IMPORT = uploads.ImportFlow("projects", lambda s, content, _actor: excel.preview(s, content), excel.commit, _import_page,
+                            _imported, "assessment.import_projects")

@@ -1,12 +1,10 @@
 """招引企业库: the shared target-enterprise database — list, entry pages, tags, Excel in and out, turning an entry into a lead."""
 from __future__ import annotations
 
-import secrets
-from pathlib import Path
 from typing import Any, Optional
 from urllib.parse import quote
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,6 +15,7 @@ from engine.errors import AlreadyCompleted, InvalidInput, NotAllowed, NotFound
 from engine.models import OrgUnit, User, UserRole
 from engine.projects import CATEGORIES, SOURCE_CHANNELS
 
+from . import uploads
 from .auth import official
 from .services import db
 from .tasks import landing_units
@@ -27,7 +26,6 @@ PER_PAGE = 20
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ENTRY_FIELDS = ("name", "tag_id", "source_unit_id", "list_kind", "region", "contact_name", "contact_phone",
                 "planned_investment", "notes", "status")
-MAX_UPLOAD = 5 * 1024 * 1024
 
 
 def _entry(session: Session, entry_id: int) -> EnterpriseEntry:
@@ -219,13 +217,6 @@ def lead(entry_id: int):  # type: ignore[no-untyped-def]
     return redirect(url_for("projects.project_page", project_id=project_id), 303)
 
 
-def _upload_dir() -> Path:
-    """Where a previewed upload waits for its confirmation (under instance/, never served)."""
-    path = Path(current_app.instance_path) / "imports" / "enterprises"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
 def _import_page(preview: Any, token: str, errors: dict[str, str], status: int):  # type: ignore[no-untyped-def]
     """The import page: upload form, preview table, confirmation when every row is fine."""
     return render_template("enterprises/import.html", preview=preview, token=token, errors=errors,
@@ -241,37 +232,16 @@ def import_entries():  # type: ignore[no-untyped-def]
             abort(403)
     if request.method == "GET":
         return _import_page(None, "", {}, 200)
-    token = request.form.get("token", "")
-    if token:
-        if not token.isalnum():
-            abort(400)
-        path = _upload_dir() / f"{token}.xlsx"
-        if not path.exists():
-            flash("导入文件已过期，请重新上传", "error")
-            return redirect(url_for("enterprises.import_entries"), 303)
-        try:
-            with db().session() as s:
-                ids = enterprises.commit_import(s, path.read_bytes(), official(s))
-        except InvalidInput as exc:
-            with db().session() as s:
-                preview = enterprises.preview_import(s, path.read_bytes(), official(s))
-            return _import_page(preview, "", exc.errors, 422)
-        path.unlink(missing_ok=True)
-        flash(f"已导入{len(ids)}家招引企业", "success")
-        return redirect(url_for("enterprises.listing"), 303)
-    upload = request.files.get("file")
-    if upload is None or not upload.filename:
-        return _import_page(None, "", {"file": "请选择要导入的 .xlsx 文件(file)"}, 422)
-    content = upload.read(MAX_UPLOAD + 1)
-    if len(content) > MAX_UPLOAD:
-        return _import_page(None, "", {"file": "文件(file)不能超过5MB"}, 413)
-    with db().session() as s:
-        preview = enterprises.preview_import(s, content, official(s))
-    if not preview.ok:
-        return _import_page(preview, "", {}, 422)
-    token = secrets.token_hex(16)
-    (_upload_dir() / f"{token}.xlsx").write_bytes(content)
-    return _import_page(preview, token, {}, 200)
+    return uploads.handle(IMPORT)
+
+
+def _imported(ids: list[int]):  # type: ignore[no-untyped-def]
+    flash(f"已导入{len(ids)}家招引企业", "success")
+    return redirect(url_for("enterprises.listing"), 303)
+
+
+IMPORT = uploads.ImportFlow("enterprises", enterprises.preview_import, enterprises.commit_import, _import_page, _imported,
+                            "enterprises.import_entries")
 
 
 @bp.route("/enterprises/tags", methods=["GET", "POST"])
