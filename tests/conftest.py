@@ -58,12 +58,25 @@ def db(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyp
     database.dispose()
 
 
+def make_app(database: Database):  # type: ignore[no-untyped-def]
+    """The web app over a prepared database, in testing mode."""
+    from webui import create_app
+
+    return create_app({"TESTING": True, "SECRET_KEY": "test", "ZHIKONG_DB": database, "DATABASE_URL": database.url})
+
+
+def web_parts(database: Database, helper: Callable[[Database], Any]) -> tuple[Any, Any, Any]:
+    """(test client, sign-in helper, a test helper over the same database) for the web tests of a module."""
+    from tests.webui.conftest import Auth
+
+    client = make_app(database).test_client()
+    return client, Auth(client), helper(database)
+
+
 @pytest.fixture
 def app(sqlite_db: Database):  # type: ignore[no-untyped-def]
     """The web app over the prepared SQLite database."""
-    from webui import create_app
-
-    return create_app({"TESTING": True, "SECRET_KEY": "test", "ZHIKONG_DB": sqlite_db, "DATABASE_URL": sqlite_db.url})
+    return make_app(sqlite_db)
 
 
 @pytest.fixture

@@ -10,9 +10,7 @@ from sqlalchemy import select
 from engine import coordination, definitions
 from engine.db import Database
 from engine.models import Instance, Task
-from tests.conftest import BACKENDS, BPMN_DIR, Helper, prepared_database
-from tests.webui.conftest import Auth
-from webui import create_app
+from tests.conftest import BACKENDS, BPMN_DIR, Helper, prepared_database, web_parts
 
 PROCESSES = ("project_lifecycle", "coordination_item", "assessment_scoring")
 
@@ -81,6 +79,4 @@ def shs(ssqlite: Database) -> SupervisionHelper:
 def web(sqlite_db):  # type: ignore[no-untyped-def]
     """A test client on SQLite with every process deployed: (client, Auth, SupervisionHelper)."""
     deploy_all(sqlite_db)
-    app = create_app({"TESTING": True, "SECRET_KEY": "test", "ZHIKONG_DB": sqlite_db, "DATABASE_URL": sqlite_db.url})
-    client = app.test_client()
-    return client, Auth(client), SupervisionHelper(sqlite_db)
+    return web_parts(sqlite_db, SupervisionHelper)

@@ -1,7 +1,7 @@
 """The coordination item (交办单) process end to end: submit → office → principal leader → 督考办 → departments → close."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 
 import pytest
 import time_machine
@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from engine import coordination
 from engine.errors import InvalidInput, NotAllowed
-from engine.models import Instance, Task, User
+from engine.models import Instance, User
 from engine.notifications import Notification
 from engine.org import can_act
 from engine.supervision_models import CoordinationCase, CoordinationItem, Criticism

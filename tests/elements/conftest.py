@@ -1,16 +1,13 @@
 """Fixtures for the elements ledgers: the demo county on every backend, a lifecycle driver and a signed-in web client."""
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from engine import admin
 from engine.db import Database
-from tests.conftest import APPROVE, BACKENDS, Helper, approval_form, drive_to_tier, prepared_database
-from tests.webui.conftest import Auth
-from webui import create_app
+from tests.conftest import APPROVE, Helper, approval_form, drive_to_tier, web_parts
 
 
 class ElementsHelper(Helper):
@@ -33,21 +30,12 @@ class ElementsHelper(Helper):
         return session.merge(self.user(username))
 
 
-@pytest.fixture(params=BACKENDS)
-def edb(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
-    database = prepared_database(request.param, tmp_path)
-    yield database
-    database.dispose()
-
-
 @pytest.fixture
-def eh(edb: Database) -> ElementsHelper:
-    return ElementsHelper(edb)
+def eh(db: Database) -> ElementsHelper:
+    return ElementsHelper(db)
 
 
 @pytest.fixture
 def web(sqlite_db: Database):  # type: ignore[no-untyped-def]
     """A test client on SQLite: (client, Auth, ElementsHelper)."""
-    app = create_app({"TESTING": True, "SECRET_KEY": "test", "ZHIKONG_DB": sqlite_db, "DATABASE_URL": sqlite_db.url})
-    client = app.test_client()
-    return client, Auth(client), ElementsHelper(sqlite_db)
+    return web_parts(sqlite_db, ElementsHelper)

@@ -1,7 +1,6 @@
 """Fixtures for the target-enterprise database: a prepared database on every backend, a helper, a signed-in web client."""
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,9 +10,7 @@ from engine import enterprises
 from engine.db import Database
 from engine.enterprise_models import EnterpriseEntry, IndustryTag
 from engine.models import Event, Project
-from tests.conftest import BACKENDS, Helper, prepared_database
-from tests.webui.conftest import Auth
-from webui import create_app
+from tests.conftest import Helper, web_parts
 
 
 class EnterpriseHelper(Helper):
@@ -53,21 +50,12 @@ class EnterpriseHelper(Helper):
         return data
 
 
-@pytest.fixture(params=BACKENDS)
-def edb(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
-    database = prepared_database(request.param, tmp_path)
-    yield database
-    database.dispose()
-
-
 @pytest.fixture
-def eh(edb: Database) -> EnterpriseHelper:
-    return EnterpriseHelper(edb)
+def eh(db: Database) -> EnterpriseHelper:
+    return EnterpriseHelper(db)
 
 
 @pytest.fixture
 def web(sqlite_db: Database):  # type: ignore[no-untyped-def]
     """A test client on SQLite: (client, Auth, EnterpriseHelper)."""
-    app = create_app({"TESTING": True, "SECRET_KEY": "test", "ZHIKONG_DB": sqlite_db, "DATABASE_URL": sqlite_db.url})
-    client = app.test_client()
-    return client, Auth(client), EnterpriseHelper(sqlite_db)
+    return web_parts(sqlite_db, EnterpriseHelper)

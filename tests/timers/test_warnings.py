@@ -10,7 +10,6 @@ from engine import lights, monthly, notifications, progress, warning_settings
 from engine.errors import InvalidInput, NotAllowed, NotFound
 from engine.models import utcnow
 from engine.notifications import Notification
-from engine.progress import LateUpdate
 from tests.conftest import FEASIBLE, INTENT, Helper, approval_form
 
 DAY = timedelta(days=1)
