@@ -12,13 +12,12 @@ from sqlalchemy.orm import Session
 from engine import enterprises
 from engine.enterprise_models import EnterpriseEntry
 from engine.errors import AlreadyCompleted, InvalidInput, NotAllowed, NotFound
-from engine.models import OrgUnit, User, UserRole
-from engine.projects import CATEGORIES, SOURCE_CHANNELS
+from engine.models import OrgUnit, User
 
 from . import uploads
 from .auth import official
+from .projects import form_options
 from .services import db
-from .tasks import landing_units
 
 bp = Blueprint("enterprises", __name__)
 NAV = [(70, "招引企业库", "enterprises.listing", None)]
@@ -167,26 +166,10 @@ def edit(entry_id: int):  # type: ignore[no-untyped-def]
     return redirect(url_for("enterprises.detail", entry_id=entry_id), 303)
 
 
-def _lead_options(session: Session) -> dict[str, Any]:
-    """(value, label) choices of the lead form: landing units, platforms, deputies, categories, channels."""
-    units = landing_units(session)
-    deputies = session.scalars(
-        select(User).join(UserRole, UserRole.user_id == User.id)
-        .where(UserRole.role == "deputy", User.active.is_(True)).order_by(User.id)
-    )
-    return dict(
-        unit_options=[(u.id, u.name) for u in units],
-        platform_options=[(u.id, u.name) for u in units if u.kind == "zone"],
-        deputy_options=[(u.id, f"{u.display_name}（{u.title}）") for u in deputies],
-        category_options=list(CATEGORIES.items()),
-        channel_options=list(SOURCE_CHANNELS.items()),
-    )
-
-
 def _lead_page(session: Session, me: User, entry: EnterpriseEntry, values: Any, errors: dict[str, str], status: int):  # type: ignore[no-untyped-def]
     """The lead form of an entry with its choices and any errors."""
     return render_template("enterprises/lead.html", entry=entry, values=values, errors=errors,
-                           is_manager=enterprises.is_manager(me), **_lead_options(session)), status
+                           is_manager=enterprises.is_manager(me), **form_options(session)), status
 
 
 @bp.route("/enterprises/<int:entry_id>/lead", methods=["GET", "POST"])

@@ -79,7 +79,7 @@ def ledger():  # type: ignore[no-untyped-def]
     )
 
 
-def _form_options(session) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def form_options(session) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     """(value, label) choices for the registration form: units, platforms, deputies, categories, channels."""
     deputies = session.scalars(
         select(User).join(UserRole, UserRole.user_id == User.id).where(UserRole.role == "deputy", User.active.is_(True)).order_by(User.id)
@@ -103,7 +103,7 @@ def register():  # type: ignore[no-untyped-def]
         abort(403)
     is_office = "office" in current_user.roles
     with db().session() as s:
-        options = _form_options(s)
+        options = form_options(s)
     if request.method == "GET":
         values = {"landing_unit_id": str(current_user.unit_id), "attracting_unit_id": str(current_user.unit_id)}
         return render_template("projects/new.html", values=values, errors={}, is_office=is_office, **options)
@@ -142,7 +142,7 @@ def edit(project_id: int):  # type: ignore[no-untyped-def]
         locked = project_edits.locked(project)
         context = dict(project_id=project.id, project_name=project.name, allowed=allowed, locked=locked,
                        shown={f: project_edits.shown(s, f, getattr(project, f)) for f in locked},
-                       is_office="office" in current_user.roles, **_form_options(s))
+                       is_office="office" in current_user.roles, **form_options(s))
     if request.method == "GET":
         return render_template("projects/edit.html", values=stored, errors={}, reason="", **context)
     data = {name: request.form.get(name, "") for name in allowed if name not in context["locked"]}
