@@ -1,12 +1,14 @@
 """The demo county: units, officials with roles, a dozen projects at different stages and the target-enterprise lists."""
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any, Optional
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from . import enterprises, runtime
+from . import enterprises, fund, land, runtime
+from .coordination import local_today
 from .enterprise_models import EnterpriseEntry, IndustryTag
 from .models import OrgUnit, Project, Task, User, UserRole
 from .org import can_act, hash_password
@@ -113,19 +115,21 @@ def _projects(units: dict[str, int], deputies: dict[str, int]) -> list[tuple[dic
     after_form = lambda land, mu, s=False: [INTENT, FEASIBLE, _form(land, mu, s), PASS, PASS, NEGOTIATED, JOINT]  # noqa: E731
     return [
         (dict(name="年产5万吨新型环保材料项目", investor="浙江绿材科技有限公司", category="industrial", is_manufacturing=True,
-              total_investment=80000, landing_unit_id=units["jinpan"], deputy_id=g, source_channel="team"),
+              total_investment=80000, landing_unit_id=units["jinpan"], deputy_id=g, source_channel="team", fund_request=5000),
          after_form(True, 45) + [APPROVE, SIGN, LAND]),
         (dict(name="大盘山康养度假综合体", investor="杭州颐和健康产业集团", category="health", total_investment=35000,
-              landing_unit_id=units["dapan"], deputy_id=w, source_channel="kinship"),
+              landing_unit_id=units["dapan"], deputy_id=w, source_channel="kinship", fund_request=2000),
          after_form(True, 38) + [APPROVE]),
         (dict(name="中药材精深加工产业园", investor="磐五味药业股份有限公司", category="industrial", is_manufacturing=True,
-              total_investment=120000, landing_unit_id=units["gyyq"], deputy_id=g, source_channel="business", is_major=True),
+              total_investment=120000, landing_unit_id=units["gyyq"], deputy_id=g, source_channel="business", is_major=True,
+              fund_request=8000),
          after_form(True, 86) + [APPROVE, APPROVE]),
         (dict(name="高山茶文化旅游小镇", investor="上海茗途文旅发展有限公司", category="tourism", total_investment=28000,
               landing_unit_id=units["yushan"], deputy_id=w, source_channel="resident"),
          [INTENT, FEASIBLE, _form(True, 18), PASS, PASS]),
         (dict(name="智能电动工具生产基地", investor="永康锐力工具有限公司", category="industrial", is_manufacturing=True,
-              total_investment=32000, landing_unit_id=units["xincheng"], deputy_id=g, source_channel="entrusted"),
+              total_investment=32000, landing_unit_id=units["xincheng"], deputy_id=g, source_channel="entrusted",
+              fund_request=3000),
          [INTENT, FEASIBLE, _form(True, 28)]),
         (dict(name="磐安香菇数字农业示范园", investor="浙江菇源农业科技有限公司", category="agriculture", total_investment=6000,
               landing_unit_id=units["jianshan"], deputy_id=n, source_channel="team"),
@@ -154,8 +158,27 @@ def _projects(units: dict[str, int], deputies: dict[str, int]) -> list[tuple[dic
 def load_projects(session: Session) -> int:
     """Register the demo projects (once) and fill the target-enterprise lists (once); returns the projects registered."""
     count = 0 if session.scalar(select(func.count(Project.id))) else _register_projects(session)
+    if count:
+        _record_elements(session)
     load_enterprises(session)
     return count
+
+
+def _record_elements(session: Session) -> None:
+    """A payment from the industrial fund and this year's land records, dated in the recent past."""
+    today = local_today()
+    users = {u.username: u for u in session.scalars(select(User).where(User.username.in_(("bangongshi", "ziranziyuan"))))}
+    landed = session.scalars(select(Project).where(Project.name == "年产5万吨新型环保材料项目")).one()
+    fund.record_disbursement(session, users["bangongshi"], {
+        "project_id": landed.id, "amount": 2000, "paid_on": (today - timedelta(days=10)).isoformat(), "note": "首期设备补助"})
+    for days, parcel, area, use, project in ((40, "金磐开发区工业地块JP-2026-07", 45, "industrial", landed.id),
+                                             (25, "新渥街道商服地块XW-2026-03", 30, "other", None),
+                                             (12, "磐安工业园区工业地块GY-2026-11", 20, "industrial", None)):
+        land.record_supply(session, users["ziranziyuan"], {
+            "supplied_on": (today - timedelta(days=days)).isoformat(), "parcel": parcel, "area_mu": area, "land_use": use,
+            "project_id": project or ""})
+    land.record_revitalisation(session, users["ziranziyuan"], {
+        "done_on": (today - timedelta(days=30)).isoformat(), "description": "尖山镇闲置厂房整治", "area_mu": 85})
 
 
 def _register_projects(session: Session) -> int:
