@@ -77,6 +77,9 @@ def workbook(sheets: list[Sheet]) -> bytes:
             cell.alignment = Alignment(horizontal="center")
         for row in rows:
             ws.append(row)
+            for cell in ws[ws.max_row]:
+                if cell.data_type == "f":  # text an official typed that starts with "=" stays text, never a formula
+                    cell.data_type = "s"
         for index, header in enumerate(headers, start=1):
             ws.column_dimensions[ws.cell(row=2, column=index).column_letter].width = max(10, len(header) * 2 + 2)
         ws.freeze_panes = "A3"

@@ -84,3 +84,11 @@ def test_a_file_that_is_not_excel_is_refused_with_a_message(shs: SupervisionHelp
     with shs.db.session() as s:
         preview = excel.preview(s, b"name,investor\nx,y\n")
     assert not preview.ok and "不是有效的 Excel" in preview.problems[0]
+
+
+def test_text_that_starts_with_an_equals_sign_is_exported_as_text_not_a_formula(shs: SupervisionHelper) -> None:
+    pid = shs.register(by="anwen", name='=HYPERLINK("http://example.invalid","点击")', investor="=1+1")
+    with shs.db.session() as s:
+        content = excel.ledger_xlsx([s.get(Project, pid)])
+    row = list(load_workbook(io.BytesIO(content)).active.iter_rows(min_row=3))[0]
+    assert [(c.value, c.data_type) for c in row[1:3]] == [('=HYPERLINK("http://example.invalid","点击")', "s"), ("=1+1", "s")]
