@@ -27,7 +27,7 @@ from .parser import XmlRefused, new_parser, parse_xml
 from .sandbox import compile_checked
 from .validation import require_valid
 
-SCOPES = ("landing_unit", "deputy", "county", "item_unit")
+SCOPES = ("landing_unit", "platform", "deputy", "county", "item_unit")
 BUNDLE_PATTERNS = ("*.bpmn", "*.dmn", "*.cases.json", "lanes.yaml", "forms/*.json")
 
 

@@ -11,7 +11,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from .errors import NotFound
 from .models import Project, Task, User
 
-UNIT_SCOPES = ("landing_unit", "item_unit")
+UNIT_SCOPES = ("landing_unit", "platform", "item_unit")
 
 
 def hash_password(password: str) -> str:
@@ -28,6 +28,8 @@ def scope_of(scope: str, project: Project, data: Optional[dict[str, Any]] = None
     """(unit_id, assignee_id) that a lane scope names for a project (item_unit: the unit a list item names)."""
     if scope == "landing_unit":
         return project.landing_unit_id, None
+    if scope == "platform":
+        return project.landing_platform_id or project.landing_unit_id, None
     if scope == "item_unit":
         item = (data or {}).get("item") or {}
         return int(item["responsible_unit_id"]), None

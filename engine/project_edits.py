@@ -3,11 +3,12 @@
 Who may change what:
 - the office changes every registration field;
 - staff of the project's landing or attracting unit correct the descriptive fields
-  (name, investor, channel, investment figures, contacts).
-Fields that decide the approval tier (category, land, 一事一议, landing unit) are locked once the
-tier has been decided. Changing the landing unit, attracting unit or deputy in charge needs a
-reason; ready tasks held by the old unit or deputy move to the new one. Every change is logged
-with its old and new values.
+  (name, investor, channel, investment figures, contacts); once the project is signed, the
+  fields that decide its assessment class (manufacturing, total investment) are the office's.
+Fields that decide the approval tier (category, land, 一事一议, landing unit and platform) are
+locked once the tier has been decided. Changing a unit or the deputy in charge, or an assessed
+field of a signed project, needs a reason; ready tasks held by the old unit, platform or deputy
+move to the new one. Every change is logged with its old and new values.
 """
 from __future__ import annotations
 
@@ -32,8 +33,9 @@ OFFICE_ONLY = (
     "landing_unit_id", "attracting_unit_id", "landing_platform_id", "deputy_id",
 )
 EDITABLE = DESCRIPTIVE + OFFICE_ONLY
-TIER_INPUTS = ("category", "needs_land", "land_mu", "one_case_support", "landing_unit_id")
-NEEDS_REASON = ("landing_unit_id", "attracting_unit_id", "deputy_id")
+TIER_INPUTS = ("category", "needs_land", "land_mu", "one_case_support", "landing_unit_id", "landing_platform_id")
+NEEDS_REASON = ("landing_unit_id", "attracting_unit_id", "landing_platform_id", "deputy_id")
+ASSESSED = ("is_manufacturing", "total_investment")  # they decide a signed project's assessment class and points
 UNIT_FIELDS = ("landing_unit_id", "attracting_unit_id", "landing_platform_id")
 EDITOR_ROLES = frozenset({"office"})
 UNIT_ROLES = frozenset({"landing_unit"})
@@ -55,8 +57,13 @@ def may_edit(actor: User, project: Project) -> tuple[str, ...]:
     if actor.roles & EDITOR_ROLES:
         return EDITABLE
     if actor.roles & UNIT_ROLES and actor.unit_id in (project.landing_unit_id, project.attracting_unit_id):
-        return DESCRIPTIVE
+        return tuple(f for f in DESCRIPTIVE if not (f in ASSESSED and scored(project)))
     return ()
+
+
+def scored(project: Project) -> bool:
+    """The project has been signed, so its class already counts in the units' assessment."""
+    return project.signed_date is not None
 
 
 def locked(project: Project) -> dict[str, str]:
@@ -89,12 +96,16 @@ def update(session: Session, project_id: int, data: dict[str, Any], actor: User,
                and _differs(project, f, submitted[f])}
     if refused:
         raise NotAllowed("；".join(refused.values()))
-    values = projects.validate(session, {**current_values(project), **submitted}).values
+    values, invalid = projects.check(session, {**current_values(project), **submitted})
+    errors = {f: msg for f, msg in invalid.items() if f in submitted}  # a stored value the actor cannot change does not block
+    if errors:
+        raise InvalidInput(errors)
     changes = [Change(f, getattr(project, f), values[f]) for f in EDITABLE if f in submitted and _differs(project, f, values[f])]
     errors = {c.field: msg for c in changes if (msg := locked(project).get(c.field))}
     reason = (reason or "").strip()
-    if not errors and not reason and any(c.field in NEEDS_REASON for c in changes):
-        errors["reason"] = "修改招引单位、落地单位或分管县领导须填写修改原因(reason)"
+    explained = NEEDS_REASON + (ASSESSED if scored(project) else ())
+    if not errors and not reason and any(c.field in explained for c in changes):
+        errors["reason"] = "修改招引单位、落地单位、落地平台或分管县领导，或修改已签约项目的考核口径（是否制造业、总投资），须填写修改原因(reason)"
     if len(reason) > 300:
         errors["reason"] = "修改原因(reason)不能超过300字"
     if errors:
@@ -128,13 +139,18 @@ def _differs(project: Project, field: str, value: Any) -> bool:
 
 
 def _move_ready_tasks(session: Session, project: Project, old: dict[str, Any]) -> None:
-    """Ready tasks held by the old landing unit or deputy go to the new one; personal assignments stay."""
-    if "landing_unit_id" not in old and "deputy_id" not in old:
+    """Ready tasks held by the old landing unit, platform or deputy go to the new one; personal assignments stay."""
+    if not {"landing_unit_id", "landing_platform_id", "deputy_id"} & set(old):
         return
+    before = {field: old.get(field, getattr(project, field)) for field in ("landing_unit_id", "landing_platform_id", "deputy_id")}
+    held = {  # scope → (what the old record named, what the record names now)
+        "landing_unit": (before["landing_unit_id"], project.landing_unit_id),
+        "platform": (before["landing_platform_id"] or before["landing_unit_id"], project.landing_platform_id or project.landing_unit_id),
+    }
     for task in session.scalars(select(Task).where(Task.project_id == project.id, Task.status == "ready")):
-        if task.scope == "landing_unit" and "landing_unit_id" in old and task.unit_id == old["landing_unit_id"]:
-            task.unit_id = project.landing_unit_id
-        elif task.scope == "deputy" and "deputy_id" in old and task.assignee_id == old["deputy_id"]:
+        if task.scope in held and task.assignee_id is None and task.unit_id == held[task.scope][0]:
+            task.unit_id = held[task.scope][1]
+        elif task.scope == "deputy" and task.assignee_id == before["deputy_id"]:
             task.assignee_id = project.deputy_id
 
 

@@ -153,6 +153,14 @@ class ProjectInput:
 
 def validate(session: Session, data: dict[str, Any]) -> ProjectInput:
     """Check a lead registration; raise InvalidInput naming every bad field, store nothing."""
+    values, errors = check(session, data)
+    if errors:
+        raise InvalidInput(errors)
+    return ProjectInput(values)
+
+
+def check(session: Session, data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """The registration's values as they would be stored, and a message naming each bad field."""
     errors: dict[str, str] = {}
     values: dict[str, Any] = {}
     name = str(data.get("name") or "").strip()
@@ -206,9 +214,7 @@ def validate(session: Session, data: dict[str, Any]) -> ProjectInput:
         if deputy is None or "deputy" not in deputy.roles or not deputy.active:
             errors["deputy_id"] = f"{label('deputy_id')}必须是在职的分管副县长：{data.get('deputy_id')}"
     values["deputy_id"] = deputy.id if deputy else None
-    if errors:
-        raise InvalidInput(errors)
-    return ProjectInput(values)
+    return values, errors
 
 
 def fund_project_cap(session: Session) -> Decimal:

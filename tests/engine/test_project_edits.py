@@ -1,12 +1,14 @@
 """Corrections to a registered project: who may change what, tasks follow the new unit or deputy, the tier sees the facts."""
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from sqlalchemy import select
 
-from engine import audit, project_edits
+from engine import audit, elements, project_edits
 from engine.errors import InvalidInput, NotAllowed
-from engine.models import Event
+from engine.models import Event, Project
 from tests.conftest import INTENT, Helper, approval_form, drive_to_tier
 
 
@@ -68,3 +70,40 @@ def test_corrected_facts_reach_the_tier_decision_and_lock_after_it(h: Helper) ->
         edit(h, pid, "bangongshi", category="industrial", investor="改名后的投资方")
     assert "已完成审批层级判定（T2）" in late.value.errors["category"]
     assert h.project(pid).category == "tourism" and h.project(pid).investor == "测试投资方"
+
+
+def test_a_town_project_on_the_zone_platform_is_approved_by_the_zone_and_the_platform_locks(h: Helper) -> None:
+    """最优落地平台: a project landing in a town on the 金磐开发区 platform takes the zone's delegated approval."""
+    pid = h.register(by="anwen", landing_platform_id=h.unit("jinpan"))
+    drive_to_tier(h, pid, "anwen", approval_form(True, 40))
+    assert h.project(pid).tier == "Z1" and h.actors_for(pid) == ["jinpan"]
+    with pytest.raises(InvalidInput) as late:
+        edit(h, pid, "bangongshi", "改回街道", landing_platform_id=h.unit("anwen"))
+    assert "已完成审批层级判定（Z1）" in late.value.errors["landing_platform_id"]
+
+
+def test_a_signed_projects_assessed_fields_belong_to_the_office_with_a_reason(h: Helper) -> None:
+    pid = h.register(by="anwen", total_investment=50000)
+    with h.db.session() as s:
+        s.get(Project, pid).signed_date = date(2026, 10, 1)
+    assert "total_investment" not in project_edits.may_edit(h.user("anwen"), h.project(pid))
+    with pytest.raises(NotAllowed) as refused:
+        edit(h, pid, "anwen", total_investment="90000", is_manufacturing="1")
+    assert "总投资" in refused.value.message and float(h.project(pid).total_investment) == 50000
+    edit(h, pid, "anwen", contact_phone="0579-84660001")
+    with pytest.raises(InvalidInput) as unexplained:
+        edit(h, pid, "bangongshi", total_investment="90000")
+    assert "考核口径" in unexplained.value.errors["reason"]
+    edit(h, pid, "bangongshi", "合同金额核实后更正", total_investment="90000")
+    assert float(h.project(pid).total_investment) == 90000
+
+
+def test_a_stored_value_the_unit_cannot_change_does_not_block_its_corrections(h: Helper) -> None:
+    pid = h.register(by="anwen", fund_request=8000)
+    with h.db.session() as s:
+        elements.update_settings(s, {"fund_project_cap": 5000}, s.merge(h.user("bangongshi")))
+    edit(h, pid, "anwen", contact_phone="0579-84660002")
+    assert h.project(pid).contact_phone == "0579-84660002"
+    with pytest.raises(InvalidInput) as capped:
+        edit(h, pid, "bangongshi", fund_request="6000")
+    assert "不能超过5000万元" in capped.value.errors["fund_request"]
