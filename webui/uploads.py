@@ -44,18 +44,23 @@ def handle(flow: ImportFlow) -> Any:
     if token:
         if not token.isalnum():
             abort(400)
-        path = _waiting(flow.folder) / f"{token}.xlsx"
-        if not path.exists():
-            flash("导入文件已过期，请重新上传", "error")
+        waiting = _waiting(flow.folder) / f"{token}.xlsx"
+        claimed = waiting.with_name(f"{token}.{secrets.token_hex(8)}.importing")
+        try:
+            waiting.rename(claimed)  # atomic: of two confirmations of one file, only one goes on
+        except FileNotFoundError:
+            flash("导入文件已导入或已过期，请重新上传", "error")
             return redirect(url_for(flow.endpoint), 303)
+        content = claimed.read_bytes()
         try:
             with db().session() as s:
-                ids = flow.commit(s, path.read_bytes(), official(s))
+                ids = flow.commit(s, content, official(s))
         except InvalidInput as exc:
             with db().session() as s:
-                preview = flow.preview(s, path.read_bytes(), official(s))
+                preview = flow.preview(s, content, official(s))
             return flow.page(preview, "", exc.errors, 422)
-        path.unlink(missing_ok=True)
+        finally:
+            claimed.unlink(missing_ok=True)
         return flow.done(ids)
     upload = request.files.get("file")
     if upload is None or not upload.filename:

@@ -3,13 +3,17 @@ from __future__ import annotations
 
 import io
 import re
+import threading
 from datetime import datetime, timezone
 
 import time_machine
 from openpyxl import load_workbook
 
 from engine import notices
-from tests.webui.conftest import csrf_token
+from tests.assessment.conftest import SupervisionHelper
+from tests.assessment.test_excel import count, workbook
+from tests.conftest import web_parts
+from tests.webui.conftest import Auth, csrf_token
 
 
 PAGES = ["/supervision", "/supervision/targets", "/assessment", "/assessment/rules", "/notices", "/dashboard", "/ledger.xlsx"]
@@ -102,3 +106,32 @@ def test_notice_page_and_export_show_the_same_rows_and_units_see_only_their_own(
     auth.login("anwen")
     own = client.get("/notices/2026/5").get_data(as_text=True)
     assert "安文街道" in own and "金磐开发区" not in own
+
+
+def test_two_confirmations_of_one_import_register_its_rows_once(web) -> None:  # type: ignore[no-untyped-def]
+    """A double click or a second tab: of two confirmations sent together, one imports and the other is told so."""
+    client, auth, h = web
+    second = web_parts(h.db, SupervisionHelper)[0]
+    auth.login("bangongshi")
+    Auth(second).login("bangongshi")
+    content = workbook([[1, "并发导入测试项目", "浙江某材料公司", "工业", "是", 80000, "金磐开发区", "王志刚", "以商引商"]])
+    page = client.post("/import", data={"csrf_token": csrf_token(client, "/import"), "file": (io.BytesIO(content), "leads.xlsx")},
+                       content_type="multipart/form-data").get_data(as_text=True)
+    token = re.search(r'name="token" value="([0-9a-f]+)"', page).group(1)
+    before = count(h)
+    forms = [{"csrf_token": csrf_token(c, "/import"), "token": token} for c in (client, second)]
+    start = threading.Barrier(2)
+    answers: list[int] = []
+
+    def confirm(c, form) -> None:  # type: ignore[no-untyped-def]
+        start.wait()
+        answers.append(c.post("/import", data=form).status_code)
+
+    threads = [threading.Thread(target=confirm, args=pair) for pair in zip((client, second), forms)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(answers) == [303, 303] and count(h) == before + 1
+    assert "已导入或已过期" in second.get("/import", follow_redirects=True).get_data(as_text=True) or \
+        "已导入或已过期" in client.get("/import", follow_redirects=True).get_data(as_text=True)
