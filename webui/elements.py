@@ -8,14 +8,22 @@ from urllib.parse import quote
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from engine import coordination, elements, fund, land
+from engine import coordination, elements, fund, land, queries
 from engine.errors import InvalidInput, NotAllowed
 
 from .auth import official
 from .services import db
 
 bp = Blueprint("elements", __name__)
-NAV = [(75, "要素保障", "elements.overview", None)]
+VIEWERS = queries.COUNTY_VIEW_ROLES | elements.FUND_EDITORS | elements.LAND_EDITORS
+NAV = [(75, "要素保障", "elements.overview", VIEWERS)]
+
+
+@bp.before_request
+def _county_pages_only():  # type: ignore[no-untyped-def]
+    """The ledgers name every unit's projects and amounts: county-level roles and the element departments only."""
+    if current_user.is_authenticated and not current_user.roles & VIEWERS:
+        abort(403)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 

@@ -44,7 +44,7 @@ def test_every_page_needs_sign_in(web) -> None:  # type: ignore[no-untyped-def]
         assert client.post(path).status_code in (302, 400), path
 
 
-def test_everyone_reads_but_only_the_right_role_writes_and_every_form_needs_csrf(web) -> None:  # type: ignore[no-untyped-def]
+def test_county_roles_read_only_the_right_role_writes_and_every_form_needs_csrf(web) -> None:  # type: ignore[no-untyped-def]
     client, auth, h = web
     pid = h.register(name="基金项目", fund_request=3000)
     h.approve(pid)
@@ -52,15 +52,19 @@ def test_everyone_reads_but_only_the_right_role_writes_and_every_form_needs_csrf
         pay = {"project_id": pid, "paid_on": "2026-07-01", "amount": "100"}
         plot = {"supplied_on": "2026-07-01", "parcel": "城东地块", "area_mu": "10", "land_use": "industrial"}
         spare = {"done_on": "2026-07-01", "description": "闲置厂房", "area_mu": "5"}
-        auth.login("anwen")
-        for path in PAGES:
-            assert client.get(path).status_code == 200, path
-        token = csrf_token(client, "/elements/fund")
-        assert 'id="disburse"' not in client.get("/elements/fund").get_data(as_text=True)
-        assert client.get("/elements/settings").status_code == 403
+        auth.login("anwen")  # a town: the ledgers name other units' projects and amounts
+        assert "要素保障" not in client.get("/").get_data(as_text=True)
+        for path in PAGES + ["/elements/settings"]:
+            assert client.get(path).status_code == 403, path
+        token = csrf_token(client, "/")
         assert client.post("/elements/fund/disbursements", data={"csrf_token": token, **pay}).status_code == 403
         assert client.post("/elements/land/supply", data={"csrf_token": token, **plot}).status_code == 403
         assert client.post("/elements/settings", data={"csrf_token": token, "fund_size": "1"}).status_code == 403
+        auth.switch("fx_gongye")  # a deputy reads, writes nothing
+        for path in PAGES:
+            assert client.get(path).status_code == 200, path
+        assert 'id="disburse"' not in client.get("/elements/fund").get_data(as_text=True)
+        assert client.get("/elements/settings").status_code == 403
         auth.switch("bangongshi")
         assert client.post("/elements/land/revitalisation", data={"csrf_token": csrf_token(client, "/"), **spare}).status_code == 403
         assert client.post("/elements/fund/disbursements", data=pay).status_code == 400
