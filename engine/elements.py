@@ -21,6 +21,7 @@ SETTING_EDITORS = frozenset({"office"})
 FUND_EDITORS = frozenset({"office"})
 LAND_EDITORS = frozenset({"element_dept"})
 CENT = Decimal("0.01")
+MAX_STORED = Decimal("999999999999.99")  # the largest Numeric(14, 2) amount
 LEDGER_LOCK_KEY = 7_263_009  # PostgreSQL advisory lock held while a ledger entry is checked and written
 
 
@@ -79,12 +80,13 @@ def parse_amount(raw: Any, field: str, label: str, errors: dict[str, str], maxim
     except InvalidOperation:
         errors[field] = f"{label}({field})必须是大于0的数字" + (f"，收到“{text}”" if text else "")
         return Decimal(0)
+    limit = MAX_STORED if maximum is None else min(maximum, MAX_STORED)
     if not value.is_finite() or value <= 0:
         errors[field] = f"{label}({field})必须是大于0的数字"
+    elif value > limit:
+        errors[field] = f"{label}({field})不能超过{fmt(limit)}"
     elif value != value.quantize(CENT):
         errors[field] = f"{label}({field})最多保留两位小数"
-    elif maximum is not None and value > maximum:
-        errors[field] = f"{label}({field})不能超过{fmt(maximum)}"
     return value
 
 

@@ -226,7 +226,7 @@ def _project(session: Session, raw: Any, errors: dict[str, str]) -> Optional[Pro
     text = "" if raw is None else str(raw).strip()
     if not text:
         return None
-    project = session.get(Project, int(text)) if text.isdigit() and len(text) <= 9 else None
+    project = session.get(Project, int(text)) if text.isascii() and text.isdigit() and len(text) <= 9 else None
     if project is None:
         errors["project_id"] = f"关联项目(project_id)不存在：{text}"
     elif project.status == "closed":

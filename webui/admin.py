@@ -39,7 +39,7 @@ def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
 
 def _int_arg(name: str) -> Optional[int]:
     value = request.args.get(name, "")
-    return int(value) if value.isdigit() else None
+    return int(value) if value.isascii() and value.isdigit() else None
 
 
 @bp.route("/")
@@ -195,7 +195,7 @@ def reassign(task_id: int):  # type: ignore[no-untyped-def]
     user_id = request.form.get("user_id", "")
     return _repair(
         instance_id,
-        lambda s, me, reason: admin.reassign(s, task_id, int(user_id) if user_id.isdigit() else 0, me, reason),
+        lambda s, me, reason: admin.reassign(s, task_id, int(user_id) if user_id.isascii() and user_id.isdigit() else 0, me, reason),
         _("任务已改派"),
     )
 

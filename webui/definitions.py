@@ -304,7 +304,7 @@ def _filters() -> dict[str, Any]:
     values = request.values
     source = values.get("from", "")
     return {
-        "from_definition_id": int(source) if source.isdigit() else None,
+        "from_definition_id": int(source) if source.isascii() and source.isdigit() else None,
         "current_task": values.get("task", "") or None,
     }
 
@@ -318,7 +318,7 @@ def migrate(process_id: str):  # type: ignore[no-untyped-def]
         me = _owner(s)
         target = _require_process(s, process_id)
         if request.method == "POST":
-            ids = [int(i) for i in request.form.getlist("instance_id") if i.isdigit()]
+            ids = [int(i) for i in request.form.getlist("instance_id") if i.isascii() and i.isdigit()]
             if not ids and request.form.get("all") != "1":
                 flash(_("请选择要迁移的项目，或选择“迁移全部符合条件的项目”"), "error")
                 return redirect(url_for("definitions.migrate", process_id=process_id, **_query(filters)), 303)

@@ -30,7 +30,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 def _year() -> int:
     """The year of the query string (this year by default); 400 for anything else."""
     raw = request.args.get("year") or str(coordination.local_today().year)
-    if not raw.isdigit() or not 2000 <= int(raw) <= 2100:
+    if not (raw.isascii() and raw.isdigit()) or not 2000 <= int(raw) <= 2100:
         abort(400)
     return int(raw)
 

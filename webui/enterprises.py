@@ -38,7 +38,7 @@ def _entry(session: Session, entry_id: int) -> EnterpriseEntry:
 def _int_arg(name: str) -> Optional[int]:
     """A positive integer query argument, None when absent or malformed."""
     raw = request.args.get(name, "")
-    return int(raw) if raw.isdigit() and int(raw) > 0 else None
+    return int(raw) if raw.isascii() and raw.isdigit() and int(raw) > 0 else None
 
 
 def _filter() -> enterprises.EntryFilter:

@@ -104,6 +104,7 @@ def test_a_disbursement_cannot_exceed_the_commitment_or_the_balance_and_a_refusa
     ({"amount": "0"}, "amount", "拨付金额(amount)必须是大于0的数字"),
     ({"amount": "-5"}, "amount", "拨付金额(amount)必须是大于0的数字"),
     ({"amount": "1.005"}, "amount", "拨付金额(amount)最多保留两位小数"),
+    ({"amount": "1E+26"}, "amount", "拨付金额(amount)不能超过999999999999.99"),
     ({"paid_on": "2026/5/1"}, "paid_on", "拨付日期(paid_on)须为“年-月-日”格式的日期，收到“2026/5/1”"),
     ({"paid_on": "2999-01-01"}, "paid_on", "拨付日期(paid_on)不能晚于今天"),
     ({"paid_on": ""}, "paid_on", "拨付日期(paid_on)为必填项"),

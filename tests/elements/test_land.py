@@ -106,6 +106,8 @@ def test_waiting_projects_put_major_manufacturing_first_and_leave_once_supplied(
     ({"area_mu": "十亩"}, "area_mu", "面积(area_mu)必须是大于0的数字，收到“十亩”"),
     ({"area_mu": ""}, "area_mu", "面积(area_mu)必须是大于0的数字"),
     ({"area_mu": "200000"}, "area_mu", "面积(area_mu)不能超过100000"),
+    ({"area_mu": "1e30"}, "area_mu", "面积(area_mu)不能超过100000"),
+    ({"project_id": "²"}, "project_id", "关联项目(project_id)不存在：²"),
     ({"land_use": "residential"}, "land_use", "用途(land_use)须为“工业用地”或“其他用地”，收到“residential”"),
     ({"parcel": "  "}, "parcel", "地块/说明(parcel)不能为空"),
     ({"supplied_on": "2026-08-01"}, "supplied_on", "供地日期(supplied_on)不能晚于今天"),

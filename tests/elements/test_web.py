@@ -96,6 +96,7 @@ def test_refused_input_is_named_on_the_page_with_a_422_and_nothing_stored(web) -
                                                                 "area_mu": "0", "land_use": "industrial"})
     text = page.get_data(as_text=True)
     assert page.status_code == 422 and "面积(area_mu)必须是大于0的数字" in text and 'value="东区"' in text
+    assert client.get("/elements/land?year=²").status_code == 400 and client.get("/elements/land.xlsx?year=²").status_code == 400
     assert stored(h, FundDisbursement) == 0 and stored(h, LandSupply) == 0
 
 
