@@ -13,11 +13,12 @@ from datetime import date
 from typing import Any, Optional
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from . import assessment, definitions
 from .coordination import local_today
-from .errors import InvalidInput, NotAllowed
+from .errors import ConcurrentUpdate, InvalidInput, NotAllowed
 from .models import Event, User, utcnow
 from .supervision_models import PublishedRanking
 
@@ -108,7 +109,10 @@ def publish(session: Session, actor: User, year: int, quarter: int, reason: str 
     session.add(Event(kind="ranking_published", at=edition.published_at, actor_id=actor.id, summary=summary[:300],
                       payload={"year": year, "quarter": quarter, "edition": edition.edition, "rule_version": rules.version,
                                "totals": {str(r.unit_id): r.total for r in rows}}))
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError as exc:  # another official finalised the same edition a moment earlier
+        raise ConcurrentUpdate(f"{label}排名刚由他人定稿（第{edition.edition}版），请刷新后查看") from exc
     return edition
 
 

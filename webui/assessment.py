@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from engine import assessment, coordination, excel, notices, queries, rankings
-from engine.errors import InvalidInput, NotAllowed, NotFound
+from engine.errors import ConcurrentUpdate, InvalidInput, NotAllowed, NotFound
 from engine.models import Project, User
 
 from . import uploads
@@ -102,6 +102,8 @@ def publish():  # type: ignore[no-untyped-def]
         abort(403)
     except InvalidInput as exc:
         return _ranking_page(year, quarter, exc.errors, 422)
+    except ConcurrentUpdate as exc:
+        return _ranking_page(year, quarter, {"quarter": exc.message}, 409)
     flash(f"{rankings.period_label(year, quarter)}考核排名已定稿（第{number}版）", "success")
     return redirect(url_for("assessment.ranking", year=year, quarter=quarter), 303)
 

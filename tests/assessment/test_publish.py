@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import re
+import threading
 
 import pytest
 import time_machine
@@ -10,7 +11,7 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from engine import assessment, audit, rankings
-from engine.errors import InvalidInput, NotAllowed
+from engine.errors import ConcurrentUpdate, InvalidInput, NotAllowed
 from engine.models import Event
 from engine.supervision_models import PublishedRanking
 from tests.assessment.conftest import SupervisionHelper
@@ -124,3 +125,30 @@ def ranking_total(page: str, unit: str = JINPAN) -> float:
         if cells and cells[1] == unit:
             return float(cells[2])
     raise AssertionError(f"{unit} not in the ranking")
+
+
+def test_two_officials_finalising_at_once_store_one_edition_and_the_other_is_told(sh: SupervisionHelper) -> None:
+    office = sh.user("bangongshi")
+    for quarter in (1, 2, 3, 4, 0):
+        start = threading.Barrier(2)
+        outcomes: list[str] = []
+
+        def finalise() -> None:
+            start.wait()
+            try:
+                with sh.db.session() as s:
+                    rankings.publish(s, s.merge(office), 2025, quarter)
+                outcomes.append("published")
+            except (ConcurrentUpdate, InvalidInput) as exc:  # raced at the insert, or saw the first edition already
+                outcomes.append(type(exc).__name__)
+            except Exception as exc:  # noqa: BLE001 - anything else would be a 500 for the official
+                outcomes.append(f"unexpected {exc!r}")
+
+        threads = [threading.Thread(target=finalise) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(outcomes) == 2 and outcomes.count("published") == 1 and not any("unexpected" in o for o in outcomes), outcomes
+        with sh.db.session() as s:
+            assert [e.edition for e in rankings.editions(s, 2025, quarter)] == [1]
