@@ -230,6 +230,9 @@ def _money(raw: Any, errors: dict[str, str]) -> Optional[Decimal]:
     if not value.is_finite() or value < 0 or value >= Decimal(10) ** 12:
         errors["planned_investment"] = f"{label('planned_investment')}必须是不小于0的有效数字，收到“{raw}”"
         return None
+    if value != value.quantize(Decimal("0.01")):
+        errors["planned_investment"] = f"{label('planned_investment')}最多保留两位小数，收到“{raw}”"
+        return None
     return value
 
 

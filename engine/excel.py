@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import difflib
 import io
+from itertools import islice
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Iterable, Optional
@@ -57,6 +58,7 @@ IMPORT_HEADERS = {  # Chinese header -> registration field
 REQUIRED_HEADERS = ("项目名称", "投资方", "产业类别", "总投资(万元)", "落地单位", "分管县领导")
 SIMILAR = 0.8
 MAX_ROWS = 2000
+HEADER_SEARCH = 5  # the header row is looked for among the first lines (a caption may stand above it)
 YES = {"是": True, "否": False, "": False}
 
 
@@ -176,8 +178,8 @@ def read_table(content: bytes, key_header: str, required: Iterable[str]) -> tupl
         ws = load_workbook(io.BytesIO(content), read_only=True, data_only=True).worksheets[0]
     except Exception:  # noqa: BLE001 - any unreadable upload is the same user error
         return [], [], ["文件不是有效的 Excel(.xlsx) 文件"]
-    lines = list(ws.iter_rows(values_only=True))
-    header_at = next((i for i, line in enumerate(lines[:5]) if line and key_header in [cell_text(c) for c in line]), None)
+    lines = list(islice(ws.iter_rows(values_only=True), HEADER_SEARCH + MAX_ROWS + 1))  # enough to see the limit passed
+    header_at = next((i for i, line in enumerate(lines[:HEADER_SEARCH]) if line and key_header in [cell_text(c) for c in line]), None)
     if header_at is None:
         return [], [], [f"找不到表头行（须包含“{key_header}”列）"]
     headers = [cell_text(c) for c in lines[header_at]]

@@ -55,6 +55,8 @@ BAD_INPUT = [
     ({"planned_investment": "五亿"}, "planned_investment", "计划投资(万元)(planned_investment)必须是数字，收到“五亿”"),
     ({"planned_investment": "-1"}, "planned_investment", "必须是不小于0的有效数字"),
     ({"planned_investment": "NaN"}, "planned_investment", "必须是不小于0的有效数字"),
+    ({"planned_investment": "12.345678"}, "planned_investment", "最多保留两位小数"),
+    ({"planned_investment": "999999999999.999"}, "planned_investment", "最多保留两位小数"),
     ({"status": "converted"}, "status", "跟进状态(status)“已转线索”只能通过“转为项目线索”设置"),
     ({"status": "done"}, "status", "跟进状态(status)无效：“done”"),
     ({"contact_phone": "1" * 41}, "contact_phone", "联系电话(contact_phone)不能超过40个字"),
