@@ -121,7 +121,7 @@ def ranking_total(page: str, unit: str = JINPAN) -> float:
     """The 总分 cell of a unit in the ranking table of a page."""
     table = re.search(r'<table class="list" id="ranking">(.*?)</table>', page, re.S).group(1)
     for row in re.findall(r"<tr>(.*?)</tr>", table, re.S):
-        cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td>(.*?)</td>", row, re.S)]
+        cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
         if cells and cells[1] == unit:
             return float(cells[2])
     raise AssertionError(f"{unit} not in the ranking")
