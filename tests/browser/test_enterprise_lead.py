@@ -54,3 +54,8 @@ def test_an_enterprise_becomes_a_lead_and_the_office_corrects_its_deputy_on_a_ph
     screenshot(page, "project-corrected-390")
     project_id = int(project_url.rstrip("/").rsplit("/", 1)[1])
     assert bh.project(project_id).deputy_id == bh.user("fx_wenlv").id
+    for path, table in (("/elements/fund", "#fund-totals"), ("/elements/land", "#land-totals")):
+        page.goto(path)
+        assert fits(page), f"{path} overflows a phone screen"
+        cells = page.locator(f"{table} tbody td")
+        assert cells.count() > 0 and page.locator(f"{table} tbody td:not([data-label])").count() == 0, path
