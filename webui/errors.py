@@ -1,9 +1,13 @@
-"""Error pages for the cases the app factory does not cover: expired forms, wrong methods, server errors."""
+"""Error pages for the cases the app factory does not cover: expired forms, wrong methods, engine refusals, server errors."""
 from __future__ import annotations
+
+from types import SimpleNamespace
 
 from flask import Blueprint, render_template
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
+
+from engine.errors import EngineError
 
 bp = Blueprint("errors", __name__)
 
@@ -20,6 +24,12 @@ def csrf_failed(error: CSRFError):  # type: ignore[no-untyped-def]
 def client_error(error: HTTPException):  # type: ignore[no-untyped-def]
     """Bad request, wrong method or conflict shown in the normal layout."""
     return render_template("error.html", error=error), error.code
+
+
+@bp.app_errorhandler(EngineError)
+def engine_refused(error: EngineError):  # type: ignore[no-untyped-def]
+    """An engine refusal no page caught (e.g. a definition not deployed yet): its status and its message, never a 500."""
+    return render_template("error.html", error=SimpleNamespace(code=error.status), detail=error.message), error.status
 
 
 @bp.app_errorhandler(500)

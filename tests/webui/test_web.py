@@ -64,3 +64,11 @@ def test_dashboard_stands_before_any_scoring_table_is_deployed(client: FlaskClie
     response = client.get("/dashboard")
     assert response.status_code == 200
     assert 'id="chart-funnel"' in response.get_data(as_text=True)
+
+
+def test_a_page_whose_definition_is_not_deployed_says_so_instead_of_failing(client: FlaskClient, auth: Auth) -> None:
+    auth.login("bangongshi")
+    for path in ("/assessment", "/assessment/rules", "/assessment/export.xlsx?quarter=0"):
+        response = client.get(path)
+        assert response.status_code == 404, path
+        assert "assessment_scoring 尚未部署，请先运行 zhikong deploy bpmn" in response.get_data(as_text=True), path
