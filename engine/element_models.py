@@ -23,7 +23,15 @@ class ElementSetting(Base):
     updated_by: Mapped[Optional[int]] = mapped_column(ForeignKey("app_user.id"))
 
 
-class FundDisbursement(Base):
+class Voidable:
+    """A ledger entry is never deleted: a wrong one is voided (冲销) with a reason, stops counting and stays on record."""
+
+    voided_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
+    voided_by: Mapped[Optional[int]] = mapped_column(ForeignKey("app_user.id"))
+    void_reason: Mapped[str] = mapped_column(String(300), default="")
+
+
+class FundDisbursement(Voidable, Base):
     """One payment of the industrial fund to a project (拨付记录), in 万元."""
 
     __tablename__ = "fund_disbursement"
@@ -35,10 +43,10 @@ class FundDisbursement(Base):
     recorded_by: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     project: Mapped[Project] = relationship(lazy="select")
-    recorder: Mapped[User] = relationship(lazy="select")
+    recorder: Mapped[User] = relationship(lazy="select", foreign_keys="FundDisbursement.recorded_by")
 
 
-class LandSupply(Base):
+class LandSupply(Voidable, Base):
     """One parcel of land supplied in the county (供地记录), industrial or other use, in 亩."""
 
     __tablename__ = "land_supply"
@@ -53,7 +61,7 @@ class LandSupply(Base):
     project: Mapped[Optional[Project]] = relationship(lazy="select")
 
 
-class LandRevitalisation(Base):
+class LandRevitalisation(Voidable, Base):
     """Idle or low-efficiency land brought back into use (盘活低效用地), in 亩."""
 
     __tablename__ = "land_revitalisation"

@@ -12,9 +12,10 @@ from typing import Any, Optional
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from .assessment import local_date
 from .coordination import local_today
-from .element_models import ElementSetting
-from .errors import InvalidInput, NotAllowed
+from .element_models import ElementSetting, FundDisbursement, LandSupply
+from .errors import AlreadyCompleted, InvalidInput, NotAllowed
 from .models import Event, User, utcnow
 
 SETTING_EDITORS = frozenset({"office"})
@@ -171,3 +172,27 @@ def serialise_writers(session: Session) -> None:
     else:
         no_row = update(ElementSetting).where(ElementSetting.key.is_(None)).values(key=ElementSetting.key)
         session.execute(no_row.execution_options(synchronize_session=False))
+
+
+def void_entry(session: Session, actor: User, row: Any, roles: frozenset[str], reason: Any, kind: str, what: str) -> None:
+    """Void (冲销) a wrong ledger entry with a reason: it stops counting but stays on record, and the log says who and why."""
+    require(actor, roles, f"只有登记{what}的部门可以冲销{what}")
+    if row.voided_at is not None:
+        raise AlreadyCompleted(f"该{what}已于{local_date(row.voided_at)}冲销（{row.void_reason}）")
+    errors: dict[str, str] = {}
+    text = parse_text(reason, "reason", "冲销原因", 300, errors)
+    if errors:
+        raise InvalidInput(errors)
+    row.voided_at, row.voided_by, row.void_reason = utcnow(), actor.id, text
+    session.add(Event(kind=kind, at=row.voided_at, actor_id=actor.id, project_id=getattr(row, "project_id", None),
+                      summary=f"冲销{what}：{describe(row)}（原因：{text}）"[:300], payload={"entry": row.id, "reason": text}))
+    session.flush()
+
+
+def describe(row: Any) -> str:
+    """A ledger entry in words for the log: what, how much, which date."""
+    if isinstance(row, FundDisbursement):
+        return f"{row.project.name} {fmt(row.amount)}万元（{row.paid_on.isoformat()}）"
+    if isinstance(row, LandSupply):
+        return f"{row.parcel} {fmt(row.area_mu)}亩（{row.supplied_on.isoformat()}）"
+    return f"{row.description} {fmt(row.area_mu)}亩（{row.done_on.isoformat()}）"

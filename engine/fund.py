@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from . import elements, excel, notifications, projects
 from .elements import fmt
 from .element_models import FundDisbursement
-from .errors import InvalidInput
+from .errors import InvalidInput, NotFound
 from .models import Event, Project, User, utcnow
 
 STATE_LABELS = {"committed": "已承诺", "pending": "待审批", "released": "已释放（项目中止）"}
@@ -108,7 +108,8 @@ def _state(project: Project) -> str:
 
 def _disbursed_by_project(session: Session) -> dict[int, Decimal]:
     """Total disbursed per project."""
-    query = select(FundDisbursement.project_id, func.sum(FundDisbursement.amount)).group_by(FundDisbursement.project_id)
+    query = (select(FundDisbursement.project_id, func.sum(FundDisbursement.amount))
+             .where(FundDisbursement.voided_at.is_(None)).group_by(FundDisbursement.project_id))
     return {pid: Decimal(total or 0) for pid, total in session.execute(query)}
 
 
@@ -155,9 +156,10 @@ def cells(fund: FundLedger) -> list[list[Any]]:
              float(line.disbursed), float(line.undisbursed)] for index, line in enumerate(fund.lines, start=1)]
 
 
-def disbursements(session: Session, project_id: Optional[int] = None) -> list[FundDisbursement]:
-    """Disbursement records, newest first (of one project when given)."""
-    query = select(FundDisbursement).order_by(FundDisbursement.paid_on.desc(), FundDisbursement.id.desc())
+def disbursements(session: Session, project_id: Optional[int] = None, voided: bool = False) -> list[FundDisbursement]:
+    """Disbursement records that count (or, with `voided`, those voided), newest first (of one project when given)."""
+    query = (select(FundDisbursement).where(FundDisbursement.voided_at.is_not(None) if voided else FundDisbursement.voided_at.is_(None))
+             .order_by(FundDisbursement.paid_on.desc(), FundDisbursement.id.desc()))
     if project_id is not None:
         query = query.where(FundDisbursement.project_id == project_id)
     return list(session.scalars(query))
@@ -166,6 +168,16 @@ def disbursements(session: Session, project_id: Optional[int] = None) -> list[Fu
 def disbursement_cells(rows: list[FundDisbursement]) -> list[list[Any]]:
     """Disbursement records as the page and the export show them."""
     return [[r.paid_on.isoformat(), r.project.name, float(r.amount), r.note, r.recorder.display_name] for r in rows]
+
+
+def void_disbursement(session: Session, actor: User, row_id: int, reason: Any) -> FundDisbursement:
+    """The office voids a wrong disbursement record with a reason: the project's paid total and the balance go back."""
+    elements.serialise_writers(session)
+    row = session.get(FundDisbursement, row_id)
+    if row is None:
+        raise NotFound(f"拨付记录 {row_id} 不存在")
+    elements.void_entry(session, actor, row, elements.FUND_EDITORS, reason, "fund", "拨付记录")
+    return row
 
 
 def record_disbursement(session: Session, actor: User, data: dict[str, Any]) -> FundDisbursement:

@@ -20,7 +20,7 @@ from .assessment import monthly_plan
 from .coordination import local_today
 from .element_models import LandRevitalisation, LandSupply
 from .elements import fmt
-from .errors import InvalidInput
+from .errors import InvalidInput, NotFound
 from .models import Event, Project, User, utcnow
 
 USES = {"industrial": "工业用地", "other": "其他用地"}
@@ -155,7 +155,8 @@ def _priority(project: Project) -> int:
 
 def waiting_projects(session: Session) -> list[WaitingProject]:
     """Active projects that need land, have not landed and still lack land, in the order land should go to them."""
-    supplied_query = select(LandSupply.project_id, func.sum(LandSupply.area_mu)).where(LandSupply.project_id.is_not(None))
+    supplied_query = (select(LandSupply.project_id, func.sum(LandSupply.area_mu))
+                      .where(LandSupply.project_id.is_not(None), LandSupply.voided_at.is_(None)))
     supplied = {pid: Decimal(total or 0) for pid, total in session.execute(supplied_query.group_by(LandSupply.project_id))}
     query = select(Project).where(Project.needs_land.is_(True), Project.status == "active", Project.landed_at.is_(None))
     found = []
@@ -175,9 +176,10 @@ def year_ledger(session: Session, year: int, today: Optional[date] = None) -> La
     today = today or local_today()
     settings = elements.get_all(session)
     start, end = _year_range(year)
-    supplies = list(session.scalars(select(LandSupply).where(LandSupply.supplied_on.between(start, end))
+    supplies = list(session.scalars(select(LandSupply).where(LandSupply.supplied_on.between(start, end), LandSupply.voided_at.is_(None))
                                     .order_by(LandSupply.supplied_on, LandSupply.id)))
-    revitalised = list(session.scalars(select(LandRevitalisation).where(LandRevitalisation.done_on.between(start, end))
+    revitalised = list(session.scalars(select(LandRevitalisation)
+                                       .where(LandRevitalisation.done_on.between(start, end), LandRevitalisation.voided_at.is_(None))
                                        .order_by(LandRevitalisation.done_on, LandRevitalisation.id)))
     known, due = _months_known(year, today)
     result = LandYear(year, supplies, revitalised, settings["industrial_share_target"], settings["revitalise_target_mu"],
@@ -298,3 +300,28 @@ def land_xlsx(land: LandYear) -> bytes:
         ("待供地项目", "待供地项目（工业用地优先保障重大制造业项目）", WAITING_HEADERS, waiting_cells(land)),
         ("汇总", f"{land.year}年土地要素汇总", SUMMARY_HEADERS, totals),
     ])
+
+
+def voided(session: Session, year: int) -> list[LandSupply | LandRevitalisation]:
+    """The year's voided land records (supply and revitalisation), most recently voided first."""
+    start, end = _year_range(year)
+    rows: list[LandSupply | LandRevitalisation] = list(session.scalars(
+        select(LandSupply).where(LandSupply.supplied_on.between(start, end), LandSupply.voided_at.is_not(None))))
+    rows += session.scalars(select(LandRevitalisation).where(LandRevitalisation.done_on.between(start, end),
+                                                             LandRevitalisation.voided_at.is_not(None)))
+    return sorted(rows, key=lambda row: row.voided_at, reverse=True)
+
+
+def void_record(session: Session, actor: User, kind: str, row_id: int, reason: Any) -> LandSupply | LandRevitalisation:
+    """县自然资源和规划局 voids a wrong supply or revitalisation record with a reason; the year's figures follow."""
+    model = LandSupply if kind == "supply" else LandRevitalisation
+    row = session.get(model, row_id)
+    if row is None:
+        raise NotFound(f"记录 {row_id} 不存在")
+    elements.void_entry(session, actor, row, elements.LAND_EDITORS, reason, "land", record_label(row))
+    return row
+
+
+def record_label(row: LandSupply | LandRevitalisation) -> str:
+    """What a land record is called: 供地记录 or 盘活记录."""
+    return "供地记录" if isinstance(row, LandSupply) else "盘活记录"

@@ -9,7 +9,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_login import current_user, login_required
 
 from engine import coordination, elements, fund, land, queries
-from engine.errors import InvalidInput, NotAllowed
+from engine.errors import EngineError, InvalidInput, NotAllowed
 
 from .auth import official
 from .services import db
@@ -65,17 +65,20 @@ def overview():  # type: ignore[no-untyped-def]
     return render_template("elements/overview.html", fund=fund_ledger, land=land_year, may_settings=_may(elements.SETTING_EDITORS))
 
 
-def _fund_page(errors: dict[str, str], values: dict[str, Any], status: int):  # type: ignore[no-untyped-def]
-    """The fund ledger page, with the disbursement form's errors and values when a submission was refused."""
+def _fund_page(errors: dict[str, str], values: dict[str, Any], status: int, void_error: str = ""):  # type: ignore[no-untyped-def]
+    """The fund ledger page, with the disbursement form's errors and values (or a refused void's reason)."""
     with db().session() as s:
         fund_ledger = fund.ledger(s)
         rows = fund.disbursements(s)
         paid = fund.disbursement_cells(rows)
+        gone = fund.disbursements(s, voided=True)
+        voided = [(cells, row.void_reason, row.voided_at) for cells, row in zip(fund.disbursement_cells(gone), gone)]
     payable = [line for line in fund_ledger.lines if line.state == "committed" and line.undisbursed > 0]
     return render_template("elements/fund.html", fund=fund_ledger, cells=fund.cells(fund_ledger), headers=fund.HEADERS,
-                           money_columns=fund.MONEY_COLUMNS, paid=paid, paid_headers=fund.DISBURSEMENT_HEADERS, payable=payable,
+                           money_columns=fund.MONEY_COLUMNS, paid=list(zip([r.id for r in rows], paid)), voided=voided,
+                           paid_headers=fund.DISBURSEMENT_HEADERS, payable=payable,
                            may_pay=_may(elements.FUND_EDITORS), may_settings=_may(elements.SETTING_EDITORS),
-                           today=coordination.local_today(), errors=errors, values=values), status
+                           today=coordination.local_today(), errors=errors, values=values, void_error=void_error), status
 
 
 @bp.route("/elements/fund")
@@ -102,6 +105,22 @@ def disburse():  # type: ignore[no-untyped-def]
     return redirect(url_for("elements.fund_page"), 303)
 
 
+@bp.route("/elements/fund/disbursements/<int:row_id>/void", methods=["POST"])
+@login_required
+def void_disbursement(row_id: int):  # type: ignore[no-untyped-def]
+    """The office voids (冲销) a wrong disbursement record with a reason; it stops counting and stays listed."""
+    try:
+        with db().session() as s:
+            fund.void_disbursement(s, official(s), row_id, request.form.get("reason", ""))
+    except InvalidInput as exc:
+        return _fund_page({}, {}, 422, exc.errors["reason"])
+    except EngineError as exc:
+        flash(exc.message, "error")
+        abort(exc.status)
+    flash("已冲销该拨付记录，基金余额已恢复", "success")
+    return redirect(url_for("elements.fund_page"), 303)
+
+
 @bp.route("/elements/fund.xlsx")
 @login_required
 def fund_export():  # type: ignore[no-untyped-def]
@@ -111,16 +130,19 @@ def fund_export():  # type: ignore[no-untyped-def]
     return _xlsx(content, "产业基金台账.xlsx")
 
 
-def _land_page(year: int, errors: dict[str, str], values: dict[str, Any], form: Optional[str], status: int):  # type: ignore[no-untyped-def]
-    """The land ledger of a year, with the refused form's errors and values (`form` names which form)."""
+def _land_page(year: int, errors: dict[str, str], values: dict[str, Any], form: Optional[str], status: int,  # type: ignore[no-untyped-def]
+               void_error: str = ""):
+    """The land ledger of a year, with the refused form's errors and values (`form` names which form) or a refused void's reason."""
     with db().session() as s:
         land_year = land.year_ledger(s, year)
-        view = dict(supplies=land.supply_cells(land_year), revitalised=land.revitalise_cells(land_year),
+        view = dict(supplies=list(zip([r.id for r in land_year.supplies], land.supply_cells(land_year))),
+                    revitalised=list(zip([r.id for r in land_year.revitalisations], land.revitalise_cells(land_year))),
+                    voided=[(land.record_label(r), elements.describe(r), r.void_reason, r.voided_at) for r in land.voided(s, year)],
                     waiting=land.waiting_cells(land_year), options=[(w.project_id, w.name) for w in land_year.waiting])
     return render_template("elements/land.html", land=land_year, year=year, form=form, errors=errors, values=values,
                            supply_headers=land.SUPPLY_HEADERS, revitalise_headers=land.REVITALISE_HEADERS,
                            waiting_headers=land.WAITING_HEADERS, uses=land.USES, may_record=_may(elements.LAND_EDITORS),
-                           today=coordination.local_today(), **view), status
+                           today=coordination.local_today(), void_error=void_error, **view), status
 
 
 @bp.route("/elements/land")
@@ -159,6 +181,25 @@ def revitalise():  # type: ignore[no-untyped-def]
     """县自然资源和规划局 records revitalised idle or low-efficiency land."""
     return _record_land("revitalise", ("done_on", "description", "area_mu"), land.record_revitalisation,
                         "done_on", "已登记盘活低效用地记录")
+
+
+@bp.route("/elements/land/<kind>/<int:row_id>/void", methods=["POST"])
+@login_required
+def void_land(kind: str, row_id: int):  # type: ignore[no-untyped-def]
+    """县自然资源和规划局 voids (冲销) a wrong supply or revitalisation record with a reason."""
+    if kind not in ("supply", "revitalisation"):
+        abort(404)
+    try:
+        with db().session() as s:
+            row = land.void_record(s, official(s), kind, row_id, request.form.get("reason", ""))
+            year = (row.supplied_on if kind == "supply" else row.done_on).year
+    except InvalidInput as exc:
+        return _land_page(_year(), {}, {}, None, 422, exc.errors["reason"])
+    except EngineError as exc:
+        flash(exc.message, "error")
+        abort(exc.status)
+    flash("已冲销该记录，本年度数字已更新", "success")
+    return redirect(url_for("elements.land_page", year=year), 303)
 
 
 @bp.route("/elements/land.xlsx")

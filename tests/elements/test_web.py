@@ -19,9 +19,10 @@ MID_JULY = datetime(2026, 7, 15, 2, tzinfo=timezone.utc)
 
 
 def table(page: str, table_id: str) -> list[list[str]]:
-    """The body rows of a table on the page as cell texts."""
+    """The body rows of a table on the page as cell texts (the void action's cell left out)."""
     body = re.search(rf'<table class="list" id="{table_id}">.*?<tbody>(.*?)</tbody>', page, re.S).group(1)
-    return [[re.sub(r"<[^>]+>", " ", c).split("  ")[0].strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+    cell = r'<td(?![^>]*data-label="冲销")[^>]*>(.*?)</td>'
+    return [[re.sub(r"<[^>]+>", " ", c).split("  ")[0].strip() for c in re.findall(cell, row, re.S)]
             for row in re.findall(r"<tr[^>]*>(.*?)</tr>", body, re.S)]
 
 
