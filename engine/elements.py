@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from .assessment import local_date
 from .coordination import local_today
 from .element_models import ElementSetting, FundDisbursement, LandSupply
+from . import settings_rows
 from .errors import AlreadyCompleted, InvalidInput, NotAllowed
 from .models import Event, User, utcnow
 
@@ -54,11 +55,7 @@ def defaults() -> dict[str, Decimal]:
 
 def get_all(session: Session) -> dict[str, Decimal]:
     """Current settings: defaults overlaid with the stored values."""
-    values = defaults()
-    for row in session.scalars(select(ElementSetting)):
-        if row.key in SPEC_BY_KEY:
-            values[row.key] = Decimal(row.value)
-    return values
+    return settings_rows.read(session, ElementSetting, defaults(), Decimal)
 
 
 def fmt(value: Decimal) -> str:
@@ -149,17 +146,10 @@ def update_settings(session: Session, submitted: dict[str, Any], actor: User) ->
         errors["fund_project_cap"] = "单个项目产业基金支持上限(fund_project_cap)不能超过产业基金规模(fund_size)"
     if errors:
         raise InvalidInput(errors)
-    changed = {key: value for key, value in values.items() if value != current[key]}
-    now = utcnow()
-    for key, value in changed.items():
-        row = session.get(ElementSetting, key)
-        if row is None:
-            session.add(ElementSetting(key=key, value=value, updated_at=now, updated_by=actor.id))
-        else:
-            row.value, row.updated_at, row.updated_by = value, now, actor.id
+    changed = settings_rows.store(session, ElementSetting, current, values, actor.id)
     if changed:
         summary = "修改要素保障设置：" + "，".join(f"{SPEC_BY_KEY[k].label}{fmt(v)}{SPEC_BY_KEY[k].unit}" for k, v in changed.items())
-        session.add(Event(kind="elements", at=now, actor_id=actor.id, summary=summary[:300],
+        session.add(Event(kind="elements", at=utcnow(), actor_id=actor.id, summary=summary[:300],
                           payload={"changed": {k: fmt(v) for k, v in changed.items()}}))
         session.flush()
     return values

@@ -6,9 +6,10 @@ from datetime import datetime
 from typing import Any, Optional
 from urllib.parse import urlparse
 
-from sqlalchemy import JSON, DateTime, ForeignKey, String, select
+from sqlalchemy import JSON, DateTime, ForeignKey, String
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from . import settings_rows
 from .errors import InvalidInput, NotAllowed
 from .models import Base, Event, User, utcnow
 
@@ -65,11 +66,7 @@ def defaults() -> dict[str, Any]:
 
 def get_all(session: Session) -> dict[str, Any]:
     """Current settings: defaults overlaid with the stored values."""
-    values = defaults()
-    for row in session.scalars(select(WarningSetting)):
-        if row.key in SPEC_BY_KEY:
-            values[row.key] = row.value
-    return values
+    return settings_rows.read(session, WarningSetting, defaults())
 
 
 def _coerce(spec: SettingSpec, raw: Any, errors: dict[str, str]) -> Any:
@@ -135,15 +132,8 @@ def update(session: Session, submitted: dict[str, Any], actor: User) -> dict[str
         _check_together(values, errors)
     if errors:
         raise InvalidInput(errors)
-    changed = {key: value for key, value in values.items() if value != current[key]}
-    now = utcnow()
-    for key, value in changed.items():
-        row = session.get(WarningSetting, key)
-        if row is None:
-            session.add(WarningSetting(key=key, value=value, updated_at=now, updated_by=actor.id))
-        else:
-            row.value, row.updated_at, row.updated_by = value, now, actor.id
+    changed = settings_rows.store(session, WarningSetting, current, values, actor.id)
     if changed:
         summary = "修改预警设置：" + "，".join(SPEC_BY_KEY[key].label.split("（")[0] for key in changed)
-        session.add(Event(kind="settings", at=now, actor_id=actor.id, summary=summary[:300], payload={"changed": changed}))
+        session.add(Event(kind="settings", at=utcnow(), actor_id=actor.id, summary=summary[:300], payload={"changed": changed}))
     return values
