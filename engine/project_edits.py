@@ -92,15 +92,14 @@ def update(session: Session, project_id: int, data: dict[str, Any], actor: User,
     if not allowed:
         raise NotAllowed("只有领导小组办公室或该项目的招引、落地单位可以修改项目信息")
     submitted = {field: data[field] for field in EDITABLE if field in data}
-    refused = {f: f"您不能修改{projects.label(f)}（仅领导小组办公室可以修改）" for f in submitted if f not in allowed
-               and _differs(project, f, submitted[f])}
-    if refused:
-        raise NotAllowed("；".join(refused.values()))
     values, invalid = projects.check(session, {**current_values(project), **submitted})
+    changes = [Change(f, getattr(project, f), values[f]) for f in EDITABLE if f in submitted and values[f] != getattr(project, f)]
+    refused = [f"您不能修改{projects.label(c.field)}（仅领导小组办公室可以修改）" for c in changes if c.field not in allowed]
+    if refused:
+        raise NotAllowed("；".join(refused))
     errors = {f: msg for f, msg in invalid.items() if f in submitted}  # a stored value the actor cannot change does not block
     if errors:
         raise InvalidInput(errors)
-    changes = [Change(f, getattr(project, f), values[f]) for f in EDITABLE if f in submitted and _differs(project, f, values[f])]
     errors = {c.field: msg for c in changes if (msg := locked(project).get(c.field))}
     reason = (reason or "").strip()
     explained = NEEDS_REASON + (ASSESSED if scored(project) else ())
@@ -121,21 +120,6 @@ def update(session: Session, project_id: int, data: dict[str, Any], actor: User,
                       payload={"reason": reason, "changes": {c.field: [_plain(c.old), _plain(c.new)] for c in changes}}))
     session.flush()
     return changes
-
-
-def _differs(project: Project, field: str, value: Any) -> bool:
-    """True when a submitted value differs from the stored one (form text compared as the stored type)."""
-    old = getattr(project, field)
-    if isinstance(old, Decimal):
-        try:
-            return Decimal(str(value or 0)) != old
-        except ArithmeticError:
-            return True
-    if isinstance(old, bool):
-        return (value in (True, "true", "1", 1, "yes", "on")) != old
-    if field.endswith("_id"):
-        return str(value or "") != str(old or "")
-    return str(value or "").strip() != str(old or "")
 
 
 def _move_ready_tasks(session: Session, project: Project, old: dict[str, Any]) -> None:
