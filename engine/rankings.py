@@ -97,7 +97,6 @@ def publish(session: Session, actor: User, year: int, quarter: int, reason: str 
         quarter=quarter,
         edition=(previous or 0) + 1,
         rule_definition_id=rules.id,
-        rule_version=rules.version,
         reason=reason,
         published_by=actor.id,
         published_at=utcnow(),

@@ -5,10 +5,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Optional
 
-from sqlalchemy import JSON, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import JSON, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, select
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
-from .models import Base, Money, OrgUnit, Project, utcnow
+from .models import Base, Definition, Money, OrgUnit, Project, utcnow
 
 
 class CoordinationCase(Base):
@@ -110,8 +110,11 @@ class PublishedRanking(Base):
     quarter: Mapped[int] = mapped_column(Integer)  # 1-4, or 0 for the annual assessment
     edition: Mapped[int] = mapped_column(Integer)  # 1 for the first 定稿, 2 … for each 重新定稿
     rule_definition_id: Mapped[int] = mapped_column(ForeignKey("definition.id"))
-    rule_version: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str] = mapped_column(String(500), default="")
     published_by: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
     published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     rows: Mapped[list[Any]] = mapped_column(JSON)
+    # the version number of that scoring table, read with the row (a definition's version never changes)
+    rule_version: Mapped[int] = column_property(
+        select(Definition.version).where(Definition.id == rule_definition_id).correlate_except(Definition).scalar_subquery()
+    )

@@ -20,7 +20,6 @@ def upgrade() -> None:
         sa.Column("quarter", sa.Integer(), nullable=False),
         sa.Column("edition", sa.Integer(), nullable=False),
         sa.Column("rule_definition_id", sa.Integer(), sa.ForeignKey("definition.id"), nullable=False),
-        sa.Column("rule_version", sa.Integer(), nullable=False),
         sa.Column("reason", sa.String(length=500), nullable=False),
         sa.Column("published_by", sa.Integer(), sa.ForeignKey("app_user.id"), nullable=False),
         sa.Column("published_at", sa.DateTime(timezone=True), nullable=False),
