@@ -15,6 +15,7 @@ from engine import console as overview
 from engine.errors import EngineError, InvalidInput
 from engine.models import Definition, OrgUnit, Task, User, UserRole
 
+from .params import int_arg, whole_number
 from .auth import official
 from .services import db
 
@@ -37,24 +38,19 @@ def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
     return wrapped
 
 
-def _int_arg(name: str) -> Optional[int]:
-    value = request.args.get(name, "")
-    return int(value) if value.isascii() and value.isdigit() else None
-
-
 @bp.route("/")
 @admin_required
 def console():  # type: ignore[no-untyped-def]
     """Which projects are stuck and why, counts per status, and every instance behind filters."""
     filters = overview.ConsoleFilter(
         status=request.args.get("status", "") if request.args.get("status") in overview.STATUS_LABELS else "",
-        definition_id=_int_arg("definition"),
+        definition_id=int_arg("definition"),
         activity=request.args.get("activity", "")[:80],
-        unit_id=_int_arg("unit"),
-        deputy_id=_int_arg("deputy"),
+        unit_id=int_arg("unit"),
+        deputy_id=int_arg("deputy"),
         overdue=request.args.get("overdue") == "1",
     )
-    page = max(_int_arg("page") or 1, 1)
+    page = max(int_arg("page") or 1, 1)
     with db().session() as s:
         counts = overview.counts(s)
         stuck = overview.find_stuck(s)
@@ -195,7 +191,7 @@ def reassign(task_id: int):  # type: ignore[no-untyped-def]
     user_id = request.form.get("user_id", "")
     return _repair(
         instance_id,
-        lambda s, me, reason: admin.reassign(s, task_id, int(user_id) if user_id.isascii() and user_id.isdigit() else 0, me, reason),
+        lambda s, me, reason: admin.reassign(s, task_id, whole_number(user_id) or 0, me, reason),
         _("任务已改派"),
     )
 

@@ -19,6 +19,7 @@ from engine.models import Definition, User
 from engine.parser import MAX_FILE_BYTES
 from engine.projects import STAGES
 
+from .params import whole_number
 from .auth import official
 from .services import db
 
@@ -304,7 +305,7 @@ def _filters() -> dict[str, Any]:
     values = request.values
     source = values.get("from", "")
     return {
-        "from_definition_id": int(source) if source.isascii() and source.isdigit() else None,
+        "from_definition_id": whole_number(source),
         "current_task": values.get("task", "") or None,
     }
 
@@ -318,7 +319,7 @@ def migrate(process_id: str):  # type: ignore[no-untyped-def]
         me = _owner(s)
         target = _require_process(s, process_id)
         if request.method == "POST":
-            ids = [int(i) for i in request.form.getlist("instance_id") if i.isascii() and i.isdigit()]
+            ids = [n for n in map(whole_number, request.form.getlist("instance_id")) if n is not None]
             if not ids and request.form.get("all") != "1":
                 flash(_("请选择要迁移的项目，或选择“迁移全部符合条件的项目”"), "error")
                 return redirect(url_for("definitions.migrate", process_id=process_id, **_query(filters)), 303)

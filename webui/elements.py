@@ -11,6 +11,7 @@ from flask_login import current_user, login_required
 from engine import coordination, elements, fund, land, queries
 from engine.errors import EngineError, InvalidInput, NotAllowed
 
+from .params import whole_number
 from .auth import official
 from .services import db
 
@@ -30,9 +31,10 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 def _year() -> int:
     """The year of the query string (this year by default); 400 for anything else."""
     raw = request.args.get("year") or str(coordination.local_today().year)
-    if not (raw.isascii() and raw.isdigit()) or not 2000 <= int(raw) <= 2100:
+    year = whole_number(raw)
+    if year is None or not 2000 <= year <= 2100:
         abort(400)
-    return int(raw)
+    return year
 
 
 def _xlsx(content: bytes, name: str) -> Response:

@@ -15,6 +15,7 @@ from engine.errors import AlreadyCompleted, InvalidInput, NotAllowed, NotFound
 from engine.models import OrgUnit, User
 
 from . import uploads
+from .params import int_arg
 from .auth import official
 from .projects import form_options
 from .services import db
@@ -35,18 +36,12 @@ def _entry(session: Session, entry_id: int) -> EnterpriseEntry:
         abort(404)
 
 
-def _int_arg(name: str) -> Optional[int]:
-    """A positive integer query argument, None when absent or malformed."""
-    raw = request.args.get(name, "")
-    return int(raw) if raw.isascii() and raw.isdigit() and int(raw) > 0 else None
-
-
 def _filter() -> enterprises.EntryFilter:
     """The list filter from the query string; unknown codes are ignored."""
     kind, status = request.args.get("kind", ""), request.args.get("status", "")
     return enterprises.EntryFilter(
-        tag_id=_int_arg("tag"),
-        source_unit_id=_int_arg("unit"),
+        tag_id=int_arg("tag"),
+        source_unit_id=int_arg("unit"),
         list_kind=kind if kind in enterprises.LIST_KINDS else "",
         status=status if status in enterprises.STATUSES else "",
         search=request.args.get("q", "")[:100],
@@ -63,7 +58,7 @@ def _supplying_units(session: Session) -> list[OrgUnit]:
 def listing():  # type: ignore[no-untyped-def]
     """The shared list with filters (tag, source unit, kind, status, name) and paging; everyone reads, units add their own."""
     flt = _filter()
-    page_number = _int_arg("page") or 1
+    page_number = int_arg("page") or 1
     with db().session() as s:
         me = official(s)
         page = enterprises.listing(s, flt, page_number, PER_PAGE)

@@ -39,7 +39,7 @@ def test_every_official_reads_units_write_their_own_and_refusals_are_403(web) ->
     assert client.post("/enterprises/tags", data={"csrf_token": token, "name": "数字经济", "group_name": "3"}).status_code == 403
     assert client.post(f"/enterprises/tags/{h.tag('新材料')}", data={"csrf_token": token, "name": "x", "group_name": "3"}).status_code == 403
     auth.switch("xianzhang")
-    assert client.get("/enterprises").status_code == 200
+    assert client.get("/enterprises").status_code == 200 and client.get("/enterprises?tag=²&unit=12a").status_code == 200
     assert client.get("/enterprises/new").status_code == 403 and client.get("/enterprises/import").status_code == 403
     assert client.get("/enterprises/999").status_code == 404
 
