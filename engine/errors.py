@@ -60,3 +60,9 @@ class DefinitionInvalid(EngineError):
 
 class SandboxViolation(EngineError):
     """An expression uses something the sandbox forbids (imports, dunders, open, exec …)."""
+
+
+class LimitExceeded(EngineError):
+    """An evaluation or an engine advance passed a ceiling (time, size, steps, cardinality, stored data)."""
+
+    status = 422

@@ -1,0 +1,58 @@
+"""Bounds on what one evaluation and one engine advance may do, read once from the environment."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Every ceiling the sandbox and the engine enforce; each can be set as ZHIKONG_<NAME>."""
+
+    expression_seconds: float = 0.1
+    script_seconds: float = 1.0
+    max_string: int = 1_000_000
+    max_items: int = 100_000
+    max_int_digits: int = 10_000
+    max_nodes: int = 200_000
+    max_depth: int = 50
+    max_iterations: int = 1_000_000
+    max_source: int = 100_000
+    max_ast_depth: int = 100
+    max_engine_steps: int = 10_000
+    max_cardinality: int = 1_000
+    max_loop_iterations: int = 1_000
+    max_task_data_bytes: int = 1_000_000
+
+    @property
+    def max_int_bits(self) -> int:
+        """Integer ceiling in bits (digits × log2 10)."""
+        return self.max_int_digits * 3322 // 1000
+
+    @classmethod
+    def from_env(cls) -> "Limits":
+        """Defaults overridden by ZHIKONG_MAX_CARDINALITY, ZHIKONG_SCRIPT_SECONDS and so on."""
+        values: dict[str, float | int] = {}
+        for item in fields(cls):
+            raw = os.environ.get(f"ZHIKONG_{item.name.upper()}")
+            if raw:
+                values[item.name] = float(raw) if item.type == "float" else int(raw)
+        return cls(**values)  # type: ignore[arg-type]
+
+
+class _Active:
+    """Holder of the limits in force: read from the environment on first use, replaceable in tests."""
+
+    limits: Limits | None = None
+
+
+def active() -> Limits:
+    """The limits in force."""
+    if _Active.limits is None:
+        _Active.limits = Limits.from_env()
+    return _Active.limits
+
+
+def use(limits: Limits | None) -> None:
+    """Put `limits` in force (None: read the environment again on next use)."""
+    _Active.limits = limits
