@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
-from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from . import definitions, runtime, state
@@ -238,11 +237,8 @@ def plan_move(session: Session, instance_id: int, target: str) -> MovePlan:
     spec = _target_spec(loaded, target)
     workflow = state.restore(instance.state, loaded.spec, loaded.subprocess_specs)
     cancelled = _move(workflow, spec)
-    error = None
-    try:
-        workflow.do_engine_steps()
-    except SpiffWorkflowException as exc:
-        error = describe_error(runtime._describe_error(exc))
+    failure = runtime.run_engine_steps(workflow, [])
+    error = describe_error(failure) if failure else None
     ready = [element_name(t.task_spec) for t in workflow.get_tasks(state=TaskState.READY, manual=True)]
     status = "error" if error else ("completed" if workflow.completed else "running")
     return MovePlan(target, element_name(spec), cancelled, ready, status, error)

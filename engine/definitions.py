@@ -17,14 +17,13 @@ from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
-from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptEngineTask
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
-from SpiffWorkflow.specs.MultiChoice import MultiChoice
 
 from .errors import DefinitionInvalid, NotFound, SandboxViolation
 from .models import Definition, Event
 from .parser import XmlRefused, new_parser, parse_xml
-from .sandbox import compile_checked
+from .sandbox import active as limits
+from .sandbox import compile_checked, specs
 from .validation import require_valid
 
 SCOPES = ("landing_unit", "platform", "deputy", "county", "item_unit")
@@ -155,8 +154,8 @@ def build(files: dict[str, str], process_id: str, definition_id: int = 0, strict
     lanes: dict = lanes_cfg.get("lanes", {})
     role_names: dict = lanes_cfg.get("roles", {})
     user_tasks: dict[str, UserTaskMeta] = {}
-    for task_spec in spec.task_specs.values():
-        file = _file_of(spec, process_id)
+    for process, task_spec in specs.all_task_specs(spec, subprocess_specs):
+        file = _file_of(process, process_id)
         problems.extend(_check_expressions(task_spec, file))
         if not isinstance(task_spec, UserTask):
             continue
@@ -225,29 +224,17 @@ def _user_task_meta(
 
 
 def _check_expressions(task_spec: Any, file: str) -> list[dict[str, str]]:
-    """Compile every expression of a task spec through the sandbox, naming the element."""
-    sources: list[tuple[str, str]] = []
-    if isinstance(task_spec, MultiChoice):
-        sources += [(cond.args[0], "eval") for cond, _ in task_spec.cond_task_specs if cond is not None]
-    if isinstance(task_spec, ScriptEngineTask) and getattr(task_spec, "script", None):
-        sources.append((task_spec.script, "exec"))
-    event_def = getattr(task_spec, "event_definition", None)
-    if isinstance(event_def, TimerEventDefinition):
-        sources.append((event_def.expression, "eval"))
-    engine = getattr(task_spec, "dmnEngine", None)
-    if engine is not None:
-        table = engine.decision_table
-        sources += [(i.expression, "eval") for i in table.inputs if i.expression]
-        for rule in table.rules:
-            for entry in rule.inputEntries:
-                sources += [(lhs.replace("?", "dmninputexpr"), "eval") for lhs in entry.lhs if lhs]
-            sources += [(o.text, "eval") for o in rule.outputEntries if o.text]
-    problems = []
-    for source, mode in sources:
+    """The element is a kind the engine runs, each of its expressions passes the sandbox, literal ceilings hold."""
+    element = task_spec.bpmn_id or task_spec.name
+    label = specs.element_label(task_spec)
+    if not getattr(task_spec, "dmnEngine", None) and not specs.runnable(task_spec):
+        return [_problem(file, element, f"元素{label}是{specs.kind_name(task_spec)}，引擎无法执行，请改用用户任务、脚本任务或业务规则任务")]
+    problems = [_problem(file, element, f"元素{label}：{message}") for message in specs.literal_problems(task_spec, limits())]
+    for source in specs.sources(task_spec):
         try:
-            compile_checked(source, mode)
+            compile_checked(source.text, source.mode)
         except SandboxViolation as exc:
-            problems.append(_problem(file, task_spec.bpmn_id or task_spec.name, exc.message))
+            problems.append(_problem(file, element, f"元素{label}的{source.label}未通过安全检查：{exc.message}"))
     return problems
 
 

@@ -17,10 +17,11 @@ from SpiffWorkflow.util.task import TaskState
 from . import definitions, forms, projects, state
 from .definitions import LoadedDefinition
 from .due import next_timer_at
-from .errors import AlreadyCompleted, ConcurrentUpdate, NotAllowed, NotFound
+from .errors import AlreadyCompleted, ConcurrentUpdate, EngineError, InvalidInput, LimitExceeded, NotAllowed, NotFound
 from .models import Event, Instance, Project, Task, User, utcnow
 from .org import can_act, scope_of
-from .sandbox import SCRIPT_ENGINE
+from .sandbox import SCRIPT_ENGINE, check_task_data
+from .sandbox import active as sandbox_limits
 
 LIFECYCLE = "project_lifecycle"
 COORDINATION = "coordination_item"
@@ -114,6 +115,10 @@ def complete_task(
     if meta.meeting and not at_meeting and not project.is_major:
         raise NotAllowed(f"“{task.name}”由会议集体研究决定，请在会议中办理（重大项目可单独办理）")
     forms.validate(loaded.forms[meta.form], loaded.validator(meta.form), data)
+    try:
+        check_task_data(data, sandbox_limits())
+    except LimitExceeded as exc:
+        raise InvalidInput({"表单": exc.message}) from None
     now = utcnow()
     claimed = session.execute(
         update(Task)
@@ -172,11 +177,7 @@ def _advance(
     `ready_rows`, when the caller has read them, are the instance's ready rows of the task table.
     """
     finished: list[Any] = []
-    error = None
-    try:
-        workflow.do_engine_steps(did_complete_task=finished.append)
-    except SpiffWorkflowException as exc:
-        error = _describe_error(exc)
+    error = run_engine_steps(workflow, finished)
     for done in finished:
         _log_engine_step(session, instance, project, done)
     if error is not None:
@@ -194,12 +195,39 @@ def _advance(
     else:
         _after_advance(session, instance, workflow, ready)
     instance.state = state.dump(workflow)
+    state.check_size(instance.state, sandbox_limits().max_state_bytes)
     instance.next_timer_at = next_timer_at(workflow)
     instance.updated_at = utcnow()
     if flush:
         flush_or_conflict(session)
         session.info.setdefault("workflow_checkins", []).append((instance.id, instance.revision, workflow))
     return Outcome(project.id, instance.id, instance.status, ready, error)
+
+
+def run_engine_steps(workflow: BpmnWorkflow, finished: list[Any]) -> Optional[dict[str, Any]]:
+    """Run automatic steps up to the step budget; the error that stopped them, described, or None."""
+    ceiling = sandbox_limits().max_engine_steps
+
+    def step_done(task: Any) -> None:
+        finished.append(task)
+        if len(finished) >= ceiling:
+            raise LimitExceeded(f"一次推进执行了 {ceiling} 个自动步骤仍未停下（可能是脚本与网关构成的循环），已停止")
+
+    try:
+        workflow.do_engine_steps(did_complete_task=step_done)
+    except SpiffWorkflowException as exc:
+        return _describe_error(exc)
+    except LimitExceeded as exc:
+        spec = finished[-1].task_spec if finished else None
+        return {
+            "type": "LimitExceeded",
+            "message": exc.message,
+            "bpmn_id": getattr(spec, "bpmn_id", "") or "",
+            "element_name": getattr(spec, "bpmn_name", "") or "",
+            "line_number": None,
+            "error_line": None,
+        }
+    return None
 
 
 def flush_or_conflict(session: Session) -> None:
@@ -214,11 +242,14 @@ def _describe_error(exc: SpiffWorkflowException) -> dict[str, Any]:
     """Everything an administrator needs to see why a step failed."""
     task = getattr(exc, "task", None)
     spec = getattr(exc, "task_spec", None) or (task.task_spec if task is not None else None)
-    cause = getattr(exc, "exception", None)
+    cause = getattr(exc, "exception", None) or exc.__context__
     wrapped = getattr(exc, "error_type", "unknown")  # WorkflowTaskException keeps only the wrapped type's name
+    message = str(exc) + ("；" + "；".join(exc.notes) if getattr(exc, "notes", None) else "")
+    if isinstance(cause, EngineError):
+        message = f"元素“{getattr(spec, 'bpmn_name', '') or getattr(spec, 'bpmn_id', '')}”：{cause.message}"
     return {
         "type": type(cause).__name__ if cause is not None else (wrapped if wrapped != "unknown" else type(exc).__name__),
-        "message": str(exc) + ("；" + "；".join(exc.notes) if getattr(exc, "notes", None) else ""),
+        "message": message,
         "bpmn_id": getattr(spec, "bpmn_id", "") or "",
         "element_name": getattr(spec, "bpmn_name", "") or "",
         "line_number": getattr(exc, "line_number", None),

@@ -11,6 +11,7 @@ from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
+from .errors import LimitExceeded
 from .sandbox import SCRIPT_ENGINE
 
 STATE_FORMAT = "zhikong-1"
@@ -47,6 +48,12 @@ def dump(workflow: BpmnWorkflow) -> str:
     dct = _registry.convert(workflow)
     dct["format"] = STATE_FORMAT
     return json.dumps(dct, ensure_ascii=False, separators=(",", ":"))
+
+
+def check_size(dumped: str, ceiling: int) -> None:
+    """Refuse to store an instance whose state passed the ceiling (the change rolls back)."""
+    if len(dumped) > ceiling:
+        raise LimitExceeded(f"流程实例存储的数据达到 {len(dumped) // 1024} KB，超过上限 {ceiling // 1024} KB，本次操作未保存")
 
 
 def restore(text: str, spec: Any, subprocess_specs: dict[str, Any]) -> BpmnWorkflow:

@@ -25,6 +25,10 @@ from .sandbox import compile_checked
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 CASES_SUFFIX = ".cases.json"
+EXPRESSION_HOLDERS = frozenset(
+    "timerEventDefinition conditionExpression inputExpression loopCardinality completionCondition loopCondition condition "
+    "conditionalEventDefinition standardLoopCharacteristics multiInstanceLoopCharacteristics".split()
+)
 JSON_KINDS = {"number": "number", "integer": "integer", "string": "string", "boolean": "boolean"}
 
 
@@ -89,6 +93,7 @@ def check_bundle(files: dict[str, str], process_id: str, scopes: tuple[str, ...]
         called |= {(e.text or "").strip() for e in root.iter(f"{{{SPIFF_NS}}}calledDecisionId")}
     variables = catalog(forms, bpmn_roots)
     for name, root in dmn_roots.items():
+        result.problems += _check_bpmn_expressions(name, root)
         decision_ids = {d.get("id") for d in root.iter(etree.Element) if _local(d) == "decision"}
         report = check_dmn(root, name, variables if decision_ids & called else None)
         result.problems += report.problems
@@ -148,7 +153,7 @@ def _owner_id(element: etree._Element) -> str:
     """The id of the nearest BPMN element that owns an expression (flow, task or event)."""
     node: Optional[etree._Element] = element
     while node is not None:
-        if node.get("id") and _local(node) not in ("timerEventDefinition", "conditionExpression"):
+        if node.get("id") and _local(node) not in EXPRESSION_HOLDERS:
             return node.get("id", "")
         node = node.getparent()
     return ""
@@ -165,17 +170,42 @@ def _check_bpmn_expressions(name: str, root: etree._Element) -> list[dict[str, s
         ("timeDuration", "eval", "定时器时长"),
         ("timeDate", "eval", "定时器时间"),
         ("timeCycle", "eval", "定时器周期"),
+        ("loopCardinality", "eval", "多实例数量"),
+        ("completionCondition", "eval", "多实例完成条件"),
+        ("loopCondition", "eval", "循环条件"),
+        ("condition", "eval", "条件事件的条件"),
+        ("messagePayload", "eval", "消息载荷"),
+        ("formalExpression", "eval", "消息关联表达式"),
+        ("inputExpression", "eval", "决策输入表达式"),
     ]
     for element in root.iter(etree.Element):
         local = _local(element)
         for tag, mode, label in checks:
-            if local != tag or not (element.text or "").strip():
+            text = _expression_text(element)
+            if local != tag or not text:
                 continue
             try:
-                compile_checked(element.text.strip(), mode)
+                compile_checked(text, mode)
             except SandboxViolation as exc:
-                found.append(problem(name, _owner_id(element), f"{label}未通过安全检查：{exc.message}"))
+                found.append(problem(name, _owner_id(element), f"{_owner_label(element)}的{label}未通过安全检查：{exc.message}"))
     return found
+
+
+def _expression_text(element: etree._Element) -> str:
+    """An expression element's text (DMN keeps it in a <text> child)."""
+    child = next((c for c in element if isinstance(c.tag, str) and _local(c) == "text"), None)
+    return ((child.text if child is not None else element.text) or "").strip()
+
+
+def _owner_label(element: etree._Element) -> str:
+    """“名称”（id） of the element that owns an expression."""
+    node: Optional[etree._Element] = element
+    while node is not None:
+        if node.get("id") and _local(node) not in EXPRESSION_HOLDERS:
+            name = node.get("name") or node.get("label")
+            return f"元素“{name}”（{node.get('id')}）" if name else f"元素 {node.get('id')}"
+        node = node.getparent()
+    return "元素"
 
 
 def _check_decision_refs(name: str, root: etree._Element, decisions: dict[str, DecisionInfo]) -> list[dict[str, str]]:

@@ -23,6 +23,7 @@ class Limits:
     max_cardinality: int = 1_000
     max_loop_iterations: int = 1_000
     max_task_data_bytes: int = 1_000_000
+    max_state_bytes: int = 20_000_000
 
     @property
     def max_int_bits(self) -> int:
