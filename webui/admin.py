@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from engine import admin, audit, definitions, runtime
+from engine import admin, audit, definitions, recheck, runtime
 from engine import console as overview
 from engine.errors import EngineError, InvalidInput
 from engine.models import Definition, OrgUnit, Task, User, UserRole
@@ -54,6 +54,7 @@ def console():  # type: ignore[no-untyped-def]
     with db().session() as s:
         counts = overview.counts(s)
         stuck = overview.find_stuck(s)
+        refused = recheck.refused_versions(s)
         rows, total = overview.list_instances(s, filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
         choices = overview.filter_choices(s)
     pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
@@ -61,6 +62,7 @@ def console():  # type: ignore[no-untyped-def]
         "admin/console.html",
         counts=counts,
         stuck=stuck,
+        refused=refused,
         rows=rows,
         total=total,
         flt=filters,

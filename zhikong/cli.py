@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from engine import coordination, definitions, demo, runtime, schema
+from engine import coordination, definitions, demo, recheck, runtime, schema
 from engine.config import Settings
 from engine.db import Database
 from engine.errors import EngineError, InvalidInput
@@ -42,10 +42,16 @@ def cmd_orphans(_: argparse.Namespace) -> None:
 
 
 def cmd_init_db(_: argparse.Namespace) -> None:
-    """Create or upgrade the schema in place (data is kept)."""
+    """Create or upgrade the schema in place (data is kept), then re-check every stored definition version."""
     db = _db()
     schema.upgrade(db)
     print(f"数据库已就绪：{db.url}")
+    with db.session() as s:
+        refused = recheck.recheck_stored(s)
+    for item in refused:
+        print(f"流程定义 {item.process_id} 第{item.version}版未通过当前安全检查，本次挂起其运行中的实例 {item.suspended} 个：{item.reason}")
+    if not refused:
+        print("已存流程定义全部通过当前安全检查")
 
 
 def cmd_deploy(args: argparse.Namespace) -> None:

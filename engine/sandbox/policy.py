@@ -137,7 +137,16 @@ def check_tree(tree: ast.AST, mode: str, limits: Limits) -> None:
                 found.append(exc.message)
         stack.extend((child, depth + 1) for child in reversed(list(ast.iter_child_nodes(node))))
     if found:
-        raise SandboxViolation("；".join(dict.fromkeys(found)))
+        raise SandboxViolation(merged(found))
+
+
+def merged(messages: list[str]) -> str:
+    """One message for several refusals: repeated explanations in brackets are said once, after the last of their group."""
+    groups: dict[str, list[str]] = {}
+    for message in dict.fromkeys(messages):
+        head, _, hint = message.partition("（")
+        groups.setdefault(hint, []).append(head if hint else message)
+    return "；".join("、".join(heads) + (f"（{hint}" if hint else "") for hint, heads in groups.items())
 
 
 def _check_node(node: ast.AST) -> None:

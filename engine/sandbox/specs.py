@@ -66,7 +66,9 @@ def sources(task_spec: Any) -> list[Source]:
     """Every expression and script this element will have SpiffWorkflow evaluate."""
     found: list[Source] = []
     if isinstance(task_spec, MultiChoice):
-        found += [Source(cond.args[0], "eval", "流转条件") for cond, _ in task_spec.cond_task_specs if cond is not None]
+        found += [
+            Source(cond.args[0], "eval", f"通往 {target} 的流转条件") for cond, target in task_spec.cond_task_specs if cond is not None
+        ]
     if isinstance(task_spec, ScriptEngineTask) and getattr(task_spec, "script", None):
         found.append(Source(task_spec.script, "exec", "脚本"))
     for attribute, label in (("prescript", "前置脚本"), ("postscript", "后置脚本")):
