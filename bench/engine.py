@@ -1,10 +1,13 @@
 """Full T3 lifecycles: raw SpiffWorkflow in memory vs the engine with SQLite persistence.
 
-Prints per-instance times and their ratio (target: engine/raw ≤ 2.0). Run: `make bench`.
+Prints per-instance times and their ratios, and the cost of the expression sandbox: the same
+completion path with the checked, guarded environment against SpiffWorkflow's plain one
+(a switch that exists only here; target: checks add at most 10 %). Run: `make bench`.
 """
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -14,7 +17,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
+from SpiffWorkflow.bpmn.script_engine import TaskDataEnvironment  # noqa: E402
+
 from engine import definitions, runtime  # noqa: E402
+from engine.sandbox import SCRIPT_ENGINE  # noqa: E402
 from lifecycle import T3_STEPS, prepared, run_lifecycle, run_raw  # noqa: E402
 
 
@@ -30,7 +36,8 @@ def main() -> None:
         for _ in range(10):  # warm-up both paths
             run_raw(loaded)
             run_lifecycle(db, registration, actors)
-        raw, eng, cold = [], [], []
+        raw, eng, cold, unchecked = [], [], [], []
+        checked_env, plain_env = SCRIPT_ENGINE.environment, TaskDataEnvironment()
         for _ in range(args.n):
             t0 = time.perf_counter()
             run_raw(loaded)
@@ -39,11 +46,18 @@ def main() -> None:
             t2 = time.perf_counter()
             run_lifecycle(db, registration, actors, cold=True)
             t3 = time.perf_counter()
+            SCRIPT_ENGINE.environment = plain_env
+            try:
+                run_lifecycle(db, registration, actors)
+            finally:
+                SCRIPT_ENGINE.environment = checked_env
+            t4 = time.perf_counter()
             raw.append(t1 - t0)
             eng.append(t2 - t1)
             cold.append(t3 - t2)
+            unchecked.append(t4 - t3)
         db.dispose()
-    r, e, c = (statistics.median(x) * 1000 for x in (raw, eng, cold))
+    r, e, c, u = (statistics.median(x) * 1000 for x in (raw, eng, cold, unchecked))
     tasks = len(T3_STEPS)
     print(f"T3 lifecycle, {tasks} user tasks, n={args.n} (median per instance)")
     print(f"raw SpiffWorkflow in memory : {r:8.2f} ms  ({r / tasks:.3f} ms/task)")
@@ -51,6 +65,9 @@ def main() -> None:
     print(f"engine, state restored/task : {c:8.2f} ms  ({c / tasks:.3f} ms/task)")
     print(f"ratio engine/raw            : {e / r:8.2f}  (target <= 2.0)")
     print(f"ratio restored/raw          : {c / r:8.2f}")
+    print(f"engine, sandbox checks off  : {u:8.2f} ms  (bench-only switch: SpiffWorkflow's plain eval)")
+    print(f"sandbox cost checked/off    : {e / u:8.3f}  (target <= 1.10)")
+    print(f"load average (1, 5, 15 min) : {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
 
 
 if __name__ == "__main__":
