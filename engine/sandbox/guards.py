@@ -37,6 +37,20 @@ class Budget:
     kind: str = "表达式"
     started: float = field(default_factory=time.monotonic)
 
+    allocated: int = 0
+
+    def charge(self, value: Any) -> Any:
+        """Count the memory a new text or container took; past the allocation budget the evaluation stops."""
+        if isinstance(value, str):
+            self.allocated += len(value)
+        elif isinstance(value, (list, tuple, dict, set, frozenset)):
+            self.allocated += 8 * len(value)
+        else:
+            return value
+        if self.allocated > self.limits.max_allocated_bytes:
+            raise LimitExceeded(f"{self.kind}累计生成的数据超过上限 {self.limits.max_allocated_bytes // 1_000_000} MB")
+        return value
+
     def tick(self) -> None:
         """Charge one step; past the deadline or the iteration budget the evaluation stops."""
         self.iterations += 1
@@ -178,7 +192,7 @@ def binop(op: str, left: Any, right: Any) -> Any:
     result = BINARY_OPERATORS[op](left, right)
     if type(result) not in SCALARS:
         measure(result, state.limits)
-    return result
+    return state.charge(result)
 
 
 def compare(op: str, left: Any, right: Any) -> Any:
@@ -205,8 +219,17 @@ def iterate(source: Any) -> Iterator[Any]:
 
 def display(value: Any) -> Any:
     """A list, tuple, set or dict built by the code, or a comprehension's result, measured once."""
-    measure(value, current().limits)
-    return value
+    state = current()
+    measure(value, state.limits)
+    return state.charge(value)
+
+
+def text(value: str) -> str:
+    """An f-string's result: within the text ceiling, and counted."""
+    state = current()
+    if len(value) > state.limits.max_string:
+        raise too_large(f"文本长度（{state.limits.max_string} 字符）")
+    return state.charge(value)
 
 
 def format_value(value: Any) -> Any:
@@ -218,6 +241,8 @@ def getitem(obj: Any, key: Any) -> Any:
     """obj[key] with a tuple key measured before it is hashed."""
     if type(key) is tuple:
         checked(key)
+    if type(key) is slice:
+        return current().charge(obj[key])
     return obj[key]
 
 
@@ -345,7 +370,7 @@ def call(func: Any, *args: Any, **kwargs: Any) -> Any:
         measure(result, state.limits)
     elif isinstance(result, str) and len(result) > state.limits.max_string:
         raise too_large(f"文本长度（{state.limits.max_string} 字符）")
-    return result
+    return state.charge(result)
 
 
 def _is_allowed_method(func: Any) -> bool:
@@ -369,4 +394,5 @@ GUARDS: dict[str, Any] = {
     "_zk_call": call,
     "_zk_chain": chain,
     "_zk_slice": slice,
+    "_zk_text": text,
 }

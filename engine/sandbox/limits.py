@@ -17,6 +17,7 @@ class Limits:
     max_nodes: int = 200_000
     max_depth: int = 50
     max_iterations: int = 1_000_000
+    max_allocated_bytes: int = 64_000_000
     max_source: int = 100_000
     max_ast_depth: int = 100
     max_engine_steps: int = 10_000

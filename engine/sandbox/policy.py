@@ -164,8 +164,8 @@ def _check_node(node: ast.AST) -> None:
         raise SandboxViolation("不允许 async 推导式")
     elif isinstance(node, ast.FormattedValue):
         check_format_spec(node)
-    elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Del):
-        raise SandboxViolation("不允许 del")
+    elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store) and isinstance(node.slice, ast.Slice):
+        raise SandboxViolation("不允许切片赋值（如 l[0:0] = ...），请用列表方法")
     elif isinstance(node, ast.AugAssign) and not _simple_target(node.target):
         raise SandboxViolation("增量赋值只能用于变量或 变量[常量或变量]")
 

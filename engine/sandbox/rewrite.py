@@ -97,6 +97,10 @@ class Guarder(ast.NodeTransformer):
         node.iter = _guard("iter", node.iter)
         return node
 
+    def visit_JoinedStr(self, node: ast.JoinedStr) -> ast.AST:
+        self.generic_visit(node)
+        return _guard("text", node)
+
     def visit_FormattedValue(self, node: ast.FormattedValue) -> ast.AST:
         self.generic_visit(node)
         node.value = _guard("format", node.value)
