@@ -38,11 +38,23 @@ def check_source(source: str, mode: str, limits: Limits | None = None) -> ast.AS
     return tree
 
 
-@lru_cache(maxsize=8192)
+CACHED_SOURCE_CHARS = 4096
+
+
 def compile_checked(source: str, mode: str) -> CodeType:
-    """Check once and compile the guarded tree once per expression text."""
-    tree = guarded(check_source(source, mode))
-    return compile(tree, "<string>", mode)
+    """Check and compile the guarded tree; texts up to 4 KB are cached, so the cache cannot grow past a few hundred MB."""
+    if isinstance(source, str) and len(source) <= CACHED_SOURCE_CHARS:
+        return _compile_cached(source, mode)
+    return _compile(source, mode)
+
+
+@lru_cache(maxsize=8192)
+def _compile_cached(source: str, mode: str) -> CodeType:
+    return _compile(source, mode)
+
+
+def _compile(source: str, mode: str) -> CodeType:
+    return compile(guarded(check_source(source, mode)), "<string>", mode)
 
 
 def result_checked(value: Any, limits: Limits) -> Any:
