@@ -1,12 +1,15 @@
 """Shared fixtures: a migrated database with the demo county and the lifecycle deployed."""
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import create_engine, make_url, select, text
 
 from engine import definitions, demo, runtime, schema, state
 from engine.config import PROJECT_ROOT
@@ -29,9 +32,8 @@ def reset_postgres(url: str) -> None:
 
 
 def fresh_database(backend: str, tmp_path: Path) -> Database:
-    """A migrated, empty database on the requested backend."""
-    state.WORKFLOWS.clear()
-    definitions.forget_parsed()
+    """A migrated, empty database on the requested backend, built through the whole Alembic chain."""
+    forget_process_caches()
     if backend == "postgresql":
         reset_postgres(PG_URL)
         db = Database(PG_URL)
@@ -41,13 +43,65 @@ def fresh_database(backend: str, tmp_path: Path) -> Database:
     return db
 
 
-def prepared_database(backend: str, tmp_path: Path) -> Database:
-    """Migrated, with the demo org and the bpmn/ bundle deployed (no projects)."""
-    db = fresh_database(backend, tmp_path)
+def forget_process_caches() -> None:
+    """Live workflows and parsed definitions belong to the database that is being replaced."""
+    state.WORKFLOWS.clear()
+    definitions.forget_parsed()
+
+
+def _prepare(db: Database) -> None:
     with db.session() as s:
         demo.load_org(s)
         definitions.deploy(s, definitions.read_bundle(BPMN_DIR), runtime.LIFECYCLE)
-    return db
+
+
+class Templates:
+    """Prepared databases migrated once per test session and copied per test (a file copy, or CREATE DATABASE … TEMPLATE)."""
+
+    sqlite_file: Path | None = None
+    postgres_ready = False
+
+    @classmethod
+    def sqlite(cls, target: Path) -> Database:
+        if cls.sqlite_file is None:
+            folder = Path(tempfile.mkdtemp(prefix="zhikong-template-"))
+            atexit.register(shutil.rmtree, folder, True)
+            db = fresh_database("sqlite", folder)
+            _prepare(db)
+            db.dispose()
+            cls.sqlite_file = folder / "zhikong.db"
+        forget_process_caches()
+        shutil.copyfile(cls.sqlite_file, target)
+        return Database(f"sqlite:///{target}")
+
+    @classmethod
+    def postgres(cls) -> Database:
+        assert PG_URL
+        url = make_url(PG_URL)
+        name, template = url.database, f"{url.database}_template"
+        admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+        try:
+            with admin.connect() as conn:
+                if not cls.postgres_ready:
+                    db = fresh_database("postgresql", Path(tempfile.gettempdir()))
+                    _prepare(db)
+                    db.dispose()
+                    conn.execute(text(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)'))
+                    conn.execute(text(f'CREATE DATABASE "{template}" TEMPLATE "{name}"'))
+                    cls.postgres_ready = True
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+        finally:
+            admin.dispose()
+        forget_process_caches()
+        return Database(PG_URL)
+
+
+def prepared_database(backend: str, tmp_path: Path) -> Database:
+    """Migrated, with the demo org and the bpmn/ bundle deployed (no projects): a copy of the session's template."""
+    if backend == "postgresql":
+        return Templates.postgres()
+    return Templates.sqlite(tmp_path / "zhikong.db")
 
 
 @pytest.fixture(params=BACKENDS)
