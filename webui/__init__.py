@@ -1,4 +1,4 @@
-"""Flask app factory: sign-in, CSRF on every form, blueprints that call the engine only."""
+"""Flask app factory: sign-in, CSRF on every form, the web edge (proxy headers, cookie flags, body limit), blueprints that call the engine only."""
 from __future__ import annotations
 
 import importlib
@@ -11,6 +11,7 @@ from typing import Any, Optional
 from flask import Flask, render_template
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from engine.config import PROJECT_ROOT, Settings
 from engine.db import Database
@@ -60,19 +61,37 @@ def _register_modules(app: Flask) -> None:
         return {"nav_items": items, "header_snippets": header}
 
 
+def _edge_config(settings: Settings) -> dict[str, Any]:
+    """Cookie flags, the request-body limit and trusted proxies from the settings; the sign-in lockout."""
+    return {
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": settings.secure_cookies,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": settings.secure_cookies,
+        "MAX_CONTENT_LENGTH": settings.max_content_length,
+        "PROXY_COUNT": settings.proxy_count,
+        "LOGIN_MAX_FAILURES": 10,
+        "LOGIN_LOCK_MINUTES": 15,
+    }
+
+
+def _harden(app: Flask) -> None:
+    """Trust X-Forwarded-For/-Proto from PROXY_COUNT proxies only (none by default: the client's own headers are ignored)."""
+    if app.config["PROXY_COUNT"]:
+        count = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)  # type: ignore[method-assign]
+
+
 def create_app(test_config: Optional[dict[str, Any]] = None) -> Flask:
     """Build the web application; `test_config` overrides settings in tests."""
     app = Flask(__name__, instance_path=str(PROJECT_ROOT / "instance"))
     settings = Settings.from_env()
-    app.config.update(
-        DATABASE_URL=settings.database_url,
-        SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Lax",
-        LOGIN_MAX_FAILURES=10,
-        LOGIN_LOCK_MINUTES=15,
-    )
+    app.config.update(DATABASE_URL=settings.database_url, **_edge_config(settings))
     if test_config:
         app.config.update(test_config)
+    _harden(app)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(Path(app.instance_path))
     db = app.config.get("ZHIKONG_DB") or Database(app.config["DATABASE_URL"])

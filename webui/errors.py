@@ -1,11 +1,13 @@
-"""Error pages for the cases the app factory does not cover: expired forms, wrong methods, engine refusals, server errors."""
+"""Error pages for the cases the app factory does not cover: expired forms, wrong methods, oversized requests, engine refusals, server errors."""
 from __future__ import annotations
 
 from types import SimpleNamespace
 
-from flask import Blueprint, render_template
+from flask import Blueprint, current_app, render_template
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
+
+from engine.config import MB
 
 from engine.errors import EngineError
 
@@ -24,6 +26,12 @@ def csrf_failed(error: CSRFError):  # type: ignore[no-untyped-def]
 def client_error(error: HTTPException):  # type: ignore[no-untyped-def]
     """Bad request, wrong method or conflict shown in the normal layout."""
     return render_template("error.html", error=error), error.code
+
+
+@bp.app_errorhandler(413)
+def too_large(error: RequestEntityTooLarge):  # type: ignore[no-untyped-def]
+    """A request body over MAX_CONTENT_LENGTH, refused from its Content-Length before it is read: nothing was saved."""
+    return render_template("error.html", error=error, limit_mb=current_app.config["MAX_CONTENT_LENGTH"] // MB), 413
 
 
 @bp.app_errorhandler(EngineError)
