@@ -241,3 +241,20 @@ class Event(Base):
     seq: Mapped[Optional[int]] = mapped_column(Integer, unique=True, index=True)
     prev_hash: Mapped[Optional[str]] = mapped_column(String(64))
     hash: Mapped[Optional[str]] = mapped_column(String(64))
+
+
+class LoginThrottle(Base):
+    """Sign-in attempts not yet known good in the current window: per (username key, client address), or per address alone (username_key '').
+
+    Counted before the password is checked, so parallel guesses cannot pass the limit; the
+    username is kept as a SHA-256 key, never as typed (people type passwords into it).
+    """
+
+    __tablename__ = "login_throttle"
+    __table_args__ = (UniqueConstraint("username_key", "client_addr", name="uq_login_throttle_key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username_key: Mapped[str] = mapped_column(String(64))
+    client_addr: Mapped[str] = mapped_column(String(64))
+    failures: Mapped[int] = mapped_column(Integer)
+    window_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    locked_until: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))

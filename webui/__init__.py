@@ -62,7 +62,7 @@ def _register_modules(app: Flask) -> None:
 
 
 def _edge_config(settings: Settings) -> dict[str, Any]:
-    """Cookie flags, the request-body limit and trusted proxies from the settings; the sign-in lockout."""
+    """Cookie flags, the request-body limit, trusted proxies and the sign-in throttle, from the settings."""
     return {
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -73,6 +73,8 @@ def _edge_config(settings: Settings) -> dict[str, Any]:
         "MAX_CONTENT_LENGTH": settings.max_content_length,
         "PROXY_COUNT": settings.proxy_count,
         "LOGIN_MAX_FAILURES": 10,
+        "LOGIN_MAX_ADDRESS_FAILURES": 50,
+        "LOGIN_WINDOW_MINUTES": 15,
         "LOGIN_LOCK_MINUTES": 15,
     }
 

@@ -1,4 +1,4 @@
-"""Sign-in and sign-out with hashed passwords and a lockout after repeated failures."""
+"""Sign-in and sign-out with hashed passwords; repeated failures lock a (username, address) pair through engine.login_throttle."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -8,11 +8,10 @@ from urllib.parse import urlsplit
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import UserMixin, current_user, login_required, login_user, logout_user
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.models import User, utcnow
-from engine.org import verify_password
+from engine import login_throttle
+from engine.models import User
 
 from .services import db
 
@@ -47,31 +46,35 @@ def _safe_next(target: Optional[str]) -> str:
     return url_for("tasks.inbox")
 
 
+def _limits() -> login_throttle.Limits:
+    """The throttle limits of this app (LOGIN_* settings)."""
+    config = current_app.config
+    return login_throttle.Limits(
+        pair_failures=config["LOGIN_MAX_FAILURES"],
+        address_failures=config["LOGIN_MAX_ADDRESS_FAILURES"],
+        window=timedelta(minutes=config["LOGIN_WINDOW_MINUTES"]),
+        lock=timedelta(minutes=config["LOGIN_LOCK_MINUTES"]),
+    )
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():  # type: ignore[no-untyped-def]
-    """Show the sign-in form; on POST check the password and count failures."""
+    """Show the sign-in form; on POST count the attempt, then check the password (same answer for any username)."""
     if current_user.is_authenticated:
         return redirect(_safe_next(request.args.get("next")))
     if request.method == "GET":
         return render_template("auth/login.html")
     username = request.form.get("username", "").strip()
     password = request.form.get("password", "")
+    attempt = login_throttle.sign_in(db(), username, password, request.remote_addr, _limits())
+    if attempt.locked:
+        flash(_("登录失败次数过多，已暂时锁定，请 %(minutes)s 分钟后再试", minutes=current_app.config["LOGIN_LOCK_MINUTES"]), "error")
+        return render_template("auth/login.html", username=username), 429
+    if not attempt.ok:
+        flash(_("用户名或密码错误"), "error")
+        return render_template("auth/login.html", username=username), 401
     with db().session() as s:
-        user = s.scalars(select(User).where(User.username == username)).first()
-        now = utcnow()
-        if user is not None and user.locked_until and user.locked_until.replace(tzinfo=now.tzinfo) > now:
-            flash(_("该账号因多次登录失败已被临时锁定，请稍后再试"), "error")
-            return render_template("auth/login.html", username=username), 429
-        if user is None or not user.active or not verify_password(user, password):
-            if user is not None:
-                user.failed_logins += 1
-                if user.failed_logins >= current_app.config["LOGIN_MAX_FAILURES"]:
-                    user.locked_until = now + timedelta(minutes=current_app.config["LOGIN_LOCK_MINUTES"])
-                    user.failed_logins = 0
-            flash(_("用户名或密码错误"), "error")
-            return render_template("auth/login.html", username=username), 401
-        user.failed_logins, user.locked_until = 0, None
-        signed_in = SignedInUser(user)
+        signed_in = SignedInUser(s.get(User, attempt.user_id))
     login_user(signed_in)
     return redirect(_safe_next(request.args.get("next")))
 

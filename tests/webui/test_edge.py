@@ -1,18 +1,28 @@
-"""The web edge: cookie flags, settings and the request-body limit."""
+"""The web edge: cookie flags, the request-body limit, trusted proxies and sign-in throttling under real parallel requests."""
 from __future__ import annotations
 
 import http.client
+import re
 import socket
 import threading
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Optional
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 from werkzeug.serving import make_server
 
+from engine import audit, login_throttle
 from engine.db import Database
+from engine.demo import DEMO_PASSWORD
+from engine.models import Event, User
 from tests.conftest import make_app
+from tests.webui.conftest import Auth, csrf_token
+from webui import create_app
 
 FIFTY_MB = 50 * 1024 * 1024
 
@@ -118,3 +128,161 @@ def test_the_live_server_answers_413_before_the_body_arrives(sqlite_db: Database
         assert reply.status == 413 and "提交的内容过大" in page
     finally:
         server.stop()
+
+
+class CheckCounter:
+    """Counts real password checks by wrapping engine.login_throttle.password_matches (the check itself still runs)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.calls = 0
+        self._lock = threading.Lock()
+        original = login_throttle.password_matches
+
+        def counted(stored_hash: str, password: str) -> bool:
+            with self._lock:
+                self.calls += 1
+            return original(stored_hash, password)
+
+        monkeypatch.setattr(login_throttle, "password_matches", counted)
+
+
+@pytest.fixture
+def server(db: Database) -> Iterator[Server]:
+    """A live server over the prepared database of each backend, trusting one proxy (X-Forwarded-For)."""
+    running = Server(create_app({"SECRET_KEY": "edge-tests", "ZHIKONG_DB": db, "DATABASE_URL": db.url, "PROXY_COUNT": 1}))
+    yield running
+    running.stop()
+
+
+def _form_session(server: Server) -> tuple[str, str]:
+    """(session cookie, CSRF token) from one GET of the sign-in page."""
+    status, headers, page = server.request("GET", "/login")
+    assert status == 200
+    cookie = headers["Set-Cookie"].split(";", 1)[0]
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token
+    return cookie, token.group(1)
+
+
+def _login_post(server: Server, cookie: str, token: str, username: str, password: str, address: str) -> int:
+    """POST the sign-in form as a client at `address` (seen through the trusted proxy); returns the status."""
+    body = f"username={username}&password={password}&csrf_token={token}".encode()
+    headers = {"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded", "X-Forwarded-For": address}
+    return server.request("POST", "/login", body, headers)[0]
+
+
+def _client_at(app: Flask, address: str) -> FlaskClient:
+    """A test client whose requests come from `address` (REMOTE_ADDR)."""
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    return client
+
+
+def _lock_events(db: Database) -> list[Event]:
+    with db.session() as s:
+        return list(s.scalars(select(Event).where(Event.kind == login_throttle.EVENT_KIND).order_by(Event.id)))
+
+
+# ---------------------------------------------------------------- throttling
+
+
+def test_100_parallel_wrong_passwords_reach_the_password_check_at_most_10_times(
+    server: Server, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checks = CheckCounter(monkeypatch)
+    cookie, token = _form_session(server)
+    start = threading.Barrier(100)
+
+    def guess(n: int) -> int:
+        start.wait()
+        return _login_post(server, cookie, token, "anwen", f"wrong{n}", "198.51.100.7")
+
+    with ThreadPoolExecutor(max_workers=100) as pool:
+        statuses = Counter(pool.map(guess, range(100)))
+    assert checks.calls == 10
+    assert statuses == Counter({401: 10, 429: 90})
+
+    assert _login_post(server, cookie, token, "anwen", DEMO_PASSWORD, "198.51.100.7") == 429
+    assert _login_post(server, cookie, token, "anwen", DEMO_PASSWORD, "198.51.100.8") == 302
+    events = _lock_events(db)
+    assert len(events) == 1 and events[0].payload["scope"] == "pair"
+    assert events[0].payload["client_addr"] == "198.51.100.7" and events[0].payload["failures"] == 10
+    with db.session() as s:
+        anwen = s.scalars(select(User).where(User.username == "anwen")).one()
+        assert events[0].payload["user_id"] == anwen.id and "anwen" in events[0].summary
+        assert audit.verify(s).ok
+
+
+def test_known_and_unknown_usernames_get_the_same_answers(client: FlaskClient, auth: Auth, sqlite_db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    checks = CheckCounter(monkeypatch)
+
+    def answers(username: str) -> list[tuple[int, list[str]]]:
+        replies = [auth.login(username, "wrong") for _ in range(12)]
+        return [(r.status_code, re.findall(r'<p class="flash[^"]*"[^>]*>([^<]*)</p>', r.get_data(as_text=True))) for r in replies]
+
+    known, unknown = answers("anwen"), answers("nobody-at-all")
+    assert known == unknown
+    assert [status for status, _ in known] == [401] * 10 + [429] * 2
+    assert known[0][1] == ["用户名或密码错误"] and "锁定" in known[-1][1][0]
+    assert checks.calls == 20  # an unknown username costs one hash check too
+    events = _lock_events(sqlite_db)
+    assert [e.payload["scope"] for e in events] == ["pair", "pair"]
+    assert events[1].payload["user_id"] is None and "nobody-at-all" not in events[1].summary
+    assert auth.login("anwen").status_code == 429
+
+
+def test_a_disabled_account_answers_like_a_wrong_password(client: FlaskClient, auth: Auth, sqlite_db: Database) -> None:
+    with sqlite_db.session() as s:
+        s.scalars(select(User).where(User.username == "anwen")).one().active = False
+    response = auth.login("anwen")
+    assert response.status_code == 401 and "用户名或密码错误" in response.get_data(as_text=True)
+
+
+def test_a_lock_at_one_address_leaves_the_official_free_at_another(sqlite_db: Database) -> None:
+    app = make_app(sqlite_db)
+    stranger = Auth(_client_at(app, "203.0.113.66"))
+    for _ in range(10):
+        assert stranger.login("anwen", "guess").status_code == 401
+    assert stranger.login("anwen").status_code == 429
+    at_her_desk = Auth(_client_at(app, "10.20.1.15"))
+    assert at_her_desk.login("anwen").status_code == 302
+
+
+def test_a_right_password_clears_the_pair_count(client: FlaskClient, auth: Auth) -> None:
+    for _ in range(9):
+        assert auth.login("anwen", "typo").status_code == 401
+    assert auth.login("anwen").status_code == 302
+    auth.logout()
+    for _ in range(9):
+        assert auth.login("anwen", "typo").status_code == 401
+    assert auth.login("anwen").status_code == 302
+
+
+def test_one_address_spraying_many_usernames_is_locked_for_every_username(sqlite_db: Database) -> None:
+    app = create_app({"TESTING": True, "SECRET_KEY": "test", "ZHIKONG_DB": sqlite_db, "DATABASE_URL": sqlite_db.url, "LOGIN_MAX_ADDRESS_FAILURES": 5})
+    sprayer = Auth(_client_at(app, "192.0.2.44"))
+    for name in ("anwen", "fx_gongye", "yanpan", "xianzhang", "admin"):
+        assert sprayer.login(name, "123456").status_code == 401
+    assert sprayer.login("bangongshi").status_code == 429
+    assert Auth(_client_at(app, "192.0.2.45")).login("bangongshi").status_code == 302
+    events = _lock_events(sqlite_db)
+    assert [e.payload["scope"] for e in events] == ["address"] and events[0].payload["client_addr"] == "192.0.2.44"
+
+
+# ---------------------------------------------------------------- proxies
+
+
+def test_forwarded_addresses_count_only_behind_a_configured_proxy(sqlite_db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    def lock_from(proxy_count: Optional[str], env_addr: str) -> str:
+        if proxy_count is None:
+            monkeypatch.delenv("ZHIKONG_PROXY_COUNT", raising=False)
+        else:
+            monkeypatch.setenv("ZHIKONG_PROXY_COUNT", proxy_count)
+        client = _client_at(make_app(sqlite_db), env_addr)
+        token = csrf_token(client, "/login")
+        for _ in range(10):
+            client.post("/login", data={"username": "yanpan", "password": "x", "csrf_token": token}, headers={"X-Forwarded-For": "203.0.113.5"})
+        return _lock_events(sqlite_db)[-1].payload["client_addr"]
+
+    assert lock_from(None, "10.0.0.1") == "10.0.0.1"  # default: the client's own header is ignored
+    assert lock_from("1", "10.0.0.2") == "203.0.113.5"
