@@ -71,13 +71,24 @@ def browser() -> Iterator[Browser]:
         instance.close()
 
 
+def csp_refusals(page: Page) -> list[str]:
+    """Collect what the Content-Security-Policy refuses on this page (Chromium reports each refusal on the console)."""
+    refused: list[str] = []
+    page.on("console", lambda message: refused.append(message.text) if "Content Security Policy" in message.text else None)
+    page.on("pageerror", lambda error: refused.append(str(error)) if "Content Security Policy" in str(error) else None)
+    return refused
+
+
 @pytest.fixture
 def page(browser: Browser, live_server: LiveServer) -> Iterator[Page]:
-    """A fresh desktop-sized page (1366×768) whose relative URLs go to the live server."""
+    """A fresh desktop-sized page (1366×768) whose relative URLs go to the live server; fails if the CSP refused anything."""
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1366, "height": 768}, locale="zh-CN")
     context.set_default_timeout(15000)
-    yield context.new_page()
+    fresh = context.new_page()
+    refused = csp_refusals(fresh)
+    yield fresh
     context.close()
+    assert refused == [], refused
 
 
 def login(page: Page, username: str, password: str = DEMO_PASSWORD) -> None:

@@ -1,4 +1,4 @@
-"""The web edge: cookie flags, the request-body limit, trusted proxies and sign-in throttling under real parallel requests."""
+"""The web edge: security headers, cookie flags, the request-body limit, trusted proxies and sign-in throttling under real parallel requests."""
 from __future__ import annotations
 
 import http.client
@@ -286,3 +286,28 @@ def test_forwarded_addresses_count_only_behind_a_configured_proxy(sqlite_db: Dat
 
     assert lock_from(None, "10.0.0.1") == "10.0.0.1"  # default: the client's own header is ignored
     assert lock_from("1", "10.0.0.2") == "203.0.113.5"
+
+
+# ---------------------------------------------------------------- security headers
+
+
+def test_every_response_carries_the_security_headers(client: FlaskClient, auth: Auth) -> None:
+    auth.login("bangongshi")
+    too_large = client.post("/login", input_stream=LazyBody(FIFTY_MB), content_type="application/x-www-form-urlencoded")  # type: ignore[arg-type]
+    pages = ("/login", "/", "/static/app.css", "/no-such-page", "/definitions/project_lifecycle/modeler")
+    for path, response in [(p, client.get(p)) for p in pages] + [("413", too_large)]:
+        csp = response.headers["Content-Security-Policy"]
+        assert "frame-ancestors 'none'" in csp and "default-src 'self'" in csp, path
+        script_src = re.search(r"script-src ([^;]*)", csp)
+        assert script_src and script_src.group(1) == "'self'", csp  # no inline scripts, no eval
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["Referrer-Policy"] == "same-origin"
+        assert response.headers["X-Frame-Options"] == "DENY"
+
+
+def test_no_page_template_carries_inline_script(client: FlaskClient, auth: Auth) -> None:
+    auth.login("bangongshi")
+    for path in ("/login", "/", "/definitions", "/definitions/project_lifecycle/modeler"):
+        page = client.get(path).get_data(as_text=True)
+        assert not re.search(r"<script(?![^>]*\b(src|type=\"application/json\"))[^>]*>", page), path
+        assert not re.search(r"\son[a-z]+=", page), path
