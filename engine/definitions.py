@@ -154,6 +154,8 @@ def build(files: dict[str, str], process_id: str, definition_id: int = 0, strict
     lanes: dict = lanes_cfg.get("lanes", {})
     role_names: dict = lanes_cfg.get("roles", {})
     user_tasks: dict[str, UserTaskMeta] = {}
+    for process in (spec, *subprocess_specs.values()):
+        problems.extend(_check_process_expressions(process, _file_of(process, process_id)))
     for process, task_spec in specs.all_task_specs(spec, subprocess_specs):
         file = _file_of(process, process_id)
         problems.extend(_check_expressions(task_spec, file))
@@ -235,6 +237,17 @@ def _check_expressions(task_spec: Any, file: str) -> list[dict[str, str]]:
             compile_checked(source.text, source.mode)
         except SandboxViolation as exc:
             problems.append(_problem(file, element, f"元素{label}的{source.label}未通过安全检查：{exc.message}"))
+    return problems
+
+
+def _check_process_expressions(process: Any, file: str) -> list[dict[str, str]]:
+    """Expressions held by a process spec itself pass the sandbox."""
+    problems = []
+    for source in specs.process_sources(process):
+        try:
+            compile_checked(source.text, source.mode)
+        except SandboxViolation as exc:
+            problems.append(_problem(file, process.name, f"流程 {process.name} 的{source.label}未通过安全检查：{exc.message}"))
     return problems
 
 

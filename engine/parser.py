@@ -11,6 +11,7 @@ from SpiffWorkflow.dmn.specs.model import InputEntry
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
 from .feel import FeelError, literal_to_python, unary_test_to_python
+from .sandbox.bounded import bounded_parser_classes
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
 
@@ -72,7 +73,11 @@ class FeelDMNParser(DMNParser):
 
 
 class ZhikongParser(SpiffBpmnParser):
-    """Spiff BPMN parser with the FEEL-aware DMN parser plugged in."""
+    """Spiff BPMN parser with the FEEL-aware DMN parser plugged in and multi-instance collections bounded."""
+
+    OVERRIDE_PARSER_CLASSES = bounded_parser_classes(
+        {**SpiffBpmnParser.PARSER_CLASSES, **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES}
+    )
 
     def add_dmn_xml(self, node, filename=None):  # type: ignore[no-untyped-def]
         """Same as BpmnDmnParser.add_dmn_xml but builds a FeelDMNParser."""

@@ -22,6 +22,7 @@ from .models import Event, Instance, Project, Task, User, utcnow
 from .org import can_act, scope_of
 from .sandbox import SCRIPT_ENGINE, check_task_data
 from .sandbox import active as sandbox_limits
+from .sandbox.steps import StepGuard
 
 LIFECYCLE = "project_lifecycle"
 COORDINATION = "coordination_item"
@@ -137,10 +138,21 @@ def complete_task(
         raise ConcurrentUpdate(f"任务“{task.name}”的流程状态已变化，请刷新后重试")
     projects.apply_form_fields(project, data)
     spiff_task.set_data(**data)
-    spiff_task.run()
+    failure = run_task(spiff_task)
     summary = f"{actor.display_name}办理“{task.name}”" + (f"：{data['decision']}" if "decision" in data else "")
     _log(session, "complete", instance, project, actor, task.bpmn_id, summary, {"task_id": task.id, "data": data})
-    return _advance(session, instance, project, workflow, loaded, actor)
+    return _advance(session, instance, project, workflow, loaded, actor, failure=failure)
+
+
+def run_task(spiff_task: Any) -> Optional[dict[str, Any]]:
+    """Run one ready task (its post-script included); the error it stopped with, described, or None."""
+    try:
+        spiff_task.run()
+    except SpiffWorkflowException as exc:
+        return _describe_error(exc)
+    except EngineError as exc:
+        return describe_refusal(exc, spiff_task.task_spec)
+    return None
 
 
 def _already_done_message(session: Session, task: Task) -> str:
@@ -169,15 +181,17 @@ def _advance(
     actor: Optional[User],
     flush: bool = True,
     ready_rows: Optional[list[Task]] = None,
+    failure: Optional[dict[str, Any]] = None,
 ) -> Outcome:
     """Run engine steps, then persist state, task table, project stage and events.
 
     With `flush=False` (a batch of timer firings) the caller flushes once for the whole batch
     and the workflow is not kept in the live cache, since its revision is known only then.
     `ready_rows`, when the caller has read them, are the instance's ready rows of the task table.
+    `failure` is the error of a task the caller ran (the instance then stops there).
     """
     finished: list[Any] = []
-    error = run_engine_steps(workflow, finished)
+    error = failure if failure is not None else run_engine_steps(workflow, finished)
     for done in finished:
         _log_engine_step(session, instance, project, done)
     if error is not None:
@@ -205,29 +219,36 @@ def _advance(
 
 
 def run_engine_steps(workflow: BpmnWorkflow, finished: list[Any]) -> Optional[dict[str, Any]]:
-    """Run automatic steps up to the step budget; the error that stopped them, described, or None."""
-    ceiling = sandbox_limits().max_engine_steps
-
-    def step_done(task: Any) -> None:
-        finished.append(task)
-        if len(finished) >= ceiling:
-            raise LimitExceeded(f"一次推进执行了 {ceiling} 个自动步骤仍未停下（可能是脚本与网关构成的循环），已停止")
-
+    """Run automatic steps within the advance's ceilings; the error that stopped them, described, or None."""
+    guard = StepGuard(workflow, finished, sandbox_limits())
     try:
-        workflow.do_engine_steps(did_complete_task=step_done)
+        workflow.do_engine_steps(will_complete_task=guard.before, did_complete_task=guard.after)
     except SpiffWorkflowException as exc:
         return _describe_error(exc)
-    except LimitExceeded as exc:
-        spec = finished[-1].task_spec if finished else None
-        return {
-            "type": "LimitExceeded",
-            "message": exc.message,
-            "bpmn_id": getattr(spec, "bpmn_id", "") or "",
-            "element_name": getattr(spec, "bpmn_name", "") or "",
-            "line_number": None,
-            "error_line": None,
-        }
+    except EngineError as exc:
+        return describe_refusal(exc, guard.current.task_spec if guard.current is not None else None)
     return None
+
+
+def describe_refusal(exc: EngineError, spec: Any) -> dict[str, Any]:
+    """A limit or a refusal met while running `spec`, described for the instance and the admin console."""
+    return {
+        "type": type(exc).__name__,
+        "message": f"元素“{element_name(spec)}”：{exc.message}" if spec is not None else exc.message,
+        "bpmn_id": _element_id(spec),
+        "element_name": getattr(spec, "bpmn_name", "") or "",
+        "line_number": None,
+        "error_line": None,
+    }
+
+
+def element_name(spec: Any) -> str:
+    """An element's name as the process owner wrote it, else its id."""
+    return getattr(spec, "bpmn_name", "") or _element_id(spec)
+
+
+def _element_id(spec: Any) -> str:
+    return (getattr(spec, "bpmn_id", "") or getattr(spec, "name", "") or "") if spec is not None else ""
 
 
 def flush_or_conflict(session: Session) -> None:
@@ -246,11 +267,11 @@ def _describe_error(exc: SpiffWorkflowException) -> dict[str, Any]:
     wrapped = getattr(exc, "error_type", "unknown")  # WorkflowTaskException keeps only the wrapped type's name
     message = str(exc) + ("；" + "；".join(exc.notes) if getattr(exc, "notes", None) else "")
     if isinstance(cause, EngineError):
-        message = f"元素“{getattr(spec, 'bpmn_name', '') or getattr(spec, 'bpmn_id', '')}”：{cause.message}"
+        message = f"元素“{element_name(spec)}”：{cause.message}"
     return {
         "type": type(cause).__name__ if cause is not None else (wrapped if wrapped != "unknown" else type(exc).__name__),
         "message": message,
-        "bpmn_id": getattr(spec, "bpmn_id", "") or "",
+        "bpmn_id": _element_id(spec),
         "element_name": getattr(spec, "bpmn_name", "") or "",
         "line_number": getattr(exc, "line_number", None),
         "error_line": getattr(exc, "error_line", None),

@@ -177,6 +177,7 @@ def _check_bpmn_expressions(name: str, root: etree._Element) -> list[dict[str, s
         ("messagePayload", "eval", "消息载荷"),
         ("formalExpression", "eval", "消息关联表达式"),
         ("inputExpression", "eval", "决策输入表达式"),
+        ("expression", "eval", "消息关联表达式"),
     ]
     for element in root.iter(etree.Element):
         local = _local(element)

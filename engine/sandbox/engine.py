@@ -2,10 +2,14 @@
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
 from functools import lru_cache
 from types import CodeType
 from typing import Any
 
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask, StandardLoopTask
 
@@ -77,33 +81,72 @@ class SandboxEnvironment(TaskDataEnvironment):
         if external_context:
             scope.update(external_context)
         scope.update(context)
-        with guards.budget(limits.expression_seconds, "表达式", limits):
+        with guards.budget(limits.expression_seconds, "表达式", limits), bounded_stack("表达式"):
             value = eval(code, scope)  # noqa: S307 - allow-listed, guarded tree
         return result_checked(value, limits)
 
     def execute(self, script: str, context: dict, external_context: dict | None = None) -> bool:
-        """Run a script that may set task-data variables, within the script deadline and the data ceiling."""
+        """Run a script that may set task-data variables, within the script deadline and the data ceiling.
+
+        The script runs on a copy of the task data, which replaces it only when the script
+        succeeded and left data that can be stored: a failed step changes nothing.
+        """
         code = compile_checked(script, "exec")
         limits = active()
         self.check_for_overwrite(context, external_context or {})
-        context.update(self.globals)
-        context.update(external_context or {})
-        context["__builtins__"] = BUILTINS
-        try:
-            with guards.budget(limits.script_seconds, "脚本", limits):
-                exec(code, context)  # noqa: S102 - allow-listed, guarded tree
-        finally:
-            self._remove_globals_and_functions_from_context(context, external_context)
-        check_task_data(context, limits)
+        scope = dict(context)
+        scope.update(self.globals)
+        scope.update(external_context or {})
+        scope["__builtins__"] = BUILTINS
+        with guards.budget(limits.script_seconds, "脚本", limits), bounded_stack("脚本"):
+            exec(code, scope)  # noqa: S102 - allow-listed, guarded tree
+        self._remove_globals_and_functions_from_context(scope, external_context)
+        check_task_data(scope, limits)
+        context.clear()
+        context.update(scope)
         return True
 
 
+@contextmanager
+def bounded_stack(kind: str) -> Iterator[None]:
+    """Python's own recursion limit and a failed allocation end the evaluation as a limit, not as a crash."""
+    try:
+        yield
+    except RecursionError:
+        raise LimitExceeded(f"{kind}嵌套调用层数超过上限") from None
+    except MemoryError:
+        raise LimitExceeded(f"{kind}所需内存超过可用内存") from None
+
+
 def check_task_data(data: dict[str, Any], limits: Limits) -> None:
-    """Task data stays within the stored-size ceiling (and no deep or cyclic structure)."""
+    """Task data stays within the stored-size ceiling, has no deep or cyclic structure, and holds only storable values."""
     try:
         guards.measure(data, limits)
     except LimitExceeded as exc:
         raise LimitExceeded(f"任务数据超过上限（{exc.message}），请精简脚本写入的数据") from None
+    problem = unstorable(data)
+    if problem:
+        raise SandboxViolation(f"任务数据中的 {problem} 无法保存（只能保存文本、数字、布尔值、列表、字典和日期时间），请改用列表或字典")
+
+
+STORABLE_SCALARS = (str, int, float, bool, type(None), datetime, timedelta)
+
+
+def unstorable(data: dict[str, Any]) -> str | None:
+    """The path and type of the first value the state serializer cannot store, or None (data already measured)."""
+    stack: list[tuple[str, Any]] = [(str(key), value) for key, value in data.items()]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if not isinstance(key, (str, int, float, bool)) or key is None:
+                    return f"{path} 的键（{type(key).__name__}）"
+                stack.append((f"{path}[{key!r}]", item))
+        elif isinstance(value, (list, tuple)):
+            stack.extend((f"{path}[{index}]", item) for index, item in enumerate(value))
+        elif not isinstance(value, STORABLE_SCALARS):
+            return f"{path}（{type(value).__name__}）"
+    return None
 
 
 class SandboxScriptEngine(PythonScriptEngine):
@@ -119,12 +162,14 @@ class SandboxScriptEngine(PythonScriptEngine):
             done = len(task.internal_data.get("merged", []))
             ceiling = active().max_loop_iterations
             if done >= ceiling:
-                raise LimitExceeded(f"循环“{spec.bpmn_name or spec.bpmn_id}”已执行 {done} 次，达到上限 {ceiling}")
+                refusal = LimitExceeded(f"循环“{spec.bpmn_name or spec.bpmn_id}”已执行 {done} 次，达到上限 {ceiling}")
+                raise WorkflowTaskException(refusal.message, task=task, exception=refusal) from refusal
         value = super().evaluate(task, expression, external_context)
         if isinstance(spec, MultiInstanceTask) and expression == spec.cardinality:
             ceiling = active().max_cardinality
             if not isinstance(value, int) or value > ceiling:
-                raise LimitExceeded(f"多实例“{spec.bpmn_name or spec.bpmn_id}”的实例数 {value!r} 超过上限 {ceiling}")
+                refusal = LimitExceeded(f"多实例“{spec.bpmn_name or spec.bpmn_id}”的实例数 {value!r} 超过上限 {ceiling}")
+                raise WorkflowTaskException(refusal.message, task=task, exception=refusal) from refusal
         return value
 
     def validate(self, expression: str) -> None:

@@ -123,6 +123,8 @@ def _scalar_bytes(value: Any, limits: Limits) -> int:
         return len(value) + 2
     if isinstance(value, int) and value.bit_length() > limits.max_int_bits:
         raise too_large(f"整数位数（{limits.max_int_digits} 位）")
+    if isinstance(value, range):
+        return 8 * len(value)
     return 8
 
 
@@ -348,9 +350,64 @@ def safe_sum(items: Iterable[Any], start: Any = 0) -> Any:
     return total
 
 
-SHALLOW_CALLS = frozenset(id(f) for f in (len, bool, isinstance, enumerate, zip, reversed, any, all, abs, round, divmod))
+def safe_map(func: Any, *sources: Any) -> Iterator[Any]:
+    """map() whose every item is a guarded call, stepped in Python so the deadline and the iteration budget hold."""
+    state = current()
+    for args in zip(*sources):
+        state.tick()
+        yield call(func, *args)
+
+
+def safe_filter(func: Any, source: Any) -> Iterator[Any]:
+    """filter() through guarded calls."""
+    state = current()
+    for item in source:
+        state.tick()
+        if (item if func is None else call(func, item)):
+            yield item
+
+
+def safe_zip(*sources: Any) -> Iterator[tuple[Any, ...]]:
+    """zip() stepped in Python."""
+    state = current()
+    for items in zip(*sources):
+        state.tick()
+        yield items
+
+
+def safe_enumerate(source: Any, start: int = 0) -> Iterator[tuple[int, Any]]:
+    """enumerate() stepped in Python."""
+    state = current()
+    for item in enumerate(source, start):
+        state.tick()
+        yield item
+
+
+def safe_reversed(source: Any) -> Iterator[Any]:
+    """reversed() stepped in Python."""
+    state = current()
+    for item in reversed(source):
+        state.tick()
+        yield item
+
+
+def _keyed(func: Callable[..., Any]) -> Callable[..., Any]:
+    """sorted/min/max whose key function is a guarded call."""
+    def keyed(*args: Any, key: Any = None, **kwargs: Any) -> Any:
+        if key is not None:
+            kwargs["key"] = lambda item: call(key, item)
+        return func(*args, **kwargs)
+    keyed.__name__ = func.__name__
+    return keyed
+
+
+SHALLOW_CALLS = frozenset(id(f) for f in (len, bool, isinstance, any, all, abs, round, divmod))
 SAFE_CALLABLES: dict[str, Any] = {name: getattr(builtins, name) for name in ALLOWED_FUNCTIONS}
-SAFE_CALLABLES.update({"range": safe_range, "sum": safe_sum})
+SAFE_CALLABLES.update({
+    "range": safe_range, "sum": safe_sum, "map": safe_map, "filter": safe_filter, "zip": safe_zip,
+    "enumerate": safe_enumerate, "reversed": safe_reversed,
+    "sorted": _keyed(sorted), "min": _keyed(min), "max": _keyed(max),
+})
 CALLABLE_IDS = frozenset(id(f) for f in SAFE_CALLABLES.values())
 
 

@@ -21,6 +21,9 @@ class Limits:
     max_source: int = 100_000
     max_ast_depth: int = 100
     max_engine_steps: int = 10_000
+    max_path_depth: int = 300
+    advance_seconds: float = 5.0
+    max_new_tasks: int = 5_000
     max_cardinality: int = 1_000
     max_loop_iterations: int = 1_000
     max_task_data_bytes: int = 1_000_000

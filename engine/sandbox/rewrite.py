@@ -97,6 +97,12 @@ class Guarder(ast.NodeTransformer):
         node.iter = _guard("iter", node.iter)
         return node
 
+    def visit_Starred(self, node: ast.Starred) -> ast.AST:
+        self.generic_visit(node)
+        if isinstance(node.ctx, ast.Load):
+            node.value = _guard("iter", node.value)
+        return node
+
     def visit_JoinedStr(self, node: ast.JoinedStr) -> ast.AST:
         self.generic_visit(node)
         return _guard("text", node)

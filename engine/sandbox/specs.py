@@ -21,7 +21,7 @@ from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask, StandardLoopTask
 from SpiffWorkflow.bpmn.specs.mixins.parallel_gateway import ParallelGateway
 from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptEngineTask, ScriptTask
-from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask, TransactionSubprocess
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import AdHocSubprocess, SubWorkflowTask, TransactionSubprocess
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 from SpiffWorkflow.specs.MultiChoice import MultiChoice
 
@@ -49,7 +49,7 @@ def runnable(task_spec: Any) -> bool:
     if isinstance(task_spec, (UserTask, ScriptTask, ExclusiveGateway, InclusiveGateway, ParallelGateway,
                               StandardLoopTask, MultiInstanceTask)):
         return True
-    if isinstance(task_spec, SubWorkflowTask) and not isinstance(task_spec, TransactionSubprocess):
+    if isinstance(task_spec, SubWorkflowTask) and not isinstance(task_spec, (TransactionSubprocess, AdHocSubprocess)):
         return True
     if isinstance(task_spec, (CatchingEvent, ThrowingEvent)):
         return type(task_spec).__name__ not in ("SendTask", "ReceiveTask")
@@ -105,7 +105,7 @@ def _event_sources(definition: Any) -> Iterator[Source]:
     elif getattr(definition, "expression", None):
         yield Source(definition.expression, "eval", "事件载荷表达式")
     if isinstance(definition, MessageEventDefinition):
-        for prop in definition.correlation_properties or []:
+        for prop in [*(definition.correlation_properties or []), *(getattr(definition, "process_correlations", None) or [])]:
             if prop.retrieval_expression:
                 yield Source(prop.retrieval_expression, "eval", "消息关联表达式")
 
@@ -141,6 +141,22 @@ def element_label(task_spec: Any) -> str:
     bpmn_id = getattr(task_spec, "bpmn_id", None) or getattr(task_spec, "name", "")
     name = getattr(task_spec, "bpmn_name", None)
     return f"“{name}”（{bpmn_id}）" if name else f"{bpmn_id}"
+
+
+def process_sources(process: Any) -> list[Source]:
+    """Expressions a process spec itself holds (an ad hoc subprocess's completion condition)."""
+    condition = getattr(process, "completion_condition", None)
+    return [Source(condition, "eval", "临时子流程的完成条件")] if condition else []
+
+
+def all_sources(spec: Any, subprocess_specs: dict[str, Any]) -> Iterator[tuple[Any, Any, Source]]:
+    """(process, owner, source) of every expression in the process, its subprocesses and their task specs."""
+    for process in (spec, *subprocess_specs.values()):
+        for source in process_sources(process):
+            yield process, process, source
+    for process, task_spec in all_task_specs(spec, subprocess_specs):
+        for source in sources(task_spec):
+            yield process, task_spec, source
 
 
 def all_task_specs(spec: Any, subprocess_specs: dict[str, Any]) -> Iterator[tuple[Any, Any]]:

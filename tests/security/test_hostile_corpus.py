@@ -78,43 +78,10 @@ KINDS: dict[str, Callable[[str], Placed]] = {
     "scoring-output": lambda t: _dmn(H.SCORING_DMN, "score_rule_1_rule", t, None),
     "plain-task": lambda t: _bpmn(H.plain_task(), "zk_task", None),
     "service-task": lambda t: _bpmn(H.service_task(t), "zk_service", "eval"),
-    "nested-multi-instance": lambda t: _bpmn(H.nested_multi_instance(*map(int, t.split("x"))), "zk_nested", None,
-                                             "zk_nested_script"),
+    "nested-multi-instance": lambda t: _bpmn(H.nested_multi_instance(*map(int, t.split("x"))), "zk_nested", None),
     "growing-state": lambda t: Placed(H.growing_state(int(t)), H.BPMN, "zk_grow", "", None),  # the whole advance is refused
 }
 """Element kind → how a text is put into the bundle (mode: how the sandbox would run it, None for non-Python text)."""
-
-HOLE_CORRELATION = ("deploy accepts it: neither engine.validation's XML checks nor specs.sources() read "
-                    "spiffworkflow:processVariableCorrelation/spiffworkflow:expression (MessageEventDefinition."
-                    "process_correlations); at run time the sandbox refuses it, but the SandboxViolation escapes "
-                    "run_engine_steps unwrapped (calculate_correlations calls environment.evaluate directly)")
-HOLE_LAZY_C_LOOP = ("hangs: a single allowed call (max/list/sorted…) iterates lazy map/zip objects over range() "
-                    "in C; the deadline is only checked at guarded calls and loop ticks, and measure() counts a "
-                    "range or map object as 8 bytes, so [range(10**5)] * 10**4 passes every ceiling")
-HOLE_STAR_UNPACK = ("hangs: a display of star-unpacked names is built in full (no guarded call in between to check "
-                    "the deadline) before _zk_display measures it, and a range stored in a variable counts as 8 "
-                    "bytes, so [*r, *r, …] with 300 copies of range(10**5) builds 3*10**7 items (about 11 s, 240 MB)")
-HOLE_MAP_CHAIN = ("crashes the worker process: a script nests 100,000 lazy map() objects (each step an allowed call "
-                  "on what measure() counts as an 8-byte scalar), then list() recurses through them in C and the "
-                  "interpreter dies with SIGSEGV")
-HOLE_COLLECTION = ("max_cardinality is only checked on loopCardinality: a multi-instance over loopDataInputRef "
-                   "creates one instance per item however many there are (3,000 items ran for 35 s)")
-HOLE_CYCLE = ("no error: after ~1,000 steps SpiffWorkflow's TaskIterator (max_depth=1000) stops seeing the READY "
-              "task, do_engine_steps returns, and the instance stays 'running' with nothing ready; the "
-              "max_engine_steps budget (10,000) is never reached")
-HOLE_NESTED = ("hangs (still running after 20 s when measured): each multi-instance is within max_cardinality and "
-               "max_engine_steps counts steps, but each step costs time proportional to the task tree (a lone "
-               "1,000-instance multi-instance already takes ~4 s), so 1000 x 1000 nested instances never get near "
-               "the 10,000-step budget within the bound")
-HOLE_STATE = ("no ceiling bounds one advance as a whole: a loop of 1,000 allowed iterations each storing a different "
-              "allowed 900 KB string runs ~5 s, then ~20 s serialising a 900 MB state (3.6 GB peak) before "
-              "max_state_bytes, checked only on the finished JSON, refuses it")
-HOLE_CARDINALITY_ID = ("the LimitExceeded for a run-time cardinality is raised outside SpiffWorkflow's task "
-                       "wrapping, so run_engine_steps names the last finished task (here none): bpmn_id is empty "
-                       "(the message does name the multi-instance)")
-HOLE_POST_SCRIPT = ("a post-script error escapes runtime.complete_task as SpiffWorkflow's WorkflowTaskException "
-                    "(spiff_task.run() is called outside run_engine_steps): the instance is not put in status "
-                    "'error' and the caller gets a non-EngineError")
 
 
 @dataclass(frozen=True)
@@ -222,7 +189,7 @@ CASES = [
     Case("import-in-ad-hoc-completion", "reflection", "ad-hoc-completion",
          "__import__('os').system('touch {proof}') == 0", D),
     Case("import-in-message-correlation", "reflection", "message-correlation",
-         "__import__('os').system('touch {proof}')", D, hole=HOLE_CORRELATION),
+         "__import__('os').system('touch {proof}')", D),
     Case("python-in-decision-input-entry", "reflection", "tier-entry", '__import__("os").system("touch {proof}")', D),
     Case("python-in-decision-output", "reflection", "tier-output", 'open("{proof}", "w")', D),
     Case("question-mark-python-in-unused-entry", "reflection", "scoring-entry", '? == "signed" or open("{proof}", "w")', D),
@@ -279,20 +246,19 @@ CASES = [
          "文本长度"),
     Case("loop-condition-product", "size", "loop-condition", "len(project_name * 10**7) > 0", R, "文本长度"),
     Case("lazy-c-loop", "size", "flow-condition", "max(map(len, map(list, [range(10**5)] * 10**4))) > 0", I,
-         "执行时间超过上限", hole=HOLE_LAZY_C_LOOP),
-    Case("star-unpacked-ranges", "size", "script", STAR_RANGES, I, "超过上限", hole=HOLE_STAR_UNPACK),
+         "超过上限"),
+    Case("star-unpacked-ranges", "size", "script", STAR_RANGES, I, "超过上限"),
     Case("lazy-map-chain", "size", "script", "m = [1]\nfor i in range(100000):\n    m = map(abs, m)\nx = list(m)", I,
-         "超过上限", hole=HOLE_MAP_CHAIN),
+         "超过上限"),
     # No code at all: literal ceilings, loops, cycles, element kinds the engine cannot run.
     Case("literal-cardinality", "no-code", "mi-cardinality", "100000000", D, "超过上限 1000"),
     Case("literal-float-cardinality", "no-code", "mi-cardinality", "1e9", D, "超过上限 1000"),
     Case("literal-loop-maximum", "no-code", "loop-maximum", "100000000", D, "超过上限 1000"),
-    Case("cardinality-from-registration", "no-code", "mi-cardinality", "int(total_investment)", R, "超过上限 1000",
-         hole=HOLE_CARDINALITY_ID),
+    Case("cardinality-from-registration", "no-code", "mi-cardinality", "int(total_investment)", R, "超过上限 1000"),
     Case("collection-past-cardinality", "no-code", "mi-collection", "zk_items", R, "超过上限 10",
-         data={"zk_items": list(range(50))}, limits=Limits(max_cardinality=10), hole=HOLE_COLLECTION),
-    Case("nested-multi-instance", "no-code", "nested-multi-instance", "1000x1000", I, "上限", hole=HOLE_NESTED),
-    Case("state-growing-past-ceiling", "no-code", "growing-state", "1000", I, "超过上限", hole=HOLE_STATE),
+         data={"zk_items": list(range(50))}, limits=Limits(max_cardinality=10)),
+    Case("nested-multi-instance", "no-code", "nested-multi-instance", "1000x1000", I, "上限"),
+    Case("state-growing-past-ceiling", "no-code", "growing-state", "1000", I, "超过上限"),
     Case("plain-bpmn-task", "no-code", "plain-task", "", D, "引擎无法执行"),
     Case("service-task", "no-code", "service-task", "'https://example.com/api'", D, "引擎无法执行"),
 ]
@@ -460,11 +426,10 @@ LIVE = [
     LiveCase("loop-condition-stays-true", lambda: H.standard_loop("True"), "zk_loop", "达到上限 1000"),
     LiveCase("three-megabyte-string", lambda: H.script_task("s = 'x' * 3000000"), "zk_script", "文本长度"),
     LiveCase("task-data-ceiling", lambda: H.script_task("a = 'x' * 900000\nb = 'y' * 900000"), "zk_script", "任务数据超过上限"),
-    LiveCase("cardinality-from-registration", lambda: H.multi_instance("int(total_investment)"), "zk_mi", "超过上限 1000",
-             hole=HOLE_CARDINALITY_ID),
+    LiveCase("cardinality-from-registration", lambda: H.multi_instance("int(total_investment)"), "zk_mi", "超过上限 1000"),
     LiveCase("post-script-product", lambda: H.user_task_scripts("confirm_intent", post="s = project_name * 10**7"),
-             "confirm_intent", "文本长度", complete_first_task=True, hole=HOLE_POST_SCRIPT),
-    LiveCase("script-gateway-cycle", H.script_gateway_cycle, "zk_cycle", "上限", hole=HOLE_CYCLE),
+             "confirm_intent", "文本长度", complete_first_task=True),
+    LiveCase("script-gateway-cycle", H.script_gateway_cycle, "zk_cycle_gw", "上限"),
 ]
 
 

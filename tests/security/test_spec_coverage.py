@@ -86,15 +86,7 @@ DROPPED_BY_PARSER = {
 }
 """Slots written into the fixture that SpiffWorkflow's parser does not keep: documented, not checked."""
 
-UNCHECKED = {
-    "zk_sentinel_30": "HOLE: specs.sources() reads MessageEventDefinition.correlation_properties but not the Spiff "
-    "MessageEventDefinition.process_correlations (spiffworkflow:processVariableCorrelation/spiffworkflow:expression), "
-    "which update_task evaluates through script_engine.environment.evaluate; engine.validation's XML checks skip the "
-    "<spiffworkflow:expression> tag too, so deploy accepts any text there",
-    "zk_sentinel_37": "HOLE: the ad hoc subprocess completionCondition lives on the AdHocSubprocessSpec (a process spec, "
-    "evaluated by path_complete), which specs.sources() never looks at because it only reads task specs; runnable() "
-    "accepts AdHocSubprocess; only engine.validation's XML tag check catches a hostile condition at deploy",
-}
+UNCHECKED: dict[str, str] = {}
 """Slots the parser keeps and SpiffWorkflow evaluates that sources() does not return (each case xfails strictly)."""
 
 SKIPPED_ATTRIBUTES = frozenset({"_wf_spec", "wf_spec"})
@@ -168,8 +160,7 @@ def parsed() -> Parsed:
     roots = {PROCESS: spec, **{f"subprocess_specs[{name!r}]": sub for name, sub in subprocess_specs.items()}}
     checked = {
         token
-        for _, task_spec in specs.all_task_specs(spec, subprocess_specs)
-        for source in specs.sources(task_spec)
+        for _process, _owner, source in specs.all_sources(spec, subprocess_specs)
         for token in SENTINEL.findall(source.text)
     }
     written = {token for text in texts.values() for token in SENTINEL.findall(_without_comments(text))}
