@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any, Iterable, Optional
 
@@ -11,7 +11,7 @@ from lxml import etree
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from . import definitions
+from . import definitions, inputs
 from .coordination import LOCAL
 from .errors import InvalidInput, NotAllowed
 from .models import OrgUnit, Project, User, utcnow
@@ -43,6 +43,7 @@ TARGET_FIELDS = {
 }
 COUNT_TARGETS = ("mfg_7yi", "ind_3yi", "yi_plus")
 EDITOR_ROLES = frozenset({"office"})
+POINTS = inputs.Number(Decimal(-1000), Decimal(1000))  # what one rule of the scoring table may give or take
 
 
 def project_class(project: Project) -> str:
@@ -252,19 +253,13 @@ def annual_assessment(session: Session, year: int, lines: Optional[list[ScoreLin
 
 
 def _number(raw: Any, field: str, integer: bool, errors: dict[str, str]) -> Decimal:
-    label = f"{TARGET_FIELDS[field][0]}({field})"
-    if raw in (None, ""):
-        return Decimal(0)
-    try:
-        value = Decimal(str(raw).strip())
-    except InvalidOperation:
-        errors[field] = f"{label}必须是数字，收到“{raw}”"
-        return Decimal(0)
-    if not value.is_finite() or value < 0:
-        errors[field] = f"{label}不能为负数"
-    elif integer and value != value.to_integral_value():
-        errors[field] = f"{label}必须是整数"
-    return value
+    """One submitted target: a count that fits an Integer column or an amount that fits its Numeric one; 0 when empty."""
+    label, unit = TARGET_FIELDS[field]
+    if integer:
+        rule = inputs.Number(Decimal(0), Decimal(inputs.INT_MAX), 0, unit=unit)
+    else:
+        rule = inputs.column_number(UnitTarget.__table__.c[field], unit=unit)
+    return inputs.decimal(raw, field, label, rule, errors) or Decimal(0)
 
 
 def set_target(session: Session, actor: User, year: int, unit_id: int, data: dict[str, Any]) -> UnitTarget:
@@ -380,12 +375,8 @@ def update_points(session: Session, actor: User, points: dict[str, Any]) -> tupl
             errors[rule_id] = f"规则 {rule_id} 不存在"
             continue
         label = rule.findtext(f"{{{DMN_NS}}}description") or rule_id
-        try:
-            value = Decimal(str(raw).strip())
-            if not value.is_finite() or abs(value) > 1000:
-                raise InvalidOperation
-        except InvalidOperation:
-            errors[rule_id] = f"“{label}”的分值(points)必须是 -1000 到 1000 之间的数字，收到“{raw}”"
+        value = inputs.decimal(raw, rule_id, f"“{label}”的分值", POINTS, errors, required=True)
+        if value is None:
             continue
         rule.findall(f"{{{DMN_NS}}}outputEntry")[0].find(f"{{{DMN_NS}}}text").text = format(value.normalize(), "f")
     if errors:

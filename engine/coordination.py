@@ -13,7 +13,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import definitions, notifications, runtime
+from . import definitions, inputs, notifications, runtime
 from .errors import InvalidInput, NotAllowed, NotFound
 from .models import Event, Instance, OrgUnit, Project, Task, User, UserRole, utcnow
 from .supervision_models import CoordinationCase, CoordinationItem, Criticism
@@ -93,14 +93,8 @@ def submit(session: Session, project_id: int, actor: User, data: dict[str, Any])
     if "landing_unit" not in actor.roles or actor.unit_id != project.landing_unit_id:
         raise NotAllowed("只有该项目落地单位的招商人员可以报送县级协调问题")
     errors: dict[str, str] = {}
-    values = {}
-    for field, label, limit in (("title", "问题标题", 200), ("problem", "问题说明", 4000), ("material", "书面材料", 8000)):
-        text = str(data.get(field) or "").strip()
-        if not text:
-            errors[field] = f"{label}({field})不能为空"
-        elif len(text) > limit:
-            errors[field] = f"{label}({field})不能超过{limit}个字"
-        values[field] = text
+    values = {field: inputs.text(data.get(field), field, label, limit, errors, required=True, multiline=field != "title")
+              for field, label, limit in (("title", "问题标题", 200), ("problem", "问题说明", 4000), ("material", "书面材料", 8000))}
     if errors:
         raise InvalidInput(errors)
     definition = definitions.latest(session, COORDINATION)
@@ -128,24 +122,15 @@ def validate_items(session: Session, items: list[dict[str, Any]], today: date) -
     if not items:
         errors["items"] = "交办单至少要有一项交办事项(items)"
     for index, raw in enumerate(items, start=1):
-        where = f"第{index}项"
-        title = str(raw.get("title") or "").strip()
-        if not title:
-            errors[f"items.{index}.title"] = f"{where}：交办事项(title)不能为空"
-        unit = None
-        try:
-            unit = session.get(OrgUnit, int(raw.get("responsible_unit_id")))
-        except (TypeError, ValueError):
-            pass
+        where, key = f"第{index}项：", f"items.{index}."
+        title = inputs.text(raw.get("title"), key + "title", f"{where}交办事项", 200, errors, required=True)
+        unit_id = inputs.identifier(raw.get("responsible_unit_id"))
+        unit = session.get(OrgUnit, unit_id) if unit_id is not None else None
         if unit is None:
-            errors[f"items.{index}.responsible_unit_id"] = f"{where}：责任单位(responsible_unit_id)不存在"
-        try:
-            deadline = date.fromisoformat(str(raw.get("deadline") or ""))
-            if deadline < today:
-                errors[f"items.{index}.deadline"] = f"{where}：办结时限(deadline)不能早于今天"
-        except ValueError:
-            errors[f"items.{index}.deadline"] = f"{where}：办结时限(deadline)须为 YYYY-MM-DD 日期"
-            deadline = today
+            errors[key + "responsible_unit_id"] = f"{where}责任单位不存在"
+        deadline = inputs.day(raw.get("deadline"), key + "deadline", f"{where}办结时限", errors, required=True) or today
+        if deadline < today:
+            errors[key + "deadline"] = f"{where}办结时限不能早于今天"
         clean.append({"seq": index, "title": title, "responsible_unit_id": unit.id if unit else 0, "deadline": deadline.isoformat()})
     if errors:
         raise InvalidInput(errors)
@@ -243,11 +228,7 @@ def record_criticism(
     if not actor.roles & {"office", "supervision_office"}:
         raise NotAllowed("只有领导小组办公室或县督考办可以记录通报批评")
     errors: dict[str, str] = {}
-    reason = (reason or "").strip()
-    if not reason:
-        errors["reason"] = "批评事由(reason)不能为空"
-    elif len(reason) > 500:
-        errors["reason"] = "批评事由(reason)不能超过500个字"
+    reason = inputs.text(reason, "reason", "批评事由", 500, errors, required=True)
     unit = session.get(OrgUnit, unit_id) if unit_id else None
     if unit is None:
         errors["unit_id"] = f"被通报单位(unit_id)不存在：{unit_id}"

@@ -6,16 +6,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Optional
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Column, func, select, update
 from sqlalchemy.orm import Session
 
 from .assessment import local_date
 from .coordination import local_today
 from .element_models import ElementSetting, FundDisbursement, LandSupply
-from . import settings_rows
+from . import inputs, settings_rows
 from .errors import AlreadyCompleted, InvalidInput, NotAllowed
 from .models import Event, User, utcnow
 
@@ -23,7 +23,6 @@ SETTING_EDITORS = frozenset({"office"})
 FUND_EDITORS = frozenset({"office"})
 LAND_EDITORS = frozenset({"element_dept"})
 CENT = Decimal("0.01")
-MAX_STORED = Decimal("999999999999.99")  # the largest Numeric(14, 2) amount
 LEDGER_LOCK_KEY = 7_263_009  # PostgreSQL advisory lock held while a ledger entry is checked and written
 
 
@@ -70,64 +69,26 @@ def require(actor: User, roles: frozenset[str], message: str) -> None:
         raise NotAllowed(message)
 
 
-def parse_amount(raw: Any, field: str, label: str, errors: dict[str, str], maximum: Optional[Decimal] = None) -> Decimal:
-    """A number greater than 0 with at most two decimals; a message naming the field goes to `errors` otherwise."""
-    text = "" if raw is None or isinstance(raw, bool) else str(raw).strip()
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        errors[field] = f"{label}({field})必须是大于0的数字" + (f"，收到“{text}”" if text else "")
-        return Decimal(0)
-    limit = MAX_STORED if maximum is None else min(maximum, MAX_STORED)
-    if not value.is_finite() or value <= 0:
-        errors[field] = f"{label}({field})必须是大于0的数字"
-    elif value > limit:
-        errors[field] = f"{label}({field})不能超过{fmt(limit)}"
-    elif value != value.quantize(CENT):
-        errors[field] = f"{label}({field})最多保留两位小数"
-    return value
+def amount(raw: Any, field: str, label: str, column: Column[Any], unit: str, errors: dict[str, str],
+           maximum: Optional[Decimal] = None) -> Decimal:
+    """A ledger amount above 0 that fits its column (and `maximum`); 0 with a message naming the field in `errors` otherwise."""
+    rule = inputs.column_number(column, unit=unit).within(Decimal(0), maximum, exclusive_minimum=True)
+    return inputs.decimal(raw, field, label, rule, errors, required=True) or Decimal(0)
 
 
 def parse_past_date(raw: Any, field: str, label: str, errors: dict[str, str]) -> date:
-    """An ISO date (YYYY-MM-DD) not after today in county time."""
-    text = "" if raw is None else str(raw).strip()
-    if not text:
-        errors[field] = f"{label}({field})为必填项"
-        return date.min
-    try:
-        value = date.fromisoformat(text)
-    except ValueError:
-        errors[field] = f"{label}({field})须为“年-月-日”格式的日期，收到“{text}”"
-        return date.min
-    if value > local_today():
-        errors[field] = f"{label}({field})不能晚于今天"
-    return value
-
-
-def parse_text(raw: Any, field: str, label: str, limit: int, errors: dict[str, str], required: bool = True) -> str:
-    """Stripped text of at most `limit` characters, required unless told otherwise."""
-    text = "" if raw is None else str(raw).strip()
-    if required and not text:
-        errors[field] = f"{label}({field})不能为空"
-    elif len(text) > limit:
-        errors[field] = f"{label}({field})不能超过{limit}个字"
-    return text
+    """A date (YYYY-MM-DD, see engine.inputs) not after today in county time."""
+    value = inputs.day(raw, field, label, errors, required=True)
+    if value is not None and value > local_today():
+        errors[field] = f"{label}不能晚于今天"
+    return value or date.min
 
 
 def _coerce(spec: ElementSpec, raw: Any, errors: dict[str, str]) -> Decimal:
     """One submitted setting as a number within its bounds, or a message naming it."""
-    text = "" if raw is None or isinstance(raw, bool) else str(raw).strip()
-    label = f"{spec.label}({spec.key})"
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        errors[spec.key] = f"{label}必须是数字，收到“{text}”"
-        return spec.default
-    if not value.is_finite() or not spec.minimum <= value <= spec.maximum:
-        errors[spec.key] = f"{label}必须在 {fmt(spec.minimum)} 到 {fmt(spec.maximum)}{spec.unit} 之间"
-    elif value != value.quantize(CENT):
-        errors[spec.key] = f"{label}最多保留两位小数"
-    return value
+    rule = inputs.Number(spec.minimum, spec.maximum, 2, unit=spec.unit)
+    value = inputs.decimal(raw, spec.key, spec.label, rule, errors, required=True)
+    return spec.default if value is None else value
 
 
 def update_settings(session: Session, submitted: dict[str, Any], actor: User) -> dict[str, Decimal]:
@@ -143,7 +104,7 @@ def update_settings(session: Session, submitted: dict[str, Any], actor: User) ->
             continue
         values[key] = _coerce(spec, raw, errors)
     if not errors and values["fund_project_cap"] > values["fund_size"]:
-        errors["fund_project_cap"] = "单个项目产业基金支持上限(fund_project_cap)不能超过产业基金规模(fund_size)"
+        errors["fund_project_cap"] = "单个项目产业基金支持上限不能超过产业基金规模"
     if errors:
         raise InvalidInput(errors)
     changed = settings_rows.store(session, ElementSetting, current, values, actor.id)
@@ -170,7 +131,7 @@ def void_entry(session: Session, actor: User, row: Any, roles: frozenset[str], r
     if row.voided_at is not None:
         raise AlreadyCompleted(f"该{what}已于{local_date(row.voided_at)}冲销（{row.void_reason}）")
     errors: dict[str, str] = {}
-    text = parse_text(reason, "reason", "冲销原因", 300, errors)
+    text = inputs.text(reason, "reason", "冲销原因", 300, errors, required=True)
     if errors:
         raise InvalidInput(errors)
     row.voided_at, row.voided_by, row.void_reason = utcnow(), actor.id, text

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 from typing import Any, Optional
 
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
-from . import projects, runtime
+from . import inputs, projects, runtime
 from .enterprise_models import EnterpriseEntry, IndustryTag
 from .errors import AlreadyCompleted, InvalidInput, NotAllowed, NotFound
 from .excel import ImportPreview, ImportRow, read_table, workbook
@@ -76,8 +75,8 @@ REQUIRED_HEADERS = ("企业名称", "产业标签", "名单类别")
 
 
 def label(field: str) -> str:
-    """Chinese label with the field key, so every message names the field both ways."""
-    return f"{FIELD_LABELS.get(field, field)}({field})"
+    """The field's Chinese label, as every message names it."""
+    return FIELD_LABELS.get(field, field)
 
 
 def name_key(name: str) -> str:
@@ -140,25 +139,15 @@ def _require_manager(actor: User) -> None:
 def _tag_values(session: Session, data: dict[str, Any], current: Optional[IndustryTag]) -> dict[str, Any]:
     """Validated name, group and order of a tag; InvalidInput naming each bad field."""
     errors: dict[str, str] = {}
-    name = str(data.get("name") or "").strip()
-    group = str(data.get("group_name") or "").strip()
-    if not name:
-        errors["name"] = "产业标签名称(name)不能为空"
-    elif len(name) > 40:
-        errors["name"] = "产业标签名称(name)不能超过40个字"
-    else:
+    name = inputs.text(data.get("name"), "name", "产业标签名称", 40, errors, required=True)
+    if "name" not in errors:
         same = session.scalars(select(IndustryTag).where(IndustryTag.name == name)).first()
         if same is not None and same is not current:
-            errors["name"] = f"产业标签名称(name)“{name}”已存在"
-    if not group:
+            errors["name"] = f"产业标签名称“{name}”已存在"
+    group = inputs.text(data.get("group_name"), "group_name", label("group_name"), 40, errors)
+    if not group and "group_name" not in errors:
         errors["group_name"] = f"{label('group_name')}不能为空，例如“1 主导产业”"
-    elif len(group) > 40:
-        errors["group_name"] = f"{label('group_name')}不能超过40个字"
-    try:
-        order = int(str(data.get("sort_order") or "0").strip())
-    except ValueError:
-        errors["sort_order"] = f"{label('sort_order')}必须是整数，收到“{data.get('sort_order')}”"
-        order = 0
+    order = inputs.integer(data.get("sort_order"), "sort_order", label("sort_order"), inputs.ANY_INTEGER, errors) or 0
     if errors:
         raise InvalidInput(errors)
     return {"name": name, "group_name": group, "sort_order": order}
@@ -209,7 +198,7 @@ def delete_tag(session: Session, actor: User, tag_id: int) -> None:
     tag = _tag(session, tag_id)
     used = tag_usage(session).get(tag.id, 0)
     if used:
-        raise InvalidInput({"tag_id": f"产业标签(tag_id)“{tag.name}”已被{used}家企业使用，不能删除，只能停用"})
+        raise InvalidInput({"tag_id": f"产业标签“{tag.name}”已被{used}家企业使用，不能删除，只能停用"})
     _tag_event(session, actor, tag, f"删除产业标签“{tag.name}”")
     session.delete(tag)
     session.flush()
@@ -218,35 +207,15 @@ def delete_tag(session: Session, actor: User, tag_id: int) -> None:
 # ---------------------------------------------------------------- entries
 
 
-def _money(raw: Any, errors: dict[str, str]) -> Optional[Decimal]:
-    """Optional planned investment in 万元: a finite, non-negative number."""
-    if raw is None or str(raw).strip() == "":
-        return None
-    try:
-        value = Decimal(str(raw).strip())
-    except InvalidOperation:
-        errors["planned_investment"] = f"{label('planned_investment')}必须是数字，收到“{raw}”"
-        return None
-    if not value.is_finite() or value < 0 or value >= Decimal(10) ** 12:
-        errors["planned_investment"] = f"{label('planned_investment')}必须是不小于0的有效数字，收到“{raw}”"
-        return None
-    if value != value.quantize(Decimal("0.01")):
-        errors["planned_investment"] = f"{label('planned_investment')}最多保留两位小数，收到“{raw}”"
-        return None
-    return value
-
-
 def _unit(session: Session, raw: Any, errors: dict[str, str]) -> Optional[OrgUnit]:
     """The source unit named by id; an error naming the field when missing or unknown."""
     if raw in (None, ""):
         errors["source_unit_id"] = f"{label('source_unit_id')}为必填项"
         return None
-    try:
-        unit = session.get(OrgUnit, int(raw))
-    except (TypeError, ValueError):
-        unit = None
+    unit_id = inputs.identifier(raw)
+    unit = session.get(OrgUnit, unit_id) if unit_id is not None else None
     if unit is None or unit.kind not in SOURCE_UNIT_KINDS:
-        errors["source_unit_id"] = f"{label('source_unit_id')}不存在：{raw}"
+        errors["source_unit_id"] = f"{label('source_unit_id')}不存在：{inputs.shown(raw)}"
         return None
     return unit
 
@@ -256,12 +225,10 @@ def _tag_for_entry(session: Session, raw: Any, current: Optional[EnterpriseEntry
     if raw in (None, ""):
         errors["tag_id"] = f"{label('tag_id')}为必填项"
         return None
-    try:
-        tag = session.get(IndustryTag, int(raw))
-    except (TypeError, ValueError):
-        tag = None
+    tag_id = inputs.identifier(raw)
+    tag = session.get(IndustryTag, tag_id) if tag_id is not None else None
     if tag is None:
-        errors["tag_id"] = f"{label('tag_id')}不存在：{raw}"
+        errors["tag_id"] = f"{label('tag_id')}不存在：{inputs.shown(raw)}"
         return None
     if not tag.active and (current is None or current.tag_id != tag.id):
         errors["tag_id"] = f"{label('tag_id')}“{tag.name}”已停用，请选择其他标签"
@@ -276,12 +243,8 @@ def _checked(
     errors: dict[str, str] = {}
     values: dict[str, Any] = {}
     for field, limit in TEXT_LIMITS.items():
-        text = str(data.get(field) or "").strip()
-        if len(text) > limit:
-            errors[field] = f"{label(field)}不能超过{limit}个字"
-        values[field] = text
-    if not values["name"]:
-        errors["name"] = f"{label('name')}不能为空"
+        values[field] = inputs.text(data.get(field), field, label(field), limit, errors,
+                                    required=field == "name", multiline=field == "notes")
     values["name_key"] = name_key(values["name"])
     raw_unit = data.get("source_unit_id")
     if raw_unit in (None, "") and current is not None:
@@ -293,9 +256,10 @@ def _checked(
     values["tag_id"] = _tag_for_entry(session, data.get("tag_id"), current, errors)
     kind = str(data.get("list_kind") or "")
     if kind not in LIST_KINDS:
-        errors["list_kind"] = f"{label('list_kind')}无效：“{kind}”，可选：{'、'.join(LIST_KINDS.values())}"
+        errors["list_kind"] = f"{label('list_kind')}无效：“{inputs.shown(kind)}”，可选：{'、'.join(LIST_KINDS.values())}"
     values["list_kind"] = kind
-    values["planned_investment"] = _money(data.get("planned_investment"), errors)
+    values["planned_investment"] = inputs.decimal(data.get("planned_investment"), "planned_investment", label("planned_investment"),
+                                                  inputs.column_number(EnterpriseEntry.__table__.c.planned_investment), errors)
     status = str(data.get("status") or "")
     if current is not None and current.status == "converted":
         if status not in ("", "converted"):
@@ -304,7 +268,7 @@ def _checked(
     elif status == "converted":
         errors["status"] = f"{label('status')}“已转线索”只能通过“转为项目线索”设置"
     elif status and status not in SETTABLE_STATUSES:
-        errors["status"] = f"{label('status')}无效：“{status}”，可选：待跟进、跟进中、已放弃"
+        errors["status"] = f"{label('status')}无效：“{inputs.shown(status)}”，可选：待跟进、跟进中、已放弃"
     else:
         values["status"] = status or (current.status if current is not None else "pending")
     return values, errors, unit

@@ -16,7 +16,7 @@ from typing import Any, Optional
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from . import elements, excel, notifications, projects
+from . import elements, excel, inputs, notifications, projects
 from .elements import fmt
 from .element_models import FundDisbursement
 from .errors import InvalidInput, NotFound
@@ -186,22 +186,19 @@ def record_disbursement(session: Session, actor: User, data: dict[str, Any]) -> 
     elements.serialise_writers(session)
     errors: dict[str, str] = {}
     paid_on = elements.parse_past_date(data.get("paid_on"), "paid_on", "拨付日期", errors)
-    amount = elements.parse_amount(data.get("amount"), "amount", "拨付金额", errors)
-    note = elements.parse_text(data.get("note"), "note", "备注", 500, errors, required=False)
+    amount = elements.amount(data.get("amount"), "amount", "拨付金额", FundDisbursement.__table__.c.amount, "万元", errors)
+    note = inputs.text(data.get("note"), "note", "备注", 500, errors)
     fund = ledger(session)
-    try:
-        project_id = int(str(data.get("project_id") or "").strip())
-    except ValueError:
-        project_id = 0
+    project_id = inputs.identifier(data.get("project_id")) or 0
     line = fund.line(project_id)
     if line is None:
-        errors["project_id"] = f"项目(project_id)不在产业基金台账上：{data.get('project_id') or '未选择'}"
+        errors["project_id"] = f"项目不在产业基金台账上：{inputs.shown(data.get('project_id') or '未选择')}"
     elif line.state != "committed":
-        errors["project_id"] = f"项目(project_id)“{line.name}”{line.state_label}，没有可拨付的承诺金额"
+        errors["project_id"] = f"项目“{line.name}”{line.state_label}，没有可拨付的承诺金额"
     elif "amount" not in errors and amount > line.undisbursed:
-        errors["amount"] = f"拨付金额(amount){fmt(amount)}万元超过该项目承诺未拨付金额{fmt(line.undisbursed)}万元"
+        errors["amount"] = f"拨付金额{fmt(amount)}万元超过该项目承诺未拨付金额{fmt(line.undisbursed)}万元"
     if "amount" not in errors and amount > fund.balance:
-        errors["amount"] = f"拨付金额(amount){fmt(amount)}万元超过产业基金余额{fmt(fund.balance)}万元"
+        errors["amount"] = f"拨付金额{fmt(amount)}万元超过产业基金余额{fmt(fund.balance)}万元"
     if errors:
         raise InvalidInput(errors)
     row = FundDisbursement(project_id=project_id, paid_on=paid_on, amount=amount, note=note, recorded_by=actor.id, recorded_at=utcnow())

@@ -15,7 +15,7 @@ from typing import Any, Optional
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from . import elements, excel, projects
+from . import elements, excel, inputs, projects
 from .assessment import monthly_plan
 from .coordination import local_today
 from .element_models import LandRevitalisation, LandSupply
@@ -225,14 +225,14 @@ def waiting_cells(land: LandYear) -> list[list[Any]]:
 
 def _project(session: Session, raw: Any, errors: dict[str, str]) -> Optional[Project]:
     """The optional project a supply went to: it must exist and not be closed."""
-    text = "" if raw is None else str(raw).strip()
-    if not text:
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
         return None
-    project = session.get(Project, int(text)) if text.isascii() and text.isdigit() and len(text) <= 9 else None
+    project_id = inputs.identifier(raw)
+    project = session.get(Project, project_id) if project_id is not None else None
     if project is None:
-        errors["project_id"] = f"关联项目(project_id)不存在：{text}"
+        errors["project_id"] = f"关联项目不存在：{inputs.shown(raw)}"
     elif project.status == "closed":
-        errors["project_id"] = f"关联项目(project_id)“{project.name}”已中止，不能供地"
+        errors["project_id"] = f"关联项目“{project.name}”已中止，不能供地"
     return project
 
 
@@ -241,11 +241,12 @@ def record_supply(session: Session, actor: User, data: dict[str, Any]) -> LandSu
     elements.require(actor, elements.LAND_EDITORS, "只有要素保障部门（县自然资源和规划局）可以登记供地")
     errors: dict[str, str] = {}
     supplied_on = elements.parse_past_date(data.get("supplied_on"), "supplied_on", "供地日期", errors)
-    parcel = elements.parse_text(data.get("parcel"), "parcel", "地块/说明", 200, errors)
-    area = elements.parse_amount(data.get("area_mu"), "area_mu", "面积", errors, MAX_AREA)
-    use = str(data.get("land_use") or "").strip()
-    if use not in USES:
-        errors["land_use"] = f"用途(land_use)须为“工业用地”或“其他用地”，收到“{use}”"
+    parcel = inputs.text(data.get("parcel"), "parcel", "地块/说明", 200, errors, required=True)
+    area = elements.amount(data.get("area_mu"), "area_mu", "面积", LandSupply.__table__.c.area_mu, "亩", errors, MAX_AREA)
+    use = data.get("land_use") or ""
+    use = use.strip() if isinstance(use, str) else use
+    if not isinstance(use, str) or use not in USES:
+        errors["land_use"] = f"用途须为“工业用地”或“其他用地”，收到“{inputs.shown(use)}”"
     project = _project(session, data.get("project_id"), errors)
     if errors:
         raise InvalidInput(errors)
@@ -265,8 +266,8 @@ def record_revitalisation(session: Session, actor: User, data: dict[str, Any]) -
     elements.require(actor, elements.LAND_EDITORS, "只有要素保障部门（县自然资源和规划局）可以登记盘活低效用地")
     errors: dict[str, str] = {}
     done_on = elements.parse_past_date(data.get("done_on"), "done_on", "盘活日期", errors)
-    description = elements.parse_text(data.get("description"), "description", "说明", 200, errors)
-    area = elements.parse_amount(data.get("area_mu"), "area_mu", "面积", errors, MAX_AREA)
+    description = inputs.text(data.get("description"), "description", "说明", 200, errors, required=True)
+    area = elements.amount(data.get("area_mu"), "area_mu", "面积", LandRevitalisation.__table__.c.area_mu, "亩", errors, MAX_AREA)
     if errors:
         raise InvalidInput(errors)
     row = LandRevitalisation(done_on=done_on, description=description, area_mu=area, recorded_by=actor.id, recorded_at=utcnow())

@@ -15,7 +15,7 @@ from typing import Any, Optional
 from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, Text, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from . import definitions, forms, queries, runtime
+from . import definitions, forms, inputs, queries, runtime
 from .errors import InvalidInput, NotAllowed, NotFound
 from .models import Base, Event, Instance, Project, Task, User, utcnow
 from .org import can_act
@@ -138,26 +138,10 @@ def open_meeting(session: Session, kind_key: str, fields: dict[str, Any], actor:
     if not may_convene(actor, kind):
         raise NotAllowed(f"只有{kind.name}秘书或领导小组办公室可以召开{kind.name}")
     errors: dict[str, str] = {}
-    held_on = None
-    raw_date = str(fields.get("held_on") or "").strip()
-    if not raw_date:
-        errors["held_on"] = "会议日期(held_on)为必填项"
-    else:
-        try:
-            held_on = date.fromisoformat(raw_date)
-        except ValueError:
-            errors["held_on"] = f"会议日期(held_on)格式不正确（请按 YYYY-MM-DD 填写），收到“{raw_date}”"
-    attendees = str(fields.get("attendees") or "").strip()
-    if not attendees:
-        errors["attendees"] = "参会人员(attendees)为必填项"
-    elif len(attendees) > MAX_ATTENDEES:
-        errors["attendees"] = f"参会人员(attendees)不能超过{MAX_ATTENDEES}个字"
-    host = str(fields.get("host") or "").strip()
-    location = str(fields.get("location") or "").strip()
-    if len(host) > 80:
-        errors["host"] = "主持人(host)不能超过80个字"
-    if len(location) > 120:
-        errors["location"] = "会议地点(location)不能超过120个字"
+    held_on = inputs.day(fields.get("held_on"), "held_on", "会议日期", errors, required=True)
+    attendees = inputs.text(fields.get("attendees"), "attendees", "参会人员", MAX_ATTENDEES, errors, required=True, multiline=True)
+    host = inputs.text(fields.get("host"), "host", "主持人", 80, errors)
+    location = inputs.text(fields.get("location"), "location", "会议地点", 120, errors)
     if errors:
         raise InvalidInput(errors)
     if not waiting_tasks(session, kind.key):
@@ -240,7 +224,8 @@ def record_decisions(session: Session, meeting_id: int, actor: User, submitted: 
             raise NotAllowed(f"您没有记录“{task.name}”结果的权限（需要{task.role}角色）")
         raw = submitted.get(item.id, {})
         if raw.get("decision") == DEFER:
-            item.decision, item.opinion, item.decided_at = DEFERRED, str(raw.get("opinion") or "").strip()[:2000], now
+            opinion = inputs.text(raw.get("opinion"), f"item-{item.id}-opinion", "意见", 2000, errors, multiline=True)
+            item.decision, item.opinion, item.decided_at = DEFERRED, opinion, now
             continue
         schema = runtime.form_schema(session, task)
         data = forms.coerce(schema, raw)

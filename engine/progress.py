@@ -12,7 +12,7 @@ from typing import Any, Optional
 from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from . import notifications, warning_settings
+from . import inputs, notifications, warning_settings
 from .errors import InvalidInput, NotAllowed, NotFound
 from .lights import LIGHT_NAMES, LOCAL_TZ, RED, stale_projects
 from .models import Base, Event, OrgUnit, Project, User, utcnow
@@ -68,15 +68,9 @@ def post_note(session: Session, project_id: int, actor: User, data: dict[str, An
         raise NotFound(f"项目 {project_id} 不存在")
     if not can_post(actor, project):
         raise NotAllowed("只有该项目落地单位、招引单位或领导小组办公室可以填报项目进展")
-    content = str(data.get("content") or "").strip()
-    problems = str(data.get("problems") or "").strip()
-    errors = {}
-    if not content:
-        errors["content"] = "进展情况(content)为必填项"
-    elif len(content) > CONTENT_MAX:
-        errors["content"] = f"进展情况(content)不能超过 {CONTENT_MAX} 字"
-    if len(problems) > PROBLEMS_MAX:
-        errors["problems"] = f"存在问题(problems)不能超过 {PROBLEMS_MAX} 字"
+    errors: dict[str, str] = {}
+    content = inputs.text(data.get("content"), "content", "进展情况", CONTENT_MAX, errors, required=True, multiline=True)
+    problems = inputs.text(data.get("problems"), "problems", "存在问题", PROBLEMS_MAX, errors, multiline=True)
     if errors:
         raise InvalidInput(errors)
     now = utcnow()

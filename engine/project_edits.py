@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import projects, runtime
+from . import inputs, projects, runtime
 from .errors import InvalidInput, NotAllowed, NotFound
 from .models import Event, OrgUnit, Project, Task, User, utcnow
 
@@ -101,12 +101,10 @@ def update(session: Session, project_id: int, data: dict[str, Any], actor: User,
     if errors:
         raise InvalidInput(errors)
     errors = {c.field: msg for c in changes if (msg := locked(project).get(c.field))}
-    reason = (reason or "").strip()
+    reason = inputs.text(reason, "reason", "修改原因", 300, errors)
     explained = NEEDS_REASON + (ASSESSED if scored(project) else ())
     if not errors and not reason and any(c.field in explained for c in changes):
-        errors["reason"] = "修改招引单位、落地单位、落地平台或分管县领导，或修改已签约项目的考核口径（是否制造业、总投资），须填写修改原因(reason)"
-    if len(reason) > 300:
-        errors["reason"] = "修改原因(reason)不能超过300字"
+        errors["reason"] = "修改招引单位、落地单位、落地平台或分管县领导，或修改已签约项目的考核口径（是否制造业、总投资），须填写修改原因"
     if errors:
         raise InvalidInput(errors)
     if not changes:

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Optional
 
 from sqlalchemy.orm import Session
 
+from . import inputs
 from .errors import InvalidInput
 from .models import OrgUnit, Project, User
 
@@ -92,33 +93,18 @@ FORM_FIELDS_ON_PROJECT = (
     "start_date",
     "funds_in_place",
 )
+LEDGER_NUMBERS = tuple(field for field in FORM_FIELDS_ON_PROJECT if field in MONEY_FIELDS or field == "land_mu")
+TEXT_FIELDS = ("name", "investor", "contact_name", "contact_phone")
 
 
 def label(field: str) -> str:
-    """Chinese label with the field key, so messages name the field both ways."""
-    return f"{FIELD_LABELS.get(field, field)}({field})"
+    """The field's Chinese label, as every message names it."""
+    return FIELD_LABELS.get(field, field)
 
 
-def _decimal(raw: Any, field: str, errors: dict[str, str], required: bool = False) -> Optional[Decimal]:
-    if raw is None or raw == "":
-        if required:
-            errors[field] = f"{label(field)}为必填项"
-        return None
-    if isinstance(raw, bool):
-        errors[field] = f"{label(field)}必须是数字"
-        return None
-    try:
-        value = Decimal(str(raw).strip())
-    except InvalidOperation:
-        errors[field] = f"{label(field)}必须是数字，收到“{raw}”"
-        return None
-    if not value.is_finite():
-        errors[field] = f"{label(field)}必须是有限数字"
-        return None
-    if value < 0:
-        errors[field] = f"{label(field)}不能为负数"
-        return None
-    return value
+def number_rule(field: str) -> inputs.Number:
+    """What a numeric field of the record accepts: not negative, within its column, in 亩 or 万元."""
+    return inputs.column_number(Project.__table__.c[field], unit="亩" if field == "land_mu" else "万元")
 
 
 def _bool(raw: Any, field: str, errors: dict[str, str]) -> bool:
@@ -135,13 +121,31 @@ def _unit(session: Session, raw: Any, field: str, errors: dict[str, str], requir
         if required:
             errors[field] = f"{label(field)}为必填项"
         return None
-    try:
-        unit = session.get(OrgUnit, int(raw))
-    except (TypeError, ValueError):
-        unit = None
+    unit_id = inputs.identifier(raw)
+    unit = session.get(OrgUnit, unit_id) if unit_id is not None else None
     if unit is None:
-        errors[field] = f"{label(field)}不存在：{raw}"
+        errors[field] = f"{label(field)}不存在：{inputs.shown(raw)}"
     return unit
+
+
+def _deputy(session: Session, raw: Any, errors: dict[str, str]) -> Optional[User]:
+    """The deputy in charge named by id: an active holder of the deputy role."""
+    if raw in (None, ""):
+        errors["deputy_id"] = f"{label('deputy_id')}为必填项"
+        return None
+    deputy_id = inputs.identifier(raw)
+    deputy = session.get(User, deputy_id) if deputy_id is not None else None
+    if deputy is None or "deputy" not in deputy.roles or not deputy.active:
+        errors["deputy_id"] = f"{label('deputy_id')}必须是在职的分管副县长：{inputs.shown(raw)}"
+        return None
+    return deputy
+
+
+def _choice(raw: Any, field: str, choices: dict[str, str], errors: dict[str, str]) -> Any:
+    """One of the field's choice keys, as submitted."""
+    if not isinstance(raw, str) or raw not in choices:
+        errors[field] = f"{label(field)}无效：“{inputs.shown(raw)}”，可选：{'、'.join(choices.values())}"
+    return raw
 
 
 @dataclass
@@ -163,35 +167,20 @@ def check(session: Session, data: dict[str, Any]) -> tuple[dict[str, Any], dict[
     """The registration's values as they would be stored, and a message naming each bad field."""
     errors: dict[str, str] = {}
     values: dict[str, Any] = {}
-    name = str(data.get("name") or "").strip()
-    if not name:
-        errors["name"] = f"{label('name')}不能为空"
-    elif len(name) > 200:
-        errors["name"] = f"{label('name')}不能超过200个字"
-    values["name"] = name
-    for text_field, limit in (("investor", 200), ("contact_name", 80), ("contact_phone", 40)):
-        text = str(data.get(text_field) or "").strip()
-        if len(text) > limit:
-            errors[text_field] = f"{label(text_field)}不能超过{limit}个字"
-        values[text_field] = text
-    category = data.get("category")
-    if category not in CATEGORIES:
-        errors["category"] = f"{label('category')}无效：“{category}”，可选：{'、'.join(CATEGORIES.values())}"
-    values["category"] = category
-    channel = data.get("source_channel") or "other"
-    if channel not in SOURCE_CHANNELS:
-        errors["source_channel"] = f"{label('source_channel')}无效：“{channel}”"
-    values["source_channel"] = channel
+    for field in TEXT_FIELDS:
+        limit = Project.__table__.c[field].type.length
+        values[field] = inputs.text(data.get(field), field, label(field), limit, errors, required=field == "name")
+    values["category"] = _choice(data.get("category"), "category", CATEGORIES, errors)
+    values["source_channel"] = _choice(data.get("source_channel") or "other", "source_channel", SOURCE_CHANNELS, errors)
     for field in BOOL_FIELDS:
         values[field] = _bool(data.get(field), field, errors)
     for field in MONEY_FIELDS:
-        values[field] = _decimal(data.get(field), field, errors, required=field == "total_investment")
-        if values[field] is None:
-            values[field] = Decimal(0)
+        value = inputs.decimal(data.get(field), field, label(field), number_rule(field), errors, required=field == "total_investment")
+        values[field] = Decimal(0) if value is None else value
     cap = fund_project_cap(session)
     if values["fund_request"] > cap:
         errors["fund_request"] = f"{label('fund_request')}不能超过{format(cap.normalize(), 'f')}万元（单个项目支持上限，原则上不高于1亿元）"
-    land = _decimal(data.get("land_mu"), "land_mu", errors)
+    land = inputs.decimal(data.get("land_mu"), "land_mu", label("land_mu"), number_rule("land_mu"), errors)
     if land is not None and land > 0 and not values["needs_land"]:
         errors["land_mu"] = f"{label('land_mu')}仅在“是否供地”为“是”时填写"
     if values["needs_land"] and (land is None or land == 0) and "land_mu" not in errors:
@@ -203,16 +192,7 @@ def check(session: Session, data: dict[str, Any]) -> tuple[dict[str, Any], dict[
     values["landing_unit_id"] = landing.id if landing else None
     values["attracting_unit_id"] = attracting.id if attracting else values["landing_unit_id"]
     values["landing_platform_id"] = platform.id if platform else values["landing_unit_id"]
-    deputy = None
-    if data.get("deputy_id") in (None, ""):
-        errors["deputy_id"] = f"{label('deputy_id')}为必填项"
-    else:
-        try:
-            deputy = session.get(User, int(data["deputy_id"]))
-        except (TypeError, ValueError):
-            deputy = None
-        if deputy is None or "deputy" not in deputy.roles or not deputy.active:
-            errors["deputy_id"] = f"{label('deputy_id')}必须是在职的分管副县长：{data.get('deputy_id')}"
+    deputy = _deputy(session, data.get("deputy_id"), errors)
     values["deputy_id"] = deputy.id if deputy else None
     return values, errors
 

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import assessment, definitions
+from . import assessment, definitions, inputs
 from .coordination import local_today
 from .errors import ConcurrentUpdate, InvalidInput, NotAllowed
 from .models import Event, User, utcnow
@@ -82,14 +82,15 @@ def publish(session: Session, actor: User, year: int, quarter: int, reason: str 
     label = period_label(year, quarter)
     if end >= local_today():
         raise InvalidInput({"quarter": f"{label}尚未结束（截至{end:%Y年%m月%d日}），结束后才能定稿"})
-    reason = (reason or "").strip()
+    errors: dict[str, str] = {}
+    reason = inputs.text(reason, "reason", "原因", 500, errors)
+    if errors:
+        raise InvalidInput(errors)
     previous = session.scalar(
         select(func.max(PublishedRanking.edition)).where(PublishedRanking.year == year, PublishedRanking.quarter == quarter)
     )
     if previous and not reason:
-        raise InvalidInput({"reason": f"{label}排名已定稿，重新定稿须说明原因(reason)"})
-    if len(reason) > 500:
-        raise InvalidInput({"reason": "原因(reason)不能超过500字"})
+        raise InvalidInput({"reason": f"{label}排名已定稿，重新定稿须说明原因"})
     rules = definitions.latest(session, assessment.SCORING)
     rows = live(session, year, quarter)
     edition = PublishedRanking(

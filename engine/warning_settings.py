@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Optional
 from urllib.parse import urlparse
 
 from sqlalchemy import JSON, DateTime, ForeignKey, String
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from . import settings_rows
+from . import inputs, settings_rows
 from .errors import InvalidInput, NotAllowed
 from .models import Base, Event, User, utcnow
 
@@ -82,20 +83,9 @@ def _coerce(spec: SettingSpec, raw: Any, errors: dict[str, str]) -> Any:
         errors[spec.key] = f"{spec.label}：应为“是”或“否”"
         return None
     if spec.kind == "int":
-        try:
-            value = int(str(raw).strip())
-        except ValueError:
-            errors[spec.key] = f"{spec.label}：必须是整数，收到“{raw}”"
-            return None
-        if not spec.minimum <= value <= spec.maximum:
-            errors[spec.key] = f"{spec.label}：必须在 {spec.minimum} 到 {spec.maximum} 之间"
-            return None
-        return value
-    value = str(raw).strip()
-    if len(value) > spec.maximum:
-        errors[spec.key] = f"{spec.label}：不能超过 {spec.maximum} 个字符"
-        return None
-    return value
+        rule = inputs.Number(Decimal(spec.minimum), Decimal(spec.maximum), 0)
+        return inputs.integer(raw, spec.key, spec.label, rule, errors, required=True)
+    return inputs.text(raw, spec.key, spec.label, spec.maximum, errors)
 
 
 def _check_together(values: dict[str, Any], errors: dict[str, str]) -> None:

@@ -12,6 +12,7 @@ from engine.models import Project, User
 
 from . import uploads
 from .auth import official
+from .params import required_number, whole_number, year_arg
 from .services import db
 
 bp = Blueprint("assessment", __name__)
@@ -24,15 +25,16 @@ IMPORT_ROLES = frozenset({"office"})
 
 def _period() -> tuple[int, int]:
     """(year, quarter) from the query string; quarter 0 means the whole year."""
-    today = coordination.local_today()
-    try:
-        year = int(request.args.get("year") or today.year)
-        quarter = int(request.args.get("quarter") if request.args.get("quarter") is not None else (today.month - 1) // 3 + 1)
-    except ValueError:
+    quarter = request.args.get("quarter")
+    return year_arg(), _quarter(quarter if quarter is not None else str((coordination.local_today().month - 1) // 3 + 1))
+
+
+def _quarter(text: str) -> int:
+    """A quarter 1–4, or 0 for the whole year; 400 for anything else."""
+    quarter = required_number(text)
+    if quarter > 4:
         abort(400)
-    if not (2000 <= year <= 2100 and 0 <= quarter <= 4):
-        abort(400)
-    return year, quarter
+    return quarter
 
 
 def _ranking(session, year: int, quarter: int):  # type: ignore[no-untyped-def]
@@ -88,12 +90,9 @@ def _totals(rows) -> dict[int, float]:  # type: ignore[no-untyped-def]
 @login_required
 def publish():  # type: ignore[no-untyped-def]
     """The office finalises (定稿) a closed period; finalising again needs a reason."""
-    try:
-        year, quarter = int(request.form.get("year", "")), int(request.form.get("quarter", ""))
-    except ValueError:
+    if not request.form.get("year"):
         abort(400)
-    if not (2000 <= year <= 2100 and 0 <= quarter <= 4):
-        abort(400)
+    year, quarter = year_arg(), _quarter(request.form.get("quarter", ""))
     try:
         with db().session() as s:
             edition = rankings.publish(s, official(s), year, quarter, request.form.get("reason", ""))
@@ -161,6 +160,18 @@ def rules():  # type: ignore[no-untyped-def]
                            events=assessment.EVENT_LABELS, classes=assessment.CLASS_LABELS), 422 if errors else 200
 
 
+def _generated(year: int, month: int) -> bool:
+    """Generate (or regenerate) a month's notice; False when year and month name no real month."""
+    if not 1 <= month <= 12:
+        return False
+    try:
+        with db().session() as s:
+            notices.generate(s, year, month)
+    except (ValueError, InvalidInput):
+        return False
+    return True
+
+
 @bp.route("/notices", methods=["GET", "POST"])
 @login_required
 def notice_list():  # type: ignore[no-untyped-def]
@@ -169,11 +180,8 @@ def notice_list():  # type: ignore[no-untyped-def]
         with db().session() as s:
             if not official(s).roles & {"office"}:
                 abort(403)
-        try:
-            year, month = int(request.form.get("year", "")), int(request.form.get("month", ""))
-            with db().session() as s:
-                notices.generate(s, year, month)
-        except (ValueError, InvalidInput):
+        year, month = whole_number(request.form.get("year", "")), whole_number(request.form.get("month", ""))
+        if year is None or month is None or not _generated(year, month):
             flash("年份或月份(month)无效", "error")
             return redirect(url_for("assessment.notice_list"), 303)
         return redirect(url_for("assessment.notice_page", year=year, month=month), 303)

@@ -13,6 +13,7 @@ from engine.errors import NotFound
 from engine.models import OrgUnit, Project, utcnow
 from engine.projects import CATEGORIES, STAGES
 
+from .params import required_number, year_arg
 from .services import db
 
 bp = Blueprint("dashboard", __name__)
@@ -89,12 +90,8 @@ def cockpit():  # type: ignore[no-untyped-def]
     """The 驾驶舱 page; charts are drawn by static/build/dashboard.js from the embedded figures."""
     if not set(current_user.roles) & set(VIEW_ROLES):
         abort(403)
-    try:
-        year = int(request.args.get("year") or coordination.local_today().year)
-    except ValueError:
-        abort(400)
     with db().session() as s:
-        data = dashboard_data(s, year)
+        data = dashboard_data(s, year_arg())
     return render_template("dashboard/cockpit.html", data=data)
 
 
@@ -102,10 +99,7 @@ def cockpit():  # type: ignore[no-untyped-def]
 @login_required
 def projects():  # type: ignore[no-untyped-def]
     """The projects behind a dashboard or notice number (ids), limited to what the viewer may see."""
-    try:
-        ids = [int(x) for x in request.args.get("ids", "").split(",") if x.strip()][:500]
-    except ValueError:
-        abort(400)
+    ids = [required_number(x) for x in request.args.get("ids", "").split(",") if x.strip()][:500]
     with db().session() as s:
         rows = [p for p in s.scalars(select(Project).where(Project.id.in_(ids)).order_by(Project.id)) if queries.can_view_project(current_user, p)]
         view = [(p, p.landing_unit.name, p.attracting_unit.name) for p in rows]

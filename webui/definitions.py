@@ -19,7 +19,7 @@ from engine.models import Definition, User
 from engine.parser import MAX_FILE_BYTES
 from engine.projects import STAGES
 
-from .params import whole_number
+from .params import required_number, whole_number
 from .auth import official
 from .services import db
 
@@ -270,10 +270,7 @@ def discard(process_id: str):  # type: ignore[no-untyped-def]
 @login_required
 def diff(process_id: str):  # type: ignore[no-untyped-def]
     """Tasks and flows added, removed and changed between two versions."""
-    try:
-        old_number, new_number = int(request.args["from"]), int(request.args["to"])
-    except (KeyError, ValueError):
-        abort(400)
+    old_number, new_number = required_number(request.args.get("from", "")), required_number(request.args.get("to", ""))
     with db().session() as s:
         _owner(s)
         try:

@@ -11,7 +11,7 @@ from flask_login import current_user, login_required
 from engine import coordination, elements, fund, land, queries
 from engine.errors import EngineError, InvalidInput, NotAllowed
 
-from .params import whole_number
+from .params import year_arg
 from .auth import official
 from .services import db
 
@@ -26,15 +26,6 @@ def _county_pages_only():  # type: ignore[no-untyped-def]
     if current_user.is_authenticated and not current_user.roles & VIEWERS:
         abort(403)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def _year() -> int:
-    """The year of the query string (this year by default); 400 for anything else."""
-    raw = request.args.get("year") or str(coordination.local_today().year)
-    year = whole_number(raw)
-    if year is None or not 2000 <= year <= 2100:
-        abort(400)
-    return year
 
 
 def _xlsx(content: bytes, name: str) -> Response:
@@ -151,7 +142,7 @@ def _land_page(year: int, errors: dict[str, str], values: dict[str, Any], form: 
 @login_required
 def land_page():  # type: ignore[no-untyped-def]
     """土地要素台账 of a year: supply and industrial share, revitalisation and its plan, waiting projects."""
-    return _land_page(_year(), {}, {}, None, 200)
+    return _land_page(year_arg(), {}, {}, None, 200)
 
 
 def _record_land(form: str, fields: tuple[str, ...], action, date_field: str, done: str):  # type: ignore[no-untyped-def]
@@ -164,7 +155,7 @@ def _record_land(form: str, fields: tuple[str, ...], action, date_field: str, do
     except NotAllowed:
         abort(403)
     except InvalidInput as exc:
-        return _land_page(_year(), exc.errors, data, form, 422)
+        return _land_page(year_arg(), exc.errors, data, form, 422)
     flash(done, "success")
     return redirect(url_for("elements.land_page", year=year), 303)
 
@@ -196,7 +187,7 @@ def void_land(kind: str, row_id: int):  # type: ignore[no-untyped-def]
             row = land.void_record(s, official(s), kind, row_id, request.form.get("reason", ""))
             year = (row.supplied_on if kind == "supply" else row.done_on).year
     except InvalidInput as exc:
-        return _land_page(_year(), {}, {}, None, 422, exc.errors["reason"])
+        return _land_page(year_arg(), {}, {}, None, 422, exc.errors["reason"])
     except EngineError as exc:
         flash(exc.message, "error")
         abort(exc.status)
@@ -208,7 +199,7 @@ def void_land(kind: str, row_id: int):  # type: ignore[no-untyped-def]
 @login_required
 def land_export():  # type: ignore[no-untyped-def]
     """The year's land ledger as .xlsx, the same rows as the page."""
-    year = _year()
+    year = year_arg()
     with db().session() as s:
         content = land.land_xlsx(land.year_ledger(s, year))
     return _xlsx(content, f"{year}年土地要素台账.xlsx")

@@ -15,7 +15,7 @@ from engine.errors import AlreadyCompleted, InvalidInput, NotAllowed, NotFound
 from engine.models import OrgUnit, User
 
 from . import uploads
-from .params import int_arg
+from .params import int_arg, search_arg
 from .auth import official
 from .projects import form_options
 from .services import db
@@ -44,7 +44,7 @@ def _filter() -> enterprises.EntryFilter:
         source_unit_id=int_arg("unit"),
         list_kind=kind if kind in enterprises.LIST_KINDS else "",
         status=status if status in enterprises.STATUSES else "",
-        search=request.args.get("q", "")[:100],
+        search=search_arg(),
     )
 
 

@@ -11,6 +11,7 @@ from flask_login import current_user, login_required
 from engine import notifications
 from engine.errors import InvalidInput, NotFound
 
+from .params import int_arg
 from .services import db
 
 bp = Blueprint("notifications", __name__)
@@ -42,10 +43,7 @@ def _local_link(link: str) -> str:
 @login_required
 def index():  # type: ignore[no-untyped-def]
     """My notifications, newest first; unread ones marked."""
-    try:
-        page = max(int(request.args.get("page") or 1), 1)
-    except ValueError:
-        page = 1
+    page = int_arg("page") or 1
     unread_only = request.args.get("unread") == "1"
     uid = int(current_user.get_id())
     with db().session() as s:

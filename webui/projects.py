@@ -19,6 +19,7 @@ from engine.projects import CATEGORIES, SOURCE_CHANNELS, STAGES
 
 from .auth import official
 from .i18n import category_label, channel_label
+from .params import int_arg, search_arg
 from .services import db
 from .tasks import landing_units
 
@@ -52,11 +53,7 @@ def _project_for_viewer(session, project_id: int) -> Project:  # type: ignore[no
 @login_required
 def ledger():  # type: ignore[no-untyped-def]
     """项目台账 with filters (stage, unit, category, 7亿+ manufacturing, 3亿+ industrial, major, light, search)."""
-    try:
-        unit_id = int(request.args.get("unit") or 0) or None
-        page_number = int(request.args.get("page") or 1)
-    except ValueError:
-        unit_id, page_number = None, 1
+    unit_id, page_number = int_arg("unit"), int_arg("page") or 1
     flt = queries.LedgerFilter(
         stage=request.args.get("stage", "") if request.args.get("stage") in STAGES else "",
         unit_id=unit_id,
@@ -65,7 +62,7 @@ def ledger():  # type: ignore[no-untyped-def]
         industrial_3yi=_flag("i3"),
         major=_flag("major"),
         light=request.args.get("light", "") if request.args.get("light") in lights.LIGHT_NAMES else "",
-        search=request.args.get("q", "")[:100],
+        search=search_arg(),
         visible_unit_id=queries.visible_unit_for(current_user),
     )
     with db().session() as s:

@@ -12,6 +12,7 @@ from engine.org import can_act
 from engine.supervision_models import CoordinationCase, Criticism
 
 from .auth import official
+from .params import required_number, whole_number, year_arg
 from .services import db
 
 bp = Blueprint("supervision", __name__)
@@ -51,10 +52,7 @@ def new_case():  # type: ignore[no-untyped-def]
         options = [(p.id, p.name) for p in own]
     if request.method == "GET":
         return render_template("supervision/new.html", options=options, values={}, errors={})
-    try:
-        project_id = int(request.form.get("project_id") or 0)
-    except ValueError:
-        project_id = 0
+    project_id = whole_number(request.form.get("project_id", "")) or 0
     try:
         with db().session() as s:
             case = coordination.submit(s, project_id, official(s), request.form.to_dict())
@@ -130,11 +128,8 @@ def issue(task_id: int):  # type: ignore[no-untyped-def]
 def criticisms():  # type: ignore[no-untyped-def]
     """通报批评: the office records one (一票否优 for the year); everyone sees the list."""
     if request.method == "POST":
-        try:
-            unit_id = int(request.form.get("unit_id") or 0)
-            item_id = int(request.form["item_id"]) if request.form.get("item_id") else None
-        except ValueError:
-            abort(400)
+        unit_id = whole_number(request.form.get("unit_id", "")) or 0
+        item_id = required_number(request.form["item_id"]) if request.form.get("item_id") else None
         try:
             with db().session() as s:
                 coordination.record_criticism(s, official(s), unit_id, request.form.get("reason", ""), item_id)
@@ -151,27 +146,14 @@ def criticisms():  # type: ignore[no-untyped-def]
     return render_template("supervision/criticisms.html", rows=rows, errors={})
 
 
-def _year() -> int:
-    try:
-        year = int(request.values.get("year") or coordination.local_today().year)
-    except ValueError:
-        abort(400)
-    if not 2000 <= year <= 2100:
-        abort(400)
-    return year
-
-
 @bp.route("/supervision/targets", methods=["GET", "POST"])
 @login_required
 def targets():  # type: ignore[no-untyped-def]
     """Annual targets per unit; the office edits them, units see their own."""
-    year = _year()
+    year = year_arg()
     errors: dict = {}
     if request.method == "POST":
-        try:
-            unit_id = int(request.form.get("unit_id") or 0)
-        except ValueError:
-            unit_id = 0
+        unit_id = whole_number(request.form.get("unit_id", "")) or 0
         try:
             with db().session() as s:
                 assessment.set_target(s, official(s), year, unit_id, request.form.to_dict())
@@ -198,7 +180,7 @@ def targets():  # type: ignore[no-untyped-def]
 @login_required
 def plan(unit_id: int):  # type: ignore[no-untyped-def]
     """The unit's monthly plan derived backwards from its targets (倒排), against actuals."""
-    year = _year()
+    year = year_arg()
     with db().session() as s:
         me = official(s)
         if not me.roles & COUNTY and me.unit_id != unit_id:

@@ -16,6 +16,7 @@ from engine.org import can_act
 from engine.projects import STAGES
 
 from .auth import official
+from .params import int_arg, search_arg
 from .services import db
 
 bp = Blueprint("tasks", __name__)
@@ -47,14 +48,6 @@ def url_helpers() -> dict[str, Any]:
     return {"url_with": url_with}
 
 
-def _int_arg(name: str, default: int = 0) -> int:
-    """A query-string integer; anything unparseable counts as absent."""
-    try:
-        return int(request.args.get(name, default))
-    except ValueError:
-        return default
-
-
 def landing_units(session) -> list[Any]:  # type: ignore[no-untyped-def]
     """(id, name, kind) of zones and towns, the units projects land in (for filters and forms)."""
     return list(
@@ -70,14 +63,14 @@ def inbox():  # type: ignore[no-untyped-def]
     """我的待办: the ready tasks this official may act on (task table only), soonest due first."""
     flt = queries.InboxFilter(
         stage=request.args.get("stage", "") if request.args.get("stage") in STAGES else "",
-        unit_id=_int_arg("unit") or None,
-        search=request.args.get("q", "")[:100],
+        unit_id=int_arg("unit"),
+        search=search_arg(),
         overdue_only=request.args.get("overdue") == "1",
         sort="new" if request.args.get("sort") == "new" else "due",
     )
     now = datetime.now(timezone.utc)
     with db().session() as s:
-        page = queries.inbox(s, current_user, flt, now, _int_arg("page", 1), PER_PAGE)
+        page = queries.inbox(s, current_user, flt, now, int_arg("page") or 1, PER_PAGE)
         overdue = queries.inbox_overdue_count(s, current_user, now)
         units = landing_units(s)
     return render_template("tasks/inbox.html", page=page, flt=flt, overdue=overdue, units=units, stages=STAGES, now=now)
@@ -88,7 +81,7 @@ def inbox():  # type: ignore[no-untyped-def]
 def done():  # type: ignore[no-untyped-def]
     """已办: what this official completed, with the opinion written and the time."""
     with db().session() as s:
-        page = queries.done(s, int(current_user.get_id()), _int_arg("page", 1), PER_PAGE)
+        page = queries.done(s, int(current_user.get_id()), int_arg("page") or 1, PER_PAGE)
     return render_template("tasks/done.html", page=page)
 
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any, Optional
+from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -12,6 +12,7 @@ from engine import lights, progress, queries, warning_settings
 from engine.errors import InvalidInput, NotAllowed
 
 from .auth import official
+from .params import int_arg
 from .services import db
 
 bp = Blueprint("warnings", __name__)
@@ -19,18 +20,11 @@ NAV = [(25, "预警看板", "warnings.board", None)]
 SORTS = ("days", "-days", "name")
 
 
-def _int_arg(name: str) -> Optional[int]:
-    try:
-        return int(request.args.get(name) or 0) or None
-    except ValueError:
-        return None
-
-
 def _board_context() -> dict[str, Any]:
     """The board as the signed-in official may see it, with the list filters and sort of the query string."""
     sort = request.args.get("sort", "days")
     sort = sort if sort in SORTS else "days"
-    unit_filter, deputy_filter = _int_arg("unit"), _int_arg("deputy")
+    unit_filter, deputy_filter = int_arg("unit"), int_arg("deputy")
     visible = queries.visible_unit_for(current_user)
     now = datetime.now(timezone.utc)
     with db().session() as s:

@@ -47,7 +47,7 @@ def test_bad_rows_and_duplicates_are_reported_and_nothing_is_stored(shs: Supervi
     assert not preview.ok
     by_row = {r.row: r for r in preview.rows}
     assert not by_row[3].errors and not by_row[3].duplicates
-    assert "total_investment" in by_row[4].errors and "必须是数字" in by_row[4].errors["total_investment"]
+    assert "total_investment" in by_row[4].errors and "必须是0到999999999999.99之间的数字" in by_row[4].errors["total_investment"]
     assert {"name", "category", "is_manufacturing", "landing_unit_id", "deputy_id"} <= set(by_row[5].errors)
     assert "不存在镇" in by_row[5].errors["landing_unit_id"]
     assert any("高山茶文化旅游小镇" in d for d in by_row[6].duplicates)

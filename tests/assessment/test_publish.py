@@ -66,7 +66,7 @@ def test_a_finalised_quarter_keeps_its_scores_after_the_rules_change(sh: Supervi
             assert line.project_name == "定稿测试制造项目" and line.points == frozen
             with pytest.raises(InvalidInput) as unexplained:
                 rankings.publish(s, s.merge(office), YEAR, 1, "  ")
-            assert "原因(reason)" in unexplained.value.errors["reason"]
+            assert "须说明原因" in unexplained.value.errors["reason"]
         assert stored_editions(sh) == 1
         with sh.db.session() as s:
             second = rankings.publish(s, s.merge(office), YEAR, 1, "市考核办统一调整签约分值")
@@ -110,7 +110,7 @@ def test_the_office_finalises_through_the_page_and_every_view_shows_the_frozen_e
         assert "定稿测试制造项目" in unit and f"{frozen:g}" in unit
         token = csrf_token(client, "/assessment")
         again = client.post("/assessment/publish", data={"csrf_token": token, "year": YEAR, "quarter": 1, "reason": ""})
-        assert again.status_code == 422 and "重新定稿须说明原因(reason)" in again.get_data(as_text=True)
+        assert again.status_code == 422 and "重新定稿须说明原因" in again.get_data(as_text=True)
         assert stored_editions(h) == 1
         early = client.post("/assessment/publish", data={"csrf_token": token, "year": YEAR, "quarter": 2})
         assert early.status_code == 422 and "尚未结束" in early.get_data(as_text=True)

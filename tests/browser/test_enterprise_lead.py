@@ -45,7 +45,7 @@ def test_an_enterprise_becomes_a_lead_and_the_office_corrects_its_deputy_on_a_ph
     assert fits(page), "the correction form overflows a phone screen"
     page.select_option("#f-deputy_id", label="李红梅（分管文旅副县长）")
     page.click("form.register-form button[type=submit]")
-    expect(page.locator("#f-reason-error")).to_contain_text("修改原因(reason)")
+    expect(page.locator("#f-reason-error")).to_contain_text("须填写修改原因")
     page.select_option("#f-deputy_id", label="李红梅（分管文旅副县长）")
     page.fill("#f-reason", "分管领导分工调整")
     page.click("form.register-form button[type=submit]")

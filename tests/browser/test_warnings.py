@@ -63,7 +63,7 @@ def test_a_town_official_posts_progress_and_sees_it_listed(page: Page, bh: Helpe
     login(page, "anwen")
     page.goto(f"/projects/{pid}/progress")
     page.click("#progress-form button[type=submit]")
-    expect(page.locator(".field-error")).to_contain_text("进展情况(content)为必填项")
+    expect(page.locator(".field-error")).to_contain_text("进展情况不能为空")
     page.fill("#content", "已与投资方签订框架协议")
     page.click("#progress-form button[type=submit]")
     expect(page.locator("#notes")).to_contain_text("已与投资方签订框架协议")

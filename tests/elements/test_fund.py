@@ -85,14 +85,14 @@ def test_a_disbursement_cannot_exceed_the_commitment_or_the_balance_and_a_refusa
 
     with pytest.raises(InvalidInput) as too_much:
         pay(eh, a, "5000.01")
-    assert too_much.value.errors == {"amount": "拨付金额(amount)5000.01万元超过该项目承诺未拨付金额5000万元"}
+    assert too_much.value.errors == {"amount": "拨付金额5000.01万元超过该项目承诺未拨付金额5000万元"}
     with pytest.raises(InvalidInput) as not_approved:
         pay(eh, pending, 100)
-    assert not_approved.value.errors["project_id"] == "项目(project_id)“丙项目”待审批，没有可拨付的承诺金额"
+    assert not_approved.value.errors["project_id"] == "项目“丙项目”待审批，没有可拨付的承诺金额"
     pay(eh, a, 5000)
     with pytest.raises(InvalidInput) as over_balance:
         pay(eh, b, 2000)
-    assert over_balance.value.errors == {"amount": "拨付金额(amount)2000万元超过产业基金余额1000万元"}
+    assert over_balance.value.errors == {"amount": "拨付金额2000万元超过产业基金余额1000万元"}
     pay(eh, b, 1000)
     assert count(eh, FundDisbursement) == 2
     assert count(eh, Event, Event.kind == "fund") == 2
@@ -100,16 +100,19 @@ def test_a_disbursement_cannot_exceed_the_commitment_or_the_balance_and_a_refusa
 
 
 @pytest.mark.parametrize("data, field, message", [
-    ({"amount": "abc"}, "amount", "拨付金额(amount)必须是大于0的数字，收到“abc”"),
-    ({"amount": "0"}, "amount", "拨付金额(amount)必须是大于0的数字"),
-    ({"amount": "-5"}, "amount", "拨付金额(amount)必须是大于0的数字"),
-    ({"amount": "1.005"}, "amount", "拨付金额(amount)最多保留两位小数"),
-    ({"amount": "1E+26"}, "amount", "拨付金额(amount)不能超过999999999999.99"),
-    ({"paid_on": "2026/5/1"}, "paid_on", "拨付日期(paid_on)须为“年-月-日”格式的日期，收到“2026/5/1”"),
-    ({"paid_on": "2999-01-01"}, "paid_on", "拨付日期(paid_on)不能晚于今天"),
-    ({"paid_on": ""}, "paid_on", "拨付日期(paid_on)为必填项"),
-    ({"project_id": "99999"}, "project_id", "项目(project_id)不在产业基金台账上：99999"),
-    ({"note": "长" * 501}, "note", "备注(note)不能超过500个字"),
+    ({"amount": "abc"}, "amount", "拨付金额必须是大于0且不超过999999999999.99的数字（万元），收到“abc”"),
+    ({"amount": "0"}, "amount", "拨付金额必须是大于0且不超过999999999999.99的数字（万元），收到“0”"),
+    ({"amount": "-5"}, "amount", "拨付金额必须是大于0且不超过999999999999.99的数字（万元），收到“-5”"),
+    ({"amount": "1.005"}, "amount", "拨付金额最多保留2位小数，收到“1.005”"),
+    ({"amount": "1E+26"}, "amount", "拨付金额必须是大于0且不超过999999999999.99的数字（万元），收到“1E+26”"),
+    ({"amount": "NaN"}, "amount", "拨付金额必须是大于0且不超过999999999999.99的数字（万元），收到“NaN”"),
+    ({"paid_on": "2026/5/1"}, "paid_on", "拨付日期必须是“年-月-日”格式的日期（例如 2026-05-01），收到“2026/5/1”"),
+    ({"paid_on": "2099-01-01"}, "paid_on", "拨付日期不能晚于今天"),
+    ({"paid_on": "2999-01-01"}, "paid_on", "拨付日期必须在1990-01-01到2100-12-31之间，收到“2999-01-01”"),
+    ({"paid_on": ""}, "paid_on", "拨付日期为必填项"),
+    ({"project_id": "99999"}, "project_id", "项目不在产业基金台账上：99999"),
+    ({"note": "长" * 501}, "note", "备注不能超过500个字"),
+    ({"note": "备注\x00"}, "note", "备注不能包含控制字符（U+0000）"),
 ])
 def test_bad_disbursement_input_is_named_and_nothing_is_stored(eh: ElementsHelper, data: dict[str, Any], field: str, message: str) -> None:
     a = eh.register(name="甲项目", fund_request=3000)
@@ -151,15 +154,16 @@ def test_settings_take_effect_and_are_logged(eh: ElementsHelper) -> None:
         assert elements.get_all(s)["fund_size"] == Decimal(5000)
     with pytest.raises(InvalidInput) as over:
         eh.register(name="乙项目", fund_request=5500)
-    assert over.value.errors["fund_request"] == "申请产业基金(fund_request)不能超过5000万元（单个项目支持上限，原则上不高于1亿元）"
+    assert over.value.errors["fund_request"] == "申请产业基金不能超过5000万元（单个项目支持上限，原则上不高于1亿元）"
 
 
 @pytest.mark.parametrize("values, field, message", [
-    ({"fund_size": "两亿"}, "fund_size", "产业基金规模(fund_size)必须是数字，收到“两亿”"),
-    ({"fund_size": "0"}, "fund_size", "产业基金规模(fund_size)必须在 1 到 10000000万元 之间"),
-    ({"fund_project_cap": "30000"}, "fund_project_cap", "单个项目产业基金支持上限(fund_project_cap)不能超过产业基金规模(fund_size)"),
-    ({"industrial_share_target": "101"}, "industrial_share_target", "工业用地供应占全县供地比例下限(industrial_share_target)必须在 0 到 100% 之间"),
-    ({"revitalise_target_mu": "-1"}, "revitalise_target_mu", "每年盘活闲置低效用地目标(revitalise_target_mu)必须在 0 到 100000亩 之间"),
+    ({"fund_size": "两亿"}, "fund_size", "产业基金规模必须是1到10000000之间的数字（万元），收到“两亿”"),
+    ({"fund_size": "0"}, "fund_size", "产业基金规模必须是1到10000000之间的数字（万元），收到“0”"),
+    ({"fund_size": "Infinity"}, "fund_size", "产业基金规模必须是1到10000000之间的数字（万元），收到“Infinity”"),
+    ({"fund_project_cap": "30000"}, "fund_project_cap", "单个项目产业基金支持上限不能超过产业基金规模"),
+    ({"industrial_share_target": "101"}, "industrial_share_target", "工业用地供应占全县供地比例下限必须是0到100之间的数字（%），收到“101”"),
+    ({"revitalise_target_mu": "-1"}, "revitalise_target_mu", "每年盘活闲置低效用地目标必须是0到100000之间的数字（亩），收到“-1”"),
     ({"colour": "red"}, "colour", "未知的设置项“colour”"),
 ])
 def test_bad_settings_are_named_and_nothing_changes(eh: ElementsHelper, values: dict[str, Any], field: str, message: str) -> None:

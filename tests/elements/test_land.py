@@ -101,17 +101,21 @@ def test_waiting_projects_put_major_manufacturing_first_and_leave_once_supplied(
 
 
 @pytest.mark.parametrize("data, field, message", [
-    ({"area_mu": "0"}, "area_mu", "面积(area_mu)必须是大于0的数字"),
-    ({"area_mu": "-3"}, "area_mu", "面积(area_mu)必须是大于0的数字"),
-    ({"area_mu": "十亩"}, "area_mu", "面积(area_mu)必须是大于0的数字，收到“十亩”"),
-    ({"area_mu": ""}, "area_mu", "面积(area_mu)必须是大于0的数字"),
-    ({"area_mu": "200000"}, "area_mu", "面积(area_mu)不能超过100000"),
-    ({"area_mu": "1e30"}, "area_mu", "面积(area_mu)不能超过100000"),
-    ({"project_id": "²"}, "project_id", "关联项目(project_id)不存在：²"),
-    ({"land_use": "residential"}, "land_use", "用途(land_use)须为“工业用地”或“其他用地”，收到“residential”"),
-    ({"parcel": "  "}, "parcel", "地块/说明(parcel)不能为空"),
-    ({"supplied_on": "2026-08-01"}, "supplied_on", "供地日期(supplied_on)不能晚于今天"),
-    ({"project_id": "424242"}, "project_id", "关联项目(project_id)不存在：424242"),
+    ({"area_mu": "0"}, "area_mu", "面积必须是大于0且不超过100000的数字（亩），收到“0”"),
+    ({"area_mu": "-3"}, "area_mu", "面积必须是大于0且不超过100000的数字（亩），收到“-3”"),
+    ({"area_mu": "十亩"}, "area_mu", "面积必须是大于0且不超过100000的数字（亩），收到“十亩”"),
+    ({"area_mu": ""}, "area_mu", "面积为必填项"),
+    ({"area_mu": "200000"}, "area_mu", "面积必须是大于0且不超过100000的数字（亩），收到“200000”"),
+    ({"area_mu": "1e30"}, "area_mu", "面积必须是大于0且不超过100000的数字（亩），收到“1e30”"),
+    ({"area_mu": "１０"}, "area_mu", "面积必须是大于0且不超过100000的数字（亩），收到“１０”"),
+    ({"project_id": "²"}, "project_id", "关联项目不存在：²"),
+    ({"project_id": "9" * 400}, "project_id", "关联项目不存在：" + "9" * 20 + "…"),
+    ({"land_use": "residential"}, "land_use", "用途须为“工业用地”或“其他用地”，收到“residential”"),
+    ({"parcel": "  "}, "parcel", "地块/说明不能为空"),
+    ({"parcel": "东区\x00"}, "parcel", "地块/说明不能包含控制字符（U+0000）"),
+    ({"supplied_on": "2026-08-01"}, "supplied_on", "供地日期不能晚于今天"),
+    ({"supplied_on": "0001-01-01"}, "supplied_on", "供地日期必须在1990-01-01到2100-12-31之间，收到“0001-01-01”"),
+    ({"project_id": "424242"}, "project_id", "关联项目不存在：424242"),
 ])
 def test_bad_supply_input_is_named_and_nothing_is_stored(eh: ElementsHelper, data: dict[str, Any], field: str, message: str) -> None:
     values = {"supplied_on": "2026-07-01", "parcel": "城东工业地块", "area_mu": "10", "land_use": "industrial", **data}
@@ -128,11 +132,11 @@ def test_a_closed_project_gets_no_land_and_bad_revitalisation_is_refused(eh: Ele
     with time_machine.travel(MID_JULY, tick=False):
         with pytest.raises(InvalidInput) as closed:
             supply(eh, "2026-07-01", 10, project_id=pid)
-        assert closed.value.errors == {"project_id": "关联项目(project_id)“中止项目”已中止，不能供地"}
+        assert closed.value.errors == {"project_id": "关联项目“中止项目”已中止，不能供地"}
         with eh.db.session() as s, pytest.raises(InvalidInput) as bad:
             land.record_revitalisation(s, eh.as_user(s, "ziranziyuan"), {"done_on": "7/1", "description": "", "area_mu": "0"})
-        assert bad.value.errors == {"done_on": "盘活日期(done_on)须为“年-月-日”格式的日期，收到“7/1”",
-                                    "description": "说明(description)不能为空", "area_mu": "面积(area_mu)必须是大于0的数字"}
+        assert bad.value.errors == {"done_on": "盘活日期必须是“年-月-日”格式的日期（例如 2026-05-01），收到“7/1”",
+                                    "description": "说明不能为空", "area_mu": "面积必须是大于0且不超过100000的数字（亩），收到“0”"}
     assert count(eh, LandSupply) == 0 and count(eh, LandRevitalisation) == 0
 
 

@@ -31,7 +31,7 @@ def test_a_voided_disbursement_gives_back_the_balance_and_stays_on_record(eh: El
         void_payment(eh, row_id, "录错了", by="ziranziyuan")
     with pytest.raises(InvalidInput) as unexplained:
         void_payment(eh, row_id, "  ")
-    assert unexplained.value.errors == {"reason": "冲销原因(reason)不能为空"}
+    assert unexplained.value.errors == {"reason": "冲销原因不能为空"}
     with pytest.raises(NotFound):
         void_payment(eh, row_id + 99, "录错了")
     assert ledger(eh).balance == 17000
@@ -87,7 +87,7 @@ def test_the_office_voids_a_disbursement_on_the_page_with_a_reason(web) -> None:
     assert client.post(f"/elements/fund/disbursements/{row_id}/void", data={"reason": "录错"}).status_code == 400
     token = csrf_token(client, "/elements/fund")
     empty = client.post(f"/elements/fund/disbursements/{row_id}/void", data={"csrf_token": token, "reason": ""})
-    assert empty.status_code == 422 and "冲销原因(reason)不能为空" in empty.get_data(as_text=True)
+    assert empty.status_code == 422 and "冲销原因不能为空" in empty.get_data(as_text=True)
     done = client.post(f"/elements/fund/disbursements/{row_id}/void", data={"csrf_token": token, "reason": "重复拨付登记"},
                        follow_redirects=True)
     page = done.get_data(as_text=True)

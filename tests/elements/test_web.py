@@ -87,16 +87,16 @@ def test_refused_input_is_named_on_the_page_with_a_422_and_nothing_stored(web) -
     auth.login("bangongshi")
     token = csrf_token(client, "/elements/fund")
     bad = client.post("/elements/fund/disbursements", data={"csrf_token": token, "project_id": pid, "paid_on": "2000-01-01", "amount": "3000.5"})
-    assert bad.status_code == 422 and "拨付金额(amount)3000.5万元超过该项目承诺未拨付金额3000万元" in bad.get_data(as_text=True)
+    assert bad.status_code == 422 and "拨付金额3000.5万元超过该项目承诺未拨付金额3000万元" in bad.get_data(as_text=True)
     settings = client.post("/elements/settings", data={"csrf_token": token, "fund_size": "abc", "fund_project_cap": "10000",
                                                        "industrial_share_target": "50", "revitalise_target_mu": "300"})
-    assert settings.status_code == 422 and "产业基金规模(fund_size)必须是数字，收到“abc”" in settings.get_data(as_text=True)
+    assert settings.status_code == 422 and "产业基金规模必须是1到10000000之间的数字（万元），收到“abc”" in settings.get_data(as_text=True)
     auth.switch("ziranziyuan")
     token = csrf_token(client, "/elements/land")
     page = client.post("/elements/land/supply?year=2026", data={"csrf_token": token, "supplied_on": "2026-01-02", "parcel": "东区",
                                                                 "area_mu": "0", "land_use": "industrial"})
     text = page.get_data(as_text=True)
-    assert page.status_code == 422 and "面积(area_mu)必须是大于0的数字" in text and 'value="东区"' in text
+    assert page.status_code == 422 and "面积必须是大于0且不超过100000的数字（亩）" in text and 'value="东区"' in text
     assert client.get("/elements/land?year=²").status_code == 400 and client.get("/elements/land.xlsx?year=²").status_code == 400
     assert stored(h, FundDisbursement) == 0 and stored(h, LandSupply) == 0
 

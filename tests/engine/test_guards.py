@@ -6,7 +6,7 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from engine import runtime
+from engine import projects, runtime
 from engine.errors import AlreadyCompleted, InvalidInput, NotAllowed, NotFound
 from engine.models import Event, Instance, Project, Task
 from tests.conftest import FEASIBLE, INTENT, Helper
@@ -36,7 +36,7 @@ def test_bad_registration_names_the_field_and_stores_nothing(h: Helper, fields: 
     with pytest.raises(InvalidInput) as err:
         h.register(**fields)
     assert field in err.value.errors
-    assert field in err.value.errors[field]  # the message names the field key as well as its label
+    assert projects.label(field) in err.value.errors[field] and field not in err.value.errors[field]  # by its label, never its key
     assert counts(h) == before
 
 

@@ -52,8 +52,8 @@ def test_only_the_secretary_or_the_office_opens_and_bad_fields_store_nothing(h: 
         _open(h, by="lingdao")
     with pytest.raises(InvalidInput) as bad:
         _open(h, held_on="2026-13-45", attendees=" ")
-    assert bad.value.errors["held_on"].startswith("会议日期(held_on)格式不正确")
-    assert bad.value.errors["attendees"] == "参会人员(attendees)为必填项"
+    assert bad.value.errors["held_on"] == "会议日期不是有效日期，收到“2026-13-45”"
+    assert bad.value.errors["attendees"] == "参会人员不能为空"
     with h.db.session() as s:
         assert s.scalar(select(func.count(meetings.Meeting.id))) == 0
     assert _open(h, by="bangongshi") > 0
@@ -81,7 +81,7 @@ def test_one_submission_decides_every_project_or_none(h: Helper) -> None:
     with pytest.raises(InvalidInput) as bad:
         with h.db.session() as s:
             meetings.record_decisions(s, meeting_id, s.merge(yanpan), submitted)
-    assert bad.value.errors == {f"item-{items[b]}-opinion": "意见(opinion)为必填项"}
+    assert bad.value.errors == {f"item-{items[b]}-opinion": "意见为必填项"}
     assert [h.only_ready(p).bpmn_id for p in (a, b, c, other)] == ["assessment_meeting"] * 4
     with h.db.session() as s:
         assert s.get(meetings.Meeting, meeting_id).status == "open"

@@ -47,22 +47,22 @@ def test_edits_are_kept_as_history_in_the_hash_chained_log(eh: EnterpriseHelper)
 
 
 BAD_INPUT = [
-    ({"name": "  "}, "name", "企业名称(name)不能为空"),
-    ({"name": "企" * 201}, "name", "企业名称(name)不能超过200个字"),
-    ({"tag_id": ""}, "tag_id", "产业标签(tag_id)为必填项"),
-    ({"tag_id": "999"}, "tag_id", "产业标签(tag_id)不存在：999"),
-    ({"list_kind": "vip"}, "list_kind", "名单类别(list_kind)无效：“vip”"),
-    ({"planned_investment": "五亿"}, "planned_investment", "计划投资(万元)(planned_investment)必须是数字，收到“五亿”"),
-    ({"planned_investment": "-1"}, "planned_investment", "必须是不小于0的有效数字"),
-    ({"planned_investment": "NaN"}, "planned_investment", "必须是不小于0的有效数字"),
-    ({"planned_investment": "12.345678"}, "planned_investment", "最多保留两位小数"),
-    ({"planned_investment": "999999999999.999"}, "planned_investment", "最多保留两位小数"),
-    ({"status": "converted"}, "status", "跟进状态(status)“已转线索”只能通过“转为项目线索”设置"),
-    ({"status": "done"}, "status", "跟进状态(status)无效：“done”"),
-    ({"contact_phone": "1" * 41}, "contact_phone", "联系电话(contact_phone)不能超过40个字"),
-    ({"region": "地" * 101}, "region", "所在地区(region)不能超过100个字"),
-    ({"notes": "备" * 2001}, "notes", "备注(notes)不能超过2000个字"),
-    ({"name": "浙江测试装备（集团）有限公司"}, "name", "企业名称(name)“浙江测试装备(集团)有限公司”已在企业库中（来源：县经商局"),
+    ({"name": "  "}, "name", "企业名称不能为空"),
+    ({"name": "企" * 201}, "name", "企业名称不能超过200个字"),
+    ({"tag_id": ""}, "tag_id", "产业标签为必填项"),
+    ({"tag_id": "999"}, "tag_id", "产业标签不存在：999"),
+    ({"list_kind": "vip"}, "list_kind", "名单类别无效：“vip”"),
+    ({"planned_investment": "五亿"}, "planned_investment", "计划投资(万元)必须是0到999999999999.99之间的数字，收到“五亿”"),
+    ({"planned_investment": "-1"}, "planned_investment", "计划投资(万元)必须是0到999999999999.99之间的数字，收到“-1”"),
+    ({"planned_investment": "NaN"}, "planned_investment", "计划投资(万元)必须是0到999999999999.99之间的数字，收到“NaN”"),
+    ({"planned_investment": "12.345678"}, "planned_investment", "最多保留2位小数"),
+    ({"planned_investment": "999999999999.999"}, "planned_investment", "计划投资(万元)必须是0到999999999999.99之间的数字"),
+    ({"status": "converted"}, "status", "跟进状态“已转线索”只能通过“转为项目线索”设置"),
+    ({"status": "done"}, "status", "跟进状态无效：“done”"),
+    ({"contact_phone": "1" * 41}, "contact_phone", "联系电话不能超过40个字"),
+    ({"region": "地" * 101}, "region", "所在地区不能超过100个字"),
+    ({"notes": "备" * 2001}, "notes", "备注不能超过2000个字"),
+    ({"name": "浙江测试装备（集团）有限公司"}, "name", "企业名称“浙江测试装备(集团)有限公司”已在企业库中（来源：县经商局"),
 ]
 
 
@@ -79,8 +79,8 @@ def test_bad_input_names_its_field_and_stores_nothing(eh: EnterpriseHelper, fiel
 
 def test_office_must_name_a_known_source_unit(eh: EnterpriseHelper) -> None:
     before = eh.stored()
-    for raw, message in (("", "来源单位(source_unit_id)为必填项"), ("9999", "来源单位(source_unit_id)不存在：9999"),
-                         (str(eh.unit("xzf")), "来源单位(source_unit_id)不存在")):
+    for raw, message in (("", "来源单位为必填项"), ("9999", "来源单位不存在：9999"), ("９", "来源单位不存在：９"),
+                         (str(eh.unit("xzf")), "来源单位不存在")):
         with eh.db.session() as s:
             with pytest.raises(InvalidInput) as refused:
                 enterprises.create(s, eh.entry_data(source_unit_id=raw), s.merge(eh.user("bangongshi")))
@@ -99,8 +99,8 @@ def test_tags_are_edited_by_the_office_and_a_tag_in_use_is_only_deactivated(eh: 
     with eh.db.session() as s:
         with pytest.raises(InvalidInput) as refused:
             enterprises.add_tag(s, s.merge(office), {"name": "新材料", "group_name": "3 重点产业", "sort_order": "x"})
-    assert refused.value.errors["name"] == "产业标签名称(name)“新材料”已存在"
-    assert "排序(sort_order)必须是整数" in refused.value.errors["sort_order"]
+    assert refused.value.errors["name"] == "产业标签名称“新材料”已存在"
+    assert "排序必须是-2147483648到2147483647之间的整数" in refused.value.errors["sort_order"]
     with eh.db.session() as s:
         unused = enterprises.add_tag(s, s.merge(office), {"name": "数字经济", "group_name": "3 重点产业", "sort_order": "45"}).id
     entry_id = eh.add(by="jingshang")
@@ -112,11 +112,11 @@ def test_tags_are_edited_by_the_office_and_a_tag_in_use_is_only_deactivated(eh: 
     with eh.db.session() as s:
         with pytest.raises(InvalidInput) as refused:
             enterprises.delete_tag(s, s.merge(office), tag_id)
-    assert refused.value.errors["tag_id"] == "产业标签(tag_id)“高端装备制造”已被1家企业使用，不能删除，只能停用"
+    assert refused.value.errors["tag_id"] == "产业标签“高端装备制造”已被1家企业使用，不能删除，只能停用"
     with eh.db.session() as s:
         with pytest.raises(InvalidInput) as refused:
             enterprises.create(s, eh.entry_data(name="新企业", tag_id=tag_id), s.merge(eh.user("jingshang")))
-    assert "产业标签(tag_id)“高端装备制造”已停用" in refused.value.errors["tag_id"]
+    assert "产业标签“高端装备制造”已停用" in refused.value.errors["tag_id"]
     with eh.db.session() as s:  # the entry that has the deactivated tag keeps it when edited
         enterprises.edit(s, entry_id, eh.entry_data(tag_id=tag_id, notes="继续跟进"), s.merge(eh.user("jingshang")))
         enterprises.delete_tag(s, s.merge(office), unused)

@@ -43,11 +43,11 @@ def test_preview_names_each_bad_column_and_duplicates_and_nothing_is_stored(eh: 
     assert rows[4].errors == {
         "tag_id": "产业标签“火箭”不存在或已停用",
         "source_unit_id": "来源单位“不存在局”不存在",
-        "list_kind": "名单类别(list_kind)无效：“重点企业”，可选：目标招引企业、意向招引企业、央企合作、军民融合、人才信息",
-        "planned_investment": "计划投资(万元)(planned_investment)必须是数字，收到“三亿”",
-        "status": "跟进状态(status)“已转线索”只能通过“转为项目线索”设置",
+        "list_kind": "名单类别无效：“重点企业”，可选：目标招引企业、意向招引企业、央企合作、军民融合、人才信息",
+        "planned_investment": "计划投资(万元)必须是0到999999999999.99之间的数字，收到“三亿”",
+        "status": "跟进状态“已转线索”只能通过“转为项目线索”设置",
     }
-    assert rows[5].errors == {"name": "企业名称(name)不能为空"}
+    assert rows[5].errors == {"name": "企业名称不能为空"}
     assert rows[6].duplicates == ["企业名称“已在库中有限公司”已在企业库中（来源：中药产业促进中心）"]
     assert rows[7].duplicates == ["企业名称“甲装备有限公司”与本表第3行重复"]
     with pytest.raises(InvalidInput) as refused, eh.db.session() as s:

@@ -54,7 +54,7 @@ def test_refusals_and_bad_registrations_store_nothing(eh: EnterpriseHelper) -> N
         enterprises.convert_to_lead(s, entry_id, eh.lead_data(deputy_id="", total_investment="-5", category="火箭"),
                                     s.merge(eh.user("jingshang")))
     assert set(refused.value.errors) == {"deputy_id", "total_investment", "category"}
-    assert "总投资(total_investment)不能为负数" in refused.value.errors["total_investment"]
+    assert "总投资必须是0到999999999999.99之间的数字（万元）" in refused.value.errors["total_investment"]
     assert eh.stored() == before
     entry = eh.entry(entry_id)
     assert entry.status == "pending" and entry.project_id is None

@@ -104,9 +104,9 @@ def test_progress_notes_keep_a_project_green_and_silence_lights_it_and_records_a
 @pytest.mark.parametrize(
     ("data", "field", "message"),
     [
-        ({"content": ""}, "content", "进展情况(content)为必填项"),
-        ({"content": "x" * 2001}, "content", "不能超过 2000 字"),
-        ({"content": "ok", "problems": "y" * 1001}, "problems", "存在问题(problems)不能超过 1000 字"),
+        ({"content": ""}, "content", "进展情况不能为空"),
+        ({"content": "x" * 2001}, "content", "进展情况不能超过2000个字"),
+        ({"content": "ok", "problems": "y" * 1001}, "problems", "存在问题不能超过1000个字"),
     ],
 )
 def test_bad_progress_notes_are_refused_with_the_field_named_and_nothing_stored(hs: Helper, data, field, message) -> None:  # type: ignore[no-untyped-def]
@@ -136,11 +136,11 @@ def test_the_office_changes_thresholds_and_bad_settings_are_refused_naming_the_s
     with pytest.raises(NotAllowed), hs.db.session() as s:
         warning_settings.update(s, {"progress_yellow_days": 10}, s.merge(hs.user("anwen")))
     for bad, key, text in (
-        ({"progress_yellow_days": "十"}, "progress_yellow_days", "必须是整数"),
+        ({"progress_yellow_days": "十"}, "progress_yellow_days", "必须是1到365之间的整数"),
         ({"progress_yellow_days": 50}, "progress_red_days", "红灯天数必须大于黄灯天数"),
         ({"webhook_enabled": "on"}, "webhook_url", "接口地址"),
         ({"email_enabled": True, "smtp_host": "mail.example"}, "smtp_sender", "发件人邮箱"),
-        ({"meeting_day": 31}, "meeting_day", "1 到 28"),
+        ({"meeting_day": 31}, "meeting_day", "1到28之间的整数"),
     ):
         with pytest.raises(InvalidInput) as caught, hs.db.session() as s:
             warning_settings.update(s, bad, s.merge(hs.user("bangongshi")))

@@ -109,7 +109,7 @@ def test_progress_notes_from_the_landing_unit_with_messages_for_bad_input(client
     empty = client.post(f"/projects/{pid}/progress", data={"csrf_token": token, "content": "  ", "problems": "用地指标未落实"})
     assert empty.status_code == 422
     text = empty.get_data(as_text=True)
-    assert "进展情况(content)为必填项" in text and "用地指标未落实" in text  # input kept
+    assert "进展情况不能为空" in text and "用地指标未落实" in text  # input kept
     assert client.post(f"/projects/{pid}/progress", data={"content": "无令牌"}).status_code == 400
     with hs.db.session() as s:
         assert progress.notes_of(s, pid) == []

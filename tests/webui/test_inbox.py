@@ -97,7 +97,7 @@ def test_bad_value_keeps_input_shows_message_and_saves_nothing(client: FlaskClie
     )
     page = _text(bad)
     assert bad.status_code == 422
-    assert "用地面积(land_mu)必须是数字" in page and 'value="四十亩"' in page and "新建厂房</textarea>" in page
+    assert "用地面积必须是0到99999999.99之间的数字（亩），收到“四十亩”" in page and 'value="四十亩"' in page and "新建厂房</textarea>" in page
     assert hw.only_ready(pid).id == task.id and hw.project(pid).land_mu == 0
     ok = client.post(
         f"/tasks/{task.id}",

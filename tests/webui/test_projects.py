@@ -59,13 +59,13 @@ def test_register_a_lead_starts_the_lifecycle(client: FlaskClient, auth: Auth, h
 @pytest.mark.parametrize(
     ("changes", "field", "message"),
     [
-        ({"name": "  "}, "name", "项目名称(name)不能为空"),
-        ({"total_investment": "三亿"}, "total_investment", "总投资(total_investment)必须是数字"),
-        ({"total_investment": "-5"}, "total_investment", "总投资(total_investment)不能为负数"),
-        ({"needs_land": "", "land_mu": "12"}, "land_mu", "用地面积(land_mu)仅在“是否供地”为“是”时填写"),
-        ({"fund_request": "12000"}, "fund_request", "申请产业基金(fund_request)不能超过10000万元"),
-        ({"category": "mining"}, "category", "产业类别(category)无效"),
-        ({"deputy_id": ""}, "deputy_id", "分管县领导(deputy_id)为必填项"),
+        ({"name": "  "}, "name", "项目名称不能为空"),
+        ({"total_investment": "三亿"}, "total_investment", "总投资必须是0到999999999999.99之间的数字（万元），收到“三亿”"),
+        ({"total_investment": "-5"}, "total_investment", "总投资必须是0到999999999999.99之间的数字（万元），收到“-5”"),
+        ({"needs_land": "", "land_mu": "12"}, "land_mu", "用地面积仅在“是否供地”为“是”时填写"),
+        ({"fund_request": "12000"}, "fund_request", "申请产业基金不能超过10000万元"),
+        ({"category": "mining"}, "category", "产业类别无效"),
+        ({"deputy_id": ""}, "deputy_id", "分管县领导为必填项"),
     ],
 )
 def test_bad_lead_shows_the_message_inline_keeps_input_and_stores_nothing(
@@ -161,7 +161,7 @@ def test_the_project_record_is_corrected_through_its_edit_page(client: FlaskClie
             "category": "industrial", "source_channel": "other", "total_investment": "50000", "contact_phone": "0579-84661234"}
     assert client.post(f"/projects/{pid}/edit", data={**form, "csrf_token": ""}).status_code == 400
     bad = client.post(f"/projects/{pid}/edit", data={**form, "total_investment": "五亿"})
-    assert bad.status_code == 422 and "总投资(total_investment)必须是数字" in _text(bad)
+    assert bad.status_code == 422 and "总投资必须是0到999999999999.99之间的数字（万元），收到“五亿”" in _text(bad)
     assert hw.project(pid).contact_phone == "0579-1"
     done = client.post(f"/projects/{pid}/edit", data=form, follow_redirects=True)
     assert "已保存1项修改" in _text(done) and "联系电话 0579-1→0579-84661234" in _text(done)
@@ -170,7 +170,7 @@ def test_the_project_record_is_corrected_through_its_edit_page(client: FlaskClie
     office = {**form, "csrf_token": csrf_token(client, f"/projects/{pid}/edit"), "landing_unit_id": str(hw.unit("anwen")),
               "deputy_id": str(hw.user("fx_wenlv").id)}
     unexplained = client.post(f"/projects/{pid}/edit", data=office)
-    assert unexplained.status_code == 422 and "修改原因(reason)" in _text(unexplained)
+    assert unexplained.status_code == 422 and "须填写修改原因" in _text(unexplained)
     assert hw.project(pid).deputy_id == hw.user("fx_gongye").id
     moved = client.post(f"/projects/{pid}/edit", data={**office, "reason": "分工调整"}, follow_redirects=True)
     assert moved.status_code == 200 and hw.project(pid).deputy_id == hw.user("fx_wenlv").id

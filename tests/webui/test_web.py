@@ -44,7 +44,7 @@ def test_official_sees_and_completes_a_task_with_inline_errors(client: FlaskClie
     bad = client.post(f"/tasks/{task.id}", data={"has_intent": "false", "opinion": "<script>x</script>", "csrf_token": token})
     page = bad.get_data(as_text=True)
     assert bad.status_code == 422
-    assert "中止原因(reason)" in page and "&lt;script&gt;" in page and "<script>x" not in page
+    assert "中止原因为必填项" in page and "&lt;script&gt;" in page and "<script>x" not in page
     assert hw.only_ready(pid).id == task.id
     ok = client.post(f"/tasks/{task.id}", data={"has_intent": "true", "opinion": "有意向", "csrf_token": token})
     assert ok.status_code == 303

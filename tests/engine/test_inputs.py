@@ -1,0 +1,64 @@
+"""The one reader of submitted values: numbers that fit their column, plausible dates, text without control
+characters."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from engine import inputs, projects
+
+LAND = projects.number_rule("land_mu")
+MONEY = projects.number_rule("total_investment")
+
+
+@pytest.mark.parametrize(
+    "text", ["NaN", "nan", "Infinity", "-Infinity", "inf", "1e400", "1e308", "9" * 400, "１２３", "١٢٣", "1_000", "0x10",
+             "1,000", "¹²", "", " ", "--1", "1e", ".", "1e99999"],
+)
+def test_only_ascii_numbers_a_column_could_hold_are_read(text: str) -> None:
+    assert inputs.read_decimal(text) is None
+
+
+@pytest.mark.parametrize(("text", "value"), [("40", Decimal(40)), (" 12.5 ", Decimal("12.5")), ("-0", Decimal(0)),
+                                             ("1e3", Decimal(1000)), (".5", Decimal("0.5")), ("+3", Decimal(3))])
+def test_plain_numbers_read_as_before(text: str, value: Decimal) -> None:
+    assert inputs.read_decimal(text) == value
+    assert str(inputs.read_decimal("-0")) == "0"
+
+
+def test_a_column_gives_the_range_and_the_message_names_field_and_range() -> None:
+    assert (LAND.minimum, LAND.maximum, LAND.places) == (Decimal(0), Decimal("99999999.99"), 2)
+    assert MONEY.maximum == Decimal("999999999999.99")
+    assert inputs.number_problem("99999999999", "用地面积", LAND) == "用地面积必须是0到99999999.99之间的数字（亩），收到“99999999999”"
+    assert inputs.number_problem(float("nan"), "用地面积", LAND) == "用地面积必须是0到99999999.99之间的数字（亩），收到“NaN”"
+    assert inputs.number_problem("12.345", "用地面积", LAND) == "用地面积最多保留2位小数，收到“12.345”"
+    assert inputs.number_problem(1e12, "利用外资", MONEY) is not None and inputs.number_problem(12.5, "利用外资", MONEY) is None
+    assert inputs.number_problem(10**5000, "利用外资", MONEY) is not None
+    assert inputs.number_problem(True, "利用外资", MONEY) is not None and inputs.number_problem([1], "利用外资", MONEY) is not None
+
+
+@pytest.mark.parametrize(("text", "problem"), [
+    ("0001-01-01", "须在"), ("9999-12-31", "须在"), ("1989-12-31", "须在"), ("2101-01-01", "须在"), ("2026-02-30", "不是有效日期"),
+    ("2026-13-01", "不是有效日期"), ("yesterday", "格式"), ("2026/05/01", "格式"), ("20260501", "格式"), ("２０２６-０５-０１", "格式"),
+    ("2026-05-01T00:00", "格式"), (" 2026-05-01", "格式"),
+])
+def test_dates_are_real_and_plausible(text: str, problem: str) -> None:
+    message = inputs.date_problem(text, "签约日期")
+    assert message is not None and message.startswith("签约日期") and problem in message
+    assert inputs.date_problem("2026-05-01", "签约日期") is None
+
+
+def test_control_characters_are_refused_line_breaks_only_in_long_text() -> None:
+    for text in ("a\x00b", "\x1b[31m", "\x7f", "\x85", "\ud800"):
+        assert inputs.text_problem(text, "意见", multiline=True) is not None, repr(text)
+    for text in ("a\nb", "a\r\nb", "a\tb"):
+        assert inputs.text_problem(text, "联系人") == "联系人不能包含换行符或制表符"
+        assert inputs.text_problem(text, "意见", multiline=True) is None
+    assert inputs.text_problem("名称\x00", "项目名称") == "项目名称不能包含控制字符（U+0000）"
+    assert inputs.shown("a\x00b") == "a\\u0000b" and inputs.shown("长" * 30) == "长" * 20 + "…"
+
+
+def test_ids_and_whole_numbers_are_ascii_and_fit_an_integer_column() -> None:
+    assert [inputs.whole_number(t) for t in ("12", "１２", "1_0", "-1", "99999999999", "")] == [12, None, None, None, None, None]
+    assert [inputs.identifier(v) for v in (7, "7", " 7 ", True, 0, 2**40, "7.0", None)] == [7, 7, 7, None, None, None, None, None]
