@@ -1,21 +1,158 @@
 """Task forms: coerce submitted strings by JSON Schema type, refuse values that cannot be stored (numbers past their
-range, NaN, unreal dates, control characters) and report errors per field; every message names the field by its title,
-in Chinese."""
+range, NaN, unreal dates, control characters), and validate with RE2 patterns so no form's regex can backtrack
+catastrophically; every message names the field by its title, in Chinese."""
 from __future__ import annotations
 
 import math
 from dataclasses import replace
 from decimal import Decimal
-from typing import Any, Iterable, Optional
+from functools import lru_cache
+from typing import Any, Iterable, Iterator, Optional
 
 import jsonschema
-from jsonschema import ValidationError
+import re2
+from jsonschema import Draft202012Validator, ValidationError
 
 from . import inputs, projects
 from .errors import InvalidInput
 
 _TYPE_NAMES = {"number": "数字", "integer": "整数", "string": "文本", "boolean": "“是”或“否”", "object": "对象", "array": "列表"}
 LONG_TEXT = 200  # a text field holding more characters than this is long text: line breaks and tabs are allowed there
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False
+_NOT_SCHEMA = frozenset({"const", "enum", "default", "examples"})  # keywords whose values are data, not schemas
+UNEVALUATED_WITH_PATTERNS = ("unevaluatedProperties 不能与 patternProperties 或 $ref 同层使用（无法保证线性时间校验），"
+                             "请改用 additionalProperties")
+
+
+@lru_cache(maxsize=1024)
+def _regex(pattern: str) -> Any:
+    """A form's pattern compiled by RE2 (linear time); re2.error when RE2 cannot compile it."""
+    return re2.compile(pattern, _RE2_OPTIONS)
+
+
+def _matches(pattern: str, text: str) -> bool:
+    """Whether `text` matches `pattern` anywhere (JSON Schema semantics); a pattern RE2 refuses matches nothing."""
+    try:
+        return _regex(pattern).search(text) is not None
+    except re2.error:
+        return False
+
+
+def _pattern(validator: Any, pattern: str, instance: Any, schema: dict) -> Iterator[ValidationError]:
+    """The `pattern` keyword, matched by RE2."""
+    if validator.is_type(instance, "string") and not _matches(pattern, instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+def _pattern_properties(validator: Any, patterns: dict, instance: Any, schema: dict) -> Iterator[ValidationError]:
+    """The `patternProperties` keyword, keys matched by RE2."""
+    if not validator.is_type(instance, "object"):
+        return
+    for pattern, subschema in patterns.items():
+        for key, value in instance.items():
+            if _matches(pattern, key):
+                yield from validator.descend(value, subschema, path=key, schema_path=pattern)
+
+
+def _additional(instance: dict, schema: dict) -> list[str]:
+    """Keys neither named in `properties` nor matched by a `patternProperties` pattern."""
+    named, patterns = schema.get("properties", {}), list(schema.get("patternProperties", {}))
+    return [key for key in instance if key not in named and not any(_matches(p, key) for p in patterns)]
+
+
+def _additional_properties(validator: Any, allowed: Any, instance: Any, schema: dict) -> Iterator[ValidationError]:
+    """The `additionalProperties` keyword, which reads `patternProperties` too: keys matched by RE2."""
+    if not validator.is_type(instance, "object"):
+        return
+    extras = _additional(instance, schema)
+    if validator.is_type(allowed, "object"):
+        for extra in extras:
+            yield from validator.descend(instance[extra], allowed, path=extra)
+    elif not allowed and extras:
+        yield ValidationError(f"Additional properties are not allowed ({', '.join(map(repr, sorted(extras)))} unexpected)")
+
+
+def _unevaluated_properties(validator: Any, unevaluated: Any, instance: Any, schema: dict) -> Iterator[ValidationError]:
+    """unevaluatedProperties as jsonschema checks it, except where that check would match patterns with Python's
+    backtracking re (pattern_problems refuses such a form at deploy)."""
+    if _backtracking_lookup(schema):
+        yield ValidationError(UNEVALUATED_WITH_PATTERNS)
+    else:
+        yield from _DRAFT_UNEVALUATED(validator, unevaluated, instance, schema)
+
+
+def _backtracking_lookup(schema: Any) -> bool:
+    """Whether jsonschema's unevaluatedProperties would run Python's re here: patternProperties in place, or a
+    reference that may lead to some."""
+    if not isinstance(schema, dict):
+        return False
+    if {"patternProperties", "$ref", "$dynamicRef"} & set(schema):
+        return True
+    in_place = [schema.get(key) for key in ("if", "then", "else")] + list(schema.get("dependentSchemas", {}).values())
+    in_place += [sub for key in ("allOf", "anyOf", "oneOf") for sub in schema.get(key, [])]
+    return any(_backtracking_lookup(sub) for sub in in_place)
+
+
+def _regex_format(instance: object) -> bool:
+    """The `regex` format: the string is a pattern RE2 compiles."""
+    if isinstance(instance, str):
+        _regex(instance)
+    return True
+
+
+_DRAFT_UNEVALUATED = Draft202012Validator.VALIDATORS["unevaluatedProperties"]
+FormValidator = jsonschema.validators.extend(
+    Draft202012Validator,
+    {
+        "pattern": _pattern,
+        "patternProperties": _pattern_properties,
+        "additionalProperties": _additional_properties,
+        "unevaluatedProperties": _unevaluated_properties,
+    },
+)
+FORMAT_CHECKER = jsonschema.FormatChecker()
+FORMAT_CHECKER.checkers = {**Draft202012Validator.FORMAT_CHECKER.checkers, "regex": (_regex_format, re2.error)}
+
+
+def validator_for(schema: dict) -> Any:
+    """The validator every task form is checked with: JSON Schema 2020-12, patterns and the regex format in RE2."""
+    return FormValidator(schema, format_checker=FORMAT_CHECKER)
+
+
+def pattern_problems(schema: dict) -> list[tuple[str, str]]:
+    """(JSON pointer, Chinese message) for every `pattern` or `patternProperties` key RE2 cannot compile
+    (backreferences, lookaround …), which could only run on a backtracking engine, and every unevaluatedProperties
+    that would make jsonschema match patterns itself."""
+    return list(_pattern_problems(schema, ""))
+
+
+def _pattern_problems(schema: Any, path: str) -> Iterator[tuple[str, str]]:
+    if isinstance(schema, list):
+        for index, item in enumerate(schema):
+            yield from _pattern_problems(item, f"{path}/{index}")
+        return
+    if not isinstance(schema, dict):
+        return
+    found = [(f"{path}/pattern", schema["pattern"])] if isinstance(schema.get("pattern"), str) else []
+    if isinstance(schema.get("patternProperties"), dict):
+        found += [(f"{path}/patternProperties/{_escaped(key)}", key) for key in schema["patternProperties"]]
+    if "unevaluatedProperties" in schema and _backtracking_lookup(schema):
+        yield f"{path}/unevaluatedProperties", UNEVALUATED_WITH_PATTERNS
+    for where, pattern in found:
+        try:
+            _regex(pattern)
+        except re2.error as exc:
+            reason = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+            yield where, f"正则表达式“{pattern}”无法用线性时间的 RE2 引擎编译（{reason}）：请去掉反向引用、环视等写法"
+    for key, value in schema.items():
+        if key not in _NOT_SCHEMA:
+            yield from _pattern_problems(value, f"{path}/{_escaped(key)}")
+
+
+def _escaped(key: str) -> str:
+    """A key as one JSON Pointer step (RFC 6901)."""
+    return key.replace("~", "~0").replace("/", "~1")
 
 
 def _property(schema: dict, key: str) -> dict:
@@ -130,7 +267,7 @@ def _messages(schema: dict, error: ValidationError) -> list[tuple[str, str]]:
 def _message(schema: dict, error: ValidationError) -> tuple[str, str]:
     """(field, Chinese message) for one schema error other than `required`."""
     if error.validator == "additionalProperties":
-        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        extra = sorted(_additional(error.instance, error.schema))
         name = inputs.shown(extra[0]) if extra else ""
         if error.absolute_path:
             field = str(error.absolute_path[0])
@@ -148,6 +285,7 @@ def _message(schema: dict, error: ValidationError) -> tuple[str, str]:
         "minLength": f"{title}不能为空",
         "maxLength": f"{title}不能超过{value}个字",
         "format": f"{title}格式不正确" + ("（日期请按 YYYY-MM-DD 填写）" if value == "date" else ""),
+        "pattern": f"{title}的格式不符合要求",
         "oneOf": f"{title}不是有效选项",
         "enum": f"{title}不是有效选项",
         "const": f"{title}不是有效选项",
@@ -155,10 +293,14 @@ def _message(schema: dict, error: ValidationError) -> tuple[str, str]:
     return field, messages.get(str(error.validator), f"{title}：{error.message}")
 
 
-def validate(schema: dict, validator: jsonschema.protocols.Validator, data: dict[str, Any]) -> None:
-    """Raise InvalidInput mapping each failing field to its message; nothing is stored on failure."""
+def validate(schema: dict, validator: Any, data: dict[str, Any]) -> None:
+    """Raise InvalidInput mapping each failing field to its message; nothing is stored on failure.
+
+    `validator` is the definition's validator of this form; one that is not a FormValidator (RE2 patterns) is
+    replaced by one over its schema."""
+    checker = validator if isinstance(validator, FormValidator) else validator_for(validator.schema)
     errors = _problems(schema, data)
-    for error in sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path)):
+    for error in sorted(checker.iter_errors(data), key=lambda e: list(e.absolute_path)):
         for field, message in _messages(schema, error):
             errors.setdefault(field or "_form", message)
     if errors:

@@ -1,12 +1,14 @@
 """The one reader of submitted values: numbers that fit their column, plausible dates, text without control
-characters."""
+characters, and form patterns checked by RE2 (linear time)."""
 from __future__ import annotations
 
+import time
 from decimal import Decimal
 
 import pytest
 
-from engine import inputs, projects
+from engine import forms, inputs, projects
+from engine.errors import InvalidInput
 
 LAND = projects.number_rule("land_mu")
 MONEY = projects.number_rule("total_investment")
@@ -62,3 +64,33 @@ def test_control_characters_are_refused_line_breaks_only_in_long_text() -> None:
 def test_ids_and_whole_numbers_are_ascii_and_fit_an_integer_column() -> None:
     assert [inputs.whole_number(t) for t in ("12", "１２", "1_0", "-1", "99999999999", "")] == [12, None, None, None, None, None]
     assert [inputs.identifier(v) for v in (7, "7", " 7 ", True, 0, 2**40, "7.0", None)] == [7, 7, 7, None, None, None, None, None]
+
+
+def test_a_catastrophic_pattern_runs_in_linear_time() -> None:
+    schema = {"type": "object", "properties": {"code": {"type": "string", "title": "项目代码", "pattern": "^(a+)+$"},
+                                               "tags": {"type": "object", "patternProperties": {"^(a|aa)+$": {"type": "integer"}},
+                                                        "additionalProperties": False}}}
+    started = time.perf_counter()
+    with pytest.raises(InvalidInput) as bad:
+        forms.validate(schema, forms.validator_for(schema), {"code": "a" * 50 + "!", "tags": {"a" * 60 + "!": 1}})
+    assert time.perf_counter() - started < 0.5
+    assert bad.value.errors["code"] == "项目代码的格式不符合要求" and "tags" in bad.value.errors
+    forms.validate(schema, forms.validator_for(schema), {"code": "aaa", "tags": {"aaaa": 1}})
+
+
+def test_pattern_problems_name_what_re2_cannot_compile() -> None:
+    schema = {"properties": {"a": {"type": "string", "pattern": r"(a)\1"}, "b": {"type": "string", "pattern": "^[0-9]+$"},
+                             "c": {"type": "object", "patternProperties": {"(?=x)": {}}},
+                             "d": {"const": {"pattern": r"(a)\1"}}}}
+    problems = forms.pattern_problems(schema)
+    assert [path for path, _ in problems] == ["/properties/a/pattern", "/properties/c/patternProperties/(?=x)"]
+    assert all("RE2" in message and "反向引用" in message for _, message in problems)
+    assert forms.pattern_problems({"unevaluatedProperties": False, "patternProperties": {"^x": {}}})[0][0] == "/unevaluatedProperties"
+
+
+def test_the_regex_format_and_a_pattern_re2_refuses_never_reach_pythons_re() -> None:
+    schema = {"type": "object", "properties": {"rule": {"type": "string", "format": "regex"},
+                                               "code": {"type": "string", "pattern": r"(a)\1"}}}
+    with pytest.raises(InvalidInput) as bad:
+        forms.validate(schema, forms.validator_for(schema), {"rule": "(a)\\1", "code": "aa"})
+    assert set(bad.value.errors) == {"rule", "code"}
