@@ -8,7 +8,7 @@ from __future__ import annotations
 import threading
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any, Generic, Optional, TypeVar
 
@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, Index, Select, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from . import definitions, lights, runtime
+from .coordination import LOCAL
 from .errors import NotFound
 from .models import Definition, Event, Instance, OrgUnit, Project, Task, User, UserRole
 from .org import can_act, ready_tasks_query
@@ -189,6 +190,18 @@ def done(session: Session, user_id: int, page: int = 1, per_page: int = 20) -> P
             DoneRow(task_id, name, completed_at, project_id, project_name, str(data.get("decision", "")), _opinion(data))
         )
     return Page(result, total, page, per_page)
+
+
+def not_ready_reason(session: Session, task: Task) -> str:
+    """Why a task can no longer be submitted (its page answers 409): who completed it and when in county time,
+    or that its process moved on."""
+    if task.status == "completed" and task.completed_at is not None:
+        who = session.get(User, task.completed_by) if task.completed_by else None
+        at = task.completed_at if task.completed_at.tzinfo else task.completed_at.replace(tzinfo=timezone.utc)
+        return f"任务“{task.name}”已由{who.display_name if who else '他人'}于{at.astimezone(LOCAL):%Y-%m-%d %H:%M}办理完毕"
+    if task.status == "suspended":
+        return f"任务“{task.name}”所在流程已被管理员挂起，暂不能办理"
+    return f"任务“{task.name}”已不在待办状态（流程已变化）"
 
 
 def _opinion(data: dict[str, Any]) -> str:

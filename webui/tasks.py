@@ -104,10 +104,21 @@ def _context(session, task: Task) -> dict[str, Any]:  # type: ignore[no-untyped-
     )
 
 
+def _refused(task_id: int):  # type: ignore[no-untyped-def]
+    """409: the task left the inbox before this submission; the page says who completed it and when."""
+    with db().session() as s:
+        task = s.get(Task, task_id)
+        message = queries.not_ready_reason(s, task)
+        context = _context(s, task)
+    flash(message, "error")
+    return render_template("tasks/task.html", values=task.data or {}, errors={}, **context), 409
+
+
 @bp.route("/tasks/<int:task_id>", methods=["GET", "POST"])
 @login_required
 def task_page(task_id: int):  # type: ignore[no-untyped-def]
-    """Show a task's form; POST completes it or redisplays it with the field messages and the input kept."""
+    """Show a task's form; POST completes it or redisplays it with the field messages and the input kept (409 once
+    it is no longer ready)."""
     with db().session() as s:
         task = s.get(Task, task_id)
         if task is None:
@@ -119,8 +130,10 @@ def task_page(task_id: int):  # type: ignore[no-untyped-def]
         elif task.completed_by != me.id and not queries.can_view_project(me, task.project):
             abort(403)
         context = _context(s, task)
-    if request.method == "GET" or task.status != "ready":
+    if request.method == "GET":
         return render_template("tasks/task.html", values=task.data or {}, errors={}, **context)
+    if task.status != "ready":
+        return _refused(task_id)
     if not context["individual"]:
         flash(_("该事项须在会议上集中审议；重大项目可随时单独研判。"), "error")
         return render_template("tasks/task.html", values=request.form, errors={}, **context), 409
@@ -133,7 +146,9 @@ def task_page(task_id: int):  # type: ignore[no-untyped-def]
     except NotAllowed as exc:
         flash(exc.message, "error")
         abort(403)
-    except (AlreadyCompleted, ConcurrentUpdate) as exc:
+    except AlreadyCompleted:
+        return _refused(task_id)
+    except ConcurrentUpdate as exc:
         flash(exc.message, "error")
         return redirect(url_for("tasks.inbox"), 303)
     if outcome.error:

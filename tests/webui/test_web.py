@@ -1,10 +1,16 @@
 """Sign-in, the plain task list and completing a task through the web form."""
 from __future__ import annotations
 
+import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import func, select
 
+from engine import runtime
+from engine.errors import AlreadyCompleted
+from engine.models import Event, Task
 from tests.conftest import Helper
 from tests.webui.conftest import Auth, csrf_token
+from webui.i18n import local_datetime
 
 
 def test_every_page_requires_sign_in(client: FlaskClient) -> None:
@@ -49,6 +55,39 @@ def test_official_sees_and_completes_a_task_with_inline_errors(client: FlaskClie
     ok = client.post(f"/tasks/{task.id}", data={"has_intent": "true", "opinion": "有意向", "csrf_token": token})
     assert ok.status_code == 303
     assert hw.only_ready(pid).bpmn_id == "feasibility_review"
+
+
+def _stored(hw: Helper) -> tuple[int, int]:
+    with hw.db.session() as s:
+        return s.scalar(select(func.count(Event.id))) or 0, s.scalar(select(func.count(Task.id))) or 0
+
+
+def test_posting_a_completed_task_again_answers_409_saying_who_and_when(client: FlaskClient, auth: Auth, hw: Helper,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    pid = hw.register(by="anwen", name="重复提交项目")
+    task = hw.only_ready(pid)
+    auth.login("anwen")
+    form = {"has_intent": "true", "opinion": "有意向", "csrf_token": csrf_token(client, f"/tasks/{task.id}")}
+    assert client.post(f"/tasks/{task.id}", data=form).status_code == 303
+    before = _stored(hw)
+    again = client.post(f"/tasks/{task.id}", data=form)
+    with hw.db.session() as s:
+        when = local_datetime(s.get(Task, task.id).completed_at)
+    assert again.status_code == 409 and f"任务“确认投资意向”已由钱芳于{when}办理完毕" in again.get_data(as_text=True)
+    assert _stored(hw) == before and hw.only_ready(pid).bpmn_id == "feasibility_review"
+
+    racing = hw.register(by="anwen", name="同时办理项目")
+    raced = hw.only_ready(racing)
+    real = runtime.complete_task
+
+    def beaten(session, task_id, actor, data):  # type: ignore[no-untyped-def]
+        with hw.db.session() as other:
+            real(other, task_id, other.merge(hw.user("anwen")), {"has_intent": True, "opinion": "先办"})
+        raise AlreadyCompleted("任务已由他人办理完毕")
+
+    monkeypatch.setattr(runtime, "complete_task", beaten)
+    lost = client.post(f"/tasks/{raced.id}", data=form)
+    assert lost.status_code == 409 and "任务“确认投资意向”已由钱芳于" in lost.get_data(as_text=True)
 
 
 def test_other_town_gets_403_on_the_task(client: FlaskClient, auth: Auth, hw: Helper) -> None:
