@@ -20,6 +20,7 @@ from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 
 from .errors import DefinitionInvalid, NotFound, SandboxViolation
+from .forms import validator_for
 from .models import Definition, Event
 from .parser import XmlRefused, new_parser, parse_xml
 from .sandbox import active as limits
@@ -59,12 +60,9 @@ class LoadedDefinition:
     validators: dict[str, jsonschema.protocols.Validator] = field(default_factory=dict)
 
     def validator(self, form: str) -> jsonschema.protocols.Validator:
-        """A compiled validator per form, built on first use."""
+        """A compiled validator per form (patterns on RE2), built on first use."""
         if form not in self.validators:
-            schema = self.forms[form]
-            self.validators[form] = jsonschema.Draft202012Validator(
-                schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
-            )
+            self.validators[form] = validator_for(self.forms[form])
         return self.validators[form]
 
 

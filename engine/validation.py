@@ -18,6 +18,7 @@ from . import projects
 from .dmn_check import DecisionInfo, Variable, check_dmn
 from .decision_cases import DecisionRunner, run_cases
 from .errors import DefinitionInvalid, SandboxViolation
+from .forms import pattern_problems
 from .models import Project
 from .parser import MAX_FILE_BYTES, XmlRefused, parse_xml
 from .sandbox import compile_checked
@@ -84,6 +85,7 @@ def check_bundle(files: dict[str, str], process_id: str, scopes: tuple[str, ...]
                 try:
                     jsonschema.Draft202012Validator.check_schema(schema)
                     forms[name] = schema
+                    result.problems += [problem(name, path, message) for path, message in pattern_problems(schema)]
                 except jsonschema.SchemaError as exc:
                     path = "/".join(str(p) for p in exc.path) or "（根）"
                     result.problems.append(problem(name, path, f"不是有效的 JSON Schema：{exc.message}（位置 {path}）"))
