@@ -63,11 +63,11 @@ class Number:
         return None
 
 
-def column_number(column: Column[Any], minimum: Decimal = Decimal(0), unit: str = "") -> Number:
-    """The rule of a Numeric(precision, scale) column: as many digits as it holds, not below `minimum`."""
+def column_number(column: Column[Any], unit: str = "") -> Number:
+    """The rule of a Numeric(precision, scale) column of amounts or areas: not negative, as many digits as it holds."""
     precision, scale = column.type.precision, column.type.scale  # type: ignore[attr-defined]
     largest = Decimal(10) ** (precision - scale) - Decimal(1).scaleb(-scale)
-    return Number(max(minimum, -largest), largest, scale, unit=unit)
+    return Number(Decimal(0), largest, scale, unit=unit)
 
 
 ANY_NUMBER = Number(Decimal("-999999999999.99"), Decimal("999999999999.99"))  # a form number bound for no column: what Money holds
@@ -203,8 +203,8 @@ def text_problem(value: Any, title: str, multiline: bool = False) -> Optional[st
 
 def text(raw: Any, field: str, title: str, limit: int, errors: dict[str, str], required: bool = False, multiline: bool = False) -> str:
     """Submitted text, stripped, at most `limit` characters, no control characters; "" when refused (message in errors[field]).
-    A JSON number is taken as written (a telephone number)."""
-    value = "" if raw is None else str(raw) if isinstance(raw, (int, float)) and not isinstance(raw, bool) else raw
+    A JSON integer is taken as written (a telephone number)."""
+    value = "" if raw is None else str(raw) if isinstance(raw, int) and not isinstance(raw, bool) else raw
     message = text_problem(value, title, multiline)
     if message is not None:
         errors[field] = message
