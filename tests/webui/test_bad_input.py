@@ -41,9 +41,9 @@ REQUIRED = ["", "\u3000"]
 LINE_BREAKS = ["a\nb", "a\tb", "a\r\nb"]
 JSON_BAD = [float("nan"), float("inf"), -float("inf"), 1e308, 10**400, [float("nan")], {"x": "\x00"}, "\x00", "\ud800"]
 EXTRA = {  # values bad only for one field
-    ("approval_form", "land_mu"): ["0", "-0", "0.00"],  # the baseline needs land, so its area must be above 0
+    ("approval_form", "land_mu"): ["0", "-0", "0.00", "99999999999"],  # above 0 (the baseline needs land), within Numeric(10, 2)
     ("approval_form", "fund_request"): ["10000.01"],
-    ("registration", "land_mu"): ["0", "-0"],
+    ("registration", "land_mu"): ["0", "-0", "99999999999"],
     ("registration", "foreign_capital"): ["1e12", "1000000000000"],
     ("registration", "fund_request"): ["10000.01"],
 }
