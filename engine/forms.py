@@ -295,12 +295,9 @@ def _message(schema: dict, error: ValidationError) -> tuple[str, str]:
 
 def validate(schema: dict, validator: Any, data: dict[str, Any]) -> None:
     """Raise InvalidInput mapping each failing field to its message; nothing is stored on failure.
-
-    `validator` is the definition's validator of this form; one that is not a FormValidator (RE2 patterns) is
-    replaced by one over its schema."""
-    checker = validator if isinstance(validator, FormValidator) else validator_for(validator.schema)
+    `validator` is validator_for(schema), which a loaded definition keeps per form."""
     errors = _problems(schema, data)
-    for error in sorted(checker.iter_errors(data), key=lambda e: list(e.absolute_path)):
+    for error in sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path)):
         for field, message in _messages(schema, error):
             errors.setdefault(field or "_form", message)
     if errors:
