@@ -20,7 +20,7 @@ def test_an_enterprise_becomes_a_lead_and_the_office_corrects_its_deputy_on_a_ph
     page.select_option("#f-list_kind", label="目标招引企业")
     page.fill("#f-planned_investment", "九千")
     page.click("form.register-form button[type=submit]")
-    expect(page.locator("#f-planned_investment-error")).to_contain_text("planned_investment")
+    expect(page.locator("#f-planned_investment-error")).to_contain_text("计划投资(万元)必须是0到999999999999.99之间的数字，收到“九千”")
     page.fill("#f-planned_investment", "90000")
     page.click("form.register-form button[type=submit]")
     expect(page.locator("h1")).to_contain_text("浙江测试精密制造有限公司")
