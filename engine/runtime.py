@@ -227,6 +227,10 @@ def run_engine_steps(workflow: BpmnWorkflow, finished: list[Any]) -> Optional[di
         return _describe_error(exc)
     except EngineError as exc:
         return describe_refusal(exc, guard.current.task_spec if guard.current is not None else None)
+    except Exception as exc:  # noqa: BLE001 - whatever a definition makes SpiffWorkflow raise stops this instance only
+        failure = EngineError(f"{type(exc).__name__}：{exc}"[:300])
+        return {**describe_refusal(failure, guard.current.task_spec if guard.current is not None else None),
+                "type": type(exc).__name__}
     return None
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask, StandardLoopTask
 
 from ..errors import LimitExceeded, SandboxViolation
@@ -18,6 +19,7 @@ from . import guards
 from .limits import Limits, active
 from .policy import check_tree
 from .rewrite import guarded
+from .timers import check_timer_value
 
 BUILTINS: dict[str, Any] = {**guards.SAFE_CALLABLES, **guards.GUARDS, "True": True, "False": False, "None": None}
 
@@ -118,6 +120,15 @@ def bounded_stack(kind: str) -> Iterator[None]:
         raise LimitExceeded(f"{kind}所需内存超过可用内存") from None
 
 
+def timer_of(spec: Any, expression: Any) -> Any:
+    """The timer event definition of `spec` whose expression this is, if any."""
+    definition = getattr(spec, "event_definition", None)
+    for candidate in [definition, *(getattr(definition, "event_definitions", None) or [])]:
+        if isinstance(candidate, TimerEventDefinition) and candidate.expression == expression:
+            return candidate
+    return None
+
+
 def check_task_data(data: dict[str, Any], limits: Limits) -> None:
     """Task data stays within the stored-size ceiling, has no deep or cyclic structure, and holds only storable values."""
     try:
@@ -165,6 +176,12 @@ class SandboxScriptEngine(PythonScriptEngine):
                 refusal = LimitExceeded(f"循环“{spec.bpmn_name or spec.bpmn_id}”已执行 {done} 次，达到上限 {ceiling}")
                 raise WorkflowTaskException(refusal.message, task=task, exception=refusal) from refusal
         value = super().evaluate(task, expression, external_context)
+        timer = timer_of(spec, expression)
+        if timer is not None:
+            try:
+                check_timer_value(timer, value, active())
+            except LimitExceeded as refusal:
+                raise WorkflowTaskException(refusal.message, task=task, exception=refusal) from refusal
         if isinstance(spec, MultiInstanceTask) and expression == spec.cardinality:
             ceiling = active().max_cardinality
             if not isinstance(value, int) or value > ceiling:

@@ -25,7 +25,9 @@ from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import AdHocSubprocess, Su
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 from SpiffWorkflow.specs.MultiChoice import MultiChoice
 
+from ..errors import LimitExceeded
 from .limits import Limits
+from .timers import check_timer_value
 
 KIND_NAMES = {
     "NoneTask": "无类型任务（bpmn:task）", "ManualTask": "手工任务", "ServiceTask": "服务任务",
@@ -125,15 +127,29 @@ def literal_problems(task_spec: Any, limits: Limits) -> list[str]:
     """Ceilings that can be checked before running: a literal cardinality, a loop maximum."""
     found = []
     if isinstance(task_spec, MultiInstanceTask) and task_spec.cardinality:
-        try:
-            value = ast.literal_eval(task_spec.cardinality.strip())
-        except (ValueError, SyntaxError, MemoryError, RecursionError):
-            value = None
+        value = _literal(task_spec.cardinality)
         if isinstance(value, (int, float)) and value > limits.max_cardinality:
             found.append(f"多实例数量 {task_spec.cardinality.strip()[:20]} 超过上限 {limits.max_cardinality}")
     if isinstance(task_spec, StandardLoopTask) and task_spec.maximum and task_spec.maximum > limits.max_loop_iterations:
         found.append(f"循环最大次数 {task_spec.maximum} 超过上限 {limits.max_loop_iterations}")
+    definition = getattr(task_spec, "event_definition", None)
+    for timer in [definition, *(getattr(definition, "event_definitions", None) or [])]:
+        if isinstance(timer, TimerEventDefinition) and timer.expression:
+            value = _literal(timer.expression)
+            if value is not None:
+                try:
+                    check_timer_value(timer, value, limits)
+                except LimitExceeded as exc:
+                    found.append(exc.message)
     return found
+
+
+def _literal(text: str) -> Any:
+    """The value of a constant expression, or None when it needs task data."""
+    try:
+        return ast.literal_eval(text.strip())
+    except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError):
+        return None
 
 
 def element_label(task_spec: Any) -> str:
