@@ -7,6 +7,7 @@ did what, when and why. The read side (console, stuck list, instance page) is en
 """
 from __future__ import annotations
 
+import math
 import re
 from copy import deepcopy
 from dataclasses import dataclass
@@ -19,10 +20,12 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
 from SpiffWorkflow.util.task import TaskState
 
-from . import definitions, runtime, state
+from . import definitions, inputs, runtime, state
 from .console import ACTIVE, STATUS_LABELS, activity_type, all_tasks, describe_error, element_name, get_instance
 from .errors import ConcurrentUpdate, EngineError, InvalidInput, NotAllowed, NotFound
 from .models import Instance, Project, Task, User, UserRole, utcnow
+from .sandbox import active as sandbox_limits
+from .sandbox import check_task_data
 
 MAX_REASON = 500
 DATA_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
@@ -43,11 +46,12 @@ def _require_admin(actor: User) -> None:
 
 
 def _require_reason(reason: str) -> str:
-    text = (reason or "").strip()
-    if not text:
-        raise InvalidInput({"reason": "操作原因(reason)为必填项，请写明为何执行此操作"})
-    if len(text) > MAX_REASON:
-        raise InvalidInput({"reason": f"操作原因(reason)不能超过{MAX_REASON}个字"})
+    errors: dict[str, str] = {}
+    text = inputs.text(reason, "reason", "操作原因", MAX_REASON, errors, multiline=True)
+    if not errors and not text:
+        errors["reason"] = "操作原因为必填项，请写明为何执行此操作"
+    if errors:
+        raise InvalidInput(errors)
     return text
 
 
@@ -79,11 +83,32 @@ def _flush(session: Session) -> None:
 def validate_edits(edits: Any) -> dict[str, Any]:
     """Task-data edits must be an object of variable names (letters, digits, _) to JSON values."""
     if not isinstance(edits, dict):
-        raise InvalidInput({"data": "任务数据(data)必须是 JSON 对象，例如 {\"land_mu\": 20}"})
+        raise InvalidInput({"data": "任务数据必须是 JSON 对象，例如 {\"land_mu\": 20}"})
     bad = [key for key in edits if not isinstance(key, str) or not DATA_KEY.match(key)]
     if bad:
-        raise InvalidInput({"data": f"任务数据(data)的字段名无效：{'、'.join(map(str, bad))}（只能用字母、数字和下划线，以字母开头）"})
+        raise InvalidInput({"data": f"任务数据的字段名无效：{'、'.join(map(str, bad))}（只能用字母、数字和下划线，以字母开头）"})
+    problems = [message for key, value in edits.items() for message in _value_problems(value, f"任务数据 {key}")]
+    if problems:
+        raise InvalidInput({"data": "；".join(problems[:5])})
+    try:
+        check_task_data(edits, sandbox_limits())
+    except EngineError as exc:
+        raise InvalidInput({"data": exc.message}) from None
     return edits
+
+
+def _value_problems(value: Any, title: str) -> list[str]:
+    """Numbers must be finite and text free of control characters, at any depth (PostgreSQL refuses NaN and NUL in JSON)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return [f"{title}必须是有限的数字，收到“{value}”"]
+    if isinstance(value, str):
+        message = inputs.text_problem(value, title, multiline=True)
+        return [message] if message else []
+    if isinstance(value, dict):
+        return [m for key, item in value.items() for m in _value_problems(item, f"{title}.{key}")]
+    if isinstance(value, list):
+        return [m for index, item in enumerate(value) for m in _value_problems(item, f"{title}[{index}]")]
+    return []
 
 
 def retry(session: Session, instance_id: int, actor: User, reason: str, edits: Optional[dict[str, Any]] = None) -> runtime.Outcome:

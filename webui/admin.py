@@ -139,7 +139,7 @@ def _parse_edits(session: Any, instance_id: int, text: str) -> dict[str, Any]:
     try:
         submitted = json.loads(text or "{}")
     except json.JSONDecodeError as exc:
-        raise InvalidInput({"data": f"任务数据(data)不是有效的 JSON：第{exc.lineno}行第{exc.colno}列 {exc.msg}"}) from exc
+        raise InvalidInput({"data": f"任务数据不是有效的 JSON：第{exc.lineno}行第{exc.colno}列 {exc.msg}"}) from exc
     admin.validate_edits(submitted)
     detail = overview.instance_detail(session, instance_id, event_limit=0)
     current = detail.errored_data if detail.errored_data is not None else detail.data

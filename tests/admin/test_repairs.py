@@ -78,11 +78,16 @@ def test_every_repair_requires_a_reason_and_stores_nothing(ah: AdminHelper, reas
 def test_bad_data_edits_name_the_field(ahs: AdminHelper) -> None:
     pid = _errored_project(ahs)
     iid = ahs.instance(pid).id
-    for edits in (["land_mu", 20], {"__class__": 1}, {"land mu": 2}):
+    for edits in (["land_mu", 20], {"__class__": 1}, {"land mu": 2}, {"land_mu": float("nan")}, {"note": "a\x00b"},
+                  {"items": [{"x": float("inf")}]}, {"big": "x" * 1_100_000}, {"s": {1, 2}}):
         with pytest.raises(InvalidInput) as caught:
             with ahs.db.session() as s:
                 admin.retry(s, iid, ahs.admin(s), "修正", edits)  # type: ignore[arg-type]
-        assert "任务数据(data)" in caught.value.errors["data"]
+        assert "任务数据" in caught.value.errors["data"]
+    with pytest.raises(InvalidInput) as nul:
+        with ahs.db.session() as s:
+            admin.retry(s, iid, ahs.admin(s), "修\x00正", {})
+    assert "操作原因不能包含控制字符" in nul.value.errors["reason"]
 
 
 def test_only_administrators_may_repair(ahs: AdminHelper) -> None:

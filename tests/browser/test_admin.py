@@ -46,7 +46,7 @@ def test_admin_fixes_a_script_error_and_reassigns_an_orphaned_task(page: Page, b
     assert fixed != data.input_value()
     data.fill(fixed)
     page.click("#retry-form button[type=submit]")
-    expect(page.locator("#retry-form .field-error")).to_contain_text("操作原因(reason)为必填项")
+    expect(page.locator("#retry-form .field-error")).to_contain_text("操作原因为必填项")
     expect(page.locator("#retry-data")).to_have_value(fixed)
     page.fill("#reason-retry", "登记时漏填用地面积，按投资方材料补正为20亩")
     page.click("#retry-form button[type=submit]")
