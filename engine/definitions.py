@@ -20,12 +20,12 @@ from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 
 from .errors import DefinitionInvalid, NotFound, SandboxViolation
-from .forms import validator_for
+from .forms import schema_problems, validator_for
 from .models import Definition, Event
 from .parser import XmlRefused, new_parser, parse_xml
 from .sandbox import active as limits
 from .sandbox import compile_checked, specs
-from .validation import require_valid
+from .validation import load_lanes, require_valid
 
 SCOPES = ("landing_unit", "platform", "deputy", "county", "item_unit")
 BUNDLE_PATTERNS = ("*.bpmn", "*.dmn", "*.cases.json", "lanes.yaml", "forms/*.json")
@@ -127,16 +127,17 @@ def build(files: dict[str, str], process_id: str, definition_id: int = 0, strict
             elif name.endswith(".dmn"):
                 parser.add_dmn_xml(parse_xml(text, name), filename=name)
             elif name == "lanes.yaml":
-                lanes_cfg = yaml.safe_load(text) or {}
+                lanes_cfg = load_lanes(text) or {}
             elif name.startswith("forms/"):
                 schema = json.loads(text)
                 jsonschema.Draft202012Validator.check_schema(schema)
+                problems += [_problem(name, path, message) for path, message in schema_problems(schema)]
                 forms[name.removeprefix("forms/")] = schema
         except XmlRefused as exc:
             problems.append(_problem(name, "", str(exc)))
         except ValidationException as exc:
             problems.append(_problem(name, exc.id or "", f"流程结构不符合 BPMN/DMN 规范（第{exc.line_number}行）：{exc}"))
-        except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        except (ValueError, RecursionError, yaml.YAMLError) as exc:
             problems.append(_problem(name, "", f"格式错误：{exc}"))
         except jsonschema.SchemaError as exc:
             problems.append(_problem(name, "", f"不是有效的 JSON Schema：{exc.message}"))

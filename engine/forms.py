@@ -11,6 +11,7 @@ from typing import Any, Iterable, Iterator, Optional
 
 import jsonschema
 import re2
+import referencing
 from jsonschema import Draft202012Validator, ValidationError
 
 from . import inputs, projects
@@ -116,8 +117,42 @@ FORMAT_CHECKER.checkers = {**Draft202012Validator.FORMAT_CHECKER.checkers, "rege
 
 
 def validator_for(schema: dict) -> Any:
-    """The validator every task form is checked with: JSON Schema 2020-12, patterns and the regex format in RE2."""
-    return FormValidator(schema, format_checker=FORMAT_CHECKER)
+    """The validator every task form is checked with: JSON Schema 2020-12, patterns and the regex format in RE2,
+    and a registry that retrieves nothing, so no `$ref` can read a file or fetch an address."""
+    return FormValidator(schema, format_checker=FORMAT_CHECKER, registry=referencing.Registry())
+
+
+REFERENCE_KEYWORDS = ("$ref", "$dynamicRef", "$recursiveRef")
+
+
+def schema_problems(schema: dict) -> list[tuple[str, str]]:
+    """Everything in a form's schema that could make validation slow or reach outside it: patterns RE2 cannot run,
+    and references other than to a definition of the same form that itself refers to nothing."""
+    return pattern_problems(schema) + reference_problems(schema)
+
+
+def reference_problems(schema: Any, path: str = "", inside_definition: bool = False) -> list[tuple[str, str]]:
+    """(JSON pointer, Chinese message) for each reference that leaves the form, or that a definition makes (no cycles)."""
+    found: list[tuple[str, str]] = []
+    if isinstance(schema, list):
+        for index, item in enumerate(schema):
+            found += reference_problems(item, f"{path}/{index}", inside_definition)
+        return found
+    if not isinstance(schema, dict):
+        return found
+    for keyword in REFERENCE_KEYWORDS:
+        target = schema.get(keyword)
+        if target is None:
+            continue
+        if not isinstance(target, str) or not target.startswith(("#/$defs/", "#/definitions/")):
+            found.append((f"{path}/{keyword}", f"表单只能引用本表单 $defs 中的定义（如 #/$defs/金额），不能引用“{str(target)[:80]}”"))
+        elif inside_definition:
+            found.append((f"{path}/{keyword}", "$defs 中的定义不能再引用其他定义（避免循环引用）"))
+    for key, value in schema.items():
+        if key not in _NOT_SCHEMA:
+            nested = inside_definition or (path == "" and key in ("$defs", "definitions"))
+            found += reference_problems(value, f"{path}/{_escaped(key)}", nested)
+    return found
 
 
 def pattern_problems(schema: dict) -> list[tuple[str, str]]:

@@ -18,7 +18,7 @@ from . import projects
 from .dmn_check import DecisionInfo, Variable, check_dmn
 from .decision_cases import DecisionRunner, run_cases
 from .errors import DefinitionInvalid, SandboxViolation
-from .forms import pattern_problems
+from .forms import schema_problems
 from .models import Project
 from .parser import MAX_FILE_BYTES, XmlRefused, parse_xml
 from .sandbox import compile_checked
@@ -85,7 +85,7 @@ def check_bundle(files: dict[str, str], process_id: str, scopes: tuple[str, ...]
                 try:
                     jsonschema.Draft202012Validator.check_schema(schema)
                     forms[name] = schema
-                    result.problems += [problem(name, path, message) for path, message in pattern_problems(schema)]
+                    result.problems += [problem(name, path, message) for path, message in schema_problems(schema)]
                 except jsonschema.SchemaError as exc:
                     path = "/".join(str(p) for p in exc.path) or "（根）"
                     result.problems.append(problem(name, path, f"不是有效的 JSON Schema：{exc.message}（位置 {path}）"))
@@ -123,13 +123,30 @@ def _load_json(name: str, text: str, problems: list[dict[str, str]]) -> Optional
         return json.loads(text)
     except json.JSONDecodeError as exc:
         problems.append(problem(name, "", f"JSON 格式错误（第{exc.lineno}行第{exc.colno}列）：{exc.msg}"))
-        return None
+    except (ValueError, RecursionError):
+        problems.append(problem(name, "", "JSON 内容无法读取：嵌套过深或数字位数过多"))
+    return None
+
+
+class NoAliasLoader(yaml.SafeLoader):
+    """YAML without anchors and aliases, so a small lanes.yaml cannot expand into gigabytes."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        """Refuse an alias before it is expanded."""
+        if self.check_event(yaml.AliasEvent):
+            raise yaml.YAMLError("不允许使用 YAML 别名（*引用）")
+        return super().compose_node(parent, index)
+
+
+def load_lanes(text: str) -> Any:
+    """Parse lanes.yaml safely (no Python objects, no aliases)."""
+    return yaml.load(text, Loader=NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
 
 
 def _check_lanes(name: str, text: str, scopes: tuple[str, ...]) -> list[dict[str, str]]:
     """lanes.yaml: every lane maps to a role listed under `roles` and to a known scope."""
     try:
-        config = yaml.safe_load(text) or {}
+        config = load_lanes(text) or {}
     except yaml.YAMLError as exc:
         return [problem(name, "", f"YAML 格式错误：{exc}")]
     if not isinstance(config, dict) or not isinstance(config.get("lanes"), dict) or not isinstance(config.get("roles"), dict):
@@ -259,7 +276,7 @@ def _enum(prop: dict) -> Optional[tuple[Any, ...]]:
 def _assigned_names(script: str) -> set[str]:
     try:
         tree = ast.parse(script)
-    except SyntaxError:
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return set()
     return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
 

@@ -157,7 +157,17 @@ def unstorable(data: dict[str, Any]) -> str | None:
             stack.extend((f"{path}[{index}]", item) for index, item in enumerate(value))
         elif not isinstance(value, STORABLE_SCALARS):
             return f"{path}（{type(value).__name__}）"
+        elif isinstance(value, str) and not value.isascii() and not _encodable(value):
+            return f"{path}（含无效的 Unicode 代理字符）"
     return None
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class SandboxScriptEngine(PythonScriptEngine):

@@ -9,6 +9,7 @@ shared references cannot make a small object take exponential time.
 from __future__ import annotations
 
 import builtins
+import gc
 import operator
 import time
 from contextlib import contextmanager
@@ -26,16 +27,49 @@ CONTAINERS = (list, tuple, dict, set, frozenset)
 SCALARS = frozenset({str, int, float, bool, type(None), Decimal, date, datetime, timedelta})
 
 
+class CollectorClock:
+    """CPU time the garbage collector spent, which no evaluation should be charged for (a full collection of a
+    large heap can take longer than an expression's whole budget)."""
+
+    total = 0.0
+    started = 0.0
+    watching = False
+
+
+def _collector_phase(phase: str, info: dict[str, Any]) -> None:
+    if phase == "start":
+        CollectorClock.started = time.thread_time()
+    else:
+        CollectorClock.total += time.thread_time() - CollectorClock.started
+
+
+def watch_collector() -> None:
+    """Start counting the collector's time (once per process, on the first evaluation)."""
+    if not CollectorClock.watching:
+        CollectorClock.watching = True
+        gc.callbacks.append(_collector_phase)
+
+
+def now() -> float:
+    """This thread's CPU time less the collector's: what an evaluation is charged."""
+    return time.thread_time() - CollectorClock.total
+
+
 @dataclass
 class Budget:
-    """What one evaluation may still spend: a deadline and a count of loop iterations."""
+    """What one evaluation may still spend: a deadline and a count of loop iterations.
+
+    Time is the thread's CPU time less the garbage collector's, so other requests, other
+    processes, a busy machine or a full collection never make an ordinary expression fail;
+    only work done by this evaluation counts.
+    """
 
     limits: Limits
     seconds: float
     deadline: float = 0.0
     iterations: int = 0
     kind: str = "表达式"
-    started: float = field(default_factory=time.monotonic)
+    started: float = field(default_factory=now)
 
     allocated: int = 0
 
@@ -45,18 +79,25 @@ class Budget:
             self.allocated += len(value)
         elif isinstance(value, (list, tuple, dict, set, frozenset)):
             self.allocated += 8 * len(value)
+        elif isinstance(value, int) and not isinstance(value, bool):
+            self.allocated += value.bit_length() // 8
         else:
             return value
         if self.allocated > self.limits.max_allocated_bytes:
             raise LimitExceeded(f"{self.kind}累计生成的数据超过上限 {self.limits.max_allocated_bytes // 1_000_000} MB")
         return value
 
+    def in_time(self) -> None:
+        """Past the deadline the evaluation stops (checked by every guard, not only loops)."""
+        if now() > self.deadline:
+            raise LimitExceeded(f"{self.kind}执行时间超过上限 {self.seconds:g} 秒")
+
     def tick(self) -> None:
         """Charge one step; past the deadline or the iteration budget the evaluation stops."""
         self.iterations += 1
         if self.iterations > self.limits.max_iterations:
             raise LimitExceeded(f"{self.kind}循环次数超过上限 {self.limits.max_iterations}")
-        if time.monotonic() > self.deadline:
+        if now() > self.deadline:
             raise LimitExceeded(f"{self.kind}执行时间超过上限 {self.seconds:g} 秒")
 
 
@@ -66,6 +107,7 @@ _budget: ContextVar[Budget | None] = ContextVar("sandbox_budget", default=None)
 @contextmanager
 def budget(seconds: float, kind: str, limits: Limits | None = None) -> Iterator[Budget]:
     """Give the code run inside this block a deadline `seconds` away and a fresh iteration count."""
+    watch_collector()
     current = Budget(limits or active(), seconds, kind=kind)
     current.deadline = current.started + seconds
     token = _budget.set(current)
@@ -80,7 +122,7 @@ def current() -> Budget:
     found = _budget.get()
     if found is None:
         limits = active()
-        found = Budget(limits, limits.script_seconds, deadline=time.monotonic() + limits.script_seconds)
+        found = Budget(limits, limits.script_seconds, deadline=now() + limits.script_seconds)
     return found
 
 
@@ -98,6 +140,8 @@ def measure(value: Any, limits: Limits) -> int:
     while stack:
         item, depth = stack.pop()
         visited += 1
+        if not visited % 4096:
+            current().in_time()
         if visited > limits.max_nodes:
             raise too_large(f"数据元素数量（{limits.max_nodes}）")
         if depth > limits.max_depth:
@@ -189,16 +233,20 @@ COMPARE_OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
 def binop(op: str, left: Any, right: Any) -> Any:
     """`left op right` once its operands are known to give a result within the ceilings."""
     state = current()
+    state.in_time()
     if type(left) not in SCALARS or type(right) not in SCALARS or op in ("Pow", "LShift", "Mult", "Mod", "Add"):
         _precheck(op, left, right, state.limits)  # type: ignore[arg-type]
     result = BINARY_OPERATORS[op](left, right)
     if type(result) not in SCALARS:
         measure(result, state.limits)
+    elif type(result) is int:
+        _check_int_bits(result.bit_length(), state.limits)
     return state.charge(result)
 
 
 def compare(op: str, left: Any, right: Any) -> Any:
     """A comparison or membership test, its container operands measured first."""
+    current().in_time()
     if type(left) not in SCALARS:
         checked(left)
     if type(right) not in SCALARS:
@@ -209,6 +257,13 @@ def compare(op: str, left: Any, right: Any) -> Any:
 def chain(ops: tuple[str, ...], *operands: Any) -> bool:
     """A chained comparison such as `20 <= x <= 50`, each link guarded (operands are evaluated first)."""
     return all(compare(op, operands[i], operands[i + 1]) for i, op in enumerate(ops))
+
+
+def key(value: Any) -> Any:
+    """A value about to be hashed (a set element, a dict key, a subscript being assigned): tuples are measured first."""
+    if type(value) is tuple:
+        checked(value)
+    return value
 
 
 def iterate(source: Any) -> Iterator[Any]:
@@ -235,8 +290,14 @@ def text(value: str) -> str:
 
 
 def format_value(value: Any) -> Any:
-    """A value about to be formatted into an f-string, measured first."""
-    return checked(value)
+    """A value about to be formatted into an f-string, measured and counted before the f-string is joined."""
+    state = current()
+    state.in_time()
+    if isinstance(value, str):
+        state.charge(value)
+    elif type(value) not in SCALARS:
+        state.allocated += measure(value, state.limits)
+    return value
 
 
 def getitem(obj: Any, key: Any) -> Any:
@@ -295,9 +356,13 @@ def _growth_guard(container: Any, name: str) -> Callable[..., Any]:
         limits = current().limits
         for value in (*args, *kwargs.values()):
             checked(value)
-        added = sum(_length(a) for a in args) if name in ("extend", "update") else 1
+        added = sum(_length(a) for a in (*args, *kwargs.values())) if name in ("extend", "update") else 1
+        if name in ("extend", "update") and not all(isinstance(a, (list, tuple, dict, set, str)) for a in args):
+            args = tuple(list(iterate(a)) if not isinstance(a, dict) else a for a in args)
+            added = sum(_length(a) for a in (*args, *kwargs.values()))
         if len(container) + added > limits.max_items:
             raise too_large(f"列表或字典长度（{limits.max_items} 项）")
+        current().allocated += 8 * added
         return method(*args, **kwargs)
     return grow
 
@@ -309,8 +374,21 @@ def _walking_guard(container: Any, name: str) -> Callable[..., Any]:
         checked(container)
         for value in (*args, *kwargs.values()):
             checked(value)
+        if kwargs.get("key") is not None:
+            sort_key = kwargs["key"]
+            kwargs["key"] = lambda item: call(sort_key, item)
         return method(*args, **kwargs)
     return walk
+
+
+def _key_guard(container: Any, name: str) -> Callable[..., Any]:
+    method = getattr(container, name)
+
+    def lookup(*args: Any) -> Any:
+        for value in args:
+            key(value)
+        return method(*args)
+    return lookup
 
 
 WRAPPED_METHODS: dict[tuple[type, str], Callable[[Any], Callable[..., Any]]] = {
@@ -325,6 +403,7 @@ WRAPPED_METHODS: dict[tuple[type, str], Callable[[Any], Callable[..., Any]]] = {
     (set, "add"): lambda c: _growth_guard(c, "add"),
     **{(list, n): (lambda c, n=n: _walking_guard(c, n)) for n in ("count", "index", "remove", "sort")},
     **{(tuple, n): (lambda c, n=n: _walking_guard(c, n)) for n in ("count", "index")},
+    **{(dict, n): (lambda c, n=n: _key_guard(c, n)) for n in ("get", "pop")},
     **{(set, n): (lambda c, n=n: _walking_guard(c, n)) for n in ("union", "intersection", "difference", "symmetric_difference", "issubset", "issuperset", "isdisjoint", "remove", "discard")},
 }
 
@@ -336,6 +415,14 @@ def safe_range(*args: int) -> range:
     if len(span) > limit:
         raise too_large(f"range 长度（{limit}）")
     return span
+
+
+def safe_round(number: Any, ndigits: Any = None) -> Any:
+    """round() with at most max_int_digits digits either side of the point."""
+    limit = current().limits.max_int_digits
+    if isinstance(ndigits, int) and abs(ndigits) > limit:
+        raise too_large(f"round 的位数（{limit}）")
+    return round(number, ndigits)
 
 
 def safe_sum(items: Iterable[Any], start: Any = 0) -> Any:
@@ -401,12 +488,12 @@ def _keyed(func: Callable[..., Any]) -> Callable[..., Any]:
     return keyed
 
 
-SHALLOW_CALLS = frozenset(id(f) for f in (len, bool, isinstance, any, all, abs, round, divmod))
+SHALLOW_CALLS = frozenset(id(f) for f in (len, bool, any, all, abs, divmod))
 SAFE_CALLABLES: dict[str, Any] = {name: getattr(builtins, name) for name in ALLOWED_FUNCTIONS}
 SAFE_CALLABLES.update({
     "range": safe_range, "sum": safe_sum, "map": safe_map, "filter": safe_filter, "zip": safe_zip,
     "enumerate": safe_enumerate, "reversed": safe_reversed,
-    "sorted": _keyed(sorted), "min": _keyed(min), "max": _keyed(max),
+    "sorted": _keyed(sorted), "min": _keyed(min), "max": _keyed(max), "round": safe_round,
 })
 CALLABLE_IDS = frozenset(id(f) for f in SAFE_CALLABLES.values())
 
@@ -414,8 +501,7 @@ CALLABLE_IDS = frozenset(id(f) for f in SAFE_CALLABLES.values())
 def call(func: Any, *args: Any, **kwargs: Any) -> Any:
     """Call an allowed builtin or a method obtained through `getattribute`, arguments measured first."""
     state = current()
-    if time.monotonic() > state.deadline:
-        raise LimitExceeded(f"{state.kind}执行时间超过上限 {state.seconds:g} 秒")
+    state.in_time()
     if id(func) not in CALLABLE_IDS and not _is_allowed_method(func):
         raise SandboxViolation(f"不允许调用 {getattr(func, '__name__', type(func).__name__)}")
     if id(func) not in SHALLOW_CALLS:
@@ -427,6 +513,8 @@ def call(func: Any, *args: Any, **kwargs: Any) -> Any:
         measure(result, state.limits)
     elif isinstance(result, str) and len(result) > state.limits.max_string:
         raise too_large(f"文本长度（{state.limits.max_string} 字符）")
+    elif type(result) is int:
+        _check_int_bits(result.bit_length(), state.limits)
     return state.charge(result)
 
 
@@ -438,7 +526,7 @@ def _is_allowed_method(func: Any) -> bool:
     return allowed is not None and getattr(func, "__name__", "") in allowed and callable(func)
 
 
-_WRAPPER_FACTORIES = ("_width_guard", "_join_guard", "_replace_guard", "_growth_guard", "_walking_guard")
+_WRAPPER_FACTORIES = ("_width_guard", "_join_guard", "_replace_guard", "_growth_guard", "_walking_guard", "_key_guard")
 
 GUARDS: dict[str, Any] = {
     "_zk_binop": binop,
@@ -452,4 +540,5 @@ GUARDS: dict[str, Any] = {
     "_zk_chain": chain,
     "_zk_slice": slice,
     "_zk_text": text,
+    "_zk_key": key,
 }

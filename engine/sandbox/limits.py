@@ -13,7 +13,7 @@ class Limits:
     script_seconds: float = 1.0
     max_string: int = 1_000_000
     max_items: int = 100_000
-    max_int_digits: int = 10_000
+    max_int_digits: int = 4_000
     max_nodes: int = 200_000
     max_depth: int = 50
     max_iterations: int = 1_000_000

@@ -55,6 +55,7 @@ class Guarder(ast.NodeTransformer):
     def visit_Subscript(self, node: ast.Subscript) -> ast.AST:
         self.generic_visit(node)
         if not isinstance(node.ctx, ast.Load):
+            node.slice = _guard("key", node.slice)
             return node
         key = node.slice
         if isinstance(key, ast.Slice):
@@ -74,18 +75,36 @@ class Guarder(ast.NodeTransformer):
         return self._display(node, node.elts)
 
     def visit_Set(self, node: ast.Set) -> ast.AST:
-        return self._display(node, node.elts)
+        parts = list(node.elts)
+        self.generic_visit(node)
+        if _all_constant(parts):
+            return node
+        node.elts = [e if isinstance(e, ast.Starred) else _guard("key", e) for e in node.elts]
+        return _guard("display", node)
 
     def visit_Dict(self, node: ast.Dict) -> ast.AST:
-        return self._display(node, [*node.keys, *node.values])
+        parts = [*node.keys, *node.values]
+        self.generic_visit(node)
+        if _all_constant(parts):
+            return node
+        node.keys = [k if k is None else _guard("key", k) for k in node.keys]
+        return _guard("display", node)
 
     def _comprehension(self, node: ast.expr) -> ast.AST:
         self.generic_visit(node)
         return _guard("display", node)
 
     visit_ListComp = _comprehension
-    visit_SetComp = _comprehension
-    visit_DictComp = _comprehension
+
+    def visit_SetComp(self, node: ast.SetComp) -> ast.AST:
+        self.generic_visit(node)
+        node.elt = _guard("key", node.elt)
+        return _guard("display", node)
+
+    def visit_DictComp(self, node: ast.DictComp) -> ast.AST:
+        self.generic_visit(node)
+        node.key = _guard("key", node.key)
+        return _guard("display", node)
 
     def visit_comprehension(self, node: ast.comprehension) -> ast.AST:
         self.generic_visit(node)

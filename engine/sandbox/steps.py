@@ -5,11 +5,10 @@ automatic steps must be stopped well before that, with the reason on the instanc
 """
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from ..errors import LimitExceeded
-from .guards import measure
+from .guards import measure, now
 from .limits import Limits
 
 
@@ -24,7 +23,7 @@ class StepGuard:
         self.depths: dict[Any, int] = {}
         self.base_depth: int | None = None
         self.data_bytes = 0
-        self.deadline = time.monotonic() + limits.advance_seconds
+        self.deadline = now() + limits.advance_seconds  # CPU time of this thread, as the sandbox counts
         self.tasks_before = self.task_count()
 
     def before(self, task: Any) -> None:
@@ -37,7 +36,7 @@ class StepGuard:
         limits = self.limits
         if len(self.finished) >= limits.max_engine_steps:
             raise LimitExceeded(f"一次推进执行了 {limits.max_engine_steps} 个自动步骤仍未停下，已停止")
-        if time.monotonic() > self.deadline:
+        if now() > self.deadline:
             raise LimitExceeded(f"一次推进的自动步骤运行超过 {limits.advance_seconds:g} 秒，已停止")
         depth = self._depth(task)
         if self.base_depth is None:
