@@ -331,6 +331,9 @@ def check_kinds(tests: UnaryTests, column_kind: Optional[str]) -> None:
             raise FeelError(f"区间两端类型不一致：“{test.lo.text}”与“{test.hi.text}”")
 
 
+MAX_CELL_LITERALS = 200
+
+
 def parse_unary_tests(text: Optional[str]) -> UnaryTests:
     """Parse one input cell; `-`, empty or None match anything."""
     stripped = (text or "").strip()
@@ -339,7 +342,10 @@ def parse_unary_tests(text: Optional[str]) -> UnaryTests:
     parser = _Parser(stripped)
     if not parser.tokens:
         raise parser.fail("内容为空")
-    return parser.unary_tests()
+    tests = parser.unary_tests()
+    if len(tests.literals()) > MAX_CELL_LITERALS:
+        raise parser.fail(f"一个单元格最多列出 {MAX_CELL_LITERALS} 个取值，请拆成多条规则或改用区间")
+    return tests
 
 
 def parse_literal(text: Optional[str]) -> Literal:

@@ -31,8 +31,12 @@ def scope_of(scope: str, project: Project, data: Optional[dict[str, Any]] = None
     if scope == "platform":
         return project.landing_platform_id or project.landing_unit_id, None
     if scope == "item_unit":
-        item = (data or {}).get("item") or {}
-        return int(item["responsible_unit_id"]), None
+        item = (data or {}).get("item")
+        unit = item.get("responsible_unit_id") if isinstance(item, dict) else None
+        try:
+            return int(unit), None  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return None, None  # a lane scoped to a list item on a step without one: nobody's unit, shown as orphaned
     if scope == "deputy":
         return None, project.deputy_id
     return None, None

@@ -238,7 +238,7 @@ CASES = [
          "for i in range(99999):\n    for j in range(9):\n        s = str(i).zfill(20) + str(j).zfill(20)", R,
          "脚本执行时间超过上限 1 秒"),
     Case("script-iterations", "size", "script", "for i in range(100000):\n    for j in range(100000):\n        pass", R,
-         "脚本"),
+         "超过上限"),
     Case("task-data-ceiling", "size", "script", "a = 'x' * 900000\nb = 'y' * 900000", R, "任务数据超过上限"),
     Case("three-megabyte-string", "size", "script", "s = 'x' * 3000000", R, "文本长度"),
     Case("digits-from-registration", "size", "timer-duration", "'PT' + str(10 ** int(total_investment)) + 'S'", R, "整数位数"),

@@ -330,9 +330,6 @@ def _item_unit_lanes() -> dict[str, str]:
     return {**H.BUNDLE, "lanes.yaml": text}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "lanes.yaml may give a lifecycle lane the item_unit scope; runtime._sync_tasks then reads "
-    "task.data['item']['responsible_unit_id'] and raises KeyError, so every registration answers 500"))
 def test_lane_scope_resolves_for_every_ready_task() -> None:
     files = _item_unit_lanes()
     try:
@@ -530,13 +527,9 @@ class Bomb:
 
 
 BOMBS = [
-    Bomb("decision-overlap-check-quadratic", lambda: _overlapping_literals(1000), H.TIER_DMN, 1.5, 1000, (
-        "dmn_check._overlaps intersects every interval of one cell with every interval of the other: two cells "
-        "of 1,000 literals (14 KB) take 5.7 s, of 3,000 literals (41 KB) 49.5 s and 1.1 GB at deploy")),
+    Bomb("decision-overlap-check-quadratic", lambda: _overlapping_literals(1000), H.TIER_DMN, 1.5, 1000, ""),
     Bomb("lanes-yaml-alias-bomb", lambda: _alias_bomb(8), "lanes.yaml", 1.0, 500, ""),
-    Bomb("standalone-decision-input-at-deploy", _standalone_decision_cases, H.SCORING_DMN, 1.5, 1000, (
-        "a decision no process calls may have any Python as input expression, and its cases file runs it at "
-        "deploy: the unmeasured shared-tuple isinstance hangs the deploy request for hours")),
+    Bomb("standalone-decision-input-at-deploy", _standalone_decision_cases, "assessment_scoring.cases.json", 1.5, 1000, ""),
 ]
 
 
