@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 ASSETS := webui/static/build/.built
 CATALOGS := $(patsubst %.po,%.mo,$(wildcard webui/translations/*/LC_MESSAGES/messages.po))
 
-.PHONY: install run test bench
+.PHONY: install run test lint bench
 
 $(STAMP): setup.cfg pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Python >= 3.11 is required" if sys.version_info < (3, 11) else 0)'
@@ -36,6 +36,9 @@ run: install
 
 test: install
 	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check engine webui zhikong bench tests
 
 bench: install
 	$(BIN)/python bench/engine.py

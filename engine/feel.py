@@ -318,7 +318,7 @@ def check_kinds(tests: UnaryTests, column_kind: Optional[str]) -> None:
         for lit in [test.literal] if isinstance(test, Compare) else [test.lo, test.hi]:
             if lit.kind == "null":
                 if isinstance(test, Range) or test.op not in ("=", "!="):
-                    raise FeelError(f"null 只能直接填写或用 not(null)，不能用于比较或区间")
+                    raise FeelError("null 只能直接填写或用 not(null)，不能用于比较或区间")
                 continue
             if lit.kind == "boolean" and isinstance(test, Compare) and test.op not in ("=", "!="):
                 raise FeelError(f"true/false 不能用于大小比较：“{lit.text}”")

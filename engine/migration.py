@@ -138,7 +138,7 @@ def check(session: Session, instance: Instance, target: Definition) -> tuple[Com
     workflow = runtime._checkout(instance, old)
     spec_diff = SpecDiff(state._registry, workflow.spec, new.spec)
     result.reasons += _workflow_reasons(workflow, spec_diff)
-    for sub_id, sub in workflow.subprocesses.items():
+    for sub in workflow.subprocesses.values():
         new_sub = new.subprocess_specs.get(sub.spec.name)
         if new_sub is None:
             result.reasons.append(f"子流程 {sub.spec.name} 在新版本中已删除")

@@ -13,7 +13,7 @@ from engine import coordination, definitions, demo, recheck, runtime, schema
 from engine.config import Settings
 from engine.db import Database
 from engine.errors import EngineError, InvalidInput
-from engine.models import Task, User
+from engine.models import Task
 from engine.org import user_by_name
 
 

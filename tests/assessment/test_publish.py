@@ -133,7 +133,7 @@ def test_two_officials_finalising_at_once_store_one_edition_and_the_other_is_tol
         start = threading.Barrier(2)
         outcomes: list[str] = []
 
-        def finalise() -> None:
+        def finalise(start: threading.Barrier = start, quarter: int = quarter, outcomes: list[str] = outcomes) -> None:
             start.wait()
             try:
                 with sh.db.session() as s:

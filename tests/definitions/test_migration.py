@@ -94,7 +94,7 @@ def test_removed_current_task_is_refused_with_the_reason_and_nothing_changes(h: 
 def test_changed_completed_gateway_is_refused_but_an_untouched_path_migrates(h: Helper) -> None:
     ahead = h.register(name="已过意向")
     h.complete(ahead, "anwen", INTENT)
-    waiting = h.register(name="待确认意向")
+    h.register(name="待确认意向")
     changed_condition = edited(BPMN, lambda t: t.replace("has_intent == True", "has_intent == True and total_investment > 0", 1))
     v2 = deploy(h.db, changed_condition)
     with h.db.session() as s:

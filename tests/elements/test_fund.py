@@ -43,14 +43,14 @@ def test_commitments_and_remaining_follow_projects_through_their_lifecycle(eh: E
     b = eh.register(name="乙新材料项目", fund_request=9000)
     eh.register(name="丙无基金项目")
     fresh = ledger(eh)
-    assert [(l.name, l.state, l.committed) for l in fresh.lines] == [("甲精密制造项目", "pending", 0), ("乙新材料项目", "pending", 0)]
+    assert [(line.name, line.state, line.committed) for line in fresh.lines] == [("甲精密制造项目", "pending", 0), ("乙新材料项目", "pending", 0)]
     assert (fresh.fund_size, fresh.committed, fresh.remaining, fresh.pending) == (20000, 0, 20000, 17000)
     assert fresh.warnings == []
 
     eh.approve(a, fund_request=7000)  # the approval form lowers the request
     eh.approve(b)
     approved = ledger(eh)
-    assert {l.name: (l.state, l.requested, l.committed) for l in approved.lines} == {
+    assert {line.name: (line.state, line.requested, line.committed) for line in approved.lines} == {
         "甲精密制造项目": ("committed", 7000, 7000), "乙新材料项目": ("committed", 9000, 9000)}
     assert (approved.committed, approved.remaining, approved.balance) == (16000, 4000, 20000)
 

@@ -109,7 +109,7 @@ class Case:
         return pytest.param(self, id=f"{self.category}-{self.kind}-{self.name}", marks=marks)
 
 
-D, R, I = "deploy", "runtime", "isolated"
+D, R, I = "deploy", "runtime", "isolated"  # noqa: E741 - the outcome column of the case table
 STAR_RANGES = "r = range(10**5)\nx = len([" + "*r, " * 300 + "])"
 
 CASES = [
