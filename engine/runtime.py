@@ -287,11 +287,16 @@ def _log_engine_step(session: Session, instance: Instance, project: Project, tas
     spec = task.task_spec
     if getattr(spec, "dmnEngine", None) is not None:
         tier = task.data.get("tier")
-        inputs = {k: task.data.get(k) for k in ("needs_land", "land_mu", "category", "dev_zone", "one_case_support")}
+        inputs = {name: task.data.get(name) for name in decision_inputs(spec.dmnEngine)}
         project.tier = tier or ""
         _log(session, "decision", instance, project, None, spec.bpmn_id, f"{spec.bpmn_name}：{tier}", {"inputs": inputs, "tier": tier})
     elif isinstance(spec, EndEvent):
         _log(session, "end", instance, project, None, spec.bpmn_id, spec.bpmn_name or spec.bpmn_id, None)
+
+
+def decision_inputs(engine: Any) -> list[str]:
+    """The variables a decision reads: its table's input expressions, as the process owner drew them."""
+    return [column.expression.strip() for column in engine.decision_table.inputs if column.expression]
 
 
 def _close_project(project: Project, finished: list[Any], workflow: BpmnWorkflow) -> None:

@@ -1,11 +1,15 @@
 """SPEC §4: the 13 tier examples through the real BPMN, and every tier route end to end."""
 from __future__ import annotations
 
-import pytest
+import json
 
-from engine.models import Event
+import pytest
+from lxml import etree
 from sqlalchemy import select
-from tests.conftest import APPROVE, Helper, approval_form, drive_to_tier
+
+from engine import definitions, runtime
+from engine.models import Event
+from tests.conftest import APPROVE, BPMN_DIR, Helper, approval_form, drive_to_tier
 
 FIRST_STEP = {
     "T1": "t1_head_consent",
@@ -86,3 +90,38 @@ def test_each_tier_route_runs_to_construction_start_with_the_right_officials(h: 
     assert (project.status, project.stage) == ("started", "started")
     assert str(project.signed_date) == "2026-10-01" and float(project.funds_in_place) == 12000
     assert h.ready(pid) == []
+
+
+def _with_manufacturing_column(files: dict[str, str]) -> dict[str, str]:
+    """The tier table with one more input column (is_manufacturing, '-' in every rule) and cases that give it."""
+    ns = "https://www.omg.org/spec/DMN/20191111/MODEL/"
+    root = etree.fromstring(files["approval_tier.dmn"].encode("utf-8"))
+    table = root.find(f".//{{{ns}}}decisionTable")
+    last_input = table.findall(f"{{{ns}}}input")[-1]
+    column = etree.fromstring(
+        f'<input xmlns="{ns}" id="input_is_manufacturing" label="是否制造业">'
+        '<inputExpression id="input_expr_is_manufacturing" typeRef="boolean"><text>is_manufacturing</text></inputExpression>'
+        "</input>"
+    )
+    last_input.addnext(column)
+    for rule in table.findall(f"{{{ns}}}rule"):
+        entries = rule.findall(f"{{{ns}}}inputEntry")
+        entries[-1].addnext(etree.fromstring(f'<inputEntry xmlns="{ns}" id="{rule.get("id")}_in_mfg"><text>-</text></inputEntry>'))
+    cases = json.loads(files["approval_tier.cases.json"])
+    for case in cases["cases"]:
+        case["inputs"]["is_manufacturing"] = False
+    return {**files, "approval_tier.dmn": etree.tostring(root, encoding="unicode"),
+            "approval_tier.cases.json": json.dumps(cases, ensure_ascii=False)}
+
+
+def test_a_new_decision_column_reaches_the_decision_without_any_python_change(hs: Helper) -> None:
+    files = _with_manufacturing_column(definitions.read_bundle(BPMN_DIR))
+    with hs.db.session() as s:
+        _, created = definitions.deploy(s, files, runtime.LIFECYCLE)
+    assert created
+    pid = hs.register(is_manufacturing=True)
+    drive_to_tier(hs, pid, "anwen", approval_form(True, 30))
+    with hs.db.session() as s:
+        decision = s.scalars(select(Event).where(Event.project_id == pid, Event.kind == "decision")).one()
+    assert decision.payload["inputs"]["is_manufacturing"] is True
+    assert decision.payload["tier"] == "T1" and set(decision.payload["inputs"]) >= {"land_mu", "category", "dev_zone"}
