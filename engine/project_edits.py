@@ -20,9 +20,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import inputs, projects, runtime
+from . import definitions, inputs, projects, runtime
 from .errors import InvalidInput, NotAllowed, NotFound
-from .models import Event, OrgUnit, Project, Task, User, utcnow
+from .models import Event, Instance, OrgUnit, Project, Task, User, utcnow
 
 DESCRIPTIVE = (
     "name", "investor", "source_channel", "is_manufacturing", "total_investment", "fixed_asset_investment",
@@ -33,7 +33,6 @@ OFFICE_ONLY = (
     "landing_unit_id", "attracting_unit_id", "landing_platform_id", "deputy_id",
 )
 EDITABLE = DESCRIPTIVE + OFFICE_ONLY
-TIER_INPUTS = ("category", "needs_land", "land_mu", "one_case_support", "landing_unit_id", "landing_platform_id")
 NEEDS_REASON = ("landing_unit_id", "attracting_unit_id", "landing_platform_id", "deputy_id")
 ASSESSED = ("is_manufacturing", "total_investment")  # they decide a signed project's assessment class and points
 UNIT_FIELDS = ("landing_unit_id", "attracting_unit_id", "landing_platform_id")
@@ -66,11 +65,25 @@ def scored(project: Project) -> bool:
     return project.signed_date is not None
 
 
-def locked(project: Project) -> dict[str, str]:
-    """Fields that cannot change at the project's point in the lifecycle, with the reason in words."""
+def tier_fields(session: Session, project: Project) -> tuple[str, ...]:
+    """Record fields the project's lifecycle decisions read: from the input columns of its definition's decision tables."""
+    instance = session.scalars(
+        select(Instance).where(Instance.project_id == project.id, Instance.process_id == runtime.LIFECYCLE).order_by(Instance.id.desc())
+    ).first()
+    definition_id = instance.definition_id if instance is not None else definitions.latest(session, runtime.LIFECYCLE).id
+    loaded = definitions.load(session, definition_id)
+    facts = {name for spec in loaded.spec.task_specs.values() if getattr(spec, "dmnEngine", None) is not None
+             for name in runtime.decision_inputs(spec.dmnEngine)}
+    return tuple(field for field in projects.fields_behind(facts) if field in EDITABLE)
+
+
+def locked(project: Project, decided_by: tuple[str, ...]) -> dict[str, str]:
+    """Fields that cannot change at the project's point in the lifecycle, with the reason in words.
+
+    `decided_by` are the fields the tier decision read (tier_fields), locked once the tier is decided."""
     reasons: dict[str, str] = {}
     if project.tier:
-        for field in TIER_INPUTS:
+        for field in decided_by:
             reasons[field] = f"已完成审批层级判定（{project.tier}），{projects.label(field)}决定审批路径，不能再修改"
     if project.status != "active":
         for field in NEEDS_REASON:
@@ -100,7 +113,7 @@ def update(session: Session, project_id: int, data: dict[str, Any], actor: User,
     errors = {f: msg for f, msg in invalid.items() if f in submitted}  # a stored value the actor cannot change does not block
     if errors:
         raise InvalidInput(errors)
-    errors = {c.field: msg for c in changes if (msg := locked(project).get(c.field))}
+    errors = {c.field: msg for c in changes if (msg := locked(project, tier_fields(session, project)).get(c.field))}
     reason = inputs.text(reason, "reason", "修改原因", 300, errors)
     explained = NEEDS_REASON + (ASSESSED if scored(project) else ())
     if not errors and not reason and any(c.field in explained for c in changes):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any, Optional
+from typing import Any, Iterable, Optional
 
 from sqlalchemy.orm import Session
 
@@ -208,6 +208,22 @@ def is_dev_zone(project: Project) -> bool:
     """The project lands on 金磐开发区 (delegated approval for ≤ 50 亩)."""
     platform = project.landing_platform or project.landing_unit
     return bool(platform and platform.is_dev_zone)
+
+
+FACT_FIELDS: dict[str, tuple[str, ...]] = {
+    "project_id": (),
+    "project_name": ("name",),
+    "dev_zone": ("landing_unit_id", "landing_platform_id"),
+}
+"""Record fields each workflow fact is computed from, where they are not the fact's own name."""
+
+
+def fields_behind(facts: Iterable[str]) -> tuple[str, ...]:
+    """The record fields a set of workflow facts is computed from, in a stable order."""
+    found: dict[str, None] = {}
+    for fact in sorted(facts):
+        found.update(dict.fromkeys(FACT_FIELDS.get(fact, (fact,))))
+    return tuple(found)
 
 
 def workflow_facts(project: Project) -> dict[str, Any]:

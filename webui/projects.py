@@ -136,7 +136,7 @@ def edit(project_id: int):  # type: ignore[no-untyped-def]
         if not allowed:
             abort(403)
         stored = {k: _form_text(v) for k, v in project_edits.current_values(project).items()}
-        locked = project_edits.locked(project)
+        locked = project_edits.locked(project, project_edits.tier_fields(s, project))
         context = dict(project_id=project.id, project_name=project.name, allowed=allowed, locked=locked,
                        shown={f: project_edits.shown(s, f, getattr(project, f)) for f in locked},
                        is_office="office" in current_user.roles, **form_options(s))
