@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -256,12 +256,14 @@ def end_event_ids(loaded: LoadedDefinition) -> set[str]:
 
 
 _cache: dict[int, LoadedDefinition] = {}
+_by_content: dict[tuple[str, str], LoadedDefinition] = {}
+CONTENT_CACHE_SIZE = 16
 _validated: set[tuple[str, str]] = set()
 _cache_lock = threading.Lock()
 
 
 def forget_parsed() -> None:
-    """Drop every parsed definition (when a process switches to another, fresh database)."""
+    """Drop the parsed definitions by id (when a process switches to another database); parses kept by content hash stay valid."""
     with _cache_lock:
         _cache.clear()
 
@@ -276,8 +278,23 @@ def load(session: Session, definition_id: int) -> LoadedDefinition:
             row = session.get(Definition, definition_id)
             if row is None:
                 raise NotFound(f"流程定义 {definition_id} 不存在")
-            _cache[definition_id] = build(row.files, row.process_id, definition_id)
+            _cache[definition_id] = _parsed_content(row, definition_id)
         return _cache[definition_id]
+
+
+def _parsed_content(row: Definition, definition_id: int) -> LoadedDefinition:
+    """Parse a stored version, reusing the parse of identical content made for another id or database.
+
+    The hash is computed from the files themselves, never read from the row, so a row altered in
+    the database is parsed and checked afresh."""
+    key = (content_hash(row.files), row.process_id)
+    parsed = _by_content.pop(key, None)
+    if parsed is None:
+        parsed = build(row.files, row.process_id, definition_id)
+    _by_content[key] = parsed
+    while len(_by_content) > CONTENT_CACHE_SIZE:
+        _by_content.pop(next(iter(_by_content)))
+    return replace(parsed, definition_id=definition_id, validators={})
 
 
 def latest(session: Session, process_id: str) -> Definition:
