@@ -21,9 +21,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import event  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
-from engine import audit, orphans  # noqa: E402
-from engine.db import Database  # noqa: E402
-from engine.models import Event, User  # noqa: E402
+from engine.platform import audit
+from engine.workflow import orphans  # noqa: E402
+from engine.platform.db import Database  # noqa: E402
+from engine.platform.models import Event, User  # noqa: E402
 from lifecycle import T3_STEPS, prepared, run_lifecycle  # noqa: E402
 
 CHAIN = [("before_flush", audit._guard_and_stamp), ("after_flush", audit._remember_new_events),

@@ -19,8 +19,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from SpiffWorkflow.bpmn.script_engine import TaskDataEnvironment  # noqa: E402
 
-from engine import definitions, runtime  # noqa: E402
-from engine.sandbox import SCRIPT_ENGINE  # noqa: E402
+from engine.workflow import definitions, runtime  # noqa: E402
+from engine.workflow.sandbox import SCRIPT_ENGINE  # noqa: E402
 from lifecycle import T3_STEPS, prepared, run_lifecycle, run_raw  # noqa: E402
 
 

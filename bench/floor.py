@@ -21,8 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from SpiffWorkflow.bpmn import BpmnWorkflow  # noqa: E402
 from SpiffWorkflow.util.task import TaskState  # noqa: E402
 
-from engine import definitions, runtime, state  # noqa: E402
-from engine.models import utcnow  # noqa: E402
+from engine.workflow import definitions, runtime, state  # noqa: E402
+from engine.platform.models import utcnow  # noqa: E402
 from lifecycle import T3_STEPS, prepared, run_raw  # noqa: E402
 
 CLAIM = "UPDATE task SET status='completed', completed_by=?, completed_at=?, data=? WHERE id=? AND status='ready'"

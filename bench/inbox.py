@@ -31,10 +31,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import func, insert, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from engine import definitions, demo, runtime, schema, state  # noqa: E402
-from engine.config import PROJECT_ROOT  # noqa: E402
-from engine.db import Database  # noqa: E402
-from engine.models import Instance, OrgUnit, Project, Task, User  # noqa: E402
+from engine.workflow import definitions, runtime, state
+from engine import demo
+from engine.platform import schema  # noqa: E402
+from engine.platform.config import PROJECT_ROOT  # noqa: E402
+from engine.platform.db import Database  # noqa: E402
+from engine.platform.models import Instance, OrgUnit, Project, Task, User  # noqa: E402
 
 PROJECTS = 100_000
 TASKS_PER_PROJECT = 10
@@ -205,7 +207,7 @@ def pending(db: Database) -> tuple[int, int]:
     """(ready tasks of the official, task rows in total)."""
     with db.session() as s:
         user = s.scalars(select(User).where(User.username == OFFICIAL)).one()
-        from engine import queries
+        from engine.projects import queries
 
         return queries.inbox_count(s, user), s.scalar(select(func.count(Task.id))) or 0
 

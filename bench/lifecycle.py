@@ -8,12 +8,14 @@ from sqlalchemy import select
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
-from engine import definitions, demo, runtime, schema, state
-from engine.config import PROJECT_ROOT
-from engine.db import Database
-from engine.models import Project, Task, User
-from engine.org import can_act
-from engine.sandbox import SCRIPT_ENGINE
+from engine.workflow import definitions, runtime, state
+from engine import demo
+from engine.platform import schema
+from engine.platform.config import PROJECT_ROOT
+from engine.platform.db import Database
+from engine.platform.models import Project, Task, User
+from engine.platform.org import can_act
+from engine.workflow.sandbox import SCRIPT_ENGINE
 
 FACTS = {"category": "industrial", "needs_land": False, "land_mu": 0.0, "dev_zone": False, "one_case_support": False}
 PASS = {"decision": "pass", "opinion": "同意"}

@@ -21,9 +21,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import event, func, select, text  # noqa: E402
 
-from engine import definitions, demo, schema, state, timers  # noqa: E402
-from engine.db import Database  # noqa: E402
-from engine.models import Event, Instance, OrgUnit, User, utcnow  # noqa: E402
+from engine.workflow import definitions, state, timers
+from engine import demo
+from engine.platform import schema  # noqa: E402
+from engine.platform.db import Database  # noqa: E402
+from engine.platform.models import Event, Instance, OrgUnit, User, utcnow  # noqa: E402
 from tests.timers.seeding import deploy_wait, seed  # noqa: E402
 
 

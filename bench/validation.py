@@ -14,10 +14,10 @@ from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engine import definitions, runtime  # noqa: E402
-from engine.config import PROJECT_ROOT  # noqa: E402
-from engine.decision_cases import DecisionRunner  # noqa: E402
-from engine.validation import check_bundle, check_cases, require_valid  # noqa: E402
+from engine.workflow import definitions, runtime  # noqa: E402
+from engine.platform.config import PROJECT_ROOT  # noqa: E402
+from engine.workflow.decision_cases import DecisionRunner  # noqa: E402
+from engine.workflow.validation import check_bundle, check_cases, require_valid  # noqa: E402
 
 
 def median_ms(step: Callable[[], object], runs: int) -> float:

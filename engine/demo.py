@@ -7,11 +7,13 @@ from typing import Any, Optional
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from . import enterprises, fund, land, runtime
-from .coordination import local_today
-from .enterprise_models import EnterpriseEntry, IndustryTag
-from .models import OrgUnit, Project, Task, User, UserRole
-from .org import can_act, hash_password
+from engine.enterprises import catalog
+from engine.elements import fund, land
+from engine.workflow import runtime
+from engine.supervision.coordination import local_today
+from engine.enterprises.models import EnterpriseEntry, IndustryTag
+from engine.platform.models import OrgUnit, Project, Task, User, UserRole
+from engine.platform.org import can_act, hash_password
 
 DEMO_PASSWORD = "zhikong2026"
 
@@ -236,10 +238,10 @@ def load_enterprises(session: Session) -> int:
     count = 0
     for code, name, tag, kind, region, contact, phone, planned, status, notes in ENTERPRISES:
         unit = units[code]
-        actor = next((u for u in users if u.unit_id == unit.id and u.roles & enterprises.MAINTAINER_ROLES), office)
+        actor = next((u for u in users if u.unit_id == unit.id and u.roles & catalog.MAINTAINER_ROLES), office)
         data = dict(name=name, tag_id=tags.get(tag) or next(iter(tags.values())), source_unit_id=unit.id, list_kind=kind,
                     region=region, contact_name=contact, contact_phone=phone, planned_investment=planned, status=status, notes=notes)
-        entry = enterprises.create(session, data, actor)
+        entry = catalog.create(session, data, actor)
         project = session.scalars(select(Project).where(Project.name == CONVERTED.get(name, ""))).first()
         if project is not None:
             entry.status, entry.project_id = "converted", project.id

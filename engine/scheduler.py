@@ -18,10 +18,13 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from . import coordination, fund, health, lights, monthly, notices, notifications, progress, timers
-from .config import Settings
-from .db import Database
-from .models import utcnow
+from engine.supervision import coordination, lights, monthly, notices, progress
+from engine.elements import fund
+from engine.workflow import health, timers
+from engine.platform import notifications
+from engine.platform.config import Settings
+from engine.platform.db import Database
+from engine.platform.models import utcnow
 
 log = logging.getLogger("zhikong.scheduler")
 

@@ -11,11 +11,13 @@ from typing import Any, Callable
 import pytest
 from sqlalchemy import create_engine, make_url, select, text
 
-from engine import definitions, demo, runtime, schema, state
-from engine.config import PROJECT_ROOT
-from engine.db import Database
-from engine.models import OrgUnit, Project, Task, User
-from engine.org import can_act
+from engine.workflow import definitions, runtime, state
+from engine import demo
+from engine.platform import schema
+from engine.platform.config import PROJECT_ROOT
+from engine.platform.db import Database
+from engine.platform.models import OrgUnit, Project, Task, User
+from engine.platform.org import can_act
 
 BPMN_DIR = PROJECT_ROOT / "bpmn"
 PG_URL = os.environ.get("ZHIKONG_TEST_PG")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from engine.config import PROJECT_ROOT
+from engine.platform.config import PROJECT_ROOT
 
 
 def test_engine_runs_without_flask_loaded() -> None:

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from engine.config import PROJECT_ROOT
+from engine.platform.config import PROJECT_ROOT
 
 
 def zhikong(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

@@ -13,9 +13,9 @@ from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from engine.config import PROJECT_ROOT, Settings
-from engine.db import Database
-from engine.models import User
+from engine.platform.config import PROJECT_ROOT, Settings
+from engine.platform.db import Database
+from engine.platform.models import User
 
 from . import auth
 

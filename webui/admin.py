@@ -10,10 +10,11 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from engine import admin, audit, definitions, recheck, runtime
-from engine import console as overview
-from engine.errors import EngineError, InvalidInput
-from engine.models import Definition, OrgUnit, Task, User, UserRole
+from engine.workflow import admin, definitions, recheck, runtime
+from engine.platform import audit
+from engine.workflow import console as overview
+from engine.platform.errors import EngineError, InvalidInput
+from engine.platform.models import Definition, OrgUnit, Task, User, UserRole
 
 from .params import int_arg, whole_number
 from .auth import official

@@ -6,9 +6,10 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from engine import assessment, coordination, excel, notices, queries, rankings
-from engine.errors import ConcurrentUpdate, InvalidInput, NotAllowed, NotFound
-from engine.models import Project, User
+from engine.supervision import assessment, coordination, notices, rankings
+from engine.projects import excel, queries
+from engine.platform.errors import ConcurrentUpdate, InvalidInput, NotAllowed, NotFound
+from engine.platform.models import Project, User
 
 from . import uploads
 from .auth import official

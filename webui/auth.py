@@ -10,8 +10,8 @@ from flask_babel import gettext as _
 from flask_login import UserMixin, current_user, login_required, login_user, logout_user
 from sqlalchemy.orm import Session
 
-from engine import login_throttle
-from engine.models import User
+from engine.platform import login_throttle
+from engine.platform.models import User
 
 from .services import db
 

@@ -8,10 +8,11 @@ from flask import Blueprint, abort, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from engine import assessment, coordination, lights, queries, rankings
-from engine.errors import NotFound
-from engine.models import OrgUnit, Project, utcnow
-from engine.projects import CATEGORIES, STAGES
+from engine.supervision import assessment, coordination, lights, rankings
+from engine.projects import queries
+from engine.platform.errors import NotFound
+from engine.platform.models import OrgUnit, Project, utcnow
+from engine.projects.record import CATEGORIES, STAGES
 
 from .params import required_number, year_arg
 from .services import db

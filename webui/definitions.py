@@ -13,11 +13,11 @@ from werkzeug.routing import BuildError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import definitions, impact, migration, validation, versions
-from engine.errors import DefinitionInvalid, EngineError, NotFound
-from engine.models import Definition, User
-from engine.parser import MAX_FILE_BYTES
-from engine.projects import STAGES
+from engine.workflow import definitions, impact, migration, validation, versions
+from engine.platform.errors import DefinitionInvalid, EngineError, NotFound
+from engine.platform.models import Definition, User
+from engine.workflow.parser import MAX_FILE_BYTES
+from engine.projects.record import STAGES
 
 from .params import required_number, whole_number
 from .auth import official

@@ -8,15 +8,17 @@ from urllib.parse import quote
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from engine import coordination, elements, fund, land, queries
-from engine.errors import EngineError, InvalidInput, NotAllowed
+from engine.supervision import coordination
+from engine.elements import common, fund, land
+from engine.projects import queries
+from engine.platform.errors import EngineError, InvalidInput, NotAllowed
 
 from .params import year_arg
 from .auth import official
 from .services import db
 
 bp = Blueprint("elements", __name__)
-VIEWERS = queries.COUNTY_VIEW_ROLES | elements.FUND_EDITORS | elements.LAND_EDITORS
+VIEWERS = queries.COUNTY_VIEW_ROLES | common.FUND_EDITORS | common.LAND_EDITORS
 NAV = [(75, "要素保障", "elements.overview", VIEWERS)]
 
 
@@ -37,7 +39,7 @@ def _xlsx(content: bytes, name: str) -> Response:
 def formats() -> dict[str, Any]:
     """Helpers for this blueprint's templates: a percentage as officials write it (50%, 47.5%, — for none)."""
     def percent(value: Optional[Decimal]) -> str:
-        return "—" if value is None else f"{elements.fmt(value)}%"
+        return "—" if value is None else f"{common.fmt(value)}%"
 
     return {"percent": percent}
 
@@ -55,7 +57,7 @@ def overview():  # type: ignore[no-untyped-def]
     with db().session() as s:
         fund_ledger = fund.ledger(s)
         land_year = land.year_ledger(s, year)
-    return render_template("elements/overview.html", fund=fund_ledger, land=land_year, may_settings=_may(elements.SETTING_EDITORS))
+    return render_template("elements/overview.html", fund=fund_ledger, land=land_year, may_settings=_may(common.SETTING_EDITORS))
 
 
 def _fund_page(errors: dict[str, str], values: dict[str, Any], status: int, void_error: str = ""):  # type: ignore[no-untyped-def]
@@ -70,7 +72,7 @@ def _fund_page(errors: dict[str, str], values: dict[str, Any], status: int, void
     return render_template("elements/fund.html", fund=fund_ledger, cells=fund.cells(fund_ledger), headers=fund.HEADERS,
                            money_columns=fund.MONEY_COLUMNS, paid=list(zip([r.id for r in rows], paid)), voided=voided,
                            paid_headers=fund.DISBURSEMENT_HEADERS, payable=payable,
-                           may_pay=_may(elements.FUND_EDITORS), may_settings=_may(elements.SETTING_EDITORS),
+                           may_pay=_may(common.FUND_EDITORS), may_settings=_may(common.SETTING_EDITORS),
                            today=coordination.local_today(), errors=errors, values=values, void_error=void_error), status
 
 
@@ -89,7 +91,7 @@ def disburse():  # type: ignore[no-untyped-def]
     try:
         with db().session() as s:
             row = fund.record_disbursement(s, official(s), data)
-            message = f"已登记拨付：{row.project.name} {elements.fmt(row.amount)}万元"
+            message = f"已登记拨付：{row.project.name} {common.fmt(row.amount)}万元"
     except NotAllowed:
         abort(403)
     except InvalidInput as exc:
@@ -130,11 +132,11 @@ def _land_page(year: int, errors: dict[str, str], values: dict[str, Any], form: 
         land_year = land.year_ledger(s, year)
         view = dict(supplies=list(zip([r.id for r in land_year.supplies], land.supply_cells(land_year))),
                     revitalised=list(zip([r.id for r in land_year.revitalisations], land.revitalise_cells(land_year))),
-                    voided=[(land.record_label(r), elements.describe(r), r.void_reason, r.voided_at) for r in land.voided(s, year)],
+                    voided=[(land.record_label(r), common.describe(r), r.void_reason, r.voided_at) for r in land.voided(s, year)],
                     waiting=land.waiting_cells(land_year), options=[(w.project_id, w.name) for w in land_year.waiting])
     return render_template("elements/land.html", land=land_year, year=year, form=form, errors=errors, values=values,
                            supply_headers=land.SUPPLY_HEADERS, revitalise_headers=land.REVITALISE_HEADERS,
-                           waiting_headers=land.WAITING_HEADERS, uses=land.USES, may_record=_may(elements.LAND_EDITORS),
+                           waiting_headers=land.WAITING_HEADERS, uses=land.USES, may_record=_may(common.LAND_EDITORS),
                            today=coordination.local_today(), void_error=void_error, **view), status
 
 
@@ -209,20 +211,20 @@ def land_export():  # type: ignore[no-untyped-def]
 @login_required
 def settings():  # type: ignore[no-untyped-def]
     """要素保障设置 for the office: fund size, per-project cap, industrial share and revitalisation targets."""
-    if not _may(elements.SETTING_EDITORS):
+    if not _may(common.SETTING_EDITORS):
         abort(403)
     if request.method == "GET":
         with db().session() as s:
-            values = {key: elements.fmt(value) for key, value in elements.get_all(s).items()}
-        return render_template("elements/settings.html", specs=elements.SPECS, values=values, errors={})
-    submitted = {spec.key: request.form.get(spec.key, "") for spec in elements.SPECS}
+            values = {key: common.fmt(value) for key, value in common.get_all(s).items()}
+        return render_template("elements/settings.html", specs=common.SPECS, values=values, errors={})
+    submitted = {spec.key: request.form.get(spec.key, "") for spec in common.SPECS}
     try:
         with db().session() as s:
-            elements.update_settings(s, submitted, official(s))
+            common.update_settings(s, submitted, official(s))
             fund.scan(s)
     except NotAllowed:
         abort(403)
     except InvalidInput as exc:
-        return render_template("elements/settings.html", specs=elements.SPECS, values=submitted, errors=exc.errors), 422
+        return render_template("elements/settings.html", specs=common.SPECS, values=submitted, errors=exc.errors), 422
     flash("要素保障设置已保存", "success")
     return redirect(url_for("elements.settings"), 303)

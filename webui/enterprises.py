@@ -9,10 +9,10 @@ from flask_login import login_required
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import enterprises
-from engine.enterprise_models import EnterpriseEntry
-from engine.errors import AlreadyCompleted, InvalidInput, NotAllowed, NotFound
-from engine.models import OrgUnit, User
+from engine.enterprises import catalog
+from engine.enterprises.models import EnterpriseEntry
+from engine.platform.errors import AlreadyCompleted, InvalidInput, NotAllowed, NotFound
+from engine.platform.models import OrgUnit, User
 
 from . import uploads
 from .params import int_arg, search_arg
@@ -31,26 +31,26 @@ ENTRY_FIELDS = ("name", "tag_id", "source_unit_id", "list_kind", "region", "cont
 def _entry(session: Session, entry_id: int) -> EnterpriseEntry:
     """The entry or a 404 page."""
     try:
-        return enterprises.get(session, entry_id)
+        return catalog.get(session, entry_id)
     except NotFound:
         abort(404)
 
 
-def _filter() -> enterprises.EntryFilter:
+def _filter() -> catalog.EntryFilter:
     """The list filter from the query string; unknown codes are ignored."""
     kind, status = request.args.get("kind", ""), request.args.get("status", "")
-    return enterprises.EntryFilter(
+    return catalog.EntryFilter(
         tag_id=int_arg("tag"),
         source_unit_id=int_arg("unit"),
-        list_kind=kind if kind in enterprises.LIST_KINDS else "",
-        status=status if status in enterprises.STATUSES else "",
+        list_kind=kind if kind in catalog.LIST_KINDS else "",
+        status=status if status in catalog.STATUSES else "",
         search=search_arg(),
     )
 
 
 def _supplying_units(session: Session) -> list[OrgUnit]:
     """Units that may supply lists, for the source-unit filter."""
-    return list(session.scalars(select(OrgUnit).where(OrgUnit.kind.in_(enterprises.SOURCE_UNIT_KINDS)).order_by(OrgUnit.id)))
+    return list(session.scalars(select(OrgUnit).where(OrgUnit.kind.in_(catalog.SOURCE_UNIT_KINDS)).order_by(OrgUnit.id)))
 
 
 @bp.route("/enterprises")
@@ -61,12 +61,12 @@ def listing():  # type: ignore[no-untyped-def]
     page_number = int_arg("page") or 1
     with db().session() as s:
         me = official(s)
-        page = enterprises.listing(s, flt, page_number, PER_PAGE)
-        rows = [(e, enterprises.may_maintain(me, e.source_unit_id)) for e in page.rows]
+        page = catalog.listing(s, flt, page_number, PER_PAGE)
+        rows = [(e, catalog.may_maintain(me, e.source_unit_id)) for e in page.rows]
         return render_template(
-            "enterprises/list.html", page=page, rows=rows, flt=flt, tags=enterprises.tags(s), units=_supplying_units(s),
-            kinds=enterprises.LIST_KINDS, statuses=enterprises.STATUSES, may_create=enterprises.may_create(me),
-            is_manager=enterprises.is_manager(me),
+            "enterprises/list.html", page=page, rows=rows, flt=flt, tags=catalog.tags(s), units=_supplying_units(s),
+            kinds=catalog.LIST_KINDS, statuses=catalog.STATUSES, may_create=catalog.may_create(me),
+            is_manager=catalog.is_manager(me),
         )
 
 
@@ -75,19 +75,19 @@ def listing():  # type: ignore[no-untyped-def]
 def export():  # type: ignore[no-untyped-def]
     """Every entry matching the page's filters as .xlsx, in the page's order."""
     with db().session() as s:
-        content = enterprises.export_xlsx(enterprises.matching(s, _filter()))
+        content = catalog.export_xlsx(catalog.matching(s, _filter()))
     name = quote("招引企业数据库.xlsx")
     return Response(content, mimetype=XLSX, headers={"Content-Disposition": f"attachment; filename*=UTF-8''{name}"})
 
 
 def _form_page(session: Session, me: User, values: Any, errors: dict[str, str], entry: Optional[EnterpriseEntry], status: int):  # type: ignore[no-untyped-def]
     """The new/edit form with its choices and any errors."""
-    tags = [t for t in enterprises.tags(session) if t.active or (entry is not None and t.id == entry.tag_id)]
+    tags = [t for t in catalog.tags(session) if t.active or (entry is not None and t.id == entry.tag_id)]
     return render_template(
         "enterprises/form.html", values=values, errors=errors, entry=entry, tags=tags,
-        units=enterprises.source_units(session, me), kinds=enterprises.LIST_KINDS, labels=enterprises.FIELD_LABELS,
-        statuses={k: v for k, v in enterprises.STATUSES.items() if k in enterprises.SETTABLE_STATUSES},
-        is_manager=enterprises.is_manager(me),
+        units=catalog.source_units(session, me), kinds=catalog.LIST_KINDS, labels=catalog.FIELD_LABELS,
+        statuses={k: v for k, v in catalog.STATUSES.items() if k in catalog.SETTABLE_STATUSES},
+        is_manager=catalog.is_manager(me),
     ), status
 
 
@@ -102,13 +102,13 @@ def new():  # type: ignore[no-untyped-def]
     """录入招引企业: staff of a unit add their unit's entries, the office any unit's; nothing is stored on error."""
     with db().session() as s:
         me = official(s)
-        if not enterprises.may_create(me):
+        if not catalog.may_create(me):
             abort(403)
         if request.method == "GET":
             return _form_page(s, me, {"source_unit_id": str(me.unit_id), "status": "pending"}, {}, None, 200)
     try:
         with db().session() as s:
-            entry_id = enterprises.create(s, _posted(), official(s)).id
+            entry_id = catalog.create(s, _posted(), official(s)).id
     except NotAllowed:
         abort(403)
     except InvalidInput as exc:
@@ -131,9 +131,9 @@ def _detail_page(entry_id: int, error: str, status: int):  # type: ignore[no-unt
         me = official(s)
         entry = _entry(s, entry_id)
         return render_template(
-            "enterprises/detail.html", entry=entry, history=enterprises.history(s, entry_id), error=error,
-            may_edit=enterprises.may_maintain(me, entry.source_unit_id), kinds=enterprises.LIST_KINDS,
-            statuses=enterprises.STATUSES,
+            "enterprises/detail.html", entry=entry, history=catalog.history(s, entry_id), error=error,
+            may_edit=catalog.may_maintain(me, entry.source_unit_id), kinds=catalog.LIST_KINDS,
+            statuses=catalog.STATUSES,
         ), status
 
 
@@ -144,14 +144,14 @@ def edit(entry_id: int):  # type: ignore[no-untyped-def]
     with db().session() as s:
         me = official(s)
         entry = _entry(s, entry_id)
-        if not enterprises.may_maintain(me, entry.source_unit_id):
+        if not catalog.may_maintain(me, entry.source_unit_id):
             abort(403)
         if request.method == "GET":
             values = {f: "" if getattr(entry, f) is None else str(getattr(entry, f)) for f in ENTRY_FIELDS}
             return _form_page(s, me, values, {}, entry, 200)
     try:
         with db().session() as s:
-            enterprises.edit(s, entry_id, _posted(), official(s))
+            catalog.edit(s, entry_id, _posted(), official(s))
     except NotAllowed:
         abort(403)
     except InvalidInput as exc:
@@ -164,7 +164,7 @@ def edit(entry_id: int):  # type: ignore[no-untyped-def]
 def _lead_page(session: Session, me: User, entry: EnterpriseEntry, values: Any, errors: dict[str, str], status: int):  # type: ignore[no-untyped-def]
     """The lead form of an entry with its choices and any errors."""
     return render_template("enterprises/lead.html", entry=entry, values=values, errors=errors,
-                           is_manager=enterprises.is_manager(me), **form_options(session)), status
+                           is_manager=catalog.is_manager(me), **form_options(session)), status
 
 
 @bp.route("/enterprises/<int:entry_id>/lead", methods=["GET", "POST"])
@@ -174,16 +174,16 @@ def lead(entry_id: int):  # type: ignore[no-untyped-def]
     with db().session() as s:
         me = official(s)
         entry = _entry(s, entry_id)
-        if not enterprises.may_maintain(me, entry.source_unit_id):
+        if not catalog.may_maintain(me, entry.source_unit_id):
             abort(403)
         if entry.status == "converted":
-            return _detail_page(entry_id, enterprises.converted_message(entry), 409)
+            return _detail_page(entry_id, catalog.converted_message(entry), 409)
         if request.method == "GET":
-            return _lead_page(s, me, entry, enterprises.lead_defaults(entry), {}, 200)
-    data = {field: request.form.get(field, "") for field in enterprises.LEAD_FIELDS}
+            return _lead_page(s, me, entry, catalog.lead_defaults(entry), {}, 200)
+    data = {field: request.form.get(field, "") for field in catalog.LEAD_FIELDS}
     try:
         with db().session() as s:
-            project_id = enterprises.convert_to_lead(s, entry_id, data, official(s)).project_id
+            project_id = catalog.convert_to_lead(s, entry_id, data, official(s)).project_id
     except NotAllowed:
         abort(403)
     except AlreadyCompleted as exc:
@@ -198,7 +198,7 @@ def lead(entry_id: int):  # type: ignore[no-untyped-def]
 def _import_page(preview: Any, token: str, errors: dict[str, str], status: int):  # type: ignore[no-untyped-def]
     """The import page: upload form, preview table, confirmation when every row is fine."""
     return render_template("enterprises/import.html", preview=preview, token=token, errors=errors,
-                           headers=list(enterprises.IMPORT_HEADERS), required=enterprises.REQUIRED_HEADERS), status
+                           headers=list(catalog.IMPORT_HEADERS), required=catalog.REQUIRED_HEADERS), status
 
 
 @bp.route("/enterprises/import", methods=["GET", "POST"])
@@ -206,7 +206,7 @@ def _import_page(preview: Any, token: str, errors: dict[str, str], status: int):
 def import_entries():  # type: ignore[no-untyped-def]
     """Upload an .xlsx: a preview with an error per row naming the column and duplicates; confirm stores all rows or none."""
     with db().session() as s:
-        if not enterprises.may_create(official(s)):
+        if not catalog.may_create(official(s)):
             abort(403)
     if request.method == "GET":
         return _import_page(None, "", {}, 200)
@@ -218,7 +218,7 @@ def _imported(ids: list[int]):  # type: ignore[no-untyped-def]
     return redirect(url_for("enterprises.listing"), 303)
 
 
-IMPORT = uploads.ImportFlow("enterprises", enterprises.preview_import, enterprises.commit_import, _import_page, _imported,
+IMPORT = uploads.ImportFlow("enterprises", catalog.preview_import, catalog.commit_import, _import_page, _imported,
                             "enterprises.import_entries")
 
 
@@ -230,7 +230,7 @@ def tags():  # type: ignore[no-untyped-def]
     if request.method == "POST":
         try:
             with db().session() as s:
-                tag = enterprises.add_tag(s, official(s), request.form)
+                tag = catalog.add_tag(s, official(s), request.form)
                 flash(f"已新增产业标签“{tag.name}”", "success")
             return redirect(url_for("enterprises.tags"), 303)
         except NotAllowed:
@@ -244,8 +244,8 @@ def _tags_page(errors: dict[str, str], failed_tag: Optional[int], status: int): 
     """The tag list, with errors beside the tag whose change was refused."""
     with db().session() as s:
         me = official(s)
-        return render_template("enterprises/tags.html", tags=enterprises.tags(s), usage=enterprises.tag_usage(s),
-                               may_edit=enterprises.is_manager(me), errors=errors, failed_tag=failed_tag,
+        return render_template("enterprises/tags.html", tags=catalog.tags(s), usage=catalog.tag_usage(s),
+                               may_edit=catalog.is_manager(me), errors=errors, failed_tag=failed_tag,
                                values=request.form if errors else {}), status
 
 
@@ -255,7 +255,7 @@ def tag_update(tag_id: int):  # type: ignore[no-untyped-def]
     """The office renames, regroups, deactivates or reactivates a tag."""
     try:
         with db().session() as s:
-            tag = enterprises.update_tag(s, official(s), tag_id, request.form)
+            tag = catalog.update_tag(s, official(s), tag_id, request.form)
             flash(f"已保存产业标签“{tag.name}”", "success")
     except NotAllowed:
         abort(403)
@@ -272,7 +272,7 @@ def tag_delete(tag_id: int):  # type: ignore[no-untyped-def]
     """The office deletes an unused tag; a tag in use is refused with the advice to deactivate it."""
     try:
         with db().session() as s:
-            enterprises.delete_tag(s, official(s), tag_id)
+            catalog.delete_tag(s, official(s), tag_id)
     except NotAllowed:
         abort(403)
     except NotFound:

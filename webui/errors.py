@@ -7,9 +7,9 @@ from flask import Blueprint, current_app, render_template
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
 
-from engine.config import MB
+from engine.platform.config import MB
 
-from engine.errors import EngineError
+from engine.platform.errors import EngineError
 
 bp = Blueprint("errors", __name__)
 

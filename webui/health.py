@@ -17,7 +17,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
 
-from engine import health
+from engine.workflow import health
 
 from .services import db
 

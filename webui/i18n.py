@@ -18,9 +18,9 @@ from flask import Blueprint, Flask, redirect, request
 from babel.messages.extract import extract_python
 from flask_babel import Babel, get_locale, gettext
 
-from engine import projects
-from engine.lights import LIGHT_NAMES
-from engine.meetings import KIND_NAMES
+from engine.projects import record
+from engine.supervision.lights import LIGHT_NAMES
+from engine.projects.meetings import KIND_NAMES
 
 bp = Blueprint("i18n", __name__)
 babel = Babel()
@@ -156,22 +156,22 @@ def due_status(due_at: Optional[datetime], now: Optional[datetime] = None) -> tu
 
 def stage_label(key: str) -> str:
     """Translated ledger stage name."""
-    return gettext(projects.STAGES.get(key, key)) if key else "—"
+    return gettext(record.STAGES.get(key, key)) if key else "—"
 
 
 def category_label(key: str) -> str:
     """Translated industry category name."""
-    return gettext(projects.CATEGORIES.get(key, key)) if key else "—"
+    return gettext(record.CATEGORIES.get(key, key)) if key else "—"
 
 
 def channel_label(key: str) -> str:
     """Translated source channel name."""
-    return gettext(projects.SOURCE_CHANNELS.get(key, key)) if key else "—"
+    return gettext(record.SOURCE_CHANNELS.get(key, key)) if key else "—"
 
 
 def field_label(key: str) -> str:
     """Translated label of a project field."""
-    return gettext(projects.FIELD_LABELS.get(key, key))
+    return gettext(record.FIELD_LABELS.get(key, key))
 
 
 def meeting_label(key: str) -> str:
@@ -204,7 +204,7 @@ def extract_labels(fileobj: Any, keywords: Any, comment_tags: Any, options: Any)
     the engine's label tables (stages, categories, channels, fields, meetings, lights) and every
     web module's NAV labels."""
     yield from extract_python(fileobj, keywords, comment_tags, options)
-    tables = (projects.STAGES, projects.CATEGORIES, projects.SOURCE_CHANNELS, projects.FIELD_LABELS, KIND_NAMES, LIGHT_NAMES)
+    tables = (record.STAGES, record.CATEGORIES, record.SOURCE_CHANNELS, record.FIELD_LABELS, KIND_NAMES, LIGHT_NAMES)
     for table in tables:
         for text in table.values():
             yield 0, "gettext", text, ["engine label"]

@@ -10,10 +10,11 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.orm import Session
 
-from engine import meetings, queries, runtime
-from engine.errors import EngineError, InvalidInput
-from engine.models import Project, Task, User
-from engine.org import can_act
+from engine.projects import meetings, queries
+from engine.workflow import runtime
+from engine.platform.errors import EngineError, InvalidInput
+from engine.platform.models import Project, Task, User
+from engine.platform.org import can_act
 
 from .auth import official
 from .i18n import LOCAL_TZ

@@ -8,8 +8,8 @@ from flask import Blueprint, abort, flash, jsonify, redirect, render_template, r
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from engine import notifications
-from engine.errors import InvalidInput, NotFound
+from engine.platform import notifications
+from engine.platform.errors import InvalidInput, NotFound
 
 from .params import int_arg
 from .services import db

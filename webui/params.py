@@ -5,8 +5,8 @@ from typing import Optional
 
 from flask import abort, request
 
-from engine.coordination import local_today
-from engine.inputs import printable, whole_number
+from engine.supervision.coordination import local_today
+from engine.platform.inputs import printable, whole_number
 
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 

@@ -7,9 +7,10 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from engine import lights, progress, queries, warning_settings
-from engine.errors import InvalidInput, NotAllowed, NotFound
-from engine.models import Project
+from engine.supervision import lights, progress, warning_settings
+from engine.projects import queries
+from engine.platform.errors import InvalidInput, NotAllowed, NotFound
+from engine.platform.models import Project
 
 from .auth import official
 from .services import db

@@ -11,11 +11,14 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from engine import enterprises, lights, meetings, project_edits, queries, runtime
-from engine.errors import EngineError, InvalidInput, NotAllowed
-from engine.models import OrgUnit, Project, User, UserRole
-from engine.org import can_act
-from engine.projects import CATEGORIES, SOURCE_CHANNELS, STAGES
+from engine.enterprises import catalog
+from engine.supervision import lights
+from engine.projects import meetings, corrections, queries
+from engine.workflow import runtime
+from engine.platform.errors import EngineError, InvalidInput, NotAllowed
+from engine.platform.models import OrgUnit, Project, User, UserRole
+from engine.platform.org import can_act
+from engine.projects.record import CATEGORIES, SOURCE_CHANNELS, STAGES
 
 from .auth import official
 from .i18n import category_label, channel_label
@@ -132,13 +135,13 @@ def edit(project_id: int):  # type: ignore[no-untyped-def]
     """修改项目信息: corrections by the office (every field) or the project's own units (descriptive fields)."""
     with db().session() as s:
         project = _project_for_viewer(s, project_id)
-        allowed = project_edits.may_edit(official(s), project)
+        allowed = corrections.may_edit(official(s), project)
         if not allowed:
             abort(403)
-        stored = {k: _form_text(v) for k, v in project_edits.current_values(project).items()}
-        locked = project_edits.locked(project, project_edits.tier_fields(s, project))
+        stored = {k: _form_text(v) for k, v in corrections.current_values(project).items()}
+        locked = corrections.locked(project, corrections.tier_fields(s, project))
         context = dict(project_id=project.id, project_name=project.name, allowed=allowed, locked=locked,
-                       shown={f: project_edits.shown(s, f, getattr(project, f)) for f in locked},
+                       shown={f: corrections.shown(s, f, getattr(project, f)) for f in locked},
                        is_office="office" in current_user.roles, **form_options(s))
     if request.method == "GET":
         return render_template("projects/edit.html", values=stored, errors={}, reason="", **context)
@@ -146,7 +149,7 @@ def edit(project_id: int):  # type: ignore[no-untyped-def]
     reason = request.form.get("reason", "")
     try:
         with db().session() as s:
-            changes = project_edits.update(s, project_id, data, official(s), reason)
+            changes = corrections.update(s, project_id, data, official(s), reason)
     except NotAllowed as exc:
         flash(exc.message, "error")
         abort(403)
@@ -185,8 +188,8 @@ def project_page(project_id: int):  # type: ignore[no-untyped-def]
             actionable=actionable,
             signatures=queries.signatures(s, project.id),
             may_flag_major="office" in me.roles,
-            may_edit=bool(project_edits.may_edit(me, project)),
-            source_entry=enterprises.entry_for_project(s, project.id),
+            may_edit=bool(corrections.may_edit(me, project)),
+            source_entry=catalog.entry_for_project(s, project.id),
             light=lights.lights_of(s, [project.id], now)[project.id] if project.status == "active" else "",
             now=now,
         )

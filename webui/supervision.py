@@ -5,11 +5,11 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import login_required
 from sqlalchemy import select
 
-from engine import assessment, coordination
-from engine.errors import AlreadyCompleted, ConcurrentUpdate, InvalidInput, NotAllowed, NotFound
-from engine.models import OrgUnit, Project, Task, User
-from engine.org import can_act
-from engine.supervision_models import CoordinationCase, Criticism
+from engine.supervision import assessment, coordination
+from engine.platform.errors import AlreadyCompleted, ConcurrentUpdate, InvalidInput, NotAllowed, NotFound
+from engine.platform.models import OrgUnit, Project, Task, User
+from engine.platform.org import can_act
+from engine.supervision.models import CoordinationCase, Criticism
 
 from .auth import official
 from .params import required_number, whole_number, year_arg

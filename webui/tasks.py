@@ -9,11 +9,12 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from engine import forms, meetings, queries, runtime
-from engine.errors import AlreadyCompleted, ConcurrentUpdate, InvalidInput, NotAllowed
-from engine.models import OrgUnit, Task, User
-from engine.org import can_act
-from engine.projects import STAGES
+from engine.workflow import forms, runtime
+from engine.projects import meetings, queries
+from engine.platform.errors import AlreadyCompleted, ConcurrentUpdate, InvalidInput, NotAllowed
+from engine.platform.models import OrgUnit, Task, User
+from engine.platform.org import can_act
+from engine.projects.record import STAGES
 
 from .auth import official
 from .params import int_arg, search_arg

@@ -10,8 +10,8 @@ from typing import Any, Optional
 from flask import abort, current_app, flash, redirect, request, url_for
 from sqlalchemy.orm import Session
 
-from engine.errors import InvalidInput
-from engine.excel import ImportPreview
+from engine.platform.errors import InvalidInput
+from engine.projects.excel import ImportPreview
 
 from .auth import official
 from .services import db

@@ -8,8 +8,9 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from engine import lights, progress, queries, warning_settings
-from engine.errors import InvalidInput, NotAllowed
+from engine.supervision import lights, progress, warning_settings
+from engine.projects import queries
+from engine.platform.errors import InvalidInput, NotAllowed
 
 from .auth import official
 from .params import int_arg

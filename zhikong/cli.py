@@ -9,12 +9,15 @@ from typing import Any
 
 from sqlalchemy import select
 
-from engine import coordination, definitions, demo, recheck, runtime, schema
-from engine.config import Settings
-from engine.db import Database
-from engine.errors import EngineError, InvalidInput
-from engine.models import Task
-from engine.org import user_by_name
+from engine.supervision import coordination
+from engine.workflow import definitions, recheck, runtime
+from engine import demo
+from engine.platform import schema
+from engine.platform.config import Settings
+from engine.platform.db import Database
+from engine.platform.errors import EngineError, InvalidInput
+from engine.platform.models import Task
+from engine.platform.org import user_by_name
 
 
 def _db() -> Database:
@@ -23,7 +26,7 @@ def _db() -> Database:
 
 def cmd_audit_verify(_: argparse.Namespace) -> None:
     """Check the event log's hash chain; exit 1 naming the first altered or deleted entry."""
-    from engine import audit
+    from engine.platform import audit
 
     with _db().session() as s:
         verdict = audit.verify(s)
@@ -34,7 +37,7 @@ def cmd_audit_verify(_: argparse.Namespace) -> None:
 
 def cmd_orphans(_: argparse.Namespace) -> None:
     """Judge every ready task once (after an upgrade or an import) and list the orphaned ones."""
-    from engine import orphans
+    from engine.workflow import orphans
 
     with _db().session() as s:
         count = orphans.recheck_all(s)

@@ -1,7 +1,7 @@
 """Test bundles derived from bpmn/: a script that divides by a project field, a boundary timer, dead and live waits."""
 from __future__ import annotations
 
-from engine import definitions
+from engine.workflow import definitions
 from tests.conftest import BPMN_DIR
 
 SCRIPT = "base = total_investment\ninvestment_per_mu = base / land_mu"

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from engine import definitions, runtime
-from engine.models import Instance, Project, User
+from engine.workflow import definitions, runtime
+from engine.platform.models import Instance, Project, User
 from tests.conftest import Helper
 
 

@@ -9,9 +9,9 @@ from alembic import command
 from sqlalchemy import insert, select, text
 from sqlalchemy.exc import DBAPIError
 
-from engine import audit, schema
-from engine.db import Database
-from engine.models import Event, utcnow
+from engine.platform import audit, schema
+from engine.platform.db import Database
+from engine.platform.models import Event, utcnow
 from tests.conftest import INTENT, Helper
 
 

@@ -7,8 +7,8 @@ import sys
 
 from sqlalchemy import text
 
-from engine.config import PROJECT_ROOT
-from engine.db import Database
+from engine.platform.config import PROJECT_ROOT
+from engine.platform.db import Database
 from tests.admin.conftest import AdminHelper
 from tests.conftest import INTENT
 

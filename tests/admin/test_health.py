@@ -6,9 +6,9 @@ from datetime import timedelta
 
 from sqlalchemy import update
 
-from engine import admin, health
-from engine.db import Database
-from engine.models import Instance, Task, utcnow
+from engine.workflow import admin, health
+from engine.platform.db import Database
+from engine.platform.models import Instance, Task, utcnow
 from tests.admin.conftest import AdminHelper
 from tests.conftest import INTENT
 

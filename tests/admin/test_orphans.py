@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from engine import admin, orphans
-from engine.models import Event, Task, User, UserRole
-from engine.notifications import Notification
+from engine.workflow import admin, orphans
+from engine.platform.models import Event, Task, User, UserRole
+from engine.platform.notifications import Notification
 from tests.admin.conftest import AdminHelper
 from tests.conftest import INTENT
 

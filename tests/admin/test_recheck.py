@@ -8,11 +8,11 @@ import sys
 import pytest
 from sqlalchemy import select, text
 
-from engine import definitions, recheck, runtime
-from engine.config import PROJECT_ROOT
-from engine.db import Database
-from engine.errors import AlreadyCompleted, DefinitionInvalid
-from engine.models import Definition, Event, Instance, Task
+from engine.workflow import definitions, recheck, runtime
+from engine.platform.config import PROJECT_ROOT
+from engine.platform.db import Database
+from engine.platform.errors import AlreadyCompleted, DefinitionInvalid
+from engine.platform.models import Definition, Event, Instance, Task
 from tests.admin.conftest import AdminHelper, WebAdmin
 from tests.conftest import INTENT
 

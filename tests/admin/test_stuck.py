@@ -5,8 +5,8 @@ from datetime import timedelta
 
 from sqlalchemy import update
 
-from engine import admin, console
-from engine.models import Instance, Project, Task, utcnow
+from engine.workflow import admin, console
+from engine.platform.models import Instance, Project, Task, utcnow
 from tests.admin.bundles import MESSAGE_WAIT, SIGNAL_WAIT, with_division_script
 from tests.admin.conftest import AdminHelper
 from tests.conftest import INTENT

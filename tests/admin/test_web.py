@@ -7,7 +7,7 @@ from html import unescape
 
 from sqlalchemy import select
 
-from engine.models import Event, Instance, Task
+from engine.platform.models import Event, Instance, Task
 from tests.admin.bundles import with_division_script
 from tests.admin.conftest import AdminHelper, WebAdmin
 from tests.conftest import INTENT

@@ -7,9 +7,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from engine import coordination, definitions
-from engine.db import Database
-from engine.models import Instance, Task
+from engine.supervision import coordination
+from engine.workflow import definitions
+from engine.platform.db import Database
+from engine.platform.models import Instance, Task
 from tests.conftest import BACKENDS, BPMN_DIR, Helper, prepared_database, web_parts
 
 PROCESSES = ("project_lifecycle", "coordination_item", "assessment_scoring")
@@ -42,7 +43,7 @@ class SupervisionHelper(Helper):
             return s.scalars(query).one()
 
     def act(self, task: Task, username: str, data: dict[str, Any]):  # type: ignore[no-untyped-def]
-        from engine import runtime
+        from engine.workflow import runtime
 
         with self.db.session() as s:
             return runtime.complete_task(s, task.id, s.merge(self.user(username)), data, at_meeting=True)

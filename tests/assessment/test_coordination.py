@@ -7,12 +7,12 @@ import pytest
 import time_machine
 from sqlalchemy import func, select
 
-from engine import coordination
-from engine.errors import InvalidInput, NotAllowed
-from engine.models import Instance, User
-from engine.notifications import Notification
-from engine.org import can_act
-from engine.supervision_models import CoordinationCase, CoordinationItem, Criticism
+from engine.supervision import coordination
+from engine.platform.errors import InvalidInput, NotAllowed
+from engine.platform.models import Instance, User
+from engine.platform.notifications import Notification
+from engine.platform.org import can_act
+from engine.supervision.models import CoordinationCase, CoordinationItem, Criticism
 from tests.assessment.conftest import SupervisionHelper
 
 START = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)

@@ -7,9 +7,9 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
-from engine import excel
-from engine.errors import InvalidInput
-from engine.models import Project
+from engine.projects import excel
+from engine.platform.errors import InvalidInput
+from engine.platform.models import Project
 from tests.assessment.conftest import SupervisionHelper
 
 HEADERS = ["序号", "项目名称", "投资方", "产业类别", "是否制造业", "总投资(万元)", "落地单位", "分管县领导", "招引方式"]

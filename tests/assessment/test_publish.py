@@ -10,10 +10,11 @@ import time_machine
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from engine import assessment, audit, rankings
-from engine.errors import ConcurrentUpdate, InvalidInput, NotAllowed
-from engine.models import Event
-from engine.supervision_models import PublishedRanking
+from engine.supervision import assessment, rankings
+from engine.platform import audit
+from engine.platform.errors import ConcurrentUpdate, InvalidInput, NotAllowed
+from engine.platform.models import Event
+from engine.supervision.models import PublishedRanking
 from tests.assessment.conftest import SupervisionHelper
 from tests.assessment.test_year import YEAR, County, at, points
 from tests.webui.conftest import csrf_token

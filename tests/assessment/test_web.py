@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 import time_machine
 from openpyxl import load_workbook
 
-from engine import notices
+from engine.supervision import notices
 from tests.assessment.conftest import SupervisionHelper
 from tests.assessment.test_excel import count, workbook
 from tests.conftest import web_parts
@@ -60,7 +60,7 @@ def test_coordination_through_the_web_with_inline_errors(web) -> None:  # type: 
         assert client.get(case_url).status_code == 403
         client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
         case_id = int(case_url.rsplit("/", 1)[1])
-        from engine.supervision_models import CoordinationCase
+        from engine.supervision.models import CoordinationCase
         with h.db.session() as s:
             instance_id = s.get(CoordinationCase, case_id).instance_id
         h.act(h.task(instance_id, "review_submission"), "bangongshi", {"decision": "forward", "opinion": "报审"})

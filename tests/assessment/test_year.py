@@ -9,8 +9,9 @@ import time_machine
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from engine import assessment, coordination, excel, notices, progress
-from engine.errors import InvalidInput, NotAllowed
+from engine.supervision import assessment, coordination, notices, progress
+from engine.projects import excel
+from engine.platform.errors import InvalidInput, NotAllowed
 from tests.assessment.conftest import SupervisionHelper
 from tests.conftest import APPROVE, approval_form, drive_to_tier
 

@@ -9,8 +9,8 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 from werkzeug.serving import make_server
 
-from engine.config import PROJECT_ROOT
-from engine.db import Database
+from engine.platform.config import PROJECT_ROOT
+from engine.platform.db import Database
 from engine.demo import DEMO_PASSWORD
 from tests.conftest import Helper, prepared_database
 from webui import create_app

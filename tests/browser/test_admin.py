@@ -6,7 +6,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from engine import definitions, runtime
+from engine.workflow import definitions, runtime
 from tests.admin.bundles import with_division_script
 from tests.browser.conftest import login, logout, screenshot
 from tests.conftest import Helper

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from playwright.sync_api import Browser, Page, expect
 
-from engine import definitions, runtime
-from engine.models import Instance
+from engine.workflow import definitions, runtime
+from engine.platform.models import Instance
 from tests.browser.conftest import LiveServer, csp_refusals, login
 from tests.conftest import BPMN_DIR, Helper
 

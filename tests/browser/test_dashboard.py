@@ -6,7 +6,8 @@ import json
 import pytest
 from playwright.sync_api import Browser, Page
 
-from engine import definitions, demo
+from engine.workflow import definitions
+from engine import demo
 from tests.browser.conftest import LiveServer, login, screenshot
 from tests.conftest import BPMN_DIR
 

@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import func, select
 
-from engine.models import Project
+from engine.platform.models import Project
 from tests.browser.conftest import LiveServer, login, logout, screenshot
 from tests.conftest import Helper
 

@@ -10,8 +10,8 @@ from pathlib import Path
 from playwright.sync_api import Page, expect
 from sqlalchemy import func, select
 
-from engine import definitions, runtime
-from engine.models import Definition, Event, Instance
+from engine.workflow import definitions, runtime
+from engine.platform.models import Definition, Event, Instance
 from tests.browser.conftest import login, logout, screenshot
 from tests.conftest import Helper, approval_form, drive_to_tier
 

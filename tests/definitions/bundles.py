@@ -6,10 +6,10 @@ from typing import Callable, Optional
 from lxml import etree
 from sqlalchemy import select
 
-from engine import definitions, runtime
-from engine.config import PROJECT_ROOT
-from engine.db import Database
-from engine.models import Definition, User
+from engine.workflow import definitions, runtime
+from engine.platform.config import PROJECT_ROOT
+from engine.platform.db import Database
+from engine.platform.models import Definition, User
 
 BUNDLE = definitions.read_bundle(PROJECT_ROOT / "bpmn")
 BPMN, DMN, CASES = "project_lifecycle.bpmn", "approval_tier.dmn", "approval_tier.cases.json"

@@ -5,8 +5,8 @@ from decimal import Decimal
 
 import pytest
 
-from engine.feel import FeelError, check_kinds, literal_to_python, parse_unary_tests
-from engine.sandbox import SCRIPT_ENGINE
+from engine.workflow.feel import FeelError, check_kinds, literal_to_python, parse_unary_tests
+from engine.workflow.sandbox import SCRIPT_ENGINE
 
 
 def matches(cell: str, value: object) -> bool:

@@ -2,7 +2,7 @@
 computed from what each project stored (ledger facts and form answers)."""
 from __future__ import annotations
 
-from engine import impact, runtime
+from engine.workflow import impact, runtime
 from tests.conftest import Helper, approval_form, drive_to_tier
 from tests.definitions.bundles import BUNDLE, DMN, RAISE_20_TO_25, edited
 

@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from engine import migration, state
-from engine.errors import NotAllowed
-from engine.models import Definition, Event, Instance, Task
+from engine.workflow import migration, state
+from engine.platform.errors import NotAllowed
+from engine.platform.models import Definition, Event, Instance, Task
 from tests.conftest import FEASIBLE, INTENT, Helper, approval_form, drive_to_tier
 from tests.definitions.bundles import BPMN, CASES, DMN, RAISE_20_TO_25, deploy, edited, renamed, without_feasibility
 

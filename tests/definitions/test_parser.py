@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.parser import MAX_FILE_BYTES, XmlRefused, parse_xml
+from engine.workflow.parser import MAX_FILE_BYTES, XmlRefused, parse_xml
 
 LAUGHS = "".join(f'<!ENTITY lol{i} "{"&lol%d;" % (i - 1) * 10}">' for i in range(1, 10))
 HOSTILE = [

@@ -9,13 +9,13 @@ from typing import Callable
 import pytest
 from sqlalchemy import func, select
 
-from engine import definitions, runtime
-from engine.config import PROJECT_ROOT
-from engine.db import Database
-from engine.decision_cases import DecisionRunner
-from engine.errors import DefinitionInvalid
-from engine.models import Definition, Event
-from engine.validation import check_bundle
+from engine.workflow import definitions, runtime
+from engine.platform.config import PROJECT_ROOT
+from engine.platform.db import Database
+from engine.workflow.decision_cases import DecisionRunner
+from engine.platform.errors import DefinitionInvalid
+from engine.platform.models import Definition, Event
+from engine.workflow.validation import check_bundle
 
 BUNDLE = definitions.read_bundle(PROJECT_ROOT / "bpmn")
 BPMN, DMN, CASES = "project_lifecycle.bpmn", "approval_tier.dmn", "approval_tier.cases.json"

@@ -4,9 +4,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from engine import definitions, runtime, versions
-from engine.errors import DefinitionInvalid
-from engine.models import Definition, Event
+from engine.workflow import definitions, runtime, versions
+from engine.platform.errors import DefinitionInvalid
+from engine.platform.models import Definition, Event
 from tests.conftest import INTENT, Helper
 from tests.definitions.bundles import BPMN, BUNDLE, DMN, deploy, edited, renamed, without_feasibility
 

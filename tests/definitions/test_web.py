@@ -8,9 +8,9 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from engine.db import Database
-from engine.models import Definition, Event, Instance
-from engine.versions import DefinitionDraft
+from engine.platform.db import Database
+from engine.platform.models import Definition, Event, Instance
+from engine.workflow.versions import DefinitionDraft
 from tests.conftest import Helper
 from tests.definitions.bundles import BILLION_LAUGHS_BPMN, BPMN, BUNDLE, DMN, RAISE_20_TO_25, edited, renamed
 from tests.definitions.conftest import sign_in

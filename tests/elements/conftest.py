@@ -5,8 +5,8 @@ from typing import Any
 
 import pytest
 
-from engine import admin
-from engine.db import Database
+from engine.workflow import admin
+from engine.platform.db import Database
 from tests.conftest import APPROVE, Helper, approval_form, drive_to_tier, web_parts
 
 

@@ -7,12 +7,12 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from engine import elements, fund
-from engine.coordination import local_today
-from engine.element_models import FundDisbursement
-from engine.errors import InvalidInput, NotAllowed
-from engine.models import Event
-from engine.notifications import Notification
+from engine.elements import common, fund
+from engine.supervision.coordination import local_today
+from engine.elements.models import FundDisbursement
+from engine.platform.errors import InvalidInput, NotAllowed
+from engine.platform.models import Event
+from engine.platform.notifications import Notification
 from tests.elements.conftest import ElementsHelper
 
 
@@ -29,7 +29,7 @@ def pay(eh: ElementsHelper, project_id: Any, amount: Any, by: str = "bangongshi"
 
 def configure(eh: ElementsHelper, **values: Any) -> None:
     with eh.db.session() as s:
-        elements.update_settings(s, values, eh.as_user(s, "bangongshi"))
+        common.update_settings(s, values, eh.as_user(s, "bangongshi"))
         fund.scan(s)
 
 
@@ -132,7 +132,7 @@ def test_only_the_office_records_disbursements_and_changes_settings(eh: Elements
         with pytest.raises(NotAllowed):
             pay(eh, a, 100, by=username)
         with eh.db.session() as s, pytest.raises(NotAllowed):
-            elements.update_settings(s, {"fund_size": 30000}, eh.as_user(s, username))
+            common.update_settings(s, {"fund_size": 30000}, eh.as_user(s, username))
     assert count(eh, FundDisbursement) == 0
 
 
@@ -151,7 +151,7 @@ def test_settings_take_effect_and_are_logged(eh: ElementsHelper) -> None:
         summaries = list(s.scalars(select(Event.summary).where(Event.kind == "elements").order_by(Event.id)))
         assert summaries == ["修改要素保障设置：单个项目产业基金支持上限6000万元",
                              "修改要素保障设置：产业基金规模5000万元，单个项目产业基金支持上限5000万元"]
-        assert elements.get_all(s)["fund_size"] == Decimal(5000)
+        assert common.get_all(s)["fund_size"] == Decimal(5000)
     with pytest.raises(InvalidInput) as over:
         eh.register(name="乙项目", fund_request=5500)
     assert over.value.errors["fund_request"] == "申请产业基金不能超过5000万元（单个项目支持上限，原则上不高于1亿元）"
@@ -168,8 +168,8 @@ def test_settings_take_effect_and_are_logged(eh: ElementsHelper) -> None:
 ])
 def test_bad_settings_are_named_and_nothing_changes(eh: ElementsHelper, values: dict[str, Any], field: str, message: str) -> None:
     with eh.db.session() as s, pytest.raises(InvalidInput) as refused:
-        elements.update_settings(s, {"revitalise_target_mu": "400", **values}, eh.as_user(s, "bangongshi"))
+        common.update_settings(s, {"revitalise_target_mu": "400", **values}, eh.as_user(s, "bangongshi"))
     assert refused.value.errors[field] == message
     with eh.db.session() as s:
-        assert elements.get_all(s) == elements.defaults()
+        assert common.get_all(s) == common.defaults()
     assert count(eh, Event, Event.kind == "elements") == 0

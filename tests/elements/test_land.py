@@ -10,10 +10,10 @@ import pytest
 import time_machine
 from sqlalchemy import func, select
 
-from engine import elements, land
-from engine.element_models import LandRevitalisation, LandSupply
-from engine.errors import InvalidInput, NotAllowed
-from engine.models import Event
+from engine.elements import common, land
+from engine.elements.models import LandRevitalisation, LandSupply
+from engine.platform.errors import InvalidInput, NotAllowed
+from engine.platform.models import Event
 from tests.elements.conftest import ElementsHelper
 
 MID_JULY = datetime(2026, 7, 15, 2, tzinfo=timezone.utc)
@@ -58,7 +58,7 @@ def test_industrial_share_warns_below_the_floor_and_not_at_or_above_it(eh: Eleme
         assert below.share_low and below.share == Decimal("49.50")
         assert share_warnings(below) == ["2026年工业用地供应占比49.5%（50亩/101亩），低于50%的要求"]
         with eh.db.session() as s:
-            elements.update_settings(s, {"industrial_share_target": "45"}, eh.as_user(s, "bangongshi"))
+            common.update_settings(s, {"industrial_share_target": "45"}, eh.as_user(s, "bangongshi"))
         assert share_warnings(year(eh)) == []
         assert share_warnings(year(eh, 2025)) == ["2025年工业用地供应占比0%（0亩/500亩），低于45%的要求"]
 
@@ -78,7 +78,7 @@ def test_revitalisation_progress_and_the_backwards_monthly_plan(eh: ElementsHelp
         after = year(eh, today=date(2027, 1, 10))
         assert after.warnings == ["2026年盘活低效用地150.5亩，未完成300亩的年度目标"]
         with eh.db.session() as s:
-            elements.update_settings(s, {"revitalise_target_mu": "150"}, eh.as_user(s, "bangongshi"))
+            common.update_settings(s, {"revitalise_target_mu": "150"}, eh.as_user(s, "bangongshi"))
         assert year(eh, today=date(2027, 1, 10)).progress == Decimal("100.33")
         assert year(eh, today=date(2027, 1, 10)).warnings == []
 

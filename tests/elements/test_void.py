@@ -5,10 +5,11 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
-from engine import audit, fund, land
-from engine.element_models import FundDisbursement, LandSupply
-from engine.errors import AlreadyCompleted, InvalidInput, NotAllowed, NotFound
-from engine.models import Event
+from engine.platform import audit
+from engine.elements import fund, land
+from engine.elements.models import FundDisbursement, LandSupply
+from engine.platform.errors import AlreadyCompleted, InvalidInput, NotAllowed, NotFound
+from engine.platform.models import Event
 from tests.elements.conftest import ElementsHelper
 from tests.elements.test_fund import ledger, pay
 from tests.elements.test_land import MID_JULY, revitalise, supply, year

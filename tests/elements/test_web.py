@@ -10,7 +10,7 @@ import time_machine
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from engine.element_models import FundDisbursement, LandSupply
+from engine.elements.models import FundDisbursement, LandSupply
 from tests.webui.conftest import csrf_token
 from webui.i18n import area, money
 

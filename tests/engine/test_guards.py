@@ -6,9 +6,10 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from engine import projects, runtime
-from engine.errors import AlreadyCompleted, InvalidInput, NotAllowed, NotFound
-from engine.models import Event, Instance, Project, Task
+from engine.projects import record
+from engine.workflow import runtime
+from engine.platform.errors import AlreadyCompleted, InvalidInput, NotAllowed, NotFound
+from engine.platform.models import Event, Instance, Project, Task
 from tests.conftest import FEASIBLE, INTENT, Helper
 
 
@@ -36,7 +37,7 @@ def test_bad_registration_names_the_field_and_stores_nothing(h: Helper, fields: 
     with pytest.raises(InvalidInput) as err:
         h.register(**fields)
     assert field in err.value.errors
-    assert projects.label(field) in err.value.errors[field] and field not in err.value.errors[field]  # by its label, never its key
+    assert record.label(field) in err.value.errors[field] and field not in err.value.errors[field]  # by its label, never its key
     assert counts(h) == before
 
 

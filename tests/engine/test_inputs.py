@@ -7,11 +7,13 @@ from decimal import Decimal
 
 import pytest
 
-from engine import forms, inputs, projects
-from engine.errors import InvalidInput
+from engine.workflow import forms
+from engine.platform import inputs
+from engine.projects import record
+from engine.platform.errors import InvalidInput
 
-LAND = projects.number_rule("land_mu")
-MONEY = projects.number_rule("total_investment")
+LAND = record.number_rule("land_mu")
+MONEY = record.number_rule("total_investment")
 
 
 @pytest.mark.parametrize(

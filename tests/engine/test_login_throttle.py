@@ -8,10 +8,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from engine import audit, login_throttle
-from engine.db import Database
+from engine.platform import audit, login_throttle
+from engine.platform.db import Database
 from engine.demo import DEMO_PASSWORD
-from engine.models import Event, LoginThrottle, utcnow
+from engine.platform.models import Event, LoginThrottle, utcnow
 
 LIMITS = login_throttle.Limits()
 

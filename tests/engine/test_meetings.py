@@ -6,9 +6,9 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from engine import meetings
-from engine.errors import InvalidInput, NotAllowed
-from engine.models import Event, Task
+from engine.projects import meetings
+from engine.platform.errors import InvalidInput, NotAllowed
+from engine.platform.models import Event, Task
 from tests.conftest import FEASIBLE, INTENT, Helper, approval_form
 
 MEETING = {"held_on": "2026-11-20", "attendees": "县委副书记、分管副县长、发改局、经商局", "host": "县委副书记", "location": "县行政中心3楼"}

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from engine.models import Event, Task
+from engine.platform.models import Event, Task
 from tests.conftest import APPROVE, FEASIBLE, INTENT, JOINT, NEGOTIATED, PASS, Helper, approval_form, drive_to_tier
 
 

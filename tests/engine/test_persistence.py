@@ -5,8 +5,8 @@ import json
 
 from sqlalchemy import select
 
-from engine import definitions, runtime, state
-from engine.models import Definition, Instance
+from engine.workflow import definitions, runtime, state
+from engine.platform.models import Definition, Instance
 from tests.conftest import BPMN_DIR, FEASIBLE, INTENT, Helper, approval_form
 
 

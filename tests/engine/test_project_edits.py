@@ -6,15 +6,17 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from engine import audit, elements, project_edits
-from engine.errors import InvalidInput, NotAllowed
-from engine.models import Event, Project
+from engine.platform import audit
+from engine.elements import common
+from engine.projects import corrections
+from engine.platform.errors import InvalidInput, NotAllowed
+from engine.platform.models import Event, Project
 from tests.conftest import INTENT, Helper, approval_form, drive_to_tier
 
 
-def edit(h: Helper, pid: int, username: str, reason: str = "", **data) -> list[project_edits.Change]:  # type: ignore[no-untyped-def]
+def edit(h: Helper, pid: int, username: str, reason: str = "", **data) -> list[corrections.Change]:  # type: ignore[no-untyped-def]
     with h.db.session() as s:
-        return project_edits.update(s, pid, data, s.merge(h.user(username)), reason)
+        return corrections.update(s, pid, data, s.merge(h.user(username)), reason)
 
 
 def logged(h: Helper, pid: int) -> list[Event]:
@@ -86,7 +88,7 @@ def test_a_signed_projects_assessed_fields_belong_to_the_office_with_a_reason(h:
     pid = h.register(by="anwen", total_investment=50000)
     with h.db.session() as s:
         s.get(Project, pid).signed_date = date(2026, 10, 1)
-    assert "total_investment" not in project_edits.may_edit(h.user("anwen"), h.project(pid))
+    assert "total_investment" not in corrections.may_edit(h.user("anwen"), h.project(pid))
     with pytest.raises(NotAllowed) as refused:
         edit(h, pid, "anwen", total_investment="90000", is_manufacturing="1")
     assert "总投资" in refused.value.message and float(h.project(pid).total_investment) == 50000
@@ -101,7 +103,7 @@ def test_a_signed_projects_assessed_fields_belong_to_the_office_with_a_reason(h:
 def test_a_stored_value_the_unit_cannot_change_does_not_block_its_corrections(h: Helper) -> None:
     pid = h.register(by="anwen", fund_request=8000)
     with h.db.session() as s:
-        elements.update_settings(s, {"fund_project_cap": 5000}, s.merge(h.user("bangongshi")))
+        common.update_settings(s, {"fund_project_cap": 5000}, s.merge(h.user("bangongshi")))
     edit(h, pid, "anwen", contact_phone="0579-84660002")
     assert h.project(pid).contact_phone == "0579-84660002"
     with pytest.raises(InvalidInput) as capped:

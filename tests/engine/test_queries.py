@@ -5,8 +5,8 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import func, select
 
-from engine import queries
-from engine.models import Project, Task
+from engine.projects import queries
+from engine.platform.models import Project, Task
 from tests.conftest import FEASIBLE, INTENT, NEGOTIATED, PASS, Helper, approval_form, drive_to_tier
 
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from engine import definitions, runtime
-from engine.errors import DefinitionInvalid, LimitExceeded, SandboxViolation
-from engine.sandbox import SCRIPT_ENGINE, Limits, use
+from engine.workflow import definitions, runtime
+from engine.platform.errors import DefinitionInvalid, LimitExceeded, SandboxViolation
+from engine.workflow.sandbox import SCRIPT_ENGINE, Limits, use
 from tests.conftest import BPMN_DIR, Helper
 
 HOSTILE = "__import__('os').system('touch {marker}')"

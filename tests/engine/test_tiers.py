@@ -7,8 +7,9 @@ import pytest
 from lxml import etree
 from sqlalchemy import select
 
-from engine import definitions, project_edits, runtime
-from engine.models import Event, Project
+from engine.workflow import definitions, runtime
+from engine.projects import corrections
+from engine.platform.models import Event, Project
 from tests.conftest import APPROVE, BPMN_DIR, Helper, approval_form, drive_to_tier
 
 FIRST_STEP = {
@@ -127,6 +128,6 @@ def test_a_new_decision_column_reaches_the_decision_without_any_python_change(hs
     assert decision.payload["tier"] == "T1" and set(decision.payload["inputs"]) >= {"land_mu", "category", "dev_zone"}
     with hs.db.session() as s:
         project = s.get(Project, pid)
-        decided_by = project_edits.tier_fields(s, project)
+        decided_by = corrections.tier_fields(s, project)
         assert {"is_manufacturing", "landing_unit_id", "landing_platform_id", "land_mu"} <= set(decided_by)
-        assert "is_manufacturing" in project_edits.locked(project, decided_by)
+        assert "is_manufacturing" in corrections.locked(project, decided_by)

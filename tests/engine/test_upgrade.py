@@ -6,10 +6,11 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from engine import runtime, schema, state
-from engine.db import Database
-from engine.models import Event, Instance, Project, Task, User
-from engine.org import can_act
+from engine.workflow import runtime, state
+from engine.platform import schema
+from engine.platform.db import Database
+from engine.platform.models import Event, Instance, Project, Task, User
+from engine.platform.org import can_act
 
 DUMP = Path(__file__).resolve().parent.parent / "fixtures" / "zhikong_0001.sql"
 

@@ -6,10 +6,10 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from engine import enterprises
-from engine.db import Database
-from engine.enterprise_models import EnterpriseEntry, IndustryTag
-from engine.models import Event, Project
+from engine.enterprises import catalog
+from engine.platform.db import Database
+from engine.enterprises.models import EnterpriseEntry, IndustryTag
+from engine.platform.models import Event, Project
 from tests.conftest import Helper, web_parts
 
 
@@ -30,7 +30,7 @@ class EnterpriseHelper(Helper):
 
     def add(self, by: str = "jingshang", **fields: Any) -> int:
         with self.db.session() as s:
-            return enterprises.create(s, self.entry_data(**fields), s.merge(self.user(by))).id
+            return catalog.create(s, self.entry_data(**fields), s.merge(self.user(by))).id
 
     def entry(self, entry_id: int) -> EnterpriseEntry:
         with self.db.session() as s:

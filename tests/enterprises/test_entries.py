@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from engine import audit, enterprises
-from engine.enterprise_models import IndustryTag
-from engine.errors import InvalidInput, NotAllowed
+from engine.platform import audit
+from engine.enterprises import catalog
+from engine.enterprises.models import IndustryTag
+from engine.platform.errors import InvalidInput, NotAllowed
 from tests.enterprises.conftest import EnterpriseHelper
 
 
@@ -17,27 +18,27 @@ def test_units_write_their_own_entries_and_the_office_writes_any(eh: EnterpriseH
     before = eh.stored()
     with eh.db.session() as s:
         with pytest.raises(NotAllowed, match="只能维护本单位（县经商局）"):
-            enterprises.create(s, eh.entry_data(name="别家企业", source_unit_id=eh.unit("jinpan")), s.merge(eh.user("jingshang")))
+            catalog.create(s, eh.entry_data(name="别家企业", source_unit_id=eh.unit("jinpan")), s.merge(eh.user("jingshang")))
     with eh.db.session() as s:
         with pytest.raises(NotAllowed):
-            enterprises.create(s, eh.entry_data(name="县长录入"), s.merge(eh.user("xianzhang")))
+            catalog.create(s, eh.entry_data(name="县长录入"), s.merge(eh.user("xianzhang")))
     with eh.db.session() as s:
         with pytest.raises(NotAllowed):
-            enterprises.edit(s, own, eh.entry_data(status="following"), s.merge(eh.user("jinpan")))
+            catalog.edit(s, own, eh.entry_data(status="following"), s.merge(eh.user("jinpan")))
     assert eh.stored() == before
     with eh.db.session() as s:
-        assert not enterprises.may_maintain(s.merge(eh.user("jinpan")), eh.unit("jsj"))
-        assert enterprises.may_maintain(s.merge(eh.user("bangongshi")), eh.unit("jsj"))
+        assert not catalog.may_maintain(s.merge(eh.user("jinpan")), eh.unit("jsj"))
+        assert catalog.may_maintain(s.merge(eh.user("bangongshi")), eh.unit("jsj"))
 
 
 def test_edits_are_kept_as_history_in_the_hash_chained_log(eh: EnterpriseHelper) -> None:
     entry_id = eh.add(by="jingshang")
     with eh.db.session() as s:
-        enterprises.edit(s, entry_id, eh.entry_data(status="following", planned_investment="60000"), s.merge(eh.user("jingshang")))
+        catalog.edit(s, entry_id, eh.entry_data(status="following", planned_investment="60000"), s.merge(eh.user("jingshang")))
     with eh.db.session() as s:  # an unchanged save writes no history line
-        enterprises.edit(s, entry_id, eh.entry_data(status="following", planned_investment="60000.00"), s.merge(eh.user("bangongshi")))
+        catalog.edit(s, entry_id, eh.entry_data(status="following", planned_investment="60000.00"), s.merge(eh.user("bangongshi")))
     with eh.db.session() as s:
-        lines = enterprises.history(s, entry_id)
+        lines = catalog.history(s, entry_id)
         assert [line.actor for line in lines] == ["罗军", "罗军"]
         assert "录入招引企业“浙江测试装备有限公司”" in lines[0].summary
         assert "跟进状态：待跟进 → 跟进中" in lines[1].summary and "计划投资(万元)：50000.00 → 60000" in lines[1].summary
@@ -72,7 +73,7 @@ def test_bad_input_names_its_field_and_stores_nothing(eh: EnterpriseHelper, fiel
     before = eh.stored()
     with eh.db.session() as s:
         with pytest.raises(InvalidInput) as refused:
-            enterprises.create(s, eh.entry_data(**fields), s.merge(eh.user("jingshang")))
+            catalog.create(s, eh.entry_data(**fields), s.merge(eh.user("jingshang")))
     assert message in refused.value.errors[field]
     assert eh.stored() == before
 
@@ -83,45 +84,45 @@ def test_office_must_name_a_known_source_unit(eh: EnterpriseHelper) -> None:
                          (str(eh.unit("xzf")), "来源单位不存在")):
         with eh.db.session() as s:
             with pytest.raises(InvalidInput) as refused:
-                enterprises.create(s, eh.entry_data(source_unit_id=raw), s.merge(eh.user("bangongshi")))
+                catalog.create(s, eh.entry_data(source_unit_id=raw), s.merge(eh.user("bangongshi")))
         assert message in refused.value.errors["source_unit_id"]
     assert eh.stored() == before
 
 
 def test_tags_are_edited_by_the_office_and_a_tag_in_use_is_only_deactivated(eh: EnterpriseHelper) -> None:
     with eh.db.session() as s:
-        defaults = [(t.group_name, t.name) for t in enterprises.tags(s)]
+        defaults = [(t.group_name, t.name) for t in catalog.tags(s)]
     assert defaults[0] == ("1 主导产业", "中医药(康养)") and ("3 重点产业", "新材料") in defaults
     office = eh.user("bangongshi")
     with eh.db.session() as s:
         with pytest.raises(NotAllowed):
-            enterprises.add_tag(s, s.merge(eh.user("jingshang")), {"name": "数字经济", "group_name": "3 重点产业"})
+            catalog.add_tag(s, s.merge(eh.user("jingshang")), {"name": "数字经济", "group_name": "3 重点产业"})
     with eh.db.session() as s:
         with pytest.raises(InvalidInput) as refused:
-            enterprises.add_tag(s, s.merge(office), {"name": "新材料", "group_name": "3 重点产业", "sort_order": "x"})
+            catalog.add_tag(s, s.merge(office), {"name": "新材料", "group_name": "3 重点产业", "sort_order": "x"})
     assert refused.value.errors["name"] == "产业标签名称“新材料”已存在"
     assert "排序必须是-2147483648到2147483647之间的整数" in refused.value.errors["sort_order"]
     with eh.db.session() as s:
-        unused = enterprises.add_tag(s, s.merge(office), {"name": "数字经济", "group_name": "3 重点产业", "sort_order": "45"}).id
+        unused = catalog.add_tag(s, s.merge(office), {"name": "数字经济", "group_name": "3 重点产业", "sort_order": "45"}).id
     entry_id = eh.add(by="jingshang")
     tag_id = eh.tag("装备制造")
     with eh.db.session() as s:
-        enterprises.update_tag(s, s.merge(office), tag_id, {"name": "高端装备制造", "group_name": "3 重点产业", "sort_order": "20", "active": "0"})
+        catalog.update_tag(s, s.merge(office), tag_id, {"name": "高端装备制造", "group_name": "3 重点产业", "sort_order": "20", "active": "0"})
     with eh.db.session() as s:
-        assert enterprises.get(s, entry_id).tag.name == "高端装备制造"
+        assert catalog.get(s, entry_id).tag.name == "高端装备制造"
     with eh.db.session() as s:
         with pytest.raises(InvalidInput) as refused:
-            enterprises.delete_tag(s, s.merge(office), tag_id)
+            catalog.delete_tag(s, s.merge(office), tag_id)
     assert refused.value.errors["tag_id"] == "产业标签“高端装备制造”已被1家企业使用，不能删除，只能停用"
     with eh.db.session() as s:
         with pytest.raises(InvalidInput) as refused:
-            enterprises.create(s, eh.entry_data(name="新企业", tag_id=tag_id), s.merge(eh.user("jingshang")))
+            catalog.create(s, eh.entry_data(name="新企业", tag_id=tag_id), s.merge(eh.user("jingshang")))
     assert "产业标签“高端装备制造”已停用" in refused.value.errors["tag_id"]
     with eh.db.session() as s:  # the entry that has the deactivated tag keeps it when edited
-        enterprises.edit(s, entry_id, eh.entry_data(tag_id=tag_id, notes="继续跟进"), s.merge(eh.user("jingshang")))
-        enterprises.delete_tag(s, s.merge(office), unused)
+        catalog.edit(s, entry_id, eh.entry_data(tag_id=tag_id, notes="继续跟进"), s.merge(eh.user("jingshang")))
+        catalog.delete_tag(s, s.merge(office), unused)
     with eh.db.session() as s:
-        names = [t.name for t in enterprises.tags(s, active_only=True)]
+        names = [t.name for t in catalog.tags(s, active_only=True)]
         assert "高端装备制造" not in names and "数字经济" not in names
         assert s.get(IndustryTag, tag_id) is not None and not s.get(IndustryTag, tag_id).active
 
@@ -132,7 +133,7 @@ def test_list_filters_and_pages(eh: EnterpriseHelper) -> None:
     eh.add(by="rencaiban", name="丙人才团队", tag_id=eh.tag("新材料"), list_kind="talent")
     with eh.db.session() as s:
         def names(**flt) -> list[str]:  # type: ignore[no-untyped-def]
-            return [e.name for e in enterprises.listing(s, enterprises.EntryFilter(**flt), 1, 20).rows]
+            return [e.name for e in catalog.listing(s, catalog.EntryFilter(**flt), 1, 20).rows]
 
         assert names() == ["丙人才团队", "乙材料公司", "甲装备公司"]
         assert names(tag_id=eh.tag("新材料")) == ["丙人才团队", "乙材料公司"]
@@ -141,6 +142,6 @@ def test_list_filters_and_pages(eh: EnterpriseHelper) -> None:
         assert names(status="following") == ["乙材料公司"]
         assert names(search="装备") == ["甲装备公司"]
         assert names(search="%") == []
-        second = enterprises.listing(s, enterprises.EntryFilter(), 2, 2)
+        second = catalog.listing(s, catalog.EntryFilter(), 2, 2)
         assert second.total == 3 and second.pages == 2 and [e.name for e in second.rows] == ["甲装备公司"]
-        assert enterprises.listing(s, enterprises.EntryFilter(), 9, 2).page == 2
+        assert catalog.listing(s, catalog.EntryFilter(), 9, 2).page == 2

@@ -6,8 +6,8 @@ import io
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from engine import enterprises
-from engine.errors import InvalidInput
+from engine.enterprises import catalog
+from engine.platform.errors import InvalidInput
 from tests.enterprises.conftest import EnterpriseHelper
 
 HEADERS = ["序号", "企业名称", "产业标签", "来源单位", "名单类别", "所在地区", "联系人", "计划投资(万元)", "跟进状态"]
@@ -36,7 +36,7 @@ def test_preview_names_each_bad_column_and_duplicates_and_nothing_is_stored(eh: 
     ])
     before = eh.stored()
     with eh.db.session() as s:
-        preview = enterprises.preview_import(s, data, s.merge(eh.user("bangongshi")))
+        preview = catalog.preview_import(s, data, s.merge(eh.user("bangongshi")))
     assert not preview.ok
     rows = {r.row: r for r in preview.rows}
     assert not rows[3].errors and not rows[3].duplicates
@@ -51,7 +51,7 @@ def test_preview_names_each_bad_column_and_duplicates_and_nothing_is_stored(eh: 
     assert rows[6].duplicates == ["企业名称“已在库中有限公司”已在企业库中（来源：中药产业促进中心）"]
     assert rows[7].duplicates == ["企业名称“甲装备有限公司”与本表第3行重复"]
     with pytest.raises(InvalidInput) as refused, eh.db.session() as s:
-        enterprises.commit_import(s, data, s.merge(eh.user("bangongshi")))
+        catalog.commit_import(s, data, s.merge(eh.user("bangongshi")))
     assert set(refused.value.errors) == {"第4行", "第5行", "第6行", "第7行"}
     assert eh.stored() == before
 
@@ -63,12 +63,12 @@ def test_a_unit_imports_only_its_own_list(eh: EnterpriseHelper) -> None:
     ])
     before = eh.stored()
     with eh.db.session() as s:
-        preview = enterprises.preview_import(s, data, s.merge(eh.user("jingshang")))
+        preview = catalog.preview_import(s, data, s.merge(eh.user("jingshang")))
     rows = {r.row: r for r in preview.rows}
     assert not rows[3].errors and rows[3].values["source_unit_id"] == eh.unit("jsj")
     assert rows[4].errors == {"source_unit_id": "来源单位“金磐开发区”不是本单位，只能导入本单位（县经商局）的名单"}
     with pytest.raises(InvalidInput), eh.db.session() as s:
-        enterprises.commit_import(s, data, s.merge(eh.user("jingshang")))
+        catalog.commit_import(s, data, s.merge(eh.user("jingshang")))
     assert eh.stored() == before
 
 
@@ -80,7 +80,7 @@ def test_a_unit_imports_only_its_own_list(eh: EnterpriseHelper) -> None:
 ])
 def test_unreadable_files_are_refused_with_the_reason(eh: EnterpriseHelper, content: bytes, problem: str) -> None:
     with eh.db.session() as s:
-        preview = enterprises.preview_import(s, content, s.merge(eh.user("jingshang")))
+        preview = catalog.preview_import(s, content, s.merge(eh.user("jingshang")))
     assert preview.problems == [problem] and not preview.ok
 
 
@@ -90,16 +90,16 @@ def test_a_clean_file_is_stored_whole_and_its_export_reimports_as_duplicates(eh:
         [2, "乙材料有限公司", "新材料", "", "意向招引企业", "宁波市", "", "", ""],
     ])
     with eh.db.session() as s:
-        ids = enterprises.commit_import(s, data, s.merge(eh.user("jingshang")))
+        ids = catalog.commit_import(s, data, s.merge(eh.user("jingshang")))
     assert len(ids) == 2
     first = eh.entry(ids[0])
     assert (first.name, first.status, first.planned_investment, first.source_unit_id) == ("甲装备有限公司", "following", 30000, eh.unit("jsj"))
     with eh.db.session() as s:
-        assert "导入招引企业“甲装备有限公司”" in enterprises.history(s, ids[0])[0].summary
-        exported = enterprises.export_xlsx(enterprises.matching(s, enterprises.EntryFilter()))
+        assert "导入招引企业“甲装备有限公司”" in catalog.history(s, ids[0])[0].summary
+        exported = catalog.export_xlsx(catalog.matching(s, catalog.EntryFilter()))
     sheet = load_workbook(io.BytesIO(exported)).active
-    assert [c.value for c in sheet[2]] == enterprises.EXPORT_COLUMNS
+    assert [c.value for c in sheet[2]] == catalog.EXPORT_COLUMNS
     assert [c.value for c in sheet[3]][:10] == [1, "乙材料有限公司", "新材料", "县经商局", "意向招引企业", "宁波市", None, None, None, "待跟进"]
     with eh.db.session() as s:
-        again = enterprises.preview_import(s, exported, s.merge(eh.user("jingshang")))
+        again = catalog.preview_import(s, exported, s.merge(eh.user("jingshang")))
     assert not again.ok and all(r.duplicates and not r.errors for r in again.rows)

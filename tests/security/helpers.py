@@ -16,9 +16,9 @@ from lxml import etree
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
-from engine import definitions, runtime, state
-from engine.config import PROJECT_ROOT
-from engine.sandbox import SCRIPT_ENGINE, active
+from engine.workflow import definitions, runtime, state
+from engine.platform.config import PROJECT_ROOT
+from engine.workflow.sandbox import SCRIPT_ENGINE, active
 
 BUNDLE = definitions.read_bundle(PROJECT_ROOT / "bpmn")
 BPMN, TIER_DMN, SCORING_DMN = "project_lifecycle.bpmn", "approval_tier.dmn", "assessment_scoring.dmn"

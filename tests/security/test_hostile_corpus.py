@@ -13,16 +13,11 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import func, select
 
-from engine import definitions, forms, runtime, sandbox
-from engine.db import Database
-from engine.errors import (
-    DefinitionInvalid,
-    InvalidInput,
-    LimitExceeded,
-    SandboxViolation,
-)
-from engine.models import Definition, Instance, Project
-from engine.sandbox import SCRIPT_ENGINE, Limits
+from engine.workflow import definitions, forms, runtime, sandbox
+from engine.platform.db import Database
+from engine.platform.errors import DefinitionInvalid, InvalidInput, LimitExceeded, SandboxViolation
+from engine.platform.models import Definition, Instance, Project
+from engine.workflow.sandbox import SCRIPT_ENGINE, Limits
 from tests.conftest import INTENT, Helper
 from tests.security import helpers as H
 

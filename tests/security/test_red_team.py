@@ -15,16 +15,12 @@ import pytest
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
-from engine import definitions, forms, org, runtime, sandbox, state
-from engine.errors import (
-    DefinitionInvalid,
-    InvalidInput,
-    LimitExceeded,
-    SandboxViolation,
-)
-from engine.feel import literal_to_python, unary_test_to_python
-from engine.models import Project
-from engine.sandbox import SCRIPT_ENGINE, Limits
+from engine.workflow import definitions, forms, runtime, sandbox, state
+from engine.platform import org
+from engine.platform.errors import DefinitionInvalid, InvalidInput, LimitExceeded, SandboxViolation
+from engine.workflow.feel import literal_to_python, unary_test_to_python
+from engine.platform.models import Project
+from engine.workflow.sandbox import SCRIPT_ENGINE, Limits
 from tests.security import helpers as H
 
 STOPPED = ("LimitExceeded", "SandboxViolation")

@@ -13,8 +13,8 @@ import pytest
 from lxml import etree
 from SpiffWorkflow.bpmn.specs.data_spec import TaskDataReference
 
-from engine.parser import new_parser, parse_xml
-from engine.sandbox import specs
+from engine.workflow.parser import new_parser, parse_xml
+from engine.workflow.sandbox import specs
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*have been moved to the bpmn.messageDefinition element:DeprecationWarning")
 

@@ -5,8 +5,8 @@ import time
 
 import pytest
 
-from engine import definitions, runtime
-from engine.errors import DefinitionInvalid
+from engine.workflow import definitions, runtime
+from engine.platform.errors import DefinitionInvalid
 from tests.security import helpers as H
 
 REFUSED_LITERALS = [

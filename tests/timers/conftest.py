@@ -10,9 +10,10 @@ import pytest
 import time_machine
 from sqlalchemy import func, select
 
-from engine import definitions, projects, runtime
-from engine.db import Database
-from engine.models import Event, Instance, Project, Task, User
+from engine.workflow import definitions, runtime
+from engine.projects import record
+from engine.platform.db import Database
+from engine.platform.models import Event, Instance, Project, Task, User
 
 BUNDLE = Path(__file__).resolve().parent / "bundle"
 PROCESS = "timer_demo"
@@ -36,7 +37,7 @@ class TimerHelper:
         """Register a project without a lifecycle and start the timer process for it; returns the instance id."""
         with self.db.session() as s:
             actor = s.merge(self.user(by))
-            values = projects.validate(
+            values = record.validate(
                 s,
                 {"name": name, "investor": "测试投资方", "category": "industrial", "total_investment": 1000,
                  "landing_unit_id": actor.unit_id, "deputy_id": self.user("fx_gongye").id},

@@ -15,10 +15,10 @@ from sqlalchemy import insert
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
-from engine import definitions, state
-from engine.db import Database
-from engine.models import Instance, Project, utcnow
-from engine.sandbox import SCRIPT_ENGINE
+from engine.workflow import definitions, state
+from engine.platform.db import Database
+from engine.platform.models import Instance, Project, utcnow
+from engine.workflow.sandbox import SCRIPT_ENGINE
 
 WAIT_BUNDLE = Path(__file__).resolve().parent / "wait_bundle"
 WAIT_PROCESS = "timer_wait"

@@ -6,9 +6,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import event
 
-from engine import scheduler, timers
-from engine.errors import ConcurrentUpdate
-from engine.models import Instance, utcnow
+from engine import scheduler
+from engine.workflow import timers
+from engine.platform.errors import ConcurrentUpdate
+from engine.platform.models import Instance, utcnow
 from tests.timers.conftest import START, TimerHelper, hours
 
 

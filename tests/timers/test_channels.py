@@ -11,11 +11,12 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from engine import notifications, warning_settings
-from engine.config import PROJECT_ROOT
-from engine.db import Database
-from engine.models import utcnow
-from engine.notifications import OutboxMessage
+from engine.platform import notifications
+from engine.supervision import warning_settings
+from engine.platform.config import PROJECT_ROOT
+from engine.platform.db import Database
+from engine.platform.models import utcnow
+from engine.platform.notifications import OutboxMessage
 from tests.conftest import Helper
 from tests.timers.servers import smtp_server, webhook_receiver
 

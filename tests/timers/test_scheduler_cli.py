@@ -12,11 +12,11 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from engine import definitions
-from engine.config import PROJECT_ROOT
-from engine.db import Database
-from engine.health import SchedulerHeartbeat
-from engine.models import Event, utcnow
+from engine.workflow import definitions
+from engine.platform.config import PROJECT_ROOT
+from engine.platform.db import Database
+from engine.workflow.health import SchedulerHeartbeat
+from engine.platform.models import Event, utcnow
 from tests.conftest import BPMN_DIR, Helper
 from tests.timers.seeding import deploy_wait, seed
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from engine.config import PROJECT_ROOT
-from engine.models import Event, Instance, Task, utcnow
+from engine.platform.config import PROJECT_ROOT
+from engine.platform.models import Event, Instance, Task, utcnow
 from tests.conftest import PG_URL, Helper
 from tests.timers.seeding import deploy_wait, seed
 

@@ -6,10 +6,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from engine import lights, monthly, notifications, progress, warning_settings
-from engine.errors import InvalidInput, NotAllowed, NotFound
-from engine.models import utcnow
-from engine.notifications import Notification
+from engine.supervision import lights, monthly, progress, warning_settings
+from engine.platform import notifications
+from engine.platform.errors import InvalidInput, NotAllowed, NotFound
+from engine.platform.models import utcnow
+from engine.platform.notifications import Notification
 from tests.conftest import FEASIBLE, INTENT, Helper, approval_form
 
 DAY = timedelta(days=1)

@@ -8,8 +8,9 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from engine import lights, notifications, progress, warning_settings
-from engine.models import Task, utcnow
+from engine.supervision import lights, progress, warning_settings
+from engine.platform import notifications
+from engine.platform.models import Task, utcnow
 from tests.conftest import Helper
 from tests.webui.conftest import Auth, csrf_token
 

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from engine import scheduler
-from engine.db import Database
+from engine.platform.db import Database
 
 
 def main() -> None:

@@ -15,9 +15,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from engine import coordination, definitions, forms, runtime
-from engine.errors import InvalidInput
-from engine.models import Event, Instance, Project, Task
+from engine.supervision import coordination
+from engine.workflow import definitions, forms, runtime
+from engine.platform.errors import InvalidInput
+from engine.platform.models import Event, Instance, Project, Task
 from tests.assessment.conftest import SupervisionHelper, deploy_all
 from tests.conftest import BACKENDS, make_app, prepared_database
 from tests.webui.conftest import Auth, csrf_token

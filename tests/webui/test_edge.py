@@ -16,10 +16,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
-from engine import audit, login_throttle
-from engine.db import Database
+from engine.platform import audit, login_throttle
+from engine.platform.db import Database
 from engine.demo import DEMO_PASSWORD
-from engine.models import Event, User
+from engine.platform.models import Event, User
 from tests.conftest import make_app
 from tests.webui.conftest import Auth, csrf_token
 from webui import create_app
@@ -65,7 +65,7 @@ def test_session_cookie_is_secure_when_configured(sqlite_db: Database, monkeypat
 
 
 def test_settings_refuse_values_they_cannot_take(monkeypatch: pytest.MonkeyPatch) -> None:
-    from engine.config import SettingInvalid, Settings
+    from engine.platform.config import SettingInvalid, Settings
 
     for name, value in (("ZHIKONG_PROXY_COUNT", "-1"), ("ZHIKONG_SECURE_COOKIES", "maybe"), ("ZHIKONG_MAX_UPLOAD_MB", "0")):
         monkeypatch.setenv(name, value)

@@ -13,7 +13,7 @@ from babel.messages.pofile import read_po
 from flask import Flask
 from flask.testing import FlaskClient
 
-from engine.config import PROJECT_ROOT
+from engine.platform.config import PROJECT_ROOT
 from tests.conftest import Helper
 from tests.webui.conftest import Auth, csrf_token
 from webui import i18n

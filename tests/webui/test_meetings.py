@@ -5,7 +5,7 @@ import re
 
 from flask.testing import FlaskClient
 
-from engine import meetings
+from engine.projects import meetings
 from tests.conftest import FEASIBLE, INTENT, Helper, approval_form
 from tests.webui.conftest import Auth, csrf_token
 

@@ -5,7 +5,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from engine.models import Project
+from engine.platform.models import Project
 from tests.conftest import Helper, approval_form, drive_to_tier
 from tests.webui.conftest import Auth, csrf_token
 

@@ -5,9 +5,9 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from engine import runtime
-from engine.errors import AlreadyCompleted
-from engine.models import Event, Task
+from engine.workflow import runtime
+from engine.platform.errors import AlreadyCompleted
+from engine.platform.models import Event, Task
 from tests.conftest import Helper
 from tests.webui.conftest import Auth, csrf_token
 from webui.i18n import local_datetime

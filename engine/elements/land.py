@@ -1,0 +1,330 @@
+"""Land ledger (土地要素台账): yearly supply and its industrial share, revitalised land against the target,
+and the land requests of waiting projects with major manufacturing projects first.
+
+Policy (二): industrial land ≥ 50% of the county's yearly supply; ≥ 300 亩 of idle or low-efficiency
+land revitalised per year; industrial land reserved first for major manufacturing projects. Both
+figures are office settings (engine/elements.py).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any, Optional
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from engine.elements import common
+from engine.projects import excel, record
+from engine.platform import inputs
+from engine.supervision.assessment import monthly_plan
+from engine.supervision.coordination import local_today
+from engine.elements.models import LandRevitalisation, LandSupply
+from engine.elements.common import fmt
+from engine.platform.errors import InvalidInput, NotFound
+from engine.platform.models import Event, Project, User, utcnow
+
+USES = {"industrial": "工业用地", "other": "其他用地"}
+PRIORITY_LABELS = ("7亿元以上制造业", "3亿元以上工业", "制造业", "其他")
+MAX_AREA = Decimal(100_000)
+SUPPLY_HEADERS = ["供地日期", "地块/说明", "面积(亩)", "用途", "关联项目"]
+REVITALISE_HEADERS = ["盘活日期", "说明", "面积(亩)"]
+PLAN_HEADERS = ["月份", "计划累计(亩)", "完成累计(亩)"]
+WAITING_HEADERS = ["优先序", "项目名称", "落地单位", "保障类别", "当前阶段", "用地面积(亩)", "已供地(亩)", "待供地(亩)"]
+
+
+@dataclass
+class PlanMonth:
+    """Revitalisation by the end of a month: the backwards plan and the actual (None for months still ahead)."""
+
+    month: int
+    plan: float
+    actual: Optional[float]
+
+    @property
+    def behind(self) -> bool:
+        """True when the actual is known and below the plan."""
+        return self.actual is not None and self.actual < self.plan
+
+
+@dataclass
+class WaitingProject:
+    """A project that needs land and has not landed: what it asked for and what was supplied so far."""
+
+    project_id: int
+    name: str
+    unit_name: str
+    stage: str
+    priority: int
+    requested: Decimal
+    supplied: Decimal
+
+    @property
+    def outstanding(self) -> Decimal:
+        """Area still to supply."""
+        return self.requested - self.supplied
+
+    @property
+    def priority_label(self) -> str:
+        """Chinese name of the project's priority class."""
+        return PRIORITY_LABELS[self.priority]
+
+
+@dataclass
+class LandYear:
+    """One year of the land ledger with its figures against the targets, and the warnings to show."""
+
+    year: int
+    supplies: list[LandSupply]
+    revitalisations: list[LandRevitalisation]
+    share_target: Decimal
+    revitalise_target: Decimal
+    plan: list[PlanMonth]
+    waiting: list[WaitingProject]
+    due_month: int
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def total_mu(self) -> Decimal:
+        """All land supplied in the year."""
+        return sum((row.area_mu for row in self.supplies), Decimal(0))
+
+    @property
+    def industrial_mu(self) -> Decimal:
+        """Industrial land supplied in the year."""
+        return sum((row.area_mu for row in self.supplies if row.land_use == "industrial"), Decimal(0))
+
+    @property
+    def share(self) -> Optional[Decimal]:
+        """Industrial share of the supply in percent (two decimals), None before any supply."""
+        if not self.total_mu:
+            return None
+        return (self.industrial_mu * 100 / self.total_mu).quantize(common.CENT)
+
+    @property
+    def share_low(self) -> bool:
+        """True when there is supply and its industrial share is below the target."""
+        return self.share is not None and self.share < self.share_target
+
+    @property
+    def revitalised_mu(self) -> Decimal:
+        """Land revitalised in the year."""
+        return sum((row.area_mu for row in self.revitalisations), Decimal(0))
+
+    @property
+    def progress(self) -> Optional[Decimal]:
+        """Revitalised area as a percentage of the yearly target (None without a target)."""
+        if not self.revitalise_target:
+            return None
+        return (self.revitalised_mu * 100 / self.revitalise_target).quantize(common.CENT)
+
+
+def _year_range(year: int) -> tuple[date, date]:
+    """First and last day of a year."""
+    return date(year, 1, 1), date(year, 12, 31)
+
+
+def _months_known(year: int, today: date) -> tuple[int, int]:
+    """(months with actuals, months whose plan is due): a past year 12 and 12, this year up to the current
+    and up to the last complete month, a year ahead none."""
+    if year < today.year:
+        return 12, 12
+    return (today.month, today.month - 1) if year == today.year else (0, 0)
+
+
+def _plan(rows: list[LandRevitalisation], target: Decimal, known: int) -> list[PlanMonth]:
+    """倒排: the cumulative plan spread evenly back from December beside the cumulative actuals."""
+    by_month = [Decimal(0)] * 13
+    for row in rows:
+        by_month[row.done_on.month] += row.area_mu
+    plan, running = [], Decimal(0)
+    for month in range(1, 13):
+        running += by_month[month]
+        actual = float(running) if month <= known else None
+        plan.append(PlanMonth(month, monthly_plan(float(target), month, count=False), actual))
+    return plan
+
+
+def _priority(project: Project) -> int:
+    """Major manufacturing first (工业用地优先保障重大制造业项目): 7亿+ manufacturing, 3亿+ industrial, manufacturing, other."""
+    if project.is_7yi_manufacturing:
+        return 0
+    if project.is_3yi_industrial:
+        return 1
+    return 2 if project.is_manufacturing else 3
+
+
+def waiting_projects(session: Session) -> list[WaitingProject]:
+    """Active projects that need land, have not landed and still lack land, in the order land should go to them."""
+    supplied_query = (select(LandSupply.project_id, func.sum(LandSupply.area_mu))
+                      .where(LandSupply.project_id.is_not(None), LandSupply.voided_at.is_(None)))
+    supplied = {pid: Decimal(total or 0) for pid, total in session.execute(supplied_query.group_by(LandSupply.project_id))}
+    query = select(Project).where(Project.needs_land.is_(True), Project.status == "active", Project.landed_at.is_(None))
+    found = []
+    for project in session.scalars(query):
+        line = WaitingProject(project.id, project.name, project.landing_unit.name, record.STAGES.get(project.stage, project.stage),
+                              _priority(project), Decimal(project.land_mu or 0), supplied.get(project.id, Decimal(0)))
+        if line.outstanding > 0:
+            found.append((line, project.approved_at is None, project.registered_at))
+    found.sort(key=lambda item: (item[0].priority, item[1], item[2], item[0].project_id))
+    return [line for line, _pending, _registered in found]
+
+
+def year_ledger(session: Session, year: int, today: Optional[date] = None) -> LandYear:
+    """The land ledger of one year under the current settings, with its warnings."""
+    if not 2000 <= year <= 2100:
+        raise InvalidInput({"year": f"年度(year)无效：{year}"})
+    today = today or local_today()
+    settings = common.get_all(session)
+    start, end = _year_range(year)
+    supplies = list(session.scalars(select(LandSupply).where(LandSupply.supplied_on.between(start, end), LandSupply.voided_at.is_(None))
+                                    .order_by(LandSupply.supplied_on, LandSupply.id)))
+    revitalised = list(session.scalars(select(LandRevitalisation)
+                                       .where(LandRevitalisation.done_on.between(start, end), LandRevitalisation.voided_at.is_(None))
+                                       .order_by(LandRevitalisation.done_on, LandRevitalisation.id)))
+    known, due = _months_known(year, today)
+    result = LandYear(year, supplies, revitalised, settings["industrial_share_target"], settings["revitalise_target_mu"],
+                      _plan(revitalised, settings["revitalise_target_mu"], known), waiting_projects(session), due)
+    _warn(result)
+    return result
+
+
+def _warn(land: LandYear) -> None:
+    """Industrial share below the target; revitalisation short of the year's target or behind the last due month's plan."""
+    if land.share_low:
+        land.warnings.append(f"{land.year}年工业用地供应占比{fmt(land.share)}%（{fmt(land.industrial_mu)}亩/{fmt(land.total_mu)}亩），"
+                             f"低于{fmt(land.share_target)}%的要求")
+    if land.due_month == 12 and land.revitalised_mu < land.revitalise_target:
+        land.warnings.append(f"{land.year}年盘活低效用地{fmt(land.revitalised_mu)}亩，未完成{fmt(land.revitalise_target)}亩的年度目标")
+    elif land.due_month and land.plan[land.due_month - 1].behind:
+        month = land.plan[land.due_month - 1]
+        land.warnings.append(f"截至{month.month}月底盘活低效用地{fmt(Decimal(str(month.actual)))}亩，"
+                             f"落后月度计划{fmt(Decimal(str(month.plan)))}亩")
+
+
+def supply_cells(land: LandYear) -> list[list[Any]]:
+    """Supply records as the page and the export show them."""
+    return [[r.supplied_on.isoformat(), r.parcel, float(r.area_mu), USES.get(r.land_use, r.land_use), r.project.name if r.project else ""]
+            for r in land.supplies]
+
+
+def revitalise_cells(land: LandYear) -> list[list[Any]]:
+    """Revitalisation records as the page and the export show them."""
+    return [[r.done_on.isoformat(), r.description, float(r.area_mu)] for r in land.revitalisations]
+
+
+def plan_cells(land: LandYear) -> list[list[Any]]:
+    """The monthly plan as the page and the export show it (— for months still ahead)."""
+    return [[f"{m.month}月", m.plan, "—" if m.actual is None else m.actual] for m in land.plan]
+
+
+def waiting_cells(land: LandYear) -> list[list[Any]]:
+    """Waiting projects in priority order as the page and the export show them."""
+    return [[index, w.name, w.unit_name, w.priority_label, w.stage, float(w.requested), float(w.supplied), float(w.outstanding)]
+            for index, w in enumerate(land.waiting, start=1)]
+
+
+def _project(session: Session, raw: Any, errors: dict[str, str]) -> Optional[Project]:
+    """The optional project a supply went to: it must exist and not be closed."""
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None
+    project_id = inputs.identifier(raw)
+    project = session.get(Project, project_id) if project_id is not None else None
+    if project is None:
+        errors["project_id"] = f"关联项目不存在：{inputs.shown(raw)}"
+    elif project.status == "closed":
+        errors["project_id"] = f"关联项目“{project.name}”已中止，不能供地"
+    return project
+
+
+def record_supply(session: Session, actor: User, data: dict[str, Any]) -> LandSupply:
+    """县自然资源和规划局 records land supplied (date, parcel, area, use, optional project); bad input stores nothing."""
+    common.require(actor, common.LAND_EDITORS, "只有要素保障部门（县自然资源和规划局）可以登记供地")
+    errors: dict[str, str] = {}
+    supplied_on = common.parse_past_date(data.get("supplied_on"), "supplied_on", "供地日期", errors)
+    parcel = inputs.text(data.get("parcel"), "parcel", "地块/说明", 200, errors, required=True)
+    area = common.amount(data.get("area_mu"), "area_mu", "面积", LandSupply.__table__.c.area_mu, "亩", errors, MAX_AREA)
+    use = data.get("land_use") or ""
+    use = use.strip() if isinstance(use, str) else use
+    if not isinstance(use, str) or use not in USES:
+        errors["land_use"] = f"用途须为“工业用地”或“其他用地”，收到“{inputs.shown(use)}”"
+    project = _project(session, data.get("project_id"), errors)
+    if errors:
+        raise InvalidInput(errors)
+    row = LandSupply(supplied_on=supplied_on, parcel=parcel, area_mu=area, land_use=use, project_id=project.id if project else None,
+                     recorded_by=actor.id, recorded_at=utcnow())
+    session.add(row)
+    target = f"，供{project.name}" if project else ""
+    session.add(Event(kind="land", at=row.recorded_at, actor_id=actor.id, project_id=row.project_id,
+                      summary=f"登记供地：{parcel} {fmt(area)}亩（{USES[use]}，{supplied_on.isoformat()}）{target}"[:300],
+                      payload={"supplied_on": supplied_on.isoformat(), "parcel": parcel, "area_mu": fmt(area), "land_use": use}))
+    session.flush()
+    return row
+
+
+def record_revitalisation(session: Session, actor: User, data: dict[str, Any]) -> LandRevitalisation:
+    """县自然资源和规划局 records idle or low-efficiency land revitalised (date, description, area)."""
+    common.require(actor, common.LAND_EDITORS, "只有要素保障部门（县自然资源和规划局）可以登记盘活低效用地")
+    errors: dict[str, str] = {}
+    done_on = common.parse_past_date(data.get("done_on"), "done_on", "盘活日期", errors)
+    description = inputs.text(data.get("description"), "description", "说明", 200, errors, required=True)
+    area = common.amount(data.get("area_mu"), "area_mu", "面积", LandRevitalisation.__table__.c.area_mu, "亩", errors, MAX_AREA)
+    if errors:
+        raise InvalidInput(errors)
+    row = LandRevitalisation(done_on=done_on, description=description, area_mu=area, recorded_by=actor.id, recorded_at=utcnow())
+    session.add(row)
+    session.add(Event(kind="land", at=row.recorded_at, actor_id=actor.id,
+                      summary=f"登记盘活低效用地：{description} {fmt(area)}亩（{done_on.isoformat()}）"[:300],
+                      payload={"done_on": done_on.isoformat(), "description": description, "area_mu": fmt(area)}))
+    session.flush()
+    return row
+
+
+SUMMARY_HEADERS = ["年度", "全年供地(亩)", "其中工业用地(亩)", "工业用地占比(%)", "占比下限(%)", "盘活低效用地(亩)", "年度盘活目标(亩)", "完成进度(%)"]
+
+
+def summary_cells(land: LandYear) -> list[Any]:
+    """The year's figures against the targets as the page and the export show them."""
+    def number(value: Optional[Decimal]) -> Any:
+        return "—" if value is None else float(value)
+
+    return [land.year, float(land.total_mu), float(land.industrial_mu), number(land.share), float(land.share_target),
+            float(land.revitalised_mu), float(land.revitalise_target), number(land.progress)]
+
+
+def land_xlsx(land: LandYear) -> bytes:
+    """The year's land ledger as .xlsx: supply, revitalisation, monthly plan, waiting projects, figures and warnings."""
+    totals = [summary_cells(land)] + [[f"预警：{w}"] for w in land.warnings]
+    return excel.workbook([
+        ("供地记录", f"{land.year}年供地记录", SUPPLY_HEADERS, supply_cells(land)),
+        ("盘活低效用地", f"{land.year}年盘活闲置低效用地记录", REVITALISE_HEADERS, revitalise_cells(land)),
+        ("盘活月度计划", f"{land.year}年盘活低效用地月度计划（倒排）与完成情况", PLAN_HEADERS, plan_cells(land)),
+        ("待供地项目", "待供地项目（工业用地优先保障重大制造业项目）", WAITING_HEADERS, waiting_cells(land)),
+        ("汇总", f"{land.year}年土地要素汇总", SUMMARY_HEADERS, totals),
+    ])
+
+
+def voided(session: Session, year: int) -> list[LandSupply | LandRevitalisation]:
+    """The year's voided land records (supply and revitalisation), most recently voided first."""
+    start, end = _year_range(year)
+    rows: list[LandSupply | LandRevitalisation] = list(session.scalars(
+        select(LandSupply).where(LandSupply.supplied_on.between(start, end), LandSupply.voided_at.is_not(None))))
+    rows += session.scalars(select(LandRevitalisation).where(LandRevitalisation.done_on.between(start, end),
+                                                             LandRevitalisation.voided_at.is_not(None)))
+    return sorted(rows, key=lambda row: row.voided_at, reverse=True)
+
+
+def void_record(session: Session, actor: User, kind: str, row_id: int, reason: Any) -> LandSupply | LandRevitalisation:
+    """县自然资源和规划局 voids a wrong supply or revitalisation record with a reason; the year's figures follow."""
+    model = LandSupply if kind == "supply" else LandRevitalisation
+    row = session.get(model, row_id)
+    if row is None:
+        raise NotFound(f"记录 {row_id} 不存在")
+    common.void_entry(session, actor, row, common.LAND_EDITORS, reason, "land", record_label(row))
+    return row
+
+
+def record_label(row: LandSupply | LandRevitalisation) -> str:
+    """What a land record is called: 供地记录 or 盘活记录."""
+    return "供地记录" if isinstance(row, LandSupply) else "盘活记录"

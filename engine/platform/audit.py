@@ -1,0 +1,216 @@
+"""Tamper-evident event log: every Event row is hash-chained to the one before it, in one place.
+
+Events are inserted as usual (runtime._log, definitions.deploy … need no change). When the
+transaction commits, this module locks the chain head, gives each of the transaction's new
+events its position (`seq`), the previous entry's hash and its own hash, computed from the
+values as stored, and moves the head. The head lock is the last lock a transaction takes,
+so writers queue there without deadlocking on instance rows. Logged entries cannot be changed
+or deleted through the ORM, and the database refuses it too (triggers of migration 0005).
+`verify` walks the chain and names the first entry that was altered, deleted or slipped in.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Optional
+
+from sqlalchemy import Integer, String, bindparam, event, func, insert, inspect, select, update
+from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm.attributes import set_committed_value
+
+from engine.platform.models import Base, Event, utcnow
+
+GENESIS = "0" * 64
+HEAD_ID = 1
+_PENDING = "audit_pending_event_ids"
+_COMMITTING = "audit_chained_for_commit"
+_EVENT = Event.__table__
+_COLUMNS = [_EVENT.c[name] for name in ("id", "seq", "prev_hash", "hash", "at", "kind", "project_id", "instance_id", "actor_id", "bpmn_id", "summary", "payload")]
+
+
+class AuditHead(Base):
+    """The chain's last position and hash: the lock writers queue on, and the witness of tail deletions."""
+
+    __tablename__ = "audit_head"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditViolation(Exception):
+    """Code tried to change or delete an entry of the append-only event log."""
+
+
+def _utc_text(value: datetime) -> str:
+    """Canonical timestamp: UTC, no offset, microseconds (what both backends give back)."""
+    if value.tzinfo is not None:
+        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+    return value.isoformat(timespec="microseconds")
+
+
+def entry_hash(row: Any, seq: int, prev_hash: str) -> str:
+    """SHA-256 over an entry's chain position, its predecessor's hash and every logged field."""
+    body = [
+        seq,
+        prev_hash,
+        _utc_text(row.at),
+        row.kind,
+        row.project_id,
+        row.instance_id,
+        row.actor_id,
+        row.bpmn_id or "",
+        row.summary or "",
+        row.payload,
+    ]
+    text = json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@event.listens_for(Session, "before_flush")
+def _guard_and_stamp(session: Session, _context: Any, _instances: Any) -> None:
+    """Refuse edits and deletes of logged entries; give new entries an explicit UTC time."""
+    for row in session.deleted:
+        if isinstance(row, Event):
+            raise AuditViolation("事件日志只能追加，不能删除已记录的事件")
+    for row in session.dirty:
+        if isinstance(row, Event) and session.is_modified(row, include_collections=False):
+            raise AuditViolation("事件日志只能追加，不能修改已记录的事件")
+    for row in session.new:
+        if isinstance(row, Event):
+            row.at = row.at or utcnow()
+            if row.at.tzinfo is None:
+                row.at = row.at.replace(tzinfo=timezone.utc)
+
+
+@event.listens_for(Session, "after_flush")
+def _remember_new_events(session: Session, _context: Any) -> None:
+    """Keep the events this transaction inserted; they are chained at commit.
+
+    Events flushed after the commit-time chaining (by another before_commit hook, or by the
+    commit's own final flush) are chained at once, so none is committed outside the chain.
+    """
+    rows = [row for row in session.new if isinstance(row, Event)]
+    if rows:
+        session.info.setdefault(_PENDING, []).extend(rows)
+
+
+@event.listens_for(Session, "after_flush_postexec")
+def _chain_late_events(session: Session, _context: Any) -> None:
+    """After the commit-time chaining, chain whatever a later flush inserted right away."""
+    if session.info.get(_COMMITTING) and session.info.get(_PENDING):
+        chain(session, session.info.pop(_PENDING))
+
+
+@event.listens_for(Session, "before_commit")
+def _chain_on_commit(session: Session) -> None:
+    """Flush what is left, then chain this transaction's events under the head lock."""
+    for _ in range(100):
+        if not (session.new or session.dirty or session.deleted):
+            break
+        session.flush()
+    rows = session.info.pop(_PENDING, [])
+    if rows:
+        chain(session, rows)
+    session.info[_COMMITTING] = True
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_pending(session: Session, transaction: Any) -> None:
+    """A finished outermost transaction leaves nothing pending (a savepoint's rows are skipped by `chain`)."""
+    if transaction.parent is None:
+        session.info.pop(_PENDING, None)
+        session.info.pop(_COMMITTING, None)
+
+
+def _lock_head(session: Session) -> tuple[int, str]:
+    """Take the head row lock (an UPDATE, so SQLite takes its write lock too); returns (seq, hash)."""
+    connection = session.connection()
+    head = connection.execute(
+        update(AuditHead).where(AuditHead.id == HEAD_ID).values(seq=AuditHead.seq).returning(AuditHead.seq, AuditHead.hash)
+    ).first()
+    if head is None:
+        connection.execute(insert(AuditHead).values(id=HEAD_ID, seq=0, hash=GENESIS))
+        return 0, GENESIS
+    return head.seq, head.hash
+
+
+def chain(session: Session, rows: list[Event]) -> int:
+    """Chain these inserted events in id order under the head lock; returns how many were chained.
+
+    The hash covers the values as flushed; logged events cannot change afterwards (the flush
+    guard refuses it), so they are the stored values. Events of a rolled-back savepoint are skipped.
+    """
+    rows = sorted((r for r in rows if inspect(r).persistent and r.seq is None), key=lambda r: r.id)
+    if not rows:
+        return 0
+    seq, previous = _lock_head(session)
+    updates = []
+    for row in rows:
+        seq += 1
+        digest = entry_hash(row, seq, previous)
+        updates.append({"event_id": row.id, "new_seq": seq, "new_prev": previous, "new_hash": digest})
+        for key, value in (("seq", seq), ("prev_hash", previous), ("hash", digest)):
+            set_committed_value(row, key, value)
+        previous = digest
+    connection = session.connection()
+    connection.execute(
+        update(_EVENT)
+        .where(_EVENT.c.id == bindparam("event_id"))
+        .values(seq=bindparam("new_seq"), prev_hash=bindparam("new_prev"), hash=bindparam("new_hash")),
+        updates,
+    )
+    connection.execute(update(AuditHead).where(AuditHead.id == HEAD_ID).values(seq=seq, hash=previous))
+    return len(updates)
+
+
+@dataclass
+class Verdict:
+    """Outcome of a chain check: how many entries were read and the first problem, if any."""
+
+    checked: int
+    problem: Optional[str] = None
+    event_id: Optional[int] = None
+    seq: Optional[int] = None
+    head: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """True when every entry is intact and none is missing."""
+        return self.problem is None
+
+
+def verify(session: Session, batch: int = 2000) -> Verdict:
+    """Walk the chain in order; report the first altered entry, missing entry or foreign entry."""
+    connection = session.connection()
+    stray = connection.execute(select(func.min(_EVENT.c.id)).where(_EVENT.c.seq.is_(None))).scalar()
+    expected_seq, previous, previous_id, checked = 1, GENESIS, None, 0
+    while True:
+        rows = connection.execute(
+            select(*_COLUMNS).where(_EVENT.c.seq >= expected_seq).order_by(_EVENT.c.seq).limit(batch)
+        ).all()
+        for row in rows:
+            if row.seq != expected_seq:
+                where = f"事件 #{previous_id} 之后" if previous_id else "日志开头"
+                return Verdict(
+                    checked, f"第 {expected_seq} 条事件记录已被删除（{where}，缺 {row.seq - expected_seq} 条）", row.id, expected_seq
+                )
+            if entry_hash(row, row.seq, row.prev_hash) != row.hash:
+                return Verdict(checked, f"事件 #{row.id}（第 {row.seq} 条，{row.kind}）的内容已被改动", row.id, row.seq)
+            if row.prev_hash != previous:
+                return Verdict(checked, f"事件 #{row.id}（第 {row.seq} 条）与前一条记录的链接不符，前一条已被改动或替换", row.id, row.seq)
+            checked += 1
+            expected_seq, previous, previous_id = row.seq + 1, row.hash, row.id
+        if len(rows) < batch:
+            break
+    head = connection.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == HEAD_ID)).first()
+    head_seq, head_hash = (head.seq, head.hash) if head is not None else (0, GENESIS)
+    if head_seq >= expected_seq:
+        missing = head_seq - expected_seq + 1
+        return Verdict(checked, f"最后 {missing} 条事件记录已被删除（第 {expected_seq} 条起）", None, expected_seq)
+    if head_hash != previous:
+        return Verdict(checked, "链头记录与最后一条事件不符，日志末尾已被改动", previous_id, expected_seq - 1)
+    if stray is not None:
+        return Verdict(checked, f"事件 #{stray} 未经系统写入，不在审计链中", stray, None)
+    return Verdict(checked, head=previous)

@@ -1,0 +1,87 @@
+"""Who may act: role and unit-scope checks, and the indexed task-table query behind an inbox."""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+
+from sqlalchemy import Select, and_, or_, select
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from engine.platform.errors import NotFound
+from engine.platform.models import Project, Task, User
+
+UNIT_SCOPES = ("landing_unit", "platform", "item_unit")
+
+
+def hash_password(password: str) -> str:
+    """Salted scrypt hash; plain passwords are never stored."""
+    return generate_password_hash(password, method="scrypt")
+
+
+def verify_password(user: User, password: str) -> bool:
+    """Constant-time check of a password against the stored hash."""
+    return check_password_hash(user.password_hash, password)
+
+
+def scope_of(scope: str, project: Project, data: Optional[dict[str, Any]] = None) -> tuple[int | None, int | None]:
+    """(unit_id, assignee_id) that a lane scope names for a project (item_unit: the unit a list item names)."""
+    if scope == "landing_unit":
+        return project.landing_unit_id, None
+    if scope == "platform":
+        return project.landing_platform_id or project.landing_unit_id, None
+    if scope == "item_unit":
+        item = (data or {}).get("item")
+        unit = item.get("responsible_unit_id") if isinstance(item, dict) else None
+        try:
+            return int(unit), None  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return None, None  # a lane scoped to a list item on a step without one: nobody's unit, shown as orphaned
+    if scope == "deputy":
+        return None, project.deputy_id
+    return None, None
+
+
+def can_act(user: User, task: Task) -> bool:
+    """True when the user is the task's assignee or holds its role within its scope."""
+    if not user.active:
+        return False
+    if task.assignee_id is not None:
+        return task.assignee_id == user.id
+    if task.role not in user.roles:
+        return False
+    if task.scope in UNIT_SCOPES:
+        return task.unit_id == user.unit_id
+    return task.scope == "county"
+
+
+def actionable_filter(user: User):  # type: ignore[no-untyped-def]
+    """SQL condition matching exactly the tasks `can_act` allows (kept in step with it)."""
+    roles = sorted(user.roles)
+    return or_(
+        Task.assignee_id == user.id,
+        and_(Task.assignee_id.is_(None), Task.scope == "county", Task.role.in_(roles)),
+        and_(
+            Task.assignee_id.is_(None),
+            Task.scope.in_(UNIT_SCOPES),
+            Task.role.in_(roles),
+            Task.unit_id == user.unit_id,
+        ),
+    )
+
+
+def ready_tasks_query(user: User) -> Select:
+    """The user's ready tasks, soonest due first; reads only the task table."""
+    return (
+        select(Task)
+        .where(Task.status == "ready", actionable_filter(user))
+        .order_by(Task.due_at.asc().nulls_last(), Task.id.desc())
+    )
+
+
+def user_by_name(session: Session, username: str) -> User:
+    """Look up an active or inactive user by login name."""
+    user = session.scalars(select(User).where(User.username == username)).first()
+    if user is None:
+        raise NotFound(f"用户 {username} 不存在")
+    return user

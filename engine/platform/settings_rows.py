@@ -1,0 +1,32 @@
+"""Settings stored as one row per changed key over defaults kept in code: read them overlaid, write only what changed."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.platform.models import utcnow
+
+
+def read(session: Session, model: Any, defaults: dict[str, Any], convert: Callable[[Any], Any] = lambda v: v) -> dict[str, Any]:
+    """The defaults overlaid with the stored values of known keys (rows of `model`: key, value)."""
+    values = dict(defaults)
+    for row in session.scalars(select(model)):
+        if row.key in defaults:
+            values[row.key] = convert(row.value)
+    return values
+
+
+def store(session: Session, model: Any, current: dict[str, Any], values: dict[str, Any], actor_id: int) -> dict[str, Any]:
+    """Write the values that differ from `current`, stamped with who and when; returns what changed."""
+    changed = {key: value for key, value in values.items() if value != current[key]}
+    now = utcnow()
+    for key, value in changed.items():
+        row = session.get(model, key)
+        if row is None:
+            session.add(model(key=key, value=value, updated_at=now, updated_by=actor_id))
+        else:
+            row.value, row.updated_at, row.updated_by = value, now, actor_id
+    return changed

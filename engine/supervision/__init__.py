@@ -1,0 +1,1 @@
+"""Supervision of the work: warning lights, progress notes, coordination items, targets, assessment and notices."""

@@ -1,0 +1,264 @@
+"""Warning lights from the task table and progress dates: per task, per project, per unit and deputy.
+
+A task is green until its due time, yellow once overdue, red once overdue by its whole due
+duration again. A project in progress is yellow after `progress_yellow_days` without a
+progress note and red after `progress_red_days`. A project's light is the worst of these.
+Nothing here loads a workflow.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Optional
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from engine.platform import notifications
+from engine.supervision import warning_settings
+from engine.platform.config import Settings
+from engine.platform.models import OrgUnit, Project, Task, User
+
+GREEN, YELLOW, RED = "green", "yellow", "red"
+LIGHT_NAMES = {GREEN: "绿灯", YELLOW: "黄灯", RED: "红灯"}
+_RANK = {GREEN: 0, YELLOW: 1, RED: 2}
+LOCAL_TZ = ZoneInfo(Settings.timezone)
+
+
+def as_utc(value: datetime) -> datetime:
+    """SQLite hands stored UTC timestamps back naive, PostgreSQL in its session zone: make every one aware UTC."""
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+def task_light(due_at: Optional[datetime], created_at: datetime, now: datetime) -> str:
+    """Green before due, yellow once overdue, red once overdue by the due duration again."""
+    if due_at is None:
+        return GREEN
+    due, created = as_utc(due_at), as_utc(created_at)
+    if now < due:
+        return GREEN
+    return RED if now >= due + (due - created) else YELLOW
+
+
+def progress_light(last_update: datetime, now: datetime, settings: dict[str, Any]) -> str:
+    """Yellow after the yellow threshold without a progress note, red after the red one."""
+    days = (now - as_utc(last_update)) / timedelta(days=1)
+    if days >= settings["progress_red_days"]:
+        return RED
+    return YELLOW if days >= settings["progress_yellow_days"] else GREEN
+
+
+@dataclass
+class Warning:
+    """One reason a project is not green: an overdue task or a stale progress record."""
+
+    kind: str
+    light: str
+    subject: str
+    due: datetime
+    days_overdue: int
+    task_id: Optional[int] = None
+
+
+@dataclass
+class ProjectLight:
+    """A project's light with every warning behind it."""
+
+    project_id: int
+    name: str
+    unit_id: int
+    unit_name: str
+    deputy_id: int
+    deputy_name: str
+    status: str
+    light: str = GREEN
+    warnings: list[Warning] = field(default_factory=list)
+
+    @property
+    def days_overdue(self) -> int:
+        """The longest overdue of its warnings (the board sorts on it)."""
+        return max((w.days_overdue for w in self.warnings), default=0)
+
+    def add(self, warning: Warning) -> None:
+        self.warnings.append(warning)
+        if _RANK[warning.light] > _RANK[self.light]:
+            self.light = warning.light
+
+
+def _project_rows(ids: list[int]):  # type: ignore[no-untyped-def]
+    """Name, unit and deputy of the given projects."""
+    deputy = aliased(User)
+    return (
+        select(Project.id, Project.name, Project.landing_unit_id, OrgUnit.name, Project.deputy_id, deputy.display_name,
+               Project.status)
+        .join(OrgUnit, OrgUnit.id == Project.landing_unit_id)
+        .join(deputy, deputy.id == Project.deputy_id)
+        .where(Project.id.in_(ids))
+    )
+
+
+def _days(now: datetime, since: datetime) -> int:
+    return max(int((now - since) / timedelta(days=1)), 0)
+
+
+def overdue_tasks(session: Session, now: datetime, unit_ids: Optional[set[int]] = None) -> list[tuple[Task, str]]:
+    """Ready tasks past their due time with their light (yellow or red), from the task table only."""
+    query = select(Task).where(Task.status == "ready", Task.due_at <= now)
+    if unit_ids is not None:
+        query = query.join(Project, Project.id == Task.project_id).where(
+            or_(Project.landing_unit_id.in_(unit_ids), Project.attracting_unit_id.in_(unit_ids))
+        )
+    return [(t, task_light(t.due_at, t.created_at, now)) for t in session.scalars(query)]
+
+
+def stale_projects(session: Session, now: datetime, settings: dict[str, Any],
+                   unit_ids: Optional[set[int]] = None) -> list[tuple[int, datetime, str]]:
+    """(project id, last update, light) of projects in progress past the yellow threshold."""
+    last = func.coalesce(Project.last_progress_at, Project.registered_at)
+    query = select(Project.id, last).where(
+        Project.status == "active", last <= now - timedelta(days=settings["progress_yellow_days"])
+    )
+    if unit_ids is not None:
+        query = query.where(or_(Project.landing_unit_id.in_(unit_ids), Project.attracting_unit_id.in_(unit_ids)))
+    rows = []
+    for project_id, last_update in session.execute(query):
+        rows.append((project_id, as_utc(last_update), progress_light(last_update, now, settings)))
+    return rows
+
+
+def project_lights(session: Session, now: datetime, unit_ids: Optional[set[int]] = None) -> dict[int, ProjectLight]:
+    """Every project that is not green, with its warnings; projects absent from the result are green."""
+    settings = warning_settings.get_all(session)
+    warnings: dict[int, list[Warning]] = {}
+    for task, light in overdue_tasks(session, now, unit_ids):
+        due = as_utc(task.due_at)
+        warnings.setdefault(task.project_id, []).append(Warning("task", light, task.name, due, _days(now, due), task.id))
+    for project_id, last_update, light in stale_projects(session, now, settings, unit_ids):
+        due = last_update + timedelta(days=settings["progress_yellow_days"])
+        warnings.setdefault(project_id, []).append(Warning("progress", light, "项目进展未按时更新", due, _days(now, due)))
+    result: dict[int, ProjectLight] = {}
+    ids = list(warnings)
+    for start in range(0, len(ids), 500):
+        for pid, name, unit_id, unit_name, deputy_id, deputy_name, status in session.execute(_project_rows(ids[start:start + 500])):
+            item = ProjectLight(pid, name, unit_id, unit_name, deputy_id, deputy_name, status)
+            for warning in warnings[pid]:
+                item.add(warning)
+            result[pid] = item
+    return result
+
+
+def lights_of(session: Session, project_ids: list[int], now: datetime) -> dict[int, str]:
+    """The light of each given project (for ledgers and project pages)."""
+    settings = warning_settings.get_all(session)
+    result = {pid: GREEN for pid in project_ids}
+
+    def worse(pid: int, light: str) -> None:
+        if _RANK[light] > _RANK[result[pid]]:
+            result[pid] = light
+
+    for start in range(0, len(project_ids), 500):
+        chunk = project_ids[start:start + 500]
+        tasks = select(Task.project_id, Task.due_at, Task.created_at).where(
+            Task.project_id.in_(chunk), Task.status == "ready", Task.due_at <= now
+        )
+        for pid, due_at, created_at in session.execute(tasks):
+            worse(pid, task_light(due_at, created_at, now))
+        last = func.coalesce(Project.last_progress_at, Project.registered_at)
+        for pid, last_update in session.execute(select(Project.id, last).where(Project.id.in_(chunk), Project.status == "active")):
+            worse(pid, progress_light(last_update, now, settings))
+    return result
+
+
+@dataclass
+class CountRow:
+    """Light counts for one unit or deputy."""
+
+    key: int
+    name: str
+    green: int = 0
+    yellow: int = 0
+    red: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.green + self.yellow + self.red
+
+
+@dataclass
+class Board:
+    """The warning board: totals, counts per unit and per deputy, red and yellow lists."""
+
+    totals: CountRow
+    by_unit: list[CountRow]
+    by_deputy: list[CountRow]
+    red: list[ProjectLight]
+    yellow: list[ProjectLight]
+    generated_at: datetime
+
+
+def board(session: Session, now: datetime, unit_ids: Optional[set[int]] = None, sort: str = "days") -> Board:
+    """Lights of projects in progress per unit and deputy; `sort` orders the lists (days, -days, name)."""
+    flagged = project_lights(session, now, unit_ids)
+    units: dict[int, CountRow] = {}
+    deputies: dict[int, CountRow] = {}
+    totals = CountRow(0, "合计")
+    deputy = aliased(User)
+    active = (
+        select(Project.landing_unit_id, OrgUnit.name, Project.deputy_id, deputy.display_name, func.count(Project.id))
+        .join(OrgUnit, OrgUnit.id == Project.landing_unit_id)
+        .join(deputy, deputy.id == Project.deputy_id)
+        .where(Project.status == "active")
+        .group_by(Project.landing_unit_id, OrgUnit.name, Project.deputy_id, deputy.display_name)
+    )
+    if unit_ids is not None:
+        active = active.where(or_(Project.landing_unit_id.in_(unit_ids), Project.attracting_unit_id.in_(unit_ids)))
+    for unit_id, unit_name, deputy_id, deputy_name, count in session.execute(active):
+        for rows, key, name in ((units, unit_id, unit_name), (deputies, deputy_id, deputy_name)):
+            rows.setdefault(key, CountRow(key, name)).green += count
+        totals.green += count
+    for item in flagged.values():
+        for rows, key, name in ((units, item.unit_id, item.unit_name), (deputies, item.deputy_id, item.deputy_name)):
+            row = rows.setdefault(key, CountRow(key, name))
+            setattr(row, item.light, getattr(row, item.light) + 1)
+            if item.status == "active":
+                row.green -= 1
+        setattr(totals, item.light, getattr(totals, item.light) + 1)
+        if item.status == "active":
+            totals.green -= 1
+    order = {
+        "days": lambda p: (-p.days_overdue, p.name),
+        "-days": lambda p: (p.days_overdue, p.name),
+        "name": lambda p: (p.name, -p.days_overdue),
+    }.get(sort, lambda p: (-p.days_overdue, p.name))
+    ranked = lambda rows: sorted(rows.values(), key=lambda r: (-r.red, -r.yellow, r.name))  # noqa: E731
+    return Board(
+        totals=totals,
+        by_unit=ranked(units),
+        by_deputy=ranked(deputies),
+        red=sorted((p for p in flagged.values() if p.light == RED), key=order),
+        yellow=sorted((p for p in flagged.values() if p.light == YELLOW), key=order),
+        generated_at=now,
+    )
+
+
+def scan(session: Session, now: datetime) -> int:
+    """Notify the responsible officials and the office once when a task turns yellow and once when red."""
+    overdue = overdue_tasks(session, now)
+    keys = [f"task:{task.id}:{light}" for task, light in overdue]
+    already = notifications.sent_alerts(session, keys)
+    office = notifications.users_with_role(session, "office")
+    sent = 0
+    for (task, light), key in zip(overdue, keys):
+        if key in already or not notifications.claim_alert(session, key):
+            continue
+        due = as_utc(task.due_at)
+        project = session.get(Project, task.project_id)
+        days = _days(now, due)
+        title = f"【{LIGHT_NAMES[light]}】{project.name if project else ''}：“{task.name}”已逾期{days}天"
+        body = (f"办理时限：{due.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M}。"
+                + ("已超出办理时限一倍，请立即办理并说明原因。" if light == RED else "请尽快办理。"))
+        users = notifications.responsible_for(session, task) | office
+        notifications.notify(session, users, f"task_{light}", title, body, f"/tasks/{task.id}", task.project_id)
+        sent += 1
+    return sent

@@ -1,0 +1,138 @@
+"""Finalised (定稿) rankings: a closed quarter's or year's scores frozen, so a later rule change never rewrites them.
+
+Until the office finalises a period its ranking is computed live from the current scoring table;
+a year adds up its finalised quarters as they were frozen and its open quarters live.
+Once finalised, every page and export of that period shows the frozen edition: units, ranks,
+ratings and every explained line, with the rule version it was scored under. Finalising again
+(重新定稿) needs a reason; each edition is kept and logged.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import date
+from typing import Any, Optional
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from engine.supervision import assessment
+from engine.workflow import definitions
+from engine.platform import inputs
+from engine.supervision.coordination import local_today
+from engine.platform.errors import ConcurrentUpdate, InvalidInput, NotAllowed
+from engine.platform.models import Event, User, utcnow
+from engine.supervision.models import PublishedRanking
+
+PUBLISHER_ROLES = frozenset({"office"})
+
+
+def period_range(year: int, quarter: int) -> tuple[date, date]:
+    """First and last day of a quarter, or of the year when `quarter` is 0."""
+    if quarter == 0:
+        return date(year, 1, 1), date(year, 12, 31)
+    if quarter not in (1, 2, 3, 4):
+        raise InvalidInput({"quarter": f"季度(quarter)须为0-4（0为全年），收到 {quarter}"})
+    return assessment.quarter_range(year, quarter)
+
+
+def period_label(year: int, quarter: int) -> str:
+    """The period in words: 2026年第3季度 or 2026年度."""
+    return f"{year}年度" if quarter == 0 else f"{year}年第{quarter}季度"
+
+
+def live(session: Session, year: int, quarter: int) -> list[assessment.UnitScore]:
+    """The period's ranking as it stands now; a year adds up its finalised quarters as frozen and the rest live."""
+    if quarter != 0:
+        return assessment.quarterly_ranking(session, year, quarter)
+    scorer = assessment.Scorer(session)
+    lines: list[assessment.ScoreLine] = []
+    for q in (1, 2, 3, 4):
+        published = latest(session, year, q)
+        if published is not None:
+            lines.extend(line for score in thaw(published.rows) for line in score.lines)
+        else:
+            lines.extend(assessment.score_lines(session, *assessment.quarter_range(year, q), scorer))
+    return assessment.annual_assessment(session, year, lines)
+
+
+def latest(session: Session, year: int, quarter: int) -> Optional[PublishedRanking]:
+    """The period's newest finalised edition, if any."""
+    query = select(PublishedRanking).where(PublishedRanking.year == year, PublishedRanking.quarter == quarter)
+    return session.scalars(query.order_by(PublishedRanking.edition.desc()).limit(1)).first()
+
+
+def editions(session: Session, year: int, quarter: int) -> list[PublishedRanking]:
+    """Every finalised edition of the period, oldest first."""
+    query = select(PublishedRanking).where(PublishedRanking.year == year, PublishedRanking.quarter == quarter)
+    return list(session.scalars(query.order_by(PublishedRanking.edition)))
+
+
+def ranking(session: Session, year: int, quarter: int) -> tuple[list[assessment.UnitScore], Optional[PublishedRanking]]:
+    """What the period's pages show: the newest finalised edition when there is one, else the live ranking."""
+    published = latest(session, year, quarter)
+    if published is not None:
+        return thaw(published.rows), published
+    return live(session, year, quarter), None
+
+
+def publish(session: Session, actor: User, year: int, quarter: int, reason: str = "") -> PublishedRanking:
+    """Freeze the period's live ranking as a new edition; the period must be over, a second edition needs a reason."""
+    if not actor.roles & PUBLISHER_ROLES:
+        raise NotAllowed("只有领导小组办公室可以定稿考核排名")
+    start, end = period_range(year, quarter)
+    label = period_label(year, quarter)
+    if end >= local_today():
+        raise InvalidInput({"quarter": f"{label}尚未结束（截至{end:%Y年%m月%d日}），结束后才能定稿"})
+    errors: dict[str, str] = {}
+    reason = inputs.text(reason, "reason", "原因", 500, errors)
+    if errors:
+        raise InvalidInput(errors)
+    previous = session.scalar(
+        select(func.max(PublishedRanking.edition)).where(PublishedRanking.year == year, PublishedRanking.quarter == quarter)
+    )
+    if previous and not reason:
+        raise InvalidInput({"reason": f"{label}排名已定稿，重新定稿须说明原因"})
+    rules = definitions.latest(session, assessment.SCORING)
+    rows = live(session, year, quarter)
+    edition = PublishedRanking(
+        year=year,
+        quarter=quarter,
+        edition=(previous or 0) + 1,
+        rule_definition_id=rules.id,
+        reason=reason,
+        published_by=actor.id,
+        published_at=utcnow(),
+        rows=freeze(rows),
+    )
+    session.add(edition)
+    verb = "重新定稿" if previous else "定稿"
+    summary = f"{label}考核排名{verb}（第{edition.edition}版，计分规则第{rules.version}版）" + (f"：{reason}" if reason else "")
+    session.add(Event(kind="ranking_published", at=edition.published_at, actor_id=actor.id, summary=summary[:300],
+                      payload={"year": year, "quarter": quarter, "edition": edition.edition, "rule_version": rules.version,
+                               "totals": {str(r.unit_id): r.total for r in rows}}))
+    try:
+        session.flush()
+    except IntegrityError as exc:  # another official finalised the same edition a moment earlier
+        raise ConcurrentUpdate(f"{label}排名刚由他人定稿（第{edition.edition}版），请刷新后查看") from exc
+    return edition
+
+
+def freeze(rows: list[assessment.UnitScore]) -> list[dict[str, Any]]:
+    """Unit scores as JSON-ready dicts, every line included."""
+    frozen = []
+    for score in rows:
+        item = asdict(score)
+        for line in item["lines"]:
+            line["on"] = line["on"].isoformat()
+        frozen.append(item)
+    return frozen
+
+
+def thaw(rows: list[dict[str, Any]]) -> list[assessment.UnitScore]:
+    """Unit scores rebuilt from a frozen edition."""
+    scores = []
+    for item in rows:
+        lines = [assessment.ScoreLine(**{**line, "on": date.fromisoformat(line["on"])}) for line in item["lines"]]
+        scores.append(assessment.UnitScore(**{**item, "lines": lines}))
+    return scores

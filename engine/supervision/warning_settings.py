@@ -1,0 +1,129 @@
+"""Early-warning settings the office changes in the browser: progress thresholds, monthly days, notification channels."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Optional
+from urllib.parse import urlparse
+
+from sqlalchemy import JSON, DateTime, ForeignKey, String
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from engine.platform import inputs, settings_rows
+from engine.platform.errors import InvalidInput, NotAllowed
+from engine.platform.models import Base, Event, User, utcnow
+
+EDITOR_ROLES = frozenset({"office", "admin"})
+
+
+class WarningSetting(Base):
+    """One changed setting; keys absent from the table keep their default."""
+
+    __tablename__ = "warning_setting"
+    key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_by: Mapped[Optional[int]] = mapped_column(ForeignKey("app_user.id"))
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    """A setting's key, Chinese label, type, default and bounds."""
+
+    key: str
+    label: str
+    kind: str
+    default: Any
+    minimum: int = 0
+    maximum: int = 0
+
+
+SPECS: tuple[SettingSpec, ...] = (
+    SettingSpec("progress_yellow_days", "项目进展超过多少天未更新亮黄灯", "int", 30, 1, 365),
+    SettingSpec("progress_red_days", "项目进展超过多少天未更新亮红灯", "int", 45, 2, 730),
+    SettingSpec("meeting_day", "每月几日提醒召集研判小组会议", "int", 20, 1, 28),
+    SettingSpec("report_day", "每月几日召开月度汇报会", "int", 25, 1, 28),
+    SettingSpec("report_reminder_days", "汇报会前几天提醒各单位更新进展", "int", 3, 0, 27),
+    SettingSpec("board_refresh_seconds", "预警看板自动刷新间隔（秒）", "int", 30, 1, 60),
+    SettingSpec("email_enabled", "启用邮件通知", "bool", False),
+    SettingSpec("smtp_host", "SMTP 服务器地址", "str", "", 0, 200),
+    SettingSpec("smtp_port", "SMTP 端口", "int", 25, 1, 65535),
+    SettingSpec("smtp_starttls", "SMTP 使用 STARTTLS 加密", "bool", False),
+    SettingSpec("smtp_username", "SMTP 用户名（密码取自环境变量 ZHIKONG_SMTP_PASSWORD）", "str", "", 0, 200),
+    SettingSpec("smtp_sender", "发件人邮箱", "str", "", 0, 200),
+    SettingSpec("webhook_enabled", "启用工作通知推送（浙政钉等）", "bool", False),
+    SettingSpec("webhook_url", "工作通知接口地址（令牌取自环境变量 ZHIKONG_WEBHOOK_TOKEN）", "str", "", 0, 500),
+    SettingSpec("max_attempts", "通知发送失败最多尝试次数", "int", 8, 1, 20),
+    SettingSpec("retry_base_seconds", "首次重试等待秒数（此后每次加倍）", "int", 60, 1, 3600),
+)
+SPEC_BY_KEY = {spec.key: spec for spec in SPECS}
+
+
+def defaults() -> dict[str, Any]:
+    """Every setting at its default value."""
+    return {spec.key: spec.default for spec in SPECS}
+
+
+def get_all(session: Session) -> dict[str, Any]:
+    """Current settings: defaults overlaid with the stored values."""
+    return settings_rows.read(session, WarningSetting, defaults())
+
+
+def _coerce(spec: SettingSpec, raw: Any, errors: dict[str, str]) -> Any:
+    """Convert one submitted value to its type, recording a message naming the setting if it is bad."""
+    if spec.kind == "bool":
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).strip().lower()
+        if text in ("1", "true", "on", "yes", "是"):
+            return True
+        if text in ("", "0", "false", "off", "no", "否"):
+            return False
+        errors[spec.key] = f"{spec.label}：应为“是”或“否”"
+        return None
+    if spec.kind == "int":
+        rule = inputs.Number(Decimal(spec.minimum), Decimal(spec.maximum), 0)
+        return inputs.integer(raw, spec.key, spec.label, rule, errors, required=True)
+    return inputs.text(raw, spec.key, spec.label, spec.maximum, errors)
+
+
+def _check_together(values: dict[str, Any], errors: dict[str, str]) -> None:
+    """Rules that involve several settings (thresholds in order, enabled channels configured)."""
+    if values["progress_red_days"] <= values["progress_yellow_days"]:
+        errors["progress_red_days"] = "项目进展红灯天数必须大于黄灯天数"
+    if values["email_enabled"]:
+        if not values["smtp_host"]:
+            errors["smtp_host"] = "启用邮件通知时必须填写 SMTP 服务器地址"
+        if "@" not in values["smtp_sender"]:
+            errors["smtp_sender"] = "启用邮件通知时必须填写有效的发件人邮箱"
+    if values["webhook_enabled"]:
+        url = urlparse(values["webhook_url"])
+        if url.scheme not in ("http", "https") or not url.netloc:
+            errors["webhook_url"] = "启用工作通知推送时必须填写以 http:// 或 https:// 开头的接口地址"
+
+
+def update(session: Session, submitted: dict[str, Any], actor: User) -> dict[str, Any]:
+    """Validate and store changed settings (office or administrator only); nothing is stored on any error."""
+    if not EDITOR_ROLES & actor.roles:
+        raise NotAllowed("只有领导小组办公室或系统管理员可以修改预警设置")
+    current = get_all(session)
+    errors: dict[str, str] = {}
+    values = dict(current)
+    for key, raw in submitted.items():
+        spec = SPEC_BY_KEY.get(key)
+        if spec is None:
+            errors[key] = f"未知的设置项“{key}”"
+            continue
+        value = _coerce(spec, raw, errors)
+        if key not in errors:
+            values[key] = value
+    if not errors:
+        _check_together(values, errors)
+    if errors:
+        raise InvalidInput(errors)
+    changed = settings_rows.store(session, WarningSetting, current, values, actor.id)
+    if changed:
+        summary = "修改预警设置：" + "，".join(SPEC_BY_KEY[key].label.split("（")[0] for key in changed)
+        session.add(Event(kind="settings", at=utcnow(), actor_id=actor.id, summary=summary[:300], payload={"changed": changed}))
+    return values

@@ -1,0 +1,1 @@
+"""The BPMN/DMN core: safe XML, FEEL, sandbox, definitions and deploy, runtime, timers, migration; it knows no domain."""

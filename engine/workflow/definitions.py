@@ -1,0 +1,343 @@
+"""Deployable definition bundles: validate, version by content hash, parse once per process."""
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, Optional
+
+import jsonschema
+import yaml
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
+from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
+
+from engine.platform.errors import DefinitionInvalid, NotFound, SandboxViolation
+from engine.workflow.forms import schema_problems, validator_for
+from engine.platform.models import Definition, Event
+from engine.workflow.parser import XmlRefused, new_parser, parse_xml
+from engine.workflow.sandbox import active as limits
+from engine.workflow.sandbox import compile_checked, specs
+from engine.workflow.validation import load_lanes, require_valid
+
+SCOPES = ("landing_unit", "platform", "deputy", "county", "item_unit")
+BUNDLE_PATTERNS = ("*.bpmn", "*.dmn", "*.cases.json", "lanes.yaml", "forms/*.json")
+
+
+@dataclass(frozen=True)
+class UserTaskMeta:
+    """What the task table needs to know about one user task of a definition."""
+
+    bpmn_id: str
+    name: str
+    lane: str
+    role: str
+    scope: str
+    form: str
+    due_in: Optional[timedelta]
+    stage: str
+    meeting: str = ""
+
+
+@dataclass
+class LoadedDefinition:
+    """A parsed definition: spec objects plus lane, form and task metadata."""
+
+    definition_id: int
+    process_id: str
+    spec: Any
+    subprocess_specs: dict[str, Any]
+    user_tasks: dict[str, UserTaskMeta]
+    forms: dict[str, dict]
+    role_names: dict[str, str]
+    validators: dict[str, jsonschema.protocols.Validator] = field(default_factory=dict)
+
+    def validator(self, form: str) -> jsonschema.protocols.Validator:
+        """A compiled validator per form (patterns on RE2), built on first use."""
+        if form not in self.validators:
+            self.validators[form] = validator_for(self.forms[form])
+        return self.validators[form]
+
+
+def read_bundle(directory: Path) -> dict[str, str]:
+    """Collect the files of a definition bundle from a directory (paths relative to it)."""
+    files: dict[str, str] = {}
+    for pattern in BUNDLE_PATTERNS:
+        for path in sorted(directory.glob(pattern)):
+            files[path.relative_to(directory).as_posix()] = path.read_text(encoding="utf-8")
+    if not any(name.endswith(".bpmn") for name in files):
+        raise DefinitionInvalid([{"file": str(directory), "message": "目录中没有 .bpmn 文件"}])
+    return files
+
+
+def content_hash(files: dict[str, str]) -> str:
+    """Stable SHA-256 over file names and contents."""
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        digest.update(name.encode() + b"\0" + files[name].encode("utf-8") + b"\0")
+    return digest.hexdigest()
+
+
+def parse_duration(text: str) -> timedelta:
+    """Parse an ISO-8601 duration such as P15D or PT2H (years/months as 365/30 days)."""
+    parts = TimerEventDefinition.parse_iso_duration(text)
+    days = parts.get("years", 0) * 365 + parts.get("months", 0) * 30 + parts.get("weeks", 0) * 7
+    return timedelta(
+        days=days + parts.get("days", 0),
+        hours=parts.get("hours", 0),
+        minutes=parts.get("minutes", 0),
+        seconds=parts.get("seconds", 0),
+    )
+
+
+def _problem(file: str, element: str, message: str) -> dict[str, str]:
+    return {"file": file, "element": element, "message": message}
+
+
+def _file_of(spec_or_task: Any, default: str) -> str:
+    return getattr(spec_or_task, "file", None) or default
+
+
+def build(files: dict[str, str], process_id: str, definition_id: int = 0, strict: bool = False) -> LoadedDefinition:
+    """Parse and validate a bundle; raise DefinitionInvalid listing every problem found.
+
+    `strict` (every deploy) first runs all pre-deploy checks of engine.validation, decision
+    test cases included; loading an already deployed version skips them.
+    """
+    if strict:
+        key = (content_hash(files), process_id)
+        if key not in _validated:  # the checks depend on the files alone: a bundle that passed once passes again
+            require_valid(files, process_id, SCOPES)
+            _validated.add(key)
+    problems: list[dict[str, str]] = []
+    parser = new_parser()
+    lanes_cfg: dict = {}
+    forms: dict[str, dict] = {}
+    for name, text in files.items():
+        try:
+            if name.endswith(".bpmn"):
+                parser.add_bpmn_xml(parse_xml(text, name), filename=name)
+            elif name.endswith(".dmn"):
+                parser.add_dmn_xml(parse_xml(text, name), filename=name)
+            elif name == "lanes.yaml":
+                lanes_cfg = load_lanes(text) or {}
+            elif name.startswith("forms/"):
+                schema = json.loads(text)
+                jsonschema.Draft202012Validator.check_schema(schema)
+                problems += [_problem(name, path, message) for path, message in schema_problems(schema)]
+                forms[name.removeprefix("forms/")] = schema
+        except XmlRefused as exc:
+            problems.append(_problem(name, "", str(exc)))
+        except ValidationException as exc:
+            problems.append(_problem(name, exc.id or "", f"流程结构不符合 BPMN/DMN 规范（第{exc.line_number}行）：{exc}"))
+        except (ValueError, RecursionError, yaml.YAMLError) as exc:
+            problems.append(_problem(name, "", f"格式错误：{exc}"))
+        except jsonschema.SchemaError as exc:
+            problems.append(_problem(name, "", f"不是有效的 JSON Schema：{exc.message}"))
+    if problems:
+        raise DefinitionInvalid(problems)
+    if process_id in parser.dmn_parsers:
+        return _build_decision(parser, process_id, definition_id, forms, lanes_cfg.get("roles", {}))
+    try:
+        spec = parser.get_spec(process_id)
+        subprocess_specs = parser.get_subprocess_specs(process_id)
+    except ValidationException as exc:
+        raise DefinitionInvalid([_problem(exc.file_name, exc.id, f"流程无法解析：{exc}")]) from exc
+    lanes: dict = lanes_cfg.get("lanes", {})
+    role_names: dict = lanes_cfg.get("roles", {})
+    user_tasks: dict[str, UserTaskMeta] = {}
+    for process in (spec, *subprocess_specs.values()):
+        problems.extend(_check_process_expressions(process, _file_of(process, process_id)))
+    for process, task_spec in specs.all_task_specs(spec, subprocess_specs):
+        file = _file_of(process, process_id)
+        problems.extend(_check_expressions(task_spec, file))
+        if not isinstance(task_spec, UserTask):
+            continue
+        meta, task_problems = _user_task_meta(task_spec, lanes, role_names, forms, file)
+        problems.extend(task_problems)
+        if meta:
+            user_tasks[meta.bpmn_id] = meta
+    if problems:
+        raise DefinitionInvalid(problems)
+    return LoadedDefinition(definition_id, process_id, spec, subprocess_specs, user_tasks, forms, role_names)
+
+
+def _build_decision(
+    parser: Any, decision_id: str, definition_id: int, forms: dict[str, dict], role_names: dict
+) -> LoadedDefinition:
+    """A standalone decision (e.g. assessment_scoring) deployed like a process; `spec` is its DMNEngine."""
+    try:
+        engine = parser.get_engine(decision_id, None)
+    except ValidationException as exc:
+        raise DefinitionInvalid([_problem(exc.file_name, exc.id, str(exc))]) from exc
+    file = parser.dmn_parsers[decision_id].filename or decision_id
+    holder = SimpleNamespace(dmnEngine=engine, bpmn_id=decision_id, name=decision_id)
+    problems = _check_expressions(holder, file)
+    if problems:
+        raise DefinitionInvalid(problems)
+    return LoadedDefinition(definition_id, decision_id, engine, {}, {}, forms, role_names)
+
+
+def _user_task_meta(
+    task_spec: Any, lanes: dict, role_names: dict, forms: dict, file: str
+) -> tuple[Optional[UserTaskMeta], list[dict[str, str]]]:
+    """Resolve lane → role/scope, form and due duration of one user task."""
+    bpmn_id = task_spec.bpmn_id
+    props = (task_spec.extensions or {}).get("properties", {})
+    problems = []
+    lane_cfg = lanes.get(task_spec.lane or "")
+    if not task_spec.lane:
+        problems.append(_problem(file, bpmn_id, "用户任务不在任何泳道中，请把它拖入一个映射到角色的泳道"))
+    elif not lane_cfg:
+        problems.append(_problem(file, bpmn_id, f"用户任务所在泳道“{task_spec.lane}”未在 lanes.yaml 中映射到角色，请改用已映射的泳道或在 lanes.yaml 中添加"))
+    elif lane_cfg.get("role") not in role_names or lane_cfg.get("scope") not in SCOPES:
+        problems.append(_problem("lanes.yaml", task_spec.lane, f"泳道映射的角色或范围无效：{lane_cfg}"))
+    form = props.get("formJsonSchemaFilename", "")
+    if form not in forms:
+        problems.append(_problem(file, bpmn_id, f"引用的表单 {form or '（未填写）'} 不存在于 forms/ 目录"))
+    due_in = None
+    if props.get("dueIn"):
+        try:
+            due_in = parse_duration(props["dueIn"])
+        except Exception:  # noqa: BLE001 - any parse failure is a modelling error
+            problems.append(_problem(file, bpmn_id, f"办理时限 dueIn={props['dueIn']!r} 不是 ISO-8601 时长（如 P15D）"))
+    if problems:
+        return None, problems
+    meta = UserTaskMeta(
+        bpmn_id=bpmn_id,
+        name=task_spec.bpmn_name or bpmn_id,
+        lane=task_spec.lane,
+        role=lane_cfg["role"],
+        scope=lane_cfg["scope"],
+        form=form,
+        due_in=due_in,
+        stage=props.get("stage", ""),
+        meeting=props.get("meeting", ""),
+    )
+    return meta, []
+
+
+def _check_expressions(task_spec: Any, file: str) -> list[dict[str, str]]:
+    """The element is a kind the engine runs, each of its expressions passes the sandbox, literal ceilings hold."""
+    element = task_spec.bpmn_id or task_spec.name
+    label = specs.element_label(task_spec)
+    if not getattr(task_spec, "dmnEngine", None) and not specs.runnable(task_spec):
+        return [_problem(file, element, f"元素{label}是{specs.kind_name(task_spec)}，引擎无法执行，请改用用户任务、脚本任务或业务规则任务")]
+    problems = [_problem(file, element, f"元素{label}：{message}") for message in specs.literal_problems(task_spec, limits())]
+    for source in specs.sources(task_spec):
+        try:
+            compile_checked(source.text, source.mode)
+        except SandboxViolation as exc:
+            problems.append(_problem(file, element, f"元素{label}的{source.label}未通过安全检查：{exc.message}"))
+    return problems
+
+
+def _check_process_expressions(process: Any, file: str) -> list[dict[str, str]]:
+    """Expressions held by a process spec itself pass the sandbox."""
+    problems = []
+    for source in specs.process_sources(process):
+        try:
+            compile_checked(source.text, source.mode)
+        except SandboxViolation as exc:
+            problems.append(_problem(file, process.name, f"流程 {process.name} 的{source.label}未通过安全检查：{exc.message}"))
+    return problems
+
+
+def end_event_ids(loaded: LoadedDefinition) -> set[str]:
+    """Ids of the definition's end events (used to tell how an instance ended)."""
+    return {ts.bpmn_id for ts in loaded.spec.task_specs.values() if isinstance(ts, EndEvent)}
+
+
+_cache: dict[int, LoadedDefinition] = {}
+_by_content: dict[tuple[str, str], LoadedDefinition] = {}
+CONTENT_CACHE_SIZE = 16
+_validated: set[tuple[str, str]] = set()
+_cache_lock = threading.Lock()
+
+
+def forget_parsed() -> None:
+    """Drop the parsed definitions by id (when a process switches to another database); parses kept by content hash stay valid."""
+    with _cache_lock:
+        _cache.clear()
+
+
+def load(session: Session, definition_id: int) -> LoadedDefinition:
+    """The parsed definition, parsed once per process and cached by id."""
+    loaded = _cache.get(definition_id)
+    if loaded is not None:
+        return loaded
+    with _cache_lock:
+        if definition_id not in _cache:
+            row = session.get(Definition, definition_id)
+            if row is None:
+                raise NotFound(f"流程定义 {definition_id} 不存在")
+            _cache[definition_id] = _parsed_content(row, definition_id)
+        return _cache[definition_id]
+
+
+def _parsed_content(row: Definition, definition_id: int) -> LoadedDefinition:
+    """Parse a stored version, reusing the parse of identical content made for another id or database.
+
+    The hash is computed from the files themselves, never read from the row, so a row altered in
+    the database is parsed and checked afresh."""
+    key = (content_hash(row.files), row.process_id)
+    parsed = _by_content.pop(key, None)
+    if parsed is None:
+        parsed = build(row.files, row.process_id, definition_id)
+    _by_content[key] = parsed
+    while len(_by_content) > CONTENT_CACHE_SIZE:
+        _by_content.pop(next(iter(_by_content)))
+    return replace(parsed, definition_id=definition_id, validators={})
+
+
+def latest(session: Session, process_id: str) -> Definition:
+    """The newest deployed version of a process."""
+    row = session.scalars(
+        select(Definition).where(Definition.process_id == process_id).order_by(Definition.version.desc()).limit(1)
+    ).first()
+    if row is None:
+        raise NotFound(f"流程 {process_id} 尚未部署，请先运行 zhikong deploy bpmn")
+    return row
+
+
+def deploy(
+    session: Session,
+    files: dict[str, str],
+    process_id: str,
+    deployed_by: Optional[int] = None,
+    note: str = "",
+    force: bool = False,
+) -> tuple[Definition, bool]:
+    """Validate and store a bundle as a new version; unchanged content returns the latest version.
+
+    `force` stores a new version even when the content equals the latest (a roll back).
+    """
+    digest = content_hash(files)
+    current = session.scalars(
+        select(Definition).where(Definition.process_id == process_id).order_by(Definition.version.desc()).limit(1)
+    ).first()
+    if current is not None and current.content_hash == digest and not force:
+        return current, False
+    build(files, process_id, strict=True)
+    version = (session.scalar(select(func.max(Definition.version)).where(Definition.process_id == process_id)) or 0) + 1
+    row = Definition(
+        process_id=process_id, version=version, content_hash=digest, files=files, deployed_by=deployed_by, note=note
+    )
+    session.add(row)
+    session.flush()
+    session.add(
+        Event(
+            kind="deploy",
+            actor_id=deployed_by,
+            summary=f"部署 {process_id} 第{version}版",
+            payload={"definition_id": row.id, "version": version, "hash": digest, "files": sorted(files)},
+        )
+    )
+    return row, True

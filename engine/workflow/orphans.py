@@ -1,0 +1,224 @@
+"""Orphaned tasks: a ready task that no active official may act on, so no inbox shows it.
+
+Caught the moment it happens: a flush listener notes every flush that creates a ready task,
+changes a task's assignee, unit, role or status, deactivates or moves a user, or grants or
+removes a role; right after that flush the affected ready tasks are judged with org.can_act
+(the one rule every inbox follows). A task that became orphaned gets `orphaned_at`, an
+`orphaned` event with the reason in words, and a notification to the office; a flagged task
+that someone can act on again is cleared with an `orphan_resolved` event.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from sqlalchemy import event, inspect, or_, select
+from sqlalchemy.orm import Session
+
+from engine.platform import notifications
+from engine.platform.models import Event, Instance, OrgUnit, Project, Task, User, UserRole, utcnow
+from engine.platform.org import can_act
+
+_WATCH = "orphan_watch"
+_NOTIFY = "orphan_notify_task_ids"
+_HOLDERS = "orphan_role_holders"  # role → active holders, kept for one transaction while no official changes
+TASK_FIELDS = ("assignee_id", "unit_id", "role", "scope", "status")
+USER_FIELDS = ("active", "unit_id")
+
+
+def _changed(obj: Any, fields: Iterable[str]) -> bool:
+    state = inspect(obj)
+    return any(state.attrs[name].history.has_changes() for name in fields)
+
+
+@event.listens_for(Session, "before_flush")
+def _note_changes(session: Session, _context: Any, _instances: Any) -> None:
+    """Remember which tasks, roles and users this flush touches."""
+    tasks: list[Task] = []
+    roles: set[str] = set()
+    users: set[int] = set()
+    for obj in session.new:
+        if isinstance(obj, Task):
+            tasks.append(obj)
+        elif isinstance(obj, UserRole):
+            roles.add(obj.role)
+    for obj in session.dirty:
+        if isinstance(obj, Task) and _changed(obj, TASK_FIELDS):
+            tasks.append(obj)
+        elif isinstance(obj, User):
+            role_history = inspect(obj).attrs.role_rows.history
+            if _changed(obj, USER_FIELDS) or role_history.has_changes():
+                users.add(obj.id)
+                roles.update(r.role for r in obj.role_rows)
+                roles.update(r.role for r in role_history.deleted)
+    for obj in session.deleted:
+        if isinstance(obj, UserRole):
+            roles.add(obj.role)
+    if roles or users:
+        session.info.pop(_HOLDERS, None)
+    if tasks or roles or users:
+        watch = session.info.setdefault(_WATCH, {"tasks": [], "roles": set(), "users": set()})
+        watch["tasks"].extend(tasks)
+        watch["roles"].update(roles)
+        watch["users"].update(users)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget(session: Session, transaction: Any) -> None:
+    """Nothing of a rolled-back transaction is judged or announced."""
+    if transaction.parent is None:
+        session.info.pop(_WATCH, None)
+        session.info.pop(_NOTIFY, None)
+        session.info.pop(_HOLDERS, None)
+
+
+@event.listens_for(Session, "after_flush_postexec")
+def _judge_after_flush(session: Session, _context: Any) -> None:
+    """Judge the ready tasks the flush may have orphaned or rescued."""
+    watch = session.info.pop(_WATCH, None)
+    if not watch:
+        return
+    with session.no_autoflush:
+        tasks = {t.id: t for t in watch["tasks"] if inspect(t).persistent}
+        conditions = []
+        if watch["roles"]:
+            conditions.append(Task.role.in_(sorted(watch["roles"])))
+        if watch["users"]:
+            conditions.append(Task.assignee_id.in_(sorted(watch["users"])))
+        if conditions:
+            for task in session.scalars(select(Task).where(Task.status == "ready", or_(*conditions))):
+                tasks.setdefault(task.id, task)
+        judge(session, [t for t in tasks.values() if t.status == "ready"])
+
+
+def judge(session: Session, tasks: list[Task]) -> list[Task]:
+    """Flag tasks nobody may act on and clear flags that no longer hold; returns the newly orphaned."""
+    if not tasks:
+        return []
+    holders = _holders(session, tasks)
+    newly = []
+    for task in tasks:
+        orphaned = not any(can_act(user, task) for user in holders[task.id])
+        if orphaned and task.orphaned_at is None:
+            task.orphaned_at = utcnow()
+            _record(session, task, "orphaned", f"任务“{task.name}”无人可办：{reason(session, task)}")
+            newly.append(task)
+        elif not orphaned and task.orphaned_at is not None:
+            task.orphaned_at = None
+            names = "、".join(sorted(u.display_name for u in holders[task.id] if can_act(u, task))[:5])
+            _record(session, task, "orphan_resolved", f"任务“{task.name}”已恢复可办（{names}）")
+    if newly:
+        session.info.setdefault(_NOTIFY, []).extend(t.id for t in newly)
+    return newly
+
+
+@dataclass
+class Holder:
+    """The few facts of an official that `can_act` reads, without loading the user row and its roles."""
+
+    id: int
+    unit_id: int
+    display_name: str
+    active: bool = True
+    roles: set[str] = field(default_factory=set)
+
+
+def _holders(session: Session, tasks: list[Task]) -> dict[int, list[Holder]]:
+    """Active candidates per task: its assignee, or every active holder of its role."""
+    by_role: dict[str, list[Holder]] = session.info.setdefault(_HOLDERS, {})
+    roles = sorted({t.role for t in tasks if t.assignee_id is None} - set(by_role))
+    if roles:
+        people: dict[int, Holder] = {}
+        found: dict[str, list[Holder]] = defaultdict(list)
+        rows = session.execute(
+            select(User.id, User.unit_id, User.display_name, UserRole.role)
+            .join(UserRole, UserRole.user_id == User.id)
+            .where(UserRole.role.in_(roles), User.active.is_(True))
+        )
+        for user_id, unit_id, name, role in rows:
+            holder = people.setdefault(user_id, Holder(user_id, unit_id, name))
+            holder.roles.add(role)
+            found[role].append(holder)
+        by_role.update({role: found.get(role, []) for role in roles})
+    assignees = {t.assignee_id for t in tasks if t.assignee_id is not None}
+    named = {}
+    if assignees:
+        rows = session.execute(select(User.id, User.unit_id, User.display_name, User.active).where(User.id.in_(assignees)))
+        named = {uid: Holder(uid, unit_id, name, active) for uid, unit_id, name, active in rows}
+    result = {}
+    for task in tasks:
+        if task.assignee_id is not None:
+            person = named.get(task.assignee_id)
+            result[task.id] = [person] if person is not None else []
+        else:
+            result[task.id] = by_role.get(task.role, [])
+    return result
+
+
+def role_name(session: Session, task: Task) -> str:
+    """The role's Chinese name from the lane mapping of the task's definition."""
+    from engine.workflow import definitions  # the definition cache pulls in SpiffWorkflow; only needed for wording
+
+    instance = session.get(Instance, task.instance_id)
+    if instance is None:
+        return task.role
+    return definitions.load(session, instance.definition_id).role_names.get(task.role, task.role)
+
+
+def reason(session: Session, task: Task) -> str:
+    """Why nobody may act on the task, in words."""
+    if task.assignee_id is not None:
+        person = session.get(User, task.assignee_id)
+        if person is None:
+            return "指定办理人已不存在"
+        return f"该任务指定由{person.display_name}（{person.title or person.username}）办理，但该账号已停用"
+    name = role_name(session, task)
+    if task.unit_id is not None:
+        unit = session.get(OrgUnit, task.unit_id)
+        return f"{unit.name if unit else '该单位'}没有在岗且持有“{name}”角色的人员"
+    return f"全县没有在岗且持有“{name}”角色的人员"
+
+
+def _record(session: Session, task: Task, kind: str, summary: str) -> None:
+    session.add(
+        Event(
+            kind=kind,
+            at=utcnow(),
+            project_id=task.project_id,
+            instance_id=task.instance_id,
+            bpmn_id=task.bpmn_id,
+            summary=summary[:300],
+            payload={"task_id": task.id},
+        )
+    )
+
+
+@event.listens_for(Session, "before_commit")
+def _notify_office(session: Session) -> None:
+    """Tell the office (领导小组办公室) through the notification centre, in the same transaction.
+
+    Deferred to commit because the notification centre flushes, which a flush hook may not do.
+    """
+    ids = session.info.pop(_NOTIFY, None)
+    if not ids:
+        return
+    office = notifications.users_with_role(session, "office")
+    for task in session.scalars(select(Task).where(Task.id.in_(ids), Task.orphaned_at.is_not(None))):
+        project = session.get(Project, task.project_id)
+        title = f"任务无人可办：{project.name if project else ''}“{task.name}”"
+        notifications.notify(
+            session, office, "orphaned_task", title, reason(session, task), f"/admin/instances/{task.instance_id}", task.project_id
+        )
+
+
+def recheck_all(session: Session, batch: int = 1000) -> int:
+    """Judge every ready task (after an upgrade or a bulk import); returns how many are orphaned."""
+    after, count = 0, 0
+    while True:
+        tasks = list(session.scalars(select(Task).where(Task.status == "ready", Task.id > after).order_by(Task.id).limit(batch)))
+        if not tasks:
+            return count
+        judge(session, tasks)
+        count += sum(1 for t in tasks if t.orphaned_at is not None)
+        after = tasks[-1].id

@@ -1,0 +1,436 @@
+"""Running lifecycles: start, complete tasks, advance the workflow, mirror ready tasks, log events."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Optional
+from uuid import UUID
+
+from sqlalchemy import event, select, update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.exc import StaleDataError
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
+
+from engine.workflow import definitions, forms, state
+from engine.projects import record
+from engine.workflow.definitions import LoadedDefinition
+from engine.workflow.due import next_timer_at
+from engine.platform.errors import AlreadyCompleted, ConcurrentUpdate, EngineError, InvalidInput, LimitExceeded, NotAllowed, NotFound
+from engine.platform.models import Event, Instance, Project, Task, User, utcnow
+from engine.platform.org import can_act, scope_of
+from engine.workflow.sandbox import SCRIPT_ENGINE, check_task_data
+from engine.workflow.sandbox import active as sandbox_limits
+from engine.workflow.sandbox.steps import StepGuard
+
+LIFECYCLE = "project_lifecycle"
+COORDINATION = "coordination_item"
+SUCCESS_END = "end_started"
+STAGE_DATES = {"feasibility": "intent_at", "leading_group": "assessed_at", "signing": "approved_at", "construction": "landed_at"}
+
+
+@dataclass
+class Outcome:
+    """What a start or completion left behind: status, the new ready tasks, any error."""
+
+    project_id: int
+    instance_id: int
+    status: str
+    ready: list[Task]
+    error: Optional[dict[str, Any]]
+
+
+@event.listens_for(Session, "after_commit")
+def _cache_committed_workflows(session: Session) -> None:
+    """Only committed workflow objects go back into the live cache."""
+    for instance_id, revision, workflow in session.info.pop("workflow_checkins", []):
+        state.WORKFLOWS.put(instance_id, revision, workflow)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_uncommitted_workflows(session: Session) -> None:
+    """A rolled-back change never reaches the cache."""
+    session.info.pop("workflow_checkins", None)
+
+
+def register_project(session: Session, data: dict[str, Any], actor: User) -> Outcome:
+    """Validate a lead, store it and start its lifecycle on the newest definition, all in one transaction."""
+    values = record.validate(session, data).values
+    now = utcnow()
+    project = Project(**values, registered_by=actor.id, registered_at=now, last_progress_at=now)
+    session.add(project)
+    session.flush()
+    definition = definitions.latest(session, LIFECYCLE)
+    return start_instance(session, project, definition.id, actor)
+
+
+def start_instance(
+    session: Session,
+    project: Project,
+    definition_id: int,
+    actor: Optional[User],
+    data: Optional[dict[str, Any]] = None,
+    summary: str = "登记项目线索并启动流程",
+) -> Outcome:
+    """Create a workflow of the definition's process for the project, facts plus `data` as start data, and run it to the first wait."""
+    loaded = definitions.load(session, definition_id)
+    workflow = BpmnWorkflow(loaded.spec, loaded.subprocess_specs, script_engine=SCRIPT_ENGINE)
+    start = workflow.get_tasks(state=TaskState.READY)[0]
+    start.data.update(record.workflow_facts(project))
+    start.data.update(data or {})
+    instance = Instance(
+        project_id=project.id, process_id=loaded.process_id, definition_id=definition_id, state="", status="running"
+    )
+    session.add(instance)
+    session.flush()
+    _log(session, "start", instance, project, actor, "", f"{summary}（第{definition_id}号定义）", None)
+    return _advance(session, instance, project, workflow, loaded, actor)
+
+
+def complete_task(
+    session: Session, task_id: int, actor: User, data: dict[str, Any], at_meeting: bool = False
+) -> Outcome:
+    """Complete a ready task as `actor` with form `data`; one transaction, distinct errors otherwise.
+
+    A step the BPMN marks as decided at a meeting is completed only from that meeting
+    (`at_meeting`), unless the project is major (重大项目随时研判).
+    """
+    found = session.execute(
+        select(Task, Instance, Project)
+        .join(Instance, Task.instance_id == Instance.id)
+        .join(Project, Task.project_id == Project.id)
+        .where(Task.id == task_id)
+    ).first()
+    if found is None:
+        raise NotFound(f"任务 {task_id} 不存在")
+    task, instance, project = found
+    if task.status != "ready":
+        raise AlreadyCompleted(_already_done_message(session, task))
+    if not can_act(actor, task):
+        raise NotAllowed(f"您没有办理“{task.name}”的权限（需要{task.role}角色且属于该项目的办理范围）")
+    if instance.status == "suspended":
+        raise NotAllowed("该项目流程已被管理员挂起，暂不能办理")
+    loaded = definitions.load(session, instance.definition_id)
+    meta = loaded.user_tasks[task.bpmn_id]
+    if meta.meeting and not at_meeting and not project.is_major:
+        raise NotAllowed(f"“{task.name}”由会议集体研究决定，请在会议中办理（重大项目可单独办理）")
+    forms.validate(loaded.forms[meta.form], loaded.validator(meta.form), data)
+    try:
+        check_task_data(data, sandbox_limits())
+    except LimitExceeded as exc:
+        raise InvalidInput({"表单": exc.message}) from None
+    now = utcnow()
+    claimed = session.execute(
+        update(Task)
+        .where(Task.id == task.id, Task.status == "ready")
+        .values(status="completed", completed_by=actor.id, completed_at=now, data=data)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:
+        session.expire(task)
+        raise AlreadyCompleted(_already_done_message(session, task))
+    for key, value in (("status", "completed"), ("completed_by", actor.id), ("completed_at", now), ("data", data)):
+        set_committed_value(task, key, value)
+    workflow = _checkout(instance, loaded)
+    spiff_task = workflow.get_task_from_id(UUID(task.spiff_task_id))
+    if spiff_task is None or spiff_task.state != TaskState.READY:
+        raise ConcurrentUpdate(f"任务“{task.name}”的流程状态已变化，请刷新后重试")
+    record.apply_form_fields(project, data)
+    spiff_task.set_data(**data)
+    failure = run_task(spiff_task)
+    summary = f"{actor.display_name}办理“{task.name}”" + (f"：{data['decision']}" if "decision" in data else "")
+    _log(session, "complete", instance, project, actor, task.bpmn_id, summary, {"task_id": task.id, "data": data})
+    return _advance(session, instance, project, workflow, loaded, actor, failure=failure)
+
+
+def run_task(spiff_task: Any) -> Optional[dict[str, Any]]:
+    """Run one ready task (its post-script included); the error it stopped with, described, or None."""
+    try:
+        spiff_task.run()
+    except SpiffWorkflowException as exc:
+        return _describe_error(exc)
+    except EngineError as exc:
+        return describe_refusal(exc, spiff_task.task_spec)
+    return None
+
+
+def _already_done_message(session: Session, task: Task) -> str:
+    if task.status == "completed" and task.completed_by:
+        who = session.get(User, task.completed_by)
+        return f"任务“{task.name}”已由{who.display_name if who else '他人'}办理完毕"
+    if task.status == "suspended":
+        return f"任务“{task.name}”所在流程已被管理员挂起，暂不能办理"
+    return f"任务“{task.name}”已不在待办状态（{task.status}）"
+
+
+def _checkout(instance: Instance, loaded: LoadedDefinition) -> BpmnWorkflow:
+    """The live workflow at the instance's stored revision: from the cache, else restored."""
+    cached = state.WORKFLOWS.take(instance.id, instance.revision)
+    if cached is not None:
+        return cached
+    return state.restore(instance.state, loaded.spec, loaded.subprocess_specs)
+
+
+def _advance(
+    session: Session,
+    instance: Instance,
+    project: Project,
+    workflow: BpmnWorkflow,
+    loaded: LoadedDefinition,
+    actor: Optional[User],
+    flush: bool = True,
+    ready_rows: Optional[list[Task]] = None,
+    failure: Optional[dict[str, Any]] = None,
+) -> Outcome:
+    """Run engine steps, then persist state, task table, project stage and events.
+
+    With `flush=False` (a batch of timer firings) the caller flushes once for the whole batch
+    and the workflow is not kept in the live cache, since its revision is known only then.
+    `ready_rows`, when the caller has read them, are the instance's ready rows of the task table.
+    `failure` is the error of a task the caller ran (the instance then stops there).
+    """
+    finished: list[Any] = []
+    error = failure if failure is not None else run_engine_steps(workflow, finished)
+    for done in finished:
+        _log_engine_step(session, instance, project, done)
+    if error is not None:
+        instance.status, instance.error = "error", error
+        _log(session, "error", instance, project, None, error["bpmn_id"], error["message"][:300], error)
+    elif workflow.completed:
+        instance.status, instance.error = "completed", None
+        if instance.process_id == LIFECYCLE:
+            _close_project(project, finished, workflow)
+    else:
+        instance.status, instance.error = "running", None
+    ready = _sync_tasks(session, instance, project, workflow, loaded, ready_rows)
+    if instance.process_id == LIFECYCLE:
+        _update_stage(project, ready)
+    else:
+        _after_advance(session, instance, workflow, ready)
+    instance.state = state.dump(workflow)
+    state.check_size(instance.state, sandbox_limits().max_state_bytes)
+    instance.next_timer_at = next_timer_at(workflow)
+    instance.updated_at = utcnow()
+    if flush:
+        flush_or_conflict(session)
+        session.info.setdefault("workflow_checkins", []).append((instance.id, instance.revision, workflow))
+    return Outcome(project.id, instance.id, instance.status, ready, error)
+
+
+def run_engine_steps(workflow: BpmnWorkflow, finished: list[Any]) -> Optional[dict[str, Any]]:
+    """Run automatic steps within the advance's ceilings; the error that stopped them, described, or None."""
+    guard = StepGuard(workflow, finished, sandbox_limits())
+    try:
+        workflow.do_engine_steps(will_complete_task=guard.before, did_complete_task=guard.after)
+    except SpiffWorkflowException as exc:
+        return _describe_error(exc)
+    except EngineError as exc:
+        return describe_refusal(exc, guard.current.task_spec if guard.current is not None else None)
+    except Exception as exc:  # noqa: BLE001 - whatever a definition makes SpiffWorkflow raise stops this instance only
+        failure = EngineError(f"{type(exc).__name__}：{exc}"[:300])
+        return {**describe_refusal(failure, guard.current.task_spec if guard.current is not None else None),
+                "type": type(exc).__name__}
+    return None
+
+
+def describe_refusal(exc: EngineError, spec: Any) -> dict[str, Any]:
+    """A limit or a refusal met while running `spec`, described for the instance and the admin console."""
+    return {
+        "type": type(exc).__name__,
+        "message": f"元素“{element_name(spec)}”：{exc.message}" if spec is not None else exc.message,
+        "bpmn_id": _element_id(spec),
+        "element_name": getattr(spec, "bpmn_name", "") or "",
+        "line_number": None,
+        "error_line": None,
+    }
+
+
+def element_name(spec: Any) -> str:
+    """An element's name as the process owner wrote it, else its id."""
+    return getattr(spec, "bpmn_name", "") or _element_id(spec)
+
+
+def _element_id(spec: Any) -> str:
+    return (getattr(spec, "bpmn_id", "") or getattr(spec, "name", "") or "") if spec is not None else ""
+
+
+def flush_or_conflict(session: Session) -> None:
+    """Flush; another writer having changed one of the instances becomes ConcurrentUpdate."""
+    try:
+        session.flush()
+    except StaleDataError as exc:
+        raise ConcurrentUpdate("该项目流程刚被他人更新，请刷新后重试") from exc
+
+
+def _describe_error(exc: SpiffWorkflowException) -> dict[str, Any]:
+    """Everything an administrator needs to see why a step failed."""
+    task = getattr(exc, "task", None)
+    spec = getattr(exc, "task_spec", None) or (task.task_spec if task is not None else None)
+    cause = getattr(exc, "exception", None) or exc.__context__
+    wrapped = getattr(exc, "error_type", "unknown")  # WorkflowTaskException keeps only the wrapped type's name
+    message = str(exc) + ("；" + "；".join(exc.notes) if getattr(exc, "notes", None) else "")
+    if isinstance(cause, EngineError):
+        message = f"元素“{element_name(spec)}”：{cause.message}"
+    return {
+        "type": type(cause).__name__ if cause is not None else (wrapped if wrapped != "unknown" else type(exc).__name__),
+        "message": message,
+        "bpmn_id": _element_id(spec),
+        "element_name": getattr(spec, "bpmn_name", "") or "",
+        "line_number": getattr(exc, "line_number", None),
+        "error_line": getattr(exc, "error_line", None),
+    }
+
+
+def _log_engine_step(session: Session, instance: Instance, project: Project, task: Any) -> None:
+    """Log decisions (business rule results) and end events reached by engine steps."""
+    spec = task.task_spec
+    if getattr(spec, "dmnEngine", None) is not None:
+        tier = task.data.get("tier")
+        inputs = {name: task.data.get(name) for name in decision_inputs(spec.dmnEngine)}
+        project.tier = tier or ""
+        _log(session, "decision", instance, project, None, spec.bpmn_id, f"{spec.bpmn_name}：{tier}", {"inputs": inputs, "tier": tier})
+    elif isinstance(spec, EndEvent):
+        _log(session, "end", instance, project, None, spec.bpmn_id, spec.bpmn_name or spec.bpmn_id, None)
+
+
+def decision_inputs(engine: Any) -> list[str]:
+    """The variables a decision reads: its table's input expressions, as the process owner drew them."""
+    return [column.expression.strip() for column in engine.decision_table.inputs if column.expression]
+
+
+def _close_project(project: Project, finished: list[Any], workflow: BpmnWorkflow) -> None:
+    """Mark the ledger record started or closed according to the end event reached."""
+    ends = [t for t in finished if isinstance(t.task_spec, EndEvent)]
+    end = ends[-1] if ends else None
+    if end is not None and end.task_spec.bpmn_id == SUCCESS_END:
+        project.status, project.stage = "started", "started"
+        return
+    data = end.data if end is not None else workflow.data
+    reason = data.get("reason") or data.get("opinion") or ""
+    name = end.task_spec.bpmn_name if end is not None else "流程结束"
+    project.status, project.stage = "closed", "closed"
+    project.close_reason = f"{name}：{reason}" if reason else name
+
+
+def _sync_tasks(
+    session: Session,
+    instance: Instance,
+    project: Project,
+    workflow: BpmnWorkflow,
+    loaded: LoadedDefinition,
+    rows: Optional[list[Task]] = None,
+) -> list[Task]:
+    """Mirror READY user tasks into the task table; cancel rows whose task is no longer ready."""
+    ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
+    if rows is None:
+        rows = list(session.scalars(select(Task).where(Task.instance_id == instance.id, Task.status == "ready")))
+    known = {row.spiff_task_id: row for row in rows}
+    for spiff_id, row in known.items():
+        if spiff_id not in ready:
+            row.status = "cancelled"
+    now = utcnow()
+    result = [row for spiff_id, row in known.items() if spiff_id in ready]
+    for spiff_id, spiff_task in ready.items():
+        if spiff_id in known:
+            continue
+        meta = loaded.user_tasks[spiff_task.task_spec.bpmn_id]
+        unit_id, assignee_id = scope_of(meta.scope, project, spiff_task.data)
+        row = Task(
+            instance_id=instance.id,
+            project_id=project.id,
+            spiff_task_id=spiff_id,
+            bpmn_id=meta.bpmn_id,
+            name=meta.name,
+            lane=meta.lane,
+            role=meta.role,
+            scope=meta.scope,
+            unit_id=unit_id,
+            assignee_id=assignee_id,
+            stage=meta.stage,
+            form=meta.form,
+            created_at=now,
+            due_at=now + meta.due_in if meta.due_in else None,
+            status="ready",
+        )
+        session.add(row)
+        result.append(row)
+    return result
+
+
+def _after_advance(session: Session, instance: Instance, workflow: BpmnWorkflow, ready: list[Task]) -> None:
+    """Processes other than the lifecycle keep their own ledgers in step (a coordination item's list)."""
+    if instance.process_id == COORDINATION:
+        from engine.supervision import coordination  # imported here: coordination builds on this module
+
+        coordination.sync(session, instance, workflow, ready)
+
+
+def _update_stage(project: Project, ready: list[Task]) -> None:
+    """The ledger stage follows the current task; key dates are stamped on first entry."""
+    if not ready or project.status != "active":
+        return
+    stage = ready[0].stage or project.stage
+    if stage != project.stage:
+        date_field = STAGE_DATES.get(stage)
+        if date_field and getattr(project, date_field) is None:
+            setattr(project, date_field, utcnow())
+        project.stage = stage
+
+
+def _log(
+    session: Session,
+    kind: str,
+    instance: Optional[Instance],
+    project: Optional[Project],
+    actor: Optional[User],
+    bpmn_id: str,
+    summary: str,
+    payload: Optional[dict[str, Any]],
+) -> None:
+    """Append one event row."""
+    session.add(
+        Event(
+            kind=kind,
+            at=utcnow(),
+            instance_id=instance.id if instance else None,
+            project_id=project.id if project else None,
+            actor_id=actor.id if actor else None,
+            bpmn_id=bpmn_id,
+            summary=summary[:300],
+            payload=payload,
+        )
+    )
+
+
+def refresh_facts(session: Session, project: Project) -> None:
+    """Give the ready tasks of the project's running lifecycle the record's current facts (corrections reach later steps and the tier decision)."""
+    instance = session.scalars(
+        select(Instance).where(Instance.project_id == project.id, Instance.process_id == LIFECYCLE,
+                               Instance.status.in_(("running", "error", "suspended")))
+    ).first()
+    if instance is None:
+        return
+    workflow = _checkout(instance, definitions.load(session, instance.definition_id))
+    facts = record.workflow_facts(project)
+    for task in workflow.get_tasks(state=TaskState.READY):
+        task.data.update(facts)
+    instance.state = state.dump(workflow)
+    instance.updated_at = utcnow()
+    flush_or_conflict(session)
+    session.info.setdefault("workflow_checkins", []).append((instance.id, instance.revision, workflow))
+
+
+def ready_tasks_of(session: Session, project_id: int) -> list[Task]:
+    """A project's ready tasks from the task table."""
+    return list(session.scalars(select(Task).where(Task.project_id == project_id, Task.status == "ready")))
+
+
+
+
+def form_schema(session: Session, task: Task) -> dict[str, Any]:
+    """The JSON Schema of a task's form, from the definition version its instance runs on."""
+    instance = session.get(Instance, task.instance_id)
+    assert instance is not None
+    return definitions.load(session, instance.definition_id).forms[task.form]
