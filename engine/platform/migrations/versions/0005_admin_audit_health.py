@@ -10,7 +10,7 @@ chained events, task.orphaned_at, an index on event.instance_id and scheduler_he
 from alembic import op
 import sqlalchemy as sa
 
-from engine.audit import GENESIS, entry_hash
+from engine.platform.audit import GENESIS, entry_hash
 
 revision = "0005"
 down_revision = "0001"
