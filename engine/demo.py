@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from engine.enterprises import catalog
 from engine.elements import fund, land
 from engine.workflow import runtime
-from engine.supervision.coordination import local_today
+from engine.platform.clock import local_today
 from engine.enterprises.models import EnterpriseEntry, IndustryTag
 from engine.platform.models import OrgUnit, Project, Task, User, UserRole
 from engine.platform.org import can_act, hash_password

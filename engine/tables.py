@@ -16,7 +16,7 @@ MODULES = (
     "engine.projects.meetings",
     "engine.supervision.models",
     "engine.supervision.progress",
-    "engine.supervision.warning_settings",
+    "engine.platform.warning_settings",
     "engine.elements.models",
     "engine.enterprises.models",
 )

@@ -8,7 +8,8 @@ from flask import Blueprint, abort, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from engine.supervision import assessment, coordination, lights, rankings
+from engine.platform import clock
+from engine.supervision import lights, rankings
 from engine.projects import queries
 from engine.platform.errors import NotFound
 from engine.platform.models import OrgUnit, Project, utcnow
@@ -54,7 +55,7 @@ def dashboard_data(session, year: int) -> dict[str, Any]:  # type: ignore[no-unt
         "red": [{"value": light_counts[u]["red"], "link": url_for("projects.ledger", unit=u, light="red")} for u in light_units],
         "yellow": [{"value": light_counts[u]["yellow"], "link": url_for("projects.ledger", unit=u, light="yellow")} for u in light_units],
     }
-    quarter = (coordination.local_today().month - 1) // 3 + 1 if year == coordination.local_today().year else 4
+    quarter = (clock.local_today().month - 1) // 3 + 1 if year == clock.local_today().year else 4
     try:
         ranked = rankings.ranking(session, year, quarter)[0]
     except NotFound:  # no scoring table deployed yet: the rest of the dashboard still stands
@@ -65,7 +66,7 @@ def dashboard_data(session, year: int) -> dict[str, Any]:  # type: ignore[no-unt
     for event, label in (("signed", "签约"), ("landed", "落地"), ("started", "开工")):
         months = [[] for _ in range(12)]
         for p in projects:
-            on = {"signed": p.signed_date, "landed": assessment.local_date(p.landed_at), "started": p.start_date}[event]
+            on = {"signed": p.signed_date, "landed": clock.local_date(p.landed_at), "started": p.start_date}[event]
             if on is not None and on.year == year:
                 months[on.month - 1].append(p.id)
         trend[label] = [{"value": len(ids), "link": url_for("dashboard.projects", ids=",".join(map(str, ids))) if ids else ""} for ids in months]

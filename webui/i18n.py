@@ -12,7 +12,7 @@ from datetime import date, datetime, timezone
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Optional
-from zoneinfo import ZoneInfo
+from engine.platform.clock import LOCAL
 
 from flask import Blueprint, Flask, redirect, request
 from babel.messages.extract import extract_python
@@ -27,7 +27,6 @@ babel = Babel()
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 LANGUAGES = {"zh": "zh_Hans_CN", "en": "en"}
 COOKIE = "lang"
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
 
 def select_locale() -> str:
@@ -99,7 +98,7 @@ def to_local(value: Optional[datetime]) -> Optional[datetime]:
         return None
     if value.tzinfo is None:
         value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(LOCAL_TZ)
+    return value.astimezone(LOCAL)
 
 
 def local_datetime(value: Optional[datetime]) -> str:
@@ -126,7 +125,7 @@ def overdue_days(due_at: Optional[datetime], now: Optional[datetime] = None) -> 
     assert due is not None
     if due >= now:
         return 0
-    return max(1, (now.astimezone(LOCAL_TZ).date() - due.date()).days)
+    return max(1, (now.astimezone(LOCAL).date() - due.date()).days)
 
 
 def days_left(due_at: Optional[datetime], now: Optional[datetime] = None) -> Optional[int]:
@@ -136,7 +135,7 @@ def days_left(due_at: Optional[datetime], now: Optional[datetime] = None) -> Opt
     now = now or datetime.now(timezone.utc)
     due = to_local(due_at)
     assert due is not None
-    return (due.date() - now.astimezone(LOCAL_TZ).date()).days
+    return (due.date() - now.astimezone(LOCAL).date()).days
 
 
 def due_status(due_at: Optional[datetime], now: Optional[datetime] = None) -> tuple[str, str, str]:

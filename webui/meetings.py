@@ -17,7 +17,7 @@ from engine.platform.models import Project, Task, User
 from engine.platform.org import can_act
 
 from .auth import official
-from .i18n import LOCAL_TZ
+from engine.platform.clock import LOCAL
 from .services import db
 
 bp = Blueprint("meetings", __name__)
@@ -61,7 +61,7 @@ def open_meeting():  # type: ignore[no-untyped-def]
             abort(403)
         waiting = [(t, t.project.name) for t in meetings.waiting_tasks(s, kind.key)]
     if request.method == "GET":
-        values = {"held_on": datetime.now(LOCAL_TZ).date().isoformat()}
+        values = {"held_on": datetime.now(LOCAL).date().isoformat()}
         return render_template("meetings/new.html", kind=kind, waiting=waiting, values=values, errors={})
     try:
         with db().session() as s:

@@ -5,7 +5,7 @@ from typing import Optional
 
 from flask import abort, request
 
-from engine.supervision.coordination import local_today
+from engine.platform.clock import local_today
 from engine.platform.inputs import printable, whole_number
 
 FIRST_YEAR, LAST_YEAR = 2000, 2100

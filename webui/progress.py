@@ -7,7 +7,8 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from engine.supervision import lights, progress, warning_settings
+from engine.supervision import lights, progress
+from engine.platform import warning_settings
 from engine.projects import queries
 from engine.platform.errors import InvalidInput, NotAllowed, NotFound
 from engine.platform.models import Project

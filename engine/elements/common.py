@@ -12,8 +12,7 @@ from typing import Any, Optional
 from sqlalchemy import Column, func, select, update
 from sqlalchemy.orm import Session
 
-from engine.supervision.assessment import local_date
-from engine.supervision.coordination import local_today
+from engine.platform.clock import local_date, local_today
 from engine.elements.models import ElementSetting, FundDisbursement, LandSupply
 from engine.platform import inputs, settings_rows
 from engine.platform.errors import AlreadyCompleted, InvalidInput, NotAllowed

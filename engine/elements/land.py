@@ -19,7 +19,7 @@ from engine.elements import common
 from engine.projects import excel, record
 from engine.platform import inputs
 from engine.supervision.assessment import monthly_plan
-from engine.supervision.coordination import local_today
+from engine.platform.clock import local_today
 from engine.elements.models import LandRevitalisation, LandSupply
 from engine.elements.common import fmt
 from engine.platform.errors import InvalidInput, NotFound

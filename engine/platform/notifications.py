@@ -24,7 +24,7 @@ from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, and_,
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from engine.supervision import warning_settings
+from engine.platform import warning_settings
 from engine.platform.db import Database
 from engine.platform.errors import InvalidInput, NotFound
 from engine.platform.models import Base, Task, User, UserRole, utcnow

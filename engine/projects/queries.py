@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, aliased
 
 from engine.workflow import definitions, runtime
 from engine.supervision import lights
-from engine.supervision.coordination import LOCAL
+from engine.platform.clock import LOCAL
 from engine.platform.errors import NotFound
 from engine.platform.models import Definition, Event, Instance, OrgUnit, Project, Task, User, UserRole
 from engine.platform.org import can_act, ready_tasks_query

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from engine.workflow import definitions
 from engine.platform import inputs
-from engine.supervision.coordination import LOCAL
+from engine.platform.clock import LOCAL, local_date
 from engine.platform.errors import InvalidInput, NotAllowed
 from engine.platform.models import OrgUnit, Project, User, utcnow
 from engine.workflow.parser import parse_xml
@@ -63,17 +63,6 @@ def quarter_range(year: int, quarter: int) -> tuple[date, date]:
     start = date(year, 3 * quarter - 2, 1)
     end = date(year + (quarter == 4), 1 if quarter == 4 else 3 * quarter + 1, 1) - timedelta(days=1)
     return start, end
-
-
-def local_date(value: Optional[datetime]) -> Optional[date]:
-    """A stored timestamp as a county calendar date (SQLite hands back naive UTC)."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        from datetime import timezone
-
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(LOCAL).date()
 
 
 @dataclass

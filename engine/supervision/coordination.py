@@ -3,8 +3,6 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timezone
 from typing import Any, Optional
-from zoneinfo import ZoneInfo
-
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -15,11 +13,11 @@ from sqlalchemy.orm import Session
 
 from engine.workflow import definitions, runtime
 from engine.platform import inputs, notifications
+from engine.platform.clock import LOCAL, local_today
 from engine.platform.errors import InvalidInput, NotAllowed, NotFound
 from engine.platform.models import Event, Instance, OrgUnit, Project, Task, User, UserRole, utcnow
 from engine.supervision.models import CoordinationCase, CoordinationItem, Criticism
 
-LOCAL = ZoneInfo("Asia/Shanghai")
 COORDINATION = runtime.COORDINATION
 WARN_DAYS = 3
 CASE_STATUS = {
@@ -43,11 +41,6 @@ CASE_STATUS_LABELS = {
 ITEM_STATUS_LABELS = {"open": "办理中", "reported": "已报告", "closed": "已办结"}
 LIGHT_LABELS = {"green": "绿灯", "yellow": "黄灯", "red": "红灯"}
 UNIT_KINDS_RESPONSIBLE = ("zone", "town", "department", "office")
-
-
-def local_today(now: Optional[datetime] = None) -> date:
-    """The county's calendar date (Asia/Shanghai) at `now`."""
-    return (now or utcnow()).astimezone(LOCAL).date()
 
 
 def deadline_end(day: date) -> datetime:

@@ -10,20 +10,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Optional
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from engine.platform import notifications
-from engine.supervision import warning_settings
-from engine.platform.config import Settings
+from engine.platform import warning_settings
+from engine.platform.clock import LOCAL
 from engine.platform.models import OrgUnit, Project, Task, User
 
 GREEN, YELLOW, RED = "green", "yellow", "red"
 LIGHT_NAMES = {GREEN: "绿灯", YELLOW: "黄灯", RED: "红灯"}
 _RANK = {GREEN: 0, YELLOW: 1, RED: 2}
-LOCAL_TZ = ZoneInfo(Settings.timezone)
 
 
 def as_utc(value: datetime) -> datetime:
@@ -256,7 +254,7 @@ def scan(session: Session, now: datetime) -> int:
         project = session.get(Project, task.project_id)
         days = _days(now, due)
         title = f"【{LIGHT_NAMES[light]}】{project.name if project else ''}：“{task.name}”已逾期{days}天"
-        body = (f"办理时限：{due.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M}。"
+        body = (f"办理时限：{due.astimezone(LOCAL):%Y-%m-%d %H:%M}。"
                 + ("已超出办理时限一倍，请立即办理并说明原因。" if light == RED else "请尽快办理。"))
         users = notifications.responsible_for(session, task) | office
         notifications.notify(session, users, f"task_{light}", title, body, f"/tasks/{task.id}", task.project_id)

@@ -11,8 +11,8 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from engine.platform import notifications
-from engine.supervision import warning_settings
-from engine.supervision.lights import LOCAL_TZ
+from engine.platform import warning_settings
+from engine.platform.clock import LOCAL
 from engine.platform.models import Project, Task
 
 AGENDA_ROLE = "assessment_group"
@@ -54,7 +54,7 @@ def progress_reminder(session: Session, month: str, month_start: datetime, repor
 def run(session: Session, now: datetime) -> int:
     """Send whichever monthly reminders are due and not yet sent this month; returns notifications created."""
     settings = warning_settings.get_all(session)
-    local = now.astimezone(LOCAL_TZ)
+    local = now.astimezone(LOCAL)
     month = f"{local:%Y-%m}"
     sent = 0
     if local.day >= settings["meeting_day"]:

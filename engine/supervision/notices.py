@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.supervision import assessment, lights
-from engine.supervision.coordination import local_today
+from engine.platform.clock import local_date, local_today
 from engine.platform.errors import InvalidInput, NotFound
 from engine.platform.models import OrgUnit, Project, utcnow
 from engine.supervision.progress import LateUpdate
@@ -56,8 +56,8 @@ def _rows(session: Session, year: int, month: int, now: datetime) -> list[dict[s
 
     for project in session.scalars(select(Project)):
         credited = list(dict.fromkeys([project.attracting_unit_id, project.landing_unit_id]))
-        registered = assessment.local_date(project.registered_at)
-        landed = assessment.local_date(project.landed_at)
+        registered = local_date(project.registered_at)
+        landed = local_date(project.landed_at)
         marks = {
             "planned": registered is not None and start <= registered <= end,
             "followed": project.status == "active" and project.stage in FOLLOWED_STAGES,

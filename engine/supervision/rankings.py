@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from engine.supervision import assessment
 from engine.workflow import definitions
 from engine.platform import inputs
-from engine.supervision.coordination import local_today
+from engine.platform.clock import local_today
 from engine.platform.errors import ConcurrentUpdate, InvalidInput, NotAllowed
 from engine.platform.models import Event, User, utcnow
 from engine.supervision.models import PublishedRanking

@@ -7,7 +7,8 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
-from engine.supervision import lights, warning_settings
+from engine.supervision import lights
+from engine.platform import warning_settings
 from engine.platform.models import Task, utcnow
 from tests.browser.conftest import login, screenshot
 from tests.conftest import Helper

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from engine.elements import common, fund
-from engine.supervision.coordination import local_today
+from engine.platform.clock import local_today
 from engine.elements.models import FundDisbursement
 from engine.platform.errors import InvalidInput, NotAllowed
 from engine.platform.models import Event

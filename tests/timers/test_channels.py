@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from engine.platform import notifications
-from engine.supervision import warning_settings
+from engine.platform import warning_settings
 from engine.platform.config import PROJECT_ROOT
 from engine.platform.db import Database
 from engine.platform.models import utcnow

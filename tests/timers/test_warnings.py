@@ -6,7 +6,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from engine.supervision import lights, monthly, progress, warning_settings
+from engine.supervision import lights, monthly, progress
+from engine.platform import warning_settings
 from engine.platform import notifications
 from engine.platform.errors import InvalidInput, NotAllowed, NotFound
 from engine.platform.models import utcnow

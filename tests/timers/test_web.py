@@ -8,7 +8,8 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from engine.supervision import lights, progress, warning_settings
+from engine.supervision import lights, progress
+from engine.platform import warning_settings
 from engine.platform import notifications
 from engine.platform.models import Task, utcnow
 from tests.conftest import Helper
