@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from engine.supervision import assessment, coordination, notices, rankings
 from engine.projects import excel, queries
+from engine.supervision import excel as supervision_excel
 from engine.platform.errors import ConcurrentUpdate, InvalidInput, NotAllowed, NotFound
 from engine.platform.models import Project, User
 
@@ -67,7 +68,7 @@ def _ranking_page(year: int, quarter: int, errors: dict[str, str], status: int):
     with db().session() as s:
         me = official(s)
         rows, published = _ranking(s, year, quarter)
-        cells = excel.ranking_cells(rows)
+        cells = supervision_excel.ranking_cells(rows)
         ids = [r.unit_id for r in rows]
         county = bool(me.roles & COUNTY)
         version = assessment.rule_table(s)[0]
@@ -77,7 +78,7 @@ def _ranking_page(year: int, quarter: int, errors: dict[str, str], status: int):
         may_publish = bool(me.roles & rankings.PUBLISHER_ROLES)
     ended = rankings.period_range(year, quarter)[1] < coordination.local_today()
     return render_template("assessment/ranking.html", year=year, quarter=quarter, rows=list(zip(ids, cells)),
-                           headers=excel.RANKING_HEADERS, caption=_caption(year, quarter), county=county,
+                           headers=supervision_excel.RANKING_HEADERS, caption=_caption(year, quarter), county=county,
                            my_unit=current_user.unit_id, version=version, published=published, history=history,
                            changed=changed, live=request.args.get("live") == "1", may_publish=may_publish and ended,
                            errors=errors), status
@@ -117,7 +118,7 @@ def ranking_export():  # type: ignore[no-untyped-def]
         me = official(s)
         rows = _ranking(s, year, quarter)[0]
         detail = None if me.roles & COUNTY else {me.unit_id}
-        content = excel.ranking_xlsx(rows, _caption(year, quarter), detail)
+        content = supervision_excel.ranking_xlsx(rows, _caption(year, quarter), detail)
     return _xlsx(content, f"{_caption(year, quarter)}.xlsx")
 
 
@@ -219,7 +220,7 @@ def notice_export(year: int, month: int):  # type: ignore[no-untyped-def]
     with db().session() as s:
         notice, rows = _notice_rows(s, year, month)
         notice.rows = rows
-        content = excel.notice_xlsx(notice)
+        content = supervision_excel.notice_xlsx(notice)
         s.expunge(notice)
     return _xlsx(content, f"{year}年{month}月招商引资工作通报.xlsx")
 

@@ -11,7 +11,7 @@ from flask import abort, current_app, flash, redirect, request, url_for
 from sqlalchemy.orm import Session
 
 from engine.platform.errors import InvalidInput
-from engine.projects.excel import ImportPreview
+from engine.platform.xlsx import ImportPreview
 
 from .auth import official
 from .services import db

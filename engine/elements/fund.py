@@ -17,8 +17,8 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from engine.elements import common
-from engine.projects import excel, record
-from engine.platform import inputs, notifications
+from engine.projects import record
+from engine.platform import inputs, notifications, xlsx
 from engine.elements.common import fmt
 from engine.elements.models import FundDisbursement
 from engine.platform.errors import InvalidInput, NotFound
@@ -235,7 +235,7 @@ def summary_cells(fund: FundLedger) -> list[Any]:
 def fund_xlsx(fund: FundLedger, rows: list[FundDisbursement]) -> bytes:
     """The fund ledger as .xlsx: projects, disbursements, totals and warnings, the same rows as the page."""
     totals = [summary_cells(fund)] + [[f"预警：{w}"] for w in fund.warnings]
-    return excel.workbook([
+    return xlsx.workbook([
         ("产业基金台账", "产业基金台账（单位：万元）", HEADERS, cells(fund)),
         ("拨付记录", "产业基金拨付记录", DISBURSEMENT_HEADERS, disbursement_cells(rows)),
         ("汇总", "产业基金汇总", SUMMARY_HEADERS, totals),

@@ -16,10 +16,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.elements import common
-from engine.projects import excel, record
+from engine.projects import record
+from engine.platform import xlsx
 from engine.platform import inputs
-from engine.supervision.assessment import monthly_plan
-from engine.platform.clock import local_today
+from engine.platform.clock import local_today, monthly_plan
 from engine.elements.models import LandRevitalisation, LandSupply
 from engine.elements.common import fmt
 from engine.platform.errors import InvalidInput, NotFound
@@ -296,7 +296,7 @@ def summary_cells(land: LandYear) -> list[Any]:
 def land_xlsx(land: LandYear) -> bytes:
     """The year's land ledger as .xlsx: supply, revitalisation, monthly plan, waiting projects, figures and warnings."""
     totals = [summary_cells(land)] + [[f"预警：{w}"] for w in land.warnings]
-    return excel.workbook([
+    return xlsx.workbook([
         ("供地记录", f"{land.year}年供地记录", SUPPLY_HEADERS, supply_cells(land)),
         ("盘活低效用地", f"{land.year}年盘活闲置低效用地记录", REVITALISE_HEADERS, revitalise_cells(land)),
         ("盘活月度计划", f"{land.year}年盘活低效用地月度计划（倒排）与完成情况", PLAN_HEADERS, plan_cells(land)),

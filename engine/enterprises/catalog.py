@@ -21,7 +21,7 @@ from engine.projects import record
 from engine.workflow import runtime
 from engine.enterprises.models import EnterpriseEntry, IndustryTag
 from engine.platform.errors import AlreadyCompleted, InvalidInput, NotAllowed, NotFound
-from engine.projects.excel import ImportPreview, ImportRow, read_table, workbook
+from engine.platform.xlsx import ImportPreview, ImportRow, read_table, workbook
 from engine.platform.models import Event, OrgUnit, User, utcnow
 from engine.projects.queries import Page
 

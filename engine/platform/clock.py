@@ -1,4 +1,4 @@
-"""County time: the calendar every deadline, month and quarter is counted in (stored times stay UTC)."""
+"""County time: the calendar every deadline, month and yearly plan is counted in (stored times stay UTC)."""
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
@@ -23,3 +23,14 @@ def local_date(value: Optional[datetime]) -> Optional[date]:
     if value.tzinfo is None:
         value = value.replace(tzinfo=timezone.utc)
     return value.astimezone(LOCAL).date()
+
+
+def monthly_plan(target: float, month: int, count: bool) -> float:
+    """倒排: the cumulative amount due by the end of `month` when the year's target is spread back from December.
+
+    A count target of N puts its k-th project at month ceil(12k/N), so the plan by month m is floor(N·m/12);
+    an amount is planned evenly, N·m/12.
+    """
+    if count:
+        return float(int(target) * month // 12)
+    return round(float(target) * month / 12, 2)

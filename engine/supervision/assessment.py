@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from engine.workflow import definitions
 from engine.platform import inputs
-from engine.platform.clock import LOCAL, local_date
+from engine.platform.clock import LOCAL, local_date, monthly_plan
 from engine.platform.errors import InvalidInput, NotAllowed
 from engine.platform.models import OrgUnit, Project, User, utcnow
 from engine.workflow.parser import parse_xml
@@ -274,17 +274,6 @@ def set_target(session: Session, actor: User, year: int, unit_id: int, data: dic
     row.updated_by, row.updated_at = actor.id, utcnow()
     session.flush()
     return row
-
-
-def monthly_plan(target: float, month: int, count: bool) -> float:
-    """倒排: the cumulative amount due by the end of `month` when the year's target is spread back from December.
-
-    A count target of N puts its k-th project at month ceil(12k/N), so the plan by month m is floor(N·m/12);
-    an amount is planned evenly, N·m/12.
-    """
-    if count:
-        return float(int(target) * month // 12)
-    return round(float(target) * month / 12, 2)
 
 
 @dataclass

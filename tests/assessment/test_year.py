@@ -10,7 +10,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from engine.supervision import assessment, coordination, notices, progress
-from engine.projects import excel
+from engine.supervision import excel
 from engine.platform.errors import InvalidInput, NotAllowed
 from tests.assessment.conftest import SupervisionHelper
 from tests.conftest import APPROVE, approval_form, drive_to_tier
