@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import event  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
+from engine import wiring  # noqa: E402
 from engine.platform import audit
 from engine.workflow import orphans  # noqa: E402
 from engine.platform.db import Database  # noqa: E402
@@ -54,6 +55,7 @@ def lifecycle(db: Database, registration: dict, actors: list[User]) -> float:
 
 def main() -> None:
     """Measure the three configurations, then chain and verify a log of `--events` entries."""
+    wiring.install()
     parser = argparse.ArgumentParser()
     parser.add_argument("-n", type=int, default=60, help="lifecycles per configuration")
     parser.add_argument("--events", type=int, default=50000, help="events to chain and verify")

@@ -19,20 +19,23 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from SpiffWorkflow.bpmn.script_engine import TaskDataEnvironment  # noqa: E402
 
-from engine.workflow import definitions, runtime  # noqa: E402
+from engine import wiring  # noqa: E402
+from engine.projects import lifecycle  # noqa: E402
+from engine.workflow import definitions  # noqa: E402
 from engine.workflow.sandbox import SCRIPT_ENGINE  # noqa: E402
 from lifecycle import T3_STEPS, prepared, run_lifecycle, run_raw  # noqa: E402
 
 
 def main() -> None:
     """Measure both paths in one process and print the ratio."""
+    wiring.install()
     parser = argparse.ArgumentParser()
     parser.add_argument("-n", type=int, default=200, help="lifecycles per path")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         db, registration, actors = prepared(tmp, "bench")
         with db.session() as s:
-            loaded = definitions.load(s, definitions.latest(s, runtime.LIFECYCLE).id)
+            loaded = definitions.load(s, definitions.latest(s, lifecycle.LIFECYCLE).id)
         for _ in range(10):  # warm-up both paths
             run_raw(loaded)
             run_lifecycle(db, registration, actors)

@@ -21,7 +21,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from SpiffWorkflow.bpmn import BpmnWorkflow  # noqa: E402
 from SpiffWorkflow.util.task import TaskState  # noqa: E402
 
-from engine.workflow import definitions, runtime, state  # noqa: E402
+from engine import wiring  # noqa: E402
+from engine.projects import lifecycle  # noqa: E402
+from engine.workflow import definitions, state  # noqa: E402
 from engine.platform.models import utcnow  # noqa: E402
 from lifecycle import T3_STEPS, prepared, run_raw  # noqa: E402
 
@@ -65,14 +67,15 @@ class BareStore:
 
 def main() -> None:
     """Time raw, raw + bare rows, raw + bare rows + state, interleaved in one process."""
+    wiring.install()
     parser = argparse.ArgumentParser()
     parser.add_argument("-n", type=int, default=200, help="lifecycles per path")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         db, registration, actors = prepared(tmp, "floor")
         with db.session() as s:
-            outcome = runtime.register_project(s, registration, actors[0])
-            loaded = definitions.load(s, definitions.latest(s, runtime.LIFECYCLE).id)
+            outcome = lifecycle.register(s, registration, actors[0])
+            loaded = definitions.load(s, definitions.latest(s, lifecycle.LIFECYCLE).id)
         ids = {"instance": outcome.instance_id, "project": outcome.project_id, "actor": actors[0].id}
         raw_connection = db.engine.raw_connection()  # carries the engine's WAL / synchronous pragmas
         paths = {

@@ -31,7 +31,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import func, insert, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from engine.workflow import definitions, runtime, state
+from engine import wiring  # noqa: E402
+from engine.projects import lifecycle
+from engine.workflow import definitions, state
 from engine import demo
 from engine.platform import schema  # noqa: E402
 from engine.platform.config import PROJECT_ROOT  # noqa: E402
@@ -64,7 +66,7 @@ def prepare(db: Database) -> None:
     schema.upgrade(db)
     with db.session() as s:
         demo.load_org(s)
-        definitions.deploy(s, definitions.read_bundle(PROJECT_ROOT / "bpmn"), runtime.LIFECYCLE)
+        definitions.deploy(s, definitions.read_bundle(PROJECT_ROOT / "bpmn"), lifecycle.LIFECYCLE)
         s.add_all(OrgUnit(code=f"town{i:03d}", name=f"测试乡镇{i:03d}", kind="town") for i in range(SYNTHETIC_TOWNS))
 
 
@@ -78,7 +80,7 @@ def fill(db: Database, seed: int = 7) -> None:
         users = list(s.scalars(select(User)))
         deputies = [u.id for u in users if "deputy" in u.roles]
         others = [u.id for u in users if u.id != official.id]
-        definition_id = definitions.latest(s, runtime.LIFECYCLE).id
+        definition_id = definitions.latest(s, lifecycle.LIFECYCLE).id
         registrar = official.id
     other_towns = [t for t in towns if t != official.unit_id]
     running = set(rng.sample(range(PROJECTS), int(PROJECTS * RUNNING_SHARE)))
@@ -258,6 +260,8 @@ def run(label: str, make_db: Callable[[str], Database], runs: int) -> None:
 
 
 def main() -> None:
+    """Parse the options, register the hooks, run and print."""
+    wiring.install()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=100, help="timed requests per page")
     parser.add_argument("--pg", help="PostgreSQL URL of a database this bench may empty (e.g. …/bench_inbox)")

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
+from engine.projects import lifecycle
 from engine.workflow import definitions, runtime, state
 from engine import demo
 from engine.platform import schema
@@ -40,7 +41,7 @@ def prepared(tmp: str, name: str) -> tuple[Database, dict, list[User]]:
     schema.upgrade(db)
     with db.session() as s:
         demo.load_org(s)
-        definitions.deploy(s, definitions.read_bundle(PROJECT_ROOT / "bpmn"), runtime.LIFECYCLE)
+        definitions.deploy(s, definitions.read_bundle(PROJECT_ROOT / "bpmn"), lifecycle.LIFECYCLE)
         actors = list(s.scalars(select(User)))
     anwen = next(u for u in actors if u.username == "anwen")
     registration = {"name": "基准项目", "category": "industrial", "total_investment": 50000, "landing_unit_id": anwen.unit_id,
@@ -56,7 +57,7 @@ def run_lifecycle(db: Database, registration: dict, actors: list[User], cold: bo
     restores the instance from its stored state (as after a restart or on another node).
     """
     with db.session() as s:
-        outcome = runtime.register_project(s, registration, s.get(User, actors[0].id))
+        outcome = lifecycle.register(s, registration, s.get(User, actors[0].id))
     for data in T3_STEPS:
         if cold:
             state.WORKFLOWS.clear()

@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import event, func, select, text  # noqa: E402
 
+from engine import wiring  # noqa: E402
 from engine.workflow import definitions, state, timers
 from engine import demo
 from engine.platform import schema  # noqa: E402
@@ -108,6 +109,8 @@ def measure(url: str, total: int, due: int) -> None:
 
 
 def main() -> None:
+    """Parse the options, register the hooks, run and print."""
+    wiring.install()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--total", type=int, default=100_000)
     parser.add_argument("--due", type=int, default=1_000)

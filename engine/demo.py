@@ -7,6 +7,7 @@ from typing import Any, Optional
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from engine.projects import lifecycle
 from engine.enterprises import catalog
 from engine.elements import fund, land
 from engine.workflow import runtime
@@ -191,7 +192,7 @@ def _register_projects(session: Session) -> int:
     registrar = {u.unit_id: u for u in users if "landing_unit" in u.roles}
     count = 0
     for registration, steps in _projects(units, deputies):
-        outcome = runtime.register_project(session, registration, registrar[registration["landing_unit_id"]])
+        outcome = lifecycle.register(session, registration, registrar[registration["landing_unit_id"]])
         for data in steps:
             task = session.scalars(
                 select(Task).where(Task.project_id == outcome.project_id, Task.status == "ready").limit(1)

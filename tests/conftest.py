@@ -11,8 +11,9 @@ from typing import Any, Callable
 import pytest
 from sqlalchemy import create_engine, make_url, select, text
 
+from engine.projects import lifecycle
 from engine.workflow import definitions, runtime, state
-from engine import demo
+from engine import demo, wiring
 from engine.platform import schema
 from engine.platform.config import PROJECT_ROOT
 from engine.platform.db import Database
@@ -22,6 +23,12 @@ from engine.platform.org import can_act
 BPMN_DIR = PROJECT_ROOT / "bpmn"
 PG_URL = os.environ.get("ZHIKONG_TEST_PG")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+
+
+@pytest.fixture(scope="session", autouse=True)
+def wired() -> None:
+    """The domain packages' hooks, registered once as the web app, the CLI and the scheduler do."""
+    wiring.install()
 
 
 def reset_postgres(url: str) -> None:
@@ -54,7 +61,7 @@ def forget_process_caches() -> None:
 def _prepare(db: Database) -> None:
     with db.session() as s:
         demo.load_org(s)
-        definitions.deploy(s, definitions.read_bundle(BPMN_DIR), runtime.LIFECYCLE)
+        definitions.deploy(s, definitions.read_bundle(BPMN_DIR), lifecycle.LIFECYCLE)
 
 
 class Templates:
@@ -174,7 +181,7 @@ class Helper:
         }
         data.update(fields)
         with self.db.session() as s:
-            return runtime.register_project(s, data, s.merge(self.user(by))).project_id
+            return lifecycle.register(s, data, s.merge(self.user(by))).project_id
 
     def ready(self, project_id: int) -> list[Task]:
         with self.db.session() as s:

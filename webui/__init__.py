@@ -13,6 +13,7 @@ from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from engine import wiring
 from engine.platform.config import PROJECT_ROOT, Settings
 from engine.platform.db import Database
 from engine.platform.models import User
@@ -115,6 +116,7 @@ def _harden(app: Flask) -> None:
 
 def create_app(test_config: Optional[dict[str, Any]] = None) -> Flask:
     """Build the web application; `test_config` overrides settings in tests."""
+    wiring.install()
     app = Flask(__name__, instance_path=str(PROJECT_ROOT / "instance"))
     settings = Settings.from_env()
     app.config.update(DATABASE_URL=settings.database_url, **_edge_config(settings))

@@ -10,7 +10,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from engine.workflow import admin, definitions, recheck, runtime
+from engine.projects import lifecycle
+from engine.workflow import admin, definitions, recheck
 from engine.platform import audit
 from engine.workflow import console as overview
 from engine.platform.errors import EngineError, InvalidInput
@@ -248,7 +249,7 @@ def _known_roles(session: Any) -> dict[str, str]:
     """Role keys with their Chinese names (lane mapping of the newest lifecycle, plus roles already held)."""
     names: dict[str, str] = {}
     try:
-        latest = definitions.latest(session, runtime.LIFECYCLE)
+        latest = definitions.latest(session, lifecycle.LIFECYCLE)
         names.update(definitions.load(session, latest.id).role_names)
     except EngineError:
         pass

@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from engine.projects import lifecycle
 from engine.enterprises import catalog
 from engine.supervision import lights
 from engine.projects import meetings, corrections, queries
@@ -113,7 +114,7 @@ def register():  # type: ignore[no-untyped-def]
         data["is_major"] = ""
     try:
         with db().session() as s:
-            outcome = runtime.register_project(s, data, official(s))
+            outcome = lifecycle.register(s, data, official(s))
     except InvalidInput as exc:
         return render_template("projects/new.html", values=request.form, errors=exc.errors, is_office=is_office, **options), 422
     flash(_("已登记项目线索“%(name)s”，流程已启动", name=data["name"].strip()), "success")

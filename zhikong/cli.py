@@ -9,9 +9,10 @@ from typing import Any
 
 from sqlalchemy import select
 
+from engine.projects import lifecycle
 from engine.supervision import coordination
 from engine.workflow import definitions, recheck, runtime
-from engine import demo
+from engine import demo, wiring
 from engine.platform import schema
 from engine.platform.config import Settings
 from engine.platform.db import Database
@@ -131,7 +132,7 @@ def cmd_register(args: argparse.Namespace) -> None:
     db = _db()
     with db.session() as s:
         actor = user_by_name(s, args.as_user)
-        outcome = runtime.register_project(s, data, actor)
+        outcome = lifecycle.register(s, data, actor)
     print(json.dumps(_outcome_json(outcome), ensure_ascii=False, indent=2))
 
 
@@ -173,7 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("users", help="列出演示账号").set_defaults(func=cmd_users)
     p = sub.add_parser("deploy", help="部署流程定义目录")
     p.add_argument("path")
-    p.add_argument("--process", default=runtime.LIFECYCLE)
+    p.add_argument("--process", default=lifecycle.LIFECYCLE)
     p.add_argument("--note", default="")
     p.set_defaults(func=cmd_deploy)
     p = sub.add_parser("serve", help="启动网页服务")
@@ -205,6 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run a sub-command; engine errors print their message and exit non-zero."""
     args = build_parser().parse_args(argv)
+    wiring.install()
     try:
         args.func(args)
     except InvalidInput as exc:

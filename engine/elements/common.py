@@ -56,6 +56,11 @@ def get_all(session: Session) -> dict[str, Decimal]:
     return settings_rows.read(session, ElementSetting, defaults(), Decimal)
 
 
+def fund_project_cap(session: Session) -> Decimal:
+    """The per-project fund cap the office set (default 10,000 万元): the project record checks fund requests against it."""
+    return get_all(session)["fund_project_cap"]
+
+
 def fmt(value: Decimal) -> str:
     """A number for a message: two decimals at most, no trailing zeros (5000.00 → 5000, 3.50 → 3.5)."""
     text = f"{Decimal(value).quantize(CENT):f}"

@@ -16,6 +16,7 @@ from typing import Any, Optional
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
+from engine.projects import lifecycle
 from engine.platform import inputs
 from engine.projects import record
 from engine.workflow import runtime
@@ -571,7 +572,7 @@ def convert_to_lead(session: Session, entry_id: int, data: dict[str, Any], actor
     if not claimed:  # another official converted it between our read and our write
         session.refresh(entry)
         raise AlreadyCompleted(converted_message(entry))
-    outcome = runtime.register_project(session, registration, actor)
+    outcome = lifecycle.register(session, registration, actor)
     entry.status, entry.project_id = "converted", outcome.project_id
     entry.updated_by, entry.updated_at = actor.id, utcnow()
     session.flush()

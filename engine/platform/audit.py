@@ -1,6 +1,6 @@
 """Tamper-evident event log: every Event row is hash-chained to the one before it, in one place.
 
-Events are inserted as usual (runtime._log, definitions.deploy … need no change). When the
+Events are inserted as usual (runtime.log, definitions.deploy … need no change). When the
 transaction commits, this module locks the chain head, gives each of the transaction's new
 events its position (`seq`), the previous entry's hash and its own hash, computed from the
 values as stored, and moves the head. The head lock is the last lock a transaction takes,

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.projects import lifecycle
 from engine.workflow import definitions, runtime
 from engine.platform import inputs
 from engine.projects import record
@@ -70,9 +71,9 @@ def scored(project: Project) -> bool:
 def tier_fields(session: Session, project: Project) -> tuple[str, ...]:
     """Record fields the project's lifecycle decisions read: from the input columns of its definition's decision tables."""
     instance = session.scalars(
-        select(Instance).where(Instance.project_id == project.id, Instance.process_id == runtime.LIFECYCLE).order_by(Instance.id.desc())
+        select(Instance).where(Instance.project_id == project.id, Instance.process_id == lifecycle.LIFECYCLE).order_by(Instance.id.desc())
     ).first()
-    definition_id = instance.definition_id if instance is not None else definitions.latest(session, runtime.LIFECYCLE).id
+    definition_id = instance.definition_id if instance is not None else definitions.latest(session, lifecycle.LIFECYCLE).id
     loaded = definitions.load(session, definition_id)
     facts = {name for spec in loaded.spec.task_specs.values() if getattr(spec, "dmnEngine", None) is not None
              for name in runtime.decision_inputs(spec.dmnEngine)}
@@ -127,7 +128,7 @@ def update(session: Session, project_id: int, data: dict[str, Any], actor: User,
     for change in changes:
         setattr(project, change.field, change.new)
     _move_ready_tasks(session, project, {c.field: c.old for c in changes})
-    runtime.refresh_facts(session, project)
+    lifecycle.refresh_facts(session, project)
     session.add(Event(kind="project_edit", at=utcnow(), project_id=project.id, actor_id=actor.id,
                       summary=_summary(session, actor, changes, reason)[:300],
                       payload={"reason": reason, "changes": {c.field: [_plain(c.old), _plain(c.new)] for c in changes}}))

@@ -7,8 +7,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.projects import lifecycle
 from engine.projects import record
-from engine.workflow import runtime
 from engine.platform import xlsx
 from engine.platform.errors import InvalidInput
 from engine.platform.xlsx import ImportPreview, ImportRow, read_table
@@ -138,4 +138,4 @@ def commit(session: Session, content: bytes, actor: User) -> list[int]:
         errors = {f"第{r.row}行": "；".join(list(r.errors.values()) + r.duplicates) for r in checked.rows if r.errors or r.duplicates}
         errors.update({f"文件{i + 1}": p for i, p in enumerate(checked.problems)})
         raise InvalidInput(errors)
-    return [runtime.register_project(session, r.values, actor).project_id for r in checked.rows]
+    return [lifecycle.register(session, r.values, actor).project_id for r in checked.rows]

@@ -15,6 +15,7 @@ from typing import Any, Optional
 from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, Text, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from engine.projects import lifecycle
 from engine.workflow import definitions, forms, runtime
 from engine.platform import inputs
 from engine.projects import queries
@@ -83,7 +84,7 @@ def kind_name(key: str) -> str:
 
 def kinds(session: Session) -> dict[str, MeetingKind]:
     """Meeting kinds of the newest lifecycle definition, in BPMN order."""
-    loaded = definitions.load(session, definitions.latest(session, runtime.LIFECYCLE).id)
+    loaded = definitions.load(session, definitions.latest(session, lifecycle.LIFECYCLE).id)
     result: dict[str, MeetingKind] = {}
     for meta in loaded.user_tasks.values():
         if meta.meeting and meta.meeting not in result:

@@ -15,7 +15,8 @@ from typing import Any, Generic, Optional, TypeVar
 from sqlalchemy import ColumnElement, Index, Select, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from engine.workflow import definitions, runtime
+from engine.projects import lifecycle
+from engine.workflow import definitions
 from engine.supervision import lights
 from engine.platform.clock import LOCAL
 from engine.platform.errors import NotFound
@@ -454,7 +455,7 @@ def signatures(session: Session, project_id: int) -> list[Signature]:
         .join(User, User.id == Task.completed_by)
         .join(OrgUnit, OrgUnit.id == User.unit_id)
         .join(Instance, Instance.id == Task.instance_id)
-        .where(Task.project_id == project_id, Task.status == "completed", Instance.process_id == runtime.LIFECYCLE)
+        .where(Task.project_id == project_id, Task.status == "completed", Instance.process_id == lifecycle.LIFECYCLE)
         .order_by(Task.completed_at, Task.id)
     ).all()
     result = []
@@ -561,7 +562,7 @@ def lifecycle_instance(session: Session, project_id: int) -> Instance:
     """The project's lifecycle instance (a project may also run coordination processes)."""
     instance = session.scalars(
         select(Instance)
-        .where(Instance.project_id == project_id, Instance.process_id == runtime.LIFECYCLE)
+        .where(Instance.project_id == project_id, Instance.process_id == lifecycle.LIFECYCLE)
         .order_by(Instance.id)
         .limit(1)
     ).first()

@@ -4,12 +4,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from collections.abc import Callable
 from typing import Any, Iterable, Optional
 
 from sqlalchemy.orm import Session
 
 from engine.platform import inputs
-from engine.platform.errors import InvalidInput
+from engine.platform.errors import EngineError, InvalidInput
 from engine.platform.models import OrgUnit, Project, User
 
 CATEGORIES = {
@@ -95,6 +96,7 @@ FORM_FIELDS_ON_PROJECT = (
 )
 LEDGER_NUMBERS = tuple(field for field in FORM_FIELDS_ON_PROJECT if field in MONEY_FIELDS or field == "land_mu")
 TEXT_FIELDS = ("name", "investor", "contact_name", "contact_phone")
+FUND_CAP_SOURCE: list[Callable[[Session], Decimal]] = []  # set by use_fund_cap
 
 
 def label(field: str) -> str:
@@ -197,11 +199,16 @@ def check(session: Session, data: dict[str, Any]) -> tuple[dict[str, Any], dict[
     return values, errors
 
 
-def fund_project_cap(session: Session) -> Decimal:
-    """The per-project fund cap the office set in the elements settings (default 10,000 万元)."""
-    from engine.elements.common import get_all  # imported here: elements reaches this module through coordination and runtime
+def use_fund_cap(source: Callable[[Session], Decimal]) -> None:
+    """Name where the per-project fund cap comes from (the elements office's settings); the wiring calls it once."""
+    FUND_CAP_SOURCE[:] = [source]
 
-    return get_all(session)["fund_project_cap"]
+
+def fund_project_cap(session: Session) -> Decimal:
+    """The per-project fund cap the office set in the elements settings."""
+    if not FUND_CAP_SOURCE:
+        raise EngineError("项目档案尚未接入要素保障设置（产业基金单个项目上限），请联系系统管理员")
+    return FUND_CAP_SOURCE[0](session)
 
 
 def is_dev_zone(project: Project) -> bool:

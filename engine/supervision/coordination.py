@@ -11,14 +11,14 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.workflow import definitions, runtime
+from engine.workflow import definitions, hooks, runtime
 from engine.platform import inputs, notifications
 from engine.platform.clock import LOCAL, local_today
 from engine.platform.errors import InvalidInput, NotAllowed, NotFound
 from engine.platform.models import Event, Instance, OrgUnit, Project, Task, User, UserRole, utcnow
 from engine.supervision.models import CoordinationCase, CoordinationItem, Criticism
 
-COORDINATION = runtime.COORDINATION
+COORDINATION = "coordination_item"
 WARN_DAYS = 3
 CASE_STATUS = {
     "review_submission": "reviewing",
@@ -140,7 +140,7 @@ def issue_list(session: Session, task_id: int, actor: User, items: list[dict[str
     return runtime.complete_task(session, task_id, actor, data)
 
 
-def sync(session: Session, instance: Instance, workflow: BpmnWorkflow, ready: list[Task]) -> None:
+def sync(session: Session, instance: Instance, _project: Project, workflow: BpmnWorkflow, ready: list[Task]) -> None:
     """Keep the case and its items in step with the process: status, one item per report task, due dates, reports."""
     case = session.scalars(select(CoordinationCase).where(CoordinationCase.instance_id == instance.id)).first()
     if case is None:
@@ -182,6 +182,11 @@ def sync(session: Session, instance: Instance, workflow: BpmnWorkflow, ready: li
                 item.status = "closed"
     session.flush()
 
+
+
+def install() -> None:
+    """Register the coordination process's hooks with the workflow core."""
+    hooks.register_process(COORDINATION, hooks.ProcessHooks(advanced=sync))
 
 def notify(session: Session, unit_ids: list[int], roles: list[str], title: str, project_id: Optional[int], link: str = "") -> None:
     """Notify every active official of `unit_ids` and every holder of `roles` (in-app, plus external channels)."""

@@ -20,7 +20,7 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
 from SpiffWorkflow.util.task import TaskState
 
-from engine.workflow import definitions, runtime, state
+from engine.workflow import definitions, hooks, runtime, state
 from engine.platform import inputs
 from engine.workflow.console import ACTIVE, STATUS_LABELS, activity_type, all_tasks, describe_error, element_name, get_instance
 from engine.platform.errors import ConcurrentUpdate, EngineError, InvalidInput, NotAllowed, NotFound
@@ -70,7 +70,7 @@ def _status_is(instance: Instance, allowed: tuple[str, ...], action: str) -> Non
 
 def _log(session: Session, kind: str, instance: Optional[Instance], project: Optional[Project], actor: User,
          bpmn_id: str, summary: str, reason: str, payload: Optional[dict[str, Any]] = None) -> None:
-    runtime._log(session, kind, instance, project, actor, bpmn_id, f"{actor.display_name}{summary}。原因：{reason}",
+    runtime.log(session, kind, instance, project, actor, bpmn_id, f"{actor.display_name}{summary}。原因：{reason}",
                  {"reason": reason, **(payload or {})})
 
 
@@ -121,7 +121,7 @@ def retry(session: Session, instance_id: int, actor: User, reason: str, edits: O
     _status_is(instance, ("error",), "重试")
     project = _project(session, instance)
     loaded = definitions.load(session, instance.definition_id)
-    workflow = runtime._checkout(instance, loaded)
+    workflow = runtime.checkout(instance, loaded)
     errored = [t for t in all_tasks(workflow) if t.has_state(TaskState.ERROR)]
     before = {}
     element = (instance.error or {}).get("element_name") or (instance.error or {}).get("bpmn_id", "")
@@ -134,7 +134,7 @@ def retry(session: Session, instance_id: int, actor: User, reason: str, edits: O
     detail = "修改任务数据并重试" if edits else "重试"
     _log(session, "admin_retry", instance, project, actor, (instance.error or {}).get("bpmn_id", ""),
          f"{detail}“{element}”", reason, {"changes": changes, "error": instance.error})
-    return runtime._advance(session, instance, project, workflow, loaded, actor)
+    return runtime.advance(session, instance, project, workflow, loaded, actor)
 
 
 def suspend(session: Session, instance_id: int, actor: User, reason: str) -> None:
@@ -171,15 +171,15 @@ def terminate(session: Session, instance_id: int, actor: User, reason: str) -> N
     _status_is(instance, ("running", "error", "suspended"), "终止")
     project = _project(session, instance)
     loaded = definitions.load(session, instance.definition_id)
-    workflow = runtime._checkout(instance, loaded)
+    workflow = runtime.checkout(instance, loaded)
     workflow.cancel()
     for task in session.scalars(select(Task).where(Task.instance_id == instance.id, Task.status.in_(("ready", "suspended")))):
         task.status = "cancelled"
     instance.status, instance.next_timer_at, instance.updated_at = "terminated", None, utcnow()
     instance.state = state.dump(workflow)
-    if instance.process_id == runtime.LIFECYCLE:
-        project.status, project.stage = "closed", "closed"
-        project.close_reason = f"管理员终止：{reason}"[:500]
+    closing = hooks.process(instance.process_id).terminated
+    if closing is not None:
+        closing(project, reason)
     _log(session, "admin_terminate", instance, project, actor, "", "终止流程", reason)
     _flush(session)
 
@@ -279,12 +279,12 @@ def move_token(session: Session, instance_id: int, target: str, actor: User, rea
     project = _project(session, instance)
     loaded = definitions.load(session, instance.definition_id)
     spec = _target_spec(loaded, target)
-    workflow = runtime._checkout(instance, loaded)
+    workflow = runtime.checkout(instance, loaded)
     cancelled = _move(workflow, spec)
     _log(session, "admin_move", instance, project, actor, spec.bpmn_id,
          f"将流程令牌从“{'、'.join(cancelled) or '（无）'}”移至“{element_name(spec)}”", reason,
          {"cancelled": cancelled, "target": spec.bpmn_id})
-    return runtime._advance(session, instance, project, workflow, loaded, actor)
+    return runtime.advance(session, instance, project, workflow, loaded, actor)
 
 
 # ---------------------------------------------------------------- officials

@@ -15,7 +15,7 @@ import referencing
 from jsonschema import Draft202012Validator, ValidationError
 
 from engine.platform import inputs
-from engine.projects import record
+from engine.workflow import hooks
 from engine.platform.errors import InvalidInput
 
 _TYPE_NAMES = {"number": "数字", "integer": "整数", "string": "文本", "boolean": "“是”或“否”", "object": "对象", "array": "列表"}
@@ -251,9 +251,8 @@ def _bound(value: Any) -> Optional[Decimal]:
 def _number_rule(prop: dict, field: Optional[str]) -> inputs.Number:
     """What a number field accepts: its column when it updates the project record, else a generic bound, narrowed
     by the form's own minimum and maximum."""
-    if field in record.LEDGER_NUMBERS:
-        rule = record.number_rule(field)
-    else:
+    rule = hooks.subject().number_rule(field) if field else None
+    if rule is None:
         rule = inputs.ANY_INTEGER if prop.get("type") == "integer" else inputs.ANY_NUMBER
     rule = rule.within(_bound(prop.get("minimum")), _bound(prop.get("maximum")))
     rule = rule.within(_bound(prop.get("exclusiveMinimum")), exclusive_minimum=True)

@@ -14,8 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from SpiffWorkflow.util.task import TaskState
 
-from engine.workflow import definitions, runtime, state
-from engine.projects import record
+from engine.workflow import definitions, hooks, runtime, state
 from engine.workflow.decision_cases import DecisionError, DecisionRunner
 from engine.platform.models import Definition, Instance
 from engine.workflow.parser import parsed_files
@@ -64,7 +63,7 @@ def _dmn_files(files: dict[str, str]) -> dict[str, str]:
 def instance_inputs(session: Session, instance: Instance) -> tuple[dict[str, Any], set[str]]:
     """(the data a decision would read now, the decisions already taken) for one instance."""
     loaded = definitions.load(session, instance.definition_id)
-    workflow = runtime._checkout(instance, loaded)
+    workflow = runtime.checkout(instance, loaded)
     try:
         ready = workflow.get_tasks(state=TaskState.READY | TaskState.WAITING)
         data: dict[str, Any] = {}
@@ -77,7 +76,7 @@ def instance_inputs(session: Session, instance: Instance) -> tuple[dict[str, Any
         }
     finally:
         state.WORKFLOWS.put(instance.id, instance.revision, workflow)
-    inputs = record.workflow_facts(instance.project)
+    inputs = hooks.subject().facts(instance.project)
     inputs.update(data)
     return inputs, decided
 

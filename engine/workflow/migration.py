@@ -135,7 +135,7 @@ def check(session: Session, instance: Instance, target: Definition) -> tuple[Com
     if result.reasons:
         return result, None
     old, new = definitions.load(session, source.id), definitions.load(session, target.id)
-    workflow = runtime._checkout(instance, old)
+    workflow = runtime.checkout(instance, old)
     spec_diff = SpecDiff(state._registry, workflow.spec, new.spec)
     result.reasons += _workflow_reasons(workflow, spec_diff)
     for sub in workflow.subprocesses.values():
@@ -181,7 +181,7 @@ def _apply(
     _migrate_workflow(workflow, new)
     instance.definition_id = target.id
     _follow_task_table(session, instance, project, workflow, new)
-    runtime._log(
+    runtime.log(
         session, "migrate", instance, project, actor, "",
         f"流程由第{result.from_version}版迁移到第{result.to_version}版",
         {
@@ -192,7 +192,7 @@ def _apply(
             "to_version": result.to_version,
         },
     )
-    runtime._advance(session, instance, project, workflow, new, actor)
+    runtime.advance(session, instance, project, workflow, new, actor)
     result.migrated = True
 
 

@@ -1,4 +1,9 @@
-"""Running lifecycles: start, complete tasks, advance the workflow, mirror ready tasks, log events."""
+"""Running workflows: start, load, complete, advance and log; every BPMN process runs through these.
+
+The core knows no domain: what a workflow starts with and how a record follows a completed
+form come from the subject hooks, and how a process's ledger follows its workflow (a
+decision, a stage, an end) from that process's hooks (engine.workflow.hooks).
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -14,8 +19,7 @@ from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from engine.workflow import definitions, forms, state
-from engine.projects import record
+from engine.workflow import definitions, forms, hooks, state
 from engine.workflow.definitions import LoadedDefinition
 from engine.workflow.due import next_timer_at
 from engine.platform.errors import AlreadyCompleted, ConcurrentUpdate, EngineError, InvalidInput, LimitExceeded, NotAllowed, NotFound
@@ -24,12 +28,6 @@ from engine.platform.org import can_act, scope_of
 from engine.workflow.sandbox import SCRIPT_ENGINE, check_task_data
 from engine.workflow.sandbox import active as sandbox_limits
 from engine.workflow.sandbox.steps import StepGuard
-
-LIFECYCLE = "project_lifecycle"
-COORDINATION = "coordination_item"
-SUCCESS_END = "end_started"
-STAGE_DATES = {"feasibility": "intent_at", "leading_group": "assessed_at", "signing": "approved_at", "construction": "landed_at"}
-
 
 @dataclass
 class Outcome:
@@ -55,17 +53,6 @@ def _drop_uncommitted_workflows(session: Session) -> None:
     session.info.pop("workflow_checkins", None)
 
 
-def register_project(session: Session, data: dict[str, Any], actor: User) -> Outcome:
-    """Validate a lead, store it and start its lifecycle on the newest definition, all in one transaction."""
-    values = record.validate(session, data).values
-    now = utcnow()
-    project = Project(**values, registered_by=actor.id, registered_at=now, last_progress_at=now)
-    session.add(project)
-    session.flush()
-    definition = definitions.latest(session, LIFECYCLE)
-    return start_instance(session, project, definition.id, actor)
-
-
 def start_instance(
     session: Session,
     project: Project,
@@ -74,19 +61,19 @@ def start_instance(
     data: Optional[dict[str, Any]] = None,
     summary: str = "登记项目线索并启动流程",
 ) -> Outcome:
-    """Create a workflow of the definition's process for the project, facts plus `data` as start data, and run it to the first wait."""
+    """Create a workflow of the definition's process for the project, its facts plus `data` as start data, and run it to the first wait."""
     loaded = definitions.load(session, definition_id)
     workflow = BpmnWorkflow(loaded.spec, loaded.subprocess_specs, script_engine=SCRIPT_ENGINE)
     start = workflow.get_tasks(state=TaskState.READY)[0]
-    start.data.update(record.workflow_facts(project))
+    start.data.update(hooks.subject().facts(project))
     start.data.update(data or {})
     instance = Instance(
         project_id=project.id, process_id=loaded.process_id, definition_id=definition_id, state="", status="running"
     )
     session.add(instance)
     session.flush()
-    _log(session, "start", instance, project, actor, "", f"{summary}（第{definition_id}号定义）", None)
-    return _advance(session, instance, project, workflow, loaded, actor)
+    log(session, "start", instance, project, actor, "", f"{summary}（第{definition_id}号定义）", None)
+    return advance(session, instance, project, workflow, loaded, actor)
 
 
 def complete_task(
@@ -95,7 +82,7 @@ def complete_task(
     """Complete a ready task as `actor` with form `data`; one transaction, distinct errors otherwise.
 
     A step the BPMN marks as decided at a meeting is completed only from that meeting
-    (`at_meeting`), unless the project is major (重大项目随时研判).
+    (`at_meeting`), unless the subject is exempt (a major project: 重大项目随时研判).
     """
     found = session.execute(
         select(Task, Instance, Project)
@@ -114,7 +101,7 @@ def complete_task(
         raise NotAllowed("该项目流程已被管理员挂起，暂不能办理")
     loaded = definitions.load(session, instance.definition_id)
     meta = loaded.user_tasks[task.bpmn_id]
-    if meta.meeting and not at_meeting and not project.is_major:
+    if meta.meeting and not at_meeting and not hooks.subject().meeting_exempt(project):
         raise NotAllowed(f"“{task.name}”由会议集体研究决定，请在会议中办理（重大项目可单独办理）")
     forms.validate(loaded.forms[meta.form], loaded.validator(meta.form), data)
     try:
@@ -133,16 +120,16 @@ def complete_task(
         raise AlreadyCompleted(_already_done_message(session, task))
     for key, value in (("status", "completed"), ("completed_by", actor.id), ("completed_at", now), ("data", data)):
         set_committed_value(task, key, value)
-    workflow = _checkout(instance, loaded)
+    workflow = checkout(instance, loaded)
     spiff_task = workflow.get_task_from_id(UUID(task.spiff_task_id))
     if spiff_task is None or spiff_task.state != TaskState.READY:
         raise ConcurrentUpdate(f"任务“{task.name}”的流程状态已变化，请刷新后重试")
-    record.apply_form_fields(project, data)
+    hooks.subject().form_completed(project, data)
     spiff_task.set_data(**data)
     failure = run_task(spiff_task)
     summary = f"{actor.display_name}办理“{task.name}”" + (f"：{data['decision']}" if "decision" in data else "")
-    _log(session, "complete", instance, project, actor, task.bpmn_id, summary, {"task_id": task.id, "data": data})
-    return _advance(session, instance, project, workflow, loaded, actor, failure=failure)
+    log(session, "complete", instance, project, actor, task.bpmn_id, summary, {"task_id": task.id, "data": data})
+    return advance(session, instance, project, workflow, loaded, actor, failure=failure)
 
 
 def run_task(spiff_task: Any) -> Optional[dict[str, Any]]:
@@ -150,7 +137,7 @@ def run_task(spiff_task: Any) -> Optional[dict[str, Any]]:
     try:
         spiff_task.run()
     except SpiffWorkflowException as exc:
-        return _describe_error(exc)
+        return describe_error(exc)
     except EngineError as exc:
         return describe_refusal(exc, spiff_task.task_spec)
     return None
@@ -165,7 +152,7 @@ def _already_done_message(session: Session, task: Task) -> str:
     return f"任务“{task.name}”已不在待办状态（{task.status}）"
 
 
-def _checkout(instance: Instance, loaded: LoadedDefinition) -> BpmnWorkflow:
+def checkout(instance: Instance, loaded: LoadedDefinition) -> BpmnWorkflow:
     """The live workflow at the instance's stored revision: from the cache, else restored."""
     cached = state.WORKFLOWS.take(instance.id, instance.revision)
     if cached is not None:
@@ -173,7 +160,7 @@ def _checkout(instance: Instance, loaded: LoadedDefinition) -> BpmnWorkflow:
     return state.restore(instance.state, loaded.spec, loaded.subprocess_specs)
 
 
-def _advance(
+def advance(
     session: Session,
     instance: Instance,
     project: Project,
@@ -184,7 +171,7 @@ def _advance(
     ready_rows: Optional[list[Task]] = None,
     failure: Optional[dict[str, Any]] = None,
 ) -> Outcome:
-    """Run engine steps, then persist state, task table, project stage and events.
+    """Run engine steps, then persist state, task table and events, and let the process's hooks follow.
 
     With `flush=False` (a batch of timer firings) the caller flushes once for the whole batch
     and the workflow is not kept in the live cache, since its revision is known only then.
@@ -192,23 +179,23 @@ def _advance(
     `failure` is the error of a task the caller ran (the instance then stops there).
     """
     finished: list[Any] = []
+    process = hooks.process(instance.process_id)
     error = failure if failure is not None else run_engine_steps(workflow, finished)
     for done in finished:
-        _log_engine_step(session, instance, project, done)
+        _log_engine_step(session, instance, project, done, process)
     if error is not None:
         instance.status, instance.error = "error", error
-        _log(session, "error", instance, project, None, error["bpmn_id"], error["message"][:300], error)
+        log(session, "error", instance, project, None, error["bpmn_id"], error["message"][:300], error)
     elif workflow.completed:
         instance.status, instance.error = "completed", None
-        if instance.process_id == LIFECYCLE:
-            _close_project(project, finished, workflow)
+        if process.ended is not None:
+            ends = [t for t in finished if isinstance(t.task_spec, EndEvent)]
+            process.ended(project, ends[-1] if ends else None, workflow)
     else:
         instance.status, instance.error = "running", None
     ready = _sync_tasks(session, instance, project, workflow, loaded, ready_rows)
-    if instance.process_id == LIFECYCLE:
-        _update_stage(project, ready)
-    else:
-        _after_advance(session, instance, workflow, ready)
+    if process.advanced is not None:
+        process.advanced(session, instance, project, workflow, ready)
     instance.state = state.dump(workflow)
     state.check_size(instance.state, sandbox_limits().max_state_bytes)
     instance.next_timer_at = next_timer_at(workflow)
@@ -225,7 +212,7 @@ def run_engine_steps(workflow: BpmnWorkflow, finished: list[Any]) -> Optional[di
     try:
         workflow.do_engine_steps(will_complete_task=guard.before, did_complete_task=guard.after)
     except SpiffWorkflowException as exc:
-        return _describe_error(exc)
+        return describe_error(exc)
     except EngineError as exc:
         return describe_refusal(exc, guard.current.task_spec if guard.current is not None else None)
     except Exception as exc:  # noqa: BLE001 - whatever a definition makes SpiffWorkflow raise stops this instance only
@@ -264,7 +251,7 @@ def flush_or_conflict(session: Session) -> None:
         raise ConcurrentUpdate("该项目流程刚被他人更新，请刷新后重试") from exc
 
 
-def _describe_error(exc: SpiffWorkflowException) -> dict[str, Any]:
+def describe_error(exc: SpiffWorkflowException) -> dict[str, Any]:
     """Everything an administrator needs to see why a step failed."""
     task = getattr(exc, "task", None)
     spec = getattr(exc, "task_spec", None) or (task.task_spec if task is not None else None)
@@ -283,35 +270,22 @@ def _describe_error(exc: SpiffWorkflowException) -> dict[str, Any]:
     }
 
 
-def _log_engine_step(session: Session, instance: Instance, project: Project, task: Any) -> None:
+def _log_engine_step(session: Session, instance: Instance, project: Project, task: Any, process: hooks.ProcessHooks) -> None:
     """Log decisions (business rule results) and end events reached by engine steps."""
     spec = task.task_spec
     if getattr(spec, "dmnEngine", None) is not None:
         tier = task.data.get("tier")
         inputs = {name: task.data.get(name) for name in decision_inputs(spec.dmnEngine)}
-        project.tier = tier or ""
-        _log(session, "decision", instance, project, None, spec.bpmn_id, f"{spec.bpmn_name}：{tier}", {"inputs": inputs, "tier": tier})
+        if process.decided is not None:
+            process.decided(project, task)
+        log(session, "decision", instance, project, None, spec.bpmn_id, f"{spec.bpmn_name}：{tier}", {"inputs": inputs, "tier": tier})
     elif isinstance(spec, EndEvent):
-        _log(session, "end", instance, project, None, spec.bpmn_id, spec.bpmn_name or spec.bpmn_id, None)
+        log(session, "end", instance, project, None, spec.bpmn_id, spec.bpmn_name or spec.bpmn_id, None)
 
 
 def decision_inputs(engine: Any) -> list[str]:
     """The variables a decision reads: its table's input expressions, as the process owner drew them."""
     return [column.expression.strip() for column in engine.decision_table.inputs if column.expression]
-
-
-def _close_project(project: Project, finished: list[Any], workflow: BpmnWorkflow) -> None:
-    """Mark the ledger record started or closed according to the end event reached."""
-    ends = [t for t in finished if isinstance(t.task_spec, EndEvent)]
-    end = ends[-1] if ends else None
-    if end is not None and end.task_spec.bpmn_id == SUCCESS_END:
-        project.status, project.stage = "started", "started"
-        return
-    data = end.data if end is not None else workflow.data
-    reason = data.get("reason") or data.get("opinion") or ""
-    name = end.task_spec.bpmn_name if end is not None else "流程结束"
-    project.status, project.stage = "closed", "closed"
-    project.close_reason = f"{name}：{reason}" if reason else name
 
 
 def _sync_tasks(
@@ -359,27 +333,7 @@ def _sync_tasks(
     return result
 
 
-def _after_advance(session: Session, instance: Instance, workflow: BpmnWorkflow, ready: list[Task]) -> None:
-    """Processes other than the lifecycle keep their own ledgers in step (a coordination item's list)."""
-    if instance.process_id == COORDINATION:
-        from engine.supervision import coordination  # imported here: coordination builds on this module
-
-        coordination.sync(session, instance, workflow, ready)
-
-
-def _update_stage(project: Project, ready: list[Task]) -> None:
-    """The ledger stage follows the current task; key dates are stamped on first entry."""
-    if not ready or project.status != "active":
-        return
-    stage = ready[0].stage or project.stage
-    if stage != project.stage:
-        date_field = STAGE_DATES.get(stage)
-        if date_field and getattr(project, date_field) is None:
-            setattr(project, date_field, utcnow())
-        project.stage = stage
-
-
-def _log(
+def log(
     session: Session,
     kind: str,
     instance: Optional[Instance],
@@ -389,7 +343,7 @@ def _log(
     summary: str,
     payload: Optional[dict[str, Any]],
 ) -> None:
-    """Append one event row."""
+    """Append one event row to the log (chained into the audit trail when the unit of work commits)."""
     session.add(
         Event(
             kind=kind,
@@ -404,29 +358,19 @@ def _log(
     )
 
 
-def refresh_facts(session: Session, project: Project) -> None:
-    """Give the ready tasks of the project's running lifecycle the record's current facts (corrections reach later steps and the tier decision)."""
-    instance = session.scalars(
-        select(Instance).where(Instance.project_id == project.id, Instance.process_id == LIFECYCLE,
-                               Instance.status.in_(("running", "error", "suspended")))
-    ).first()
-    if instance is None:
-        return
-    workflow = _checkout(instance, definitions.load(session, instance.definition_id))
-    facts = record.workflow_facts(project)
+def update_ready_data(session: Session, instance: Instance, values: dict[str, Any]) -> None:
+    """Give the instance's ready tasks these values (a corrected record reaches later steps and decisions)."""
+    workflow = checkout(instance, definitions.load(session, instance.definition_id))
     for task in workflow.get_tasks(state=TaskState.READY):
-        task.data.update(facts)
+        task.data.update(values)
     instance.state = state.dump(workflow)
     instance.updated_at = utcnow()
     flush_or_conflict(session)
     session.info.setdefault("workflow_checkins", []).append((instance.id, instance.revision, workflow))
 
-
 def ready_tasks_of(session: Session, project_id: int) -> list[Task]:
     """A project's ready tasks from the task table."""
     return list(session.scalars(select(Task).where(Task.project_id == project_id, Task.status == "ready")))
-
-
 
 
 def form_schema(session: Session, task: Task) -> dict[str, Any]:

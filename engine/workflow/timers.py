@@ -56,7 +56,7 @@ def due_instances(session: Session, now: datetime, limit: int, after: Optional[t
 def fire(session: Session, instance: Instance, project: Project, ready_rows: Optional[list[Task]] = None) -> int:
     """Fire the instance's due timers, run the engine on and persist; returns how many timers fired."""
     loaded = definitions.load(session, instance.definition_id)
-    workflow = runtime._checkout(instance, loaded)
+    workflow = runtime.checkout(instance, loaded)
     before = pending_timers(workflow)
     workflow.refresh_timers()
     remaining = {t.task_id for t in pending_timers(workflow)}
@@ -64,9 +64,9 @@ def fire(session: Session, instance: Instance, project: Project, ready_rows: Opt
     for timer in fired:
         summary = f"定时器“{timer.name or timer.bpmn_id}”到期触发"
         payload = {"due": timer.due.isoformat(), "task": timer.task_id}
-        runtime._log(session, "timer", instance, project, None, timer.bpmn_id, summary, payload)
+        runtime.log(session, "timer", instance, project, None, timer.bpmn_id, summary, payload)
     with session.no_autoflush:  # the batch flushes once, after its last firing
-        runtime._advance(session, instance, project, workflow, loaded, None, flush=False, ready_rows=ready_rows)
+        runtime.advance(session, instance, project, workflow, loaded, None, flush=False, ready_rows=ready_rows)
     return len(fired)
 
 
@@ -140,7 +140,7 @@ def _fire_alone(db: Database, instance_id: int, now: datetime, result: SweepResu
                 instance.error = {"type": type(exc).__name__, "message": message, "bpmn_id": "", "element_name": "",
                                   "line_number": None, "error_line": None}
                 project = session.get(Project, instance.project_id)
-                runtime._log(session, "error", instance, project, None, "", message, instance.error)
+                runtime.log(session, "error", instance, project, None, "", message, instance.error)
 
 
 def sweep(db: Database, now: Optional[datetime] = None, batch_size: int = 200) -> SweepResult:

@@ -14,12 +14,11 @@ import jsonschema
 import yaml
 from lxml import etree
 
-from engine.projects import record
+from engine.workflow import hooks
 from engine.workflow.dmn_check import DecisionInfo, Variable, check_dmn
 from engine.workflow.decision_cases import DecisionRunner, run_cases
 from engine.platform.errors import DefinitionInvalid, SandboxViolation
 from engine.workflow.forms import schema_problems
-from engine.platform.models import Project
 from engine.workflow.parser import MAX_FILE_BYTES, XmlRefused, parse_xml
 from engine.workflow.sandbox import compile_checked
 
@@ -245,10 +244,8 @@ def _check_decision_refs(name: str, root: etree._Element, decisions: dict[str, D
 def catalog(forms: dict[str, dict], bpmn_roots: dict[str, etree._Element]) -> dict[str, Variable]:
     """Variables a decision may read: the project facts, every form field, names scripts assign."""
     variables: dict[str, Variable] = {}
-    for key, value in record.workflow_facts(Project()).items():
-        kind = "boolean" if isinstance(value, bool) else "number" if isinstance(value, (int, float)) else "string"
-        allowed = tuple(record.CATEGORIES) if key == "category" else None
-        variables[key] = Variable(key, kind, allowed, "项目台账字段")
+    for fact in hooks.subject().catalog():
+        variables[fact.name] = Variable(fact.name, fact.kind, fact.allowed, "项目台账字段")
     for name, schema in sorted(forms.items()):
         for key, prop in (schema.get("properties") or {}).items():
             if key in variables or not isinstance(prop, dict):

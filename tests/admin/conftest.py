@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from engine.projects import lifecycle
 from engine.workflow import definitions, runtime
 from engine.platform.models import Instance, Project, User
 from tests.conftest import Helper
@@ -15,7 +16,7 @@ from tests.conftest import Helper
 class AdminHelper(Helper):
     """Helper plus deploying bundles and looking up instances."""
 
-    def deploy(self, files: dict[str, str], process_id: str = runtime.LIFECYCLE) -> int:
+    def deploy(self, files: dict[str, str], process_id: str = lifecycle.LIFECYCLE) -> int:
         with self.db.session() as s:
             row, _created = definitions.deploy(s, files, process_id)
             return row.id

@@ -8,6 +8,7 @@ import sys
 import pytest
 from sqlalchemy import select, text
 
+from engine.projects import lifecycle
 from engine.workflow import definitions, recheck, runtime
 from engine.platform.config import PROJECT_ROOT
 from engine.platform.db import Database
@@ -22,7 +23,7 @@ HOSTILE = "(x for x in []).gi_frame.f_back.f_builtins"
 def _plant_hostile_condition(db: Database) -> int:
     """Rewrite the stored lifecycle version in place, as a row written before today's checks or straight into the database."""
     with db.session() as s:
-        row = s.scalars(select(Definition).where(Definition.process_id == runtime.LIFECYCLE)).one()
+        row = s.scalars(select(Definition).where(Definition.process_id == lifecycle.LIFECYCLE)).one()
         files = dict(row.files)
         files["project_lifecycle.bpmn"] = files["project_lifecycle.bpmn"].replace("has_intent == True", HOSTILE, 1)
         s.execute(text("UPDATE definition SET files = :files WHERE id = :id"),

@@ -6,7 +6,8 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from engine.workflow import definitions, runtime
+from engine.projects import lifecycle
+from engine.workflow import definitions
 from tests.admin.bundles import with_division_script
 from tests.browser.conftest import login, logout, screenshot
 from tests.conftest import Helper
@@ -21,7 +22,7 @@ def _diagram_ready(page: Page) -> None:
 
 def test_admin_fixes_a_script_error_and_reassigns_an_orphaned_task(page: Page, bh: Helper) -> None:
     with bh.db.session() as s:
-        definitions.deploy(s, with_division_script(), runtime.LIFECYCLE)
+        definitions.deploy(s, with_division_script(), lifecycle.LIFECYCLE)
     bh.register(by="anwen", name="亩均测算项目")
 
     login(page, "admin")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from playwright.sync_api import Browser, Page, expect
 
-from engine.workflow import definitions, runtime
+from engine.projects import lifecycle
+from engine.workflow import definitions
 from engine.platform.models import Instance
 from tests.browser.conftest import LiveServer, csp_refusals, login
 from tests.conftest import BPMN_DIR, Helper
@@ -46,7 +47,7 @@ def test_print_and_confirm_buttons_work_without_inline_handlers(page: Page, bh: 
     files = definitions.read_bundle(BPMN_DIR)
     files["project_lifecycle.bpmn"] = files["project_lifecycle.bpmn"].replace('name="确认投资意向"', 'name="确认投资意向（二）"', 1)
     with bh.db.session() as s:
-        definitions.deploy(s, files, runtime.LIFECYCLE)
+        definitions.deploy(s, files, lifecycle.LIFECYCLE)
     login(page, "bangongshi")
     page.goto("/definitions")
     rollback = page.locator("tr[data-version='1'] form button[type=submit]")
@@ -54,12 +55,12 @@ def test_print_and_confirm_buttons_work_without_inline_handlers(page: Page, bh: 
     rollback.click()
     page.wait_for_load_state("networkidle")
     with bh.db.session() as s:
-        assert definitions.latest(s, runtime.LIFECYCLE).version == 2  # dismissed: nothing deployed
+        assert definitions.latest(s, lifecycle.LIFECYCLE).version == 2  # dismissed: nothing deployed
     page.once("dialog", lambda dialog: dialog.accept())
     rollback.click()
     page.wait_for_load_state("networkidle")
     with bh.db.session() as s:
-        assert definitions.latest(s, runtime.LIFECYCLE).version == 3
+        assert definitions.latest(s, lifecycle.LIFECYCLE).version == 3
 
     project_id = bh.register(name="打印审批表项目")
     page.click("form.logout button[type=submit]")

@@ -10,7 +10,8 @@ from pathlib import Path
 from playwright.sync_api import Page, expect
 from sqlalchemy import func, select
 
-from engine.workflow import definitions, runtime
+from engine.projects import lifecycle
+from engine.workflow import definitions
 from engine.platform.models import Definition, Event, Instance
 from tests.browser.conftest import login, logout, screenshot
 from tests.conftest import Helper, approval_form, drive_to_tier
@@ -56,7 +57,7 @@ def test_rename_task_deploy_and_migrate_the_older_project(page: Page, bh: Helper
     screenshot(page, "modeler-deployed")
 
     with bh.db.session() as s:
-        latest = definitions.latest(s, runtime.LIFECYCLE)
+        latest = definitions.latest(s, lifecycle.LIFECYCLE)
         assert latest.version == 2
         assert NEW_NAME in latest.files["project_lifecycle.bpmn"]
         assert 'name="dueIn" value="P20D"' in latest.files["project_lifecycle.bpmn"]
@@ -127,14 +128,14 @@ def test_tier_threshold_edited_in_dmn_js_previews_affected_projects_and_deploys(
     expect(page.locator(".zk-tab[data-file='approval_tier.cases.json']")).to_have_class(re.compile(r"\bhas-error\b"))
     screenshot(page, "modeler-case-failed")
     with bh.db.session() as s:
-        assert definitions.latest(s, runtime.LIFECYCLE).version == 1
+        assert definitions.latest(s, lifecycle.LIFECYCLE).version == 1
 
     page.click(".zk-tab[data-file='approval_tier.cases.json']")
     page.locator("tr[data-case='3'] input[data-group='expected'][data-key='tier']").fill("T1")
     page.click("#zk-deploy")
     expect(page.locator("#zk-status")).to_contain_text("已部署第2版")
     with bh.db.session() as s:
-        latest = definitions.latest(s, runtime.LIFECYCLE)
+        latest = definitions.latest(s, lifecycle.LIFECYCLE)
         assert "&lt;= 25" in latest.files["approval_tier.dmn"] or "<= 25" in latest.files["approval_tier.dmn"]
         assert json.loads(latest.files["approval_tier.cases.json"])["cases"][2]["expected"] == {"tier": "T1"}
     fresh = bh.register(name="康养22亩（新）", category="health", needs_land=True, land_mu=22)

@@ -6,7 +6,8 @@ from typing import Callable, Optional
 from lxml import etree
 from sqlalchemy import select
 
-from engine.workflow import definitions, runtime
+from engine.projects import lifecycle
+from engine.workflow import definitions
 from engine.platform.config import PROJECT_ROOT
 from engine.platform.db import Database
 from engine.platform.models import Definition, User
@@ -64,7 +65,7 @@ def without_feasibility(text: str) -> str:
 def deploy(db: Database, files: dict[str, str], by: str = "bangongshi") -> Definition:
     with db.session() as s:
         actor = s.scalars(select(User).where(User.username == by)).one()
-        row, created = definitions.deploy(s, files, runtime.LIFECYCLE, deployed_by=actor.id)
+        row, created = definitions.deploy(s, files, lifecycle.LIFECYCLE, deployed_by=actor.id)
         assert created
         s.expunge(row)
         return row

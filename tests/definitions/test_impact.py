@@ -2,7 +2,8 @@
 computed from what each project stored (ledger facts and form answers)."""
 from __future__ import annotations
 
-from engine.workflow import impact, runtime
+from engine.projects import lifecycle
+from engine.workflow import impact
 from tests.conftest import Helper, approval_form, drive_to_tier
 from tests.definitions.bundles import BUNDLE, DMN, RAISE_20_TO_25, edited
 
@@ -24,7 +25,7 @@ def test_preview_lists_exactly_the_projects_whose_tier_changes(h: Helper) -> Non
     drive_to_tier(h, decided, "anwen", approval_form(True, 24))  # the form's 24 亩 overrides the 10 registered
     assert h.project(decided).tier == "T2"
     with h.db.session() as s:
-        changed, rows = impact.preview(s, runtime.LIFECYCLE, raised_threshold())
+        changed, rows = impact.preview(s, lifecycle.LIFECYCLE, raised_threshold())
     assert changed == ["approval_tier"]
     by_name = {r.project_name: r for r in rows}
     assert sorted(by_name) == ["康养22亩", "康养已决策"]
@@ -40,5 +41,5 @@ def test_unchanged_tables_affect_nobody(hs: Helper) -> None:
     hs.register(category="health", needs_land=True, land_mu=22)
     renamed_task = edited("project_lifecycle.bpmn", lambda t: t.replace('name="确认投资意向"', 'name="确认意向"', 1))
     with hs.db.session() as s:
-        assert impact.preview(s, runtime.LIFECYCLE, renamed_task) == ([], [])
-        assert impact.preview(s, runtime.LIFECYCLE, BUNDLE) == ([], [])
+        assert impact.preview(s, lifecycle.LIFECYCLE, renamed_task) == ([], [])
+        assert impact.preview(s, lifecycle.LIFECYCLE, BUNDLE) == ([], [])

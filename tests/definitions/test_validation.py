@@ -9,7 +9,8 @@ from typing import Callable
 import pytest
 from sqlalchemy import func, select
 
-from engine.workflow import definitions, runtime
+from engine.projects import lifecycle
+from engine.workflow import definitions
 from engine.platform.config import PROJECT_ROOT
 from engine.platform.db import Database
 from engine.workflow.decision_cases import DecisionRunner
@@ -42,7 +43,7 @@ def refused(db: Database, files: dict[str, str]) -> list[dict[str, str]]:
     before = counts(db)
     with pytest.raises(DefinitionInvalid) as err:
         with db.session() as s:
-            definitions.deploy(s, files, runtime.LIFECYCLE)
+            definitions.deploy(s, files, lifecycle.LIFECYCLE)
     assert counts(db) == before
     return err.value.problems
 
@@ -99,7 +100,7 @@ def test_refusals_store_nothing_on_every_backend(db: Database) -> None:
 
 
 def test_shipped_bundle_passes_including_the_17_rule_unique_table() -> None:
-    result = check_bundle(BUNDLE, runtime.LIFECYCLE, definitions.SCOPES)
+    result = check_bundle(BUNDLE, lifecycle.LIFECYCLE, definitions.SCOPES)
     assert result.problems == []
     tier = result.decisions["approval_tier"]
     assert tier.hit_policy == "UNIQUE"
@@ -118,7 +119,7 @@ def test_every_problem_is_reported_at_once(sqlite_db: Database) -> None:
 def test_overlap_witness_really_hits_both_rules() -> None:
     """The input named in an overlap message is fed to the real DMN engine, which then matches both rules."""
     overlapping = BUNDLE[DMN].replace("<text>]30..50]</text>", "<text>[30..50]</text>", 1)
-    problems = check_bundle({**BUNDLE, DMN: overlapping}, runtime.LIFECYCLE, definitions.SCOPES).problems
+    problems = check_bundle({**BUNDLE, DMN: overlapping}, lifecycle.LIFECYCLE, definitions.SCOPES).problems
     message = next(p["message"] for p in problems if "重叠" in p["message"])
     witness = dict(re.findall(r"([^，\s]+?)=([^，\s]+)", message.split("输入 ")[1].split(" 同时满足")[0]))
     columns = {"是否金磐开发区": "dev_zone", "是否一事一议": "one_case_support", "是否供地": "needs_land", "产业类别": "category", "用地面积(亩)": "land_mu"}
@@ -139,7 +140,7 @@ def test_a_failing_case_blocks_deploy_and_shows_expected_and_actual(sqlite_db: D
     cases["cases"][2]["expected"]["tier"] = "T1"
     files[CASES] = json.dumps(cases, ensure_ascii=False)
     with sqlite_db.session() as s:
-        row, created = definitions.deploy(s, files, runtime.LIFECYCLE)
+        row, created = definitions.deploy(s, files, lifecycle.LIFECYCLE)
     assert created and row.version == 2
 
 
@@ -156,7 +157,7 @@ def test_cases_file_mistakes_are_named() -> None:
     del cases["cases"][0]["inputs"]["land_mu"]
     cases["cases"][1]["inputs"]["land"] = 5
     cases["cases"][2]["expected"] = {"level": "T2"}
-    problems = check_bundle({**BUNDLE, CASES: json.dumps(cases)}, runtime.LIFECYCLE, definitions.SCOPES).problems
+    problems = check_bundle({**BUNDLE, CASES: json.dumps(cases)}, lifecycle.LIFECYCLE, definitions.SCOPES).problems
     messages = {p["element"]: p["message"] for p in problems if p["file"] == CASES}
     assert "缺少输入：land_mu" in messages["1"]
     assert "输入 land 不是决策 approval_tier 的输入列变量" in messages["2"]
@@ -176,7 +177,7 @@ def test_loading_a_deployed_version_skips_the_new_checks(sqlite_db: Database) ->
     """Versions deployed earlier keep loading even if today's stricter checks would refuse them."""
     files = mutated(DMN, replace("<text>]30..50]</text>", "<text>[30..50]</text>"))
     with sqlite_db.session() as s:
-        row = Definition(process_id=runtime.LIFECYCLE, version=9, content_hash="x" * 64, files=files, note="")
+        row = Definition(process_id=lifecycle.LIFECYCLE, version=9, content_hash="x" * 64, files=files, note="")
         s.add(row)
         s.flush()
         assert definitions.load(s, row.id).user_tasks["confirm_intent"].name == "确认投资意向"

@@ -5,7 +5,8 @@ import json
 
 from sqlalchemy import select
 
-from engine.workflow import definitions, runtime, state
+from engine.projects import lifecycle
+from engine.workflow import definitions, state
 from engine.platform.models import Definition, Instance
 from tests.conftest import BPMN_DIR, FEASIBLE, INTENT, Helper, approval_form
 
@@ -27,13 +28,13 @@ def test_state_row_holds_no_spec_and_restores_mid_flow(h: Helper) -> None:
 def test_deploy_versions_by_content_and_instances_keep_their_version(h: Helper) -> None:
     files = definitions.read_bundle(BPMN_DIR)
     with h.db.session() as s:
-        first, created = definitions.deploy(s, files, runtime.LIFECYCLE)
+        first, created = definitions.deploy(s, files, lifecycle.LIFECYCLE)
     assert not created and first.version == 1
     pid_old = h.register()
     changed = dict(files)
     changed["project_lifecycle.bpmn"] = files["project_lifecycle.bpmn"].replace('name="确认投资意向"', 'name="确认投资意向（新）"')
     with h.db.session() as s:
-        second, created = definitions.deploy(s, changed, runtime.LIFECYCLE)
+        second, created = definitions.deploy(s, changed, lifecycle.LIFECYCLE)
     assert created and second.version == 2
     pid_new = h.register()
     assert h.only_ready(pid_old).name == "确认投资意向"

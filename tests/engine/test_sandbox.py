@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.workflow import definitions, runtime
+from engine.projects import lifecycle
+from engine.workflow import definitions
 from engine.platform.errors import DefinitionInvalid, LimitExceeded, SandboxViolation
 from engine.workflow.sandbox import SCRIPT_ENGINE, Limits, use
 from tests.conftest import BPMN_DIR, Helper
@@ -22,7 +23,7 @@ def test_hostile_condition_is_refused_at_deploy_naming_the_element(h: Helper, tm
     assert "has_intent == True" in bpmn
     files["project_lifecycle.bpmn"] = bpmn.replace("has_intent == True", hostile, 1)
     with h.db.session() as s, pytest.raises(DefinitionInvalid) as err:
-        definitions.deploy(s, files, runtime.LIFECYCLE)
+        definitions.deploy(s, files, lifecycle.LIFECYCLE)
     assert "__import__" in str(err.value)
     assert err.value.problems[0]["element"]
     assert not marker.exists()

@@ -7,7 +7,8 @@ import pytest
 from lxml import etree
 from sqlalchemy import select
 
-from engine.workflow import definitions, runtime
+from engine.projects import lifecycle
+from engine.workflow import definitions
 from engine.projects import corrections
 from engine.platform.models import Event, Project
 from tests.conftest import APPROVE, BPMN_DIR, Helper, approval_form, drive_to_tier
@@ -118,7 +119,7 @@ def _with_manufacturing_column(files: dict[str, str]) -> dict[str, str]:
 def test_a_new_decision_column_reaches_the_decision_without_any_python_change(hs: Helper) -> None:
     files = _with_manufacturing_column(definitions.read_bundle(BPMN_DIR))
     with hs.db.session() as s:
-        _, created = definitions.deploy(s, files, runtime.LIFECYCLE)
+        _, created = definitions.deploy(s, files, lifecycle.LIFECYCLE)
     assert created
     pid = hs.register(is_manufacturing=True)
     drive_to_tier(hs, pid, "anwen", approval_form(True, 30))

@@ -16,6 +16,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
+from engine.projects import lifecycle
 from engine.workflow import definitions, runtime, state
 from engine.platform.config import PROJECT_ROOT
 from engine.workflow.sandbox import SCRIPT_ENGINE, active
@@ -254,10 +255,10 @@ def run_workflow(files: dict[str, str], data: dict[str, Any] | None = None,
     """Deploy-check `files`, start the lifecycle with `data` and run engine steps as the runtime does.
 
     `complete` maps user-task ids to form data: those tasks are completed as they become ready. As in
-    runtime._advance, the state is then serialised and checked against max_state_bytes (LimitExceeded
+    runtime.advance, the state is then serialised and checked against max_state_bytes (LimitExceeded
     propagates, as it does out of register_project and complete_task).
     """
-    loaded = definitions.build(files, runtime.LIFECYCLE, strict=True)
+    loaded = definitions.build(files, lifecycle.LIFECYCLE, strict=True)
     workflow = BpmnWorkflow(loaded.spec, loaded.subprocess_specs, script_engine=SCRIPT_ENGINE)
     workflow.get_tasks(state=TaskState.READY)[0].data.update({**FACTS, **(data or {})})
     started = time.monotonic()

@@ -13,6 +13,7 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import func, select
 
+from engine.projects import lifecycle
 from engine.workflow import definitions, forms, runtime, sandbox
 from engine.platform.db import Database
 from engine.platform.errors import DefinitionInvalid, InvalidInput, LimitExceeded, SandboxViolation
@@ -275,7 +276,7 @@ def proof_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def shipped() -> definitions.LoadedDefinition:
     """The shipped lifecycle, parsed once: other projects must keep running after each hostile one."""
-    return definitions.build(H.BUNDLE, runtime.LIFECYCLE, strict=True)
+    return definitions.build(H.BUNDLE, lifecycle.LIFECYCLE, strict=True)
 
 
 @contextmanager
@@ -318,7 +319,7 @@ def test_refused_at_deploy_naming_file_and_element(case: Case, proof_dir: Path) 
     proof = proof_dir / case.name
     where = placed(case, proof)
     with pytest.raises(DefinitionInvalid) as err:
-        definitions.build(where.files, runtime.LIFECYCLE, strict=True)
+        definitions.build(where.files, lifecycle.LIFECYCLE, strict=True)
     hits = [p for p in err.value.problems if p["file"] == where.file and p["element"] == where.element]
     assert hits, err.value.problems
     assert all(H.CHINESE.search(p["message"]) for p in hits), hits
@@ -351,7 +352,7 @@ def test_deploy_refusals_store_nothing(sqlite_db: Database, proof_dir: Path, nam
     with sqlite_db.session() as s:
         before = s.scalar(select(func.count()).select_from(Definition))
     with pytest.raises(DefinitionInvalid) as err, sqlite_db.session() as s:
-        definitions.deploy(s, where.files, runtime.LIFECYCLE)
+        definitions.deploy(s, where.files, lifecycle.LIFECYCLE)
     assert any(p["file"] == where.file and p["element"] == where.element for p in err.value.problems), err.value.problems
     with sqlite_db.session() as s:
         assert s.scalar(select(func.count()).select_from(Definition)) == before
@@ -389,7 +390,7 @@ def test_stopped_at_run_time_even_when_it_would_hang_or_crash(case: Case, proof_
     """Cases that could take the test run down are run in a forked child, killed after the bound."""
     proof = proof_dir / case.name
     where = placed(case, proof)
-    definitions.build(where.files, runtime.LIFECYCLE, strict=True)
+    definitions.build(where.files, lifecycle.LIFECYCLE, strict=True)
     result = H.isolated(lambda: _summary(where.files, case.data, where.complete), BOUND)
     assert result.outcome == "ok", result
     error_type, bpmn_id, message, seconds, _ready = result.detail
@@ -403,7 +404,7 @@ def test_stopped_at_run_time_even_when_it_would_hang_or_crash(case: Case, proof_
 
 @dataclass(frozen=True)
 class LiveCase:
-    """A run-time case driven through runtime.register_project / complete_task."""
+    """A run-time case driven through lifecycle.register / complete_task."""
 
     name: str
     files: Callable[[], dict[str, str]]
@@ -437,7 +438,7 @@ def _instance(h: Helper, project_id: int) -> Instance:
 def test_live_project_stops_with_an_error_naming_element_and_limit(hs: Helper, case: LiveCase) -> None:
     earlier = hs.register(name="先登记的项目")
     with hs.db.session() as s:
-        _, created = definitions.deploy(s, case.files(), runtime.LIFECYCLE)
+        _, created = definitions.deploy(s, case.files(), lifecycle.LIFECYCLE)
     assert created
     started = time.monotonic()
     project_id = hs.register(name="恶意流程上的项目")
@@ -456,7 +457,7 @@ def test_live_state_past_its_ceiling_is_not_stored(hs: Helper) -> None:
     """A registration whose first advance builds a state past max_state_bytes is refused and rolled back."""
     earlier = hs.register(name="先登记的项目")
     with hs.db.session() as s:
-        definitions.deploy(s, H.growing_state(40), runtime.LIFECYCLE)
+        definitions.deploy(s, H.growing_state(40), lifecycle.LIFECYCLE)
         before = s.scalar(select(func.count()).select_from(Project))
     started = time.monotonic()
     with pytest.raises(LimitExceeded) as err:
@@ -480,7 +481,7 @@ PATTERNS = [
 def test_form_pattern_cannot_backtrack(pattern: str, hostile: str) -> None:
     files = H.form_pattern(pattern)
     try:
-        loaded = definitions.build(files, runtime.LIFECYCLE, strict=True)
+        loaded = definitions.build(files, lifecycle.LIFECYCLE, strict=True)
     except DefinitionInvalid as err:
         assert any(p["file"] == "forms/intent.schema.json" for p in err.problems), err.problems
         return

@@ -15,6 +15,7 @@ import pytest
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
+from engine.projects import lifecycle
 from engine.workflow import definitions, forms, runtime, sandbox, state
 from engine.platform import org
 from engine.platform.errors import DefinitionInvalid, InvalidInput, LimitExceeded, SandboxViolation
@@ -39,7 +40,7 @@ MEMBERSHIP = "len([(" + "t in s, " * 500 + ") for s in ['ab' * 499000] for t in 
 FSTRING_COPIES = "len([f'" + "{s}" * 1000 + "' for s in ['x' * 999000]][0]) > 0"
 
 
-# Running a deployed bundle the way runtime._advance does, without the database.
+# Running a deployed bundle the way runtime.advance does, without the database.
 
 @dataclass(frozen=True)
 class Advance:
@@ -190,7 +191,7 @@ def test_attack_is_refused_or_stopped_within_its_limit(attack: Attack) -> None:
     place, element = PLACE[attack.kind]
     files = place(attack.text)
     try:
-        loaded = definitions.build(files, runtime.LIFECYCLE, strict=True)
+        loaded = definitions.build(files, lifecycle.LIFECYCLE, strict=True)
     except DefinitionInvalid as err:
         assert refused_naming(err, H.BPMN, element), err.problems
         return
@@ -306,7 +307,7 @@ STORED = [
 def test_owner_controlled_value_ends_as_an_instance_error_or_storable(case: Stored) -> None:
     files = case.files()
     try:
-        loaded = definitions.build(files, runtime.LIFECYCLE, strict=True)
+        loaded = definitions.build(files, lifecycle.LIFECYCLE, strict=True)
     except DefinitionInvalid as err:
         assert refused_naming(err, H.BPMN, case.element), err.problems
         return
@@ -329,7 +330,7 @@ def _item_unit_lanes() -> dict[str, str]:
 def test_lane_scope_resolves_for_every_ready_task() -> None:
     files = _item_unit_lanes()
     try:
-        loaded = definitions.build(files, runtime.LIFECYCLE, strict=True)
+        loaded = definitions.build(files, lifecycle.LIFECYCLE, strict=True)
     except DefinitionInvalid as err:
         assert refused_naming(err, "lanes.yaml"), err.problems
         return
@@ -350,7 +351,7 @@ def test_timer_duration_cannot_loop_past_the_advance_ceiling() -> None:
     """SpiffWorkflow adds a duration month by month in Python inside one step: 'P99999999Y' is 1.2 billion months."""
     files = H.timer_event("timeDuration", "'P' + '99999999' + 'Y'")
     try:
-        loaded = definitions.build(files, runtime.LIFECYCLE, strict=True)
+        loaded = definitions.build(files, lifecycle.LIFECYCLE, strict=True)
     except DefinitionInvalid as err:
         assert refused_naming(err, H.BPMN, "zk_timer"), err.problems
         return
@@ -389,7 +390,7 @@ DEPLOY_ERRORS = [
 def test_malformed_bundle_is_refused_naming_the_file(files: Callable[[], dict[str, str]], file: str,
                                                      element: str | None) -> None:
     with pytest.raises(DefinitionInvalid) as err:
-        definitions.build(files(), runtime.LIFECYCLE, strict=True)
+        definitions.build(files(), lifecycle.LIFECYCLE, strict=True)
     assert refused_naming(err.value, file, element), err.value.problems
 
 
@@ -448,7 +449,7 @@ def internal_service() -> Iterator[tuple[str, list[str]]]:
 def _submit(files: dict[str, str]) -> str:
     """Deploy `files` and submit the intent form as an official would: "refused" at deploy, "invalid: …" or "accepted"."""
     try:
-        loaded = definitions.build(files, runtime.LIFECYCLE, strict=True)
+        loaded = definitions.build(files, lifecycle.LIFECYCLE, strict=True)
     except DefinitionInvalid as err:
         assert refused_naming(err, "forms/intent.schema.json"), err.problems
         return "refused"
@@ -532,7 +533,7 @@ BOMBS = [
 def _deploy_summary(files: dict[str, str], memory_mb: int) -> list[dict[str, str]]:
     _cap_address_space(memory_mb)
     try:
-        definitions.build(files, runtime.LIFECYCLE, strict=True)
+        definitions.build(files, lifecycle.LIFECYCLE, strict=True)
     except DefinitionInvalid as err:
         return err.problems
     return []

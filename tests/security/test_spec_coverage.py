@@ -1,4 +1,4 @@
-"""Every expression SpiffWorkflow's parser keeps in a spec is one engine.sandbox.specs.sources() returns for checking."""
+"""Every expression SpiffWorkflow's parser keeps in a spec is one engine.workflow.sandbox.specs.sources() returns for checking."""
 from __future__ import annotations
 
 import re

@@ -5,7 +5,8 @@ import time
 
 import pytest
 
-from engine.workflow import definitions, runtime
+from engine.projects import lifecycle
+from engine.workflow import definitions
 from engine.platform.errors import DefinitionInvalid
 from tests.security import helpers as H
 
@@ -27,7 +28,7 @@ REFUSED_LITERALS = [
 @pytest.mark.parametrize("kind,expression,message", REFUSED_LITERALS, ids=[f"{k}-{e}" for k, e, _ in REFUSED_LITERALS])
 def test_a_literal_timer_value_is_refused_at_deploy_naming_the_element(kind: str, expression: str, message: str) -> None:
     with pytest.raises(DefinitionInvalid) as err:
-        definitions.build(H.timer_event(kind, expression), runtime.LIFECYCLE, strict=True)
+        definitions.build(H.timer_event(kind, expression), lifecycle.LIFECYCLE, strict=True)
     assert any(p["element"] == "zk_timer" and message in p["message"] for p in err.value.problems), err.value.problems
 
 

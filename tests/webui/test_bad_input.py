@@ -15,6 +15,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from engine.projects import lifecycle
 from engine.supervision import coordination
 from engine.workflow import definitions, forms, runtime
 from engine.platform.errors import InvalidInput
@@ -257,7 +258,7 @@ def test_every_task_form_refuses_bad_values_and_stores_nothing(world: World) -> 
     walk_lifecycle(world)
     walk_coordination(world)
     with world.h.db.session() as s:
-        used = {meta.form for process in (runtime.LIFECYCLE, runtime.COORDINATION)
+        used = {meta.form for process in (lifecycle.LIFECYCLE, coordination.COORDINATION)
                 for meta in definitions.load(s, definitions.latest(s, process).id).user_tasks.values()}
     assert world.fuzzed == used
     assert world.failures == [], "\n".join(world.failures[:40])

@@ -131,7 +131,7 @@ def test_the_live_server_answers_413_before_the_body_arrives(sqlite_db: Database
 
 
 class CheckCounter:
-    """Counts real password checks by wrapping engine.login_throttle.password_matches (the check itself still runs)."""
+    """Counts real password checks by wrapping engine.platform.login_throttle.password_matches (the check itself still runs)."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.calls = 0

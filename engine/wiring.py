@@ -1,0 +1,18 @@
+"""Wires the domain packages to the workflow core and to each other, once per process, before any work runs.
+
+The core and the project record never import the packages that build on them; they are told
+here instead: the project record as the core's subject, each process's hooks, and the
+elements office's fund cap for the record's checks.
+"""
+from __future__ import annotations
+
+from engine.elements import common
+from engine.projects import lifecycle, record
+from engine.supervision import coordination
+
+
+def install() -> None:
+    """Register every hook (idempotent: a second call registers the same again)."""
+    lifecycle.install()
+    coordination.install()
+    record.use_fund_cap(common.fund_project_cap)
