@@ -70,7 +70,7 @@ def ledger():  # type: ignore[no-untyped-def]
         visible_unit_id=queries.visible_unit_for(current_user),
     )
     with db().session() as s:
-        result = queries.ledger(s, flt, datetime.now(timezone.utc), page_number, PER_PAGE)
+        result = queries.ledger(s, flt, datetime.now(timezone.utc), lights.LEDGER, page_number, PER_PAGE)
         units = landing_units(s)
     may_register = bool(REGISTER_ROLES & current_user.roles)
     return render_template(

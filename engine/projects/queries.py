@@ -10,14 +10,13 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
-from typing import Any, Generic, Optional, TypeVar
+from typing import Any, Generic, Optional, Protocol, TypeVar
 
 from sqlalchemy import ColumnElement, Index, Select, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from engine.projects import lifecycle
 from engine.workflow import definitions
-from engine.supervision import lights
 from engine.platform.clock import LOCAL
 from engine.platform.errors import NotFound
 from engine.platform.models import Definition, Event, Instance, OrgUnit, Project, Task, User, UserRole
@@ -258,8 +257,8 @@ def _of_unit(unit_id: int) -> ColumnElement:
     return or_(Project.landing_unit_id == unit_id, Project.attracting_unit_id == unit_id)
 
 
-def _ledger_conditions(session: Session, flt: LedgerFilter, now: datetime) -> list[ColumnElement]:
-    """WHERE conditions of every ledger filter but the stage (the light filter asks engine.lights)."""
+def _ledger_conditions(session: Session, flt: LedgerFilter, now: datetime, lights: LightSource) -> list[ColumnElement]:
+    """WHERE conditions of every ledger filter but the stage (the light filter asks the light source)."""
     conditions: list[ColumnElement] = []
     if flt.visible_unit_id:
         conditions.append(_of_unit(flt.visible_unit_id))
@@ -273,17 +272,22 @@ def _ledger_conditions(session: Session, flt: LedgerFilter, now: datetime) -> li
         conditions.append(Project.is_3yi_industrial)
     if flt.major:
         conditions.append(Project.is_major.is_(True))
-    if flt.light in lights.LIGHT_NAMES:
-        units = {flt.visible_unit_id} if flt.visible_unit_id else None
-        flagged = lights.project_lights(session, now, units)
-        if flt.light == lights.GREEN:
-            conditions += [Project.status == "active", Project.id.not_in(list(flagged))]
-        else:
-            conditions.append(Project.id.in_([pid for pid, item in flagged.items() if item.light == flt.light]))
+    if flt.light:
+        conditions += lights.matching(session, now, {flt.visible_unit_id} if flt.visible_unit_id else None, flt.light)
     text = flt.search.strip()
     if text:
         conditions.append(or_(Project.name.contains(text, autoescape=True), Project.investor.contains(text, autoescape=True)))
     return conditions
+
+
+class LightSource(Protocol):
+    """Where the ledger's warning lights come from (supervision's lights read the task table and progress dates)."""
+
+    def matching(self, session: Session, now: datetime, unit_ids: Optional[set[int]], light: str) -> list[ColumnElement]:
+        """Conditions on Project that keep the projects showing `light`."""
+
+    def lights_of(self, session: Session, project_ids: list[int], now: datetime) -> dict[int, str]:
+        """The light of each given project."""
 
 
 @dataclass
@@ -294,9 +298,9 @@ class Ledger:
     stage_counts: dict[str, int]
 
 
-def ledger(session: Session, flt: LedgerFilter, now: datetime, page: int = 1, per_page: int = 20) -> Ledger:
-    """项目台账: projects matching the filters, newest registered first, each with its warning light."""
-    conditions = _ledger_conditions(session, flt, now)
+def ledger(session: Session, flt: LedgerFilter, now: datetime, lights: LightSource, page: int = 1, per_page: int = 20) -> Ledger:
+    """项目台账: projects matching the filters, newest registered first, each with its warning light from `lights`."""
+    conditions = _ledger_conditions(session, flt, now, lights)
     counts = {
         stage: count
         for stage, count in session.execute(

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Optional
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from engine.platform import notifications
@@ -260,3 +260,23 @@ def scan(session: Session, now: datetime) -> int:
         notifications.notify(session, users, f"task_{light}", title, body, f"/tasks/{task.id}", task.project_id)
         sent += 1
     return sent
+
+
+class LedgerLights:
+    """The lights as the project ledger asks for them: a filter by light and each row's light."""
+
+    def matching(self, session: Session, now: datetime, unit_ids: Optional[set[int]], light: str) -> list[ColumnElement]:
+        """Conditions on Project that keep the projects showing `light` (green: active and flagged by nothing)."""
+        if light not in LIGHT_NAMES:
+            return []
+        flagged = project_lights(session, now, unit_ids)
+        if light == GREEN:
+            return [Project.status == "active", Project.id.not_in(list(flagged))]
+        return [Project.id.in_([pid for pid, item in flagged.items() if item.light == light])]
+
+    def lights_of(self, session: Session, project_ids: list[int], now: datetime) -> dict[int, str]:
+        """The light of each given project."""
+        return lights_of(session, project_ids, now)
+
+
+LEDGER = LedgerLights()

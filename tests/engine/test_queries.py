@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import func, select
 
 from engine.projects import queries
+from engine.supervision import lights
 from engine.platform.models import Project, Task
 from tests.conftest import FEASIBLE, INTENT, NEGOTIATED, PASS, Helper, approval_form, drive_to_tier
 
@@ -72,7 +73,7 @@ def test_ledger_filters_counts_and_town_scope(h: Helper) -> None:
 
     def names(**kw: object) -> list[str]:
         with h.db.session() as s:
-            return [r.name for r in queries.ledger(s, queries.LedgerFilter(**kw), _now()).page.rows]
+            return [r.name for r in queries.ledger(s, queries.LedgerFilter(**kw), _now(), lights.LEDGER).page.rows]
 
     assert names(manufacturing_7yi=True) == ["七亿制造业"]
     assert names(industrial_3yi=True) == ["三亿工业", "七亿制造业"]
@@ -82,10 +83,10 @@ def test_ledger_filters_counts_and_town_scope(h: Helper) -> None:
     assert names(search="商业") == ["新渥商业"]
     assert names(stage="feasibility") == ["七亿制造业"]
     with h.db.session() as s:
-        feasibility = queries.ledger(s, queries.LedgerFilter(stage="feasibility"), _now())
+        feasibility = queries.ledger(s, queries.LedgerFilter(stage="feasibility"), _now(), lights.LEDGER)
         assert feasibility.stage_counts == {"intent": 3, "feasibility": 1} and feasibility.page.total == 1
-        assert queries.ledger(s, queries.LedgerFilter(visible_unit_id=h.unit("xinwo")), _now()).stage_counts == {"intent": 2}
-        row = queries.ledger(s, queries.LedgerFilter(manufacturing_7yi=True), _now()).page.rows[0]
+        assert queries.ledger(s, queries.LedgerFilter(visible_unit_id=h.unit("xinwo")), _now(), lights.LEDGER).stage_counts == {"intent": 2}
+        row = queries.ledger(s, queries.LedgerFilter(manufacturing_7yi=True), _now(), lights.LEDGER).page.rows[0]
         assert (row.is_7yi, row.is_3yi, row.landing_unit, row.deputy, row.light) == (True, True, "安文街道", "王志刚", "green")
 
 
@@ -97,7 +98,7 @@ def test_ledger_light_filter_uses_the_warning_lights(h: Helper) -> None:
 
     def names(light: str, now: datetime) -> list[tuple[str, str]]:
         with h.db.session() as s:
-            return [(r.name, r.light) for r in queries.ledger(s, queries.LedgerFilter(light=light), now).page.rows]
+            return [(r.name, r.light) for r in queries.ledger(s, queries.LedgerFilter(light=light), now, lights.LEDGER).page.rows]
 
     assert names("yellow", in_20_days) == [("逾期项目", "yellow")]
     assert names("green", in_20_days) == [("按期项目", "green")]
