@@ -136,14 +136,14 @@ def check(session: Session, instance: Instance, target: Definition) -> tuple[Com
         return result, None
     old, new = definitions.load(session, source.id), definitions.load(session, target.id)
     workflow = runtime.checkout(instance, old)
-    spec_diff = SpecDiff(state._registry, workflow.spec, new.spec)
+    spec_diff = SpecDiff(state.REGISTRY, workflow.spec, new.spec)
     result.reasons += _workflow_reasons(workflow, spec_diff)
     for sub in workflow.subprocesses.values():
         new_sub = new.subprocess_specs.get(sub.spec.name)
         if new_sub is None:
             result.reasons.append(f"子流程 {sub.spec.name} 在新版本中已删除")
         else:
-            result.reasons += _workflow_reasons(sub, SpecDiff(state._registry, sub.spec, new_sub))
+            result.reasons += _workflow_reasons(sub, SpecDiff(state.REGISTRY, sub.spec, new_sub))
     return result, workflow
 
 
@@ -198,11 +198,11 @@ def _apply(
 
 def _migrate_workflow(workflow: BpmnWorkflow, new: LoadedDefinition) -> None:
     """Re-point every task at the new spec objects and re-predict what comes next."""
-    top = WorkflowDiff(workflow, SpecDiff(state._registry, workflow.spec, new.spec))
+    top = WorkflowDiff(workflow, SpecDiff(state.REGISTRY, workflow.spec, new.spec))
     migrate_workflow(top, workflow, new.spec)
     for sub in workflow.subprocesses.values():
         new_sub = new.subprocess_specs[sub.spec.name]
-        migrate_workflow(WorkflowDiff(sub, SpecDiff(state._registry, sub.spec, new_sub)), sub, new_sub)
+        migrate_workflow(WorkflowDiff(sub, SpecDiff(state.REGISTRY, sub.spec, new_sub)), sub, new_sub)
     workflow.subprocess_specs = new.subprocess_specs
     stale = [t for t in workflow.get_tasks(skip_subprocesses=True) if t.task_spec is not new.spec.task_specs.get(t.task_spec.name)]
     if stale:

@@ -38,14 +38,13 @@ class SpeclessWorkflowConverter(BpmnWorkflowConverter):
         return workflow
 
 
-_config = dict(SPIFF_CONFIG)
-_config[BpmnWorkflow] = SpeclessWorkflowConverter
-_registry = BpmnWorkflowSerializer.configure(_config)
+REGISTRY = BpmnWorkflowSerializer.configure({**SPIFF_CONFIG, BpmnWorkflow: SpeclessWorkflowConverter})
+"""SpiffWorkflow's converters with the spec-free workflow converter: what state is written and read with, and what migration diffs specs with."""
 
 
 def dump(workflow: BpmnWorkflow) -> str:
     """Serialize a workflow's own state as JSON (no spec)."""
-    dct = _registry.convert(workflow)
+    dct = REGISTRY.convert(workflow)
     dct["format"] = STATE_FORMAT
     return json.dumps(dct, ensure_ascii=False, separators=(",", ":"))
 
@@ -60,7 +59,7 @@ def restore(text: str, spec: Any, subprocess_specs: dict[str, Any]) -> BpmnWorkf
     """Rebuild a workflow from stored state over the given spec, with the sandbox attached."""
     dct = json.loads(text)
     dct.pop("format", None)
-    workflow = _registry.restore(dct, spec=spec, subprocess_specs=subprocess_specs)
+    workflow = REGISTRY.restore(dct, spec=spec, subprocess_specs=subprocess_specs)
     workflow.script_engine = SCRIPT_ENGINE
     return workflow
 
