@@ -1,14 +1,16 @@
 """Wires the domain packages to the workflow core and to each other, once per process, before any work runs.
 
 The core and the project record never import the packages that build on them; they are told
-here instead: the project record as the core's subject, each process's hooks, and the
-elements office's fund cap for the record's checks.
+here instead: the project record as the core's subject, each process's hooks, the elements
+office's fund cap for the record's checks, and the orphan check as a step of every unit of work.
 """
 from __future__ import annotations
 
 from engine.elements import common
+from engine.platform import db
 from engine.projects import lifecycle, record
 from engine.supervision import coordination
+from engine.workflow import orphans
 
 
 def install() -> None:
@@ -16,3 +18,4 @@ def install() -> None:
     lifecycle.install()
     coordination.install()
     record.use_fund_cap(common.fund_project_cap)
+    db.STEPS.add(before_flush=orphans.note_changes, before_commit=orphans.check)

@@ -1,9 +1,10 @@
 """Tamper-evident event log: every Event row is hash-chained to the one before it, in one place.
 
-Events are inserted as usual (runtime.log, definitions.deploy … need no change). When the
-transaction commits, this module locks the chain head, gives each of the transaction's new
-events its position (`seq`), the previous entry's hash and its own hash, computed from the
-values as stored, and moves the head. The head lock is the last lock a transaction takes,
+Events are inserted as usual (runtime.log, definitions.deploy … need no change). The unit of
+work (engine.platform.db) calls `guard` and `remember` at each flush and `seal` just before its
+one COMMIT: `seal` locks the chain head, gives each of the transaction's new events its
+position (`seq`), the previous entry's hash and its own hash, computed from the values as
+stored, and moves the head. The head lock is the last lock a transaction takes,
 so writers queue there without deadlocking on instance rows. Logged entries cannot be changed
 or deleted through the ORM, and the database refuses it too (triggers of migration 0005).
 `verify` walks the chain and names the first entry that was altered, deleted or slipped in.
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Optional
 
-from sqlalchemy import Integer, String, bindparam, event, func, insert, inspect, select, update
+from sqlalchemy import Integer, String, bindparam, func, insert, inspect, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -25,7 +26,7 @@ from engine.platform.models import Base, Event, utcnow
 GENESIS = "0" * 64
 HEAD_ID = 1
 _PENDING = "audit_pending_event_ids"
-_COMMITTING = "audit_chained_for_commit"
+_SEALED = "audit_sealed"
 _EVENT = Event.__table__
 _COLUMNS = [_EVENT.c[name] for name in ("id", "seq", "prev_hash", "hash", "at", "kind", "project_id", "instance_id", "actor_id", "bpmn_id", "summary", "payload")]
 
@@ -68,8 +69,7 @@ def entry_hash(row: Any, seq: int, prev_hash: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-@event.listens_for(Session, "before_flush")
-def _guard_and_stamp(session: Session, _context: Any, _instances: Any) -> None:
+def guard(session: Session) -> None:
     """Refuse edits and deletes of logged entries; give new entries an explicit UTC time."""
     for row in session.deleted:
         if isinstance(row, Event):
@@ -84,28 +84,15 @@ def _guard_and_stamp(session: Session, _context: Any, _instances: Any) -> None:
                 row.at = row.at.replace(tzinfo=timezone.utc)
 
 
-@event.listens_for(Session, "after_flush")
-def _remember_new_events(session: Session, _context: Any) -> None:
-    """Keep the events this transaction inserted; they are chained at commit.
-
-    Events flushed after the commit-time chaining (by another before_commit hook, or by the
-    commit's own final flush) are chained at once, so none is committed outside the chain.
-    """
+def remember(session: Session) -> None:
+    """Keep the events a flush is inserting (called as the flush ends); `seal` chains them."""
     rows = [row for row in session.new if isinstance(row, Event)]
     if rows:
         session.info.setdefault(_PENDING, []).extend(rows)
 
 
-@event.listens_for(Session, "after_flush_postexec")
-def _chain_late_events(session: Session, _context: Any) -> None:
-    """After the commit-time chaining, chain whatever a later flush inserted right away."""
-    if session.info.get(_COMMITTING) and session.info.get(_PENDING):
-        chain(session, session.info.pop(_PENDING))
-
-
-@event.listens_for(Session, "before_commit")
-def _chain_on_commit(session: Session) -> None:
-    """Flush what is left, then chain this transaction's events under the head lock."""
+def seal(session: Session) -> None:
+    """Flush what is left, then chain this transaction's events under the head lock: the last step before COMMIT."""
     for _ in range(100):
         if not (session.new or session.dirty or session.deleted):
             break
@@ -113,15 +100,13 @@ def _chain_on_commit(session: Session) -> None:
     rows = session.info.pop(_PENDING, [])
     if rows:
         chain(session, rows)
-    session.info[_COMMITTING] = True
+    session.info[_SEALED] = True
 
 
-@event.listens_for(Session, "after_transaction_end")
-def _forget_pending(session: Session, transaction: Any) -> None:
-    """A finished outermost transaction leaves nothing pending (a savepoint's rows are skipped by `chain`)."""
-    if transaction.parent is None:
-        session.info.pop(_PENDING, None)
-        session.info.pop(_COMMITTING, None)
+def chain_late(session: Session) -> None:
+    """After `seal`, chain at once whatever a flush inserted (a COMMIT-time hook), so no event is committed outside the chain."""
+    if session.info.get(_SEALED) and session.info.get(_PENDING):
+        chain(session, session.info.pop(_PENDING))
 
 
 def _lock_head(session: Session) -> tuple[int, str]:

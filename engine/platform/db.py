@@ -1,16 +1,56 @@
-"""Database engine and unit of work: every service call runs in exactly one transaction."""
+"""Database engine and unit of work: every service call runs in one transaction that commits once, through explicit steps.
+
+A unit of work (`Database.session()`) rolls back unless its block succeeds. Its commit runs,
+in order and in the same transaction: the registered commit steps (the orphan check, which
+may notify through the outbox), then the audit chain over the events written, then the one
+COMMIT; work that must wait for the commit (putting live workflows back in their cache) runs
+after it, and is dropped on rollback. The steps are registered by `engine.wiring`, never on
+import, and every session a Database hands out runs them.
+"""
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from engine.platform import audit
 
-def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+AFTER_COMMIT = "unit_of_work_after_commit"
+
+FlushWatcher = Callable[[Session], None]
+CommitStep = Callable[[Session], None]
+
+
+@dataclass
+class Steps:
+    """What every unit of work runs besides the audit chain: watchers before each flush, steps before the commit."""
+
+    before_flush: list[FlushWatcher] = field(default_factory=list)
+    before_commit: list[CommitStep] = field(default_factory=list)
+
+    def add(self, before_flush: FlushWatcher | None = None, before_commit: CommitStep | None = None) -> None:
+        """Register a watcher and/or a commit step (once: registering the same function again changes nothing)."""
+        if before_flush is not None and before_flush not in self.before_flush:
+            self.before_flush.append(before_flush)
+        if before_commit is not None and before_commit not in self.before_commit:
+            self.before_commit.append(before_commit)
+
+
+STEPS = Steps()
+
+
+def after_commit(session: Session, work: Callable[[], None]) -> None:
+    """Run `work` once this session's unit of work has committed; never if it rolls back."""
+    session.info.setdefault(AFTER_COMMIT, []).append(work)
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     """WAL lets readers run beside one writer; busy_timeout makes writers queue, not fail."""
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
@@ -20,12 +60,29 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
     cur.close()
 
 
+def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
+    """The audit guard and the registered watchers see every flush of a unit of work."""
+    audit.guard(session)
+    for watch in STEPS.before_flush:
+        watch(session)
+
+
+def _after_flush(session: Session, _context: Any) -> None:
+    """The audit chain remembers the events each flush inserted."""
+    audit.remember(session)
+
+
+def _after_flush_postexec(session: Session, _context: Any) -> None:
+    """Events a COMMIT-time hook flushes after the seal are chained at once."""
+    audit.chain_late(session)
+
+
 class Database:
-    """Owns the SQLAlchemy engine and hands out transactional sessions."""
+    """Owns the SQLAlchemy engine and hands out units of work."""
 
     def __init__(self, url: str) -> None:
         parsed = make_url(url)
-        kwargs: dict = {"future": True}
+        kwargs: dict[str, Any] = {"future": True}
         if parsed.get_backend_name() == "sqlite":
             if parsed.database and parsed.database != ":memory:":
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
@@ -37,6 +94,9 @@ class Database:
         if parsed.get_backend_name() == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._factory = sessionmaker(self.engine, expire_on_commit=False)
+        event.listen(self._factory, "before_flush", _before_flush)
+        event.listen(self._factory, "after_flush", _after_flush)
+        event.listen(self._factory, "after_flush_postexec", _after_flush_postexec)
 
     @property
     def is_sqlite(self) -> bool:
@@ -45,17 +105,28 @@ class Database:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """A unit of work: commits when the block succeeds, rolls back on any exception."""
+        """A unit of work: commits once when the block succeeds, rolls back on any exception."""
         session = self._factory()
         try:
             yield session
-            session.commit()
+            commit(session)
         except BaseException:
             session.rollback()
             raise
         finally:
+            session.info.clear()
             session.close()
 
     def dispose(self) -> None:
         """Close pooled connections (tests, process shutdown)."""
         self.engine.dispose()
+
+
+def commit(session: Session) -> None:
+    """The commit pipeline: registered steps, the audit chain over this transaction's events, one COMMIT, then after-commit work."""
+    for step in STEPS.before_commit:
+        step(session)
+    audit.seal(session)
+    session.commit()
+    for work in session.info.pop(AFTER_COMMIT, []):
+        work()

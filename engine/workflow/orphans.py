@@ -1,11 +1,12 @@
 """Orphaned tasks: a ready task that no active official may act on, so no inbox shows it.
 
-Caught the moment it happens: a flush listener notes every flush that creates a ready task,
-changes a task's assignee, unit, role or status, deactivates or moves a user, or grants or
-removes a role; right after that flush the affected ready tasks are judged with org.can_act
-(the one rule every inbox follows). A task that became orphaned gets `orphaned_at`, an
-`orphaned` event with the reason in words, and a notification to the office; a flagged task
-that someone can act on again is cleared with an `orphan_resolved` event.
+Caught in the transaction that causes it: the unit of work (engine.platform.db) shows every
+flush to `note_changes`, which notes a ready task created, a task's assignee, unit, role or
+status changed, a user deactivated or moved, a role granted or removed; its commit step
+`check` then judges the affected ready tasks with org.can_act (the one rule every inbox
+follows), before the audit chain and the COMMIT. A task that became orphaned gets
+`orphaned_at`, an `orphaned` event with the reason in words, and a notification to the office;
+a flagged task that someone can act on again is cleared with an `orphan_resolved` event.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from sqlalchemy import event, inspect, or_, select
+from sqlalchemy import inspect, or_, select
 from sqlalchemy.orm import Session
 
 from engine.platform import notifications
@@ -32,9 +33,8 @@ def _changed(obj: Any, fields: Iterable[str]) -> bool:
     return any(state.attrs[name].history.has_changes() for name in fields)
 
 
-@event.listens_for(Session, "before_flush")
-def _note_changes(session: Session, _context: Any, _instances: Any) -> None:
-    """Remember which tasks, roles and users this flush touches."""
+def note_changes(session: Session) -> None:
+    """Remember which tasks, roles and users this flush touches (called before each flush of a unit of work)."""
     tasks: list[Task] = []
     roles: set[str] = set()
     users: set[int] = set()
@@ -64,21 +64,17 @@ def _note_changes(session: Session, _context: Any, _instances: Any) -> None:
         watch["users"].update(users)
 
 
-@event.listens_for(Session, "after_transaction_end")
-def _forget(session: Session, transaction: Any) -> None:
-    """Nothing of a rolled-back transaction is judged or announced."""
-    if transaction.parent is None:
-        session.info.pop(_WATCH, None)
-        session.info.pop(_NOTIFY, None)
-        session.info.pop(_HOLDERS, None)
-
-
-@event.listens_for(Session, "after_flush_postexec")
-def _judge_after_flush(session: Session, _context: Any) -> None:
-    """Judge the ready tasks the flush may have orphaned or rescued."""
+def check(session: Session) -> None:
+    """The unit of work's commit step: judge the ready tasks this transaction may have orphaned or rescued, and tell the office."""
+    session.flush()
     watch = session.info.pop(_WATCH, None)
-    if not watch:
-        return
+    if watch:
+        _judge_watched(session, watch)
+    _notify_office(session)
+
+
+def _judge_watched(session: Session, watch: dict[str, Any]) -> None:
+    """Judge the noted tasks and the ready tasks of the noted roles and users."""
     with session.no_autoflush:
         tasks = {t.id: t for t in watch["tasks"] if inspect(t).persistent}
         conditions = []
@@ -194,12 +190,8 @@ def _record(session: Session, task: Task, kind: str, summary: str) -> None:
     )
 
 
-@event.listens_for(Session, "before_commit")
 def _notify_office(session: Session) -> None:
-    """Tell the office (领导小组办公室) through the notification centre, in the same transaction.
-
-    Deferred to commit because the notification centre flushes, which a flush hook may not do.
-    """
+    """Tell the office (领导小组办公室) through the notification centre, in the same transaction."""
     ids = session.info.pop(_NOTIFY, None)
     if not ids:
         return

@@ -7,10 +7,11 @@ decision, a stage, an end) from that process's hooks (engine.workflow.hooks).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Optional
 from uuid import UUID
 
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
@@ -19,6 +20,7 @@ from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
+from engine.platform import db
 from engine.workflow import definitions, forms, hooks, state
 from engine.workflow.definitions import LoadedDefinition
 from engine.workflow.due import next_timer_at
@@ -38,19 +40,6 @@ class Outcome:
     status: str
     ready: list[Task]
     error: Optional[dict[str, Any]]
-
-
-@event.listens_for(Session, "after_commit")
-def _cache_committed_workflows(session: Session) -> None:
-    """Only committed workflow objects go back into the live cache."""
-    for instance_id, revision, workflow in session.info.pop("workflow_checkins", []):
-        state.WORKFLOWS.put(instance_id, revision, workflow)
-
-
-@event.listens_for(Session, "after_rollback")
-def _drop_uncommitted_workflows(session: Session) -> None:
-    """A rolled-back change never reaches the cache."""
-    session.info.pop("workflow_checkins", None)
 
 
 def start_instance(
@@ -202,8 +191,13 @@ def advance(
     instance.updated_at = utcnow()
     if flush:
         flush_or_conflict(session)
-        session.info.setdefault("workflow_checkins", []).append((instance.id, instance.revision, workflow))
+        check_in(session, instance, workflow)
     return Outcome(project.id, instance.id, instance.status, ready, error)
+
+
+def check_in(session: Session, instance: Instance, workflow: BpmnWorkflow) -> None:
+    """Keep the live workflow for the next request once the unit of work commits (a rollback drops it)."""
+    db.after_commit(session, partial(state.WORKFLOWS.put, instance.id, instance.revision, workflow))
 
 
 def run_engine_steps(workflow: BpmnWorkflow, finished: list[Any]) -> Optional[dict[str, Any]]:
@@ -366,7 +360,7 @@ def update_ready_data(session: Session, instance: Instance, values: dict[str, An
     instance.state = state.dump(workflow)
     instance.updated_at = utcnow()
     flush_or_conflict(session)
-    session.info.setdefault("workflow_checkins", []).append((instance.id, instance.revision, workflow))
+    check_in(session, instance, workflow)
 
 def ready_tasks_of(session: Session, project_id: int) -> list[Task]:
     """A project's ready tasks from the task table."""
