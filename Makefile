@@ -39,6 +39,7 @@ test: install
 
 lint: install
 	$(BIN)/ruff check engine webui zhikong bench tests
+	$(BIN)/lint-imports
 
 bench: install
 	$(BIN)/python bench/engine.py
