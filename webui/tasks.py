@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from engine.workflow import forms, runtime
 from engine.projects import meetings, queries
-from engine.platform.errors import AlreadyCompleted, ConcurrentUpdate, InvalidInput, NotAllowed
+from engine.platform.errors import AlreadyCompleted, ConcurrentUpdate, DecidedAtMeeting, InvalidInput, NotAllowed
 from engine.platform.models import OrgUnit, Task, User
 from engine.platform.org import can_act
 from engine.projects.record import STAGES
@@ -105,14 +105,26 @@ def _context(session, task: Task) -> dict[str, Any]:  # type: ignore[no-untyped-
     )
 
 
-def _refused(task_id: int):  # type: ignore[no-untyped-def]
-    """409: the task left the inbox before this submission; the page says who completed it and when."""
+def _may_view(me: Any, task: Task) -> bool:
+    """Who may open a task page: whoever may act on it while it is ready, afterwards its completer and the project's viewers."""
+    if task.status == "ready":
+        return can_act(me, task)
+    return task.completed_by == me.id or queries.can_view_project(me, task.project)
+
+
+def _redisplay(task_id: int, values: Any, errors: dict[str, str], status: int, message: str = ""):  # type: ignore[no-untyped-def]
+    """The task page again after a refused submission: the input kept, the field messages, the reason flashed."""
     with db().session() as s:
         task = s.get(Task, task_id)
-        message = queries.not_ready_reason(s, task)
+        if task is None or not _may_view(official(s), task):
+            abort(403)
+        if status == 409 and not message:
+            message = queries.not_ready_reason(s, task)
+            values = task.data or {}
         context = _context(s, task)
-    flash(message, "error")
-    return render_template("tasks/task.html", values=task.data or {}, errors={}, **context), 409
+    if message:
+        flash(message, "error")
+    return render_template("tasks/task.html", values=values, errors=errors, **context), status
 
 
 @bp.route("/tasks/<int:task_id>", methods=["GET", "POST"])
@@ -120,35 +132,31 @@ def _refused(task_id: int):  # type: ignore[no-untyped-def]
 def task_page(task_id: int):  # type: ignore[no-untyped-def]
     """Show a task's form; POST completes it or redisplays it with the field messages and the input kept (409 once
     it is no longer ready)."""
-    with db().session() as s:
-        task = s.get(Task, task_id)
-        if task is None:
-            abort(404)
-        me = official(s)
-        if task.status == "ready":
-            if not can_act(me, task):
-                abort(403)
-        elif task.completed_by != me.id and not queries.can_view_project(me, task.project):
-            abort(403)
-        context = _context(s, task)
     if request.method == "GET":
-        return render_template("tasks/task.html", values=task.data or {}, errors={}, **context)
-    if task.status != "ready":
-        return _refused(task_id)
-    if not context["individual"]:
-        flash(_("该事项须在会议上集中审议；重大项目可随时单独研判。"), "error")
-        return render_template("tasks/task.html", values=request.form, errors={}, **context), 409
-    data = forms.coerce(context["schema"], request.form.to_dict())
-    try:
         with db().session() as s:
+            task = s.get(Task, task_id)
+            if task is None:
+                abort(404)
+            if not _may_view(official(s), task):
+                abort(403)
+            context = _context(s, task)
+        return render_template("tasks/task.html", values=task.data or {}, errors={}, **context)
+    try:
+        with db().session() as s:  # one transaction: complete_task checks status, permission, meeting and form once
+            task = s.get(Task, task_id)
+            if task is None:
+                abort(404)
+            data = forms.coerce(runtime.form_schema(s, task), request.form.to_dict())
             outcome = runtime.complete_task(s, task_id, official(s), data)
     except InvalidInput as exc:
-        return render_template("tasks/task.html", values=request.form, errors=exc.errors, **context), 422
+        return _redisplay(task_id, request.form, exc.errors, 422)
+    except DecidedAtMeeting:
+        return _redisplay(task_id, request.form, {}, 409, _("该事项须在会议上集中审议；重大项目可随时单独研判。"))
     except NotAllowed as exc:
         flash(exc.message, "error")
         abort(403)
     except AlreadyCompleted:
-        return _refused(task_id)
+        return _redisplay(task_id, {}, {}, 409)
     except ConcurrentUpdate as exc:
         flash(exc.message, "error")
         return redirect(url_for("tasks.inbox"), 303)

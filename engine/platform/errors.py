@@ -24,6 +24,12 @@ class NotAllowed(EngineError):
     status = 403
 
 
+class DecidedAtMeeting(NotAllowed):
+    """The step is decided collectively at a meeting and cannot be completed alone now."""
+
+    status = 409
+
+
 class AlreadyCompleted(EngineError):
     """The task was completed (or cancelled) by someone else first."""
 

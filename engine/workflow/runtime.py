@@ -24,7 +24,7 @@ from engine.platform import db
 from engine.workflow import definitions, forms, hooks, state
 from engine.workflow.definitions import LoadedDefinition
 from engine.workflow.due import next_timer_at
-from engine.platform.errors import AlreadyCompleted, ConcurrentUpdate, EngineError, InvalidInput, LimitExceeded, NotAllowed, NotFound
+from engine.platform.errors import AlreadyCompleted, ConcurrentUpdate, DecidedAtMeeting, EngineError, InvalidInput, LimitExceeded, NotAllowed, NotFound
 from engine.platform.models import Event, Instance, Project, Task, User, utcnow
 from engine.platform.org import can_act, scope_of
 from engine.workflow.sandbox import SCRIPT_ENGINE, check_task_data
@@ -91,7 +91,7 @@ def complete_task(
     loaded = definitions.load(session, instance.definition_id)
     meta = loaded.user_tasks[task.bpmn_id]
     if meta.meeting and not at_meeting and not hooks.subject().meeting_exempt(project):
-        raise NotAllowed(f"“{task.name}”由会议集体研究决定，请在会议中办理（重大项目可单独办理）")
+        raise DecidedAtMeeting(f"“{task.name}”由会议集体研究决定，请在会议中办理（重大项目可单独办理）")
     forms.validate(loaded.forms[meta.form], loaded.validator(meta.form), data)
     try:
         check_task_data(data, sandbox_limits())
