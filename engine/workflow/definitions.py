@@ -106,16 +106,30 @@ def _file_of(spec_or_task: Any, default: str) -> str:
 
 
 def build(files: dict[str, str], process_id: str, definition_id: int = 0, strict: bool = False) -> LoadedDefinition:
-    """Parse and validate a bundle; raise DefinitionInvalid listing every problem found.
+    """Parse and validate a bundle once per content; raise DefinitionInvalid listing every problem found.
 
     `strict` (every deploy) first runs all pre-deploy checks of engine.validation, decision
-    test cases included; loading an already deployed version skips them.
+    test cases included; loading an already deployed version skips them. Both the checks and
+    the parse depend on the files alone, so a bundle is checked and parsed once per process
+    (the parse kept by content hash: a deploy's parse serves the first load of the version).
     """
-    if strict:
-        key = (content_hash(files), process_id)
-        if key not in _validated:  # the checks depend on the files alone: a bundle that passed once passes again
-            require_valid(files, process_id, SCOPES)
-            _validated.add(key)
+    key = (content_hash(files), process_id)
+    if strict and key not in _validated:
+        require_valid(files, process_id, SCOPES)
+        _validated.add(key)
+    with _cache_lock:
+        parsed = _by_content.pop(key, None)
+    if parsed is None:
+        parsed = _parse(files, process_id)
+    with _cache_lock:
+        _by_content[key] = parsed
+        while len(_by_content) > CONTENT_CACHE_SIZE:
+            _by_content.pop(next(iter(_by_content)))
+    return replace(parsed, definition_id=definition_id, validators={})
+
+
+def _parse(files: dict[str, str], process_id: str) -> LoadedDefinition:
+    """Parse a bundle with SpiffWorkflow's parser and check what only the parsed specs show."""
     problems: list[dict[str, str]] = []
     parser = new_parser()
     lanes_cfg: dict = {}
@@ -144,7 +158,7 @@ def build(files: dict[str, str], process_id: str, definition_id: int = 0, strict
     if problems:
         raise DefinitionInvalid(problems)
     if process_id in parser.dmn_parsers:
-        return _build_decision(parser, process_id, definition_id, forms, lanes_cfg.get("roles", {}))
+        return _build_decision(parser, process_id, 0, forms, lanes_cfg.get("roles", {}))
     try:
         spec = parser.get_spec(process_id)
         subprocess_specs = parser.get_subprocess_specs(process_id)
@@ -166,7 +180,7 @@ def build(files: dict[str, str], process_id: str, definition_id: int = 0, strict
             user_tasks[meta.bpmn_id] = meta
     if problems:
         raise DefinitionInvalid(problems)
-    return LoadedDefinition(definition_id, process_id, spec, subprocess_specs, user_tasks, forms, role_names)
+    return LoadedDefinition(0, process_id, spec, subprocess_specs, user_tasks, forms, role_names)
 
 
 def _build_decision(
@@ -259,7 +273,7 @@ _cache: dict[int, LoadedDefinition] = {}
 _by_content: dict[tuple[str, str], LoadedDefinition] = {}
 CONTENT_CACHE_SIZE = 16
 _validated: set[tuple[str, str]] = set()
-_cache_lock = threading.Lock()
+_cache_lock = threading.RLock()
 
 
 def forget_parsed() -> None:
@@ -278,23 +292,9 @@ def load(session: Session, definition_id: int) -> LoadedDefinition:
             row = session.get(Definition, definition_id)
             if row is None:
                 raise NotFound(f"流程定义 {definition_id} 不存在")
-            _cache[definition_id] = _parsed_content(row, definition_id)
+            # the hash is computed from the stored files, never read from the row: a row altered in the database is parsed afresh
+            _cache[definition_id] = build(row.files, row.process_id, definition_id)
         return _cache[definition_id]
-
-
-def _parsed_content(row: Definition, definition_id: int) -> LoadedDefinition:
-    """Parse a stored version, reusing the parse of identical content made for another id or database.
-
-    The hash is computed from the files themselves, never read from the row, so a row altered in
-    the database is parsed and checked afresh."""
-    key = (content_hash(row.files), row.process_id)
-    parsed = _by_content.pop(key, None)
-    if parsed is None:
-        parsed = build(row.files, row.process_id, definition_id)
-    _by_content[key] = parsed
-    while len(_by_content) > CONTENT_CACHE_SIZE:
-        _by_content.pop(next(iter(_by_content)))
-    return replace(parsed, definition_id=definition_id, validators={})
 
 
 def latest(session: Session, process_id: str) -> Definition:

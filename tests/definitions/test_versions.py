@@ -129,3 +129,23 @@ def test_camunda_modeler_export_deploys(hs: Helper) -> None:
         assert created and "Camunda Modeler" in row.files[BPMN]
     pid = hs.register()
     hs.complete(pid, "anwen", INTENT, "confirm_intent")
+
+
+def test_a_deploy_parses_the_bundle_once_and_its_first_load_reuses_that_parse(hs: Helper, monkeypatch: pytest.MonkeyPatch) -> None:
+    parsers: list[object] = []
+    real = definitions.new_parser
+
+    def counted():  # type: ignore[no-untyped-def]
+        parsers.append(real())
+        return parsers[-1]
+
+    monkeypatch.setattr(definitions, "new_parser", counted)
+    files = edited(BPMN, lambda text: text.replace("确认投资意向", "确认投资意向（新版）"))
+    with hs.db.session() as s:
+        row, created = definitions.deploy(s, files, lifecycle.LIFECYCLE)
+    assert created and len(parsers) == 1
+    definitions.forget_parsed()
+    with hs.db.session() as s:
+        loaded = definitions.load(s, row.id)
+    assert len(parsers) == 1 and loaded.definition_id == row.id
+    assert loaded.user_tasks["confirm_intent"].name == "确认投资意向（新版）"
