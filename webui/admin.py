@@ -14,7 +14,7 @@ from engine.projects import lifecycle
 from engine.workflow import admin, definitions, recheck
 from engine.platform import audit
 from engine.workflow import console as overview
-from engine.platform.errors import EngineError, InvalidInput
+from engine.platform.errors import EngineError, InvalidInput, NotFound
 from engine.platform.models import Definition, OrgUnit, Task, User, UserRole
 
 from .params import int_arg, whole_number
@@ -237,8 +237,11 @@ def heat(definition_id: int):  # type: ignore[no-untyped-def]
         definition = s.get(Definition, definition_id)
         if definition is None:
             abort(404)
+        loaded = definitions.load(s, definition_id)
+        if loaded.is_decision:
+            raise NotFound(f"第{definition_id}号定义是决策表，没有流程图可显示办理热度")
         cells = overview.heat(s, definition_id)
-        names = {t[0]: t[1] for t in overview.move_targets(definitions.load(s, definition_id))}
+        names = {t[0]: t[1] for t in overview.move_targets(loaded)}
         xml = overview.process_xml(definition)
     table = sorted(((names.get(k, k), k, c) for k, c in cells.items()), key=lambda row: -row[2].running)
     diagram = {"xml": xml, "heat": {k: vars(c) for k, c in cells.items()}}

@@ -59,6 +59,11 @@ class LoadedDefinition:
     role_names: dict[str, str]
     validators: dict[str, jsonschema.protocols.Validator] = field(default_factory=dict)
 
+    @property
+    def is_decision(self) -> bool:
+        """True for a standalone decision (e.g. assessment_scoring): `spec` is its DMN engine, there is no process."""
+        return not self.user_tasks and not hasattr(self.spec, "task_specs")
+
     def validator(self, form: str) -> jsonschema.protocols.Validator:
         """A compiled validator per form (patterns on RE2), built on first use."""
         if form not in self.validators:

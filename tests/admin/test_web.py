@@ -9,6 +9,8 @@ from sqlalchemy import select
 
 from engine.platform.models import Event, Instance, Task
 from tests.admin.bundles import with_division_script
+from tests.definitions.bundles import BUNDLE
+from webui.admin import PAGE_SIZE
 from tests.admin.conftest import AdminHelper, WebAdmin
 from tests.conftest import INTENT
 
@@ -154,3 +156,21 @@ def test_heat_and_audit_pages(ahs: AdminHelper, client, web: WebAdmin) -> None: 
     assert diagram["heat"]["feasibility_review"]["running"] == 1 and "<bpmn:definitions" in diagram["xml"]
     checked = _text(web.post("/admin/audit", {}, "/admin/audit"))
     assert re.search(r'id="audit-verdict" data-ok="1">审计链完整：共 \d+ 条事件', checked)
+
+
+def test_the_console_list_renders_every_page(ahs: AdminHelper, client, web: WebAdmin) -> None:  # type: ignore[no-untyped-def]
+    for number in range(PAGE_SIZE + 1):
+        ahs.register(name=f"分页项目{number}")
+    web.login()
+    first, second = client.get("/admin/"), client.get("/admin/?page=2")
+    assert first.status_code == second.status_code == 200
+    assert 'href="/admin/?page=2"' in _text(first).replace("&amp;", "&")
+    assert "分页项目0" in _text(second)
+
+
+def test_the_heat_view_of_a_decision_table_says_there_is_no_diagram(ahs: AdminHelper, client, web: WebAdmin) -> None:  # type: ignore[no-untyped-def]
+    decision_id = ahs.deploy(BUNDLE, "assessment_scoring")
+    web.login()
+    response = client.get(f"/admin/definitions/{decision_id}/heat")
+    assert response.status_code == 404
+    assert "是决策表，没有流程图可显示办理热度" in _text(response)
