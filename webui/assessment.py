@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from engine.supervision import assessment, coordination, notices, rankings
 from engine.projects import excel, queries
 from engine.supervision import excel as supervision_excel
 from engine.platform.errors import ConcurrentUpdate, InvalidInput, NotAllowed, NotFound
-from engine.platform.models import Project, User
+from engine.platform.models import User
 
 from . import uploads
 from .auth import official
@@ -231,11 +230,7 @@ def ledger_export():  # type: ignore[no-untyped-def]
     """The project ledger as .xlsx (a unit gets its own projects)."""
     with db().session() as s:
         official(s)  # a disabled account gets a 403
-        query = select(Project).order_by(Project.id)
-        unit = queries.visible_unit_for(current_user)
-        if unit is not None:
-            query = query.where((Project.landing_unit_id == unit) | (Project.attracting_unit_id == unit))
-        content = excel.ledger_xlsx(list(s.scalars(query)))
+        content = excel.ledger_xlsx(s, queries.visible_unit_for(current_user))
     return _xlsx(content, "招商引资项目台账.xlsx")
 
 

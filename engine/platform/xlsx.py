@@ -8,42 +8,58 @@ from itertools import islice
 from typing import Any, Iterable
 
 from openpyxl import Workbook, load_workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
 
 MAX_ROWS = 2000
 HEADER_SEARCH = 5  # the header row is looked for among the first lines (a caption may stand above it)
 
-Sheet = tuple[str, str, list[str], list[list[Any]]]  # sheet title, caption line, headers, rows
+Sheet = tuple[str, str, list[str], Iterable[list[Any]]]  # sheet title, caption line, headers, rows (read once, as written)
+CAPTION_FONT = Font(bold=True, size=14)
+HEADER_FONT = Font(bold=True)
+CENTERED = Alignment(horizontal="center")
 
 
-def workbook(sheets: list[Sheet]) -> bytes:
-    """An .xlsx with one sheet per table: a caption line, bold Chinese headers, the rows, the heads frozen."""
-    book = Workbook()
-    book.remove(book.active)
+def workbook(sheets: Iterable[Sheet]) -> bytes:
+    """An .xlsx with one sheet per table: a caption line, bold Chinese headers, the rows, the heads frozen.
+
+    Written in openpyxl's write-only mode: each row goes to the file as it is read, so a
+    generator of 100,000 rows costs the memory of one row, not of the table.
+    """
+    book = Workbook(write_only=True)
     for title, caption, headers, rows in sheets:
         ws = book.create_sheet(title[:31])
-        ws.append([caption])
-        ws["A1"].font = Font(bold=True, size=14)
-        ws.append(headers)
-        for cell in ws[2]:
-            cell.font = Font(bold=True)
-            cell.alignment = Alignment(horizontal="center")
-        for row in rows:
-            ws.append(row)
-            for cell in ws[ws.max_row]:
-                if cell.data_type == "f":  # text an official typed that starts with "=" stays text, never a formula
-                    cell.data_type = "s"
         for index, header in enumerate(headers, start=1):
-            ws.column_dimensions[ws.cell(row=2, column=index).column_letter].width = max(10, len(header) * 2 + 2)
+            ws.column_dimensions[get_column_letter(index)].width = max(10, len(header) * 2 + 2)
         ws.freeze_panes = "A3"
+        ws.append([_styled(ws, caption, CAPTION_FONT)])
+        ws.append([_styled(ws, header, HEADER_FONT, CENTERED) for header in headers])
+        for row in rows:
+            ws.append([_as_text(ws, value) if isinstance(value, str) and value.startswith("=") else value for value in row])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
 
 
+def _styled(ws: Any, value: Any, font: Font, alignment: Alignment | None = None) -> WriteOnlyCell:
+    cell = WriteOnlyCell(ws, value=value)
+    cell.font = font
+    if alignment is not None:
+        cell.alignment = alignment
+    return cell
+
+
+def _as_text(ws: Any, value: str) -> WriteOnlyCell:
+    """Text an official typed that starts with "=" stays text, never a formula."""
+    cell = WriteOnlyCell(ws, value=value)
+    cell.data_type = "s"
+    return cell
+
+
 def sheet(title: str, headers: list[str], rows: Iterable[list[Any]], caption: str) -> bytes:
-    """One-sheet workbook of `rows` under a caption and headers."""
-    return workbook([(title, caption, headers, list(rows))])
+    """One-sheet workbook of `rows` under a caption and headers, written as they are read."""
+    return workbook([(title, caption, headers, rows)])
 
 
 @dataclass

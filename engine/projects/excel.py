@@ -2,34 +2,36 @@
 from __future__ import annotations
 
 import difflib
-from typing import Any
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any, Optional
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, aliased
 
-from engine.projects import lifecycle
-from engine.projects import record
+from engine.projects import lifecycle, record
 from engine.platform import xlsx
 from engine.platform.errors import InvalidInput
 from engine.platform.xlsx import ImportPreview, ImportRow, read_table
 from engine.platform.models import OrgUnit, Project, User
 
-LEDGER_COLUMNS = [  # header, how to read the value from a project
-    ("序号", None),
-    ("项目名称", "name"),
-    ("投资方", "investor"),
-    ("产业类别", "category"),
-    ("是否制造业", "is_manufacturing"),
-    ("总投资(万元)", "total_investment"),
-    ("利用外资(万元)", "foreign_capital"),
-    ("省外内资(万元)", "out_of_province_capital"),
-    ("到位资金(万元)", "funds_in_place"),
-    ("招引单位", "attracting_unit"),
-    ("落地单位", "landing_unit"),
-    ("分管县领导", "deputy"),
-    ("当前阶段", "stage"),
-    ("签约日期", "signed_date"),
-    ("开工日期", "start_date"),
+ZERO = Decimal(0)
+LEDGER_HEADERS = [
+    "序号",
+    "项目名称",
+    "投资方",
+    "产业类别",
+    "是否制造业",
+    "总投资(万元)",
+    "利用外资(万元)",
+    "省外内资(万元)",
+    "到位资金(万元)",
+    "招引单位",
+    "落地单位",
+    "分管县领导",
+    "当前阶段",
+    "签约日期",
+    "开工日期",
 ]
 IMPORT_HEADERS = {  # Chinese header -> registration field
     "项目名称": "name",
@@ -54,23 +56,40 @@ SIMILAR = 0.8
 YES = {"是": True, "否": False, "": False}
 
 
-def ledger_rows(projects_: list[Project]) -> list[list[Any]]:
-    """The ledger's cells in Chinese: labels for codes, 万元 as numbers."""
-    rows = []
-    for index, p in enumerate(projects_, start=1):
-        rows.append([
-            index, p.name, p.investor, record.CATEGORIES.get(p.category, p.category), "是" if p.is_manufacturing else "否",
-            float(p.total_investment or 0), float(p.foreign_capital or 0), float(p.out_of_province_capital or 0),
-            float(p.funds_in_place or 0), p.attracting_unit.name, p.landing_unit.name, p.deputy.display_name,
-            record.STAGES.get(p.stage, p.stage), p.signed_date.isoformat() if p.signed_date else "",
-            p.start_date.isoformat() if p.start_date else "",
-        ])
-    return rows
+def ledger_rows(session: Session, unit_id: Optional[int] = None, batch: int = 1000) -> Iterator[list[Any]]:
+    """The ledger's cells in Chinese (labels for codes, 万元 as exact decimals), read in batches as the workbook writes them.
+
+    One joined query, in project order, streamed `batch` rows at a time: no project object and
+    no lazy load per row. `unit_id` keeps the projects a unit attracted or lands.
+    """
+    attracting, landing = aliased(OrgUnit), aliased(OrgUnit)
+    query = (
+        select(
+            Project.name, Project.investor, Project.category, Project.is_manufacturing, Project.total_investment,
+            Project.foreign_capital, Project.out_of_province_capital, Project.funds_in_place, attracting.name, landing.name,
+            User.display_name, Project.stage, Project.signed_date, Project.start_date,
+        )
+        .join(attracting, attracting.id == Project.attracting_unit_id)
+        .join(landing, landing.id == Project.landing_unit_id)
+        .join(User, User.id == Project.deputy_id)
+        .order_by(Project.id)
+        .execution_options(yield_per=batch)
+    )
+    if unit_id is not None:
+        query = query.where(or_(Project.landing_unit_id == unit_id, Project.attracting_unit_id == unit_id))
+    for index, row in enumerate(session.execute(query), start=1):
+        (name, investor, category, manufacturing, total, foreign, out_of_province, in_place, attracting_name, landing_name,
+         deputy, stage, signed, started) = row
+        yield [
+            index, name, investor, record.CATEGORIES.get(category, category), "是" if manufacturing else "否",
+            total or ZERO, foreign or ZERO, out_of_province or ZERO, in_place or ZERO, attracting_name, landing_name, deputy,
+            record.STAGES.get(stage, stage), signed.isoformat() if signed else "", started.isoformat() if started else "",
+        ]
 
 
-def ledger_xlsx(projects_: list[Project], caption: str = "招商引资项目台账") -> bytes:
-    """The project ledger as .xlsx."""
-    return xlsx.sheet("项目台账", [h for h, _ in LEDGER_COLUMNS], ledger_rows(projects_), caption)
+def ledger_xlsx(session: Session, unit_id: Optional[int] = None, caption: str = "招商引资项目台账") -> bytes:
+    """The project ledger as .xlsx, written row by row as the query streams (a unit's own projects when `unit_id` is given)."""
+    return xlsx.sheet("项目台账", LEDGER_HEADERS, ledger_rows(session, unit_id), caption)
 
 
 def _similar(a: str, b: str) -> bool:

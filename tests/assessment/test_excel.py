@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import io
+from decimal import Decimal
 
 import pytest
 from openpyxl import Workbook, load_workbook
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from engine.projects import excel
 from engine.platform.errors import InvalidInput
@@ -71,8 +72,8 @@ def test_a_clean_file_registers_every_row_and_the_ledger_exports(shs: Supervisio
     with shs.db.session() as s:
         rows = list(s.scalars(select(Project).order_by(Project.id)))
         assert rows[1].category == "health" and rows[1].source_channel == "kinship"
-        content = excel.ledger_xlsx(rows)
-        expected = excel.ledger_rows(rows)
+        content = excel.ledger_xlsx(s)
+        expected = list(excel.ledger_rows(s))
     ws = load_workbook(io.BytesIO(content)).active
     assert [c.value for c in ws[2]][:3] == ["序号", "项目名称", "投资方"]
     got = [list(r) for r in ws.iter_rows(min_row=3, values_only=True)]
@@ -89,6 +90,29 @@ def test_a_file_that_is_not_excel_is_refused_with_a_message(shs: SupervisionHelp
 def test_text_that_starts_with_an_equals_sign_is_exported_as_text_not_a_formula(shs: SupervisionHelper) -> None:
     pid = shs.register(by="anwen", name='=HYPERLINK("http://example.invalid","点击")', investor="=1+1")
     with shs.db.session() as s:
-        content = excel.ledger_xlsx([s.get(Project, pid)])
-    row = list(load_workbook(io.BytesIO(content)).active.iter_rows(min_row=3))[0]
+        content = excel.ledger_xlsx(s, s.get(Project, pid).landing_unit_id)
+    row = next(r for r in load_workbook(io.BytesIO(content)).active.iter_rows(min_row=3) if r[2].value == "=1+1")
     assert [(c.value, c.data_type) for c in row[1:3]] == [('=HYPERLINK("http://example.invalid","点击")', "s"), ("=1+1", "s")]
+
+
+def test_the_streamed_ledger_export_holds_every_row_with_exact_money_and_chinese_text(shs: SupervisionHelper) -> None:
+    count = 3000
+    with shs.db.session() as s:
+        before = s.scalar(select(func.count()).select_from(Project))
+        deputy = shs.user("fx_gongye").id
+        s.execute(insert(Project), [
+            {"name": f"台账项目{n}号", "investor": "某投资集团", "category": "industrial", "attracting_unit_id": shs.unit("anwen"),
+             "landing_unit_id": shs.unit("jinpan"), "deputy_id": deputy, "total_investment": Decimal("12345.67") + n,
+             "funds_in_place": Decimal("0.01") * n, "stage": "signing"}
+            for n in range(count)
+        ])
+    with shs.db.session() as s:
+        content = excel.ledger_xlsx(s)
+    ws = load_workbook(io.BytesIO(content), read_only=True).worksheets[0]
+    lines = list(ws.iter_rows(values_only=True))
+    assert list(lines[1]) == excel.LEDGER_HEADERS
+    body = lines[2:]
+    assert len(body) == before + count and [line[0] for line in body] == list(range(1, before + count + 1))
+    last = body[-1]
+    assert last[1] == f"台账项目{count - 1}号" and last[3] == "工业" and last[10] == "金磐开发区" and last[12] == "签约"
+    assert Decimal(str(last[5])) == Decimal("12345.67") + count - 1 and Decimal(str(last[8])) == Decimal("29.99")
