@@ -232,14 +232,14 @@ def pg_database(url: str) -> Database:
 def run(label: str, make_db: Callable[[str], Database], runs: int) -> None:
     """Baseline on the demo county, then the full volume, on one backend."""
     state.WORKFLOWS.clear()
-    definitions._cache.clear()
+    definitions.forget_parsed()
     small = make_db("small")
     prepare(small)
     with small.session() as s:
         demo.load_projects(s)
     baseline = measure(small, runs)
     small.dispose()
-    definitions._cache.clear()
+    definitions.forget_parsed()
     big = make_db("big")
     prepare(big)
     started = time.perf_counter()
