@@ -18,32 +18,38 @@ from typing import Iterator
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import event  # noqa: E402
-from sqlalchemy.orm import Session  # noqa: E402
-
 from engine import wiring  # noqa: E402
-from engine.platform import audit
-from engine.workflow import orphans  # noqa: E402
+from engine.platform import audit, db as unit_of_work  # noqa: E402
 from engine.platform.db import Database  # noqa: E402
 from engine.platform.models import Event, User  # noqa: E402
 from lifecycle import T3_STEPS, prepared, run_lifecycle  # noqa: E402
 
-CHAIN = [("before_flush", audit._guard_and_stamp), ("after_flush", audit._remember_new_events),
-         ("after_flush_postexec", audit._chain_late_events), ("before_commit", audit._chain_on_commit)]
-WATCH = [("before_flush", orphans._note_changes), ("after_flush_postexec", orphans._judge_after_flush),
-         ("before_commit", orphans._notify_office), ("after_transaction_end", orphans._forget)]
+CHAIN_STEPS = ("guard", "remember", "seal", "chain_late")
 
 
 @contextmanager
-def without(listeners: list[tuple[str, object]]) -> Iterator[None]:
-    """Detach Session listeners for the duration of the block."""
-    for name, fn in listeners:
-        event.remove(Session, name, fn)
+def without_chain() -> Iterator[None]:
+    """The unit of work without the hash chain's flush guard and commit seal, for the duration of the block."""
+    saved = {name: getattr(audit, name) for name in CHAIN_STEPS}
+    for name in CHAIN_STEPS:
+        setattr(audit, name, lambda *_args: None)
     try:
         yield
     finally:
-        for name, fn in listeners:
-            event.listen(Session, name, fn)
+        for name, step in saved.items():
+            setattr(audit, name, step)
+
+
+@contextmanager
+def without_watch() -> Iterator[None]:
+    """The unit of work without its registered steps (the orphan watch), for the duration of the block."""
+    saved = (list(unit_of_work.STEPS.before_flush), list(unit_of_work.STEPS.before_commit))
+    unit_of_work.STEPS.before_flush.clear()
+    unit_of_work.STEPS.before_commit.clear()
+    try:
+        yield
+    finally:
+        unit_of_work.STEPS.before_flush[:], unit_of_work.STEPS.before_commit[:] = saved
 
 
 def lifecycle(db: Database, registration: dict, actors: list[User]) -> float:
@@ -67,9 +73,9 @@ def main() -> None:
         full, no_chain, bare = [], [], []
         for _ in range(args.n):
             full.append(lifecycle(db, registration, actors))
-            with without(CHAIN):
+            with without_chain():
                 no_chain.append(lifecycle(db, registration, actors))
-            with without(CHAIN + WATCH):
+            with without_chain(), without_watch():
                 bare.append(lifecycle(db, registration, actors))
         db.dispose()
         log_db, _, _ = prepared(tmp, "log")
