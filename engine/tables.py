@@ -1,4 +1,4 @@
-"""Every module that declares tables, listed once: Alembic and the schema check load them all so the metadata is whole."""
+"""Every module that declares tables or indexes, listed once: Alembic and the schema check load them all so the metadata is whole."""
 from __future__ import annotations
 
 import importlib
@@ -14,6 +14,7 @@ MODULES = (
     "engine.workflow.versions",
     "engine.workflow.health",
     "engine.projects.meetings",
+    "engine.projects.queries",
     "engine.supervision.models",
     "engine.supervision.progress",
     "engine.platform.warning_settings",

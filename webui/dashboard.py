@@ -1,7 +1,7 @@
 """Leader dashboard (驾驶舱): stage funnel, money by stage, lights by unit, ranking, monthly trend; numbers click through."""
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from decimal import Decimal
 from typing import Any
 
 from flask import Blueprint, abort, render_template, request, url_for
@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from engine.platform import clock
-from engine.supervision import lights, rankings
+from engine.supervision import dashboard, rankings
 from engine.projects import queries
 from engine.platform.errors import NotFound
 from engine.platform.models import OrgUnit, Project, utcnow
@@ -21,39 +21,24 @@ from .services import db
 bp = Blueprint("dashboard", __name__)
 VIEW_ROLES = ("office", "supervision_office", "county_head", "deputy", "leading_group", "admin", "landing_unit")
 NAV = [(5, "驾驶舱", "dashboard.cockpit", VIEW_ROLES)]
+CENT_OF_YI = Decimal("0.01")
 FUNNEL = ("lead", "intent", "feasibility", "assessment", "leading_group", "negotiation", "approval", "signing", "landing", "construction", "started")
 
 
-def _visible(session) -> tuple[list[Project], Any]:  # type: ignore[no-untyped-def]
-    """Projects the viewer may see: all for county roles, own unit's otherwise."""
-    unit = queries.visible_unit_for(current_user)
-    query = select(Project)
-    if unit is not None:
-        query = query.where((Project.landing_unit_id == unit) | (Project.attracting_unit_id == unit))
-    return list(session.scalars(query)), unit
-
-
 def dashboard_data(session, year: int) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    """Every figure of the dashboard with the link behind it."""
-    projects, unit = _visible(session)
-    active = [p for p in projects if p.status != "closed"]
-    by_stage = Counter(p.stage for p in active)
-    money = defaultdict(float)
-    for p in active:
-        money[p.stage] += float(p.total_investment or 0) / 10000
-    funnel = [{"name": STAGES[s], "value": by_stage.get(s, 0), "link": url_for("projects.ledger", stage=s)} for s in FUNNEL]
-    money_rows = [{"name": STAGES[s], "value": round(money.get(s, 0.0), 2), "link": url_for("projects.ledger", stage=s)} for s in FUNNEL]
-    units = {u.id: u.name for u in session.scalars(select(OrgUnit))}
-    light_counts: dict[int, Counter] = defaultdict(Counter)
-    visible_ids = {p.id for p in active}
-    for item in lights.project_lights(session, utcnow()).values():
-        if item.project_id in visible_ids:
-            light_counts[item.unit_id][item.light] += 1
-    light_units = sorted(light_counts, key=lambda u: (-light_counts[u]["red"], -light_counts[u]["yellow"]))
+    """Every figure of the dashboard with the link behind it (amounts in 亿元 as exact decimals)."""
+    unit = queries.visible_unit_for(current_user)
+    figures = dashboard.figures(session, year, utcnow(), unit)
+    funnel = [{"name": STAGES[s], "value": figures.by_stage.get(s, 0), "link": url_for("projects.ledger", stage=s)} for s in FUNNEL]
+    money_rows = [{"name": STAGES[s], "value": _yi(figures.money_by_stage.get(s, Decimal(0))), "link": url_for("projects.ledger", stage=s)}
+                  for s in FUNNEL]
+    by_unit = figures.lights_by_unit
+    units = {u.id: u.name for u in session.scalars(select(OrgUnit).where(OrgUnit.id.in_(list(by_unit))))}
+    light_units = sorted(by_unit, key=lambda u: (-by_unit[u]["red"], -by_unit[u]["yellow"]))
     lights_rows = {
         "units": [units[u] for u in light_units],
-        "red": [{"value": light_counts[u]["red"], "link": url_for("projects.ledger", unit=u, light="red")} for u in light_units],
-        "yellow": [{"value": light_counts[u]["yellow"], "link": url_for("projects.ledger", unit=u, light="yellow")} for u in light_units],
+        "red": [{"value": by_unit[u]["red"], "link": url_for("projects.ledger", unit=u, light="red")} for u in light_units],
+        "yellow": [{"value": by_unit[u]["yellow"], "link": url_for("projects.ledger", unit=u, light="yellow")} for u in light_units],
     }
     quarter = (clock.local_today().month - 1) // 3 + 1 if year == clock.local_today().year else 4
     try:
@@ -62,20 +47,11 @@ def dashboard_data(session, year: int) -> dict[str, Any]:  # type: ignore[no-unt
         ranked = []
     ranking = [{"name": r.unit_name, "value": r.total, "link": url_for("assessment.unit_score", unit_id=r.unit_id, year=year, quarter=quarter)}
                for r in ranked if unit is None or r.unit_id == unit][:12]
-    trend: dict[str, list[dict[str, Any]]] = {}
-    for event, label in (("signed", "签约"), ("landed", "落地"), ("started", "开工")):
-        months = [[] for _ in range(12)]
-        for p in projects:
-            on = {"signed": p.signed_date, "landed": clock.local_date(p.landed_at), "started": p.start_date}[event]
-            if on is not None and on.year == year:
-                months[on.month - 1].append(p.id)
-        trend[label] = [{"value": len(ids), "link": url_for("dashboard.projects", ids=",".join(map(str, ids))) if ids else ""} for ids in months]
-    totals = {
-        "projects": len(active),
-        "investment_yi": round(sum(money.values()), 2),
-        "mfg_7yi": sum(1 for p in active if p.is_7yi_manufacturing),
-        "red": sum(c["red"] for c in light_counts.values()),
+    trend = {
+        label: [{"value": len(ids), "link": url_for("dashboard.projects", ids=",".join(map(str, ids[:500]))) if ids else ""} for ids in months]
+        for label, months in figures.trend.items()
     }
+    totals = {"projects": figures.projects, "investment_yi": _yi(figures.investment), "mfg_7yi": figures.mfg_7yi, "red": figures.red}
     links = {
         "projects": url_for("projects.ledger"),
         "investment_yi": url_for("projects.ledger"),
@@ -84,6 +60,11 @@ def dashboard_data(session, year: int) -> dict[str, Any]:  # type: ignore[no-unt
     }
     return {"year": year, "quarter": quarter, "funnel": funnel, "money": money_rows, "lights": lights_rows, "ranking": ranking,
             "trend": trend, "months": [f"{m}月" for m in range(1, 13)], "totals": totals, "links": links}
+
+
+def _yi(wan: Decimal) -> Decimal:
+    """万元 as 亿元 to the cent of a 亿, exactly."""
+    return (Decimal(wan) / 10000).quantize(CENT_OF_YI)
 
 
 @bp.route("/dashboard")

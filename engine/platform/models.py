@@ -97,6 +97,7 @@ class Project(Base):
     """The project ledger record (项目台账) of SPEC §2; amounts in 万元, areas in 亩."""
 
     __tablename__ = "project"
+    __table_args__ = (Index("ix_project_stage_money", "stage", "status", "total_investment"),)  # the dashboard's stage totals, index only
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), index=True)
     investor: Mapped[str] = mapped_column(String(200), default="")
@@ -128,9 +129,9 @@ class Project(Base):
     intent_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
     assessed_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
     approved_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
-    signed_date: Mapped[Optional[date]] = mapped_column(Date)
-    landed_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
-    start_date: Mapped[Optional[date]] = mapped_column(Date)
+    signed_date: Mapped[Optional[date]] = mapped_column(Date, index=True)  # the dashboard's monthly trend reads one year's range
+    landed_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True), index=True)
+    start_date: Mapped[Optional[date]] = mapped_column(Date, index=True)
     contract_amount: Mapped[Decimal] = mapped_column(Money, default=0)
     tier: Mapped[str] = mapped_column(String(4), default="")
     last_progress_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
@@ -200,6 +201,7 @@ class Task(Base):
         Index("ix_task_inbox_assignee", "status", "assignee_id", "due_at"),
         Index("ix_task_instance_status", "instance_id", "status"),
         Index("ix_task_completed_by", "completed_by", "completed_at"),
+        Index("ix_task_status_due", "status", "due_at"),  # overdue ready tasks, county-wide (lights, dashboard)
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("instance.id"))

@@ -7,14 +7,15 @@ Nothing here loads a workflow.
 """
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Optional
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, case, func, or_, select, union_all
 from sqlalchemy.orm import Session, aliased
 
-from engine.platform import notifications
+from engine.platform import notifications, sqltime
 from engine.platform import warning_settings
 from engine.platform.clock import LOCAL
 from engine.platform.models import OrgUnit, Project, Task, User
@@ -280,3 +281,37 @@ class LedgerLights:
 
 
 LEDGER = LedgerLights()
+
+
+def counts_by_unit(session: Session, now: datetime, unit_ids: Optional[set[int]] = None) -> dict[int, Counter[str]]:
+    """How many projects of each landing unit are yellow and red, counted by the database.
+
+    The same rule as `project_lights` (an overdue task, a stale progress record; the worse
+    wins) as SQL: each source gives (project, unit, rank), the worst rank per project is kept,
+    and the projects are counted per unit and rank. No project or task row reaches Python.
+    """
+    settings = warning_settings.get_all(session)
+    visible = (or_(Project.landing_unit_id.in_(unit_ids), Project.attracting_unit_id.in_(unit_ids)),) if unit_ids is not None else ()
+    at = sqltime.moment(session, now)
+    late_by_its_own_length = sqltime.seconds_between(session, Task.created_at, Task.due_at) <= sqltime.seconds_between(session, Task.due_at, at)
+    overdue = (
+        select(Task.project_id.label("project_id"), Project.landing_unit_id.label("unit_id"),
+               case((late_by_its_own_length, 2), else_=1).label("rank"))
+        .join(Project, Project.id == Task.project_id)
+        .where(Task.status == "ready", Task.due_at <= now, Project.status == "active", *visible)
+    )
+    last = func.coalesce(Project.last_progress_at, Project.registered_at)
+    stale = select(
+        Project.id.label("project_id"), Project.landing_unit_id.label("unit_id"),
+        case((last <= now - timedelta(days=settings["progress_red_days"]), 2), else_=1).label("rank"),
+    ).where(Project.status == "active", last <= now - timedelta(days=settings["progress_yellow_days"]), *visible)
+    flags = union_all(overdue, stale).subquery()
+    worst = (
+        select(flags.c.project_id, flags.c.unit_id, func.max(flags.c.rank).label("rank"))
+        .group_by(flags.c.project_id, flags.c.unit_id)
+        .subquery()
+    )
+    counts: dict[int, Counter[str]] = {}
+    for unit_id, rank, count in session.execute(select(worst.c.unit_id, worst.c.rank, func.count()).group_by(worst.c.unit_id, worst.c.rank)):
+        counts.setdefault(unit_id, Counter())[RED if rank == 2 else YELLOW] += count
+    return counts

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Optional
 
-from sqlalchemy import and_, func, literal, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
@@ -25,6 +25,7 @@ from SpiffWorkflow.dmn.specs.business_rule_task_mixin import BusinessRuleTaskMix
 from SpiffWorkflow.util.task import TaskState
 
 from engine.workflow import definitions, state
+from engine.platform import sqltime
 from engine.platform.errors import EngineError, NotFound
 from engine.workflow.health import as_utc
 from engine.platform.models import Definition, Event, Instance, OrgUnit, Project, Task, User, UserRole, utcnow
@@ -464,27 +465,21 @@ class HeatCell:
     done: int = 0
 
 
-def _seconds(session: Session, start: Any, end: Any):  # type: ignore[no-untyped-def]
-    if session.get_bind().dialect.name == "postgresql":
-        return func.extract("epoch", end - start)
-    return (func.julianday(end) - func.julianday(start)) * 86400.0
-
-
 def heat(session: Session, definition_id: int, now: Optional[datetime] = None) -> dict[str, HeatCell]:
     """Per-activity counts of running instances and average time spent, from the task table."""
     now = now or utcnow()
     cells: dict[str, HeatCell] = {}
     of_definition = Task.instance_id.in_(select(Instance.id).where(Instance.definition_id == definition_id))
-    now_value = literal(now.replace(tzinfo=None).isoformat(sep=" ")) if session.get_bind().dialect.name == "sqlite" else literal(now)
+    now_value = sqltime.moment(session, now)
     waiting = session.execute(
-        select(Task.bpmn_id, func.count(), func.avg(_seconds(session, Task.created_at, now_value)))
+        select(Task.bpmn_id, func.count(), func.avg(sqltime.seconds_between(session, Task.created_at, now_value)))
         .where(of_definition, Task.status.in_(("ready", "suspended"))).group_by(Task.bpmn_id)
     ).all()
     for bpmn_id, count, seconds in waiting:
         cell = cells.setdefault(bpmn_id, HeatCell())
         cell.running, cell.avg_wait_hours = int(count), round(float(seconds) / 3600, 1) if seconds is not None else None
     done = session.execute(
-        select(Task.bpmn_id, func.count(), func.avg(_seconds(session, Task.created_at, Task.completed_at)))
+        select(Task.bpmn_id, func.count(), func.avg(sqltime.seconds_between(session, Task.created_at, Task.completed_at)))
         .where(of_definition, Task.status == "completed", Task.completed_at.is_not(None)).group_by(Task.bpmn_id)
     ).all()
     for bpmn_id, count, seconds in done:
