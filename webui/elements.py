@@ -20,6 +20,7 @@ from .services import db
 bp = Blueprint("elements", __name__)
 VIEWERS = queries.COUNTY_VIEW_ROLES | common.FUND_EDITORS | common.LAND_EDITORS
 NAV = [(75, "要素保障", "elements.overview", VIEWERS)]
+WAITING_SHOWN = 100  # waiting projects listed (and offered for a supply record) on the land page; the export has them all
 
 
 @bp.before_request
@@ -56,7 +57,7 @@ def overview():  # type: ignore[no-untyped-def]
     year = coordination.local_today().year
     with db().session() as s:
         fund_ledger = fund.ledger(s)
-        land_year = land.year_ledger(s, year)
+        land_year = land.year_ledger(s, year, waiting_limit=0)
     return render_template("elements/overview.html", fund=fund_ledger, land=land_year, may_settings=_may(common.SETTING_EDITORS))
 
 
@@ -129,12 +130,12 @@ def _land_page(year: int, errors: dict[str, str], values: dict[str, Any], form: 
                void_error: str = ""):
     """The land ledger of a year, with the refused form's errors and values (`form` names which form) or a refused void's reason."""
     with db().session() as s:
-        land_year = land.year_ledger(s, year)
+        land_year = land.year_ledger(s, year, waiting_limit=WAITING_SHOWN)
         view = dict(supplies=list(zip([r.id for r in land_year.supplies], land.supply_cells(land_year))),
                     revitalised=list(zip([r.id for r in land_year.revitalisations], land.revitalise_cells(land_year))),
                     voided=[(land.record_label(r), common.describe(r), r.void_reason, r.voided_at) for r in land.voided(s, year)],
                     waiting=land.waiting_cells(land_year), options=[(w.project_id, w.name) for w in land_year.waiting])
-    return render_template("elements/land.html", land=land_year, year=year, form=form, errors=errors, values=values,
+    return render_template("elements/land.html", land=land_year, year=year, form=form, errors=errors, values=values, shown=WAITING_SHOWN,
                            supply_headers=land.SUPPLY_HEADERS, revitalise_headers=land.REVITALISE_HEADERS,
                            waiting_headers=land.WAITING_HEADERS, uses=land.USES, may_record=_may(common.LAND_EDITORS),
                            today=coordination.local_today(), void_error=void_error, **view), status

@@ -12,7 +12,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Optional
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
 from engine.elements import common
@@ -23,7 +23,7 @@ from engine.platform.clock import local_today, monthly_plan
 from engine.elements.models import LandRevitalisation, LandSupply
 from engine.elements.common import fmt
 from engine.platform.errors import InvalidInput, NotFound
-from engine.platform.models import Event, Project, User, utcnow
+from engine.platform.models import Event, OrgUnit, Project, User, utcnow
 
 USES = {"industrial": "工业用地", "other": "其他用地"}
 PRIORITY_LABELS = ("7亿元以上制造业", "3亿元以上工业", "制造业", "其他")
@@ -82,6 +82,7 @@ class LandYear:
     revitalise_target: Decimal
     plan: list[PlanMonth]
     waiting: list[WaitingProject]
+    waiting_total: int
     due_month: int
     warnings: list[str] = field(default_factory=list)
 
@@ -146,33 +147,41 @@ def _plan(rows: list[LandRevitalisation], target: Decimal, known: int) -> list[P
     return plan
 
 
-def _priority(project: Project) -> int:
-    """Major manufacturing first (工业用地优先保障重大制造业项目): 7亿+ manufacturing, 3亿+ industrial, manufacturing, other."""
-    if project.is_7yi_manufacturing:
-        return 0
-    if project.is_3yi_industrial:
-        return 1
-    return 2 if project.is_manufacturing else 3
+def _waiting_query() -> Select[Any]:
+    """Active projects that need land, have not landed and still lack land, in the order land should go to them.
+
+    Major manufacturing first (工业用地优先保障重大制造业项目): 7亿+ manufacturing, 3亿+ industrial,
+    other manufacturing, the rest; approved projects before pending ones; then by registration.
+    Bare columns from one query (the landing unit joined, the supplied area summed per project).
+    """
+    supplied = (select(LandSupply.project_id, func.sum(LandSupply.area_mu).label("area"))
+                .where(LandSupply.project_id.is_not(None), LandSupply.voided_at.is_(None))
+                .group_by(LandSupply.project_id).subquery())
+    area = func.coalesce(supplied.c.area, 0)
+    priority = case((Project.is_7yi_manufacturing, 0), (Project.is_3yi_industrial, 1), (Project.is_manufacturing.is_(True), 2), else_=3)
+    return (
+        select(Project.id, Project.name, OrgUnit.name, Project.stage, priority, Project.land_mu, area)
+        .join(OrgUnit, OrgUnit.id == Project.landing_unit_id)
+        .outerjoin(supplied, supplied.c.project_id == Project.id)
+        .where(Project.needs_land.is_(True), Project.status == "active", Project.landed_at.is_(None), Project.land_mu > area)
+        .order_by(priority, Project.approved_at.is_(None), Project.registered_at, Project.id)
+    )
 
 
-def waiting_projects(session: Session) -> list[WaitingProject]:
-    """Active projects that need land, have not landed and still lack land, in the order land should go to them."""
-    supplied_query = (select(LandSupply.project_id, func.sum(LandSupply.area_mu))
-                      .where(LandSupply.project_id.is_not(None), LandSupply.voided_at.is_(None)))
-    supplied = {pid: Decimal(total or 0) for pid, total in session.execute(supplied_query.group_by(LandSupply.project_id))}
-    query = select(Project).where(Project.needs_land.is_(True), Project.status == "active", Project.landed_at.is_(None))
-    found = []
-    for project in session.scalars(query):
-        line = WaitingProject(project.id, project.name, project.landing_unit.name, record.STAGES.get(project.stage, project.stage),
-                              _priority(project), Decimal(project.land_mu or 0), supplied.get(project.id, Decimal(0)))
-        if line.outstanding > 0:
-            found.append((line, project.approved_at is None, project.registered_at))
-    found.sort(key=lambda item: (item[0].priority, item[1], item[2], item[0].project_id))
-    return [line for line, _pending, _registered in found]
+def waiting_projects(session: Session, limit: Optional[int] = None) -> list[WaitingProject]:
+    """The waiting projects in priority order, the first `limit` of them when given."""
+    query = _waiting_query().limit(limit) if limit is not None else _waiting_query()
+    return [WaitingProject(pid, name, unit_name, record.STAGES.get(stage, stage), int(priority), Decimal(land_mu or 0), Decimal(area or 0))
+            for pid, name, unit_name, stage, priority, land_mu, area in session.execute(query)]
 
 
-def year_ledger(session: Session, year: int, today: Optional[date] = None) -> LandYear:
-    """The land ledger of one year under the current settings, with its warnings."""
+def waiting_count(session: Session) -> int:
+    """How many projects wait for land."""
+    return session.scalar(select(func.count()).select_from(_waiting_query().order_by(None).subquery())) or 0
+
+
+def year_ledger(session: Session, year: int, today: Optional[date] = None, waiting_limit: Optional[int] = None) -> LandYear:
+    """The land ledger of one year under the current settings, with its warnings and the first `waiting_limit` waiting projects (all when None)."""
     if not 2000 <= year <= 2100:
         raise InvalidInput({"year": f"年度(year)无效：{year}"})
     today = today or local_today()
@@ -185,7 +194,8 @@ def year_ledger(session: Session, year: int, today: Optional[date] = None) -> La
                                        .order_by(LandRevitalisation.done_on, LandRevitalisation.id)))
     known, due = _months_known(year, today)
     result = LandYear(year, supplies, revitalised, settings["industrial_share_target"], settings["revitalise_target_mu"],
-                      _plan(revitalised, settings["revitalise_target_mu"], known), waiting_projects(session), due)
+                      _plan(revitalised, settings["revitalise_target_mu"], known), waiting_projects(session, waiting_limit),
+                      waiting_count(session), due)
     _warn(result)
     return result
 
@@ -221,7 +231,7 @@ def plan_cells(land: LandYear) -> list[list[Any]]:
 
 def waiting_cells(land: LandYear) -> list[list[Any]]:
     """Waiting projects in priority order as the page and the export show them."""
-    return [[index, w.name, w.unit_name, w.priority_label, w.stage, float(w.requested), float(w.supplied), float(w.outstanding)]
+    return [[index, w.name, w.unit_name, w.priority_label, w.stage, w.requested, w.supplied, w.outstanding]
             for index, w in enumerate(land.waiting, start=1)]
 
 

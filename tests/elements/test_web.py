@@ -8,10 +8,12 @@ from typing import Any
 
 import time_machine
 from openpyxl import load_workbook
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from engine.elements.models import FundDisbursement, LandSupply
+from engine.platform.models import Project, User
 from tests.webui.conftest import csrf_token
+from webui.elements import WAITING_SHOWN
 from webui.i18n import area, money
 
 PAGES = ["/elements", "/elements/fund", "/elements/land", "/elements/land?year=2025", "/elements/fund.xlsx", "/elements/land.xlsx"]
@@ -154,3 +156,25 @@ def test_exports_match_the_pages(web) -> None:  # type: ignore[no-untyped-def]
         assert [r[0] for r in summary[1:]] == ["预警：2026年工业用地供应占比40%（10亩/25亩），低于50%的要求",
                                                "预警：截至6月底盘活低效用地40亩，落后月度计划150亩"]
         assert "2026年工业用地供应占比40%（10亩/25亩），低于50%的要求" in land_page
+
+
+def test_the_land_page_lists_the_first_waiting_projects_and_counts_them_all(web) -> None:  # type: ignore[no-untyped-def]
+    client, auth, h = web
+    count = WAITING_SHOWN + 20
+    with h.db.session() as s:
+        deputy = s.scalars(select(User.id).where(User.username == "fx_gongye")).one()
+        s.execute(insert(Project), [
+            {"name": f"待供地{n:03d}", "category": "industrial" if n == count - 1 else "services", "attracting_unit_id": h.unit("anwen"),
+             "landing_unit_id": h.unit("anwen"), "deputy_id": deputy, "total_investment": 80000 if n == count - 1 else 5000,
+             "is_manufacturing": n == count - 1, "needs_land": True, "land_mu": 10, "stage": "approval"}
+            for n in range(count)
+        ])
+    auth.login("bangongshi")
+    overview = client.get("/elements").get_data(as_text=True)
+    assert f"<dd>{count}个</dd>" in overview
+    page = client.get("/elements/land").get_data(as_text=True)
+    rows = re.findall(r'<tr data-project="\d+">', page)
+    assert len(rows) == WAITING_SHOWN and f"共{count}个" in page
+    assert page.index(f"待供地{count - 1:03d}") < page.index("待供地000")  # 7亿+ manufacturing first
+    book = load_workbook(io.BytesIO(client.get("/elements/land.xlsx").data), read_only=True)
+    assert len(list(book["待供地项目"].iter_rows(min_row=3))) == count
