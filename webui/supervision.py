@@ -34,7 +34,8 @@ def cases():  # type: ignore[no-untyped-def]
         me = official(s)
         rows = coordination.cases_for(s, me)
         today = coordination.local_today()
-        view = [(c, c.project.name, [(i, i.responsible_unit.name, coordination.item_light(i, today)) for i in c.items]) for c in rows]
+        view = [(c, c.project.name, c.unit.name, [(i, i.responsible_unit.name, coordination.item_light(i, today)) for i in c.items])
+                for c in rows]
         may_submit = "landing_unit" in me.roles
     return render_template("supervision/cases.html", cases=view, may_submit=may_submit,
                            status_labels=coordination.CASE_STATUS_LABELS, light_labels=coordination.LIGHT_LABELS)

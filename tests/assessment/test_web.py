@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 import time_machine
 from openpyxl import load_workbook
 
-from engine.supervision import notices
+from engine.supervision import coordination, notices
 from tests.assessment.conftest import SupervisionHelper
 from tests.assessment.test_excel import count, workbook
 from tests.conftest import web_parts
@@ -75,6 +75,17 @@ def test_coordination_through_the_web_with_inline_errors(web) -> None:  # type: 
         assert good.status_code == 303
         page = client.get(case_url).get_data(as_text=True)
         assert "修路" in page and "县自然资源和规划局" in page and 'data-light="green"' in page
+
+
+def test_case_list_names_the_raising_unit_of_every_case(web) -> None:  # type: ignore[no-untyped-def]
+    client, auth, h = web
+    pid = h.register(by="anwen", name="列表协调项目")
+    with h.db.session() as s:
+        coordination.submit(s, pid, s.merge(h.user("anwen")), {"title": "供电接入", "problem": "需县级协调", "material": "书面报告"})
+    auth.login("bangongshi")
+    page = client.get("/supervision")
+    assert page.status_code == 200
+    assert "供电接入" in page.get_data(as_text=True) and "安文街道" in page.get_data(as_text=True)
 
 
 def norm(value: object) -> object:
