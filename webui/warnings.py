@@ -30,18 +30,15 @@ def _board_context() -> dict[str, Any]:
     visible = queries.visible_unit_for(current_user)
     now = datetime.now(timezone.utc)
     with db().session() as s:
-        board = lights.board(s, now, {visible} if visible is not None else None, sort)
+        board = lights.board(s, now, {visible} if visible is not None else None, sort, unit_filter, deputy_filter, int_arg("page") or 1)
         settings = warning_settings.get_all(s)
         late = progress.late_updates(s, unit_id=visible)[-20:][::-1]
-
-    def keep(item: lights.ProjectLight) -> bool:
-        return (unit_filter is None or item.unit_id == unit_filter) and (deputy_filter is None or item.deputy_id == deputy_filter)
-
     return dict(
         board=board,
-        red=[p for p in board.red if keep(p)],
-        yellow=[p for p in board.yellow if keep(p)],
+        red=board.red,
+        yellow=board.yellow,
         sort=sort,
+        per_page=lights.BOARD_PAGE,
         unit_filter=unit_filter,
         deputy_filter=deputy_filter,
         refresh_seconds=settings["board_refresh_seconds"],

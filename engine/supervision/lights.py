@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Optional
 
-from sqlalchemy import ColumnElement, case, func, or_, select, union_all
+from sqlalchemy import ColumnElement, Integer, Subquery, case, cast, func, or_, select, union_all
 from sqlalchemy.orm import Session, aliased
 
 from engine.platform import notifications, sqltime
@@ -101,9 +101,12 @@ def _days(now: datetime, since: datetime) -> int:
     return max(int((now - since) / timedelta(days=1)), 0)
 
 
-def overdue_tasks(session: Session, now: datetime, unit_ids: Optional[set[int]] = None) -> list[tuple[Task, str]]:
-    """Ready tasks past their due time with their light (yellow or red), from the task table only."""
+def overdue_tasks(session: Session, now: datetime, unit_ids: Optional[set[int]] = None,
+                  project_ids: Optional[list[int]] = None) -> list[tuple[Task, str]]:
+    """Ready tasks past their due time with their light (yellow or red), from the task table only (of `project_ids` when given)."""
     query = select(Task).where(Task.status == "ready", Task.due_at <= now)
+    if project_ids is not None:
+        query = query.where(Task.project_id.in_(project_ids))
     if unit_ids is not None:
         query = query.join(Project, Project.id == Task.project_id).where(
             or_(Project.landing_unit_id.in_(unit_ids), Project.attracting_unit_id.in_(unit_ids))
@@ -112,12 +115,14 @@ def overdue_tasks(session: Session, now: datetime, unit_ids: Optional[set[int]] 
 
 
 def stale_projects(session: Session, now: datetime, settings: dict[str, Any],
-                   unit_ids: Optional[set[int]] = None) -> list[tuple[int, datetime, str]]:
-    """(project id, last update, light) of projects in progress past the yellow threshold."""
+                   unit_ids: Optional[set[int]] = None, project_ids: Optional[list[int]] = None) -> list[tuple[int, datetime, str]]:
+    """(project id, last update, light) of projects in progress past the yellow threshold (of `project_ids` when given)."""
     last = func.coalesce(Project.last_progress_at, Project.registered_at)
     query = select(Project.id, last).where(
         Project.status == "active", last <= now - timedelta(days=settings["progress_yellow_days"])
     )
+    if project_ids is not None:
+        query = query.where(Project.id.in_(project_ids))
     if unit_ids is not None:
         query = query.where(or_(Project.landing_unit_id.in_(unit_ids), Project.attracting_unit_id.in_(unit_ids)))
     rows = []
@@ -126,14 +131,15 @@ def stale_projects(session: Session, now: datetime, settings: dict[str, Any],
     return rows
 
 
-def project_lights(session: Session, now: datetime, unit_ids: Optional[set[int]] = None) -> dict[int, ProjectLight]:
-    """Every project that is not green, with its warnings; projects absent from the result are green."""
+def project_lights(session: Session, now: datetime, unit_ids: Optional[set[int]] = None,
+                   project_ids: Optional[list[int]] = None) -> dict[int, ProjectLight]:
+    """Every project that is not green (of `project_ids` when given), with its warnings; projects absent from the result are green."""
     settings = warning_settings.get_all(session)
     warnings: dict[int, list[Warning]] = {}
-    for task, light in overdue_tasks(session, now, unit_ids):
+    for task, light in overdue_tasks(session, now, unit_ids, project_ids):
         due = as_utc(task.due_at)
         warnings.setdefault(task.project_id, []).append(Warning("task", light, task.name, due, _days(now, due), task.id))
-    for project_id, last_update, light in stale_projects(session, now, settings, unit_ids):
+    for project_id, last_update, light in stale_projects(session, now, settings, unit_ids, project_ids):
         due = last_update + timedelta(days=settings["progress_yellow_days"])
         warnings.setdefault(project_id, []).append(Warning("progress", light, "项目进展未按时更新", due, _days(now, due)))
     result: dict[int, ProjectLight] = {}
@@ -186,7 +192,7 @@ class CountRow:
 
 @dataclass
 class Board:
-    """The warning board: totals, counts per unit and per deputy, red and yellow lists."""
+    """The warning board: totals, counts per unit and per deputy, and one page of the red and of the yellow list."""
 
     totals: CountRow
     by_unit: list[CountRow]
@@ -194,50 +200,70 @@ class Board:
     red: list[ProjectLight]
     yellow: list[ProjectLight]
     generated_at: datetime
+    red_total: int = 0
+    yellow_total: int = 0
+    page: int = 1
+    pages: int = 1
 
 
-def board(session: Session, now: datetime, unit_ids: Optional[set[int]] = None, sort: str = "days") -> Board:
-    """Lights of projects in progress per unit and deputy; `sort` orders the lists (days, -days, name)."""
-    flagged = project_lights(session, now, unit_ids)
+BOARD_PAGE = 50  # projects per list on one page of the board
+
+
+def board(session: Session, now: datetime, unit_ids: Optional[set[int]] = None, sort: str = "days",
+          unit_filter: Optional[int] = None, deputy_filter: Optional[int] = None, page: int = 1, per_page: int = BOARD_PAGE) -> Board:
+    """Lights of projects in progress per unit and deputy, and the lists' `page`.
+
+    Two queries carry the counts: active projects per unit and deputy, and every flagged
+    project's worst light and longest overdue as bare columns. `sort` orders the lists (days,
+    -days, name); `unit_filter` and `deputy_filter` narrow them (not the counts). Only the
+    listed projects' warnings are read in full.
+    """
+    worst = _worst(session, now, warning_settings.get_all(session), unit_ids)
     units: dict[int, CountRow] = {}
     deputies: dict[int, CountRow] = {}
     totals = CountRow(0, "合计")
     deputy = aliased(User)
+    visible = (or_(Project.landing_unit_id.in_(unit_ids), Project.attracting_unit_id.in_(unit_ids)),) if unit_ids is not None else ()
+    names = (Project.landing_unit_id, OrgUnit.name, Project.deputy_id, deputy.display_name)
     active = (
-        select(Project.landing_unit_id, OrgUnit.name, Project.deputy_id, deputy.display_name, func.count(Project.id))
+        select(*names, func.count(Project.id))
         .join(OrgUnit, OrgUnit.id == Project.landing_unit_id)
         .join(deputy, deputy.id == Project.deputy_id)
-        .where(Project.status == "active")
-        .group_by(Project.landing_unit_id, OrgUnit.name, Project.deputy_id, deputy.display_name)
+        .where(Project.status == "active", *visible)
+        .group_by(*names)
     )
-    if unit_ids is not None:
-        active = active.where(or_(Project.landing_unit_id.in_(unit_ids), Project.attracting_unit_id.in_(unit_ids)))
     for unit_id, unit_name, deputy_id, deputy_name, count in session.execute(active):
         for rows, key, name in ((units, unit_id, unit_name), (deputies, deputy_id, deputy_name)):
             rows.setdefault(key, CountRow(key, name)).green += count
         totals.green += count
-    for item in flagged.values():
-        for rows, key, name in ((units, item.unit_id, item.unit_name), (deputies, item.deputy_id, item.deputy_name)):
-            row = rows.setdefault(key, CountRow(key, name))
-            setattr(row, item.light, getattr(row, item.light) + 1)
-            if item.status == "active":
+    flagged = select(worst.c.project_id, worst.c.rank, worst.c.days, Project.name, Project.landing_unit_id, Project.deputy_id).join(
+        Project, Project.id == worst.c.project_id
+    )
+    lists: dict[int, list[tuple[int, int, str]]] = {2: [], 1: []}
+    for project_id, rank, days, name, unit_id, deputy_id in session.execute(flagged):
+        light = RED if rank == 2 else YELLOW
+        for row in (units.get(unit_id), deputies.get(deputy_id), totals):
+            if row is not None:  # a flagged project is active, so its unit and deputy were counted above
+                setattr(row, light, getattr(row, light) + 1)
                 row.green -= 1
-        setattr(totals, item.light, getattr(totals, item.light) + 1)
-        if item.status == "active":
-            totals.green -= 1
-    order = {
-        "days": lambda p: (-p.days_overdue, p.name),
-        "-days": lambda p: (p.days_overdue, p.name),
-        "name": lambda p: (p.name, -p.days_overdue),
-    }.get(sort, lambda p: (-p.days_overdue, p.name))
+        if (unit_filter is None or unit_id == unit_filter) and (deputy_filter is None or deputy_id == deputy_filter):
+            lists[rank].append((project_id, int(days or 0), name))
+    order = {"-days": lambda r: (r[1], r[2], r[0]), "name": lambda r: (r[2], -r[1], r[0])}.get(sort, lambda r: (-r[1], r[2], r[0]))
+    start = (max(page, 1) - 1) * per_page
+    shown = {rank: [r[0] for r in sorted(rows, key=order)[start:start + per_page]] for rank, rows in lists.items()}
+    details = project_lights(session, now, project_ids=shown[2] + shown[1]) if shown[2] or shown[1] else {}
     ranked = lambda rows: sorted(rows.values(), key=lambda r: (-r.red, -r.yellow, r.name))  # noqa: E731
     return Board(
         totals=totals,
         by_unit=ranked(units),
         by_deputy=ranked(deputies),
-        red=sorted((p for p in flagged.values() if p.light == RED), key=order),
-        yellow=sorted((p for p in flagged.values() if p.light == YELLOW), key=order),
+        red=[details[pid] for pid in shown[2] if pid in details],
+        yellow=[details[pid] for pid in shown[1] if pid in details],
         generated_at=now,
+        red_total=len(lists[2]),
+        yellow_total=len(lists[1]),
+        page=max(page, 1),
+        pages=max(1, -(-max(len(lists[2]), len(lists[1])) // per_page)),
     )
 
 
@@ -283,35 +309,42 @@ class LedgerLights:
 LEDGER = LedgerLights()
 
 
-def counts_by_unit(session: Session, now: datetime, unit_ids: Optional[set[int]] = None) -> dict[int, Counter[str]]:
-    """How many projects of each landing unit are yellow and red, counted by the database.
+def _worst(session: Session, now: datetime, settings: dict[str, Any], unit_ids: Optional[set[int]] = None) -> Subquery:
+    """Each project that is not green, with its worst light's rank (2 red, 1 yellow) and its longest overdue in whole days.
 
     The same rule as `project_lights` (an overdue task, a stale progress record; the worse
-    wins) as SQL: each source gives (project, unit, rank), the worst rank per project is kept,
-    and the projects are counted per unit and rank. No project or task row reaches Python.
+    wins), as SQL over the task table and the progress dates, so counts and pages of flagged
+    projects need no project or task row in Python.
     """
-    settings = warning_settings.get_all(session)
     visible = (or_(Project.landing_unit_id.in_(unit_ids), Project.attracting_unit_id.in_(unit_ids)),) if unit_ids is not None else ()
     at = sqltime.moment(session, now)
     late_by_its_own_length = sqltime.seconds_between(session, Task.created_at, Task.due_at) <= sqltime.seconds_between(session, Task.due_at, at)
     overdue = (
-        select(Task.project_id.label("project_id"), Project.landing_unit_id.label("unit_id"),
-               case((late_by_its_own_length, 2), else_=1).label("rank"))
+        select(Task.project_id.label("project_id"), case((late_by_its_own_length, 2), else_=1).label("rank"),
+               cast(sqltime.seconds_between(session, Task.due_at, at) / 86400.0, Integer).label("days"))
         .join(Project, Project.id == Task.project_id)
         .where(Task.status == "ready", Task.due_at <= now, Project.status == "active", *visible)
     )
     last = func.coalesce(Project.last_progress_at, Project.registered_at)
     stale = select(
-        Project.id.label("project_id"), Project.landing_unit_id.label("unit_id"),
+        Project.id.label("project_id"),
         case((last <= now - timedelta(days=settings["progress_red_days"]), 2), else_=1).label("rank"),
+        cast(sqltime.seconds_between(session, last, at) / 86400.0 - settings["progress_yellow_days"], Integer).label("days"),
     ).where(Project.status == "active", last <= now - timedelta(days=settings["progress_yellow_days"]), *visible)
     flags = union_all(overdue, stale).subquery()
-    worst = (
-        select(flags.c.project_id, flags.c.unit_id, func.max(flags.c.rank).label("rank"))
-        .group_by(flags.c.project_id, flags.c.unit_id)
+    return (
+        select(flags.c.project_id, func.max(flags.c.rank).label("rank"), func.max(flags.c.days).label("days"))
+        .group_by(flags.c.project_id)
         .subquery()
     )
+
+
+def counts_by_unit(session: Session, now: datetime, unit_ids: Optional[set[int]] = None) -> dict[int, Counter[str]]:
+    """How many projects of each landing unit are yellow and red, counted by the database."""
+    worst = _worst(session, now, warning_settings.get_all(session), unit_ids)
     counts: dict[int, Counter[str]] = {}
-    for unit_id, rank, count in session.execute(select(worst.c.unit_id, worst.c.rank, func.count()).group_by(worst.c.unit_id, worst.c.rank)):
+    query = (select(Project.landing_unit_id, worst.c.rank, func.count()).join(Project, Project.id == worst.c.project_id)
+             .group_by(Project.landing_unit_id, worst.c.rank))
+    for unit_id, rank, count in session.execute(query):
         counts.setdefault(unit_id, Counter())[RED if rank == 2 else YELLOW] += count
     return counts

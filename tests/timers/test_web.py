@@ -6,12 +6,12 @@ from datetime import timedelta
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from engine.supervision import lights, progress
 from engine.platform import warning_settings
 from engine.platform import notifications
-from engine.platform.models import Task, utcnow
+from engine.platform.models import Project, Task, User, utcnow
 from tests.conftest import Helper
 from tests.webui.conftest import Auth, csrf_token
 
@@ -174,3 +174,23 @@ def test_opening_a_notification_never_leaves_the_site(client: FlaskClient, auth:
     auth.login("anwen")
     opened = client.post(f"/notifications/{nid}/open", data={"csrf_token": csrf_token(client, "/notifications")})
     assert opened.status_code == 303 and opened.headers["Location"] == "/notifications"
+
+
+def test_the_board_lists_one_page_of_each_light_and_pages_through_the_rest(client: FlaskClient, auth: Auth, hs: Helper) -> None:
+    count = lights.BOARD_PAGE + 7
+    long_ago = utcnow() - timedelta(days=400)
+    with hs.db.session() as s:
+        deputy = s.scalars(select(User.id).where(User.username == "fx_gongye")).one()
+        s.execute(insert(Project), [
+            {"name": f"久未更新{n:03d}", "category": "services", "attracting_unit_id": hs.unit("anwen"), "landing_unit_id": hs.unit("anwen"),
+             "deputy_id": deputy, "total_investment": 1000, "stage": "intent", "status": "active",
+             "registered_at": long_ago + timedelta(days=n), "last_progress_at": long_ago + timedelta(days=n)}
+            for n in range(count)
+        ])
+    auth.login("bangongshi")
+    first = client.get("/warnings").get_data(as_text=True)
+    second = client.get("/warnings?page=2").get_data(as_text=True)
+    listed = lambda page: re.findall(r'<tr data-project="\d+">', page.split('id="red-list"')[1].split("</table>")[0])  # noqa: E731
+    assert len(listed(first)) == lights.BOARD_PAGE and len(listed(second)) == 7
+    assert f'id="red-count">{count}<' in first and 'rel="next"' in first and 'rel="prev"' in second
+    assert "久未更新000" in first and "久未更新000" not in second  # the longest overdue first
