@@ -250,7 +250,8 @@ def catalog(forms: dict[str, dict], bpmn_roots: dict[str, etree._Element]) -> di
         for key, prop in (schema.get("properties") or {}).items():
             if key in variables or not isinstance(prop, dict):
                 continue
-            kind = "date" if prop.get("format") == "date" else JSON_KINDS.get(prop.get("type"))
+            json_type = prop.get("type")  # a name, or a list of names such as ["number", "null"]: then no one kind
+            kind = "date" if prop.get("format") == "date" else JSON_KINDS.get(json_type) if isinstance(json_type, str) else None
             allowed = _enum(prop)
             variables[key] = Variable(key, kind, allowed, f"表单 {name.removeprefix('forms/')} 的字段")
     for root in bpmn_roots.values():

@@ -181,3 +181,12 @@ def test_loading_a_deployed_version_skips_the_new_checks(sqlite_db: Database) ->
         s.add(row)
         s.flush()
         assert definitions.load(s, row.id).user_tasks["confirm_intent"].name == "确认投资意向"
+
+
+def test_a_form_field_with_a_list_of_types_passes_as_a_variable_of_no_one_kind() -> None:
+    """JSON Schema lets a field take several types ("type": ["number", "null"]); the checks accept such a form."""
+    name = "forms/approval_form.schema.json"
+    schema = json.loads(BUNDLE[name])
+    schema["properties"]["note_area"] = {"type": ["number", "null"], "title": "备注面积"}
+    files = {**BUNDLE, name: json.dumps(schema, ensure_ascii=False)}
+    assert check_bundle(files, lifecycle.LIFECYCLE, definitions.SCOPES).problems == []
