@@ -40,6 +40,7 @@ test: install
 lint: install
 	$(BIN)/ruff check engine webui zhikong bench tests
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 bench: install
 	$(BIN)/python bench/engine.py

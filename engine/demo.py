@@ -112,21 +112,25 @@ def _form(needs_land: bool, land_mu: float, support: bool = False) -> dict[str, 
     return form
 
 
+def _to_joint_inspection(needs_land: bool, land_mu: float, support: bool = False) -> list[dict[str, Any]]:
+    """The submissions of a project from its intent to the joint inspection."""
+    return [INTENT, FEASIBLE, _form(needs_land, land_mu, support), PASS, PASS, NEGOTIATED, JOINT]
+
+
 def _projects(units: dict[str, int], deputies: dict[str, int]) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
     """(registration, task submissions in order) for each demo project."""
     g, w, n = deputies["fx_gongye"], deputies["fx_wenlv"], deputies["fx_nongye"]
-    after_form = lambda land, mu, s=False: [INTENT, FEASIBLE, _form(land, mu, s), PASS, PASS, NEGOTIATED, JOINT]  # noqa: E731
     return [
         (dict(name="年产5万吨新型环保材料项目", investor="浙江绿材科技有限公司", category="industrial", is_manufacturing=True,
               total_investment=80000, landing_unit_id=units["jinpan"], deputy_id=g, source_channel="team", fund_request=5000),
-         after_form(True, 45) + [APPROVE, SIGN, LAND]),
+         _to_joint_inspection(True, 45) + [APPROVE, SIGN, LAND]),
         (dict(name="大盘山康养度假综合体", investor="杭州颐和健康产业集团", category="health", total_investment=35000,
               landing_unit_id=units["dapan"], deputy_id=w, source_channel="kinship", fund_request=2000),
-         after_form(True, 38) + [APPROVE]),
+         _to_joint_inspection(True, 38) + [APPROVE]),
         (dict(name="中药材精深加工产业园", investor="磐五味药业股份有限公司", category="industrial", is_manufacturing=True,
               total_investment=120000, landing_unit_id=units["gyyq"], deputy_id=g, source_channel="business", is_major=True,
               fund_request=8000),
-         after_form(True, 86) + [APPROVE, APPROVE]),
+         _to_joint_inspection(True, 86) + [APPROVE, APPROVE]),
         (dict(name="高山茶文化旅游小镇", investor="上海茗途文旅发展有限公司", category="tourism", total_investment=28000,
               landing_unit_id=units["yushan"], deputy_id=w, source_channel="resident"),
          [INTENT, FEASIBLE, _form(True, 18), PASS, PASS]),
@@ -148,7 +152,7 @@ def _projects(units: dict[str, int], deputies: dict[str, int]) -> list[tuple[dic
          [INTENT, FEASIBLE, _form(True, 55), PASS, PASS, NEGOTIATED, JOINT, APPROVE, APPROVE, APPROVE, APPROVE, SIGN]),
         (dict(name="养老服务中心", investor="浙江福寿康养服务有限公司", category="health", total_investment=9000,
               landing_unit_id=units["renchuan"], deputy_id=w, source_channel="entrusted", needs_land=False),
-         after_form(False, 0, True)),
+         _to_joint_inspection(False, 0, True)),
         (dict(name="竹木制品加工项目", investor="义乌竹语家居有限公司", category="industrial", is_manufacturing=True,
               total_investment=2000, landing_unit_id=units["fangqian"], deputy_id=g, source_channel="team"),
          [{"has_intent": False, "opinion": "投资方考察后放弃", "reason": "投资方资金链调整，暂无投资意向"}]),

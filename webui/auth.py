@@ -74,7 +74,7 @@ def login():  # type: ignore[no-untyped-def]
         flash(_("用户名或密码错误"), "error")
         return render_template("auth/login.html", username=username), 401
     with db().session() as s:
-        signed_in = SignedInUser(s.get(User, attempt.user_id))
+        signed_in = SignedInUser(s.get_one(User, attempt.user_id))
     login_user(signed_in)
     return redirect(_safe_next(request.args.get("next")))
 

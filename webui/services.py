@@ -8,4 +8,5 @@ from engine.platform.db import Database
 
 def db() -> Database:
     """The Database owned by the running app."""
-    return current_app.extensions["zhikong_db"]
+    database: Database = current_app.extensions["zhikong_db"]
+    return database

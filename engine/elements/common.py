@@ -9,7 +9,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Optional
 
-from sqlalchemy import Column, func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session
 
 from engine.platform.clock import local_date, local_today
@@ -73,7 +73,7 @@ def require(actor: User, roles: frozenset[str], message: str) -> None:
         raise NotAllowed(message)
 
 
-def amount(raw: Any, field: str, label: str, column: Column[Any], unit: str, errors: dict[str, str],
+def amount(raw: Any, field: str, label: str, column: ColumnElement[Any], unit: str, errors: dict[str, str],
            maximum: Optional[Decimal] = None) -> Decimal:
     """A ledger amount above 0 that fits its column (and `maximum`); 0 with a message naming the field in `errors` otherwise."""
     rule = inputs.column_number(column, unit=unit).within(Decimal(0), maximum, exclusive_minimum=True)

@@ -201,7 +201,7 @@ def record_disbursement(session: Session, actor: User, data: dict[str, Any]) -> 
         errors["amount"] = f"拨付金额{fmt(amount)}万元超过该项目承诺未拨付金额{fmt(line.undisbursed)}万元"
     if "amount" not in errors and amount > fund.balance:
         errors["amount"] = f"拨付金额{fmt(amount)}万元超过产业基金余额{fmt(fund.balance)}万元"
-    if errors:
+    if errors or line is None:
         raise InvalidInput(errors)
     row = FundDisbursement(project_id=project_id, paid_on=paid_on, amount=amount, note=note, recorded_by=actor.id, recorded_at=utcnow())
     session.add(row)

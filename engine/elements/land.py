@@ -8,9 +8,9 @@ figures are office settings (engine/elements.py).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Optional
+from typing import Any, Optional, cast
 
 from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
@@ -202,7 +202,7 @@ def year_ledger(session: Session, year: int, today: Optional[date] = None, waiti
 
 def _warn(land: LandYear) -> None:
     """Industrial share below the target; revitalisation short of the year's target or behind the last due month's plan."""
-    if land.share_low:
+    if land.share is not None and land.share_low:
         land.warnings.append(f"{land.year}年工业用地供应占比{fmt(land.share)}%（{fmt(land.industrial_mu)}亩/{fmt(land.total_mu)}亩），"
                              f"低于{fmt(land.share_target)}%的要求")
     if land.due_month == 12 and land.revitalised_mu < land.revitalise_target:
@@ -322,13 +322,12 @@ def voided(session: Session, year: int) -> list[LandSupply | LandRevitalisation]
         select(LandSupply).where(LandSupply.supplied_on.between(start, end), LandSupply.voided_at.is_not(None))))
     rows += session.scalars(select(LandRevitalisation).where(LandRevitalisation.done_on.between(start, end),
                                                              LandRevitalisation.voided_at.is_not(None)))
-    return sorted(rows, key=lambda row: row.voided_at, reverse=True)
+    return sorted(rows, key=lambda row: cast(datetime, row.voided_at), reverse=True)  # every row read is voided
 
 
 def void_record(session: Session, actor: User, kind: str, row_id: int, reason: Any) -> LandSupply | LandRevitalisation:
     """县自然资源和规划局 voids a wrong supply or revitalisation record with a reason; the year's figures follow."""
-    model = LandSupply if kind == "supply" else LandRevitalisation
-    row = session.get(model, row_id)
+    row = session.get(LandSupply, row_id) if kind == "supply" else session.get(LandRevitalisation, row_id)
     if row is None:
         raise NotFound(f"记录 {row_id} 不存在")
     common.void_entry(session, actor, row, common.LAND_EDITORS, reason, "land", record_label(row))

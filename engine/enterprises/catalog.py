@@ -18,12 +18,13 @@ from sqlalchemy.orm import Session
 
 from engine.projects import lifecycle
 from engine.platform import inputs
+from engine.platform.db import matched_rows
 from engine.projects import record
 from engine.workflow import runtime
 from engine.enterprises.models import EnterpriseEntry, IndustryTag
 from engine.platform.errors import AlreadyCompleted, InvalidInput, NotAllowed, NotFound
 from engine.platform.xlsx import ImportPreview, ImportRow, read_table, workbook
-from engine.platform.models import Event, OrgUnit, User, utcnow
+from engine.platform.models import Event, OrgUnit, Project, User, utcnow
 from engine.projects.queries import Page
 
 LIST_KINDS = {
@@ -325,9 +326,9 @@ def _shown(field: str, value: Any, session: Session) -> str:
         unit = session.get(OrgUnit, value)
         return unit.name if unit else str(value)
     if field == "list_kind":
-        return LIST_KINDS.get(value, value)
+        return str(LIST_KINDS.get(value, value))
     if field == "status":
-        return STATUSES.get(value, value)
+        return str(STATUSES.get(value, value))
     return str(value)
 
 
@@ -405,7 +406,7 @@ class EntryFilter:
     search: str = ""
 
 
-def _filtered(flt: EntryFilter) -> Select:
+def _filtered(flt: EntryFilter) -> Select[EnterpriseEntry]:
     """Entries matching the filter, newest first (the page and the export share this order)."""
     query = select(EnterpriseEntry)
     if flt.tag_id:
@@ -563,12 +564,13 @@ def convert_to_lead(session: Session, entry_id: int, data: dict[str, Any], actor
     if not is_manager(actor):
         registration["is_major"] = ""
     record.validate(session, registration)  # refuse bad input before anything is written
-    claimed = session.execute(
+    claimed = matched_rows(
+        session,
         update(EnterpriseEntry)
         .where(EnterpriseEntry.id == entry.id, EnterpriseEntry.status != "converted")
         .values(status="converted")
-        .execution_options(synchronize_session=False)
-    ).rowcount
+        .execution_options(synchronize_session=False),
+    )
     if not claimed:  # another official converted it between our read and our write
         session.refresh(entry)
         raise AlreadyCompleted(converted_message(entry))
@@ -576,7 +578,8 @@ def convert_to_lead(session: Session, entry_id: int, data: dict[str, Any], actor
     entry.status, entry.project_id = "converted", outcome.project_id
     entry.updated_by, entry.updated_at = actor.id, utcnow()
     session.flush()
-    _log(session, actor, entry, "convert", f"由招引企业库“{entry.name}”（{entry.source_unit.name}提供）转为项目线索“{entry.project.name}”",
+    project = session.get_one(Project, outcome.project_id)
+    _log(session, actor, entry, "convert", f"由招引企业库“{entry.name}”（{entry.source_unit.name}提供）转为项目线索“{project.name}”",
          {"project_id": outcome.project_id})
     return outcome
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
-from typing import Optional
+from typing import Optional, overload
 from zoneinfo import ZoneInfo
 
 from engine.platform.config import Settings
@@ -14,6 +14,14 @@ LOCAL = ZoneInfo(Settings.timezone)
 def local_today(now: Optional[datetime] = None) -> date:
     """The county's calendar date at `now` (default: this moment)."""
     return (now or utcnow()).astimezone(LOCAL).date()
+
+
+@overload
+def local_date(value: datetime) -> date: ...
+
+
+@overload
+def local_date(value: None) -> None: ...
 
 
 def local_date(value: Optional[datetime]) -> Optional[date]:

@@ -13,9 +13,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import CursorResult, Engine, Executable, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -48,6 +48,11 @@ STEPS = Steps()
 def after_commit(session: Session, work: Callable[[], None]) -> None:
     """Run `work` once this session's unit of work has committed; never if it rolls back."""
     session.info.setdefault(AFTER_COMMIT, []).append(work)
+
+
+def matched_rows(session: Session, statement: Executable) -> int:
+    """Run an UPDATE or DELETE in this session and return how many rows it matched."""
+    return cast(CursorResult[Any], session.execute(statement)).rowcount
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

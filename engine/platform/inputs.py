@@ -9,7 +9,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Optional
 
-from sqlalchemy import Column
+from sqlalchemy import ColumnElement, Numeric, String
 
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,4})?", re.ASCII)
 _WHOLE = re.compile(r"\d{1,10}", re.ASCII)
@@ -63,11 +63,22 @@ class Number:
         return None
 
 
-def column_number(column: Column[Any], unit: str = "") -> Number:
+def column_number(column: ColumnElement[Any], unit: str = "") -> Number:
     """The rule of a Numeric(precision, scale) column of amounts or areas: not negative, as many digits as it holds."""
-    precision, scale = column.type.precision, column.type.scale  # type: ignore[attr-defined]
+    numeric = column.type
+    if not isinstance(numeric, Numeric) or numeric.precision is None or numeric.scale is None:
+        raise TypeError(f"{column} is not a Numeric(precision, scale) column")
+    precision, scale = numeric.precision, numeric.scale
     largest = Decimal(10) ** (precision - scale) - Decimal(1).scaleb(-scale)
     return Number(Decimal(0), largest, scale, unit=unit)
+
+
+def column_length(column: ColumnElement[Any]) -> int:
+    """The most characters a String(length) column holds."""
+    string = column.type
+    if not isinstance(string, String) or string.length is None:
+        raise TypeError(f"{column} is not a String(length) column")
+    return string.length
 
 
 ANY_NUMBER = Number(Decimal("-999999999999.99"), Decimal("999999999999.99"))  # a form number bound for no column: what Money holds

@@ -21,7 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash
 
-from engine.platform.db import Database
+from engine.platform.db import Database, matched_rows
 from engine.platform.models import Event, LoginThrottle, User, utcnow
 from engine.platform.org import hash_password
 
@@ -135,13 +135,14 @@ def claim(session: Session, key: str, address: str, limits: Limits, now: datetim
 
 def _lock(session: Session, key: str, address: str, until: datetime, now: datetime) -> bool:
     """Lock a counter unless it already is (one conditional UPDATE); True when this call set the lock."""
-    result = session.execute(
+    locked = matched_rows(
+        session,
         update(LoginThrottle)
         .where(LoginThrottle.username_key == key, LoginThrottle.client_addr == address)
         .where(or_(LoginThrottle.locked_until.is_(None), LoginThrottle.locked_until <= now))
-        .values(locked_until=until)
+        .values(locked_until=until),
     )
-    return result.rowcount == 1
+    return locked == 1
 
 
 def _lock_summary(scope: str, address: str, username: Optional[str], failures: int, minutes: int) -> str:
@@ -195,8 +196,7 @@ def record_success(session: Session, key: str, address: str) -> None:
 def purge_expired(session: Session, limits: Limits, now: datetime, batch: int = 1000) -> int:
     """Drop counters whose window or lock is over, skipping rows another attempt holds (no deadlock); returns how many."""
     expired = select(LoginThrottle.id).where(_stale(now, limits)).limit(batch).with_for_update(skip_locked=True)
-    result = session.execute(delete(LoginThrottle).where(LoginThrottle.id.in_(expired)).execution_options(synchronize_session=False))
-    return result.rowcount
+    return matched_rows(session, delete(LoginThrottle).where(LoginThrottle.id.in_(expired)).execution_options(synchronize_session=False))
 
 
 def _check(db: Database, username: str, password: str) -> tuple[Optional[User], bool]:

@@ -20,12 +20,12 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any, Optional, Protocol
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, DateTime, ForeignKey, Index, Integer, String, Text, and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.platform import warning_settings
-from engine.platform.db import Database
+from engine.platform.db import Database, matched_rows
 from engine.platform.errors import InvalidInput, NotFound
 from engine.platform.models import Base, Task, User, UserRole, utcnow
 
@@ -261,7 +261,7 @@ def mark_read(session: Session, user_id: int, notification_id: Optional[int] = N
         if session.scalar(select(Notification.user_id).where(Notification.id == notification_id)) != user_id:
             raise NotFound(f"通知 {notification_id} 不存在")
         query = query.where(Notification.id == notification_id)
-    return session.execute(query.values(read_at=utcnow()).execution_options(synchronize_session=False)).rowcount
+    return matched_rows(session, query.values(read_at=utcnow()).execution_options(synchronize_session=False))
 
 
 def save_address(session: Session, user_id: int, email: str, messenger_id: str) -> NotifyAddress:
@@ -295,7 +295,7 @@ def _backoff(attempts: int, base_seconds: int) -> timedelta:
     return min(timedelta(seconds=base_seconds * 2 ** max(attempts - 1, 0)), MAX_BACKOFF)
 
 
-def _claimable(now: datetime):  # type: ignore[no-untyped-def]
+def _claimable(now: datetime) -> ColumnElement[bool]:
     """Rows due for a (re)try: pending and due, or left `sending` longer than the lease."""
     return or_(
         and_(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now),
@@ -307,15 +307,16 @@ def _claim(db: Database, message_id: int, now: datetime) -> Optional[tuple[str, 
     """Claim one row with a conditional UPDATE and commit; None when another dispatcher has it."""
     token = uuid.uuid4().hex
     with db.session() as session:
-        claimed = session.execute(
+        claimed = matched_rows(
+            session,
             update(OutboxMessage)
             .where(OutboxMessage.id == message_id, _claimable(now))
             .values(status="sending", claim_token=token, claimed_at=now, attempts=OutboxMessage.attempts + 1)
-            .execution_options(synchronize_session=False)
-        ).rowcount
+            .execution_options(synchronize_session=False),
+        )
         if claimed != 1:
             return None
-        return token, session.get(OutboxMessage, message_id)
+        return token, session.get_one(OutboxMessage, message_id)
 
 
 def _finish(db: Database, message_id: int, token: str, values: dict[str, Any]) -> None:

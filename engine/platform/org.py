@@ -1,10 +1,10 @@
 """Who may act: role and unit-scope checks, and the indexed task-table query behind an inbox."""
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Optional, Protocol
 
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -12,6 +12,22 @@ from engine.platform.errors import NotFound
 from engine.platform.models import Project, Task, User
 
 UNIT_SCOPES = ("landing_unit", "platform", "item_unit")
+
+
+class Official(Protocol):
+    """What `can_act` reads of an official: a User row, or a lighter holder of the same facts."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def unit_id(self) -> int: ...
+
+    @property
+    def active(self) -> bool: ...
+
+    @property
+    def roles(self) -> set[str]: ...
 
 
 def hash_password(password: str) -> str:
@@ -32,9 +48,9 @@ def scope_of(scope: str, project: Project, data: Optional[dict[str, Any]] = None
         return project.landing_platform_id or project.landing_unit_id, None
     if scope == "item_unit":
         item = (data or {}).get("item")
-        unit = item.get("responsible_unit_id") if isinstance(item, dict) else None
+        unit: Any = item.get("responsible_unit_id") if isinstance(item, dict) else None
         try:
-            return int(unit), None  # type: ignore[arg-type]
+            return int(unit), None
         except (TypeError, ValueError):
             return None, None  # a lane scoped to a list item on a step without one: nobody's unit, shown as orphaned
     if scope == "deputy":
@@ -42,7 +58,7 @@ def scope_of(scope: str, project: Project, data: Optional[dict[str, Any]] = None
     return None, None
 
 
-def can_act(user: User, task: Task) -> bool:
+def can_act(user: Official, task: Task) -> bool:
     """True when the user is the task's assignee or holds its role within its scope."""
     if not user.active:
         return False
@@ -55,7 +71,7 @@ def can_act(user: User, task: Task) -> bool:
     return task.scope == "county"
 
 
-def actionable_filter(user: User):  # type: ignore[no-untyped-def]
+def actionable_filter(user: User) -> ColumnElement[bool]:
     """SQL condition matching exactly the tasks `can_act` allows (kept in step with it)."""
     roles = sorted(user.roles)
     return or_(
@@ -70,7 +86,7 @@ def actionable_filter(user: User):  # type: ignore[no-untyped-def]
     )
 
 
-def ready_tasks_query(user: User) -> Select:
+def ready_tasks_query(user: User) -> Select[Task]:
     """The user's ready tasks, soonest due first; reads only the task table."""
     return (
         select(Task)

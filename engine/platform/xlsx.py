@@ -8,7 +8,7 @@ from itertools import islice
 from typing import Any, Iterable
 
 from openpyxl import Workbook, load_workbook
-from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
@@ -42,7 +42,7 @@ def workbook(sheets: Iterable[Sheet]) -> bytes:
     return out.getvalue()
 
 
-def _styled(ws: Any, value: Any, font: Font, alignment: Alignment | None = None) -> WriteOnlyCell:
+def _styled(ws: Any, value: Any, font: Font, alignment: Alignment | None = None) -> Cell:
     cell = WriteOnlyCell(ws, value=value)
     cell.font = font
     if alignment is not None:
@@ -50,7 +50,7 @@ def _styled(ws: Any, value: Any, font: Font, alignment: Alignment | None = None)
     return cell
 
 
-def _as_text(ws: Any, value: str) -> WriteOnlyCell:
+def _as_text(ws: Any, value: str) -> Cell:
     """Text an official typed that starts with "=" stays text, never a formula."""
     cell = WriteOnlyCell(ws, value=value)
     cell.data_type = "s"

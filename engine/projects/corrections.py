@@ -171,9 +171,9 @@ def shown(session: Session, field: str, value: Any) -> str:
     if isinstance(value, bool):
         return "是" if value else "否"
     if field == "category":
-        return record.CATEGORIES.get(value, value)
+        return str(record.CATEGORIES.get(value, value))
     if field == "source_channel":
-        return record.SOURCE_CHANNELS.get(value, value)
+        return str(record.SOURCE_CHANNELS.get(value, value))
     return format(value.normalize(), "f") if isinstance(value, Decimal) else str(value)
 
 

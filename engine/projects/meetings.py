@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Optional
 
+from jsonschema.protocols import Validator
+
 from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, Text, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -95,7 +97,7 @@ def kinds(session: Session) -> dict[str, MeetingKind]:
 
 def meeting_of(session: Session, task: Task) -> str:
     """The meeting kind that decides this task, or "" for an ordinary task."""
-    definition_id = session.scalar(select(Instance.definition_id).where(Instance.id == task.instance_id))
+    definition_id = session.execute(select(Instance.definition_id).where(Instance.id == task.instance_id)).scalar_one()
     meta = definitions.load(session, definition_id).user_tasks.get(task.bpmn_id)
     return meta.meeting if meta else ""
 
@@ -260,9 +262,9 @@ def record_decisions(session: Session, meeting_id: int, actor: User, submitted: 
     return len(plan)
 
 
-def _validator(session: Session, task: Task):  # type: ignore[no-untyped-def]
+def _validator(session: Session, task: Task) -> Validator:
     """The compiled validator of the task's form on its instance's definition version."""
-    definition_id = session.scalar(select(Instance.definition_id).where(Instance.id == task.instance_id))
+    definition_id = session.execute(select(Instance.definition_id).where(Instance.id == task.instance_id)).scalar_one()
     return definitions.load(session, definition_id).validator(task.form)
 
 

@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any, Generic, Optional, Protocol, TypeVar
 
-from sqlalchemy import ColumnElement, Index, Select, func, or_, select
+from sqlalchemy import ColumnElement, ColumnExpressionArgument, Index, Select, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from engine.projects import lifecycle
@@ -93,7 +93,7 @@ class InboxRow:
     is_major: bool
 
 
-def _inbox_query(user: Any, flt: InboxFilter, now: datetime) -> Select:
+def _inbox_query(user: Any, flt: InboxFilter, now: datetime) -> Select[Task]:
     """The permission filter of org.ready_tasks_query narrowed by the inbox filters, on the task table.
 
     Project conditions (name, unit) compare a correlated scalar subquery, which neither SQLite
@@ -141,7 +141,7 @@ def _of_task_project(column: Any) -> Any:
     return select(column).where(Project.id == Task.project_id).scalar_subquery()
 
 
-def _past_due(now: datetime) -> ColumnElement:
+def _past_due(now: datetime) -> ColumnElement[bool]:
     """due_at < now, written so no planner narrows by due time alone (it would walk every unassigned task)."""
     return func.coalesce(Task.due_at, now) < now
 
@@ -252,14 +252,14 @@ class LedgerRow:
     light: str = ""
 
 
-def _of_unit(unit_id: int) -> ColumnElement:
+def _of_unit(unit_id: int) -> ColumnElement[bool]:
     """Projects a unit attracted or lands (both are credited equally)."""
     return or_(Project.landing_unit_id == unit_id, Project.attracting_unit_id == unit_id)
 
 
-def _ledger_conditions(session: Session, flt: LedgerFilter, now: datetime, lights: LightSource) -> list[ColumnElement]:
+def _ledger_conditions(session: Session, flt: LedgerFilter, now: datetime, lights: LightSource) -> list[ColumnExpressionArgument[bool]]:
     """WHERE conditions of every ledger filter but the stage (the light filter asks the light source)."""
-    conditions: list[ColumnElement] = []
+    conditions: list[ColumnExpressionArgument[bool]] = []
     if flt.visible_unit_id:
         conditions.append(_of_unit(flt.visible_unit_id))
     if flt.unit_id:
@@ -283,7 +283,7 @@ def _ledger_conditions(session: Session, flt: LedgerFilter, now: datetime, light
 class LightSource(Protocol):
     """Where the ledger's warning lights come from (supervision's lights read the task table and progress dates)."""
 
-    def matching(self, session: Session, now: datetime, unit_ids: Optional[set[int]], light: str) -> list[ColumnElement]:
+    def matching(self, session: Session, now: datetime, unit_ids: Optional[set[int]], light: str) -> list[ColumnElement[bool]]:
         """Conditions on Project that keep the projects showing `light`."""
 
     def lights_of(self, session: Session, project_ids: list[int], now: datetime) -> dict[int, str]:
@@ -340,7 +340,12 @@ def ledger(session: Session, flt: LedgerFilter, now: datetime, lights: LightSour
         .limit(per_page)
         .offset((page - 1) * per_page)
     ).all()
-    result = [LedgerRow(*(bool(v) if i in (11, 12) else v for i, v in enumerate(row))) for row in rows]
+    result = [
+        LedgerRow(pid, name, investor, category, total, needs_land, land_mu, stage, status, tier, is_major, bool(is_7yi),
+                  bool(is_3yi), landing_name, attracting_name, deputy, registered_at)
+        for (pid, name, investor, category, total, needs_land, land_mu, stage, status, tier, is_major, is_7yi, is_3yi,
+             landing_name, attracting_name, deputy, registered_at) in rows
+    ]
     found = lights.lights_of(session, [r.id for r in result if r.status == "active"], now)
     for row in result:
         row.light = found.get(row.id, "")
@@ -464,6 +469,7 @@ def signatures(session: Session, project_id: int) -> list[Signature]:
     ).all()
     result = []
     for task, name, title, unit, definition_id in rows:
+        assert task.completed_at is not None  # a completed task
         data = task.data or {}
         schema = definitions.load(session, definition_id).forms.get(task.form, {})
         decision, label = str(data.get("decision", "")), choice_label(schema, "decision", data.get("decision"))
@@ -522,13 +528,14 @@ def _graph(session: Session, definition_id: int, content_hash: str) -> tuple[str
     kinds: dict[str, str] = {}
     outgoing: dict[str, list[tuple[str, str]]] = {}
     for element in process.iter():
-        if not isinstance(element.tag, str) or not element.tag.startswith(BPMN_NS) or not element.get("id"):
+        element_id = element.get("id")
+        if not isinstance(element.tag, str) or not element.tag.startswith(BPMN_NS) or not element_id:
             continue
         tag = element.tag[len(BPMN_NS):]
         if tag == "sequenceFlow":
-            outgoing.setdefault(element.get("sourceRef"), []).append((element.get("id"), element.get("targetRef")))
+            outgoing.setdefault(element.get("sourceRef", ""), []).append((element_id, element.get("targetRef", "")))
         else:
-            kinds[element.get("id")] = tag
+            kinds[element_id] = tag
     starts = [node for node, kind in kinds.items() if kind == "startEvent"]
     with _graphs_lock:
         _graphs[content_hash] = (xml, FlowGraph(kinds, outgoing, starts))

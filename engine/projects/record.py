@@ -170,7 +170,7 @@ def check(session: Session, data: dict[str, Any]) -> tuple[dict[str, Any], dict[
     errors: dict[str, str] = {}
     values: dict[str, Any] = {}
     for field in TEXT_FIELDS:
-        limit = Project.__table__.c[field].type.length
+        limit = inputs.column_length(Project.__table__.c[field])
         values[field] = inputs.text(data.get(field), field, label(field), limit, errors, required=field == "name")
     values["category"] = _choice(data.get("category"), "category", CATEGORIES, errors)
     values["source_channel"] = _choice(data.get("source_channel") or "other", "source_channel", SOURCE_CHANNELS, errors)

@@ -162,14 +162,15 @@ def score_lines(session: Session, start: date, end: date, scorer: Optional[Score
                 lines.append(ScoreLine(unit_id, on, event, points, label, rule_id, project.id, project.name, len(units) > 1))
     late = session.scalars(select(LateUpdate).where(LateUpdate.recorded_on.between(start, end)))
     for record in late:
-        project = session.get(Project, record.project_id)
+        project = session.get_one(Project, record.project_id)
         for rule_id, points, label in scorer.rules("late_update", project_class(project)):
             lines.append(ScoreLine(record.unit_id, record.recorded_on, "late_update", points, f"{label}：{record.reason}", rule_id, project.id, project.name))
     s_at = datetime.combine(start, time.min, tzinfo=LOCAL)
     e_at = datetime.combine(end + timedelta(days=1), time.min, tzinfo=LOCAL)
     overdue = session.scalars(select(CoordinationItem).where(CoordinationItem.overdue_at >= s_at, CoordinationItem.overdue_at < e_at))
     for item in overdue:
-        case = session.get(CoordinationCase, item.case_id)
+        assert item.overdue_at is not None  # read by its overdue time
+        case = session.get_one(CoordinationCase, item.case_id)
         for rule_id, points, label in scorer.rules("item_overdue", "other"):
             lines.append(ScoreLine(item.responsible_unit_id, local_date(item.overdue_at), "item_overdue", points,
                                    f"{label}：{case.title} 第{item.seq}项“{item.title}”", rule_id, case.project_id, case.project.name))
@@ -189,7 +190,7 @@ def scores(session: Session, start: date, end: date, lines: Optional[list[ScoreL
     units = _assessed_units(session)
     table = {uid: UnitScore(uid, u.name, u.kind) for uid, u in units.items() if u.kind != "department"}
     for line in score_lines(session, start, end) if lines is None else lines:
-        unit = units.get(line.unit_id) or session.get(OrgUnit, line.unit_id)
+        unit = units.get(line.unit_id) or session.get_one(OrgUnit, line.unit_id)
         table.setdefault(line.unit_id, UnitScore(line.unit_id, unit.name, unit.kind)).lines.append(line)
     ranked = sorted(table.values(), key=lambda s: (-s.total, s.unit_id))
     previous, rank = None, 0
@@ -357,7 +358,9 @@ def update_points(session: Session, actor: User, points: dict[str, Any]) -> tupl
         value = inputs.decimal(raw, rule_id, f"“{label}”的分值", POINTS, errors, required=True)
         if value is None:
             continue
-        rule.findall(f"{{{DMN_NS}}}outputEntry")[0].find(f"{{{DMN_NS}}}text").text = format(value.normalize(), "f")
+        cell = rule.findall(f"{{{DMN_NS}}}outputEntry")[0].find(f"{{{DMN_NS}}}text")
+        assert cell is not None  # every rule of the deployed scoring table has its output cell
+        cell.text = format(value.normalize(), "f")
     if errors:
         raise InvalidInput(errors)
     files = dict(row.files)

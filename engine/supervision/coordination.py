@@ -159,11 +159,11 @@ def sync(session: Session, instance: Instance, _project: Project, workflow: Bpmn
         if row.bpmn_id != "report_item":
             continue
         line = workflow.get_task_from_id(UUID(row.spiff_task_id)).data.get("item") or {}
-        item = by_seq.get(int(line["seq"]))
-        if item is None:
-            item = CoordinationItem(seq=int(line["seq"]))
-            case.items.append(item)
-            by_seq[item.seq] = item
+        seq = int(line["seq"])
+        if seq not in by_seq:
+            by_seq[seq] = CoordinationItem(seq=seq)
+            case.items.append(by_seq[seq])
+        item = by_seq[seq]
         item.title, item.responsible_unit_id = line["title"], int(line["responsible_unit_id"])
         item.deadline = date.fromisoformat(line["deadline"])
         item.status, item.report, item.evidence, item.reported_at, item.overdue_at = "open", "", "", None, None
@@ -240,7 +240,7 @@ def record_criticism(
                 errors["item_id"] = "所选交办事项的责任单位不是被通报单位"
             elif not (was_late(item) or (item.status == "open" and local_today(now) > item.deadline)):
                 errors["item_id"] = "该交办事项未逾期，不能据此通报批评"
-    if errors:
+    if errors or unit is None:
         raise InvalidInput(errors)
     at = now or utcnow()
     row = Criticism(unit_id=unit_id, year=local_today(at).year, item_id=item_id, reason=reason, recorded_by=actor.id, recorded_at=at)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Optional
 
-from sqlalchemy import ColumnElement, Integer, Subquery, case, cast, func, or_, select, union_all
+from sqlalchemy import ColumnElement, Integer, Select, Subquery, case, cast, func, or_, select, union_all
 from sqlalchemy.orm import Session, aliased
 
 from engine.platform import notifications, sqltime
@@ -85,7 +85,7 @@ class ProjectLight:
             self.light = warning.light
 
 
-def _project_rows(ids: list[int]):  # type: ignore[no-untyped-def]
+def _project_rows(ids: list[int]) -> Select[int, str, int, str, int, str, str]:
     """Name, unit and deputy of the given projects."""
     deputy = aliased(User)
     return (
@@ -137,6 +137,7 @@ def project_lights(session: Session, now: datetime, unit_ids: Optional[set[int]]
     settings = warning_settings.get_all(session)
     warnings: dict[int, list[Warning]] = {}
     for task, light in overdue_tasks(session, now, unit_ids, project_ids):
+        assert task.due_at is not None  # overdue_tasks reads only tasks with a due time
         due = as_utc(task.due_at)
         warnings.setdefault(task.project_id, []).append(Warning("task", light, task.name, due, _days(now, due), task.id))
     for project_id, last_update, light in stale_projects(session, now, settings, unit_ids, project_ids):
@@ -209,6 +210,11 @@ class Board:
 BOARD_PAGE = 50  # projects per list on one page of the board
 
 
+def _ranked(rows: dict[int, CountRow]) -> list[CountRow]:
+    """Most red first, then most yellow, then by name."""
+    return sorted(rows.values(), key=lambda r: (-r.red, -r.yellow, r.name))
+
+
 def board(session: Session, now: datetime, unit_ids: Optional[set[int]] = None, sort: str = "days",
           unit_filter: Optional[int] = None, deputy_filter: Optional[int] = None, page: int = 1, per_page: int = BOARD_PAGE) -> Board:
     """Lights of projects in progress per unit and deputy, and the lists' `page`.
@@ -252,11 +258,10 @@ def board(session: Session, now: datetime, unit_ids: Optional[set[int]] = None, 
     start = (max(page, 1) - 1) * per_page
     shown = {rank: [r[0] for r in sorted(rows, key=order)[start:start + per_page]] for rank, rows in lists.items()}
     details = project_lights(session, now, project_ids=shown[2] + shown[1]) if shown[2] or shown[1] else {}
-    ranked = lambda rows: sorted(rows.values(), key=lambda r: (-r.red, -r.yellow, r.name))  # noqa: E731
     return Board(
         totals=totals,
-        by_unit=ranked(units),
-        by_deputy=ranked(deputies),
+        by_unit=_ranked(units),
+        by_deputy=_ranked(deputies),
         red=[details[pid] for pid in shown[2] if pid in details],
         yellow=[details[pid] for pid in shown[1] if pid in details],
         generated_at=now,
@@ -277,6 +282,7 @@ def scan(session: Session, now: datetime) -> int:
     for (task, light), key in zip(overdue, keys):
         if key in already or not notifications.claim_alert(session, key):
             continue
+        assert task.due_at is not None  # overdue_tasks reads only tasks with a due time
         due = as_utc(task.due_at)
         project = session.get(Project, task.project_id)
         days = _days(now, due)
@@ -292,7 +298,7 @@ def scan(session: Session, now: datetime) -> int:
 class LedgerLights:
     """The lights as the project ledger asks for them: a filter by light and each row's light."""
 
-    def matching(self, session: Session, now: datetime, unit_ids: Optional[set[int]], light: str) -> list[ColumnElement]:
+    def matching(self, session: Session, now: datetime, unit_ids: Optional[set[int]], light: str) -> list[ColumnElement[bool]]:
         """Conditions on Project that keep the projects showing `light` (green: active and flagged by nothing)."""
         if light not in LIGHT_NAMES:
             return []

@@ -40,18 +40,22 @@ def month_range(year: int, month: int) -> tuple[date, date]:
     return start, end
 
 
+def _blank(unit: OrgUnit) -> dict[str, Any]:
+    """A unit's notice row before anything is counted."""
+    return {"unit_id": unit.id, "unit_name": unit.name, "planned": 0, "followed": 0, "signed": 0, "landed": 0,
+            "started": 0, "funds_in_place": 0.0, "red": 0, "yellow": 0, "late_updates": 0, "score": 0.0,
+            "project_ids": {k: [] for k in ("planned", "followed", "signed", "landed", "started", "red", "yellow")}}
+
+
 def _rows(session: Session, year: int, month: int, now: datetime) -> list[dict[str, Any]]:
     """One row per zone and town (and any department with activity): the notice's figures."""
     start, end = month_range(year, month)
     units = {u.id: u for u in session.scalars(select(OrgUnit).where(OrgUnit.kind.in_(assessment.ASSESSED_KINDS)).order_by(OrgUnit.id))}
-    blank = lambda u: {"unit_id": u.id, "unit_name": u.name, "planned": 0, "followed": 0, "signed": 0, "landed": 0,  # noqa: E731
-                       "started": 0, "funds_in_place": 0.0, "red": 0, "yellow": 0, "late_updates": 0, "score": 0.0,
-                       "project_ids": {k: [] for k in ("planned", "followed", "signed", "landed", "started", "red", "yellow")}}
-    rows = {uid: blank(u) for uid, u in units.items() if u.kind != "department"}
+    rows = {uid: _blank(u) for uid, u in units.items() if u.kind != "department"}
 
     def row(unit_id: int) -> dict[str, Any]:
         if unit_id not in rows:
-            rows[unit_id] = blank(units.get(unit_id) or session.get(OrgUnit, unit_id))
+            rows[unit_id] = _blank(units.get(unit_id) or session.get_one(OrgUnit, unit_id))
         return rows[unit_id]
 
     for project in session.scalars(select(Project)):
@@ -82,7 +86,7 @@ def _rows(session: Session, year: int, month: int, now: datetime) -> list[dict[s
         row(record.unit_id)["late_updates"] += 1
     for line in assessment.score_lines(session, start, end):
         row(line.unit_id)["score"] += line.points
-    result = sorted(rows.values(), key=lambda r: (units.get(r["unit_id"]).kind != "zone" if r["unit_id"] in units else True, r["unit_id"]))
+    result = sorted(rows.values(), key=lambda r: (units[r["unit_id"]].kind != "zone" if r["unit_id"] in units else True, r["unit_id"]))
     for r in result:
         r["funds_in_place"] = round(r["funds_in_place"], 2)
         r["score"] = round(r["score"], 2)

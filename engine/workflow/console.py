@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Optional
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import ColumnElement, Exists, and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
@@ -115,11 +115,11 @@ class InstanceRow:
     error: Optional[dict[str, Any]]
 
 
-def _has_ready():  # type: ignore[no-untyped-def]
+def _has_ready() -> Exists:
     return select(Task.id).where(Task.instance_id == Instance.id, Task.status == "ready").exists()
 
 
-def _status_condition(status: str):  # type: ignore[no-untyped-def]
+def _status_condition(status: str) -> ColumnElement[bool]:
     """SQL for a console status; 'timer' is a running instance with no ready task and a timer pending."""
     waiting = and_(Instance.status == "running", ~_has_ready(), Instance.next_timer_at.is_not(None))
     if status == "timer":
@@ -292,6 +292,7 @@ def find_stuck(
         .where(Task.status == "ready", Task.due_at < limit_due).order_by(Task.due_at).limit(limit)
     ).all()
     for task, name in overdue:
+        assert task.due_at is not None  # the query kept only tasks past their due time
         days = (now - as_utc(task.due_at)).days
         text = f"“{task.name}”已超期 {days} 天（应于 {as_utc(task.due_at):%Y-%m-%d} 前办理，超期阈值 {settings.overdue_days} 天）"
         found.append(Stuck("overdue", task.instance_id, task.project_id, name, text, as_utc(task.due_at), task.bpmn_id, task.id))
@@ -371,7 +372,8 @@ def all_tasks(workflow: BpmnWorkflow) -> list[Any]:
 
 
 def element_name(spec: Any) -> str:
-    return getattr(spec, "bpmn_name", None) or getattr(spec, "bpmn_id", None) or spec.name
+    name: str = getattr(spec, "bpmn_name", None) or getattr(spec, "bpmn_id", None) or spec.name
+    return name
 
 
 def token_states(workflow: BpmnWorkflow) -> dict[str, str]:

@@ -20,7 +20,7 @@ from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 
 from engine.platform.errors import DefinitionInvalid, NotFound, SandboxViolation
-from engine.workflow.forms import schema_problems, validator_for
+from engine.workflow.forms import Schema, schema_problems, validator_for
 from engine.platform.models import Definition, Event
 from engine.workflow.parser import XmlRefused, new_parser, parse_xml
 from engine.workflow.sandbox import active as limits
@@ -55,7 +55,7 @@ class LoadedDefinition:
     spec: Any
     subprocess_specs: dict[str, Any]
     user_tasks: dict[str, UserTaskMeta]
-    forms: dict[str, dict]
+    forms: dict[str, Schema]
     role_names: dict[str, str]
     validators: dict[str, jsonschema.protocols.Validator] = field(default_factory=dict)
 
@@ -137,8 +137,8 @@ def _parse(files: dict[str, str], process_id: str) -> LoadedDefinition:
     """Parse a bundle with SpiffWorkflow's parser and check what only the parsed specs show."""
     problems: list[dict[str, str]] = []
     parser = new_parser()
-    lanes_cfg: dict = {}
-    forms: dict[str, dict] = {}
+    lanes_cfg: dict[str, Any] = {}
+    forms: dict[str, Schema] = {}
     for name, text in files.items():
         try:
             if name.endswith(".bpmn"):
@@ -169,8 +169,8 @@ def _parse(files: dict[str, str], process_id: str) -> LoadedDefinition:
         subprocess_specs = parser.get_subprocess_specs(process_id)
     except ValidationException as exc:
         raise DefinitionInvalid([_problem(exc.file_name, exc.id, f"流程无法解析：{exc}")]) from exc
-    lanes: dict = lanes_cfg.get("lanes", {})
-    role_names: dict = lanes_cfg.get("roles", {})
+    lanes: dict[str, Any] = lanes_cfg.get("lanes", {})
+    role_names: dict[str, str] = lanes_cfg.get("roles", {})
     user_tasks: dict[str, UserTaskMeta] = {}
     for process in (spec, *subprocess_specs.values()):
         problems.extend(_check_process_expressions(process, _file_of(process, process_id)))
@@ -189,7 +189,7 @@ def _parse(files: dict[str, str], process_id: str) -> LoadedDefinition:
 
 
 def _build_decision(
-    parser: Any, decision_id: str, definition_id: int, forms: dict[str, dict], role_names: dict
+    parser: Any, decision_id: str, definition_id: int, forms: dict[str, Schema], role_names: dict[str, str]
 ) -> LoadedDefinition:
     """A standalone decision (e.g. assessment_scoring) deployed like a process; `spec` is its DMNEngine."""
     try:
@@ -205,7 +205,7 @@ def _build_decision(
 
 
 def _user_task_meta(
-    task_spec: Any, lanes: dict, role_names: dict, forms: dict, file: str
+    task_spec: Any, lanes: dict[str, Any], role_names: dict[str, str], forms: dict[str, Schema], file: str
 ) -> tuple[Optional[UserTaskMeta], list[dict[str, str]]]:
     """Resolve lane → role/scope, form and due duration of one user task."""
     bpmn_id = task_spec.bpmn_id
@@ -227,7 +227,7 @@ def _user_task_meta(
             due_in = parse_duration(props["dueIn"])
         except Exception:  # noqa: BLE001 - any parse failure is a modelling error
             problems.append(_problem(file, bpmn_id, f"办理时限 dueIn={props['dueIn']!r} 不是 ISO-8601 时长（如 P15D）"))
-    if problems:
+    if problems or not lane_cfg:
         return None, problems
     meta = UserTaskMeta(
         bpmn_id=bpmn_id,

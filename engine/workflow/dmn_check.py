@@ -160,10 +160,10 @@ def _check_table(
         problems += column_problems
         columns.append(column)
     info.inputs = columns
-    output_kinds = []
+    output_kinds: list[tuple[str, Optional[str]]] = []
     for element in outputs:
         name = element.get("name") or ""
-        label = element.get("label") or name or element.get("id", "")
+        label = element.get("label") or name or element.get("id") or ""
         if not name.isidentifier() or keyword.iskeyword(name):
             problems.append(
                 _problem(file, element.get("id", ""), f"输出列“{label}”的名称（name）“{name}”不是有效的变量名，决策结果无法写入流程数据；请填写如 tier 的英文变量名")

@@ -323,7 +323,7 @@ def check_kinds(tests: UnaryTests, column_kind: Optional[str]) -> None:
             if lit.kind == "boolean" and isinstance(test, Compare) and test.op not in ("=", "!="):
                 raise FeelError(f"true/false 不能用于大小比较：“{lit.text}”")
             expected = "number" if column_kind == "integer" else column_kind
-            if expected is not None and lit.kind != expected:
+            if column_kind is not None and lit.kind != expected:
                 raise FeelError(
                     f"“{lit.text}”是{KIND_LABELS[lit.kind]}，与该列的{KIND_LABELS[column_kind]}类型不符，此单元格永远不会匹配"
                 )

@@ -7,7 +7,7 @@ import math
 from dataclasses import replace
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any, Iterable, Iterator, Optional
+from typing import Any, Iterable, Iterator, Mapping, Optional
 
 import jsonschema
 import re2
@@ -23,6 +23,7 @@ LONG_TEXT = 200  # a text field holding more characters than this is long text: 
 _RE2_OPTIONS = re2.Options()
 _RE2_OPTIONS.log_errors = False
 _NOT_SCHEMA = frozenset({"const", "enum", "default", "examples"})  # keywords whose values are data, not schemas
+Schema = dict[str, Any]  # a form's JSON Schema, or one of its subschemas
 UNEVALUATED_WITH_PATTERNS = ("unevaluatedProperties 不能与 patternProperties 或 $ref 同层使用（无法保证线性时间校验），"
                              "请改用 additionalProperties")
 
@@ -41,13 +42,13 @@ def _matches(pattern: str, text: str) -> bool:
         return False
 
 
-def _pattern(validator: Any, pattern: str, instance: Any, schema: dict) -> Iterator[ValidationError]:
+def _pattern(validator: Any, pattern: str, instance: Any, schema: Schema) -> Iterator[ValidationError]:
     """The `pattern` keyword, matched by RE2."""
     if validator.is_type(instance, "string") and not _matches(pattern, instance):
         yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
-def _pattern_properties(validator: Any, patterns: dict, instance: Any, schema: dict) -> Iterator[ValidationError]:
+def _pattern_properties(validator: Any, patterns: dict[str, Any], instance: Any, schema: Schema) -> Iterator[ValidationError]:
     """The `patternProperties` keyword, keys matched by RE2."""
     if not validator.is_type(instance, "object"):
         return
@@ -57,13 +58,13 @@ def _pattern_properties(validator: Any, patterns: dict, instance: Any, schema: d
                 yield from validator.descend(value, subschema, path=key, schema_path=pattern)
 
 
-def _additional(instance: dict, schema: dict) -> list[str]:
+def _additional(instance: Mapping[str, Any], schema: Mapping[str, Any]) -> list[str]:
     """Keys neither named in `properties` nor matched by a `patternProperties` pattern."""
     named, patterns = schema.get("properties", {}), list(schema.get("patternProperties", {}))
     return [key for key in instance if key not in named and not any(_matches(p, key) for p in patterns)]
 
 
-def _additional_properties(validator: Any, allowed: Any, instance: Any, schema: dict) -> Iterator[ValidationError]:
+def _additional_properties(validator: Any, allowed: Any, instance: Any, schema: Schema) -> Iterator[ValidationError]:
     """The `additionalProperties` keyword, which reads `patternProperties` too: keys matched by RE2."""
     if not validator.is_type(instance, "object"):
         return
@@ -75,7 +76,7 @@ def _additional_properties(validator: Any, allowed: Any, instance: Any, schema: 
         yield ValidationError(f"Additional properties are not allowed ({', '.join(map(repr, sorted(extras)))} unexpected)")
 
 
-def _unevaluated_properties(validator: Any, unevaluated: Any, instance: Any, schema: dict) -> Iterator[ValidationError]:
+def _unevaluated_properties(validator: Any, unevaluated: Any, instance: Any, schema: Schema) -> Iterator[ValidationError]:
     """unevaluatedProperties as jsonschema checks it, except where that check would match patterns with Python's
     backtracking re (pattern_problems refuses such a form at deploy)."""
     if _backtracking_lookup(schema):
@@ -117,7 +118,7 @@ FORMAT_CHECKER = jsonschema.FormatChecker()
 FORMAT_CHECKER.checkers = {**Draft202012Validator.FORMAT_CHECKER.checkers, "regex": (_regex_format, re2.error)}
 
 
-def validator_for(schema: dict) -> Any:
+def validator_for(schema: Schema) -> Any:
     """The validator every task form is checked with: JSON Schema 2020-12, patterns and the regex format in RE2,
     and a registry that retrieves nothing, so no `$ref` can read a file or fetch an address."""
     return FormValidator(schema, format_checker=FORMAT_CHECKER, registry=referencing.Registry())
@@ -126,7 +127,7 @@ def validator_for(schema: dict) -> Any:
 REFERENCE_KEYWORDS = ("$ref", "$dynamicRef", "$recursiveRef")
 
 
-def schema_problems(schema: dict) -> list[tuple[str, str]]:
+def schema_problems(schema: Schema) -> list[tuple[str, str]]:
     """Everything in a form's schema that could make validation slow or reach outside it: patterns RE2 cannot run,
     and references other than to a definition of the same form that itself refers to nothing."""
     return pattern_problems(schema) + reference_problems(schema)
@@ -156,7 +157,7 @@ def reference_problems(schema: Any, path: str = "", inside_definition: bool = Fa
     return found
 
 
-def pattern_problems(schema: dict) -> list[tuple[str, str]]:
+def pattern_problems(schema: Schema) -> list[tuple[str, str]]:
     """(JSON pointer, Chinese message) for every `pattern` or `patternProperties` key RE2 cannot compile
     (backreferences, lookaround …), which could only run on a backtracking engine, and every unevaluatedProperties
     that would make jsonschema match patterns itself."""
@@ -191,18 +192,18 @@ def _escaped(key: str) -> str:
     return key.replace("~", "~0").replace("/", "~1")
 
 
-def _property(schema: dict, key: str) -> dict:
+def _property(schema: Schema, key: str) -> Schema:
     """The subschema of one property ({} when the form names none, or allows anything with `true`)."""
     found = schema.get("properties", {}).get(key)
     return found if isinstance(found, dict) else {}
 
 
-def field_title(schema: dict, field: str) -> str:
+def field_title(schema: Schema, field: str) -> str:
     """The field's Chinese title (its key only when the form gives it none), as every message names the field."""
     return str(_property(schema, field).get("title") or field)
 
 
-def coerce(schema: dict, raw: dict[str, Any]) -> dict[str, Any]:
+def coerce(schema: Schema, raw: dict[str, Any]) -> dict[str, Any]:
     """Turn web-form strings into the schema's types; unparseable values stay strings to be reported."""
     data: dict[str, Any] = {}
     for field, prop in schema.get("properties", {}).items():
@@ -238,7 +239,7 @@ def _number(text: str, kind: str) -> Any:
     return as_float if Decimal(repr(as_float)) == number else text
 
 
-def _long(prop: dict) -> bool:
+def _long(prop: Schema) -> bool:
     """Long text (a textarea, or more than LONG_TEXT characters allowed) may hold line breaks and tabs."""
     return prop.get("x-widget") == "textarea" or prop.get("format") == "textarea" or prop.get("maxLength", 0) > LONG_TEXT
 
@@ -248,7 +249,7 @@ def _bound(value: Any) -> Optional[Decimal]:
     return Decimal(str(value)) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
-def _number_rule(prop: dict, field: Optional[str]) -> inputs.Number:
+def _number_rule(prop: Schema, field: Optional[str]) -> inputs.Number:
     """What a number field accepts: its column when it updates the project record, else a generic bound, narrowed
     by the form's own minimum and maximum."""
     rule = hooks.subject().number_rule(field) if field else None
@@ -264,7 +265,7 @@ def _first(found: Iterable[Optional[str]]) -> Optional[str]:
     return next((message for message in found if message is not None), None)
 
 
-def _value_problem(value: Any, prop: dict, title: str, field: Optional[str] = None) -> Optional[str]:
+def _value_problem(value: Any, prop: Schema, title: str, field: Optional[str] = None) -> Optional[str]:
     """Why a value (nested ones too) cannot be stored as task data or on the record, None when it can."""
     if isinstance(value, dict):
         return _first(_value_problem(item, _property(prop, key), f"{title}的{field_title(prop, key)}")
@@ -281,28 +282,32 @@ def _value_problem(value: Any, prop: dict, title: str, field: Optional[str] = No
     return None
 
 
-def _problems(schema: dict, data: dict[str, Any]) -> dict[str, str]:
+def _problems(schema: Schema, data: dict[str, Any]) -> dict[str, str]:
     """Field → message for every value that cannot be stored, whatever the schema's own keywords say."""
     found = {field: _value_problem(value, _property(schema, field), field_title(schema, field), field)
              for field, value in data.items()}
     return {field: message for field, message in found.items() if message is not None}
 
 
-def _messages(schema: dict, error: ValidationError) -> list[tuple[str, str]]:
+def _messages(schema: Schema, error: ValidationError) -> list[tuple[str, str]]:
     """(field, Chinese message) for one schema error: one per missing field of a `required`, else one."""
     if error.validator != "required":
         return [_message(schema, error)]
-    missing = [f for f in error.validator_value if f not in (error.instance or {})]
+    required = error.validator_value if isinstance(error.validator_value, list) else []
+    instance = error.instance if isinstance(error.instance, dict) else {}
+    missing = [f for f in required if f not in instance]
     if error.absolute_path:
         field = str(error.absolute_path[0])
         return [(field, f"{field_title(schema, field)}中缺少必填项：{'、'.join(map(inputs.shown, missing))}")]
     return [(field, f"{field_title(schema, field)}为必填项") for field in missing]
 
 
-def _message(schema: dict, error: ValidationError) -> tuple[str, str]:
+def _message(schema: Schema, error: ValidationError) -> tuple[str, str]:
     """(field, Chinese message) for one schema error other than `required`."""
     if error.validator == "additionalProperties":
-        extra = sorted(_additional(error.instance, error.schema))
+        instance = error.instance if isinstance(error.instance, Mapping) else {}
+        subschema = error.schema if isinstance(error.schema, Mapping) else {}
+        extra = sorted(_additional(instance, subschema))
         name = inputs.shown(extra[0]) if extra else ""
         if error.absolute_path:
             field = str(error.absolute_path[0])
@@ -328,7 +333,7 @@ def _message(schema: dict, error: ValidationError) -> tuple[str, str]:
     return field, messages.get(str(error.validator), f"{title}：{error.message}")
 
 
-def validate(schema: dict, validator: Any, data: dict[str, Any]) -> None:
+def validate(schema: Schema, validator: Any, data: dict[str, Any]) -> None:
     """Raise InvalidInput mapping each failing field to its message; nothing is stored on failure.
     `validator` is validator_for(schema), which a loaded definition keeps per form."""
     errors = _problems(schema, data)

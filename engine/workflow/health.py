@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Optional
+from typing import Optional, overload
 
 from sqlalchemy import DateTime, String, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
@@ -37,6 +37,14 @@ def beat(session: Session, name: str, at: Optional[datetime] = None) -> None:
 def heartbeat_max_age() -> int:
     """Seconds after which a silent scheduler makes /healthz fail (ZHIKONG_HEARTBEAT_MAX_AGE)."""
     return int(os.environ.get("ZHIKONG_HEARTBEAT_MAX_AGE", DEFAULT_HEARTBEAT_MAX_AGE))
+
+
+@overload
+def as_utc(value: datetime) -> datetime: ...
+
+
+@overload
+def as_utc(value: None) -> None: ...
 
 
 def as_utc(value: Optional[datetime]) -> Optional[datetime]:

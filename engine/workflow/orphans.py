@@ -140,8 +140,8 @@ def _holders(session: Session, tasks: list[Task]) -> dict[int, list[Holder]]:
     assignees = {t.assignee_id for t in tasks if t.assignee_id is not None}
     named = {}
     if assignees:
-        rows = session.execute(select(User.id, User.unit_id, User.display_name, User.active).where(User.id.in_(assignees)))
-        named = {uid: Holder(uid, unit_id, name, active) for uid, unit_id, name, active in rows}
+        assigned = session.execute(select(User.id, User.unit_id, User.display_name, User.active).where(User.id.in_(assignees)))
+        named = {uid: Holder(uid, unit_id, name, active) for uid, unit_id, name, active in assigned}
     result = {}
     for task in tasks:
         if task.assignee_id is not None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
@@ -56,7 +57,7 @@ def parsed_files(files: dict[str, str], suffixes: str | tuple[str, ...]) -> Iter
 class FeelDMNParser(DMNParser):
     """DMN parser that turns FEEL unary tests and literal outputs into sandboxed Python."""
 
-    def _parse_input_output_element(self, decision_table, element, cls, idx):  # type: ignore[no-untyped-def]
+    def _parse_input_output_element(self, decision_table: Any, element: etree._Element, cls: type, idx: int) -> Any:
         entry = super()._parse_input_output_element(decision_table, element, cls, idx)
         try:
             if cls is InputEntry:
@@ -65,7 +66,8 @@ class FeelDMNParser(DMNParser):
                 entry.text = literal_to_python(entry.text)
         except FeelError as exc:
             column = entry.input.label if cls is InputEntry else entry.output.label
-            rule_id = element.getparent().get("id")
+            rule = element.getparent()
+            rule_id = rule.get("id") if rule is not None else None
             raise ValidationException(
                 f"规则 {rule_id} 的“{column}”列：{exc}", node=element, file_name=self.filename
             ) from exc
@@ -79,7 +81,7 @@ class ZhikongParser(SpiffBpmnParser):
         {**SpiffBpmnParser.PARSER_CLASSES, **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES}
     )
 
-    def add_dmn_xml(self, node, filename=None):  # type: ignore[no-untyped-def]
+    def add_dmn_xml(self, node: etree._Element, filename: str | None = None) -> None:
         """Same as BpmnDmnParser.add_dmn_xml but builds a FeelDMNParser."""
         namespaces = self.namespaces.copy()
         namespaces.update(node.nsmap)

@@ -98,13 +98,14 @@ def complete_task(
     except LimitExceeded as exc:
         raise InvalidInput({"表单": exc.message}) from None
     now = utcnow()
-    claimed = session.execute(
+    claimed = db.matched_rows(
+        session,
         update(Task)
         .where(Task.id == task.id, Task.status == "ready")
         .values(status="completed", completed_by=actor.id, completed_at=now, data=data)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False),
     )
-    if claimed.rowcount != 1:
+    if claimed != 1:
         session.expire(task)
         raise AlreadyCompleted(_already_done_message(session, task))
     for key, value in (("status", "completed"), ("completed_by", actor.id), ("completed_at", now), ("data", data)):

@@ -20,14 +20,14 @@ STATE_FORMAT = "zhikong-1"
 class SpeclessWorkflowConverter(BpmnWorkflowConverter):
     """Converts a workflow's tasks and data only; the spec is supplied when restoring."""
 
-    def to_dict(self, workflow: BpmnWorkflow) -> dict[str, Any]:  # type: ignore[override]
+    def to_dict(self, workflow: BpmnWorkflow) -> dict[str, Any]:
         """Everything the base converter writes except `spec` and `subprocess_specs`."""
-        dct = WorkflowConverter.to_dict(self, workflow)
+        dct: dict[str, Any] = WorkflowConverter.to_dict(self, workflow)
         dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
         dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
         return dct
 
-    def from_dict(self, dct: dict[str, Any], spec: Any = None, subprocess_specs: Any = None) -> BpmnWorkflow:  # type: ignore[override]
+    def from_dict(self, dct: dict[str, Any], spec: Any = None, subprocess_specs: Any = None) -> BpmnWorkflow:
         """Rebuild a workflow over the cached spec objects."""
         workflow = self.target_class(spec, subprocess_specs, deserializing=True)
         workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)

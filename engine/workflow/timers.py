@@ -34,7 +34,7 @@ class SweepResult:
     failed: list[int] = field(default_factory=list)
 
 
-def _claim(now: datetime) -> Select:
+def _claim(now: datetime) -> Select[Instance]:
     """Due running instances with their state, locked for this transaction; rows locked elsewhere are skipped."""
     return (
         select(Instance)
@@ -155,7 +155,9 @@ def sweep(db: Database, now: Optional[datetime] = None, batch_size: int = 200) -
                 instances = due_instances(session, now, batch_size, after)
                 ids = [i.id for i in instances]
                 if instances:
-                    after = (instances[-1].next_timer_at, instances[-1].id)
+                    last = instances[-1]
+                    assert last.next_timer_at is not None  # due_instances reads only instances with a timer due
+                    after = (last.next_timer_at, last.id)
                 done = _fire_batch(session, instances)
             _add(result, done)
         except Exception:  # noqa: BLE001 - isolate the failing instance, fire the rest one by one

@@ -18,7 +18,7 @@ from engine.workflow import hooks
 from engine.workflow.dmn_check import DecisionInfo, Variable, check_dmn
 from engine.workflow.decision_cases import DecisionRunner, run_cases
 from engine.platform.errors import DefinitionInvalid, SandboxViolation
-from engine.workflow.forms import schema_problems
+from engine.workflow.forms import Schema, schema_problems
 from engine.workflow.parser import MAX_FILE_BYTES, XmlRefused, parse_xml
 from engine.workflow.sandbox import compile_checked
 
@@ -60,7 +60,7 @@ def check_bundle(files: dict[str, str], process_id: str, scopes: tuple[str, ...]
     result = BundleCheck()
     bpmn_roots: dict[str, etree._Element] = {}
     dmn_roots: dict[str, etree._Element] = {}
-    forms: dict[str, dict] = {}
+    forms: dict[str, Schema] = {}
     for name, text in sorted(files.items()):
         if len(text.encode("utf-8")) > MAX_FILE_BYTES:
             result.problems.append(problem(name, "", f"文件超过 {MAX_FILE_BYTES // 1024} KB 上限，请精简后再上传"))
@@ -241,7 +241,7 @@ def _check_decision_refs(name: str, root: etree._Element, decisions: dict[str, D
     return found
 
 
-def catalog(forms: dict[str, dict], bpmn_roots: dict[str, etree._Element]) -> dict[str, Variable]:
+def catalog(forms: dict[str, Schema], bpmn_roots: dict[str, etree._Element]) -> dict[str, Variable]:
     """Variables a decision may read: the project facts, every form field, names scripts assign."""
     variables: dict[str, Variable] = {}
     for fact in hooks.subject().catalog():
@@ -262,7 +262,7 @@ def catalog(forms: dict[str, dict], bpmn_roots: dict[str, etree._Element]) -> di
     return variables
 
 
-def _enum(prop: dict) -> Optional[tuple[Any, ...]]:
+def _enum(prop: dict[str, Any]) -> Optional[tuple[Any, ...]]:
     if isinstance(prop.get("enum"), list):
         return tuple(prop["enum"])
     options = prop.get("oneOf") or prop.get("anyOf")

@@ -311,7 +311,12 @@ def _bpmn_elements(files: dict[str, str]) -> tuple[Described, Described]:
     nodes: Described = {}
     flows: Described = {}
     for _name, _text, root in parsed_files(files, ".bpmn"):
-        lanes = {ref.text: lane.get("name", "") for lane in root.iter(f"{{{BPMN_NS}}}lane") for ref in lane.findall(f"{{{BPMN_NS}}}flowNodeRef")}
+        lanes = {
+            ref.text: lane.get("name", "")
+            for lane in root.iter(f"{{{BPMN_NS}}}lane")
+            for ref in lane.findall(f"{{{BPMN_NS}}}flowNodeRef")
+            if ref.text
+        }
         for element in root.iter(etree.Element):
             local = etree.QName(element).localname
             element_id = element.get("id", "")
@@ -335,7 +340,7 @@ def _node_attributes(element: etree._Element, local: str, lanes: dict[str, str])
     attributes = {
         "类型": FLOW_NODE_TYPES[local],
         "名称": element.get("name", ""),
-        "泳道": lanes.get(element.get("id"), ""),
+        "泳道": lanes.get(element.get("id", ""), ""),
         "默认路径": element.get("default", ""),
     }
     for prop in element.iter(f"{{{SPIFF_NS}}}property"):
@@ -357,9 +362,10 @@ def _dmn_elements(files: dict[str, str]) -> Described:
     for _name, _text, root in parsed_files(files, ".dmn"):
         ns = {"dmn": root.nsmap.get(None) or "https://www.omg.org/spec/DMN/20191111/MODEL/"}
         for table in root.iterfind(".//dmn:decisionTable", ns):
-            decision = table.getparent().get("id", "")
-            labels = [i.get("label") or i.get("id", "") for i in table.findall("dmn:input", ns)]
-            outputs = [o.get("label") or o.get("name") or o.get("id", "") for o in table.findall("dmn:output", ns)]
+            parent = table.getparent()
+            decision = parent.get("id", "") if parent is not None else ""
+            labels = [i.get("label") or i.get("id") or "" for i in table.findall("dmn:input", ns)]
+            outputs = [o.get("label") or o.get("name") or o.get("id") or "" for o in table.findall("dmn:output", ns)]
             found[f"{decision}:命中策略"] = (f"{decision} 命中策略", {"命中策略": table.get("hitPolicy", "UNIQUE")})
             for column in table.findall("dmn:input", ns):
                 expression = column.find("dmn:inputExpression", ns)

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from functools import lru_cache
 from types import CodeType
-from typing import Any
+from typing import Any, cast
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
@@ -60,7 +60,8 @@ def _compile_cached(source: str, mode: str) -> CodeType:
 
 
 def _compile(source: str, mode: str) -> CodeType:
-    return compile(guarded(check_source(source, mode)), "<string>", mode)
+    tree = guarded(check_source(source, mode))  # parsed in "eval" or "exec" mode: an Expression or a Module
+    return compile(cast(ast.Expression | ast.Module, tree), "<string>", mode)
 
 
 def result_checked(value: Any, limits: Limits) -> Any:
@@ -74,7 +75,7 @@ def result_checked(value: Any, limits: Limits) -> Any:
 class SandboxEnvironment(TaskDataEnvironment):
     """Task-data environment whose eval/exec run checked, guarded code under a deadline."""
 
-    def evaluate(self, expression: str, context: dict, external_context: dict | None = None) -> Any:
+    def evaluate(self, expression: str, context: dict[str, Any], external_context: dict[str, Any] | None = None) -> Any:
         """Evaluate an expression over task data within the expression deadline."""
         code = compile_checked(expression, "eval")
         limits = active()
@@ -87,7 +88,7 @@ class SandboxEnvironment(TaskDataEnvironment):
             value = eval(code, scope)  # noqa: S307 - allow-listed, guarded tree
         return result_checked(value, limits)
 
-    def execute(self, script: str, context: dict, external_context: dict | None = None) -> bool:
+    def execute(self, script: str, context: dict[str, Any], external_context: dict[str, Any] | None = None) -> bool:
         """Run a script that may set task-data variables, within the script deadline and the data ceiling.
 
         The script runs on a copy of the task data, which replaces it only when the script
@@ -176,7 +177,7 @@ class SandboxScriptEngine(PythonScriptEngine):
     def __init__(self) -> None:
         super().__init__(environment=SandboxEnvironment())
 
-    def evaluate(self, task: Any, expression: Any, external_context: dict | None = None) -> Any:
+    def evaluate(self, task: Any, expression: Any, external_context: dict[str, Any] | None = None) -> Any:
         """Evaluate for `task`; a cardinality or a loop past its ceiling fails the task with the reason."""
         spec = getattr(task, "task_spec", None)
         if isinstance(spec, StandardLoopTask) and expression == spec.condition:
@@ -190,8 +191,8 @@ class SandboxScriptEngine(PythonScriptEngine):
         if timer is not None:
             try:
                 check_timer_value(timer, value, active())
-            except LimitExceeded as refusal:
-                raise WorkflowTaskException(refusal.message, task=task, exception=refusal) from refusal
+            except LimitExceeded as out_of_range:
+                raise WorkflowTaskException(out_of_range.message, task=task, exception=out_of_range) from out_of_range
         if isinstance(spec, MultiInstanceTask) and expression == spec.cardinality:
             ceiling = active().max_cardinality
             if not isinstance(value, int) or value > ceiling:

@@ -17,7 +17,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Callable, Iterable, Iterator
+from functools import partial
+from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 from engine.platform.errors import LimitExceeded, SandboxViolation
 from engine.workflow.sandbox.limits import Limits, active
@@ -25,6 +26,7 @@ from engine.workflow.sandbox.policy import ALLOWED_FUNCTIONS, ATTRIBUTES_BY_TYPE
 
 CONTAINERS = (list, tuple, dict, set, frozenset)
 SCALARS = frozenset({str, int, float, bool, type(None), Decimal, date, datetime, timedelta})
+Charged = TypeVar("Charged")
 
 
 class CollectorClock:
@@ -73,7 +75,7 @@ class Budget:
 
     allocated: int = 0
 
-    def charge(self, value: Any) -> Any:
+    def charge(self, value: Charged) -> Charged:
         """Count the memory a new text or container took; past the allocation budget the evaluation stops."""
         if isinstance(value, str):
             self.allocated += len(value)
@@ -197,7 +199,7 @@ def _check_int_bits(bits: int, limits: Limits) -> None:
         raise too_large(f"整数位数（{limits.max_int_digits} 位）")
 
 
-def _precheck(op: type, left: Any, right: Any, limits: Limits) -> None:
+def _precheck(op: str, left: Any, right: Any, limits: Limits) -> None:
     """Refuse an operation whose result would be beyond a ceiling, before CPython computes it."""
     if op == "Pow" and isinstance(left, int) and isinstance(right, int) and right > 0 and abs(left) > 1:
         _check_int_bits(left.bit_length() * right, limits)
@@ -235,7 +237,7 @@ def binop(op: str, left: Any, right: Any) -> Any:
     state = current()
     state.in_time()
     if type(left) not in SCALARS or type(right) not in SCALARS or op in ("Pow", "LShift", "Mult", "Mod", "Add"):
-        _precheck(op, left, right, state.limits)  # type: ignore[arg-type]
+        _precheck(op, left, right, state.limits)
     result = BINARY_OPERATORS[op](left, right)
     if type(result) not in SCALARS:
         measure(result, state.limits)
@@ -398,13 +400,13 @@ WRAPPED_METHODS: dict[tuple[type, str], Callable[[Any], Callable[..., Any]]] = {
     (str, "zfill"): lambda s: _width_guard(s.zfill),
     (str, "join"): _join_guard,
     (str, "replace"): _replace_guard,
-    **{(list, n): (lambda c, n=n: _growth_guard(c, n)) for n in ("append", "extend", "insert")},
-    **{(dict, n): (lambda c, n=n: _growth_guard(c, n)) for n in ("update", "setdefault")},
+    **{(list, n): partial(_growth_guard, name=n) for n in ("append", "extend", "insert")},
+    **{(dict, n): partial(_growth_guard, name=n) for n in ("update", "setdefault")},
     (set, "add"): lambda c: _growth_guard(c, "add"),
-    **{(list, n): (lambda c, n=n: _walking_guard(c, n)) for n in ("count", "index", "remove", "sort")},
-    **{(tuple, n): (lambda c, n=n: _walking_guard(c, n)) for n in ("count", "index")},
-    **{(dict, n): (lambda c, n=n: _key_guard(c, n)) for n in ("get", "pop")},
-    **{(set, n): (lambda c, n=n: _walking_guard(c, n)) for n in ("union", "intersection", "difference", "symmetric_difference", "issubset", "issuperset", "isdisjoint", "remove", "discard")},
+    **{(list, n): partial(_walking_guard, name=n) for n in ("count", "index", "remove", "sort")},
+    **{(tuple, n): partial(_walking_guard, name=n) for n in ("count", "index")},
+    **{(dict, n): partial(_key_guard, name=n) for n in ("get", "pop")},
+    **{(set, n): partial(_walking_guard, name=n) for n in ("union", "intersection", "difference", "symmetric_difference", "issubset", "issuperset", "isdisjoint", "remove", "discard")},
 }
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, fields
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -37,12 +38,12 @@ class Limits:
     @classmethod
     def from_env(cls) -> "Limits":
         """Defaults overridden by ZHIKONG_MAX_CARDINALITY, ZHIKONG_SCRIPT_SECONDS and so on."""
-        values: dict[str, float | int] = {}
+        values: dict[str, Any] = {}
         for item in fields(cls):
             raw = os.environ.get(f"ZHIKONG_{item.name.upper()}")
             if raw:
                 values[item.name] = float(raw) if item.type == "float" else int(raw)
-        return cls(**values)  # type: ignore[arg-type]
+        return cls(**values)
 
 
 class _Active:

@@ -30,8 +30,8 @@ class Guarder(ast.NodeTransformer):
         if isinstance(target, ast.Name):
             current: ast.expr = ast.Name(id=target.id, ctx=ast.Load())
         else:
-            assert isinstance(target, ast.Subscript)
-            current = _guard("getitem", ast.Name(id=target.value.id, ctx=ast.Load()), target.slice)  # type: ignore[attr-defined]
+            assert isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name)
+            current = _guard("getitem", ast.Name(id=target.value.id, ctx=ast.Load()), target.slice)
         value = _guard("binop", ast.Constant(type(node.op).__name__), current, node.value)
         return ast.Assign(targets=[target], value=value)
 
@@ -42,7 +42,8 @@ class Guarder(ast.NodeTransformer):
             return node
         if len(names) == 1:
             return _guard("compare", ast.Constant(names[0]), node.left, node.comparators[0])
-        return _guard("chain", ast.Constant(tuple(names)), node.left, *node.comparators)
+        operators = ast.Tuple(elts=[ast.Constant(name) for name in names], ctx=ast.Load())
+        return _guard("chain", operators, node.left, *node.comparators)
 
     def visit_Call(self, node: ast.Call) -> ast.AST:
         self.generic_visit(node)
@@ -134,4 +135,5 @@ class Guarder(ast.NodeTransformer):
 
 def guarded(tree: ast.AST) -> ast.AST:
     """The tree with guards in place, locations fixed for compile()."""
-    return ast.fix_missing_locations(Guarder().visit(tree))
+    rewritten: ast.AST = Guarder().visit(tree)
+    return ast.fix_missing_locations(rewritten)

@@ -58,7 +58,7 @@ def _check_duration(text: str) -> float:
         parts = TimerEventDefinition.parse_iso_duration(text)
     except Exception:  # noqa: BLE001 - SpiffWorkflow raises a bare Exception for a malformed duration
         raise LimitExceeded(f"定时器时长“{text}”不是 ISO-8601 时长（如 P15D、PT2H）") from None
-    seconds = sum(SECONDS_PER_UNIT[unit] * amount for unit, amount in parts.items())
+    seconds: float = sum(SECONDS_PER_UNIT[unit] * amount for unit, amount in parts.items())
     if seconds > MAX_YEARS * SECONDS_PER_UNIT["years"]:
         raise LimitExceeded(f"定时器时长“{text}”超过上限 {MAX_YEARS} 年")
     return seconds

@@ -3,6 +3,9 @@
 Revision ID: 0006
 Revises: 0001
 """
+import sqlite3
+from typing import cast
+
 from alembic import op
 import sqlalchemy as sa
 
@@ -14,9 +17,9 @@ depends_on = None
 MONEY = sa.Numeric(precision=14, scale=2)
 
 
-def _sqlite_foreign_keys(bind, on: bool) -> None:  # type: ignore[no-untyped-def]
+def _sqlite_foreign_keys(bind: sa.Connection, on: bool) -> None:
     """SQLite rebuilds a table to drop a constraint; that needs foreign keys off, outside a transaction."""
-    raw = bind.connection.dbapi_connection
+    raw = cast(sqlite3.Connection, bind.connection.dbapi_connection)
     if raw.in_transaction:
         raw.commit()
     raw.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
