@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Any, Optional
 
 from flask import Flask, Response, render_template
+from flask.typing import ResponseReturnValue
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from engine import wiring
@@ -105,7 +107,7 @@ def _harden(app: Flask) -> None:
     """Trust X-Forwarded-For/-Proto from PROXY_COUNT proxies only (none by default), and send the security headers on every response."""
     if app.config["PROXY_COUNT"]:
         count = app.config["PROXY_COUNT"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)  # type: ignore[method-assign]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)  # type: ignore[method-assign]  # Flask documents this replacement; its types call wsgi_app a method
 
     @app.after_request
     def security_headers(response: Response) -> Response:
@@ -140,7 +142,8 @@ def create_app(test_config: Optional[dict[str, Any]] = None) -> Flask:
 
     @app.errorhandler(403)
     @app.errorhandler(404)
-    def error_page(error):  # type: ignore[no-untyped-def]
+    def error_page(error: HTTPException) -> ResponseReturnValue:
+        assert error.code is not None  # registered for these codes only
         return render_template("error.html", error=error), error.code
 
     return app

@@ -3,36 +3,40 @@ from __future__ import annotations
 
 import json
 from functools import wraps
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, ParamSpec
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from engine.projects import lifecycle
 from engine.workflow import admin, definitions, recheck
 from engine.platform import audit
 from engine.workflow import console as overview
+from engine.platform.inputs import whole_number
 from engine.platform.errors import EngineError, InvalidInput, NotFound
 from engine.platform.models import Definition, OrgUnit, Task, User, UserRole
 
-from .params import int_arg, whole_number
+from .params import int_arg
 from .auth import official
 from .services import db
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 NAV = [(90, "运维管理", "admin.console", ("admin",)), (92, "人员与角色", "admin.users", ("admin",))]
 PAGE_SIZE = 50
+Params = ParamSpec("Params")
 TOKEN_LABELS = {"active": "当前环节", "completed": "已完成", "errored": "出错"}
 
 
-def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
+def admin_required(view: Callable[Params, ResponseReturnValue]) -> Callable[Params, ResponseReturnValue]:
     """Signed in and holding the admin role, else 403."""
 
     @wraps(view)
     @login_required
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
+    def wrapped(*args: Params.args, **kwargs: Params.kwargs) -> ResponseReturnValue:
         if "admin" not in current_user.roles:
             abort(403)
         return view(*args, **kwargs)
@@ -42,7 +46,7 @@ def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
 
 @bp.route("/")
 @admin_required
-def console():  # type: ignore[no-untyped-def]
+def console() -> ResponseReturnValue:
     """Which projects are stuck and why, counts per status, and every instance behind filters."""
     filters = overview.ConsoleFilter(
         status=request.args.get("status", "") if request.args.get("status") in overview.STATUS_LABELS else "",
@@ -79,7 +83,7 @@ def _pretty(data: dict[str, Any]) -> str:
 
 
 def _instance_page(instance_id: int, status: int = 200, errors: Optional[dict[str, str]] = None,
-                   form: Optional[dict[str, str]] = None, problem: str = "") -> Any:
+                   form: Optional[dict[str, str]] = None, problem: str = "") -> ResponseReturnValue:
     """Render the instance page, optionally with field errors and the submitted values kept."""
     with db().session() as s:
         try:
@@ -113,12 +117,12 @@ def _instance_page(instance_id: int, status: int = 200, errors: Optional[dict[st
 
 @bp.route("/instances/<int:instance_id>")
 @admin_required
-def instance(instance_id: int):  # type: ignore[no-untyped-def]
+def instance(instance_id: int) -> ResponseReturnValue:
     """Diagram with token overlays, task data (read-only), tasks, event log and the repair forms."""
     return _instance_page(instance_id)
 
 
-def _repair(instance_id: int, action: Callable[[Any, User, str], Any], done: str) -> Any:
+def _repair(instance_id: int, action: Callable[[Session, User, str], Any], done: str) -> ResponseReturnValue:
     """Run one repair in one transaction; errors come back on the page with the input kept."""
     reason = request.form.get("reason", "")
     try:
@@ -136,7 +140,7 @@ def _repair(instance_id: int, action: Callable[[Any, User, str], Any], done: str
     return redirect(url_for("admin.instance", instance_id=instance_id), 303)
 
 
-def _parse_edits(session: Any, instance_id: int, text: str) -> dict[str, Any]:
+def _parse_edits(session: Session, instance_id: int, text: str) -> dict[str, Any]:
     """The fields of the submitted JSON that differ from the errored task's current data."""
     try:
         submitted = json.loads(text or "{}")
@@ -150,7 +154,7 @@ def _parse_edits(session: Any, instance_id: int, text: str) -> dict[str, Any]:
 
 @bp.route("/instances/<int:instance_id>/retry", methods=["POST"])
 @admin_required
-def retry(instance_id: int):  # type: ignore[no-untyped-def]
+def retry(instance_id: int) -> ResponseReturnValue:
     """Edit the errored task's data (JSON) and run it again."""
     text = request.form.get("data", "")
     return _repair(
@@ -162,21 +166,21 @@ def retry(instance_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/instances/<int:instance_id>/suspend", methods=["POST"])
 @admin_required
-def suspend(instance_id: int):  # type: ignore[no-untyped-def]
+def suspend(instance_id: int) -> ResponseReturnValue:
     """Suspend: tasks leave every inbox until resumed."""
     return _repair(instance_id, lambda s, me, reason: admin.suspend(s, instance_id, me, reason), _("流程已挂起"))
 
 
 @bp.route("/instances/<int:instance_id>/resume", methods=["POST"])
 @admin_required
-def resume(instance_id: int):  # type: ignore[no-untyped-def]
+def resume(instance_id: int) -> ResponseReturnValue:
     """Resume a suspended instance."""
     return _repair(instance_id, lambda s, me, reason: admin.resume(s, instance_id, me, reason), _("流程已恢复"))
 
 
 @bp.route("/instances/<int:instance_id>/terminate", methods=["POST"])
 @admin_required
-def terminate(instance_id: int):  # type: ignore[no-untyped-def]
+def terminate(instance_id: int) -> ResponseReturnValue:
     """Terminate for good (the project is closed with the reason)."""
     if request.form.get("confirm") != "yes":
         return _instance_page(instance_id, 422, {"confirm": "请勾选“确认终止”：终止后流程不能恢复"}, request.form.to_dict())
@@ -185,7 +189,7 @@ def terminate(instance_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/tasks/<int:task_id>/reassign", methods=["POST"])
 @admin_required
-def reassign(task_id: int):  # type: ignore[no-untyped-def]
+def reassign(task_id: int) -> ResponseReturnValue:
     """Give a waiting task to one named official."""
     with db().session() as s:
         task = s.get(Task, task_id)
@@ -202,7 +206,7 @@ def reassign(task_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/instances/<int:instance_id>/move", methods=["GET", "POST"])
 @admin_required
-def move(instance_id: int):  # type: ignore[no-untyped-def]
+def move(instance_id: int) -> ResponseReturnValue:
     """GET: what moving the token to `target` cancels and makes ready; POST: do it (reason required)."""
     target = (request.values.get("target") or "")[:80]
     with db().session() as s:
@@ -231,7 +235,7 @@ def move(instance_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/definitions/<int:definition_id>/heat")
 @admin_required
-def heat(definition_id: int):  # type: ignore[no-untyped-def]
+def heat(definition_id: int) -> ResponseReturnValue:
     """The definition's diagram with per-activity counts of running instances and average time spent."""
     with db().session() as s:
         definition = s.get(Definition, definition_id)
@@ -248,7 +252,7 @@ def heat(definition_id: int):  # type: ignore[no-untyped-def]
     return render_template("admin/heat.html", definition=definition, table=table, diagram=diagram)
 
 
-def _known_roles(session: Any) -> dict[str, str]:
+def _known_roles(session: Session) -> dict[str, str]:
     """Role keys with their Chinese names (lane mapping of the newest lifecycle, plus roles already held)."""
     names: dict[str, str] = {}
     try:
@@ -263,12 +267,12 @@ def _known_roles(session: Any) -> dict[str, str]:
 
 @bp.route("/users")
 @admin_required
-def users():  # type: ignore[no-untyped-def]
+def users() -> ResponseReturnValue:
     """Officials with their units, roles and status; deactivate or change roles with a reason."""
     return _users_page()
 
 
-def _users_page(status: int = 200, errors: Optional[dict[str, str]] = None, user_id: Optional[int] = None) -> Any:
+def _users_page(status: int = 200, errors: Optional[dict[str, str]] = None, user_id: Optional[int] = None) -> ResponseReturnValue:
     with db().session() as s:
         people = list(s.scalars(select(User).order_by(User.unit_id, User.id)))
         units = dict(s.execute(select(OrgUnit.id, OrgUnit.name)).all())
@@ -279,7 +283,7 @@ def _users_page(status: int = 200, errors: Optional[dict[str, str]] = None, user
 
 @bp.route("/users/<int:user_id>", methods=["POST"])
 @admin_required
-def update_user(user_id: int):  # type: ignore[no-untyped-def]
+def update_user(user_id: int) -> ResponseReturnValue:
     """Activate/deactivate (field active) or replace roles (field roles); orphaned tasks are flagged at once."""
     reason = request.form.get("reason", "")
     try:
@@ -300,7 +304,7 @@ def update_user(user_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/audit", methods=["GET", "POST"])
 @admin_required
-def audit_check():  # type: ignore[no-untyped-def]
+def audit_check() -> ResponseReturnValue:
     """Check the event log's hash chain on request (POST) and show the first problem found."""
     verdict = None
     if request.method == "POST":

@@ -1,19 +1,27 @@
 """季度赛拼 and annual assessment rankings with explained scores, the scoring rules, monthly notices, Excel in and out."""
 from __future__ import annotations
 
+from typing import Any, Optional
+
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
+from sqlalchemy.orm import Session
 
 from engine.supervision import assessment, coordination, notices, rankings
 from engine.projects import excel, queries
 from engine.supervision import excel as supervision_excel
+from engine.platform import clock
+from engine.platform.inputs import whole_number
 from engine.platform.errors import ConcurrentUpdate, InvalidInput, NotAllowed, NotFound
 from engine.platform.models import User
+from engine.platform.xlsx import ImportPreview
+from engine.supervision.models import MonthlyNotice, PublishedRanking
 
 from . import uploads
 from .auth import official
-from .params import required_number, whole_number, year_arg
+from .params import required_number, year_arg
 from .services import db
 
 bp = Blueprint("assessment", __name__)
@@ -27,7 +35,7 @@ IMPORT_ROLES = frozenset({"office"})
 def _period() -> tuple[int, int]:
     """(year, quarter) from the query string; quarter 0 means the whole year."""
     quarter = request.args.get("quarter")
-    return year_arg(), _quarter(quarter if quarter is not None else str((coordination.local_today().month - 1) // 3 + 1))
+    return year_arg(), _quarter(quarter if quarter is not None else str((clock.local_today().month - 1) // 3 + 1))
 
 
 def _quarter(text: str) -> int:
@@ -38,7 +46,7 @@ def _quarter(text: str) -> int:
     return quarter
 
 
-def _ranking(session, year: int, quarter: int):  # type: ignore[no-untyped-def]
+def _ranking(session: Session, year: int, quarter: int) -> tuple[list[assessment.UnitScore], Optional[PublishedRanking]]:
     """The finalised edition when there is one, else live; `?live=1` asks for the live trial under the current rules."""
     if request.args.get("live") == "1":
         return rankings.live(session, year, quarter), None
@@ -57,13 +65,13 @@ def _xlsx(content: bytes, name: str) -> Response:
 
 @bp.route("/assessment")
 @login_required
-def ranking():  # type: ignore[no-untyped-def]
+def ranking() -> ResponseReturnValue:
     """Ranking table of a quarter (季度赛拼) or the year (with 一票评优/一票否优), frozen once finalised."""
     year, quarter = _period()
     return _ranking_page(year, quarter, {}, 200)
 
 
-def _ranking_page(year: int, quarter: int, errors: dict[str, str], status: int):  # type: ignore[no-untyped-def]
+def _ranking_page(year: int, quarter: int, errors: dict[str, str], status: int) -> ResponseReturnValue:
     with db().session() as s:
         me = official(s)
         rows, published = _ranking(s, year, quarter)
@@ -71,11 +79,11 @@ def _ranking_page(year: int, quarter: int, errors: dict[str, str], status: int):
         ids = [r.unit_id for r in rows]
         county = bool(me.roles & COUNTY)
         version = assessment.rule_table(s)[0]
-        history = [(e.edition, e.published_at, s.get(User, e.published_by).display_name, e.rule_version, e.reason)
+        history = [(e.edition, e.published_at, s.get_one(User, e.published_by).display_name, e.rule_version, e.reason)
                    for e in rankings.editions(s, year, quarter)]
         changed = published is not None and _totals(rankings.live(s, year, quarter)) != _totals(rows)
         may_publish = bool(me.roles & rankings.PUBLISHER_ROLES)
-    ended = rankings.period_range(year, quarter)[1] < coordination.local_today()
+    ended = rankings.period_range(year, quarter)[1] < clock.local_today()
     return render_template("assessment/ranking.html", year=year, quarter=quarter, rows=list(zip(ids, cells)),
                            headers=supervision_excel.RANKING_HEADERS, caption=_caption(year, quarter), county=county,
                            my_unit=current_user.unit_id, version=version, published=published, history=history,
@@ -83,13 +91,13 @@ def _ranking_page(year: int, quarter: int, errors: dict[str, str], status: int):
                            errors=errors), status
 
 
-def _totals(rows) -> dict[int, float]:  # type: ignore[no-untyped-def]
+def _totals(rows: list[assessment.UnitScore]) -> dict[int, float]:
     return {r.unit_id: r.total for r in rows}
 
 
 @bp.route("/assessment/publish", methods=["POST"])
 @login_required
-def publish():  # type: ignore[no-untyped-def]
+def publish() -> ResponseReturnValue:
     """The office finalises (定稿) a closed period; finalising again needs a reason."""
     if not request.form.get("year"):
         abort(400)
@@ -110,7 +118,7 @@ def publish():  # type: ignore[no-untyped-def]
 
 @bp.route("/assessment/export.xlsx")
 @login_required
-def ranking_export():  # type: ignore[no-untyped-def]
+def ranking_export() -> ResponseReturnValue:
     """The ranking as .xlsx (with the explained lines on a second sheet for county roles)."""
     year, quarter = _period()
     with db().session() as s:
@@ -123,7 +131,7 @@ def ranking_export():  # type: ignore[no-untyped-def]
 
 @bp.route("/assessment/units/<int:unit_id>")
 @login_required
-def unit_score(unit_id: int):  # type: ignore[no-untyped-def]
+def unit_score(unit_id: int) -> ResponseReturnValue:
     """Every point of a unit in the period: project, rule, points, date."""
     year, quarter = _period()
     with db().session() as s:
@@ -139,9 +147,9 @@ def unit_score(unit_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/assessment/rules", methods=["GET", "POST"])
 @login_required
-def rules():  # type: ignore[no-untyped-def]
+def rules() -> ResponseReturnValue:
     """The scoring table (bpmn/assessment_scoring.dmn as deployed); the office changes points, a new version is deployed."""
-    errors: dict = {}
+    errors: dict[str, str] = {}
     if request.method == "POST":
         changes = {k.removeprefix("points_"): v for k, v in request.form.items() if k.startswith("points_")}
         try:
@@ -175,7 +183,7 @@ def _generated(year: int, month: int) -> bool:
 
 @bp.route("/notices", methods=["GET", "POST"])
 @login_required
-def notice_list():  # type: ignore[no-untyped-def]
+def notice_list() -> ResponseReturnValue:
     """Generated monthly notices; the office can (re)generate a month."""
     if request.method == "POST":
         with db().session() as s:
@@ -189,10 +197,10 @@ def notice_list():  # type: ignore[no-untyped-def]
     with db().session() as s:
         rows = [(n.year, n.month, n.generated_at) for n in notices.listing(s)]
         may_generate = "office" in official(s).roles
-    return render_template("assessment/notices.html", rows=rows, may_generate=may_generate, today=coordination.local_today())
+    return render_template("assessment/notices.html", rows=rows, may_generate=may_generate, today=clock.local_today())
 
 
-def _notice_rows(session, year: int, month: int):  # type: ignore[no-untyped-def]
+def _notice_rows(session: Session, year: int, month: int) -> tuple[MonthlyNotice, list[Any]]:
     me = official(session)
     try:
         notice = notices.get(session, year, month)
@@ -204,7 +212,7 @@ def _notice_rows(session, year: int, month: int):  # type: ignore[no-untyped-def
 
 @bp.route("/notices/<int:year>/<int:month>")
 @login_required
-def notice_page(year: int, month: int):  # type: ignore[no-untyped-def]
+def notice_page(year: int, month: int) -> ResponseReturnValue:
     """A monthly notice, printable; every count links to the projects behind it."""
     with db().session() as s:
         notice, rows = _notice_rows(s, year, month)
@@ -214,7 +222,7 @@ def notice_page(year: int, month: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/notices/<int:year>/<int:month>.xlsx")
 @login_required
-def notice_export(year: int, month: int):  # type: ignore[no-untyped-def]
+def notice_export(year: int, month: int) -> ResponseReturnValue:
     """The monthly notice as .xlsx: the same rows the page shows."""
     with db().session() as s:
         notice, rows = _notice_rows(s, year, month)
@@ -226,7 +234,7 @@ def notice_export(year: int, month: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/ledger.xlsx")
 @login_required
-def ledger_export():  # type: ignore[no-untyped-def]
+def ledger_export() -> ResponseReturnValue:
     """The project ledger as .xlsx (a unit gets its own projects)."""
     with db().session() as s:
         official(s)  # a disabled account gets a 403
@@ -236,7 +244,7 @@ def ledger_export():  # type: ignore[no-untyped-def]
 
 @bp.route("/import", methods=["GET", "POST"])
 @login_required
-def import_projects():  # type: ignore[no-untyped-def]
+def import_projects() -> ResponseReturnValue:
     """Upload an .xlsx of leads: preview with an error per row; confirm registers all rows or none."""
     with db().session() as s:
         if not official(s).roles & IMPORT_ROLES:
@@ -246,11 +254,11 @@ def import_projects():  # type: ignore[no-untyped-def]
     return uploads.handle(IMPORT)
 
 
-def _import_page(preview, token: str, errors: dict[str, str], status: int):  # type: ignore[no-untyped-def]
+def _import_page(preview: Optional[ImportPreview], token: str, errors: dict[str, str], status: int) -> ResponseReturnValue:
     return render_template("assessment/import.html", preview=preview, token=token, errors=errors), status
 
 
-def _imported(ids: list[int]):  # type: ignore[no-untyped-def]
+def _imported(ids: list[int]) -> ResponseReturnValue:
     flash(f"已导入{len(ids)}个项目线索", "success")
     return redirect(url_for("projects.ledger"), 303)
 

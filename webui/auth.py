@@ -6,6 +6,7 @@ from typing import Optional
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import UserMixin, current_user, login_required, login_user, logout_user
 from sqlalchemy.orm import Session
@@ -58,7 +59,7 @@ def _limits() -> login_throttle.Limits:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login():  # type: ignore[no-untyped-def]
+def login() -> ResponseReturnValue:
     """Show the sign-in form; on POST count the attempt, then check the password (same answer for any username)."""
     if current_user.is_authenticated:
         return redirect(_safe_next(request.args.get("next")))
@@ -81,7 +82,7 @@ def login():  # type: ignore[no-untyped-def]
 
 @bp.route("/logout", methods=["POST"])
 @login_required
-def logout():  # type: ignore[no-untyped-def]
+def logout() -> ResponseReturnValue:
     """Sign out (POST, so it carries the CSRF token)."""
     logout_user()
     flash(_("已退出登录"), "info")

@@ -5,8 +5,10 @@ from decimal import Decimal
 from typing import Any
 
 from flask import Blueprint, abort, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from engine.platform import clock
 from engine.supervision import dashboard, rankings
@@ -25,7 +27,7 @@ CENT_OF_YI = Decimal("0.01")
 FUNNEL = ("lead", "intent", "feasibility", "assessment", "leading_group", "negotiation", "approval", "signing", "landing", "construction", "started")
 
 
-def dashboard_data(session, year: int) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def dashboard_data(session: Session, year: int) -> dict[str, Any]:
     """Every figure of the dashboard with the link behind it (amounts in 亿元 as exact decimals)."""
     unit = queries.visible_unit_for(current_user)
     figures = dashboard.figures(session, year, utcnow(), unit)
@@ -69,7 +71,7 @@ def _yi(wan: Decimal) -> Decimal:
 
 @bp.route("/dashboard")
 @login_required
-def cockpit():  # type: ignore[no-untyped-def]
+def cockpit() -> ResponseReturnValue:
     """The 驾驶舱 page; charts are drawn by static/build/dashboard.js from the embedded figures."""
     if not set(current_user.roles) & set(VIEW_ROLES):
         abort(403)
@@ -80,7 +82,7 @@ def cockpit():  # type: ignore[no-untyped-def]
 
 @bp.route("/dashboard/projects")
 @login_required
-def projects():  # type: ignore[no-untyped-def]
+def projects() -> ResponseReturnValue:
     """The projects behind a dashboard or notice number (ids), limited to what the viewer may see."""
     ids = [required_number(x) for x in request.args.get("ids", "").split(",") if x.strip()][:500]
     with db().session() as s:

@@ -7,6 +7,7 @@ from typing import Any, Optional
 import yaml
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import login_required
 from werkzeug.routing import BuildError
@@ -14,12 +15,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.workflow import definitions, impact, migration, validation, versions
+from engine.platform.inputs import whole_number
 from engine.platform.errors import DefinitionInvalid, EngineError, NotFound
 from engine.platform.models import Definition, User
 from engine.workflow.parser import MAX_FILE_BYTES
 from engine.projects.record import STAGES
 
-from .params import required_number, whole_number
+from .params import required_number
 from .auth import official
 from .services import db
 
@@ -49,16 +51,17 @@ def _posted_files() -> dict[str, str]:
     payload = request.get_json(silent=True)
     if not isinstance(payload, dict) or not isinstance(payload.get("files", {}), dict):
         abort(400)
-    return payload.get("files", {})
+    files: dict[str, str] = payload.get("files", {})
+    return files
 
 
-def _refused(exc: DefinitionInvalid, status: int = 422):  # type: ignore[no-untyped-def]
+def _refused(exc: DefinitionInvalid, status: int = 422) -> ResponseReturnValue:
     return jsonify(ok=False, problems=exc.problems), status
 
 
 @bp.route("/definitions")
 @login_required
-def index():  # type: ignore[no-untyped-def]
+def index() -> ResponseReturnValue:
     """Every definition with its versions: who deployed, when, hash, running instances per version."""
     with db().session() as s:
         _owner(s)
@@ -70,13 +73,13 @@ def index():  # type: ignore[no-untyped-def]
 
 @bp.route("/definitions/<process_id>/modeler")
 @login_required
-def modeler(process_id: str):  # type: ignore[no-untyped-def]
+def modeler(process_id: str) -> ResponseReturnValue:
     """The bpmn-js modeler with properties panel and the dmn-js decision-table editor."""
     with db().session() as s:
         _owner(s)
         _require_process(s, process_id)
         files, draft, latest = versions.working_files(s, process_id)
-        saved_by = s.get(User, draft.saved_by).display_name if draft and draft.saved_by else ""
+        saved_by = s.get_one(User, draft.saved_by).display_name if draft and draft.saved_by else ""
     forms = sorted(name.removeprefix("forms/") for name in files if name.startswith("forms/"))
     decisions = sorted(impact.decisions_in(files))
     config = {
@@ -105,7 +108,7 @@ def _lane_roles(files: dict[str, str]) -> dict[str, str]:
         config = yaml.safe_load(files.get("lanes.yaml", "")) or {}
         roles = config.get("roles") or {}
         return {
-            str(lane): f"{roles.get(m.get('role'), m.get('role'))}（{SCOPE_LABELS.get(m.get('scope'), m.get('scope'))}）"
+            str(lane): f"{roles.get(m.get('role'), m.get('role'))}（{SCOPE_LABELS.get(str(m.get('scope')), m.get('scope'))}）"
             for lane, m in (config.get("lanes") or {}).items()
             if isinstance(m, dict)
         }
@@ -115,7 +118,7 @@ def _lane_roles(files: dict[str, str]) -> dict[str, str]:
 
 @bp.route("/definitions/<process_id>/files")
 @login_required
-def working(process_id: str):  # type: ignore[no-untyped-def]
+def working(process_id: str) -> ResponseReturnValue:
     """The files the modeler edits (the draft, else the newest version) as JSON."""
     with db().session() as s:
         _owner(s)
@@ -127,7 +130,7 @@ def working(process_id: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/definitions/<process_id>/draft", methods=["POST"])
 @login_required
-def save(process_id: str):  # type: ignore[no-untyped-def]
+def save(process_id: str) -> ResponseReturnValue:
     """Save the edited files as the process's draft."""
     changed = _posted_files()
     try:
@@ -143,7 +146,7 @@ def save(process_id: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/definitions/<process_id>/validate", methods=["POST"])
 @login_required
-def validate(process_id: str):  # type: ignore[no-untyped-def]
+def validate(process_id: str) -> ResponseReturnValue:
     """Run every pre-deploy check on the working files plus the posted edits; nothing is stored."""
     changed = _posted_files()
     with db().session() as s:
@@ -159,7 +162,7 @@ def validate(process_id: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/definitions/<process_id>/impact", methods=["POST"])
 @login_required
-def preview(process_id: str):  # type: ignore[no-untyped-def]
+def preview(process_id: str) -> ResponseReturnValue:
     """Running projects whose decision output the edited DMN would change (project, old → new).
 
     The files must be sound (every check but the decision cases); failing cases are listed with
@@ -210,7 +213,7 @@ def _project_url(project_id: int) -> Optional[str]:
 
 @bp.route("/definitions/<process_id>/deploy", methods=["POST"])
 @login_required
-def deploy(process_id: str):  # type: ignore[no-untyped-def]
+def deploy(process_id: str) -> ResponseReturnValue:
     """Validate and deploy the working files plus the posted edits as a new version (logged)."""
     payload = request.get_json(silent=True) or {}
     changed = _posted_files()
@@ -229,7 +232,7 @@ def deploy(process_id: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/definitions/<process_id>/upload", methods=["POST"])
 @login_required
-def upload(process_id: str):  # type: ignore[no-untyped-def]
+def upload(process_id: str) -> ResponseReturnValue:
     """Put a .bpmn/.dmn exported from Camunda Modeler or bpmn.io into the draft (XML checked first)."""
     file = request.files.get("file")
     if file is None or not file.filename:
@@ -257,7 +260,7 @@ def upload(process_id: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/definitions/<process_id>/draft/discard", methods=["POST"])
 @login_required
-def discard(process_id: str):  # type: ignore[no-untyped-def]
+def discard(process_id: str) -> ResponseReturnValue:
     """Drop the draft; the modeler opens the newest version again."""
     with db().session() as s:
         _owner(s)
@@ -268,7 +271,7 @@ def discard(process_id: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/definitions/<process_id>/diff")
 @login_required
-def diff(process_id: str):  # type: ignore[no-untyped-def]
+def diff(process_id: str) -> ResponseReturnValue:
     """Tasks and flows added, removed and changed between two versions."""
     old_number, new_number = required_number(request.args.get("from", "")), required_number(request.args.get("to", ""))
     with db().session() as s:
@@ -283,7 +286,7 @@ def diff(process_id: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/definitions/<process_id>/versions/<int:number>/rollback", methods=["POST"])
 @login_required
-def rollback(process_id: str, number: int):  # type: ignore[no-untyped-def]
+def rollback(process_id: str, number: int) -> ResponseReturnValue:
     """Redeploy an earlier version's files as the newest version."""
     try:
         with db().session() as s:
@@ -309,7 +312,7 @@ def _filters() -> dict[str, Any]:
 
 @bp.route("/definitions/<process_id>/migrate", methods=["GET", "POST"])
 @login_required
-def migrate(process_id: str):  # type: ignore[no-untyped-def]
+def migrate(process_id: str) -> ResponseReturnValue:
     """Running projects on older versions with each one's compatibility; migrate one, the selected or all matching."""
     filters = _filters()
     with db().session() as s:

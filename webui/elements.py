@@ -2,16 +2,21 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from collections.abc import Callable
 from typing import Any, Optional
 from urllib.parse import quote
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
+from sqlalchemy.orm import Session
 
-from engine.supervision import coordination
+from engine.platform import clock
 from engine.elements import common, fund, land
 from engine.projects import queries
+from engine.elements.models import LandRevitalisation, LandSupply
 from engine.platform.errors import EngineError, InvalidInput, NotAllowed
+from engine.platform.models import User
 
 from .params import year_arg
 from .auth import official
@@ -24,7 +29,7 @@ WAITING_SHOWN = 100  # waiting projects listed (and offered for a supply record)
 
 
 @bp.before_request
-def _county_pages_only():  # type: ignore[no-untyped-def]
+def _county_pages_only() -> None:
     """The ledgers name every unit's projects and amounts: county-level roles and the element departments only."""
     if current_user.is_authenticated and not current_user.roles & VIEWERS:
         abort(403)
@@ -52,16 +57,16 @@ def _may(roles: frozenset[str]) -> bool:
 
 @bp.route("/elements")
 @login_required
-def overview():  # type: ignore[no-untyped-def]
+def overview() -> ResponseReturnValue:
     """Both ledgers' totals and warnings on one page."""
-    year = coordination.local_today().year
+    year = clock.local_today().year
     with db().session() as s:
         fund_ledger = fund.ledger(s)
         land_year = land.year_ledger(s, year, waiting_limit=0)
     return render_template("elements/overview.html", fund=fund_ledger, land=land_year, may_settings=_may(common.SETTING_EDITORS))
 
 
-def _fund_page(errors: dict[str, str], values: dict[str, Any], status: int, void_error: str = ""):  # type: ignore[no-untyped-def]
+def _fund_page(errors: dict[str, str], values: dict[str, Any], status: int, void_error: str = "") -> ResponseReturnValue:
     """The fund ledger page, with the disbursement form's errors and values (or a refused void's reason)."""
     with db().session() as s:
         fund_ledger = fund.ledger(s)
@@ -74,19 +79,19 @@ def _fund_page(errors: dict[str, str], values: dict[str, Any], status: int, void
                            money_columns=fund.MONEY_COLUMNS, paid=list(zip([r.id for r in rows], paid)), voided=voided,
                            paid_headers=fund.DISBURSEMENT_HEADERS, payable=payable,
                            may_pay=_may(common.FUND_EDITORS), may_settings=_may(common.SETTING_EDITORS),
-                           today=coordination.local_today(), errors=errors, values=values, void_error=void_error), status
+                           today=clock.local_today(), errors=errors, values=values, void_error=void_error), status
 
 
 @bp.route("/elements/fund")
 @login_required
-def fund_page():  # type: ignore[no-untyped-def]
+def fund_page() -> ResponseReturnValue:
     """产业基金台账: every request, commitment and disbursement with the fund's totals and warnings."""
     return _fund_page({}, {}, 200)
 
 
 @bp.route("/elements/fund/disbursements", methods=["POST"])
 @login_required
-def disburse():  # type: ignore[no-untyped-def]
+def disburse() -> ResponseReturnValue:
     """The office records a disbursement; refused ones come back with the field named and nothing stored."""
     data = {key: request.form.get(key, "") for key in ("project_id", "paid_on", "amount", "note")}
     try:
@@ -103,7 +108,7 @@ def disburse():  # type: ignore[no-untyped-def]
 
 @bp.route("/elements/fund/disbursements/<int:row_id>/void", methods=["POST"])
 @login_required
-def void_disbursement(row_id: int):  # type: ignore[no-untyped-def]
+def void_disbursement(row_id: int) -> ResponseReturnValue:
     """The office voids (冲销) a wrong disbursement record with a reason; it stops counting and stays listed."""
     try:
         with db().session() as s:
@@ -119,15 +124,15 @@ def void_disbursement(row_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/elements/fund.xlsx")
 @login_required
-def fund_export():  # type: ignore[no-untyped-def]
+def fund_export() -> ResponseReturnValue:
     """The fund ledger as .xlsx, the same rows as the page."""
     with db().session() as s:
         content = fund.fund_xlsx(fund.ledger(s), fund.disbursements(s))
     return _xlsx(content, "产业基金台账.xlsx")
 
 
-def _land_page(year: int, errors: dict[str, str], values: dict[str, Any], form: Optional[str], status: int,  # type: ignore[no-untyped-def]
-               void_error: str = ""):
+def _land_page(year: int, errors: dict[str, str], values: dict[str, Any], form: Optional[str], status: int,
+               void_error: str = "") -> ResponseReturnValue:
     """The land ledger of a year, with the refused form's errors and values (`form` names which form) or a refused void's reason."""
     with db().session() as s:
         land_year = land.year_ledger(s, year, waiting_limit=WAITING_SHOWN)
@@ -138,17 +143,18 @@ def _land_page(year: int, errors: dict[str, str], values: dict[str, Any], form: 
     return render_template("elements/land.html", land=land_year, year=year, form=form, errors=errors, values=values, shown=WAITING_SHOWN,
                            supply_headers=land.SUPPLY_HEADERS, revitalise_headers=land.REVITALISE_HEADERS,
                            waiting_headers=land.WAITING_HEADERS, uses=land.USES, may_record=_may(common.LAND_EDITORS),
-                           today=coordination.local_today(), void_error=void_error, **view), status
+                           today=clock.local_today(), void_error=void_error, **view), status
 
 
 @bp.route("/elements/land")
 @login_required
-def land_page():  # type: ignore[no-untyped-def]
+def land_page() -> ResponseReturnValue:
     """土地要素台账 of a year: supply and industrial share, revitalisation and its plan, waiting projects."""
     return _land_page(year_arg(), {}, {}, None, 200)
 
 
-def _record_land(form: str, fields: tuple[str, ...], action, date_field: str, done: str):  # type: ignore[no-untyped-def]
+def _record_land(form: str, fields: tuple[str, ...], action: Callable[[Session, User, dict[str, Any]], LandSupply | LandRevitalisation],
+                 date_field: str, done: str) -> ResponseReturnValue:
     """Submit one land form through `action`; on success go to the record's year, else show the page with errors."""
     data = {key: request.form.get(key, "") for key in fields}
     try:
@@ -165,7 +171,7 @@ def _record_land(form: str, fields: tuple[str, ...], action, date_field: str, do
 
 @bp.route("/elements/land/supply", methods=["POST"])
 @login_required
-def supply():  # type: ignore[no-untyped-def]
+def supply() -> ResponseReturnValue:
     """县自然资源和规划局 records land supplied."""
     return _record_land("supply", ("supplied_on", "parcel", "area_mu", "land_use", "project_id"), land.record_supply,
                         "supplied_on", "已登记供地记录")
@@ -173,7 +179,7 @@ def supply():  # type: ignore[no-untyped-def]
 
 @bp.route("/elements/land/revitalisation", methods=["POST"])
 @login_required
-def revitalise():  # type: ignore[no-untyped-def]
+def revitalise() -> ResponseReturnValue:
     """县自然资源和规划局 records revitalised idle or low-efficiency land."""
     return _record_land("revitalise", ("done_on", "description", "area_mu"), land.record_revitalisation,
                         "done_on", "已登记盘活低效用地记录")
@@ -181,14 +187,14 @@ def revitalise():  # type: ignore[no-untyped-def]
 
 @bp.route("/elements/land/<kind>/<int:row_id>/void", methods=["POST"])
 @login_required
-def void_land(kind: str, row_id: int):  # type: ignore[no-untyped-def]
+def void_land(kind: str, row_id: int) -> ResponseReturnValue:
     """县自然资源和规划局 voids (冲销) a wrong supply or revitalisation record with a reason."""
     if kind not in ("supply", "revitalisation"):
         abort(404)
     try:
         with db().session() as s:
             row = land.void_record(s, official(s), kind, row_id, request.form.get("reason", ""))
-            year = (row.supplied_on if kind == "supply" else row.done_on).year
+            year = (row.supplied_on if isinstance(row, LandSupply) else row.done_on).year
     except InvalidInput as exc:
         return _land_page(year_arg(), {}, {}, None, 422, exc.errors["reason"])
     except EngineError as exc:
@@ -200,7 +206,7 @@ def void_land(kind: str, row_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/elements/land.xlsx")
 @login_required
-def land_export():  # type: ignore[no-untyped-def]
+def land_export() -> ResponseReturnValue:
     """The year's land ledger as .xlsx, the same rows as the page."""
     year = year_arg()
     with db().session() as s:
@@ -210,7 +216,7 @@ def land_export():  # type: ignore[no-untyped-def]
 
 @bp.route("/elements/settings", methods=["GET", "POST"])
 @login_required
-def settings():  # type: ignore[no-untyped-def]
+def settings() -> ResponseReturnValue:
     """要素保障设置 for the office: fund size, per-project cap, industrial share and revitalisation targets."""
     if not _may(common.SETTING_EDITORS):
         abort(403)

@@ -5,6 +5,7 @@ from typing import Any, Optional
 from urllib.parse import quote
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import login_required
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -55,7 +56,7 @@ def _supplying_units(session: Session) -> list[OrgUnit]:
 
 @bp.route("/enterprises")
 @login_required
-def listing():  # type: ignore[no-untyped-def]
+def listing() -> ResponseReturnValue:
     """The shared list with filters (tag, source unit, kind, status, name) and paging; everyone reads, units add their own."""
     flt = _filter()
     page_number = int_arg("page") or 1
@@ -72,7 +73,7 @@ def listing():  # type: ignore[no-untyped-def]
 
 @bp.route("/enterprises/export.xlsx")
 @login_required
-def export():  # type: ignore[no-untyped-def]
+def export() -> ResponseReturnValue:
     """Every entry matching the page's filters as .xlsx, in the page's order."""
     with db().session() as s:
         content = catalog.export_xlsx(catalog.matching(s, _filter()))
@@ -80,7 +81,7 @@ def export():  # type: ignore[no-untyped-def]
     return Response(content, mimetype=XLSX, headers={"Content-Disposition": f"attachment; filename*=UTF-8''{name}"})
 
 
-def _form_page(session: Session, me: User, values: Any, errors: dict[str, str], entry: Optional[EnterpriseEntry], status: int):  # type: ignore[no-untyped-def]
+def _form_page(session: Session, me: User, values: Any, errors: dict[str, str], entry: Optional[EnterpriseEntry], status: int) -> ResponseReturnValue:
     """The new/edit form with its choices and any errors."""
     tags = [t for t in catalog.tags(session) if t.active or (entry is not None and t.id == entry.tag_id)]
     return render_template(
@@ -98,7 +99,7 @@ def _posted() -> dict[str, str]:
 
 @bp.route("/enterprises/new", methods=["GET", "POST"])
 @login_required
-def new():  # type: ignore[no-untyped-def]
+def new() -> ResponseReturnValue:
     """录入招引企业: staff of a unit add their unit's entries, the office any unit's; nothing is stored on error."""
     with db().session() as s:
         me = official(s)
@@ -120,12 +121,12 @@ def new():  # type: ignore[no-untyped-def]
 
 @bp.route("/enterprises/<int:entry_id>")
 @login_required
-def detail(entry_id: int):  # type: ignore[no-untyped-def]
+def detail(entry_id: int) -> ResponseReturnValue:
     """All fields of an entry, its project when converted, and its history from the event log."""
     return _detail_page(entry_id, "", 200)
 
 
-def _detail_page(entry_id: int, error: str, status: int):  # type: ignore[no-untyped-def]
+def _detail_page(entry_id: int, error: str, status: int) -> ResponseReturnValue:
     """The entry page, with an error line when an action on it was refused."""
     with db().session() as s:
         me = official(s)
@@ -139,7 +140,7 @@ def _detail_page(entry_id: int, error: str, status: int):  # type: ignore[no-unt
 
 @bp.route("/enterprises/<int:entry_id>/edit", methods=["GET", "POST"])
 @login_required
-def edit(entry_id: int):  # type: ignore[no-untyped-def]
+def edit(entry_id: int) -> ResponseReturnValue:
     """Edit an entry of one's own unit (any entry for the office); other units' entries are read-only."""
     with db().session() as s:
         me = official(s)
@@ -161,7 +162,7 @@ def edit(entry_id: int):  # type: ignore[no-untyped-def]
     return redirect(url_for("enterprises.detail", entry_id=entry_id), 303)
 
 
-def _lead_page(session: Session, me: User, entry: EnterpriseEntry, values: Any, errors: dict[str, str], status: int):  # type: ignore[no-untyped-def]
+def _lead_page(session: Session, me: User, entry: EnterpriseEntry, values: Any, errors: dict[str, str], status: int) -> ResponseReturnValue:
     """The lead form of an entry with its choices and any errors."""
     return render_template("enterprises/lead.html", entry=entry, values=values, errors=errors,
                            is_manager=catalog.is_manager(me), **form_options(session)), status
@@ -169,7 +170,7 @@ def _lead_page(session: Session, me: User, entry: EnterpriseEntry, values: Any, 
 
 @bp.route("/enterprises/<int:entry_id>/lead", methods=["GET", "POST"])
 @login_required
-def lead(entry_id: int):  # type: ignore[no-untyped-def]
+def lead(entry_id: int) -> ResponseReturnValue:
     """转为项目线索: the registration form prefilled from the entry; on success the lifecycle starts and both are linked."""
     with db().session() as s:
         me = official(s)
@@ -195,7 +196,7 @@ def lead(entry_id: int):  # type: ignore[no-untyped-def]
     return redirect(url_for("projects.project_page", project_id=project_id), 303)
 
 
-def _import_page(preview: Any, token: str, errors: dict[str, str], status: int):  # type: ignore[no-untyped-def]
+def _import_page(preview: Any, token: str, errors: dict[str, str], status: int) -> ResponseReturnValue:
     """The import page: upload form, preview table, confirmation when every row is fine."""
     return render_template("enterprises/import.html", preview=preview, token=token, errors=errors,
                            headers=list(catalog.IMPORT_HEADERS), required=catalog.REQUIRED_HEADERS), status
@@ -203,7 +204,7 @@ def _import_page(preview: Any, token: str, errors: dict[str, str], status: int):
 
 @bp.route("/enterprises/import", methods=["GET", "POST"])
 @login_required
-def import_entries():  # type: ignore[no-untyped-def]
+def import_entries() -> ResponseReturnValue:
     """Upload an .xlsx: a preview with an error per row naming the column and duplicates; confirm stores all rows or none."""
     with db().session() as s:
         if not catalog.may_create(official(s)):
@@ -213,7 +214,7 @@ def import_entries():  # type: ignore[no-untyped-def]
     return uploads.handle(IMPORT)
 
 
-def _imported(ids: list[int]):  # type: ignore[no-untyped-def]
+def _imported(ids: list[int]) -> ResponseReturnValue:
     flash(f"已导入{len(ids)}家招引企业", "success")
     return redirect(url_for("enterprises.listing"), 303)
 
@@ -224,7 +225,7 @@ IMPORT = uploads.ImportFlow("enterprises", catalog.preview_import, catalog.commi
 
 @bp.route("/enterprises/tags", methods=["GET", "POST"])
 @login_required
-def tags():  # type: ignore[no-untyped-def]
+def tags() -> ResponseReturnValue:
     """The "1+3+3" industry tags with their use; the office adds a tag here."""
     errors: dict[str, str] = {}
     if request.method == "POST":
@@ -240,7 +241,7 @@ def tags():  # type: ignore[no-untyped-def]
     return _tags_page(errors, None, 422 if errors else 200)
 
 
-def _tags_page(errors: dict[str, str], failed_tag: Optional[int], status: int):  # type: ignore[no-untyped-def]
+def _tags_page(errors: dict[str, str], failed_tag: Optional[int], status: int) -> ResponseReturnValue:
     """The tag list, with errors beside the tag whose change was refused."""
     with db().session() as s:
         me = official(s)
@@ -251,7 +252,7 @@ def _tags_page(errors: dict[str, str], failed_tag: Optional[int], status: int): 
 
 @bp.route("/enterprises/tags/<int:tag_id>", methods=["POST"])
 @login_required
-def tag_update(tag_id: int):  # type: ignore[no-untyped-def]
+def tag_update(tag_id: int) -> ResponseReturnValue:
     """The office renames, regroups, deactivates or reactivates a tag."""
     try:
         with db().session() as s:
@@ -268,7 +269,7 @@ def tag_update(tag_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/enterprises/tags/<int:tag_id>/delete", methods=["POST"])
 @login_required
-def tag_delete(tag_id: int):  # type: ignore[no-untyped-def]
+def tag_delete(tag_id: int) -> ResponseReturnValue:
     """The office deletes an unused tag; a tag in use is refused with the advice to deactivate it."""
     try:
         with db().session() as s:

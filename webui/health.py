@@ -15,6 +15,7 @@ import time
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
+from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import SQLAlchemyError
 
 from engine.workflow import health
@@ -59,7 +60,8 @@ class LatencyHistogram:
 
 
 def _histogram() -> LatencyHistogram:
-    return current_app.extensions.setdefault("zhikong_latency", LatencyHistogram())
+    histogram: LatencyHistogram = current_app.extensions.setdefault("zhikong_latency", LatencyHistogram())
+    return histogram
 
 
 @bp.before_app_request
@@ -76,7 +78,7 @@ def _stop_clock(response: Response) -> Response:
 
 
 @bp.route("/healthz")
-def healthz():  # type: ignore[no-untyped-def]
+def healthz() -> ResponseReturnValue:
     """200 {"status": "ok"} or 503 with the reasons (database unreachable, scheduler silent)."""
     max_age = int(current_app.config.get("HEARTBEAT_MAX_AGE") or health.heartbeat_max_age())
     try:
@@ -95,7 +97,7 @@ def _token() -> str:
 
 
 @bp.route("/metrics")
-def metrics():  # type: ignore[no-untyped-def]
+def metrics() -> ResponseReturnValue:
     """Prometheus text format; bearer token required when one is configured."""
     token = _token()
     if token:

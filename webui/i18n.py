@@ -15,6 +15,7 @@ from typing import Any, Optional
 from engine.platform.clock import LOCAL
 
 from flask import Blueprint, Flask, redirect, request
+from flask.typing import ResponseReturnValue
 from babel.messages.extract import extract_python
 from flask_babel import Babel, get_locale, gettext
 
@@ -50,7 +51,7 @@ def _init(state: Any) -> None:
 
 
 @bp.route("/lang", methods=["POST"])
-def switch_language():  # type: ignore[no-untyped-def]
+def switch_language() -> ResponseReturnValue:
     """Remember the chosen language for a year and go back to the page the official was on."""
     lang = request.form.get("lang", "zh")
     target = request.form.get("next", "/")
@@ -198,11 +199,12 @@ for _name, _func in (("money", money), ("area", area), ("local_datetime", local_
     bp.add_app_template_filter(_func, _name)
 
 
-def extract_labels(fileobj: Any, keywords: Any, comment_tags: Any, options: Any) -> Iterator[tuple[int, str, str, list[str]]]:
+def extract_labels(fileobj: Any, keywords: Any, comment_tags: Any, options: Any) -> Iterator[tuple[int, str, str | tuple[str | None, ...], list[str]]]:
     """Babel extractor for this module: its own gettext calls, plus text translated at run time —
     the engine's label tables (stages, categories, channels, fields, meetings, lights) and every
     web module's NAV labels."""
-    yield from extract_python(fileobj, keywords, comment_tags, options)
+    # Babel annotates extract_python as yielding (lineno, message, comments, context); it yields (lineno, funcname, message, comments)
+    yield from extract_python(fileobj, keywords, comment_tags, options)  # type: ignore[misc]
     tables = (record.STAGES, record.CATEGORIES, record.SOURCE_CHANNELS, record.FIELD_LABELS, KIND_NAMES, LIGHT_NAMES)
     for table in tables:
         for text in table.values():

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.orm import Session
@@ -37,7 +38,7 @@ def _require_viewer() -> None:
 
 @bp.route("/meetings")
 @login_required
-def index():  # type: ignore[no-untyped-def]
+def index() -> ResponseReturnValue:
     """Each meeting kind with the number of projects waiting, its open sitting, and past meetings."""
     _require_viewer()
     with db().session() as s:
@@ -50,7 +51,7 @@ def index():  # type: ignore[no-untyped-def]
 
 @bp.route("/meetings/new", methods=["GET", "POST"])
 @login_required
-def open_meeting():  # type: ignore[no-untyped-def]
+def open_meeting() -> ResponseReturnValue:
     """Open a sitting: date, host, place, attendees; the agenda is every project waiting at that step."""
     kind_key = request.values.get("kind", "")
     with db().session() as s:
@@ -118,7 +119,7 @@ def _submitted(rows: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
 
 @bp.route("/meetings/<int:meeting_id>", methods=["GET", "POST"])
 @login_required
-def meeting_page(meeting_id: int):  # type: ignore[no-untyped-def]
+def meeting_page(meeting_id: int) -> ResponseReturnValue:
     """The agenda with a decision per project; one submission records them all in one transaction."""
     _require_viewer()
     with db().session() as s:
@@ -147,7 +148,7 @@ def meeting_page(meeting_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/meetings/<int:meeting_id>/minutes")
 @login_required
-def minutes(meeting_id: int):  # type: ignore[no-untyped-def]
+def minutes(meeting_id: int) -> ResponseReturnValue:
     """Printable 会议纪要: date, host, attendees and every project's decision and opinion."""
     _require_viewer()
     with db().session() as s:

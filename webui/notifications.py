@@ -5,6 +5,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -41,7 +42,7 @@ def _local_link(link: str) -> str:
 
 @bp.route("/notifications")
 @login_required
-def index():  # type: ignore[no-untyped-def]
+def index() -> ResponseReturnValue:
     """My notifications, newest first; unread ones marked."""
     page = int_arg("page") or 1
     unread_only = request.args.get("unread") == "1"
@@ -58,7 +59,7 @@ def index():  # type: ignore[no-untyped-def]
 
 @bp.route("/notifications/unread.json")
 @login_required
-def unread_json():  # type: ignore[no-untyped-def]
+def unread_json() -> ResponseReturnValue:
     """The bell's number, polled by the page."""
     with db().session() as s:
         return jsonify(unread=notifications.unread_count(s, int(current_user.get_id())))
@@ -66,7 +67,7 @@ def unread_json():  # type: ignore[no-untyped-def]
 
 @bp.route("/notifications/<int:notification_id>/open", methods=["POST"])
 @login_required
-def open_one(notification_id: int):  # type: ignore[no-untyped-def]
+def open_one(notification_id: int) -> ResponseReturnValue:
     """Mark one notification read and go to what it is about."""
     uid = int(current_user.get_id())
     with db().session() as s:
@@ -80,7 +81,7 @@ def open_one(notification_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/notifications/<int:notification_id>/read", methods=["POST"])
 @login_required
-def read_one(notification_id: int):  # type: ignore[no-untyped-def]
+def read_one(notification_id: int) -> ResponseReturnValue:
     """Mark one of my notifications read."""
     try:
         with db().session() as s:
@@ -92,7 +93,7 @@ def read_one(notification_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/notifications/read-all", methods=["POST"])
 @login_required
-def read_all():  # type: ignore[no-untyped-def]
+def read_all() -> ResponseReturnValue:
     """Mark all my notifications read."""
     with db().session() as s:
         count = notifications.mark_read(s, int(current_user.get_id()))
@@ -102,7 +103,7 @@ def read_all():  # type: ignore[no-untyped-def]
 
 @bp.route("/notifications/address", methods=["POST"])
 @login_required
-def address():  # type: ignore[no-untyped-def]
+def address() -> ResponseReturnValue:
     """Save where I receive e-mail and work-messenger notifications."""
     uid = int(current_user.get_id())
     try:

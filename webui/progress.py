@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -19,7 +20,7 @@ from .services import db
 bp = Blueprint("progress", __name__)
 
 
-def _page(project_id: int, values: dict[str, str], errors: dict[str, str]):  # type: ignore[no-untyped-def]
+def _page(project_id: int, values: dict[str, str], errors: dict[str, str]) -> str:
     """The progress page of a project the official may see (404/403 otherwise)."""
     now = datetime.now(timezone.utc)
     with db().session() as s:
@@ -46,7 +47,7 @@ def _page(project_id: int, values: dict[str, str], errors: dict[str, str]):  # t
 
 @bp.route("/projects/<int:project_id>/progress", methods=["GET", "POST"])
 @login_required
-def project_progress(project_id: int):  # type: ignore[no-untyped-def]
+def project_progress(project_id: int) -> ResponseReturnValue:
     """List a project's progress notes; POST adds one (responsible units and the office only)."""
     if request.method == "GET":
         return _page(project_id, {}, {})

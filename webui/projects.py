@@ -7,9 +7,11 @@ from decimal import Decimal
 from typing import Any
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from engine.projects import lifecycle
 from engine.enterprises import catalog
@@ -43,7 +45,7 @@ def _flag(name: str) -> bool:
     return request.args.get(name) == "1"
 
 
-def _project_for_viewer(session, project_id: int) -> Project:  # type: ignore[no-untyped-def]
+def _project_for_viewer(session: Session, project_id: int) -> Project:
     """The project if the signed-in official may see it; 404 or 403 otherwise."""
     project = session.get(Project, project_id)
     if project is None:
@@ -55,7 +57,7 @@ def _project_for_viewer(session, project_id: int) -> Project:  # type: ignore[no
 
 @bp.route("/projects")
 @login_required
-def ledger():  # type: ignore[no-untyped-def]
+def ledger() -> ResponseReturnValue:
     """项目台账 with filters (stage, unit, category, 7亿+ manufacturing, 3亿+ industrial, major, light, search)."""
     unit_id, page_number = int_arg("unit"), int_arg("page") or 1
     flt = queries.LedgerFilter(
@@ -80,7 +82,7 @@ def ledger():  # type: ignore[no-untyped-def]
     )
 
 
-def form_options(session) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def form_options(session: Session) -> dict[str, Any]:
     """(value, label) choices for the registration form: units, platforms, deputies, categories, channels."""
     deputies = session.scalars(
         select(User).join(UserRole, UserRole.user_id == User.id).where(UserRole.role == "deputy", User.active.is_(True)).order_by(User.id)
@@ -98,7 +100,7 @@ def form_options(session) -> dict[str, Any]:  # type: ignore[no-untyped-def]
 
 @bp.route("/projects/new", methods=["GET", "POST"])
 @login_required
-def register():  # type: ignore[no-untyped-def]
+def register() -> ResponseReturnValue:
     """登记项目线索: validate every field on the server, store nothing on error, start the lifecycle."""
     if not REGISTER_ROLES & current_user.roles:
         abort(403)
@@ -132,7 +134,7 @@ def _form_text(value: Any) -> str:
 
 @bp.route("/projects/<int:project_id>/edit", methods=["GET", "POST"])
 @login_required
-def edit(project_id: int):  # type: ignore[no-untyped-def]
+def edit(project_id: int) -> ResponseReturnValue:
     """修改项目信息: corrections by the office (every field) or the project's own units (descriptive fields)."""
     with db().session() as s:
         project = _project_for_viewer(s, project_id)
@@ -173,7 +175,7 @@ def _header(project: Project) -> dict[str, str]:
 
 @bp.route("/projects/<int:project_id>")
 @login_required
-def project_page(project_id: int):  # type: ignore[no-untyped-def]
+def project_page(project_id: int) -> ResponseReturnValue:
     """All fields, the timeline from the event log, current tasks and their holders, the diagram."""
     now = datetime.now(timezone.utc)
     with db().session() as s:
@@ -199,7 +201,7 @@ def project_page(project_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/projects/<int:project_id>/diagram.json")
 @login_required
-def diagram(project_id: int):  # type: ignore[no-untyped-def]
+def diagram(project_id: int) -> ResponseReturnValue:
     """BPMN XML of the project's definition version with the completed path and current tasks."""
     with db().session() as s:
         _project_for_viewer(s, project_id)
@@ -214,7 +216,7 @@ def diagram(project_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/projects/<int:project_id>/approval-form")
 @login_required
-def approval_form(project_id: int):  # type: ignore[no-untyped-def]
+def approval_form(project_id: int) -> ResponseReturnValue:
     """Printable 《磐安县招商引资项目落地审批表》 with every signer's opinion."""
     with db().session() as s:
         project = _project_for_viewer(s, project_id)
@@ -236,7 +238,7 @@ def _latest_summary(signatures: list[queries.Signature]) -> str:
 
 @bp.route("/projects/<int:project_id>/major", methods=["POST"])
 @login_required
-def flag_major(project_id: int):  # type: ignore[no-untyped-def]
+def flag_major(project_id: int) -> ResponseReturnValue:
     """The office flags a project major (decided outside the monthly meeting) or removes the flag."""
     major = request.form.get("major") == "1"
     try:

@@ -2,17 +2,20 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import login_required
 from sqlalchemy import select
 
 from engine.supervision import assessment, coordination
+from engine.platform import clock
+from engine.platform.inputs import whole_number
 from engine.platform.errors import AlreadyCompleted, ConcurrentUpdate, InvalidInput, NotAllowed, NotFound
 from engine.platform.models import OrgUnit, Project, Task, User
 from engine.platform.org import can_act
-from engine.supervision.models import CoordinationCase, Criticism
+from engine.supervision.models import CoordinationCase, Criticism, UnitTarget
 
 from .auth import official
-from .params import required_number, whole_number, year_arg
+from .params import required_number, year_arg
 from .services import db
 
 bp = Blueprint("supervision", __name__)
@@ -28,12 +31,12 @@ def _may_see(user: User, case: CoordinationCase) -> bool:
 
 @bp.route("/supervision")
 @login_required
-def cases():  # type: ignore[no-untyped-def]
+def cases() -> ResponseReturnValue:
     """交办单 list with each item's light."""
     with db().session() as s:
         me = official(s)
         rows = coordination.cases_for(s, me)
-        today = coordination.local_today()
+        today = clock.local_today()
         view = [(c, c.project.name, c.unit.name, [(i, i.responsible_unit.name, coordination.item_light(i, today)) for i in c.items])
                 for c in rows]
         may_submit = "landing_unit" in me.roles
@@ -43,7 +46,7 @@ def cases():  # type: ignore[no-untyped-def]
 
 @bp.route("/supervision/new", methods=["GET", "POST"])
 @login_required
-def new_case():  # type: ignore[no-untyped-def]
+def new_case() -> ResponseReturnValue:
     """A landing unit reports a problem needing county-level coordination, with written material."""
     with db().session() as s:
         me = official(s)
@@ -71,7 +74,7 @@ def new_case():  # type: ignore[no-untyped-def]
 
 @bp.route("/supervision/cases/<int:case_id>")
 @login_required
-def case_page(case_id: int):  # type: ignore[no-untyped-def]
+def case_page(case_id: int) -> ResponseReturnValue:
     """One 交办单: problem, material, items with lights and reports, the tasks the viewer may act on."""
     with db().session() as s:
         me = official(s)
@@ -80,7 +83,7 @@ def case_page(case_id: int):  # type: ignore[no-untyped-def]
             abort(404)
         if not _may_see(me, case):
             abort(403)
-        today = coordination.local_today()
+        today = clock.local_today()
         items = [(i, i.responsible_unit.name, coordination.item_light(i, today), coordination.was_late(i) or coordination.item_light(i, today) == "red") for i in case.items]
         tasks = [t for t in s.scalars(select(Task).where(Task.instance_id == case.instance_id, Task.status == "ready")) if can_act(me, t)]
         may_criticise = bool(me.roles & {"office", "supervision_office"})
@@ -91,7 +94,7 @@ def case_page(case_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/supervision/tasks/<int:task_id>/issue", methods=["GET", "POST"])
 @login_required
-def issue(task_id: int):  # type: ignore[no-untyped-def]
+def issue(task_id: int) -> ResponseReturnValue:
     """县督考办 writes the list: one line per item with responsible unit and deadline."""
     with db().session() as s:
         task = s.get(Task, task_id)
@@ -126,7 +129,7 @@ def issue(task_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/supervision/criticisms", methods=["GET", "POST"])
 @login_required
-def criticisms():  # type: ignore[no-untyped-def]
+def criticisms() -> ResponseReturnValue:
     """通报批评: the office records one (一票否优 for the year); everyone sees the list."""
     if request.method == "POST":
         unit_id = whole_number(request.form.get("unit_id", "")) or 0
@@ -149,10 +152,10 @@ def criticisms():  # type: ignore[no-untyped-def]
 
 @bp.route("/supervision/targets", methods=["GET", "POST"])
 @login_required
-def targets():  # type: ignore[no-untyped-def]
+def targets() -> ResponseReturnValue:
     """Annual targets per unit; the office edits them, units see their own."""
     year = year_arg()
-    errors: dict = {}
+    errors: dict[str, str] = {}
     if request.method == "POST":
         unit_id = whole_number(request.form.get("unit_id", "")) or 0
         try:
@@ -169,7 +172,7 @@ def targets():  # type: ignore[no-untyped-def]
         units = list(s.scalars(select(OrgUnit).where(OrgUnit.kind.in_(assessment.ASSESSED_KINDS)).order_by(OrgUnit.id)))
         if not me.roles & COUNTY:
             units = [u for u in units if u.id == me.unit_id]
-        rows = {t.unit_id: t for t in s.scalars(select(assessment.UnitTarget).where(assessment.UnitTarget.year == year))}
+        rows = {t.unit_id: t for t in s.scalars(select(UnitTarget).where(UnitTarget.year == year))}
         view = [(u.id, u.name, rows.get(u.id)) for u in units]
         may_edit = bool(me.roles & assessment.EDITOR_ROLES)
     status = 422 if errors else 200
@@ -179,7 +182,7 @@ def targets():  # type: ignore[no-untyped-def]
 
 @bp.route("/supervision/targets/<int:unit_id>")
 @login_required
-def plan(unit_id: int):  # type: ignore[no-untyped-def]
+def plan(unit_id: int) -> ResponseReturnValue:
     """The unit's monthly plan derived backwards from its targets (倒排), against actuals."""
     year = year_arg()
     with db().session() as s:
@@ -189,7 +192,7 @@ def plan(unit_id: int):  # type: ignore[no-untyped-def]
         unit = s.get(OrgUnit, unit_id)
         if unit is None:
             abort(404)
-        today = coordination.local_today()
+        today = clock.local_today()
         upto = 12 if year < today.year else (today.month if year == today.year else 0)
         target, rows = assessment.plan_against_actuals(s, year, unit_id, upto)
     return render_template("supervision/plan.html", year=year, unit=unit, target=target, rows=rows,

@@ -5,9 +5,11 @@ from datetime import datetime, timezone
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from engine.workflow import forms, runtime
 from engine.projects import meetings, queries
@@ -44,12 +46,13 @@ def url_helpers() -> dict[str, Any]:
         args.update({k: v for k, v in changes.items() if v not in (None, "")})
         for key in [k for k, v in changes.items() if v in (None, "")]:
             args.pop(key, None)
-        return url_for(request.endpoint or "tasks.inbox", **(request.view_args or {}), **args)
+        values: dict[str, Any] = {**args, **(request.view_args or {})}
+        return url_for(request.endpoint or "tasks.inbox", **values)
 
     return {"url_with": url_with}
 
 
-def landing_units(session) -> list[Any]:  # type: ignore[no-untyped-def]
+def landing_units(session: Session) -> list[Any]:
     """(id, name, kind) of zones and towns, the units projects land in (for filters and forms)."""
     return list(
         session.execute(
@@ -60,7 +63,7 @@ def landing_units(session) -> list[Any]:  # type: ignore[no-untyped-def]
 
 @bp.route("/")
 @login_required
-def inbox():  # type: ignore[no-untyped-def]
+def inbox() -> ResponseReturnValue:
     """我的待办: the ready tasks this official may act on (task table only), soonest due first."""
     flt = queries.InboxFilter(
         stage=request.args.get("stage", "") if request.args.get("stage") in STAGES else "",
@@ -79,14 +82,14 @@ def inbox():  # type: ignore[no-untyped-def]
 
 @bp.route("/done")
 @login_required
-def done():  # type: ignore[no-untyped-def]
+def done() -> ResponseReturnValue:
     """已办: what this official completed, with the opinion written and the time."""
     with db().session() as s:
         page = queries.done(s, int(current_user.get_id()), int_arg("page") or 1, PER_PAGE)
     return render_template("tasks/done.html", page=page)
 
 
-def _context(session, task: Task) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def _context(session: Session, task: Task) -> dict[str, Any]:
     """Everything the task page shows besides the form values."""
     project = task.project
     meeting = meetings.meeting_of(session, task)
@@ -112,7 +115,7 @@ def _may_view(me: Any, task: Task) -> bool:
     return task.completed_by == me.id or queries.can_view_project(me, task.project)
 
 
-def _redisplay(task_id: int, values: Any, errors: dict[str, str], status: int, message: str = ""):  # type: ignore[no-untyped-def]
+def _redisplay(task_id: int, values: Any, errors: dict[str, str], status: int, message: str = "") -> ResponseReturnValue:
     """The task page again after a refused submission: the input kept, the field messages, the reason flashed."""
     with db().session() as s:
         task = s.get(Task, task_id)
@@ -129,7 +132,7 @@ def _redisplay(task_id: int, values: Any, errors: dict[str, str], status: int, m
 
 @bp.route("/tasks/<int:task_id>", methods=["GET", "POST"])
 @login_required
-def task_page(task_id: int):  # type: ignore[no-untyped-def]
+def task_page(task_id: int) -> ResponseReturnValue:
     """Show a task's form; POST completes it or redisplays it with the field messages and the input kept (409 once
     it is no longer ready)."""
     if request.method == "GET":

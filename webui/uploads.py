@@ -5,12 +5,14 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 from flask import abort, current_app, flash, redirect, request, url_for
+from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
 from engine.platform.errors import InvalidInput
+from engine.platform.models import User
 from engine.platform.xlsx import ImportPreview
 
 from .auth import official
@@ -24,10 +26,10 @@ class ImportFlow:
     """What differs between imports: where files wait, how rows are checked and stored, the page and the way back."""
 
     folder: str
-    preview: Callable[[Session, bytes, Any], ImportPreview]
-    commit: Callable[[Session, bytes, Any], list[int]]
-    page: Callable[[Optional[ImportPreview], str, dict[str, str], int], Any]
-    done: Callable[[list[int]], Any]
+    preview: Callable[[Session, bytes, User], ImportPreview]
+    commit: Callable[[Session, bytes, User], list[int]]
+    page: Callable[[Optional[ImportPreview], str, dict[str, str], int], ResponseReturnValue]
+    done: Callable[[list[int]], ResponseReturnValue]
     endpoint: str
 
 
@@ -38,7 +40,7 @@ def _waiting(folder: str) -> Path:
     return path
 
 
-def handle(flow: ImportFlow) -> Any:
+def handle(flow: ImportFlow) -> ResponseReturnValue:
     """A POST of the import page: confirm a previewed file by its token, or preview a new upload."""
     token = request.form.get("token", "")
     if token:

@@ -5,6 +5,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -51,14 +52,14 @@ def _board_context() -> dict[str, Any]:
 
 @bp.route("/warnings")
 @login_required
-def board():  # type: ignore[no-untyped-def]
+def board() -> ResponseReturnValue:
     """The full board page; its body refreshes itself from /warnings/live."""
     return render_template("warnings/board.html", **_board_context())
 
 
 @bp.route("/warnings/live")
 @login_required
-def live():  # type: ignore[no-untyped-def]
+def live() -> ResponseReturnValue:
     """The board body alone, fetched by the page at the configured interval."""
     return render_template("warnings/_board.html", **_board_context())
 
@@ -76,7 +77,7 @@ def _submitted_settings() -> dict[str, Any]:
 
 @bp.route("/warnings/settings", methods=["GET", "POST"])
 @login_required
-def settings():  # type: ignore[no-untyped-def]
+def settings() -> ResponseReturnValue:
     """预警设置 for the office: thresholds, monthly days, notification channels."""
     if not warning_settings.EDITOR_ROLES & current_user.roles:
         abort(403)
