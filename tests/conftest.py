@@ -5,10 +5,13 @@ import atexit
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine, make_url, select, text
 
 from engine.projects import lifecycle
@@ -20,9 +23,13 @@ from engine.platform.db import Database
 from engine.platform.models import OrgUnit, Project, Task, User
 from engine.platform.org import can_act
 
+if TYPE_CHECKING:
+    from tests.webui.conftest import Auth
+
 BPMN_DIR = PROJECT_ROOT / "bpmn"
 PG_URL = os.environ.get("ZHIKONG_TEST_PG")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+HelperT = TypeVar("HelperT")
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -44,6 +51,7 @@ def fresh_database(backend: str, tmp_path: Path) -> Database:
     """A migrated, empty database on the requested backend, built through the whole Alembic chain."""
     forget_process_caches()
     if backend == "postgresql":
+        assert PG_URL is not None
         reset_postgres(PG_URL)
         db = Database(PG_URL)
     else:
@@ -114,21 +122,21 @@ def prepared_database(backend: str, tmp_path: Path) -> Database:
 
 
 @pytest.fixture(params=BACKENDS)
-def db(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     """Engine database on every available backend."""
     database = prepared_database(request.param, tmp_path)
     yield database
     database.dispose()
 
 
-def make_app(database: Database):  # type: ignore[no-untyped-def]
+def make_app(database: Database) -> Flask:
     """The web app over a prepared database, in testing mode."""
     from webui import create_app
 
     return create_app({"TESTING": True, "SECRET_KEY": "test", "ZHIKONG_DB": database, "DATABASE_URL": database.url})
 
 
-def web_parts(database: Database, helper: Callable[[Database], Any]) -> tuple[Any, Any, Any]:
+def web_parts(database: Database, helper: Callable[[Database], HelperT]) -> tuple[FlaskClient, Auth, HelperT]:
     """(test client, sign-in helper, a test helper over the same database) for the web tests of a module."""
     from tests.webui.conftest import Auth
 
@@ -137,19 +145,19 @@ def web_parts(database: Database, helper: Callable[[Database], Any]) -> tuple[An
 
 
 @pytest.fixture
-def app(sqlite_db: Database):  # type: ignore[no-untyped-def]
+def app(sqlite_db: Database) -> Flask:
     """The web app over the prepared SQLite database."""
     return make_app(sqlite_db)
 
 
 @pytest.fixture
-def client(app):  # type: ignore[no-untyped-def]
+def client(app: Flask) -> FlaskClient:
     """A test client of that app."""
     return app.test_client()
 
 
 @pytest.fixture
-def sqlite_db(tmp_path: Path):  # type: ignore[no-untyped-def]
+def sqlite_db(tmp_path: Path) -> Iterator[Database]:
     """Engine database on SQLite only (for the many fast routing cases)."""
     database = prepared_database("sqlite", tmp_path)
     yield database
@@ -207,7 +215,7 @@ class Helper:
 
     def project(self, project_id: int) -> Project:
         with self.db.session() as s:
-            return s.get(Project, project_id)
+            return s.get_one(Project, project_id)
 
 
 @pytest.fixture

@@ -5,11 +5,15 @@ import re
 from typing import Any
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.test import TestResponse
 
 from engine.projects import lifecycle
 from engine.workflow import definitions, runtime
 from engine.platform.models import Instance, Project, User
+from engine.platform.db import Database
 from tests.conftest import Helper
 
 
@@ -23,24 +27,26 @@ class AdminHelper(Helper):
 
     def instance(self, project_id: int) -> Instance:
         with self.db.session() as s:
-            return s.scalars(select(Instance).where(Instance.project_id == project_id).order_by(Instance.id)).first()
+            instance = s.scalars(select(Instance).where(Instance.project_id == project_id).order_by(Instance.id)).first()
+            assert instance is not None
+            return instance
 
     def start(self, definition_id: int, project_id: int) -> runtime.Outcome:
         with self.db.session() as s:
-            return runtime.start_instance(s, s.get(Project, project_id), definition_id, None)
+            return runtime.start_instance(s, s.get_one(Project, project_id), definition_id, None)
 
-    def admin(self, s: Any) -> User:
+    def admin(self, s: Session) -> User:
         return s.scalars(select(User).where(User.username == "admin")).one()
 
 
 
 @pytest.fixture
-def ah(db) -> AdminHelper:  # type: ignore[no-untyped-def]
+def ah(db: Database) -> AdminHelper:
     return AdminHelper(db)
 
 
 @pytest.fixture
-def ahs(sqlite_db) -> AdminHelper:  # type: ignore[no-untyped-def]
+def ahs(sqlite_db: Database) -> AdminHelper:
     return AdminHelper(sqlite_db)
 
 
@@ -48,7 +54,7 @@ def ahs(sqlite_db) -> AdminHelper:  # type: ignore[no-untyped-def]
 class WebAdmin:
     """Signs in through the real form and posts forms with their CSRF token."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: FlaskClient) -> None:
         self.client = client
 
     def token(self, path: str) -> str:
@@ -62,10 +68,10 @@ class WebAdmin:
 
         self.client.post("/login", data={"username": username, "password": DEMO_PASSWORD, "csrf_token": self.token("/login")})
 
-    def post(self, path: str, data: dict[str, Any], page: str = "/admin/") -> Any:
+    def post(self, path: str, data: dict[str, Any], page: str = "/admin/") -> TestResponse:
         return self.client.post(path, data={**data, "csrf_token": self.token(page)})
 
 
 @pytest.fixture
-def web(client) -> WebAdmin:  # type: ignore[no-untyped-def]
+def web(client: FlaskClient) -> WebAdmin:
     return WebAdmin(client)

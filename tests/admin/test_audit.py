@@ -8,6 +8,7 @@ import pytest
 from alembic import command
 from sqlalchemy import insert, select, text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
 from engine.platform import audit, schema
 from engine.platform.db import Database
@@ -65,6 +66,7 @@ def test_altered_row_with_recomputed_hash_breaks_the_next_link(h: Helper) -> Non
     h.complete(pid, "anwen", INTENT)
     rows = _events(h.db)
     target, following = rows[1], rows[2]
+    assert target.seq is not None and target.prev_hash is not None
     forged = audit.entry_hash(_with(target, summary="伪造"), target.seq, target.prev_hash)
     _tamper(h.db, f"UPDATE event SET summary = '伪造', hash = '{forged}' WHERE id = {target.id}")
     verdict = _verdict(h.db)
@@ -147,6 +149,7 @@ def test_migration_chains_rows_logged_before_it(backend: str, tmp_path: Path) ->
     if backend == "postgresql" and not PG_URL:
         pytest.skip("ZHIKONG_TEST_PG not set")
     if backend == "postgresql":
+        assert PG_URL is not None
         reset_postgres(PG_URL)
         db = Database(PG_URL)
     else:
@@ -202,7 +205,7 @@ def test_events_added_by_a_later_commit_hook_are_chained_too(h: Helper) -> None:
     with h.db.session() as s:
         done: list[bool] = []
 
-        def late(session) -> None:  # type: ignore[no-untyped-def]
+        def late(session: Session) -> None:
             if not done:
                 done.append(True)
                 session.add(Event(kind="note", summary="提交前最后一刻写入"))

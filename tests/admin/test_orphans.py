@@ -12,7 +12,7 @@ from tests.conftest import INTENT
 
 def _task(h: AdminHelper, task_id: int) -> Task:
     with h.db.session() as s:
-        return s.get(Task, task_id)
+        return s.get_one(Task, task_id)
 
 
 def _kinds(h: AdminHelper, task_id: int) -> list[str]:
@@ -56,7 +56,7 @@ def test_any_code_path_that_removes_a_role_is_caught(ah: AdminHelper) -> None:
 def test_a_task_created_for_a_departed_deputy_is_orphaned_when_created(ah: AdminHelper) -> None:
     pid = ah.register(by="anwen")
     with ah.db.session() as s:
-        s.get(User, ah.user("fx_gongye").id).active = False
+        s.get_one(User, ah.user("fx_gongye").id).active = False
     ah.complete(pid, "anwen", INTENT, "confirm_intent")
     task = ah.only_ready(pid)
     assert task.bpmn_id == "feasibility_review" and task.orphaned_at is not None

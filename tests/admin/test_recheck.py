@@ -7,6 +7,7 @@ import sys
 
 import pytest
 from sqlalchemy import select, text
+from flask.testing import FlaskClient
 
 from engine.projects import lifecycle
 from engine.workflow import definitions, recheck, runtime
@@ -73,7 +74,7 @@ def test_init_db_lists_the_refused_versions(ahs: AdminHelper) -> None:
         assert s.scalars(select(Instance.status)).all() == ["suspended"]
 
 
-def test_the_console_lists_refused_versions(ahs: AdminHelper, client, web: WebAdmin) -> None:  # type: ignore[no-untyped-def]
+def test_the_console_lists_refused_versions(ahs: AdminHelper, client: FlaskClient, web: WebAdmin) -> None:
     ahs.register()
     web.login()
     assert 'id="refused"' not in client.get("/admin/").get_data(as_text=True)

@@ -1,6 +1,8 @@
 """Repairs: each needs a reason, is logged with who and when, runs in one transaction, keeps tasks and stage in step."""
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from sqlalchemy import select
 
@@ -30,6 +32,7 @@ def test_division_error_is_described_with_element_type_and_line(ah: AdminHelper)
     assert instance.error["bpmn_id"] == "calc_density"
     assert instance.error["type"] == "ZeroDivisionError"
     assert instance.error["line_number"] == 2
+    assert instance.error is not None
     text = console.describe_error(instance.error)
     assert "计算亩均投资" in text and "ZeroDivisionError" in text and "第 2 行：investment_per_mu = base / land_mu" in text
     assert ah.ready(pid) == []
@@ -78,11 +81,12 @@ def test_every_repair_requires_a_reason_and_stores_nothing(ah: AdminHelper, reas
 def test_bad_data_edits_name_the_field(ahs: AdminHelper) -> None:
     pid = _errored_project(ahs)
     iid = ahs.instance(pid).id
-    for edits in (["land_mu", 20], {"__class__": 1}, {"land mu": 2}, {"land_mu": float("nan")}, {"note": "a\x00b"},
-                  {"items": [{"x": float("inf")}]}, {"big": "x" * 1_100_000}, {"s": {1, 2}}):
+    hostile: list[Any] = [["land_mu", 20], {"__class__": 1}, {"land mu": 2}, {"land_mu": float("nan")}, {"note": "a\x00b"},
+                          {"items": [{"x": float("inf")}]}, {"big": "x" * 1_100_000}, {"s": {1, 2}}]  # not all of them dicts
+    for edits in hostile:
         with pytest.raises(InvalidInput) as caught:
             with ahs.db.session() as s:
-                admin.retry(s, iid, ahs.admin(s), "修正", edits)  # type: ignore[arg-type]
+                admin.retry(s, iid, ahs.admin(s), "修正", edits)
         assert "任务数据" in caught.value.errors["data"]
     with pytest.raises(InvalidInput) as nul:
         with ahs.db.session() as s:
@@ -108,7 +112,7 @@ def test_suspended_instance_leaves_every_inbox_and_refuses_completion(ah: AdminH
     assert ah.instance(pid).status == "suspended"
     with ah.db.session() as s:
         assert s.scalars(ready_tasks_query(s.merge(ah.user("anwen")))).all() == []
-        assert s.get(Task, task.id).status == "suspended"
+        assert s.get_one(Task, task.id).status == "suspended"
     with pytest.raises(Exception, match="已被管理员挂起"):
         with ah.db.session() as s:
             runtime.complete_task(s, task.id, s.merge(ah.user("anwen")), INTENT)
@@ -168,7 +172,7 @@ def test_reassign_to_an_inactive_user_is_refused(ahs: AdminHelper) -> None:
     pid = ahs.register()
     task = ahs.only_ready(pid)
     with ahs.db.session() as s:
-        s.get(User, ahs.user("xinwo").id).active = False
+        s.get_one(User, ahs.user("xinwo").id).active = False
     with pytest.raises(InvalidInput) as caught:
         with ahs.db.session() as s:
             admin.reassign(s, task.id, ahs.user("xinwo").id, ahs.admin(s), "代办")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import update
 
@@ -105,7 +106,7 @@ def test_console_filters_and_counts(ah: AdminHelper) -> None:
     with ah.db.session() as s:
         assert console.counts(s) == {"running": 1, "timer": 0, "error": 1, "suspended": 1, "completed": 0, "terminated": 0}
 
-        def names(**kw) -> list[str]:  # type: ignore[no-untyped-def]
+        def names(**kw: Any) -> list[str]:
             rows, total = console.list_instances(s, console.ConsoleFilter(**kw))
             assert total == len(rows)
             return sorted(r.project_name for r in rows)

@@ -6,6 +6,8 @@ import re
 from html import unescape
 
 from sqlalchemy import select
+from werkzeug.test import TestResponse
+from flask.testing import FlaskClient
 
 from engine.platform.models import Event, Instance, Task
 from tests.admin.bundles import with_division_script
@@ -15,7 +17,7 @@ from tests.admin.conftest import AdminHelper, WebAdmin
 from tests.conftest import INTENT
 
 
-def _text(response) -> str:  # type: ignore[no-untyped-def]
+def _text(response: TestResponse) -> str:
     return unescape(response.get_data(as_text=True))
 
 
@@ -24,7 +26,7 @@ def _admin_events(h: AdminHelper) -> list[Event]:
         return list(s.scalars(select(Event).where(Event.kind.like("admin_%")).order_by(Event.id)))
 
 
-def test_pages_need_sign_in_and_the_admin_role(ahs: AdminHelper, client, web: WebAdmin) -> None:  # type: ignore[no-untyped-def]
+def test_pages_need_sign_in_and_the_admin_role(ahs: AdminHelper, client: FlaskClient, web: WebAdmin) -> None:
     pid = ahs.register()
     iid = ahs.instance(pid).id
     assert "/login" in client.get("/admin/").headers["Location"]
@@ -36,7 +38,7 @@ def test_pages_need_sign_in_and_the_admin_role(ahs: AdminHelper, client, web: We
     assert ahs.instance(pid).status == "running"
 
 
-def test_console_lists_stuck_projects_with_reasons_and_counts(ahs: AdminHelper, client, web: WebAdmin) -> None:  # type: ignore[no-untyped-def]
+def test_console_lists_stuck_projects_with_reasons_and_counts(ahs: AdminHelper, client: FlaskClient, web: WebAdmin) -> None:
     ahs.register(name="正常项目")
     ahs.deploy(with_division_script())
     broken = ahs.register(name="除零项目")
@@ -53,7 +55,7 @@ def test_console_lists_stuck_projects_with_reasons_and_counts(ahs: AdminHelper, 
     assert f'href="/admin/instances/{ahs.instance(broken).id}"' in table
 
 
-def test_retry_form_errors_are_inline_and_store_nothing(ahs: AdminHelper, client, web: WebAdmin) -> None:  # type: ignore[no-untyped-def]
+def test_retry_form_errors_are_inline_and_store_nothing(ahs: AdminHelper, client: FlaskClient, web: WebAdmin) -> None:
     ahs.deploy(with_division_script())
     pid = ahs.register()
     iid = ahs.instance(pid).id
@@ -76,7 +78,7 @@ def test_retry_form_errors_are_inline_and_store_nothing(ahs: AdminHelper, client
     assert logged.payload["changes"] == {"land_mu": {"before": 0.0, "after": 20}}
 
 
-def test_forms_without_csrf_token_are_refused(ahs: AdminHelper, client, web: WebAdmin) -> None:  # type: ignore[no-untyped-def]
+def test_forms_without_csrf_token_are_refused(ahs: AdminHelper, client: FlaskClient, web: WebAdmin) -> None:
     pid = ahs.register()
     iid = ahs.instance(pid).id
     web.login()
@@ -85,7 +87,7 @@ def test_forms_without_csrf_token_are_refused(ahs: AdminHelper, client, web: Web
     assert ahs.instance(pid).status == "running"
 
 
-def test_suspend_resume_and_terminate_through_the_page(ahs: AdminHelper, client, web: WebAdmin) -> None:  # type: ignore[no-untyped-def]
+def test_suspend_resume_and_terminate_through_the_page(ahs: AdminHelper, client: FlaskClient, web: WebAdmin) -> None:
     pid = ahs.register()
     iid = ahs.instance(pid).id
     path = f"/admin/instances/{iid}"
@@ -103,7 +105,7 @@ def test_suspend_resume_and_terminate_through_the_page(ahs: AdminHelper, client,
     assert kinds == ["admin_suspend", "admin_resume", "admin_terminate"]
 
 
-def test_move_shows_a_confirmation_then_moves(ahs: AdminHelper, client, web: WebAdmin) -> None:  # type: ignore[no-untyped-def]
+def test_move_shows_a_confirmation_then_moves(ahs: AdminHelper, client: FlaskClient, web: WebAdmin) -> None:
     pid = ahs.register()
     iid = ahs.instance(pid).id
     web.login()
@@ -122,7 +124,7 @@ def test_move_shows_a_confirmation_then_moves(ahs: AdminHelper, client, web: Web
     assert bad.status_code == 422 and "目标环节(target)“nonexistent”不是本流程中的活动" in _text(bad)
 
 
-def test_deactivating_an_official_flags_the_task_on_the_instance_page(ahs: AdminHelper, client, web: WebAdmin) -> None:  # type: ignore[no-untyped-def]
+def test_deactivating_an_official_flags_the_task_on_the_instance_page(ahs: AdminHelper, client: FlaskClient, web: WebAdmin) -> None:
     pid = ahs.register(by="anwen")
     iid = ahs.instance(pid).id
     web.login()
@@ -143,7 +145,7 @@ def test_deactivating_an_official_flags_the_task_on_the_instance_page(ahs: Admin
         assert row.assignee_id == ahs.user("xinwo").id and row.orphaned_at is None
 
 
-def test_heat_and_audit_pages(ahs: AdminHelper, client, web: WebAdmin) -> None:  # type: ignore[no-untyped-def]
+def test_heat_and_audit_pages(ahs: AdminHelper, client: FlaskClient, web: WebAdmin) -> None:
     pid = ahs.register()
     ahs.complete(pid, "anwen", INTENT)
     with ahs.db.session() as s:
@@ -158,7 +160,7 @@ def test_heat_and_audit_pages(ahs: AdminHelper, client, web: WebAdmin) -> None: 
     assert re.search(r'id="audit-verdict" data-ok="1">审计链完整：共 \d+ 条事件', checked)
 
 
-def test_the_console_list_renders_every_page(ahs: AdminHelper, client, web: WebAdmin) -> None:  # type: ignore[no-untyped-def]
+def test_the_console_list_renders_every_page(ahs: AdminHelper, client: FlaskClient, web: WebAdmin) -> None:
     for number in range(PAGE_SIZE + 1):
         ahs.register(name=f"分页项目{number}")
     web.login()
@@ -168,7 +170,7 @@ def test_the_console_list_renders_every_page(ahs: AdminHelper, client, web: WebA
     assert "分页项目0" in _text(second)
 
 
-def test_the_heat_view_of_a_decision_table_says_there_is_no_diagram(ahs: AdminHelper, client, web: WebAdmin) -> None:  # type: ignore[no-untyped-def]
+def test_the_heat_view_of_a_decision_table_says_there_is_no_diagram(ahs: AdminHelper, client: FlaskClient, web: WebAdmin) -> None:
     decision_id = ahs.deploy(BUNDLE, "assessment_scoring")
     web.login()
     response = client.get(f"/admin/definitions/{decision_id}/heat")

@@ -1,17 +1,20 @@
 """Fixtures for supervision and assessment: every process of bpmn/ deployed, unit staff hold responsible_unit."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from engine.supervision import coordination
-from engine.workflow import definitions
+from engine.workflow import definitions, runtime
 from engine.platform.db import Database
 from engine.platform.models import Instance, Task
 from tests.conftest import BACKENDS, BPMN_DIR, Helper, prepared_database, web_parts
+from tests.webui.conftest import Auth
 
 PROCESSES = ("project_lifecycle", "coordination_item", "assessment_scoring")
 
@@ -42,15 +45,13 @@ class SupervisionHelper(Helper):
                 query = query.where(Task.unit_id == unit)
             return s.scalars(query).one()
 
-    def act(self, task: Task, username: str, data: dict[str, Any]):  # type: ignore[no-untyped-def]
-        from engine.workflow import runtime
-
+    def act(self, task: Task, username: str, data: dict[str, Any]) -> runtime.Outcome:
         with self.db.session() as s:
             return runtime.complete_task(s, task.id, s.merge(self.user(username)), data, at_meeting=True)
 
 
 @pytest.fixture(params=BACKENDS)
-def sdb(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
+def sdb(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     database = prepared_database(request.param, tmp_path)
     deploy_all(database)
     yield database
@@ -58,7 +59,7 @@ def sdb(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-unty
 
 
 @pytest.fixture
-def ssqlite(tmp_path: Path):  # type: ignore[no-untyped-def]
+def ssqlite(tmp_path: Path) -> Iterator[Database]:
     database = prepared_database("sqlite", tmp_path)
     deploy_all(database)
     yield database
@@ -76,8 +77,11 @@ def shs(ssqlite: Database) -> SupervisionHelper:
 
 
 
+Web = tuple[FlaskClient, Auth, SupervisionHelper]
+
+
 @pytest.fixture
-def web(sqlite_db):  # type: ignore[no-untyped-def]
+def web(sqlite_db: Database) -> Web:
     """A test client on SQLite with every process deployed: (client, Auth, SupervisionHelper)."""
     deploy_all(sqlite_db)
     return web_parts(sqlite_db, SupervisionHelper)

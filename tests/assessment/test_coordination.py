@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
+from typing import Any
 
 import pytest
 import time_machine
@@ -24,7 +25,7 @@ def submit(sh: SupervisionHelper, pid: int, by: str = "anwen") -> CoordinationCa
         return coordination.submit(s, pid, s.merge(sh.user(by)), {"title": "用地报批受阻", "problem": "林地指标不足，需县级统筹", "material": "情况说明及附图"})
 
 
-def issue(sh: SupervisionHelper, instance_id: int, lines: list[dict]) -> None:
+def issue(sh: SupervisionHelper, instance_id: int, lines: list[dict[str, Any]]) -> None:
     task = sh.task(instance_id, "issue_list")
     with sh.db.session() as s:
         coordination.issue_list(s, task.id, s.merge(sh.user("dukao")), lines)
@@ -32,7 +33,7 @@ def issue(sh: SupervisionHelper, instance_id: int, lines: list[dict]) -> None:
 
 def case_of(sh: SupervisionHelper, case_id: int) -> CoordinationCase:
     with sh.db.session() as s:
-        case = s.get(CoordinationCase, case_id)
+        case = s.get_one(CoordinationCase, case_id)
         _ = [i.responsible_unit.name for i in case.items]
         return case
 
@@ -43,7 +44,7 @@ def test_item_process_runs_end_to_end_with_one_report_per_department(sh: Supervi
         case = submit(sh, pid)
         assert case.status == "reviewing"
         with sh.db.session() as s:
-            assert s.scalar(select(func.count(Instance.id)).where(Instance.project_id == pid)) == 2
+            assert s.scalars(select(func.count(Instance.id)).where(Instance.project_id == pid)).one() == 2
         review = sh.task(case.instance_id, "review_submission")
         assert review.role == "office"
         sh.act(review, "bangongshi", {"decision": "return", "opinion": "请补充林地指标测算"})
@@ -112,7 +113,7 @@ def test_overdue_item_turns_red_notifies_once_and_supports_criticism(sh: Supervi
             assert [i.title for i in flagged] == ["办理用地预审"]
             assert coordination.sweep_overdue(s) == []
             notes = list(s.scalars(select(Notification)))
-            told = {s.get(User, n.user_id).username for n in notes}
+            told = {s.get_one(User, n.user_id).username for n in notes}
             assert told == {"ziranziyuan", "bangongshi", "dukao"}, told
             assert all("逾期" in n.title and "办理用地预审" in n.title for n in notes)
         item = case_of(sh, case.id).items[0]
@@ -124,7 +125,7 @@ def test_overdue_item_turns_red_notifies_once_and_supports_criticism(sh: Supervi
                 coordination.record_criticism(s, s.merge(sh.user("bangongshi")), sh.unit("jsj"), "未按期办结", item.id)
             assert "责任单位" in wrong_unit.value.errors["item_id"]
         with sh.db.session() as s:
-            assert s.scalar(select(func.count(Criticism.id))) == 0
+            assert s.scalars(select(func.count(Criticism.id))).one() == 0
             row = coordination.record_criticism(s, s.merge(sh.user("bangongshi")), zr, "交办事项逾期未办结，影响重大项目落地", item.id)
             assert row.year == 2026
 
@@ -138,8 +139,8 @@ def test_only_the_landing_unit_submits_and_bad_input_stores_nothing(sh: Supervis
             coordination.submit(s, pid, s.merge(sh.user("anwen")), {"title": " ", "problem": "y"})
         assert set(bad.value.errors) == {"title", "material"}
     with sh.db.session() as s:
-        assert s.scalar(select(func.count(CoordinationCase.id))) == 0
-        assert s.scalar(select(func.count(Instance.id)).where(Instance.process_id == "coordination_item")) == 0
+        assert s.scalars(select(func.count(CoordinationCase.id))).one() == 0
+        assert s.scalars(select(func.count(Instance.id)).where(Instance.process_id == "coordination_item")).one() == 0
 
 
 def test_bad_list_lines_are_named_and_nothing_is_issued(sh: SupervisionHelper) -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from openpyxl import Workbook, load_workbook
@@ -16,7 +17,7 @@ from tests.assessment.conftest import SupervisionHelper
 HEADERS = ["序号", "项目名称", "投资方", "产业类别", "是否制造业", "总投资(万元)", "落地单位", "分管县领导", "招引方式"]
 
 
-def workbook(rows: list[list]) -> bytes:
+def workbook(rows: list[list[Any]]) -> bytes:
     wb = Workbook()
     ws = wb.active
     ws.append(["招商引资项目线索导入表"])
@@ -30,7 +31,7 @@ def workbook(rows: list[list]) -> bytes:
 
 def count(sh: SupervisionHelper) -> int:
     with sh.db.session() as s:
-        return s.scalar(select(func.count(Project.id)))
+        return s.scalars(select(func.count(Project.id))).one()
 
 
 def test_bad_rows_and_duplicates_are_reported_and_nothing_is_stored(shs: SupervisionHelper) -> None:
@@ -90,7 +91,7 @@ def test_a_file_that_is_not_excel_is_refused_with_a_message(shs: SupervisionHelp
 def test_text_that_starts_with_an_equals_sign_is_exported_as_text_not_a_formula(shs: SupervisionHelper) -> None:
     pid = shs.register(by="anwen", name='=HYPERLINK("http://example.invalid","点击")', investor="=1+1")
     with shs.db.session() as s:
-        content = excel.ledger_xlsx(s, s.get(Project, pid).landing_unit_id)
+        content = excel.ledger_xlsx(s, s.get_one(Project, pid).landing_unit_id)
     row = next(r for r in load_workbook(io.BytesIO(content)).active.iter_rows(min_row=3) if r[2].value == "=1+1")
     assert [(c.value, c.data_type) for c in row[1:3]] == [('=HYPERLINK("http://example.invalid","点击")', "s"), ("=1+1", "s")]
 
@@ -98,7 +99,7 @@ def test_text_that_starts_with_an_equals_sign_is_exported_as_text_not_a_formula(
 def test_the_streamed_ledger_export_holds_every_row_with_exact_money_and_chinese_text(shs: SupervisionHelper) -> None:
     count = 3000
     with shs.db.session() as s:
-        before = s.scalar(select(func.count()).select_from(Project))
+        before = s.scalars(select(func.count()).select_from(Project)).one()
         deputy = shs.user("fx_gongye").id
         s.execute(insert(Project), [
             {"name": f"台账项目{n}号", "investor": "某投资集团", "category": "industrial", "attracting_unit_id": shs.unit("anwen"),

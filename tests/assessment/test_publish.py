@@ -15,7 +15,7 @@ from engine.platform import audit
 from engine.platform.errors import ConcurrentUpdate, InvalidInput, NotAllowed
 from engine.platform.models import Event
 from engine.supervision.models import PublishedRanking
-from tests.assessment.conftest import SupervisionHelper
+from tests.assessment.conftest import SupervisionHelper, Web
 from tests.assessment.test_year import YEAR, County, at, points
 from tests.webui.conftest import csrf_token
 
@@ -36,7 +36,7 @@ def total(rows: list[assessment.UnitScore], unit: str = JINPAN) -> float:
 
 def stored_editions(sh: SupervisionHelper) -> int:
     with sh.db.session() as s:
-        return s.scalar(select(func.count()).select_from(PublishedRanking))
+        return s.scalars(select(func.count()).select_from(PublishedRanking)).one()
 
 
 def test_a_finalised_quarter_keeps_its_scores_after_the_rules_change(sh: SupervisionHelper) -> None:
@@ -81,7 +81,7 @@ def test_a_finalised_quarter_keeps_its_scores_after_the_rules_change(sh: Supervi
             assert audit.verify(s).ok
 
 
-def test_the_office_finalises_through_the_page_and_every_view_shows_the_frozen_edition(web) -> None:  # type: ignore[no-untyped-def]
+def test_the_office_finalises_through_the_page_and_every_view_shows_the_frozen_edition(web: Web) -> None:
     client, auth, h = web
     signed_in_q1(h)
     with time_machine.travel(at(4, 2), tick=False):

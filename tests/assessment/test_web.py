@@ -8,9 +8,10 @@ from datetime import datetime, timezone
 
 import time_machine
 from openpyxl import load_workbook
+from flask.testing import FlaskClient
 
 from engine.supervision import coordination, notices
-from tests.assessment.conftest import SupervisionHelper
+from tests.assessment.conftest import SupervisionHelper, Web
 from tests.assessment.test_excel import count, workbook
 from tests.conftest import web_parts
 from tests.webui.conftest import Auth, csrf_token
@@ -19,14 +20,14 @@ from tests.webui.conftest import Auth, csrf_token
 PAGES = ["/supervision", "/supervision/targets", "/assessment", "/assessment/rules", "/notices", "/dashboard", "/ledger.xlsx"]
 
 
-def test_every_page_needs_sign_in(web) -> None:  # type: ignore[no-untyped-def]
+def test_every_page_needs_sign_in(web: Web) -> None:
     client, _auth, _h = web
     for path in PAGES + ["/import", "/dashboard/projects?ids=1"]:
         response = client.get(path)
         assert response.status_code == 302 and "/login" in response.headers["Location"], path
 
 
-def test_pages_render_for_the_office_and_units_are_refused_office_actions(web) -> None:  # type: ignore[no-untyped-def]
+def test_pages_render_for_the_office_and_units_are_refused_office_actions(web: Web) -> None:
     client, auth, h = web
     auth.login("bangongshi")
     for path in PAGES:
@@ -44,7 +45,7 @@ def test_pages_render_for_the_office_and_units_are_refused_office_actions(web) -
     assert client.post("/assessment/rules", data={"points_score_rule_1": "99"}).status_code == 400
 
 
-def test_coordination_through_the_web_with_inline_errors(web) -> None:  # type: ignore[no-untyped-def]
+def test_coordination_through_the_web_with_inline_errors(web: Web) -> None:
     client, auth, h = web
     with time_machine.travel(datetime(2026, 4, 1, 2, tzinfo=timezone.utc), tick=False):
         pid = h.register(by="anwen", name="网页协调项目")
@@ -77,7 +78,7 @@ def test_coordination_through_the_web_with_inline_errors(web) -> None:  # type: 
         assert "修路" in page and "县自然资源和规划局" in page and 'data-light="green"' in page
 
 
-def test_case_list_names_the_raising_unit_of_every_case(web) -> None:  # type: ignore[no-untyped-def]
+def test_case_list_names_the_raising_unit_of_every_case(web: Web) -> None:
     client, auth, h = web
     pid = h.register(by="anwen", name="列表协调项目")
     with h.db.session() as s:
@@ -96,7 +97,7 @@ def norm(value: object) -> object:
         return str(value)
 
 
-def test_notice_page_and_export_show_the_same_rows_and_units_see_only_their_own(web) -> None:  # type: ignore[no-untyped-def]
+def test_notice_page_and_export_show_the_same_rows_and_units_see_only_their_own(web: Web) -> None:
     client, auth, h = web
     with time_machine.travel(datetime(2026, 5, 10, 2, tzinfo=timezone.utc), tick=False):
         h.register(by="anwen", name="五月线索一")
@@ -111,15 +112,15 @@ def test_notice_page_and_export_show_the_same_rows_and_units_see_only_their_own(
     ws = wb.active
     assert [c.value for c in ws[2]] == ["单位", "谋划项目数", "盯引项目数", "签约项目数", "落地项目数", "开工项目数", "到位资金(万元)", "红灯数", "黄灯数", "进展未及时更新(次)", "当月得分"]
     sheet_rows = [[norm(v) for v in r] for r in ws.iter_rows(min_row=3, values_only=True)]
-    page_rows = [[norm(v) for v in r] for r in page_rows]
-    assert sheet_rows == page_rows and any(r[0] == "安文街道" and r[1] == 1 for r in sheet_rows)
+    normed_rows = [[norm(v) for v in r] for r in page_rows]
+    assert sheet_rows == normed_rows and any(r[0] == "安文街道" and r[1] == 1 for r in sheet_rows)
     client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
     auth.login("anwen")
     own = client.get("/notices/2026/5").get_data(as_text=True)
     assert "安文街道" in own and "金磐开发区" not in own
 
 
-def test_two_confirmations_of_one_import_register_its_rows_once(web) -> None:  # type: ignore[no-untyped-def]
+def test_two_confirmations_of_one_import_register_its_rows_once(web: Web) -> None:
     """A double click or a second tab: of two confirmations sent together, one imports and the other is told so."""
     client, auth, h = web
     second = web_parts(h.db, SupervisionHelper)[0]
@@ -134,7 +135,7 @@ def test_two_confirmations_of_one_import_register_its_rows_once(web) -> None:  #
     start = threading.Barrier(2)
     answers: list[int] = []
 
-    def confirm(c, form) -> None:  # type: ignore[no-untyped-def]
+    def confirm(c: FlaskClient, form: dict[str, str]) -> None:
         start.wait()
         answers.append(c.post("/import", data=form).status_code)
 

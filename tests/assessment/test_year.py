@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 from datetime import datetime, timezone
+from typing import Any
 
 import pytest
 import time_machine
@@ -12,6 +13,7 @@ from sqlalchemy import select
 from engine.supervision import assessment, coordination, notices, progress
 from engine.supervision import excel
 from engine.platform.errors import InvalidInput, NotAllowed
+from engine.supervision.models import CoordinationItem, UnitTarget
 from tests.assessment.conftest import SupervisionHelper
 from tests.conftest import APPROVE, approval_form, drive_to_tier
 
@@ -32,13 +34,13 @@ def points(sh: SupervisionHelper) -> dict[str, float]:
 class County:
     """Drives projects through the real lifecycle on given days."""
 
-    def __init__(self, sh: SupervisionHelper, clock) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, sh: SupervisionHelper, clock: time_machine.Traveller | None) -> None:
         self.sh, self.clock = sh, clock
 
     def day(self, month: int, day: int) -> None:
         self.clock.move_to(at(month, day))
 
-    def lead(self, by: str, **fields) -> int:  # type: ignore[no-untyped-def]
+    def lead(self, by: str, **fields: Any) -> int:
         return self.sh.register(by=by, **fields)
 
     def approve(self, pid: int, by: str) -> None:
@@ -106,7 +108,7 @@ def test_a_year_of_activity_scores_notices_and_votes(sh: SupervisionHelper) -> N
         county.day(7, 2)
         with sh.db.session() as s:
             assert [i.title for i in coordination.sweep_overdue(s)] == ["完成园区土地平整"]
-            item_id = case.id and s.scalars(select(coordination.CoordinationItem.id)).one()
+            item_id = case.id and s.scalars(select(CoordinationItem.id)).one()
             coordination.record_criticism(s, s.merge(sh.user("bangongshi")), units["gyyq"], "交办事项逾期未完成，影响重大项目推进", item_id)
         county.day(7, 10)
         county.sign(b, "jinpan", "2026-07-10")
@@ -128,7 +130,10 @@ def test_a_year_of_activity_scores_notices_and_votes(sh: SupervisionHelper) -> N
     with sh.db.session() as s:
         q1, q2, q3, q4 = (assessment.quarterly_ranking(s, YEAR, q) for q in (1, 2, 3, 4))
         year = assessment.annual_assessment(s, YEAR)
-    by = lambda ranking: {x.unit_name: x for x in ranking}  # noqa: E731
+
+    def by(ranking: list[assessment.UnitScore]) -> dict[str, assessment.UnitScore]:
+        return {x.unit_name: x for x in ranking}
+
     # Q1: A signed (7亿+ manufacturing): landing 金磐 and attracting 新城 get the same credit.
     # 金磐's two leads had no progress update for 55 days by the March scan: one deduction each, landing unit only.
     assert by(q1)["金磐开发区"].count("late_update") == 2 and by(q1)["新城开发建设中心"].count("late_update") == 0
@@ -204,4 +209,4 @@ def test_targets_refuse_bad_numbers_and_units(sh: SupervisionHelper) -> None:
         with pytest.raises(NotAllowed):
             assessment.set_target(s, s.merge(sh.user("jinpan")), YEAR, sh.unit("jinpan"), {"mfg_7yi": 1})
     with sh.db.session() as s:
-        assert s.scalars(select(assessment.UnitTarget)).first() is None
+        assert s.scalars(select(UnitTarget)).first() is None

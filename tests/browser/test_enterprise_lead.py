@@ -9,7 +9,7 @@ from tests.conftest import Helper
 
 def fits(page: Page) -> bool:
     """Nothing sticks out sideways: the page scrolls vertically only."""
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"))
 
 
 def test_an_enterprise_becomes_a_lead_and_the_office_corrects_its_deputy_on_a_phone(page: Page, bh: Helper) -> None:

@@ -11,14 +11,14 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, expect, ViewportSize
 from sqlalchemy import func, select
 
 from engine.platform.models import Project
 from tests.browser.conftest import LiveServer, login, logout, screenshot
 from tests.conftest import Helper
 
-VIEWPORTS = {"desktop": {"width": 1366, "height": 768}, "phone": {"width": 390, "height": 844}}
+VIEWPORTS: dict[str, ViewportSize] = {"desktop": {"width": 1366, "height": 768}, "phone": {"width": 390, "height": 844}}
 
 
 @pytest.fixture(params=list(VIEWPORTS))
@@ -101,7 +101,7 @@ class Walk:
 
 def _projects(bh: Helper) -> int:
     with bh.db.session() as s:
-        return s.scalar(select(func.count(Project.id))) or 0
+        return s.scalars(select(func.count(Project.id))).one() or 0
 
 
 def test_t2_project_from_lead_to_approval(device: tuple[str, Page], bh: Helper) -> None:

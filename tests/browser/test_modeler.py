@@ -7,7 +7,7 @@ import re
 from datetime import timedelta
 from pathlib import Path
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, expect, Locator
 from sqlalchemy import func, select
 
 from engine.projects import lifecycle
@@ -24,7 +24,7 @@ def open_modeler(page: Page) -> None:
     page.wait_for_selector("#zk-modeler[data-ready='1']", timeout=30000)
 
 
-def property_field(page: Page, field_id: str):  # type: ignore[no-untyped-def]
+def property_field(page: Page, field_id: str) -> Locator:
     """The properties-panel input, opening its group first when it is collapsed."""
     field = page.locator(f"#bio-properties-panel-{field_id}")
     if not field.is_visible():
@@ -87,7 +87,7 @@ def test_rename_task_deploy_and_migrate_the_older_project(page: Page, bh: Helper
     old_task = bh.only_ready(old_pid)
     assert old_task.due_at - old_task.created_at == timedelta(days=20)
     with bh.db.session() as s:
-        versions = {i.project_id: s.get(Definition, i.definition_id).version for i in s.scalars(select(Instance))}
+        versions = {i.project_id: s.get_one(Definition, i.definition_id).version for i in s.scalars(select(Instance))}
     assert versions == {old_pid: 2, new_pid: 2}
 
 
@@ -159,7 +159,7 @@ def test_billion_laughs_upload_is_refused_and_changes_nothing(page: Page, bh: He
     open_modeler(page)
     expect(page.locator("#zk-draft")).to_have_text("无草稿")
     with bh.db.session() as s:
-        assert s.scalar(select(func.count()).select_from(Definition)) == 1
+        assert s.scalars(select(func.count()).select_from(Definition)).one() == 1
 
 
 def test_hostile_condition_typed_in_the_panel_is_listed_and_highlighted_and_not_deployed(page: Page, bh: Helper) -> None:
@@ -179,7 +179,7 @@ def test_hostile_condition_typed_in_the_panel_is_listed_and_highlighted_and_not_
     expect(page.locator(".zk-tab[data-file='project_lifecycle.bpmn']")).to_have_class(re.compile(r"\bhas-error\b"))
     screenshot(page, "modeler-hostile-condition")
     with bh.db.session() as s:
-        assert s.scalar(select(func.count()).select_from(Definition)) == 1
+        assert s.scalars(select(func.count()).select_from(Definition)).one() == 1
 
 
 def test_lane_chosen_in_the_panel_decides_who_gets_the_task(page: Page, bh: Helper) -> None:

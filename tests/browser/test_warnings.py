@@ -19,6 +19,7 @@ pytestmark = pytest.mark.browser
 def age_tasks(h: Helper, project_id: int, days: int) -> None:
     with h.db.session() as s:
         for task in s.scalars(select(Task).where(Task.project_id == project_id, Task.status == "ready")):
+            assert task.due_at is not None
             task.created_at -= timedelta(days=days)
             task.due_at -= timedelta(days=days)
 

@@ -13,7 +13,9 @@ from engine.demo import DEMO_PASSWORD
 def sign_in(client: FlaskClient, username: str) -> str:
     """Sign in through the login form; returns a CSRF token for later posts."""
     page = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert match, page[:500]
+    token = match.group(1)
     response = client.post("/login", data={"username": username, "password": DEMO_PASSWORD, "csrf_token": token})
     assert response.status_code == 302
     return token

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -25,7 +26,7 @@ def instance_of(h: Helper, project_id: int) -> Instance:
 def version_of(h: Helper, project_id: int) -> int:
     with h.db.session() as s:
         instance = s.scalars(select(Instance).where(Instance.project_id == project_id)).one()
-        return s.get(Definition, instance.definition_id).version
+        return s.get_one(Definition, instance.definition_id).version
 
 
 def migrate(h: Helper, project_id: int, target: Definition, by: str = "bangongshi") -> migration.Compatibility:
@@ -33,7 +34,7 @@ def migrate(h: Helper, project_id: int, target: Definition, by: str = "bangongsh
         return migration.migrate(s, instance_of(h, project_id).id, target.id, s.merge(h.user(by)))
 
 
-def snapshot(h: Helper, project_id: int) -> tuple:
+def snapshot(h: Helper, project_id: int) -> tuple[Any, ...]:
     """Everything a refused migration must leave as it was."""
     with h.db.session() as s:
         instance = s.scalars(select(Instance).where(Instance.project_id == project_id)).one()
@@ -98,7 +99,7 @@ def test_changed_completed_gateway_is_refused_but_an_untouched_path_migrates(h: 
     changed_condition = edited(BPMN, lambda t: t.replace("has_intent == True", "has_intent == True and total_investment > 0", 1))
     v2 = deploy(h.db, changed_condition)
     with h.db.session() as s:
-        results = {r.project_name: r for r in migration.preview(s, migration.candidates(s, "project_lifecycle"), s.get(Definition, v2.id))}
+        results = {r.project_name: r for r in migration.preview(s, migration.candidates(s, "project_lifecycle"), s.get_one(Definition, v2.id))}
     assert results["待确认意向"].ok
     assert results["已过意向"].reasons == ["已办理的步骤“有无投资意向”（gw_intent）在新版本中修改了分支条件"]
 
@@ -111,7 +112,7 @@ def test_bulk_migration_with_a_filter_moves_only_matching_compatible_projects(h:
     with h.db.session() as s:
         chosen = migration.candidates(s, "project_lifecycle", current_task="confirm_intent")
         assert sorted(i.project_id for i in chosen) == [first, second]
-        bulk = migration.migrate_many(s, chosen, s.get(Definition, v2.id), s.merge(h.user("bangongshi")))
+        bulk = migration.migrate_many(s, chosen, s.get_one(Definition, v2.id), s.merge(h.user("bangongshi")))
     assert len(bulk.migrated) == 2 and not bulk.refused
     assert [version_of(h, p) for p in (first, second, later)] == [2, 2, 1]
     assert h.only_ready(first).name == h.only_ready(second).name == "确认意向"
@@ -123,7 +124,7 @@ def test_bulk_migration_reports_refusals_and_migrates_the_rest(h: Helper) -> Non
     h.complete(blocked, "anwen", INTENT)
     v2 = deploy(h.db, edited(BPMN, without_feasibility))
     with h.db.session() as s:
-        bulk = migration.migrate_many(s, migration.candidates(s, "project_lifecycle"), s.get(Definition, v2.id), None)
+        bulk = migration.migrate_many(s, migration.candidates(s, "project_lifecycle"), s.get_one(Definition, v2.id), None)
     assert [r.project_name for r in bulk.migrated] == ["可迁移"]
     assert [r.project_name for r in bulk.refused] == ["不可迁移"]
     assert any("feasibility_review" in reason for reason in bulk.refused[0].reasons)
@@ -142,7 +143,7 @@ def test_only_newer_versions_of_the_same_process_and_running_instances(hs: Helpe
     assert "只能迁移到更新的版本" in err.value.message
     v3 = deploy(hs.db, edited(BPMN, renamed("确认投资意向", "确认意向2")))
     with hs.db.session() as s:
-        s.get(Instance, instance_of(hs, pid).id).status = "suspended"
+        s.get_one(Instance, instance_of(hs, pid).id).status = "suspended"
     with pytest.raises(NotAllowed) as err:
         migrate(hs, pid, v3)
     assert "只有运行中的实例可以迁移" in err.value.message

@@ -35,7 +35,7 @@ def replace(old: str, new: str, count: int = 1) -> Callable[[str], str]:
 
 def counts(db: Database) -> tuple[int, int]:
     with db.session() as s:
-        return s.scalar(select(func.count()).select_from(Definition)), s.scalar(select(func.count()).select_from(Event))
+        return s.scalars(select(func.count()).select_from(Definition)).one(), s.scalars(select(func.count()).select_from(Event)).one()
 
 
 def refused(db: Database, files: dict[str, str]) -> list[dict[str, str]]:

@@ -5,9 +5,10 @@ import pytest
 from sqlalchemy import select
 
 from engine.projects import lifecycle
-from engine.workflow import definitions, versions
+from engine.workflow import definitions, parser, versions
 from engine.platform.errors import DefinitionInvalid
 from engine.platform.models import Definition, Event
+from engine.workflow.parser import ZhikongParser
 from tests.conftest import INTENT, Helper
 from tests.definitions.bundles import BPMN, BUNDLE, DMN, deploy, edited, renamed, without_feasibility
 
@@ -132,10 +133,10 @@ def test_camunda_modeler_export_deploys(hs: Helper) -> None:
 
 
 def test_a_deploy_parses_the_bundle_once_and_its_first_load_reuses_that_parse(hs: Helper, monkeypatch: pytest.MonkeyPatch) -> None:
-    parsers: list[object] = []
-    real = definitions.new_parser
+    parsers: list[ZhikongParser] = []
+    real = parser.new_parser
 
-    def counted():  # type: ignore[no-untyped-def]
+    def counted() -> ZhikongParser:
         parsers.append(real())
         return parsers[-1]
 

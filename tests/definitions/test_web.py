@@ -7,6 +7,7 @@ import json
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
+from werkzeug.test import TestResponse
 
 from engine.platform.db import Database
 from engine.platform.models import Definition, Event, Instance
@@ -18,13 +19,13 @@ from tests.definitions.conftest import sign_in
 BASE = "/definitions/project_lifecycle"
 
 
-def post_json(client: FlaskClient, url: str, token: str, files: dict[str, str], **extra: object):  # type: ignore[no-untyped-def]
+def post_json(client: FlaskClient, url: str, token: str, files: dict[str, str], **extra: object) -> TestResponse:
     return client.post(url, json={"files": files, **extra}, headers={"X-CSRFToken": token})
 
 
-def stored(db: Database) -> tuple[int, int, int]:
+def stored(db: Database) -> tuple[int, ...]:
     with db.session() as s:
-        return tuple(s.scalar(select(func.count()).select_from(m)) for m in (Definition, DefinitionDraft, Event))  # type: ignore[return-value]
+        return tuple(s.scalars(select(func.count()).select_from(m)).one() for m in (Definition, DefinitionDraft, Event))
 
 
 def test_pages_need_sign_in_and_the_process_owner_role(client: FlaskClient) -> None:
@@ -83,7 +84,7 @@ def test_deploy_from_the_modeler_is_logged_with_the_deployer(client: FlaskClient
     with sqlite_db.session() as s:
         event = s.scalars(select(Event).where(Event.kind == "deploy").order_by(Event.id.desc())).first()
         assert event.payload["version"] == 2 and event.actor_id == Helper(sqlite_db).user("bangongshi").id
-        assert s.scalar(select(func.count()).select_from(DefinitionDraft)) == 0
+        assert s.scalars(select(func.count()).select_from(DefinitionDraft)).one() == 0
     again = post_json(client, f"{BASE}/deploy", owner, {})
     assert again.json["created"] is False and "未生成新版本" in again.json["message"]
 

@@ -4,10 +4,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
 
 from engine.workflow import admin
 from engine.platform.db import Database
+from engine.platform.models import User
 from tests.conftest import APPROVE, Helper, approval_form, drive_to_tier, web_parts
+from tests.webui.conftest import Auth
 
 
 class ElementsHelper(Helper):
@@ -25,7 +29,7 @@ class ElementsHelper(Helper):
         with self.db.session() as s:
             admin.terminate(s, task.instance_id, s.merge(self.user("admin")), "投资方撤资")
 
-    def as_user(self, session, username: str):  # type: ignore[no-untyped-def]
+    def as_user(self, session: Session, username: str) -> User:
         """The official as a row of `session`."""
         return session.merge(self.user(username))
 
@@ -35,7 +39,10 @@ def eh(db: Database) -> ElementsHelper:
     return ElementsHelper(db)
 
 
+Web = tuple[FlaskClient, Auth, ElementsHelper]
+
+
 @pytest.fixture
-def web(sqlite_db: Database):  # type: ignore[no-untyped-def]
+def web(sqlite_db: Database) -> Web:
     """A test client on SQLite: (client, Auth, ElementsHelper)."""
     return web_parts(sqlite_db, ElementsHelper)

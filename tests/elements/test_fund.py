@@ -35,7 +35,7 @@ def configure(eh: ElementsHelper, **values: Any) -> None:
 
 def count(eh: ElementsHelper, model: Any, *where: Any) -> int:
     with eh.db.session() as s:
-        return s.scalar(select(func.count()).select_from(model).where(*where))
+        return s.scalars(select(func.count()).select_from(model).where(*where)).one()
 
 
 def test_commitments_and_remaining_follow_projects_through_their_lifecycle(eh: ElementsHelper) -> None:

@@ -41,7 +41,7 @@ def share_warnings(ledger: land.LandYear) -> list[str]:
 
 def count(eh: ElementsHelper, model: Any, *where: Any) -> int:
     with eh.db.session() as s:
-        return s.scalar(select(func.count()).select_from(model).where(*where))
+        return s.scalars(select(func.count()).select_from(model).where(*where)).one()
 
 
 def test_industrial_share_warns_below_the_floor_and_not_at_or_above_it(eh: ElementsHelper) -> None:

@@ -10,7 +10,7 @@ from engine.elements import fund, land
 from engine.elements.models import FundDisbursement, LandSupply
 from engine.platform.errors import AlreadyCompleted, InvalidInput, NotAllowed, NotFound
 from engine.platform.models import Event
-from tests.elements.conftest import ElementsHelper
+from tests.elements.conftest import ElementsHelper, Web
 from tests.elements.test_fund import ledger, pay
 from tests.elements.test_land import MID_JULY, revitalise, supply, year
 from tests.webui.conftest import csrf_token
@@ -73,7 +73,7 @@ def test_voided_land_records_leave_the_years_figures(eh: ElementsHelper) -> None
                 ("盘活记录", "面积未经核实"), ("供地记录", "地块重复登记")]
 
 
-def test_the_office_voids_a_disbursement_on_the_page_with_a_reason(web) -> None:  # type: ignore[no-untyped-def]
+def test_the_office_voids_a_disbursement_on_the_page_with_a_reason(web: Web) -> None:
     client, auth, h = web
     pid = h.register(name="页面项目", fund_request=2000)
     h.approve(pid)

@@ -11,8 +11,9 @@ from openpyxl import load_workbook
 from sqlalchemy import func, insert, select
 
 from engine.elements.models import FundDisbursement, LandSupply
-from engine.platform.models import Project, User
+from engine.platform.models import Project, User, Base
 from tests.webui.conftest import csrf_token
+from tests.elements.conftest import Web, ElementsHelper
 from webui.elements import WAITING_SHOWN
 from webui.i18n import area, money
 
@@ -33,12 +34,12 @@ def sheet(content: bytes, title: str) -> list[list[Any]]:
     return [list(r) for r in load_workbook(io.BytesIO(content))[title].iter_rows(min_row=3, values_only=True)]
 
 
-def stored(h, model) -> int:  # type: ignore[no-untyped-def]
+def stored(h: ElementsHelper, model: type[Base]) -> int:
     with h.db.session() as s:
-        return s.scalar(select(func.count()).select_from(model))
+        return s.scalars(select(func.count()).select_from(model)).one()
 
 
-def test_every_page_needs_sign_in(web) -> None:  # type: ignore[no-untyped-def]
+def test_every_page_needs_sign_in(web: Web) -> None:
     client, _auth, _h = web
     for path in PAGES + ["/elements/settings"]:
         response = client.get(path)
@@ -47,7 +48,7 @@ def test_every_page_needs_sign_in(web) -> None:  # type: ignore[no-untyped-def]
         assert client.post(path).status_code in (302, 400), path
 
 
-def test_county_roles_read_only_the_right_role_writes_and_every_form_needs_csrf(web) -> None:  # type: ignore[no-untyped-def]
+def test_county_roles_read_only_the_right_role_writes_and_every_form_needs_csrf(web: Web) -> None:
     client, auth, h = web
     pid = h.register(name="基金项目", fund_request=3000)
     h.approve(pid)
@@ -82,7 +83,7 @@ def test_county_roles_read_only_the_right_role_writes_and_every_form_needs_csrf(
     assert stored(h, FundDisbursement) == 1 and stored(h, LandSupply) == 1
 
 
-def test_refused_input_is_named_on_the_page_with_a_422_and_nothing_stored(web) -> None:  # type: ignore[no-untyped-def]
+def test_refused_input_is_named_on_the_page_with_a_422_and_nothing_stored(web: Web) -> None:
     client, auth, h = web
     pid = h.register(name="基金项目", fund_request=3000)
     h.approve(pid)
@@ -103,7 +104,7 @@ def test_refused_input_is_named_on_the_page_with_a_422_and_nothing_stored(web) -
     assert stored(h, FundDisbursement) == 0 and stored(h, LandSupply) == 0
 
 
-def test_settings_changed_on_the_page_take_effect_and_output_is_escaped(web) -> None:  # type: ignore[no-untyped-def]
+def test_settings_changed_on_the_page_take_effect_and_output_is_escaped(web: Web) -> None:
     client, auth, h = web
     h.register(name="<b>粗体</b>项目", fund_request=8000)
     auth.login("bangongshi")
@@ -117,7 +118,7 @@ def test_settings_changed_on_the_page_take_effect_and_output_is_escaped(web) -> 
     assert "下限60%" in page
 
 
-def test_exports_match_the_pages(web) -> None:  # type: ignore[no-untyped-def]
+def test_exports_match_the_pages(web: Web) -> None:
     client, auth, h = web
     with time_machine.travel(MID_JULY, tick=True):
         a = h.register(name="甲项目", fund_request=6000, needs_land=True, land_mu=30, total_investment=80000, is_manufacturing=True)
@@ -158,7 +159,7 @@ def test_exports_match_the_pages(web) -> None:  # type: ignore[no-untyped-def]
         assert "2026年工业用地供应占比40%（10亩/25亩），低于50%的要求" in land_page
 
 
-def test_the_land_page_lists_the_first_waiting_projects_and_counts_them_all(web) -> None:  # type: ignore[no-untyped-def]
+def test_the_land_page_lists_the_first_waiting_projects_and_counts_them_all(web: Web) -> None:
     client, auth, h = web
     count = WAITING_SHOWN + 20
     with h.db.session() as s:

@@ -25,15 +25,15 @@ def load(name: str = "project_lifecycle.bpmn") -> etree._Element:
 
 def boxes(root: etree._Element) -> dict[str, tuple[float, ...]]:
     """Element id → (x, y, width, height) of its shape."""
-    found = {}
+    found: dict[str, tuple[float, ...]] = {}
     for shape in root.iterfind(".//bpmndi:BPMNShape", NS):
         b = shape.find("dc:Bounds", NS)
-        found[shape.get("bpmnElement")] = tuple(float(b.get(k)) for k in ("x", "y", "width", "height"))
+        found[shape.attrib["bpmnElement"]] = tuple(float(b.attrib[k]) for k in ("x", "y", "width", "height"))
     return found
 
 
 def flow_nodes(root: etree._Element) -> set[str]:
-    return {n.get("id") for tag in FLOW_NODES for n in root.iterfind(f".//bpmn:{tag}", NS)}
+    return {n.attrib["id"] for tag in FLOW_NODES for n in root.iterfind(f".//bpmn:{tag}", NS)}
 
 
 @pytest.mark.parametrize("name", PROCESS_FILES)
@@ -45,7 +45,7 @@ def test_every_node_has_a_shape_and_every_flow_an_edge_that_touches_both_ends(na
     assert len(nodes) >= 13 and nodes <= set(shapes), nodes - set(shapes)
     for flow in root.iterfind(".//bpmn:sequenceFlow", NS):
         assert flow.get("id") in edges, flow.get("id")
-        points = [(float(p.get("x")), float(p.get("y"))) for p in edges[flow.get("id")].findall("di:waypoint", NS)]
+        points = [(float(p.attrib["x"]), float(p.attrib["y"])) for p in edges[flow.get("id")].findall("di:waypoint", NS)]
         assert len(points) >= 2, flow.get("id")
         for end, (px, py) in ((flow.get("sourceRef"), points[0]), (flow.get("targetRef"), points[-1])):
             x, y, w, h = shapes[end]

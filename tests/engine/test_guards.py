@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -9,13 +10,13 @@ from sqlalchemy import func, select
 from engine.projects import record
 from engine.workflow import runtime
 from engine.platform.errors import AlreadyCompleted, InvalidInput, NotAllowed, NotFound
-from engine.platform.models import Event, Instance, Project, Task
+from engine.platform.models import Event, Instance, Project, Task, User
 from tests.conftest import FEASIBLE, INTENT, Helper
 
 
-def counts(h: Helper) -> tuple[int, int, int, int]:
+def counts(h: Helper) -> tuple[int, ...]:
     with h.db.session() as s:
-        return tuple(s.scalar(select(func.count()).select_from(m)) for m in (Project, Instance, Task, Event))  # type: ignore[return-value]
+        return tuple(s.scalars(select(func.count()).select_from(m)).one() for m in (Project, Instance, Task, Event))
 
 
 @pytest.mark.parametrize(
@@ -32,7 +33,7 @@ def counts(h: Helper) -> tuple[int, int, int, int]:
         ({"landing_unit_id": 99999}, "landing_unit_id"),
     ],
 )
-def test_bad_registration_names_the_field_and_stores_nothing(h: Helper, fields: dict, field: str) -> None:
+def test_bad_registration_names_the_field_and_stores_nothing(h: Helper, fields: dict[str, Any], field: str) -> None:
     before = counts(h)
     with pytest.raises(InvalidInput) as err:
         h.register(**fields)
@@ -52,12 +53,13 @@ def test_bad_form_data_names_the_field_and_changes_nothing(h: Helper) -> None:
     h.complete(pid, "anwen", INTENT)
     h.complete(pid, "fx_gongye", FEASIBLE)
     before = counts(h)
-    for data, field in [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"needs_land": True, "one_case_support": False, "summary": "x"}, "land_mu"),
         ({"needs_land": True, "land_mu": "abc", "one_case_support": False, "summary": "x"}, "land_mu"),
         ({"needs_land": False, "one_case_support": False, "summary": "x", "fund_request": 20000}, "fund_request"),
         ({"needs_land": False, "one_case_support": False}, "summary"),
-    ]:
+    ]
+    for data, field in cases:
         with pytest.raises(InvalidInput) as err:
             h.complete(pid, "anwen", data, "fill_approval_form")
         assert field in err.value.errors, err.value.errors
@@ -96,7 +98,7 @@ def test_two_officials_completing_one_task_at_once(h: Helper) -> None:
     barrier = threading.Barrier(2)
     results: list[str] = []
 
-    def attempt(user) -> None:  # type: ignore[no-untyped-def]
+    def attempt(user: User) -> None:
         barrier.wait()
         try:
             with h.db.session() as s:
@@ -114,7 +116,7 @@ def test_two_officials_completing_one_task_at_once(h: Helper) -> None:
     ready = h.ready(pid)
     assert [t.bpmn_id for t in ready] == ["feasibility_review"]
     with h.db.session() as s:
-        completions = s.scalar(select(func.count()).select_from(Event).where(Event.kind == "complete", Event.project_id == pid))
+        completions = s.scalars(select(func.count()).select_from(Event).where(Event.kind == "complete", Event.project_id == pid)).one()
     assert completions == 1
     h.complete(pid, "fx_gongye", FEASIBLE, "feasibility_review")
 

@@ -55,7 +55,7 @@ def test_only_the_secretary_or_the_office_opens_and_bad_fields_store_nothing(h: 
     assert bad.value.errors["held_on"] == "会议日期不是有效日期，收到“2026-13-45”"
     assert bad.value.errors["attendees"] == "参会人员不能为空"
     with h.db.session() as s:
-        assert s.scalar(select(func.count(meetings.Meeting.id))) == 0
+        assert s.scalars(select(func.count(meetings.Meeting.id))).one() == 0
     assert _open(h, by="bangongshi") > 0
 
 
@@ -84,7 +84,7 @@ def test_one_submission_decides_every_project_or_none(h: Helper) -> None:
     assert bad.value.errors == {f"item-{items[b]}-opinion": "意见为必填项"}
     assert [h.only_ready(p).bpmn_id for p in (a, b, c, other)] == ["assessment_meeting"] * 4
     with h.db.session() as s:
-        assert s.get(meetings.Meeting, meeting_id).status == "open"
+        assert s.get_one(meetings.Meeting, meeting_id).status == "open"
     submitted[items[b]]["opinion"] = "请补充环评材料"
     with h.db.session() as s:
         assert meetings.record_decisions(s, meeting_id, s.merge(yanpan), submitted) == 3
@@ -93,7 +93,7 @@ def test_one_submission_decides_every_project_or_none(h: Helper) -> None:
     assert h.only_ready(c).bpmn_id == "assessment_meeting"
     assert h.ready(other) == [] and h.project(other).status == "closed"
     with h.db.session() as s:
-        meeting = s.get(meetings.Meeting, meeting_id)
+        meeting = s.get_one(meetings.Meeting, meeting_id)
         recorded = {i.project_id: (i.decision, i.opinion) for i in meetings.agenda(s, meeting_id)}
         assert (meeting.status, meeting.closed_by, meetings.title(meeting)) == ("closed", yanpan.id, "2026年第1次研判小组会议")
         assert recorded[a] == ("pass", "同意提交领导小组审议") and recorded[c][0] == meetings.DEFERRED

@@ -43,6 +43,6 @@ def test_deploy_versions_by_content_and_instances_keep_their_version(h: Helper) 
     h.complete(pid_old, "anwen", INTENT)
     with h.db.session() as s:
         versions = {
-            i.project_id: s.get(Definition, i.definition_id).version for i in s.scalars(select(Instance))
+            i.project_id: s.get_one(Definition, i.definition_id).version for i in s.scalars(select(Instance))
         }
     assert versions[pid_old] == 1 and versions[pid_new] == 2

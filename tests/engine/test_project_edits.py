@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -14,7 +15,7 @@ from engine.platform.models import Event, Project
 from tests.conftest import INTENT, Helper, approval_form, drive_to_tier
 
 
-def edit(h: Helper, pid: int, username: str, reason: str = "", **data) -> list[corrections.Change]:  # type: ignore[no-untyped-def]
+def edit(h: Helper, pid: int, username: str, reason: str = "", **data: Any) -> list[corrections.Change]:
     with h.db.session() as s:
         return corrections.update(s, pid, data, s.merge(h.user(username)), reason)
 
@@ -87,7 +88,7 @@ def test_a_town_project_on_the_zone_platform_is_approved_by_the_zone_and_the_pla
 def test_a_signed_projects_assessed_fields_belong_to_the_office_with_a_reason(h: Helper) -> None:
     pid = h.register(by="anwen", total_investment=50000)
     with h.db.session() as s:
-        s.get(Project, pid).signed_date = date(2026, 10, 1)
+        s.get_one(Project, pid).signed_date = date(2026, 10, 1)
     assert "total_investment" not in corrections.may_edit(h.user("anwen"), h.project(pid))
     with pytest.raises(NotAllowed) as refused:
         edit(h, pid, "anwen", total_investment="90000", is_manufacturing="1")

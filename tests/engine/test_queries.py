@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -71,7 +72,7 @@ def test_ledger_filters_counts_and_town_scope(h: Helper) -> None:
     h.register(by="xinwo", name="新渥商业", category="commerce", total_investment=50000)
     h.complete(big, "anwen", INTENT)
 
-    def names(**kw: object) -> list[str]:
+    def names(**kw: Any) -> list[str]:
         with h.db.session() as s:
             return [r.name for r in queries.ledger(s, queries.LedgerFilter(**kw), _now(), lights.LEDGER).page.rows]
 
@@ -159,5 +160,5 @@ def test_diagram_follows_a_loop_back(h: Helper) -> None:
         data = queries.diagram(s, pid)
         assert data.current == ["joint_inspection"]
         assert {"f_assessment_more_info", "f_assessment_pass", "f_leading_pass", "f_negotiation_continue"} <= set(data.flows)
-        assert s.scalar(select(func.count(Task.id)).where(Task.project_id == pid)) == 9
-        assert s.get(Project, pid).stage == "negotiation"
+        assert s.scalars(select(func.count(Task.id)).where(Task.project_id == pid)).one() == 9
+        assert s.get_one(Project, pid).stage == "negotiation"

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -55,7 +56,7 @@ def test_sandbox_still_evaluates_ordinary_conditions() -> None:
 
 def test_ordinary_scripts_keep_working_under_the_guards() -> None:
     env = SCRIPT_ENGINE.environment
-    data: dict = {"items": [{"name": "甲", "amount": 12.5}, {"name": "乙", "amount": 7.5}], "rate": 2}
+    data: dict[str, Any] = {"items": [{"name": "甲", "amount": 12.5}, {"name": "乙", "amount": 7.5}], "rate": 2}
     script = "\n".join([
         "total = sum(i['amount'] for i in items)",
         "names = sorted({i['name'] for i in items})",
@@ -117,7 +118,7 @@ def test_scripts_stop_at_their_deadline_and_shared_trees_are_refused() -> None:
 
 
 def test_a_script_cannot_store_more_than_the_task_data_ceiling() -> None:
-    data: dict = {}
+    data: dict[str, Any] = {}
     with pytest.raises(LimitExceeded, match="任务数据"):
         SCRIPT_ENGINE.environment.execute("a = 'x' * 900000\nb = 'y' * 900000", data)
 

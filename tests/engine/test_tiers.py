@@ -41,7 +41,7 @@ EXAMPLES = [
 
 
 @pytest.mark.parametrize("needs_land,mu,category,zone,support,tier", EXAMPLES)
-def test_spec_examples_route_to_their_tier(hs: Helper, needs_land, mu, category, zone, support, tier) -> None:
+def test_spec_examples_route_to_their_tier(hs: Helper, needs_land: bool, mu: float, category: str, zone: bool, support: bool, tier: str) -> None:
     unit_user = "jinpan" if zone else "anwen"
     pid = hs.register(by=unit_user, category=CATEGORY[category])
     drive_to_tier(hs, pid, unit_user, approval_form(needs_land, mu or 0, support))
@@ -128,7 +128,7 @@ def test_a_new_decision_column_reaches_the_decision_without_any_python_change(hs
     assert decision.payload["inputs"]["is_manufacturing"] is True
     assert decision.payload["tier"] == "T1" and set(decision.payload["inputs"]) >= {"land_mu", "category", "dev_zone"}
     with hs.db.session() as s:
-        project = s.get(Project, pid)
+        project = s.get_one(Project, pid)
         decided_by = corrections.tier_fields(s, project)
         assert {"is_manufacturing", "landing_unit_id", "landing_platform_id", "land_mu"} <= set(decided_by)
         assert "is_manufacturing" in corrections.locked(project, decided_by)

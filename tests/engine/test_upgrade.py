@@ -28,14 +28,15 @@ def test_first_schema_database_upgrades_without_losing_data(tmp_path: Path) -> N
     state.WORKFLOWS.clear()
     with db.session() as s:
         after = {
-            "project": s.scalar(select(func.count(Project.id))),
-            "instance": s.scalar(select(func.count(Instance.id))),
-            "task": s.scalar(select(func.count(Task.id))),
-            "event": s.scalar(select(func.count(Event.id))),
-            "app_user": s.scalar(select(func.count(User.id))),
+            "project": s.scalars(select(func.count(Project.id))).one(),
+            "instance": s.scalars(select(func.count(Instance.id))).one(),
+            "task": s.scalars(select(func.count(Task.id))).one(),
+            "event": s.scalars(select(func.count(Event.id))).one(),
+            "app_user": s.scalars(select(func.count(User.id))).one(),
         }
         assert [p.name for p in s.scalars(select(Project).order_by(Project.id))] == names
         task = s.scalars(select(Task).where(Task.status == "ready", Task.bpmn_id == "confirm_intent")).first()
+        assert task is not None
         actor = next(u for u in s.scalars(select(User)) if can_act(u, task))
         outcome = runtime.complete_task(s, task.id, actor, {"has_intent": True, "opinion": "升级后继续办理"})
     assert after == before

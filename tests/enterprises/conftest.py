@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from engine.enterprises import catalog
@@ -11,6 +12,7 @@ from engine.platform.db import Database
 from engine.enterprises.models import EnterpriseEntry, IndustryTag
 from engine.platform.models import Event, Project
 from tests.conftest import Helper, web_parts
+from tests.webui.conftest import Auth
 
 
 class EnterpriseHelper(Helper):
@@ -34,13 +36,13 @@ class EnterpriseHelper(Helper):
 
     def entry(self, entry_id: int) -> EnterpriseEntry:
         with self.db.session() as s:
-            return s.get(EnterpriseEntry, entry_id)
+            return s.get_one(EnterpriseEntry, entry_id)
 
     def stored(self) -> tuple[int, int, int]:
         """(entries, events, projects): what a refused action must leave unchanged."""
         with self.db.session() as s:
-            return (s.scalar(select(func.count(EnterpriseEntry.id))), s.scalar(select(func.count(Event.id))),
-                    s.scalar(select(func.count(Project.id))))
+            return (s.scalars(select(func.count(EnterpriseEntry.id))).one(), s.scalars(select(func.count(Event.id))).one(),
+                    s.scalars(select(func.count(Project.id))).one())
 
     def lead_data(self, **fields: Any) -> dict[str, Any]:
         data: dict[str, Any] = {"name": "精密装备生产基地", "investor": "浙江测试装备有限公司", "category": "industrial",
@@ -55,7 +57,10 @@ def eh(db: Database) -> EnterpriseHelper:
     return EnterpriseHelper(db)
 
 
+Web = tuple[FlaskClient, Auth, EnterpriseHelper]
+
+
 @pytest.fixture
-def web(sqlite_db: Database):  # type: ignore[no-untyped-def]
+def web(sqlite_db: Database) -> Web:
     """A test client on SQLite: (client, Auth, EnterpriseHelper)."""
     return web_parts(sqlite_db, EnterpriseHelper)

@@ -1,6 +1,8 @@
 """Entries and tags in the engine: who may write what, every bad field named with nothing stored, history, filters."""
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from engine.platform import audit
@@ -68,7 +70,7 @@ BAD_INPUT = [
 
 
 @pytest.mark.parametrize(("fields", "field", "message"), BAD_INPUT)
-def test_bad_input_names_its_field_and_stores_nothing(eh: EnterpriseHelper, fields: dict, field: str, message: str) -> None:
+def test_bad_input_names_its_field_and_stores_nothing(eh: EnterpriseHelper, fields: dict[str, Any], field: str, message: str) -> None:
     eh.add(by="jingshang", name="浙江测试装备(集团)有限公司")
     before = eh.stored()
     with eh.db.session() as s:
@@ -132,7 +134,7 @@ def test_list_filters_and_pages(eh: EnterpriseHelper) -> None:
     eh.add(by="jingshang", name="乙材料公司", tag_id=eh.tag("新材料"), status="following")
     eh.add(by="rencaiban", name="丙人才团队", tag_id=eh.tag("新材料"), list_kind="talent")
     with eh.db.session() as s:
-        def names(**flt) -> list[str]:  # type: ignore[no-untyped-def]
+        def names(**flt: Any) -> list[str]:
             return [e.name for e in catalog.listing(s, catalog.EntryFilter(**flt), 1, 20).rows]
 
         assert names() == ["丙人才团队", "乙材料公司", "甲装备公司"]

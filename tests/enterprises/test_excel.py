@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import pytest
 from openpyxl import Workbook, load_workbook
@@ -13,7 +14,7 @@ from tests.enterprises.conftest import EnterpriseHelper
 HEADERS = ["序号", "企业名称", "产业标签", "来源单位", "名单类别", "所在地区", "联系人", "计划投资(万元)", "跟进状态"]
 
 
-def workbook(rows: list[list], headers: list[str] = HEADERS) -> bytes:
+def workbook(rows: list[list[Any]], headers: list[str] = HEADERS) -> bytes:
     wb = Workbook()
     ws = wb.active
     ws.append(["招引企业名单"])

@@ -37,7 +37,7 @@ def test_demo_lists_are_loaded_once_with_one_entry_already_a_lead(eh: Enterprise
         assert [(e.name, e.project.name) for e in converted] == [("磐五味药业股份有限公司", "中药材精深加工产业园")]
         talent = s.scalars(select(User).where(User.username == "rencaiban")).one()
         assert talent.unit.name == "县委组织部（人才办）" and catalog.may_create(talent)
-        assert s.scalar(select(func.count(Project.id))) == 12
+        assert s.scalars(select(func.count(Project.id))).one() == 12
 
 
 def test_an_older_demo_database_gets_only_the_missing_unit_and_official(eh: EnterpriseHelper) -> None:
@@ -47,6 +47,6 @@ def test_an_older_demo_database_gets_only_the_missing_unit_and_official(eh: Ente
     with eh.db.session() as s:
         assert demo.load_org(s)
     with eh.db.session() as s:
-        assert s.scalar(select(func.count(OrgUnit.id))) == len(demo.UNITS)
-        assert s.scalar(select(func.count(User.id))) == len(demo.USERS)
+        assert s.scalars(select(func.count(OrgUnit.id))).one() == len(demo.UNITS)
+        assert s.scalars(select(func.count(User.id))).one() == len(demo.USERS)
         assert not demo.load_org(s)

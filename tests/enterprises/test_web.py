@@ -5,16 +5,18 @@ import io
 import re
 
 from openpyxl import load_workbook
+from werkzeug.test import TestResponse
 
 from tests.enterprises.test_excel import workbook
 from tests.webui.conftest import csrf_token
+from tests.enterprises.conftest import Web
 
 
-def _text(response) -> str:  # type: ignore[no-untyped-def]
+def _text(response: TestResponse) -> str:
     return response.get_data(as_text=True)
 
 
-def test_every_page_needs_sign_in(web) -> None:  # type: ignore[no-untyped-def]
+def test_every_page_needs_sign_in(web: Web) -> None:
     client, _auth, h = web
     entry_id = h.add()
     for path in ("/enterprises", "/enterprises/new", f"/enterprises/{entry_id}", f"/enterprises/{entry_id}/edit",
@@ -23,7 +25,7 @@ def test_every_page_needs_sign_in(web) -> None:  # type: ignore[no-untyped-def]
         assert response.status_code == 302 and "/login" in response.headers["Location"], path
 
 
-def test_every_official_reads_units_write_their_own_and_refusals_are_403(web) -> None:  # type: ignore[no-untyped-def]
+def test_every_official_reads_units_write_their_own_and_refusals_are_403(web: Web) -> None:
     client, auth, h = web
     entry_id = h.add(by="jingshang", name="经商局的企业")
     auth.login("jinpan")
@@ -44,7 +46,7 @@ def test_every_official_reads_units_write_their_own_and_refusals_are_403(web) ->
     assert client.get("/enterprises/999").status_code == 404
 
 
-def test_the_form_shows_each_error_by_its_field_and_a_missing_token_is_400(web) -> None:  # type: ignore[no-untyped-def]
+def test_the_form_shows_each_error_by_its_field_and_a_missing_token_is_400(web: Web) -> None:
     client, auth, h = web
     auth.login("jingshang")
     before = h.stored()
@@ -68,7 +70,7 @@ def test_the_form_shows_each_error_by_its_field_and_a_missing_token_is_400(web) 
     assert "企业名称：&lt;script&gt;alert(1)&lt;/script&gt;公司 → 改名公司" in _text(client.get(f"/enterprises/{entry_id}"))
 
 
-def test_export_holds_exactly_the_rows_the_filtered_page_shows(web) -> None:  # type: ignore[no-untyped-def]
+def test_export_holds_exactly_the_rows_the_filtered_page_shows(web: Web) -> None:
     client, auth, h = web
     for index in range(25):
         h.add(by="jingshang", name=f"装备企业{index:02d}")
@@ -84,7 +86,7 @@ def test_export_holds_exactly_the_rows_the_filtered_page_shows(web) -> None:  # 
     assert [row[1] for row in sheet.iter_rows(min_row=3, values_only=True)] == shown
 
 
-def test_import_through_the_page_previews_then_stores_all(web) -> None:  # type: ignore[no-untyped-def]
+def test_import_through_the_page_previews_then_stores_all(web: Web) -> None:
     client, auth, h = web
     auth.login("rencaiban")
     token = csrf_token(client, "/enterprises/import")
@@ -104,7 +106,7 @@ def test_import_through_the_page_previews_then_stores_all(web) -> None:  # type:
     assert client.post("/enterprises/import", data={"csrf_token": token, "token": "../x"}).status_code == 400
 
 
-def test_turning_an_entry_into_a_lead_through_the_page(web) -> None:  # type: ignore[no-untyped-def]
+def test_turning_an_entry_into_a_lead_through_the_page(web: Web) -> None:
     client, auth, h = web
     entry_id = h.add(by="jingshang", name="浙江精密装备有限公司", planned_investment="80000")
     auth.login("jingshang")
@@ -126,7 +128,7 @@ def test_turning_an_entry_into_a_lead_through_the_page(web) -> None:  # type: ig
     assert again.status_code == 409 and "不能重复转化" in _text(again)
 
 
-def test_the_office_keeps_the_tags(web) -> None:  # type: ignore[no-untyped-def]
+def test_the_office_keeps_the_tags(web: Web) -> None:
     client, auth, h = web
     h.add(by="jingshang")
     auth.login("bangongshi")

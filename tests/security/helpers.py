@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
+from unittest import mock
 
 import jsonschema
 from lxml import etree
@@ -54,8 +55,9 @@ def _flow(flow_id: str, source: str, target: str) -> etree._Element:
 
 def _by_id(root: etree._Element, element_id: str) -> etree._Element:
     found = root.xpath(f"//*[@id='{element_id}']")
-    assert len(found) == 1, element_id
-    return found[0]
+    assert isinstance(found, list) and len(found) == 1, element_id
+    element: etree._Element = found[0]
+    return element
 
 
 def _text(root: etree._Element) -> str:
@@ -401,7 +403,8 @@ def form_schemas_checked_once() -> Iterator[None]:
 
     def check_schema(cls: Any, schema: Any, *args: Any, **kwargs: Any) -> None:
         if args or kwargs or cls is not klass:
-            return original.__func__(cls, schema, *args, **kwargs)
+            original.__func__(cls, schema, *args, **kwargs)
+            return None
         key = json.dumps(schema, sort_keys=True, ensure_ascii=False)
         if key not in verdicts:
             try:
@@ -409,12 +412,10 @@ def form_schemas_checked_once() -> Iterator[None]:
                 verdicts[key] = None
             except jsonschema.SchemaError as exc:
                 verdicts[key] = exc
-        if verdicts[key] is not None:
-            raise verdicts[key]  # type: ignore[misc]
+        verdict = verdicts[key]
+        if verdict is not None:
+            raise verdict
         return None
 
-    klass.check_schema = classmethod(check_schema)  # type: ignore[method-assign,assignment]
-    try:
+    with mock.patch.object(klass, "check_schema", classmethod(check_schema)):
         yield
-    finally:
-        klass.check_schema = original  # type: ignore[method-assign]

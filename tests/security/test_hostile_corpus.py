@@ -350,12 +350,12 @@ def test_deploy_refusals_store_nothing(sqlite_db: Database, proof_dir: Path, nam
         "python-in-decision-entry": KINDS["tier-entry"](f'open("{proof}", "w")'),
     }[name]
     with sqlite_db.session() as s:
-        before = s.scalar(select(func.count()).select_from(Definition))
+        before = s.scalars(select(func.count()).select_from(Definition)).one()
     with pytest.raises(DefinitionInvalid) as err, sqlite_db.session() as s:
         definitions.deploy(s, where.files, lifecycle.LIFECYCLE)
     assert any(p["file"] == where.file and p["element"] == where.element for p in err.value.problems), err.value.problems
     with sqlite_db.session() as s:
-        assert s.scalar(select(func.count()).select_from(Definition)) == before
+        assert s.scalars(select(func.count()).select_from(Definition)).one() == before
     assert not proof.exists()
 
 
@@ -458,14 +458,14 @@ def test_live_state_past_its_ceiling_is_not_stored(hs: Helper) -> None:
     earlier = hs.register(name="先登记的项目")
     with hs.db.session() as s:
         definitions.deploy(s, H.growing_state(40), lifecycle.LIFECYCLE)
-        before = s.scalar(select(func.count()).select_from(Project))
+        before = s.scalars(select(func.count()).select_from(Project)).one()
     started = time.monotonic()
     with pytest.raises(LimitExceeded) as err:
         hs.register(name="状态过大的项目")
     assert time.monotonic() - started < BOUND
     assert "超过上限" in err.value.message
     with hs.db.session() as s:
-        assert s.scalar(select(func.count()).select_from(Project)) == before
+        assert s.scalars(select(func.count()).select_from(Project)).one() == before
     assert hs.complete(earlier, "anwen", INTENT, "confirm_intent").status == "running"
 
 

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import pytest
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -84,9 +84,12 @@ def _cap_address_space(headroom_mb: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, ((size_kb * 1024) + headroom_mb * 1024 * 1024, hard))
 
 
-def _in_thread(target: Callable[[], Any], stack_kb: int) -> Any:
+Result = TypeVar("Result")
+
+
+def _in_thread(target: Callable[[], Result], stack_kb: int) -> Result | None:
     """Run `target` in a thread with a `stack_kb` stack, as a threaded server's worker would."""
-    box: list[Any] = []
+    box: list[Result] = []
     threading.stack_size(stack_kb * 1024)
     worker = threading.Thread(target=lambda: box.append(target()))
     worker.start()
@@ -177,7 +180,7 @@ ATTACKS = [
 ]
 
 
-def _run_attack(loaded: definitions.LoadedDefinition, attack: Attack) -> Advance:
+def _run_attack(loaded: definitions.LoadedDefinition, attack: Attack) -> Advance | None:
     sandbox.use(Limits())
     if attack.memory_mb:
         _cap_address_space(attack.memory_mb)

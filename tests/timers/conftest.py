@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from engine.workflow import definitions, runtime
 from engine.projects import record
 from engine.platform.db import Database
-from engine.platform.models import Event, Instance, Project, Task, User
+from engine.platform.models import Event, Instance, Project, Task, User, utcnow
 
 BUNDLE = Path(__file__).resolve().parent / "bundle"
 PROCESS = "timer_demo"
@@ -42,14 +42,14 @@ class TimerHelper:
                 {"name": name, "investor": "测试投资方", "category": "industrial", "total_investment": 1000,
                  "landing_unit_id": actor.unit_id, "deputy_id": self.user("fx_gongye").id},
             ).values
-            project = Project(**values, registered_by=actor.id, last_progress_at=runtime.utcnow())
+            project = Project(**values, registered_by=actor.id, last_progress_at=utcnow())
             s.add(project)
             s.flush()
             return runtime.start_instance(s, project, self.definition_id, actor).instance_id
 
     def instance(self, instance_id: int) -> Instance:
         with self.db.session() as s:
-            return s.get(Instance, instance_id)
+            return s.get_one(Instance, instance_id)
 
     def ready(self, instance_id: int) -> dict[str, Task]:
         with self.db.session() as s:
@@ -73,21 +73,21 @@ class TimerHelper:
                 query = query.where(Event.instance_id == instance_id)
             return list(s.scalars(query))
 
-    def count_timer_events(self) -> dict[int, int]:
+    def count_timer_events(self) -> dict[int | None, int]:
         with self.db.session() as s:
             rows = s.execute(select(Event.instance_id, func.count()).where(Event.kind == "timer").group_by(Event.instance_id))
             return {i: n for i, n in rows}
 
 
 @pytest.fixture
-def clock() -> Iterator[time_machine.Coordinates]:
+def clock() -> Iterator[time_machine.Traveller]:
     """Frozen time starting at START; `clock.shift(timedelta)` moves it on."""
     with time_machine.travel(START, tick=False) as traveller:
         yield traveller
 
 
 @pytest.fixture
-def th(db: Database, clock: time_machine.Coordinates) -> TimerHelper:  # noqa: ARG001 - the clock must run first
+def th(db: Database, clock: time_machine.Traveller) -> TimerHelper:  # noqa: ARG001 - the clock must run first
     return TimerHelper(db)
 
 

@@ -5,11 +5,13 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import event
+import time_machine
 
 from engine import scheduler
 from engine.workflow import timers
 from engine.platform.errors import ConcurrentUpdate
 from engine.platform.models import Instance, utcnow
+from engine.platform.db import Database
 from tests.timers.conftest import START, TimerHelper, hours
 
 
@@ -20,7 +22,7 @@ def test_next_timer_at_holds_the_earliest_pending_timer(th: TimerHelper) -> None
     assert th.instance(iid).next_timer_at.replace(tzinfo=START.tzinfo) == START + timedelta(days=3)
 
 
-def test_nothing_fires_before_the_due_time(th: TimerHelper, clock) -> None:  # type: ignore[no-untyped-def]
+def test_nothing_fires_before_the_due_time(th: TimerHelper, clock: time_machine.Traveller) -> None:
     iid = th.start()
     clock.shift(hours(1.9))
     result = timers.sweep(th.db)
@@ -28,7 +30,7 @@ def test_nothing_fires_before_the_due_time(th: TimerHelper, clock) -> None:  # t
     assert set(th.ready(iid)) == {"review"}
 
 
-def test_non_interrupting_boundary_timer_adds_an_office_followup_and_keeps_the_task(th: TimerHelper, clock) -> None:  # type: ignore[no-untyped-def]
+def test_non_interrupting_boundary_timer_adds_an_office_followup_and_keeps_the_task(th: TimerHelper, clock: time_machine.Traveller) -> None:
     iid = th.start()
     clock.shift(hours(2) + timedelta(seconds=1))
     result = timers.sweep(th.db)
@@ -41,7 +43,7 @@ def test_non_interrupting_boundary_timer_adds_an_office_followup_and_keeps_the_t
     assert timers.sweep(th.db).timers_fired == 0
 
 
-def test_interrupting_boundary_timer_cancels_the_task_and_reroutes_to_escalation(th: TimerHelper, clock) -> None:  # type: ignore[no-untyped-def]
+def test_interrupting_boundary_timer_cancels_the_task_and_reroutes_to_escalation(th: TimerHelper, clock: time_machine.Traveller) -> None:
     iid = th.start()
     clock.shift(timedelta(days=15, seconds=1))
     result = timers.sweep(th.db)
@@ -52,7 +54,7 @@ def test_interrupting_boundary_timer_cancels_the_task_and_reroutes_to_escalation
     assert th.instance(iid).next_timer_at is None
 
 
-def test_completing_the_task_in_time_disarms_its_boundary_timers(th: TimerHelper, clock) -> None:  # type: ignore[no-untyped-def]
+def test_completing_the_task_in_time_disarms_its_boundary_timers(th: TimerHelper, clock: time_machine.Traveller) -> None:
     iid = th.start()
     clock.shift(hours(1))
     th.complete(iid, "review", "anwen", {"wait_period": "PT30M"})
@@ -62,7 +64,7 @@ def test_completing_the_task_in_time_disarms_its_boundary_timers(th: TimerHelper
     assert set(th.ready(iid)) == {"confirm"}
 
 
-def test_intermediate_timer_takes_its_duration_from_a_variable(th: TimerHelper, clock) -> None:  # type: ignore[no-untyped-def]
+def test_intermediate_timer_takes_its_duration_from_a_variable(th: TimerHelper, clock: time_machine.Traveller) -> None:
     iid = th.start()
     th.complete(iid, "review", "anwen", {"wait_period": "P3D"})
     assert th.ready(iid) == {}
@@ -73,7 +75,7 @@ def test_intermediate_timer_takes_its_duration_from_a_variable(th: TimerHelper, 
     assert set(th.ready(iid)) == {"confirm"}
 
 
-def test_date_timer_waits_until_the_date_and_ends_the_process(th: TimerHelper, clock) -> None:  # type: ignore[no-untyped-def]
+def test_date_timer_waits_until_the_date_and_ends_the_process(th: TimerHelper, clock: time_machine.Traveller) -> None:
     iid = th.start()
     th.complete(iid, "review", "anwen", {"wait_period": "PT1H"})
     clock.shift(hours(1) + timedelta(seconds=1))
@@ -88,7 +90,7 @@ def test_date_timer_waits_until_the_date_and_ends_the_process(th: TimerHelper, c
     assert (instance.status, instance.next_timer_at) == ("completed", None)
 
 
-def test_the_sweep_loads_only_due_instances(th: TimerHelper, clock) -> None:  # type: ignore[no-untyped-def]
+def test_the_sweep_loads_only_due_instances(th: TimerHelper, clock: time_machine.Traveller) -> None:
     waiting = [th.start(f"项目{i}") for i in range(6)]
     for iid in waiting[:4]:
         th.complete(iid, "review", "anwen", {"wait_period": "P30D"})
@@ -107,7 +109,7 @@ def test_the_sweep_loads_only_due_instances(th: TimerHelper, clock) -> None:  # 
     assert result.instances_fired == 2
 
 
-def test_after_an_outage_every_overdue_timer_fires_once_on_the_first_run(th: TimerHelper, clock) -> None:  # type: ignore[no-untyped-def]
+def test_after_an_outage_every_overdue_timer_fires_once_on_the_first_run(th: TimerHelper, clock: time_machine.Traveller) -> None:
     fresh = [th.start(f"新项目{i}") for i in range(3)]  # reminder at 2 h, escalation at 15 days
     cooling = [th.start(f"冷静期项目{i}") for i in range(3)]
     for iid, period in zip(cooling, ("P1D", "P10D", "P40D")):
@@ -123,7 +125,7 @@ def test_after_an_outage_every_overdue_timer_fires_once_on_the_first_run(th: Tim
     assert [set(th.ready(i)) for i in cooling] == [{"confirm"}, {"confirm"}, set()]
 
 
-def test_a_row_changed_after_the_claim_sends_the_batch_one_by_one_and_each_timer_fires_once(sqlite_db, clock) -> None:  # type: ignore[no-untyped-def]
+def test_a_row_changed_after_the_claim_sends_the_batch_one_by_one_and_each_timer_fires_once(sqlite_db: Database, clock: time_machine.Traveller) -> None:
     """SQLite only: on PostgreSQL the claim locks the rows, so no writer can slip in between."""
     th = TimerHelper(sqlite_db)
     ids = [th.start(f"项目{i}") for i in range(3)]

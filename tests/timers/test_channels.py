@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select
+import time_machine
 
 from engine.platform import notifications
 from engine.platform import warning_settings
@@ -67,7 +68,7 @@ def test_the_webhook_channel_posts_receiver_ids_and_text_once(hs: Helper) -> Non
     assert statuses(hs) == [("sent", 1), ("sent", 1)]
 
 
-def test_a_failing_webhook_is_retried_with_growing_waits_then_given_up(hs: Helper, clock) -> None:  # type: ignore[no-untyped-def]
+def test_a_failing_webhook_is_retried_with_growing_waits_then_given_up(hs: Helper, clock: time_machine.Traveller) -> None:
     with webhook_receiver() as receiver:
         configure(hs, webhook_enabled=True, webhook_url=receiver.url, max_attempts=4, retry_base_seconds=60)
         notify(hs, {address(hs, "anwen", messenger_id="zzd-anwen")})
@@ -116,7 +117,7 @@ def test_an_unreachable_smtp_server_is_retried_later(hs: Helper) -> None:
         assert row.status == "pending" and "邮件发送失败" in row.last_error
 
 
-def _start_workers(db: Database, job: str, count: int, start_file: Path) -> list[subprocess.Popen]:
+def _start_workers(db: Database, job: str, count: int, start_file: Path) -> list[subprocess.Popen[str]]:
     env = dict(os.environ, PYTHONPATH=str(PROJECT_ROOT))
     return [
         subprocess.Popen([sys.executable, "-m", "tests.timers.worker", db.url, job, str(start_file)],
@@ -137,7 +138,7 @@ def test_two_dispatcher_processes_send_each_message_exactly_once(h: Helper, tmp_
     assert sum(r["sent"] for r in results) == 200
     assert len(receiver.requests) == 200 and len(set(receiver.ids())) == 200
     with h.db.session() as s:
-        assert s.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "sent")) == 200
+        assert s.scalars(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "sent")).one() == 200
 
 
 def test_a_dispatcher_killed_mid_send_is_not_resent_until_its_lease_ends_and_then_under_the_same_id(hs: Helper, tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ import sys
 import time
 from datetime import timedelta
 from pathlib import Path
+from collections.abc import Callable
 
 from sqlalchemy import func, select
 
@@ -36,7 +37,7 @@ def ready_database(db: Database) -> Helper:
 
 def fired(db: Database) -> int:
     with db.session() as s:
-        return s.scalar(select(func.count()).select_from(Event).where(Event.kind == "timer")) or 0
+        return s.scalars(select(func.count()).select_from(Event).where(Event.kind == "timer")).one() or 0
 
 
 def beats(db: Database) -> set[str]:
@@ -44,7 +45,7 @@ def beats(db: Database) -> set[str]:
         return set(s.scalars(select(SchedulerHeartbeat.name)))
 
 
-def wait_for(condition, seconds: float = 60) -> bool:  # type: ignore[no-untyped-def]
+def wait_for(condition: Callable[[], object], seconds: float = 60) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if condition():

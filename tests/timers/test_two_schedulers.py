@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from engine.platform.config import PROJECT_ROOT
 from engine.platform.models import Event, Instance, Task, utcnow
+from engine.platform.db import Database
 from tests.conftest import PG_URL, Helper
 from tests.timers.seeding import deploy_wait, seed
 
@@ -21,7 +22,7 @@ pytestmark = pytest.mark.postgres
 
 @pytest.mark.skipif(not PG_URL, reason="needs ZHIKONG_TEST_PG")
 @pytest.mark.parametrize("db", ["postgresql"], indirect=True)
-def test_two_scheduler_processes_fire_each_of_1000_due_timers_exactly_once(db, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_two_scheduler_processes_fire_each_of_1000_due_timers_exactly_once(db: Database, tmp_path: Path) -> None:
     h = Helper(db)
     now = utcnow()
     due = [now - timedelta(minutes=1 + i % 600) for i in range(1000)]
@@ -43,6 +44,6 @@ def test_two_scheduler_processes_fire_each_of_1000_due_timers_exactly_once(db, t
     with db.session() as s:
         per_instance = dict(s.execute(select(Event.instance_id, func.count()).where(Event.kind == "timer").group_by(Event.instance_id)).all())
         assert len(per_instance) == 1000 and set(per_instance.values()) == {1}
-        assert s.scalar(select(func.count()).select_from(Task).where(Task.bpmn_id == "after_wait", Task.status == "ready")) == 1000
-        still_waiting = s.scalar(select(func.count()).select_from(Instance).where(Instance.next_timer_at.is_not(None)))
+        assert s.scalars(select(func.count()).select_from(Task).where(Task.bpmn_id == "after_wait", Task.status == "ready")).one() == 1000
+        still_waiting = s.scalars(select(func.count()).select_from(Instance).where(Instance.next_timer_at.is_not(None))).one()
         assert still_waiting == 200

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
+import time_machine
 
 from engine.supervision import lights, monthly, progress
 from engine.platform import warning_settings
@@ -37,7 +38,7 @@ def scan(h: Helper) -> int:
         return lights.scan(s, utcnow())
 
 
-def test_an_overdue_task_turns_yellow_then_red_and_notifies_its_officials_and_the_office(h: Helper, clock) -> None:  # type: ignore[no-untyped-def]
+def test_an_overdue_task_turns_yellow_then_red_and_notifies_its_officials_and_the_office(h: Helper, clock: time_machine.Traveller) -> None:
     pid = h.register(name="绿色建材项目")
     clock.shift(29 * DAY)
     post(h, pid, "anwen", "与投资方多次接洽")  # progress is kept up: only the task lights the project
@@ -60,14 +61,14 @@ def test_an_overdue_task_turns_yellow_then_red_and_notifies_its_officials_and_th
     assert light(h, pid) == "green"  # the next task (feasibility, P15D) has just started
 
 
-def test_a_task_first_seen_after_an_outage_is_reported_red_once(h: Helper, clock) -> None:  # type: ignore[no-untyped-def]
+def test_a_task_first_seen_after_an_outage_is_reported_red_once(h: Helper, clock: time_machine.Traveller) -> None:
     h.register()
     clock.shift(75 * DAY)
     assert scan(h) == 1
     assert [n.kind for n in notes(h, "bangongshi")] == ["task_red"]
 
 
-def test_progress_notes_keep_a_project_green_and_silence_lights_it_and_records_a_late_update(h: Helper, clock) -> None:  # type: ignore[no-untyped-def]
+def test_progress_notes_keep_a_project_green_and_silence_lights_it_and_records_a_late_update(h: Helper, clock: time_machine.Traveller) -> None:
     pid = h.register()
     h.complete(pid, "anwen", INTENT, "confirm_intent")
     h.complete(pid, "fx_gongye", FEASIBLE, "feasibility_review")
@@ -111,7 +112,7 @@ def test_progress_notes_keep_a_project_green_and_silence_lights_it_and_records_a
         ({"content": "ok", "problems": "y" * 1001}, "problems", "存在问题不能超过1000个字"),
     ],
 )
-def test_bad_progress_notes_are_refused_with_the_field_named_and_nothing_stored(hs: Helper, data, field, message) -> None:  # type: ignore[no-untyped-def]
+def test_bad_progress_notes_are_refused_with_the_field_named_and_nothing_stored(hs: Helper, data: dict[str, str], field: str, message: str) -> None:
     pid = hs.register()
     with pytest.raises(InvalidInput) as caught:
         with hs.db.session() as s:
@@ -133,7 +134,7 @@ def test_only_the_responsible_units_and_the_office_may_post_progress(hs: Helper)
         assert [n.content for n in progress.notes_of(s, pid)] == ["bangongshi 填报", "anwen 填报"]
 
 
-def test_the_office_changes_thresholds_and_bad_settings_are_refused_naming_the_setting(hs: Helper, clock) -> None:  # type: ignore[no-untyped-def]
+def test_the_office_changes_thresholds_and_bad_settings_are_refused_naming_the_setting(hs: Helper, clock: time_machine.Traveller) -> None:
     pid = hs.register()
     with pytest.raises(NotAllowed), hs.db.session() as s:
         warning_settings.update(s, {"progress_yellow_days": 10}, s.merge(hs.user("anwen")))
@@ -155,7 +156,7 @@ def test_the_office_changes_thresholds_and_bad_settings_are_refused_naming_the_s
         assert [light for p, _, light in lights.stale_projects(s, utcnow(), warning_settings.get_all(s)) if p == pid] == ["yellow"]
 
 
-def test_the_board_counts_lights_per_unit_and_deputy_and_sorts_by_days_overdue(h: Helper, clock) -> None:  # type: ignore[no-untyped-def]
+def test_the_board_counts_lights_per_unit_and_deputy_and_sorts_by_days_overdue(h: Helper, clock: time_machine.Traveller) -> None:
     old = h.register(name="早登记项目")
     clock.shift(20 * DAY)
     newer = h.register(name="晚登记项目", by="xinwo")
@@ -177,7 +178,7 @@ def test_the_board_counts_lights_per_unit_and_deputy_and_sorts_by_days_overdue(h
         assert names == sorted(names, key=lambda n: n)  # equal days: by name
 
 
-def test_monthly_reminders_go_out_once_a_month_on_their_day(h: Helper, clock) -> None:  # type: ignore[no-untyped-def]
+def test_monthly_reminders_go_out_once_a_month_on_their_day(h: Helper, clock: time_machine.Traveller) -> None:
     for _ in range(2):
         pid = h.register()
         h.complete(pid, "anwen", INTENT, "confirm_intent")

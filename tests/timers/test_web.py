@@ -26,6 +26,7 @@ def age_tasks(h: Helper, project_id: int, days: int) -> None:
     """Move a project's ready tasks `days` into the past, as if that time had gone by."""
     with h.db.session() as s:
         for task in s.scalars(select(Task).where(Task.project_id == project_id, Task.status == "ready")):
+            assert task.due_at is not None
             task.created_at -= timedelta(days=days)
             task.due_at -= timedelta(days=days)
 
@@ -190,7 +191,10 @@ def test_the_board_lists_one_page_of_each_light_and_pages_through_the_rest(clien
     auth.login("bangongshi")
     first = client.get("/warnings").get_data(as_text=True)
     second = client.get("/warnings?page=2").get_data(as_text=True)
-    listed = lambda page: re.findall(r'<tr data-project="\d+">', page.split('id="red-list"')[1].split("</table>")[0])  # noqa: E731
+
+    def listed(page: str) -> list[str]:
+        return re.findall(r'<tr data-project="\d+">', page.split('id="red-list"')[1].split("</table>")[0])
+
     assert len(listed(first)) == lights.BOARD_PAGE and len(listed(second)) == 7
     assert f'id="red-count">{count}<' in first and 'rel="next"' in first and 'rel="prev"' in second
     assert "久未更新000" in first and "久未更新000" not in second  # the longest overdue first

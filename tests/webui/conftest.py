@@ -5,8 +5,10 @@ import re
 
 import pytest
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from engine.demo import DEMO_PASSWORD
+from engine.platform.db import Database
 from tests.conftest import Helper
 
 
@@ -24,17 +26,17 @@ class Auth:
     def __init__(self, client: FlaskClient) -> None:
         self.client = client
 
-    def login(self, username: str, password: str = DEMO_PASSWORD):  # type: ignore[no-untyped-def]
+    def login(self, username: str, password: str = DEMO_PASSWORD) -> TestResponse:
         token = csrf_token(self.client, "/login")
         return self.client.post("/login", data={"username": username, "password": password, "csrf_token": token})
 
-    def logout(self):  # type: ignore[no-untyped-def]
+    def logout(self) -> TestResponse:
         page = self.client.get("/", follow_redirects=True).get_data(as_text=True)
         token = re.search(r'name="csrf_token" value="([^"]+)"', page)
         assert token, page[:500]
         return self.client.post("/logout", data={"csrf_token": token.group(1)})
 
-    def switch(self, username: str):  # type: ignore[no-untyped-def]
+    def switch(self, username: str) -> TestResponse:
         """Sign out whoever is signed in and sign `username` in."""
         self.logout()
         return self.login(username)
@@ -46,7 +48,7 @@ def auth(client: FlaskClient) -> Auth:
 
 
 @pytest.fixture
-def hw(sqlite_db) -> Helper:  # type: ignore[no-untyped-def]
+def hw(sqlite_db: Database) -> Helper:
     return Helper(sqlite_db)
 
 

@@ -115,7 +115,7 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
 def stored(h: SupervisionHelper) -> tuple[int, ...]:
     """How many projects, instances, tasks and events there are."""
     with h.db.session() as s:
-        return tuple(s.scalar(select(func.count()).select_from(model)) or 0 for model in (Project, Instance, Task, Event))
+        return tuple(s.scalars(select(func.count()).select_from(model)).one() or 0 for model in (Project, Instance, Task, Event))
 
 
 def kind_values(kind: str, required: bool, limit: int) -> list[str]:
@@ -128,7 +128,7 @@ def kind_values(kind: str, required: bool, limit: int) -> list[str]:
     return values + NOT_SCALAR + {"number": NUMBERS, "boolean": BOOLEANS, "date": DATES, "choice": CHOICES, "id": IDS}.get(kind, [])
 
 
-def form_kind(prop: dict) -> str:
+def form_kind(prop: dict[str, Any]) -> str:
     """How the bad values of a form field are chosen: by its type, format, choices and widget."""
     if prop.get("type") in ("number", "integer"):
         return "number"
@@ -148,7 +148,7 @@ def posts(values_of: dict[str, list[str]]) -> Iterator[dict[str, str]]:
         yield {name: values[index] for name, values in values_of.items() if index < len(values)}
 
 
-def form_values(form: str, schema: dict) -> dict[str, list[str]]:
+def form_values(form: str, schema: dict[str, Any]) -> dict[str, list[str]]:
     """Field → the bad values of its kind, for every field of a form."""
     required = schema.get("required", [])
     return {name: kind_values(form_kind(prop), name in required, prop.get("maxLength", 0))
@@ -195,7 +195,7 @@ def fuzz_task(world: World, task: Task, username: str, complete: bool = True) ->
             world.failures.append(f"{task.form}: the valid baseline answered HTTP {done.status_code}")
 
 
-def form_schema(h: SupervisionHelper, task: Task) -> dict:
+def form_schema(h: SupervisionHelper, task: Task) -> dict[str, Any]:
     """The JSON Schema of the task's form."""
     with h.db.session() as s:
         return runtime.form_schema(s, task)

@@ -107,7 +107,7 @@ class LazyBody:
 
 def test_a_50_mb_login_post_gets_413_in_chinese_without_being_read(client: FlaskClient) -> None:
     body = LazyBody(FIFTY_MB)
-    response = client.post("/login", input_stream=body, content_type="application/x-www-form-urlencoded")  # type: ignore[arg-type]
+    response = client.post("/login", input_stream=body, content_type="application/x-www-form-urlencoded")
     page = response.get_data(as_text=True)
     assert response.status_code == 413 and "提交的内容过大" in page and "16 MB" in page
     assert body.read_bytes == 0
@@ -282,7 +282,8 @@ def test_forwarded_addresses_count_only_behind_a_configured_proxy(sqlite_db: Dat
         token = csrf_token(client, "/login")
         for _ in range(10):
             client.post("/login", data={"username": "yanpan", "password": "x", "csrf_token": token}, headers={"X-Forwarded-For": "203.0.113.5"})
-        return _lock_events(sqlite_db)[-1].payload["client_addr"]
+        address: str = _lock_events(sqlite_db)[-1].payload["client_addr"]
+        return address
 
     assert lock_from(None, "10.0.0.1") == "10.0.0.1"  # default: the client's own header is ignored
     assert lock_from("1", "10.0.0.2") == "203.0.113.5"
@@ -293,7 +294,7 @@ def test_forwarded_addresses_count_only_behind_a_configured_proxy(sqlite_db: Dat
 
 def test_every_response_carries_the_security_headers(client: FlaskClient, auth: Auth) -> None:
     auth.login("bangongshi")
-    too_large = client.post("/login", input_stream=LazyBody(FIFTY_MB), content_type="application/x-www-form-urlencoded")  # type: ignore[arg-type]
+    too_large = client.post("/login", input_stream=LazyBody(FIFTY_MB), content_type="application/x-www-form-urlencoded")
     pages = ("/login", "/", "/static/app.css", "/no-such-page", "/definitions/project_lifecycle/modeler")
     for path, response in [(p, client.get(p)) for p in pages] + [("413", too_large)]:
         csp = response.headers["Content-Security-Policy"]

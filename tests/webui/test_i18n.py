@@ -12,6 +12,7 @@ import pytest
 from babel.messages.pofile import read_po
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from engine.platform.config import PROJECT_ROOT
 from tests.conftest import Helper
@@ -25,11 +26,11 @@ OWN_FILES = re.compile(
 )
 
 
-def _text(response) -> str:  # type: ignore[no-untyped-def]
+def _text(response: TestResponse) -> str:
     return response.get_data(as_text=True)
 
 
-def _switch(client: FlaskClient, lang: str, next_page: str = "/"):  # type: ignore[no-untyped-def]
+def _switch(client: FlaskClient, lang: str, next_page: str = "/") -> TestResponse:
     token = csrf_token(client, "/login") if "/login" in next_page else csrf_token(client, next_page)
     return client.post("/lang", data={"lang": lang, "next": next_page, "csrf_token": token})
 

@@ -6,12 +6,13 @@ from datetime import datetime, timedelta, timezone
 
 import time_machine
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from tests.conftest import FEASIBLE, INTENT, Helper, approval_form
 from tests.webui.conftest import Auth, csrf_token
 
 
-def _text(response) -> str:  # type: ignore[no-untyped-def]
+def _text(response: TestResponse) -> str:
     return response.get_data(as_text=True)
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 import re
 
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from engine.projects import meetings
 from tests.conftest import FEASIBLE, INTENT, Helper, approval_form
 from tests.webui.conftest import Auth, csrf_token
 
 
-def _text(response) -> str:  # type: ignore[no-untyped-def]
+def _text(response: TestResponse) -> str:
     return response.get_data(as_text=True)
 
 

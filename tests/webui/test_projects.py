@@ -4,19 +4,20 @@ from __future__ import annotations
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
+from werkzeug.test import TestResponse
 
 from engine.platform.models import Project
 from tests.conftest import Helper, approval_form, drive_to_tier
 from tests.webui.conftest import Auth, csrf_token
 
 
-def _text(response) -> str:  # type: ignore[no-untyped-def]
+def _text(response: TestResponse) -> str:
     return response.get_data(as_text=True)
 
 
 def _count(hw: Helper) -> int:
     with hw.db.session() as s:
-        return s.scalar(select(func.count(Project.id))) or 0
+        return s.scalars(select(func.count(Project.id))).one() or 0
 
 
 def _lead(hw: Helper, **changes: str) -> dict[str, str]:

@@ -1,13 +1,16 @@
 """Sign-in, the plain task list and completing a task through the web form."""
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from engine.workflow import runtime
 from engine.platform.errors import AlreadyCompleted
-from engine.platform.models import Event, Task
+from engine.platform.models import Event, Task, User
 from tests.conftest import Helper
 from tests.webui.conftest import Auth, csrf_token
 from webui.i18n import local_datetime
@@ -59,7 +62,7 @@ def test_official_sees_and_completes_a_task_with_inline_errors(client: FlaskClie
 
 def _stored(hw: Helper) -> tuple[int, int]:
     with hw.db.session() as s:
-        return s.scalar(select(func.count(Event.id))) or 0, s.scalar(select(func.count(Task.id))) or 0
+        return s.scalars(select(func.count(Event.id))).one() or 0, s.scalars(select(func.count(Task.id))).one() or 0
 
 
 def test_posting_a_completed_task_again_answers_409_saying_who_and_when(client: FlaskClient, auth: Auth, hw: Helper,
@@ -72,7 +75,7 @@ def test_posting_a_completed_task_again_answers_409_saying_who_and_when(client: 
     before = _stored(hw)
     again = client.post(f"/tasks/{task.id}", data=form)
     with hw.db.session() as s:
-        when = local_datetime(s.get(Task, task.id).completed_at)
+        when = local_datetime(s.get_one(Task, task.id).completed_at)
     assert again.status_code == 409 and f"任务“确认投资意向”已由钱芳于{when}办理完毕" in again.get_data(as_text=True)
     assert _stored(hw) == before and hw.only_ready(pid).bpmn_id == "feasibility_review"
 
@@ -80,7 +83,7 @@ def test_posting_a_completed_task_again_answers_409_saying_who_and_when(client: 
     raced = hw.only_ready(racing)
     real = runtime.complete_task
 
-    def beaten(session, task_id, actor, data):  # type: ignore[no-untyped-def]
+    def beaten(session: Session, task_id: int, actor: User, data: dict[str, Any]) -> runtime.Outcome:
         with hw.db.session() as other:
             real(other, task_id, other.merge(hw.user("anwen")), {"has_intent": True, "opinion": "先办"})
         raise AlreadyCompleted("任务已由他人办理完毕")
