@@ -4,11 +4,13 @@ from __future__ import annotations
 import faulthandler
 import json
 import multiprocessing
+import os
 import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from unittest import mock
 
@@ -23,6 +25,7 @@ from engine.platform.config import PROJECT_ROOT
 from engine.workflow.sandbox import SCRIPT_ENGINE, active
 
 BUNDLE = definitions.read_bundle(PROJECT_ROOT / "bpmn")
+WAIT_CEILING = 60.0  # seconds of wall clock a child that uses no CPU may wait before it is killed
 BPMN, TIER_DMN, SCORING_DMN = "project_lifecycle.bpmn", "approval_tier.dmn", "assessment_scoring.dmn"
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
@@ -302,27 +305,43 @@ class Isolated:
 
 
 def isolated(target: Callable[[], Any], bound: float) -> Isolated:
-    """Run `target` in a forked child killed after `bound` seconds, so a hang or a crash cannot take the tests down."""
+    """Run `target` in a forked child killed once it has used `bound` seconds of CPU, so a hang or a crash cannot take the tests down.
+
+    The bound counts the child's own CPU time, not the wall clock, so a busy machine cannot
+    fail an attack the sandbox stops in time; a child that waits without using CPU is killed
+    after WAIT_CEILING of wall-clock time.
+    """
     context = multiprocessing.get_context("fork")
     parent, child = context.Pipe(duplex=False)
     process = context.Process(target=_child, args=(target, child))
     started = time.monotonic()
     process.start()
     child.close()
-    if parent.poll(bound):
-        try:
-            outcome, detail = parent.recv()
-        except EOFError:
-            outcome, detail = "died", ""
-        process.join(5)
-        if process.exitcode is not None and process.exitcode < 0:
-            outcome, detail = "died", f"signal {-process.exitcode}"
-        return Isolated(outcome, detail, time.monotonic() - started)
-    process.kill()
-    process.join()
-    if process.exitcode is not None and process.exitcode < 0 and time.monotonic() - started < bound:
-        return Isolated("died", f"signal {-process.exitcode}", time.monotonic() - started)
-    return Isolated("killed", f"still running after {bound:g} s", time.monotonic() - started)
+    assert process.pid is not None
+    while not parent.poll(0.02):
+        if _cpu_seconds(process.pid) > bound or time.monotonic() - started > max(WAIT_CEILING, bound):
+            process.kill()
+            process.join()
+            return Isolated("killed", f"still running after {bound:g} s of CPU", time.monotonic() - started)
+        if not process.is_alive() and not parent.poll(0):
+            break
+    try:
+        outcome, detail = parent.recv()
+    except EOFError:
+        outcome, detail = "died", ""
+    process.join(5)
+    if process.exitcode is not None and process.exitcode < 0:
+        outcome, detail = "died", f"signal {-process.exitcode}"
+    return Isolated(outcome, detail, time.monotonic() - started)
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User plus system CPU time a running process has used (Linux /proc); 0 once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def ad_hoc(completion: str) -> dict[str, str]:
