@@ -6,13 +6,16 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
+import psycopg
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, make_url, select, text
+from sqlalchemy import Engine, create_engine, make_url, select, text
+from sqlalchemy.pool import NullPool
 
 from engine.projects import lifecycle
 from engine.workflow import definitions, runtime, state
@@ -27,7 +30,18 @@ if TYPE_CHECKING:
     from tests.webui.conftest import Auth
 
 BPMN_DIR = PROJECT_ROOT / "bpmn"
-PG_URL = os.environ.get("ZHIKONG_TEST_PG")
+
+
+def worker_url(url: str | None) -> str | None:
+    """ZHIKONG_TEST_PG for this process: under pytest-xdist each worker gets its own database, named after the worker."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker:
+        return url
+    parsed = make_url(url)
+    return parsed.set(database=f"{parsed.database}_{worker}").render_as_string(hide_password=False)
+
+
+PG_URL = worker_url(os.environ.get("ZHIKONG_TEST_PG"))
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 HelperT = TypeVar("HelperT")
 
@@ -38,8 +52,21 @@ def wired() -> None:
     wiring.install()
 
 
+def ensure_postgres_database(url: str) -> None:
+    """Create the database `url` names when the server lacks it (a worker's database on its first run)."""
+    parsed = make_url(url)
+    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            if conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": parsed.database}) is None:
+                conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
+    finally:
+        admin.dispose()
+
+
 def reset_postgres(url: str) -> None:
     """Drop the whole public schema of the test database so migrations start from nothing."""
+    ensure_postgres_database(url)
     db = Database(url)
     with db.engine.begin() as conn:
         conn.execute(text("DROP SCHEMA public CASCADE"))
@@ -66,59 +93,248 @@ def forget_process_caches() -> None:
     definitions.forget_parsed()
 
 
-def _prepare(db: Database) -> None:
+Prepare = Callable[[Database], None]
+
+
+def prepare_county(db: Database) -> None:
+    """What every template holds: the demo org and the bpmn/ lifecycle deployed."""
     with db.session() as s:
         demo.load_org(s)
         definitions.deploy(s, definitions.read_bundle(BPMN_DIR), lifecycle.LIFECYCLE)
 
 
-class Templates:
-    """Prepared databases migrated once per test session and copied per test (a file copy, or CREATE DATABASE … TEMPLATE)."""
+def _admin_engine(url: str) -> Engine:
+    """A connection to the server's `postgres` database for CREATE and DROP DATABASE."""
+    return create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT", poolclass=NullPool)
 
-    sqlite_file: Path | None = None
-    postgres_ready = False
+
+def _drop_database(url: str, name: str) -> None:
+    """Drop database `name` if it is there, closing its connections."""
+    admin = _admin_engine(url)
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+def _copy_database(url: str, template: str, name: str) -> None:
+    """Replace database `name` with a copy of `template`."""
+    _drop_database(url, name)
+    admin = _admin_engine(url)
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    finally:
+        admin.dispose()
+
+
+class CopiedDatabase(Database):
+    """A database lent to one test; disposing of it hands it back."""
+
+    def __init__(self, url: str, done: Callable[[], None]) -> None:
+        super().__init__(url)
+        self._done: Callable[[], None] | None = done
+
+    def dispose(self) -> None:
+        """Close the pool, then hand the database back once."""
+        super().dispose()
+        if self._done is not None:
+            self._done()
+            self._done = None
+
+
+SCHEMA_FINGERPRINT = """
+SELECT md5(string_agg(item, E'\n' ORDER BY item)) FROM (
+  SELECT 'namespace ' || nspname FROM pg_namespace
+  UNION ALL SELECT 'relation ' || c.oid::regclass || ' ' || c.relkind::text FROM pg_class c
+    JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public'
+  UNION ALL SELECT 'column ' || a.attrelid::regclass || '.' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod)
+    || ' ' || a.attnotnull || ' ' || coalesce(pg_get_expr(d.adbin, d.adrelid), '') FROM pg_attribute a
+    JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+    LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+    WHERE n.nspname = 'public' AND a.attnum > 0 AND NOT a.attisdropped
+  UNION ALL SELECT 'index ' || pg_get_indexdef(i.indexrelid) FROM pg_index i
+    JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public'
+  UNION ALL SELECT 'constraint ' || conrelid::regclass || ' ' || conname || ' ' || pg_get_constraintdef(oid)
+    FROM pg_constraint WHERE connamespace = 'public'::regnamespace
+  UNION ALL SELECT 'trigger ' || pg_get_triggerdef(oid) || ' ' || tgenabled::text FROM pg_trigger WHERE NOT tgisinternal
+  UNION ALL SELECT 'function ' || oid::regprocedure || ' ' || md5(prosrc) FROM pg_proc
+    WHERE pronamespace = 'public'::regnamespace
+) AS schema_items(item)
+"""
+
+
+@dataclass
+class Snapshot:
+    """A template's schema fingerprint, every public table's rows (COPY text) and its sequences' positions."""
+
+    fingerprint: str
+    rows: dict[str, bytes]
+    sequences: list[tuple[str, int | None]]
+
+
+def _libpq(url: str) -> str:
+    """The libpq form of a SQLAlchemy PostgreSQL URL."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _snapshot(url: str) -> Snapshot:
+    """Read a pristine copy of a template."""
+    with psycopg.connect(_libpq(url), autocommit=True) as conn:
+        tables = [row[0] for row in conn.execute("SELECT quote_ident(tablename) FROM pg_tables WHERE schemaname = 'public'")]
+        rows = {}
+        for table in tables:
+            with conn.cursor().copy(f"COPY (SELECT * FROM {table} ORDER BY ctid) TO STDOUT") as copy:
+                rows[table] = b"".join(bytes(block) for block in copy)
+        sequences = conn.execute(
+            "SELECT quote_ident(sequencename), last_value FROM pg_sequences WHERE schemaname = 'public'"
+        ).fetchall()
+        return Snapshot(conn.execute(SCHEMA_FINGERPRINT).fetchone()[0], rows, sequences)
+
+
+def _restore(url: str, snapshot: Snapshot) -> bool:
+    """Put a used copy back to the snapshot's rows; False when its schema differs (a test altered it)."""
+    with psycopg.connect(_libpq(url), autocommit=True) as conn:
+        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        if conn.execute(SCHEMA_FINGERPRINT).fetchone()[0] != snapshot.fingerprint:
+            return False
+        with conn.transaction():
+            conn.execute("SET LOCAL session_replication_role = replica")  # rows go back in any order, no foreign-key checks
+            conn.execute(f"TRUNCATE {', '.join(snapshot.rows)}")
+            for table, data in snapshot.rows.items():
+                if data:
+                    with conn.cursor().copy(f"COPY {table} FROM STDIN") as copy:
+                        copy.write(data)
+            for sequence, position in snapshot.sequences:
+                if position is None:
+                    conn.execute(f"ALTER SEQUENCE {sequence} RESTART")
+                else:
+                    conn.execute("SELECT setval(%s, %s)", (sequence, position))
+        return True
+
+
+class PostgresCopies:
+    """The PostgreSQL databases this process's tests run on, put back to a template's rows between tests.
+
+    Each database is first made as a copy of a template. After a test it is put back to a
+    template's rows (TRUNCATE, COPY, setval) instead of being dropped and copied again: DROP
+    DATABASE forces a checkpoint and CREATE DATABASE writes every page, seconds on a busy
+    server, against milliseconds. A database whose schema the test changed (a dropped or
+    disabled trigger) is copied afresh. Databases are named `<database>_copy_<n>`."""
+
+    def __init__(self, url: str) -> None:
+        self.url = make_url(url)
+        self.names: list[str] = []
+        self.free: list[str] = []
+        self.snapshots: dict[str, Snapshot] = {}
+
+    def _url(self, name: str) -> str:
+        return self.url.set(database=name).render_as_string(hide_password=False)
+
+    def take(self, template: str) -> Database:
+        """A database holding exactly what `template` holds."""
+        snapshot = self.snapshots.get(template)
+        if self.free:
+            name = self.free.pop()
+            restored = snapshot is not None and _restore(self._url(name), snapshot)
+        else:
+            name, restored = f"{self.url.database}_copy_{len(self.names)}", False
+            self.names.append(name)
+        if not restored:
+            _copy_database(str(self.url), template, name)
+            if snapshot is None:
+                self.snapshots[template] = _snapshot(self._url(name))
+        return CopiedDatabase(self._url(name), lambda: self.free.append(name))
+
+    def close(self) -> None:
+        """Drop every database this process made (the end of the session)."""
+        for name in self.names:
+            _drop_database(str(self.url), name)
+
+
+class Templates:
+    """Prepared databases migrated once per test session and copied per test (a file copy, or CREATE DATABASE … TEMPLATE).
+
+    A template holds the migrated schema and `prepare_county`, plus optionally one more
+    preparation (e.g. every process deployed); each is made once per session and process."""
+
+    sqlite_files: dict[Prepare | None, Path] = {}
+    postgres_templates: dict[Prepare | None, str] = {}
+    copies: PostgresCopies | None = None
 
     @classmethod
-    def sqlite(cls, target: Path) -> Database:
-        if cls.sqlite_file is None:
+    def sqlite_file(cls, extra: Prepare | None) -> Path:
+        """The SQLite template file for `extra`, made on first use."""
+        if extra not in cls.sqlite_files:
             folder = Path(tempfile.mkdtemp(prefix="zhikong-template-"))
             atexit.register(shutil.rmtree, folder, True)
-            db = fresh_database("sqlite", folder)
-            _prepare(db)
+            path = folder / "zhikong.db"
+            if extra is None:
+                db = fresh_database("sqlite", folder)
+                prepare_county(db)
+            else:
+                shutil.copyfile(cls.sqlite_file(None), path)
+                forget_process_caches()
+                db = Database(f"sqlite:///{path}")
+                extra(db)
             db.dispose()
-            cls.sqlite_file = folder / "zhikong.db"
-        forget_process_caches()
-        shutil.copyfile(cls.sqlite_file, target)
-        return Database(f"sqlite:///{target}")
+            cls.sqlite_files[extra] = path
+        return cls.sqlite_files[extra]
 
     @classmethod
-    def postgres(cls) -> Database:
+    def postgres_template(cls, extra: Prepare | None) -> str:
+        """The name of the PostgreSQL template database for `extra`, made on first use."""
         assert PG_URL
-        url = make_url(PG_URL)
-        name, template = url.database, f"{url.database}_template"
-        admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-        try:
-            with admin.connect() as conn:
-                if not cls.postgres_ready:
-                    db = fresh_database("postgresql", Path(tempfile.gettempdir()))
-                    _prepare(db)
-                    db.dispose()
-                    conn.execute(text(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)'))
-                    conn.execute(text(f'CREATE DATABASE "{template}" TEMPLATE "{name}"'))
-                    cls.postgres_ready = True
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-                conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
-        finally:
-            admin.dispose()
-        forget_process_caches()
-        return Database(PG_URL)
+        if extra not in cls.postgres_templates:
+            name = make_url(PG_URL).database
+            assert name, "ZHIKONG_TEST_PG names no database"
+            if extra is None:
+                db = fresh_database("postgresql", Path(tempfile.gettempdir()))
+                prepare_county(db)
+                template = f"{name}_template"
+            else:
+                _copy_database(PG_URL, cls.postgres_template(None), name)
+                forget_process_caches()
+                db = Database(PG_URL)
+                extra(db)
+                template = f"{name}_template_{extra.__name__}"
+            db.dispose()
+            _copy_database(PG_URL, name, template)
+            cls.postgres_templates[extra] = template
+        return cls.postgres_templates[extra]
+
+    @classmethod
+    def postgres_copy(cls, extra: Prepare | None) -> Database:
+        """A database holding what the PostgreSQL template for `extra` holds."""
+        assert PG_URL
+        template = cls.postgres_template(extra)
+        if cls.copies is None:
+            cls.copies = PostgresCopies(PG_URL)
+        return cls.copies.take(template)
+
+    @classmethod
+    def close(cls) -> None:
+        """Drop this process's PostgreSQL copies (the templates stay for the next run to replace)."""
+        if cls.copies is not None:
+            cls.copies.close()
 
 
-def prepared_database(backend: str, tmp_path: Path) -> Database:
-    """Migrated, with the demo org and the bpmn/ bundle deployed (no projects): a copy of the session's template."""
+def prepared_database(backend: str, tmp_path: Path, extra: Prepare | None = None) -> Database:
+    """Migrated, with the demo org and the bpmn/ bundle deployed (no projects), plus `extra`: a copy of the session's template."""
     if backend == "postgresql":
-        return Templates.postgres()
-    return Templates.sqlite(tmp_path / "zhikong.db")
+        database = Templates.postgres_copy(extra)
+    else:
+        target = tmp_path / "zhikong.db"
+        shutil.copyfile(Templates.sqlite_file(extra), target)
+        database = Database(f"sqlite:///{target}")
+    forget_process_caches()
+    return database
+
+
+def pytest_sessionfinish() -> None:
+    """Drop this process's PostgreSQL copies once its tests are done."""
+    Templates.close()
 
 
 @pytest.fixture(params=BACKENDS)

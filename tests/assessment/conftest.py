@@ -20,7 +20,7 @@ PROCESSES = ("project_lifecycle", "coordination_item", "assessment_scoring")
 
 
 def deploy_all(db: Database) -> None:
-    """Deploy the coordination process and the scoring table beside the lifecycle; grant unit roles."""
+    """Deploy the coordination process and the scoring table beside the lifecycle; grant unit roles (done once, in a template)."""
     with db.session() as s:
         files = definitions.read_bundle(BPMN_DIR)
         for process in PROCESSES:
@@ -52,16 +52,14 @@ class SupervisionHelper(Helper):
 
 @pytest.fixture(params=BACKENDS)
 def sdb(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    database = prepared_database(request.param, tmp_path)
-    deploy_all(database)
+    database = prepared_database(request.param, tmp_path, deploy_all)
     yield database
     database.dispose()
 
 
 @pytest.fixture
 def ssqlite(tmp_path: Path) -> Iterator[Database]:
-    database = prepared_database("sqlite", tmp_path)
-    deploy_all(database)
+    database = prepared_database("sqlite", tmp_path, deploy_all)
     yield database
     database.dispose()
 
@@ -81,7 +79,6 @@ Web = tuple[FlaskClient, Auth, SupervisionHelper]
 
 
 @pytest.fixture
-def web(sqlite_db: Database) -> Web:
+def web(ssqlite: Database) -> Web:
     """A test client on SQLite with every process deployed: (client, Auth, SupervisionHelper)."""
-    deploy_all(sqlite_db)
-    return web_parts(sqlite_db, SupervisionHelper)
+    return web_parts(ssqlite, SupervisionHelper)

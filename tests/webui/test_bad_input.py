@@ -106,8 +106,7 @@ class World:
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    database = prepared_database(request.param, Path(tmp_path_factory.mktemp(request.param)))
-    deploy_all(database)
+    database = prepared_database(request.param, Path(tmp_path_factory.mktemp(request.param)), deploy_all)
     yield World(SupervisionHelper(database), make_app(database))
     database.dispose()
 
