@@ -92,18 +92,25 @@ def page(browser: Browser, live_server: LiveServer) -> Iterator[Page]:
 
 
 def login(page: Page, username: str, password: str = DEMO_PASSWORD) -> None:
-    """Sign in through the real login form."""
+    """Sign in through the real login form and wait until the page it leads to has loaded."""
     page.goto("/login")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
-    page.wait_for_load_state("networkidle")
+    submit_and_load(page, "button[type=submit]")
 
 
 def logout(page: Page) -> None:
-    """Sign out with the header's sign-out button."""
-    page.click("form.logout button[type=submit]")
-    page.wait_for_load_state("networkidle")
+    """Sign out with the header's sign-out button and wait until the sign-in page has loaded."""
+    submit_and_load(page, "form.logout button[type=submit]")
+
+
+def submit_and_load(page: Page, selector: str) -> None:
+    """Click what submits a form and wait for the load event of the page the answer brings.
+
+    The click returns once the navigation it started has committed, so the load state waited
+    for is the new page's; later checks wait on their own elements (no fixed network quiet)."""
+    page.click(selector)
+    page.wait_for_load_state("load")
 
 
 def screenshot(page: Page, name: str) -> Path:

@@ -15,7 +15,7 @@ from playwright.sync_api import Browser, Page, expect, ViewportSize
 from sqlalchemy import func, select
 
 from engine.platform.models import Project
-from tests.browser.conftest import LiveServer, login, logout, screenshot
+from tests.browser.conftest import LiveServer, login, logout, screenshot, submit_and_load
 from tests.conftest import Helper
 
 VIEWPORTS: dict[str, ViewportSize] = {"desktop": {"width": 1366, "height": 768}, "phone": {"width": 390, "height": 844}}
@@ -47,6 +47,8 @@ class Walk:
         return self.page
 
     def shot(self, name: str) -> None:
+        """Once every diagram on the page is drawn: check the page fits the screen and save it."""
+        expect(self.page.locator(".diagram[data-url]:not([data-rendered])")).to_have_count(0)
         fits = self.page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
         assert fits, f"{name}: the page is wider than the {self.device} screen"
         screenshot(self.page, f"{name}-{self.device}")
@@ -55,13 +57,12 @@ class Walk:
         """Open a task from the inbox by its name; returns its URL."""
         self.page.goto("/")
         self.page.locator("a.task-link", has_text=name).first.click()
-        self.page.wait_for_load_state("networkidle")
+        self.page.wait_for_load_state("load")
         expect(self.page.locator("h1")).to_have_text(name)
         return self.page.url
 
     def submit_task(self) -> None:
-        self.page.click("form.task-form button[type=submit]")
-        self.page.wait_for_load_state("networkidle")
+        submit_and_load(self.page, "form.task-form button[type=submit]")
         expect(self.page.locator(".flash.success")).to_contain_text("已办理")
 
     def decide(self, **choices: str) -> None:
@@ -81,8 +82,7 @@ class Walk:
         page.fill("textarea[name=attendees]", "县委副书记、分管副县长、县发改局、县经商局、县自然资源和规划局")
         page.fill("input[name=location]", "县行政中心三楼会议室")
         self.shot(f"meeting-open-{kind}")
-        page.click("main button[type=submit]")
-        page.wait_for_load_state("networkidle")
+        submit_and_load(page, "main button[type=submit]")
         expect(page.locator(".flash.success")).to_contain_text("会议已召开")
         meeting_url = page.url
         if convener != secretary:
@@ -93,8 +93,7 @@ class Walk:
         item.locator(f"input[type=radio][value={decision}]").check()
         item.locator("textarea").fill(opinion)
         self.shot(f"meeting-{kind}")
-        page.click("form.meeting-form button[type=submit]")
-        page.wait_for_load_state("networkidle")
+        submit_and_load(page, "form.meeting-form button[type=submit]")
         expect(page.locator("#minutes")).to_contain_text(opinion)
         self.shot(f"minutes-{kind}")
 
@@ -125,8 +124,7 @@ def test_t2_project_from_lead_to_approval(device: tuple[str, Page], bh: Helper) 
     assert _projects(bh) == 0
     walk.shot("register-error")
     page.fill("input[name=total_investment]", "32000")
-    page.click("form.register-form button[type=submit]")
-    page.wait_for_load_state("networkidle")
+    submit_and_load(page, "form.register-form button[type=submit]")
     expect(page.locator(".flash.success")).to_contain_text("高山冷链物流产业园")
     project_id = int(re.search(r"/projects/(\d+)$", page.url).group(1))
     expect(page.locator("#current-tasks")).to_contain_text("钱芳（安文街道招商办）")
