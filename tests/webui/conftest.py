@@ -55,6 +55,7 @@ def hw(sqlite_db: Database) -> Helper:
 @pytest.fixture(autouse=True, scope="session")
 def compiled_catalogs() -> None:
     """Compile the .po catalogs as `make install` does, when a checkout has not done it yet."""
+    import os
     from pathlib import Path
 
     from babel.messages.mofile import write_mo
@@ -63,5 +64,7 @@ def compiled_catalogs() -> None:
     for po in Path("webui/translations").glob("*/LC_MESSAGES/messages.po"):
         mo = po.with_suffix(".mo")
         if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
-            with po.open("rb") as source, mo.open("wb") as target:
+            partial = mo.with_name(f"{mo.name}.{os.getpid()}")
+            with po.open("rb") as source, partial.open("wb") as target:
                 write_mo(target, read_po(source))
+            partial.replace(mo)  # parallel workers never read a half-written catalog
