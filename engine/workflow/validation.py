@@ -200,8 +200,10 @@ def _check_bpmn_expressions(name: str, root: etree._Element) -> list[dict[str, s
     for element in root.iter(etree.Element):
         local = _local(element)
         for tag, mode, label in checks:
+            if local != tag:
+                continue
             text = _expression_text(element)
-            if local != tag or not text:
+            if not text:
                 continue
             try:
                 compile_checked(text, mode)
