@@ -11,6 +11,7 @@ from engine.projects import lifecycle
 from engine.enterprises import catalog
 from engine.elements import fund, land
 from engine.workflow import runtime
+from engine.platform import permissions
 from engine.platform.clock import local_today
 from engine.enterprises.models import EnterpriseEntry, IndustryTag
 from engine.platform.models import OrgUnit, Project, Task, User, UserRole
@@ -192,8 +193,8 @@ def _register_projects(session: Session) -> int:
     """Register the demo projects and drive each to its stage through the real engine."""
     units = {u.code: u.id for u in session.scalars(select(OrgUnit))}
     users = list(session.scalars(select(User)))
-    deputies = {u.username: u.id for u in users if "deputy" in u.roles}
-    registrar = {u.unit_id: u for u in users if "landing_unit" in u.roles}
+    deputies = {u.username: u.id for u in users if permissions.allowed(u, "project.take_charge")}
+    registrar = {u.unit_id: u for u in users if permissions.allowed(u, "project.register")}
     count = 0
     for registration, steps in _projects(units, deputies):
         outcome = lifecycle.register(session, registration, registrar[registration["landing_unit_id"]])
@@ -238,12 +239,12 @@ def load_enterprises(session: Session) -> int:
     if UNITS[0][0] not in units or session.scalar(select(func.count(EnterpriseEntry.id))):
         return 0
     users = list(session.scalars(select(User).order_by(User.id)))
-    office = next(u for u in users if "office" in u.roles)
+    office = next(u for u in users if permissions.allowed(u, "enterprise.manage"))
     tags = {t.name: t.id for t in session.scalars(select(IndustryTag))}
     count = 0
     for code, name, tag, kind, region, contact, phone, planned, status, notes in ENTERPRISES:
         unit = units[code]
-        actor = next((u for u in users if u.unit_id == unit.id and u.roles & catalog.MAINTAINER_ROLES), office)
+        actor = next((u for u in users if u.unit_id == unit.id and permissions.allowed(u, "enterprise.maintain")), office)
         data = dict(name=name, tag_id=tags.get(tag) or next(iter(tags.values())), source_unit_id=unit.id, list_kind=kind,
                     region=region, contact_name=contact, contact_phone=phone, planned_investment=planned, status=status, notes=notes)
         entry = catalog.create(session, data, actor)

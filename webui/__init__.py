@@ -17,6 +17,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from engine import wiring
 from engine.platform.config import PROJECT_ROOT, Settings
+from engine.platform import permissions
 from engine.platform.db import Database
 from engine.platform.models import User
 
@@ -64,16 +65,17 @@ def _secret_key(instance_path: Path) -> str:
 def _register_modules(app: Flask) -> None:
     """Register every webui module that defines `bp`, collecting its NAV entries and HEADER snippets.
 
-    NAV is a list of (order, label, endpoint, roles or None); HEADER a list of template names
-    included in the page header (for example a notification bell).
+    NAV is a list of (order, label, endpoint, the policy action that shows the entry, or None
+    for every official); HEADER a list of template names included in the page header (for
+    example a notification bell).
     """
-    nav: list[tuple[int, str, str, Optional[frozenset[str]]]] = []
+    nav: list[tuple[int, str, str, Optional[str]]] = []
     header: list[str] = []
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         module = importlib.import_module(f"{__name__}.{info.name}")
         if hasattr(module, "bp"):
             app.register_blueprint(module.bp)
-            nav.extend((o, label, ep, frozenset(r) if r else None) for o, label, ep, r in getattr(module, "NAV", []))
+            nav.extend(getattr(module, "NAV", []))
             header.extend(getattr(module, "HEADER", []))
     nav.sort()
 
@@ -81,7 +83,7 @@ def _register_modules(app: Flask) -> None:
     def navigation() -> dict[str, Any]:
         if not current_user.is_authenticated:
             return {"nav_items": [], "header_snippets": []}
-        items = [(label, ep) for _o, label, ep, roles in nav if roles is None or roles & current_user.roles]
+        items = [(label, ep) for _o, label, ep, action in nav if action is None or permissions.allowed(current_user, action)]
         return {"nav_items": items, "header_snippets": header}
 
 

@@ -2,50 +2,35 @@
 from __future__ import annotations
 
 import json
-from functools import wraps
-from typing import Any, Callable, Optional, ParamSpec
+from typing import Any, Callable, Optional
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.projects import lifecycle
 from engine.workflow import admin, definitions, recheck
+from engine.platform import permissions
 from engine.platform import audit
 from engine.workflow import console as overview
 from engine.platform.inputs import whole_number
 from engine.platform.errors import EngineError, InvalidInput, NotFound
 from engine.platform.models import Definition, OrgUnit, Task, User, UserRole
 
+from .guard import requires
 from .params import int_arg
 from .auth import official
 from .services import db
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-NAV = [(90, "运维管理", "admin.console", ("admin",)), (92, "人员与角色", "admin.users", ("admin",))]
+NAV = [(90, "运维管理", "admin.console", "admin.operate"), (92, "人员与角色", "admin.users", "admin.operate")]
 PAGE_SIZE = 50
-Params = ParamSpec("Params")
 TOKEN_LABELS = {"active": "当前环节", "completed": "已完成", "errored": "出错"}
 
 
-def admin_required(view: Callable[Params, ResponseReturnValue]) -> Callable[Params, ResponseReturnValue]:
-    """Signed in and holding the admin role, else 403."""
-
-    @wraps(view)
-    @login_required
-    def wrapped(*args: Params.args, **kwargs: Params.kwargs) -> ResponseReturnValue:
-        if "admin" not in current_user.roles:
-            abort(403)
-        return view(*args, **kwargs)
-
-    return wrapped
-
-
 @bp.route("/")
-@admin_required
+@requires("admin.operate")
 def console() -> ResponseReturnValue:
     """Which projects are stuck and why, counts per status, and every instance behind filters."""
     filters = overview.ConsoleFilter(
@@ -92,7 +77,6 @@ def _instance_page(instance_id: int, status: int = 200, errors: Optional[dict[st
             abort(exc.status)
         assignable = list(s.scalars(select(User).where(User.active.is_(True)).order_by(User.unit_id, User.id)))
         units = dict(s.execute(select(OrgUnit.id, OrgUnit.name)).all())
-        role_names = definitions.load(s, detail.instance.definition_id).role_names
         error_text = overview.describe_error(detail.instance.error) if detail.instance.error else ""
         heat_link = url_for("admin.heat", definition_id=detail.definition.id)
         diagram = {"xml": detail.bpmn_xml, "tokens": detail.tokens}
@@ -102,7 +86,7 @@ def _instance_page(instance_id: int, status: int = 200, errors: Optional[dict[st
         d=detail,
         diagram=diagram,
         people=people,
-        role_names=role_names,
+        role_names=permissions.role_names(),
         error_text=error_text,
         heat_link=heat_link,
         errors=errors or {},
@@ -116,7 +100,7 @@ def _instance_page(instance_id: int, status: int = 200, errors: Optional[dict[st
 
 
 @bp.route("/instances/<int:instance_id>")
-@admin_required
+@requires("admin.operate")
 def instance(instance_id: int) -> ResponseReturnValue:
     """Diagram with token overlays, task data (read-only), tasks, event log and the repair forms."""
     return _instance_page(instance_id)
@@ -153,7 +137,7 @@ def _parse_edits(session: Session, instance_id: int, text: str) -> dict[str, Any
 
 
 @bp.route("/instances/<int:instance_id>/retry", methods=["POST"])
-@admin_required
+@requires("admin.operate")
 def retry(instance_id: int) -> ResponseReturnValue:
     """Edit the errored task's data (JSON) and run it again."""
     text = request.form.get("data", "")
@@ -165,21 +149,21 @@ def retry(instance_id: int) -> ResponseReturnValue:
 
 
 @bp.route("/instances/<int:instance_id>/suspend", methods=["POST"])
-@admin_required
+@requires("admin.operate")
 def suspend(instance_id: int) -> ResponseReturnValue:
     """Suspend: tasks leave every inbox until resumed."""
     return _repair(instance_id, lambda s, me, reason: admin.suspend(s, instance_id, me, reason), _("流程已挂起"))
 
 
 @bp.route("/instances/<int:instance_id>/resume", methods=["POST"])
-@admin_required
+@requires("admin.operate")
 def resume(instance_id: int) -> ResponseReturnValue:
     """Resume a suspended instance."""
     return _repair(instance_id, lambda s, me, reason: admin.resume(s, instance_id, me, reason), _("流程已恢复"))
 
 
 @bp.route("/instances/<int:instance_id>/terminate", methods=["POST"])
-@admin_required
+@requires("admin.operate")
 def terminate(instance_id: int) -> ResponseReturnValue:
     """Terminate for good (the project is closed with the reason)."""
     if request.form.get("confirm") != "yes":
@@ -188,7 +172,7 @@ def terminate(instance_id: int) -> ResponseReturnValue:
 
 
 @bp.route("/tasks/<int:task_id>/reassign", methods=["POST"])
-@admin_required
+@requires("admin.operate")
 def reassign(task_id: int) -> ResponseReturnValue:
     """Give a waiting task to one named official."""
     with db().session() as s:
@@ -205,7 +189,7 @@ def reassign(task_id: int) -> ResponseReturnValue:
 
 
 @bp.route("/instances/<int:instance_id>/move", methods=["GET", "POST"])
-@admin_required
+@requires("admin.operate")
 def move(instance_id: int) -> ResponseReturnValue:
     """GET: what moving the token to `target` cancels and makes ready; POST: do it (reason required)."""
     target = (request.values.get("target") or "")[:80]
@@ -234,7 +218,7 @@ def move(instance_id: int) -> ResponseReturnValue:
 
 
 @bp.route("/definitions/<int:definition_id>/heat")
-@admin_required
+@requires("admin.operate")
 def heat(definition_id: int) -> ResponseReturnValue:
     """The definition's diagram with per-activity counts of running instances and average time spent."""
     with db().session() as s:
@@ -253,20 +237,15 @@ def heat(definition_id: int) -> ResponseReturnValue:
 
 
 def _known_roles(session: Session) -> dict[str, str]:
-    """Role keys with their Chinese names (lane mapping of the newest lifecycle, plus roles already held)."""
-    names: dict[str, str] = {}
-    try:
-        latest = definitions.latest(session, lifecycle.LIFECYCLE)
-        names.update(definitions.load(session, latest.id).role_names)
-    except EngineError:
-        pass
+    """Role keys with their Chinese names: every role the permission policy declares, plus any other role still held."""
+    names = permissions.role_names()
     for role in session.scalars(select(UserRole.role).distinct()):
         names.setdefault(role, role)
     return names
 
 
 @bp.route("/users")
-@admin_required
+@requires("admin.operate")
 def users() -> ResponseReturnValue:
     """Officials with their units, roles and status; deactivate or change roles with a reason."""
     return _users_page()
@@ -282,7 +261,7 @@ def _users_page(status: int = 200, errors: Optional[dict[str, str]] = None, user
 
 
 @bp.route("/users/<int:user_id>", methods=["POST"])
-@admin_required
+@requires("admin.operate")
 def update_user(user_id: int) -> ResponseReturnValue:
     """Activate/deactivate (field active) or replace roles (field roles); orphaned tasks are flagged at once."""
     reason = request.form.get("reason", "")
@@ -303,7 +282,7 @@ def update_user(user_id: int) -> ResponseReturnValue:
 
 
 @bp.route("/audit", methods=["GET", "POST"])
-@admin_required
+@requires("admin.operate")
 def audit_check() -> ResponseReturnValue:
     """Check the event log's hash chain on request (POST) and show the first problem found."""
     verdict = None

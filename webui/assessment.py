@@ -6,13 +6,13 @@ from typing import Any, Optional
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import current_user, login_required
+from flask_login import current_user
 from sqlalchemy.orm import Session
 
-from engine.supervision import assessment, coordination, notices, rankings
+from engine.supervision import assessment, notices, rankings
 from engine.projects import excel, queries
 from engine.supervision import excel as supervision_excel
-from engine.platform import clock
+from engine.platform import clock, permissions
 from engine.platform.inputs import whole_number
 from engine.platform.errors import ConcurrentUpdate, InvalidInput, NotAllowed, NotFound
 from engine.platform.models import User
@@ -20,15 +20,14 @@ from engine.platform.xlsx import ImportPreview
 from engine.supervision.models import MonthlyNotice, PublishedRanking
 
 from . import uploads
+from .guard import requires, signed_in
 from .auth import official
 from .params import required_number, year_arg
 from .services import db
 
 bp = Blueprint("assessment", __name__)
 NAV = [(60, "赛拼考核", "assessment.ranking", None), (65, "每月通报", "assessment.notice_list", None)]
-COUNTY = coordination.COUNTY_VIEWERS
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-IMPORT_ROLES = frozenset({"office"})
 
 
 
@@ -64,7 +63,7 @@ def _xlsx(content: bytes, name: str) -> Response:
 
 
 @bp.route("/assessment")
-@login_required
+@signed_in
 def ranking() -> ResponseReturnValue:
     """Ranking table of a quarter (季度赛拼) or the year (with 一票评优/一票否优), frozen once finalised."""
     year, quarter = _period()
@@ -77,17 +76,16 @@ def _ranking_page(year: int, quarter: int, errors: dict[str, str], status: int) 
         rows, published = _ranking(s, year, quarter)
         cells = supervision_excel.ranking_cells(rows)
         ids = [r.unit_id for r in rows]
-        county = bool(me.roles & COUNTY)
+        county = permissions.allowed(me, "supervision.view_county")
         version = assessment.rule_table(s)[0]
         history = [(e.edition, e.published_at, s.get_one(User, e.published_by).display_name, e.rule_version, e.reason)
                    for e in rankings.editions(s, year, quarter)]
         changed = published is not None and _totals(rankings.live(s, year, quarter)) != _totals(rows)
-        may_publish = bool(me.roles & rankings.PUBLISHER_ROLES)
     ended = rankings.period_range(year, quarter)[1] < clock.local_today()
     return render_template("assessment/ranking.html", year=year, quarter=quarter, rows=list(zip(ids, cells)),
                            headers=supervision_excel.RANKING_HEADERS, caption=_caption(year, quarter), county=county,
                            my_unit=current_user.unit_id, version=version, published=published, history=history,
-                           changed=changed, live=request.args.get("live") == "1", may_publish=may_publish and ended,
+                           changed=changed, live=request.args.get("live") == "1", ended=ended,
                            errors=errors), status
 
 
@@ -96,7 +94,7 @@ def _totals(rows: list[assessment.UnitScore]) -> dict[int, float]:
 
 
 @bp.route("/assessment/publish", methods=["POST"])
-@login_required
+@requires("ranking.publish")
 def publish() -> ResponseReturnValue:
     """The office finalises (定稿) a closed period; finalising again needs a reason."""
     if not request.form.get("year"):
@@ -117,26 +115,26 @@ def publish() -> ResponseReturnValue:
 
 
 @bp.route("/assessment/export.xlsx")
-@login_required
+@signed_in
 def ranking_export() -> ResponseReturnValue:
     """The ranking as .xlsx (with the explained lines on a second sheet for county roles)."""
     year, quarter = _period()
     with db().session() as s:
         me = official(s)
         rows = _ranking(s, year, quarter)[0]
-        detail = None if me.roles & COUNTY else {me.unit_id}
+        detail = None if permissions.allowed(me, "supervision.view_county") else {me.unit_id}
         content = supervision_excel.ranking_xlsx(rows, _caption(year, quarter), detail)
     return _xlsx(content, f"{_caption(year, quarter)}.xlsx")
 
 
 @bp.route("/assessment/units/<int:unit_id>")
-@login_required
+@signed_in
 def unit_score(unit_id: int) -> ResponseReturnValue:
     """Every point of a unit in the period: project, rule, points, date."""
     year, quarter = _period()
     with db().session() as s:
         me = official(s)
-        if not me.roles & COUNTY and me.unit_id != unit_id:
+        if not permissions.allowed(me, "supervision.view_county") and me.unit_id != unit_id:
             abort(403)
         rows = _ranking(s, year, quarter)[0]
         score = next((r for r in rows if r.unit_id == unit_id), None)
@@ -146,7 +144,7 @@ def unit_score(unit_id: int) -> ResponseReturnValue:
 
 
 @bp.route("/assessment/rules", methods=["GET", "POST"])
-@login_required
+@signed_in
 def rules() -> ResponseReturnValue:
     """The scoring table (bpmn/assessment_scoring.dmn as deployed); the office changes points, a new version is deployed."""
     errors: dict[str, str] = {}
@@ -162,10 +160,8 @@ def rules() -> ResponseReturnValue:
         except InvalidInput as exc:
             errors = exc.errors
     with db().session() as s:
-        me = official(s)
         version, table = assessment.rule_table(s)
-        may_edit = bool(me.roles & assessment.EDITOR_ROLES)
-    return render_template("assessment/rules.html", version=version, rules=table, may_edit=may_edit, errors=errors,
+    return render_template("assessment/rules.html", version=version, rules=table, errors=errors,
                            events=assessment.EVENT_LABELS, classes=assessment.CLASS_LABELS), 422 if errors else 200
 
 
@@ -182,12 +178,12 @@ def _generated(year: int, month: int) -> bool:
 
 
 @bp.route("/notices", methods=["GET", "POST"])
-@login_required
+@signed_in
 def notice_list() -> ResponseReturnValue:
     """Generated monthly notices; the office can (re)generate a month."""
     if request.method == "POST":
         with db().session() as s:
-            if not official(s).roles & {"office"}:
+            if not permissions.allowed(official(s), "notice.generate"):
                 abort(403)
         year, month = whole_number(request.form.get("year", "")), whole_number(request.form.get("month", ""))
         if year is None or month is None or not _generated(year, month):
@@ -196,8 +192,7 @@ def notice_list() -> ResponseReturnValue:
         return redirect(url_for("assessment.notice_page", year=year, month=month), 303)
     with db().session() as s:
         rows = [(n.year, n.month, n.generated_at) for n in notices.listing(s)]
-        may_generate = "office" in official(s).roles
-    return render_template("assessment/notices.html", rows=rows, may_generate=may_generate, today=clock.local_today())
+    return render_template("assessment/notices.html", rows=rows, today=clock.local_today())
 
 
 def _notice_rows(session: Session, year: int, month: int) -> tuple[MonthlyNotice, list[Any]]:
@@ -206,12 +201,12 @@ def _notice_rows(session: Session, year: int, month: int) -> tuple[MonthlyNotice
         notice = notices.get(session, year, month)
     except NotFound:
         abort(404)
-    rows = notice.rows if me.roles & COUNTY else [r for r in notice.rows if r["unit_id"] == me.unit_id]
+    rows = notice.rows if permissions.allowed(me, "supervision.view_county") else [r for r in notice.rows if r["unit_id"] == me.unit_id]
     return notice, rows
 
 
 @bp.route("/notices/<int:year>/<int:month>")
-@login_required
+@signed_in
 def notice_page(year: int, month: int) -> ResponseReturnValue:
     """A monthly notice, printable; every count links to the projects behind it."""
     with db().session() as s:
@@ -221,7 +216,7 @@ def notice_page(year: int, month: int) -> ResponseReturnValue:
 
 
 @bp.route("/notices/<int:year>/<int:month>.xlsx")
-@login_required
+@signed_in
 def notice_export(year: int, month: int) -> ResponseReturnValue:
     """The monthly notice as .xlsx: the same rows the page shows."""
     with db().session() as s:
@@ -233,7 +228,7 @@ def notice_export(year: int, month: int) -> ResponseReturnValue:
 
 
 @bp.route("/ledger.xlsx")
-@login_required
+@signed_in
 def ledger_export() -> ResponseReturnValue:
     """The project ledger as .xlsx (a unit gets its own projects)."""
     with db().session() as s:
@@ -243,12 +238,9 @@ def ledger_export() -> ResponseReturnValue:
 
 
 @bp.route("/import", methods=["GET", "POST"])
-@login_required
+@requires("project.import")
 def import_projects() -> ResponseReturnValue:
     """Upload an .xlsx of leads: preview with an error per row; confirm registers all rows or none."""
-    with db().session() as s:
-        if not official(s).roles & IMPORT_ROLES:
-            abort(403)
     if request.method == "GET":
         return render_template("assessment/import.html", preview=None, token="")
     return uploads.handle(IMPORT)

@@ -8,19 +8,20 @@ from urllib.parse import urlsplit
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_login import UserMixin, current_user, login_required, login_user, logout_user
+from flask_login import UserMixin, current_user, login_user, logout_user
 from sqlalchemy.orm import Session
 
 from engine.platform import login_throttle
 from engine.platform.models import User
 
+from .guard import public, signed_in
 from .services import db
 
 bp = Blueprint("auth", __name__)
 
 
 class SignedInUser(UserMixin):
-    """The session's view of an official: id, name, unit and roles, detached from the database."""
+    """The session's view of an official: id, name, unit, status and roles, detached from the database (a permissions.Official)."""
 
     def __init__(self, user: User) -> None:
         self.id = user.id
@@ -29,6 +30,7 @@ class SignedInUser(UserMixin):
         self.title = user.title
         self.unit_id = user.unit_id
         self.unit_name = user.unit.name
+        self.active = user.active
         self.roles = frozenset(user.roles)
 
 
@@ -59,6 +61,7 @@ def _limits() -> login_throttle.Limits:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@public
 def login() -> ResponseReturnValue:
     """Show the sign-in form; on POST count the attempt, then check the password (same answer for any username)."""
     if current_user.is_authenticated:
@@ -81,7 +84,7 @@ def login() -> ResponseReturnValue:
 
 
 @bp.route("/logout", methods=["POST"])
-@login_required
+@signed_in
 def logout() -> ResponseReturnValue:
     """Sign out (POST, so it carries the CSRF token)."""
     logout_user()

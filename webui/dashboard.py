@@ -4,9 +4,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from flask import Blueprint, abort, render_template, request, url_for
+from flask import Blueprint, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import current_user, login_required
+from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -17,12 +17,12 @@ from engine.platform.errors import NotFound
 from engine.platform.models import OrgUnit, Project, utcnow
 from engine.projects.record import CATEGORIES, STAGES
 
+from .guard import requires, signed_in
 from .params import required_number, year_arg
 from .services import db
 
 bp = Blueprint("dashboard", __name__)
-VIEW_ROLES = ("office", "supervision_office", "county_head", "deputy", "leading_group", "admin", "landing_unit")
-NAV = [(5, "驾驶舱", "dashboard.cockpit", VIEW_ROLES)]
+NAV = [(5, "驾驶舱", "dashboard.cockpit", "dashboard.view")]
 CENT_OF_YI = Decimal("0.01")
 FUNNEL = ("lead", "intent", "feasibility", "assessment", "leading_group", "negotiation", "approval", "signing", "landing", "construction", "started")
 
@@ -70,18 +70,16 @@ def _yi(wan: Decimal) -> Decimal:
 
 
 @bp.route("/dashboard")
-@login_required
+@requires("dashboard.view")
 def cockpit() -> ResponseReturnValue:
     """The 驾驶舱 page; charts are drawn by static/build/dashboard.js from the embedded figures."""
-    if not set(current_user.roles) & set(VIEW_ROLES):
-        abort(403)
     with db().session() as s:
         data = dashboard_data(s, year_arg())
     return render_template("dashboard/cockpit.html", data=data)
 
 
 @bp.route("/dashboard/projects")
-@login_required
+@signed_in
 def projects() -> ResponseReturnValue:
     """The projects behind a dashboard or notice number (ids), limited to what the viewer may see."""
     ids = [required_number(x) for x in request.args.get("ids", "").split(",") if x.strip()][:500]

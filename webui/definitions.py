@@ -1,5 +1,5 @@
 """Process owners: definition versions, the BPMN/DMN modeler, validation, impact preview, deploy,
-diff, roll back and migration of running projects. Every action needs the process_owner role."""
+diff, roll back and migration of running projects. Every page needs the policy action definitions.manage (process owners)."""
 from __future__ import annotations
 
 from typing import Any, Optional
@@ -9,34 +9,26 @@ import yaml
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_login import login_required
 from werkzeug.routing import BuildError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.workflow import definitions, impact, migration, validation, versions
+from engine.platform import permissions
 from engine.platform.inputs import whole_number
 from engine.platform.errors import DefinitionInvalid, EngineError, NotFound
 from engine.platform.models import Definition, User
 from engine.workflow.parser import MAX_FILE_BYTES
 from engine.projects.record import STAGES
 
+from .guard import requires
 from .params import required_number
 from .auth import official
 from .services import db
 
 bp = Blueprint("definitions", __name__)
-NAV = [(80, "流程定义", "definitions.index", ("process_owner",))]
-ROLE = "process_owner"
+NAV = [(80, "流程定义", "definitions.index", "definitions.manage")]
 SCOPE_LABELS = {"landing_unit": "项目落地单位", "deputy": "项目分管县领导本人", "county": "全县", "item_unit": "交办事项责任单位"}
-
-
-def _owner(session: Session) -> User:
-    """The signed-in process owner (403 for anyone else)."""
-    user = official(session)
-    if ROLE not in user.roles:
-        abort(403)
-    return user
 
 
 def _require_process(session: Session, process_id: str) -> Definition:
@@ -60,11 +52,10 @@ def _refused(exc: DefinitionInvalid, status: int = 422) -> ResponseReturnValue:
 
 
 @bp.route("/definitions")
-@login_required
+@requires("definitions.manage")
 def index() -> ResponseReturnValue:
     """Every definition with its versions: who deployed, when, hash, running instances per version."""
     with db().session() as s:
-        _owner(s)
         processes = versions.version_list(s)
         drafts = {pid: versions.draft_of(s, pid) for pid in processes}
         names = dict(s.execute(select(User.id, User.display_name)).all())
@@ -72,11 +63,10 @@ def index() -> ResponseReturnValue:
 
 
 @bp.route("/definitions/<process_id>/modeler")
-@login_required
+@requires("definitions.manage")
 def modeler(process_id: str) -> ResponseReturnValue:
     """The bpmn-js modeler with properties panel and the dmn-js decision-table editor."""
     with db().session() as s:
-        _owner(s)
         _require_process(s, process_id)
         files, draft, latest = versions.working_files(s, process_id)
         saved_by = s.get_one(User, draft.saved_by).display_name if draft and draft.saved_by else ""
@@ -103,12 +93,11 @@ def modeler(process_id: str) -> ResponseReturnValue:
 
 
 def _lane_roles(files: dict[str, str]) -> dict[str, str]:
-    """Lane name → "角色名（范围）" from lanes.yaml, shown next to each lane in the properties panel."""
+    """Lane name → "角色名（范围）" from lanes.yaml and the policy's role names, shown next to each lane in the properties panel."""
     try:
         config = yaml.safe_load(files.get("lanes.yaml", "")) or {}
-        roles = config.get("roles") or {}
         return {
-            str(lane): f"{roles.get(m.get('role'), m.get('role'))}（{SCOPE_LABELS.get(str(m.get('scope')), m.get('scope'))}）"
+            str(lane): f"{permissions.role_name(str(m.get('role')))}（{SCOPE_LABELS.get(str(m.get('scope')), m.get('scope'))}）"
             for lane, m in (config.get("lanes") or {}).items()
             if isinstance(m, dict)
         }
@@ -117,11 +106,10 @@ def _lane_roles(files: dict[str, str]) -> dict[str, str]:
 
 
 @bp.route("/definitions/<process_id>/files")
-@login_required
+@requires("definitions.manage")
 def working(process_id: str) -> ResponseReturnValue:
     """The files the modeler edits (the draft, else the newest version) as JSON."""
     with db().session() as s:
-        _owner(s)
         _require_process(s, process_id)
         files, draft, latest = versions.working_files(s, process_id)
     editable = {name: text for name, text in files.items() if versions.editable_name(name)}
@@ -129,13 +117,13 @@ def working(process_id: str) -> ResponseReturnValue:
 
 
 @bp.route("/definitions/<process_id>/draft", methods=["POST"])
-@login_required
+@requires("definitions.manage")
 def save(process_id: str) -> ResponseReturnValue:
     """Save the edited files as the process's draft."""
     changed = _posted_files()
     try:
         with db().session() as s:
-            me = _owner(s)
+            me = official(s)
             _require_process(s, process_id)
             draft = versions.save_draft(s, process_id, changed, me)
             saved_at = draft.saved_at
@@ -145,12 +133,11 @@ def save(process_id: str) -> ResponseReturnValue:
 
 
 @bp.route("/definitions/<process_id>/validate", methods=["POST"])
-@login_required
+@requires("definitions.manage")
 def validate(process_id: str) -> ResponseReturnValue:
     """Run every pre-deploy check on the working files plus the posted edits; nothing is stored."""
     changed = _posted_files()
     with db().session() as s:
-        _owner(s)
         _require_process(s, process_id)
         files, _draft, _latest = versions.working_files(s, process_id)
     try:
@@ -161,7 +148,7 @@ def validate(process_id: str) -> ResponseReturnValue:
 
 
 @bp.route("/definitions/<process_id>/impact", methods=["POST"])
-@login_required
+@requires("definitions.manage")
 def preview(process_id: str) -> ResponseReturnValue:
     """Running projects whose decision output the edited DMN would change (project, old → new).
 
@@ -170,7 +157,6 @@ def preview(process_id: str) -> ResponseReturnValue:
     """
     changed = _posted_files()
     with db().session() as s:
-        _owner(s)
         _require_process(s, process_id)
         files, _draft, _latest = versions.working_files(s, process_id)
         try:
@@ -212,7 +198,7 @@ def _project_url(project_id: int) -> Optional[str]:
 
 
 @bp.route("/definitions/<process_id>/deploy", methods=["POST"])
-@login_required
+@requires("definitions.manage")
 def deploy(process_id: str) -> ResponseReturnValue:
     """Validate and deploy the working files plus the posted edits as a new version (logged)."""
     payload = request.get_json(silent=True) or {}
@@ -220,7 +206,7 @@ def deploy(process_id: str) -> ResponseReturnValue:
     note = str(payload.get("note") or "")[:200]
     try:
         with db().session() as s:
-            me = _owner(s)
+            me = official(s)
             _require_process(s, process_id)
             row, created = versions.deploy_working(s, process_id, me, changed, note)
             number = row.version
@@ -231,7 +217,7 @@ def deploy(process_id: str) -> ResponseReturnValue:
 
 
 @bp.route("/definitions/<process_id>/upload", methods=["POST"])
-@login_required
+@requires("definitions.manage")
 def upload(process_id: str) -> ResponseReturnValue:
     """Put a .bpmn/.dmn exported from Camunda Modeler or bpmn.io into the draft (XML checked first)."""
     file = request.files.get("file")
@@ -247,7 +233,7 @@ def upload(process_id: str) -> ResponseReturnValue:
         except UnicodeDecodeError as exc:
             raise DefinitionInvalid([{"file": file.filename, "element": "", "message": "文件不是 UTF-8 编码的 XML"}]) from exc
         with db().session() as s:
-            me = _owner(s)
+            me = official(s)
             _require_process(s, process_id)
             files, _draft, _latest = versions.working_files(s, process_id)
             name = versions.upload_name(files, file.filename, text, process_id)
@@ -259,23 +245,21 @@ def upload(process_id: str) -> ResponseReturnValue:
 
 
 @bp.route("/definitions/<process_id>/draft/discard", methods=["POST"])
-@login_required
+@requires("definitions.manage")
 def discard(process_id: str) -> ResponseReturnValue:
     """Drop the draft; the modeler opens the newest version again."""
     with db().session() as s:
-        _owner(s)
         versions.discard_draft(s, process_id)
     flash(_("草稿已放弃"), "info")
     return redirect(url_for("definitions.modeler", process_id=process_id), 303)
 
 
 @bp.route("/definitions/<process_id>/diff")
-@login_required
+@requires("definitions.manage")
 def diff(process_id: str) -> ResponseReturnValue:
     """Tasks and flows added, removed and changed between two versions."""
     old_number, new_number = required_number(request.args.get("from", "")), required_number(request.args.get("to", ""))
     with db().session() as s:
-        _owner(s)
         try:
             result = versions.diff(s, process_id, old_number, new_number)
         except NotFound:
@@ -285,12 +269,12 @@ def diff(process_id: str) -> ResponseReturnValue:
 
 
 @bp.route("/definitions/<process_id>/versions/<int:number>/rollback", methods=["POST"])
-@login_required
+@requires("definitions.manage")
 def rollback(process_id: str, number: int) -> ResponseReturnValue:
     """Redeploy an earlier version's files as the newest version."""
     try:
         with db().session() as s:
-            row = versions.rollback(s, process_id, number, _owner(s))
+            row = versions.rollback(s, process_id, number, official(s))
             new_number = row.version
     except NotFound:
         abort(404)
@@ -311,12 +295,12 @@ def _filters() -> dict[str, Any]:
 
 
 @bp.route("/definitions/<process_id>/migrate", methods=["GET", "POST"])
-@login_required
+@requires("definitions.manage")
 def migrate(process_id: str) -> ResponseReturnValue:
     """Running projects on older versions with each one's compatibility; migrate one, the selected or all matching."""
     filters = _filters()
     with db().session() as s:
-        me = _owner(s)
+        me = official(s)
         target = _require_process(s, process_id)
         if request.method == "POST":
             ids = [n for n in map(whole_number, request.form.getlist("instance_id")) if n is not None]

@@ -8,31 +8,22 @@ from urllib.parse import quote
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import current_user, login_required
 from sqlalchemy.orm import Session
 
 from engine.platform import clock
 from engine.elements import common, fund, land
-from engine.projects import queries
 from engine.elements.models import LandRevitalisation, LandSupply
 from engine.platform.errors import EngineError, InvalidInput, NotAllowed
 from engine.platform.models import User
 
+from .guard import requires
 from .params import year_arg
 from .auth import official
 from .services import db
 
 bp = Blueprint("elements", __name__)
-VIEWERS = queries.COUNTY_VIEW_ROLES | common.FUND_EDITORS | common.LAND_EDITORS
-NAV = [(75, "要素保障", "elements.overview", VIEWERS)]
+NAV = [(75, "要素保障", "elements.overview", "elements.view")]  # the ledgers name every unit's projects and amounts
 WAITING_SHOWN = 100  # waiting projects listed (and offered for a supply record) on the land page; the export has them all
-
-
-@bp.before_request
-def _county_pages_only() -> None:
-    """The ledgers name every unit's projects and amounts: county-level roles and the element departments only."""
-    if current_user.is_authenticated and not current_user.roles & VIEWERS:
-        abort(403)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -50,20 +41,15 @@ def formats() -> dict[str, Any]:
     return {"percent": percent}
 
 
-def _may(roles: frozenset[str]) -> bool:
-    """Whether the signed-in official holds one of `roles` (to show a form; the engine checks again)."""
-    return bool(current_user.roles & roles)
-
-
 @bp.route("/elements")
-@login_required
+@requires("elements.view")
 def overview() -> ResponseReturnValue:
     """Both ledgers' totals and warnings on one page."""
     year = clock.local_today().year
     with db().session() as s:
         fund_ledger = fund.ledger(s)
         land_year = land.year_ledger(s, year, waiting_limit=0)
-    return render_template("elements/overview.html", fund=fund_ledger, land=land_year, may_settings=_may(common.SETTING_EDITORS))
+    return render_template("elements/overview.html", fund=fund_ledger, land=land_year)
 
 
 def _fund_page(errors: dict[str, str], values: dict[str, Any], status: int, void_error: str = "") -> ResponseReturnValue:
@@ -78,19 +64,18 @@ def _fund_page(errors: dict[str, str], values: dict[str, Any], status: int, void
     return render_template("elements/fund.html", fund=fund_ledger, cells=fund.cells(fund_ledger), headers=fund.HEADERS,
                            money_columns=fund.MONEY_COLUMNS, paid=list(zip([r.id for r in rows], paid)), voided=voided,
                            paid_headers=fund.DISBURSEMENT_HEADERS, payable=payable,
-                           may_pay=_may(common.FUND_EDITORS), may_settings=_may(common.SETTING_EDITORS),
                            today=clock.local_today(), errors=errors, values=values, void_error=void_error), status
 
 
 @bp.route("/elements/fund")
-@login_required
+@requires("elements.view")
 def fund_page() -> ResponseReturnValue:
     """产业基金台账: every request, commitment and disbursement with the fund's totals and warnings."""
     return _fund_page({}, {}, 200)
 
 
 @bp.route("/elements/fund/disbursements", methods=["POST"])
-@login_required
+@requires("elements.view")
 def disburse() -> ResponseReturnValue:
     """The office records a disbursement; refused ones come back with the field named and nothing stored."""
     data = {key: request.form.get(key, "") for key in ("project_id", "paid_on", "amount", "note")}
@@ -107,7 +92,7 @@ def disburse() -> ResponseReturnValue:
 
 
 @bp.route("/elements/fund/disbursements/<int:row_id>/void", methods=["POST"])
-@login_required
+@requires("elements.view")
 def void_disbursement(row_id: int) -> ResponseReturnValue:
     """The office voids (冲销) a wrong disbursement record with a reason; it stops counting and stays listed."""
     try:
@@ -123,7 +108,7 @@ def void_disbursement(row_id: int) -> ResponseReturnValue:
 
 
 @bp.route("/elements/fund.xlsx")
-@login_required
+@requires("elements.view")
 def fund_export() -> ResponseReturnValue:
     """The fund ledger as .xlsx, the same rows as the page."""
     with db().session() as s:
@@ -142,12 +127,12 @@ def _land_page(year: int, errors: dict[str, str], values: dict[str, Any], form: 
                     waiting=land.waiting_cells(land_year), options=[(w.project_id, w.name) for w in land_year.waiting])
     return render_template("elements/land.html", land=land_year, year=year, form=form, errors=errors, values=values, shown=WAITING_SHOWN,
                            supply_headers=land.SUPPLY_HEADERS, revitalise_headers=land.REVITALISE_HEADERS,
-                           waiting_headers=land.WAITING_HEADERS, uses=land.USES, may_record=_may(common.LAND_EDITORS),
+                           waiting_headers=land.WAITING_HEADERS, uses=land.USES,
                            today=clock.local_today(), void_error=void_error, **view), status
 
 
 @bp.route("/elements/land")
-@login_required
+@requires("elements.view")
 def land_page() -> ResponseReturnValue:
     """土地要素台账 of a year: supply and industrial share, revitalisation and its plan, waiting projects."""
     return _land_page(year_arg(), {}, {}, None, 200)
@@ -170,7 +155,7 @@ def _record_land(form: str, fields: tuple[str, ...], action: Callable[[Session, 
 
 
 @bp.route("/elements/land/supply", methods=["POST"])
-@login_required
+@requires("elements.view")
 def supply() -> ResponseReturnValue:
     """县自然资源和规划局 records land supplied."""
     return _record_land("supply", ("supplied_on", "parcel", "area_mu", "land_use", "project_id"), land.record_supply,
@@ -178,7 +163,7 @@ def supply() -> ResponseReturnValue:
 
 
 @bp.route("/elements/land/revitalisation", methods=["POST"])
-@login_required
+@requires("elements.view")
 def revitalise() -> ResponseReturnValue:
     """县自然资源和规划局 records revitalised idle or low-efficiency land."""
     return _record_land("revitalise", ("done_on", "description", "area_mu"), land.record_revitalisation,
@@ -186,7 +171,7 @@ def revitalise() -> ResponseReturnValue:
 
 
 @bp.route("/elements/land/<kind>/<int:row_id>/void", methods=["POST"])
-@login_required
+@requires("elements.view")
 def void_land(kind: str, row_id: int) -> ResponseReturnValue:
     """县自然资源和规划局 voids (冲销) a wrong supply or revitalisation record with a reason."""
     if kind not in ("supply", "revitalisation"):
@@ -205,7 +190,7 @@ def void_land(kind: str, row_id: int) -> ResponseReturnValue:
 
 
 @bp.route("/elements/land.xlsx")
-@login_required
+@requires("elements.view")
 def land_export() -> ResponseReturnValue:
     """The year's land ledger as .xlsx, the same rows as the page."""
     year = year_arg()
@@ -215,11 +200,9 @@ def land_export() -> ResponseReturnValue:
 
 
 @bp.route("/elements/settings", methods=["GET", "POST"])
-@login_required
+@requires("elements.settings")
 def settings() -> ResponseReturnValue:
     """要素保障设置 for the office: fund size, per-project cap, industrial share and revitalisation targets."""
-    if not _may(common.SETTING_EDITORS):
-        abort(403)
     if request.method == "GET":
         with db().session() as s:
             values = {key: common.fmt(value) for key, value in common.get_all(s).items()}

@@ -6,7 +6,6 @@ from urllib.parse import quote
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import login_required
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -16,6 +15,7 @@ from engine.platform.errors import AlreadyCompleted, InvalidInput, NotAllowed, N
 from engine.platform.models import OrgUnit, User
 
 from . import uploads
+from .guard import requires, signed_in
 from .params import int_arg, search_arg
 from .auth import official
 from .projects import form_options
@@ -55,7 +55,7 @@ def _supplying_units(session: Session) -> list[OrgUnit]:
 
 
 @bp.route("/enterprises")
-@login_required
+@signed_in
 def listing() -> ResponseReturnValue:
     """The shared list with filters (tag, source unit, kind, status, name) and paging; everyone reads, units add their own."""
     flt = _filter()
@@ -66,13 +66,12 @@ def listing() -> ResponseReturnValue:
         rows = [(e, catalog.may_maintain(me, e.source_unit_id)) for e in page.rows]
         return render_template(
             "enterprises/list.html", page=page, rows=rows, flt=flt, tags=catalog.tags(s), units=_supplying_units(s),
-            kinds=catalog.LIST_KINDS, statuses=catalog.STATUSES, may_create=catalog.may_create(me),
-            is_manager=catalog.is_manager(me),
+            kinds=catalog.LIST_KINDS, statuses=catalog.STATUSES,
         )
 
 
 @bp.route("/enterprises/export.xlsx")
-@login_required
+@signed_in
 def export() -> ResponseReturnValue:
     """Every entry matching the page's filters as .xlsx, in the page's order."""
     with db().session() as s:
@@ -88,7 +87,6 @@ def _form_page(session: Session, me: User, values: Any, errors: dict[str, str], 
         "enterprises/form.html", values=values, errors=errors, entry=entry, tags=tags,
         units=catalog.source_units(session, me), kinds=catalog.LIST_KINDS, labels=catalog.FIELD_LABELS,
         statuses={k: v for k, v in catalog.STATUSES.items() if k in catalog.SETTABLE_STATUSES},
-        is_manager=catalog.is_manager(me),
     ), status
 
 
@@ -98,13 +96,11 @@ def _posted() -> dict[str, str]:
 
 
 @bp.route("/enterprises/new", methods=["GET", "POST"])
-@login_required
+@requires("enterprise.maintain")
 def new() -> ResponseReturnValue:
     """录入招引企业: staff of a unit add their unit's entries, the office any unit's; nothing is stored on error."""
     with db().session() as s:
         me = official(s)
-        if not catalog.may_create(me):
-            abort(403)
         if request.method == "GET":
             return _form_page(s, me, {"source_unit_id": str(me.unit_id), "status": "pending"}, {}, None, 200)
     try:
@@ -120,7 +116,7 @@ def new() -> ResponseReturnValue:
 
 
 @bp.route("/enterprises/<int:entry_id>")
-@login_required
+@signed_in
 def detail(entry_id: int) -> ResponseReturnValue:
     """All fields of an entry, its project when converted, and its history from the event log."""
     return _detail_page(entry_id, "", 200)
@@ -139,7 +135,7 @@ def _detail_page(entry_id: int, error: str, status: int) -> ResponseReturnValue:
 
 
 @bp.route("/enterprises/<int:entry_id>/edit", methods=["GET", "POST"])
-@login_required
+@requires("enterprise.maintain")
 def edit(entry_id: int) -> ResponseReturnValue:
     """Edit an entry of one's own unit (any entry for the office); other units' entries are read-only."""
     with db().session() as s:
@@ -162,14 +158,14 @@ def edit(entry_id: int) -> ResponseReturnValue:
     return redirect(url_for("enterprises.detail", entry_id=entry_id), 303)
 
 
-def _lead_page(session: Session, me: User, entry: EnterpriseEntry, values: Any, errors: dict[str, str], status: int) -> ResponseReturnValue:
+def _lead_page(session: Session, entry: EnterpriseEntry, values: Any, errors: dict[str, str], status: int) -> ResponseReturnValue:
     """The lead form of an entry with its choices and any errors."""
     return render_template("enterprises/lead.html", entry=entry, values=values, errors=errors,
-                           is_manager=catalog.is_manager(me), **form_options(session)), status
+                           **form_options(session)), status
 
 
 @bp.route("/enterprises/<int:entry_id>/lead", methods=["GET", "POST"])
-@login_required
+@requires("enterprise.maintain")
 def lead(entry_id: int) -> ResponseReturnValue:
     """转为项目线索: the registration form prefilled from the entry; on success the lifecycle starts and both are linked."""
     with db().session() as s:
@@ -180,7 +176,7 @@ def lead(entry_id: int) -> ResponseReturnValue:
         if entry.status == "converted":
             return _detail_page(entry_id, catalog.converted_message(entry), 409)
         if request.method == "GET":
-            return _lead_page(s, me, entry, catalog.lead_defaults(entry), {}, 200)
+            return _lead_page(s, entry, catalog.lead_defaults(entry), {}, 200)
     data = {field: request.form.get(field, "") for field in catalog.LEAD_FIELDS}
     try:
         with db().session() as s:
@@ -191,7 +187,7 @@ def lead(entry_id: int) -> ResponseReturnValue:
         return _detail_page(entry_id, exc.message, 409)
     except InvalidInput as exc:
         with db().session() as s:
-            return _lead_page(s, official(s), _entry(s, entry_id), request.form, exc.errors, 422)
+            return _lead_page(s, _entry(s, entry_id), request.form, exc.errors, 422)
     flash("已转为项目线索，项目全生命周期流程已启动", "success")
     return redirect(url_for("projects.project_page", project_id=project_id), 303)
 
@@ -203,12 +199,9 @@ def _import_page(preview: Any, token: str, errors: dict[str, str], status: int) 
 
 
 @bp.route("/enterprises/import", methods=["GET", "POST"])
-@login_required
+@requires("enterprise.maintain")
 def import_entries() -> ResponseReturnValue:
     """Upload an .xlsx: a preview with an error per row naming the column and duplicates; confirm stores all rows or none."""
-    with db().session() as s:
-        if not catalog.may_create(official(s)):
-            abort(403)
     if request.method == "GET":
         return _import_page(None, "", {}, 200)
     return uploads.handle(IMPORT)
@@ -224,7 +217,7 @@ IMPORT = uploads.ImportFlow("enterprises", catalog.preview_import, catalog.commi
 
 
 @bp.route("/enterprises/tags", methods=["GET", "POST"])
-@login_required
+@signed_in
 def tags() -> ResponseReturnValue:
     """The "1+3+3" industry tags with their use; the office adds a tag here."""
     errors: dict[str, str] = {}
@@ -244,14 +237,13 @@ def tags() -> ResponseReturnValue:
 def _tags_page(errors: dict[str, str], failed_tag: Optional[int], status: int) -> ResponseReturnValue:
     """The tag list, with errors beside the tag whose change was refused."""
     with db().session() as s:
-        me = official(s)
         return render_template("enterprises/tags.html", tags=catalog.tags(s), usage=catalog.tag_usage(s),
-                               may_edit=catalog.is_manager(me), errors=errors, failed_tag=failed_tag,
+                               errors=errors, failed_tag=failed_tag,
                                values=request.form if errors else {}), status
 
 
 @bp.route("/enterprises/tags/<int:tag_id>", methods=["POST"])
-@login_required
+@requires("enterprise.manage")
 def tag_update(tag_id: int) -> ResponseReturnValue:
     """The office renames, regroups, deactivates or reactivates a tag."""
     try:
@@ -268,7 +260,7 @@ def tag_update(tag_id: int) -> ResponseReturnValue:
 
 
 @bp.route("/enterprises/tags/<int:tag_id>/delete", methods=["POST"])
-@login_required
+@requires("enterprise.manage")
 def tag_delete(tag_id: int) -> ResponseReturnValue:
     """The office deletes an unused tag; a tag in use is refused with the advice to deactivate it."""
     try:

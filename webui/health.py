@@ -20,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from engine.workflow import health
 
+from .guard import public
 from .services import db
 
 bp = Blueprint("health", __name__)
@@ -78,6 +79,7 @@ def _stop_clock(response: Response) -> Response:
 
 
 @bp.route("/healthz")
+@public
 def healthz() -> ResponseReturnValue:
     """200 {"status": "ok"} or 503 with the reasons (database unreachable, scheduler silent)."""
     max_age = int(current_app.config.get("HEARTBEAT_MAX_AGE") or health.heartbeat_max_age())
@@ -97,6 +99,7 @@ def _token() -> str:
 
 
 @bp.route("/metrics")
+@public
 def metrics() -> ResponseReturnValue:
     """Prometheus text format; bearer token required when one is configured."""
     token = _token()

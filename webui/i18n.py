@@ -23,6 +23,8 @@ from engine.projects import record
 from engine.supervision.lights import LIGHT_NAMES
 from engine.projects.meetings import KIND_NAMES
 
+from .guard import public
+
 bp = Blueprint("i18n", __name__)
 babel = Babel()
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
@@ -51,6 +53,7 @@ def _init(state: Any) -> None:
 
 
 @bp.route("/lang", methods=["POST"])
+@public
 def switch_language() -> ResponseReturnValue:
     """Remember the chosen language for a year and go back to the page the official was on."""
     lang = request.form.get("lang", "zh")

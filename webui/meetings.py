@@ -8,7 +8,6 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
 from sqlalchemy.orm import Session
 
 from engine.projects import meetings, queries
@@ -17,12 +16,13 @@ from engine.platform.errors import EngineError, InvalidInput
 from engine.platform.models import Project, Task, User
 from engine.platform.org import can_act
 
+from .guard import requires
 from .auth import official
 from engine.platform.clock import LOCAL
 from .services import db
 
 bp = Blueprint("meetings", __name__)
-NAV = [(40, "会议研判", "meetings.index", ("office", "assessment_group", "leading_group", "county_head_meeting", "standing_committee"))]
+NAV = [(40, "会议研判", "meetings.index", "meeting.convene")]
 
 
 def _visible_kinds(session: Session, user: User) -> list[meetings.MeetingKind]:
@@ -30,17 +30,10 @@ def _visible_kinds(session: Session, user: User) -> list[meetings.MeetingKind]:
     return [kind for kind in meetings.kinds(session).values() if meetings.may_convene(user, kind)]
 
 
-def _require_viewer() -> None:
-    """Meetings are county business: county-level roles only."""
-    if not queries.COUNTY_VIEW_ROLES & current_user.roles:
-        abort(403)
-
-
 @bp.route("/meetings")
-@login_required
+@requires("meetings.view")
 def index() -> ResponseReturnValue:
     """Each meeting kind with the number of projects waiting, its open sitting, and past meetings."""
-    _require_viewer()
     with db().session() as s:
         me = official(s)
         kinds = _visible_kinds(s, me)
@@ -50,7 +43,7 @@ def index() -> ResponseReturnValue:
 
 
 @bp.route("/meetings/new", methods=["GET", "POST"])
-@login_required
+@requires("meeting.convene")
 def open_meeting() -> ResponseReturnValue:
     """Open a sitting: date, host, place, attendees; the agenda is every project waiting at that step."""
     kind_key = request.values.get("kind", "")
@@ -118,10 +111,9 @@ def _submitted(rows: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
 
 
 @bp.route("/meetings/<int:meeting_id>", methods=["GET", "POST"])
-@login_required
+@requires("meetings.view")
 def meeting_page(meeting_id: int) -> ResponseReturnValue:
     """The agenda with a decision per project; one submission records them all in one transaction."""
-    _require_viewer()
     with db().session() as s:
         meeting = s.get(meetings.Meeting, meeting_id)
         if meeting is None:
@@ -147,10 +139,9 @@ def meeting_page(meeting_id: int) -> ResponseReturnValue:
 
 
 @bp.route("/meetings/<int:meeting_id>/minutes")
-@login_required
+@requires("meetings.view")
 def minutes(meeting_id: int) -> ResponseReturnValue:
     """Printable 会议纪要: date, host, attendees and every project's decision and opinion."""
-    _require_viewer()
     with db().session() as s:
         meeting = s.get(meetings.Meeting, meeting_id)
         if meeting is None:

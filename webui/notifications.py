@@ -7,11 +7,12 @@ from urllib.parse import urlsplit
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from engine.platform import notifications
 from engine.platform.errors import InvalidInput, NotFound
 
+from .guard import signed_in
 from .params import int_arg
 from .services import db
 
@@ -41,7 +42,7 @@ def _local_link(link: str) -> str:
 
 
 @bp.route("/notifications")
-@login_required
+@signed_in
 def index() -> ResponseReturnValue:
     """My notifications, newest first; unread ones marked."""
     page = int_arg("page") or 1
@@ -58,7 +59,7 @@ def index() -> ResponseReturnValue:
 
 
 @bp.route("/notifications/unread.json")
-@login_required
+@signed_in
 def unread_json() -> ResponseReturnValue:
     """The bell's number, polled by the page."""
     with db().session() as s:
@@ -66,7 +67,7 @@ def unread_json() -> ResponseReturnValue:
 
 
 @bp.route("/notifications/<int:notification_id>/open", methods=["POST"])
-@login_required
+@signed_in
 def open_one(notification_id: int) -> ResponseReturnValue:
     """Mark one notification read and go to what it is about."""
     uid = int(current_user.get_id())
@@ -80,7 +81,7 @@ def open_one(notification_id: int) -> ResponseReturnValue:
 
 
 @bp.route("/notifications/<int:notification_id>/read", methods=["POST"])
-@login_required
+@signed_in
 def read_one(notification_id: int) -> ResponseReturnValue:
     """Mark one of my notifications read."""
     try:
@@ -92,7 +93,7 @@ def read_one(notification_id: int) -> ResponseReturnValue:
 
 
 @bp.route("/notifications/read-all", methods=["POST"])
-@login_required
+@signed_in
 def read_all() -> ResponseReturnValue:
     """Mark all my notifications read."""
     with db().session() as s:
@@ -102,7 +103,7 @@ def read_all() -> ResponseReturnValue:
 
 
 @bp.route("/notifications/address", methods=["POST"])
-@login_required
+@signed_in
 def address() -> ResponseReturnValue:
     """Save where I receive e-mail and work-messenger notifications."""
     uid = int(current_user.get_id())

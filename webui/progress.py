@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from engine.supervision import lights, progress
 from engine.platform import warning_settings
@@ -14,6 +14,7 @@ from engine.projects import queries
 from engine.platform.errors import InvalidInput, NotAllowed, NotFound
 from engine.platform.models import Project
 
+from .guard import signed_in
 from .auth import official
 from .services import db
 
@@ -46,7 +47,7 @@ def _page(project_id: int, values: dict[str, str], errors: dict[str, str]) -> st
 
 
 @bp.route("/projects/<int:project_id>/progress", methods=["GET", "POST"])
-@login_required
+@signed_in
 def project_progress(project_id: int) -> ResponseReturnValue:
     """List a project's progress notes; POST adds one (responsible units and the office only)."""
     if request.method == "GET":

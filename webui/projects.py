@@ -9,7 +9,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -18,11 +18,13 @@ from engine.enterprises import catalog
 from engine.supervision import lights
 from engine.projects import meetings, corrections, queries
 from engine.workflow import runtime
+from engine.platform import permissions
 from engine.platform.errors import EngineError, InvalidInput, NotAllowed
 from engine.platform.models import OrgUnit, Project, User, UserRole
 from engine.platform.org import can_act
 from engine.projects.record import CATEGORIES, SOURCE_CHANNELS, STAGES
 
+from .guard import requires, signed_in
 from .auth import official
 from .i18n import category_label, channel_label
 from .params import int_arg, search_arg
@@ -32,7 +34,6 @@ from .tasks import landing_units
 bp = Blueprint("projects", __name__)
 NAV = [(30, "项目台账", "projects.ledger", None)]
 PER_PAGE = 20
-REGISTER_ROLES = frozenset({"landing_unit", "office", "liaison_office", "industry_dept"})
 FORM_FIELDS = (
     "name", "investor", "source_channel", "attracting_unit_id", "landing_unit_id", "landing_platform_id", "category",
     "is_manufacturing", "total_investment", "fixed_asset_investment", "foreign_capital", "out_of_province_capital",
@@ -56,7 +57,7 @@ def _project_for_viewer(session: Session, project_id: int) -> Project:
 
 
 @bp.route("/projects")
-@login_required
+@signed_in
 def ledger() -> ResponseReturnValue:
     """项目台账 with filters (stage, unit, category, 7亿+ manufacturing, 3亿+ industrial, major, light, search)."""
     unit_id, page_number = int_arg("unit"), int_arg("page") or 1
@@ -74,10 +75,9 @@ def ledger() -> ResponseReturnValue:
     with db().session() as s:
         result = queries.ledger(s, flt, datetime.now(timezone.utc), lights.LEDGER, page_number, PER_PAGE)
         units = landing_units(s)
-    may_register = bool(REGISTER_ROLES & current_user.roles)
     return render_template(
         "projects/ledger.html", page=result.page, flt=flt, counts=result.stage_counts, units=units, stages=STAGES,
-        categories=CATEGORIES, light_names=lights.LIGHT_NAMES, may_register=may_register,
+        categories=CATEGORIES, light_names=lights.LIGHT_NAMES,
         light_titles={key: _(name) for key, name in lights.LIGHT_NAMES.items()},
     )
 
@@ -85,7 +85,8 @@ def ledger() -> ResponseReturnValue:
 def form_options(session: Session) -> dict[str, Any]:
     """(value, label) choices for the registration form: units, platforms, deputies, categories, channels."""
     deputies = session.scalars(
-        select(User).join(UserRole, UserRole.user_id == User.id).where(UserRole.role == "deputy", User.active.is_(True)).order_by(User.id)
+        select(User).where(User.id.in_(select(UserRole.user_id).where(UserRole.role.in_(sorted(permissions.roles_for("project.take_charge"))))),
+                           User.active.is_(True)).order_by(User.id)
     ).all()
     units = landing_units(session)
     return dict(
@@ -99,26 +100,28 @@ def form_options(session: Session) -> dict[str, Any]:
 
 
 @bp.route("/projects/new", methods=["GET", "POST"])
-@login_required
+@requires("project.register")
 def register() -> ResponseReturnValue:
-    """登记项目线索: validate every field on the server, store nothing on error, start the lifecycle."""
-    if not REGISTER_ROLES & current_user.roles:
-        abort(403)
-    is_office = "office" in current_user.roles
+    """登记项目线索: validate every field on the server, store nothing on error, start the lifecycle.
+
+    Staff register leads their own unit attracted; the office names any attracting unit and may flag a major project.
+    """
+    any_unit = permissions.county_wide(current_user, "project.register")
     with db().session() as s:
         options = form_options(s)
     if request.method == "GET":
         values = {"landing_unit_id": str(current_user.unit_id), "attracting_unit_id": str(current_user.unit_id)}
-        return render_template("projects/new.html", values=values, errors={}, is_office=is_office, **options)
+        return render_template("projects/new.html", values=values, errors={}, any_unit=any_unit, **options)
     data = {name: request.form.get(name, "") for name in FORM_FIELDS}
-    if not is_office:
+    if not any_unit:
         data["attracting_unit_id"] = str(current_user.unit_id)
+    if not permissions.allowed(current_user, "project.flag_major"):
         data["is_major"] = ""
     try:
         with db().session() as s:
             outcome = lifecycle.register(s, data, official(s))
     except InvalidInput as exc:
-        return render_template("projects/new.html", values=request.form, errors=exc.errors, is_office=is_office, **options), 422
+        return render_template("projects/new.html", values=request.form, errors=exc.errors, any_unit=any_unit, **options), 422
     flash(_("已登记项目线索“%(name)s”，流程已启动", name=data["name"].strip()), "success")
     return redirect(url_for("projects.project_page", project_id=outcome.project_id), 303)
 
@@ -133,7 +136,7 @@ def _form_text(value: Any) -> str:
 
 
 @bp.route("/projects/<int:project_id>/edit", methods=["GET", "POST"])
-@login_required
+@requires("project.correct")
 def edit(project_id: int) -> ResponseReturnValue:
     """修改项目信息: corrections by the office (every field) or the project's own units (descriptive fields)."""
     with db().session() as s:
@@ -145,7 +148,7 @@ def edit(project_id: int) -> ResponseReturnValue:
         locked = corrections.locked(project, corrections.tier_fields(s, project))
         context = dict(project_id=project.id, project_name=project.name, allowed=allowed, locked=locked,
                        shown={f: corrections.shown(s, f, getattr(project, f)) for f in locked},
-                       is_office="office" in current_user.roles, **form_options(s))
+                       county_editor=permissions.county_wide(current_user, "project.correct"), **form_options(s))
     if request.method == "GET":
         return render_template("projects/edit.html", values=stored, errors={}, reason="", **context)
     data = {name: request.form.get(name, "") for name in allowed if name not in context["locked"]}
@@ -174,7 +177,7 @@ def _header(project: Project) -> dict[str, str]:
 
 
 @bp.route("/projects/<int:project_id>")
-@login_required
+@signed_in
 def project_page(project_id: int) -> ResponseReturnValue:
     """All fields, the timeline from the event log, current tasks and their holders, the diagram."""
     now = datetime.now(timezone.utc)
@@ -190,7 +193,6 @@ def project_page(project_id: int) -> ResponseReturnValue:
             holdings=holdings,
             actionable=actionable,
             signatures=queries.signatures(s, project.id),
-            may_flag_major="office" in me.roles,
             may_edit=bool(corrections.may_edit(me, project)),
             source_entry=catalog.entry_for_project(s, project.id),
             light=lights.lights_of(s, [project.id], now)[project.id] if project.status == "active" else "",
@@ -200,7 +202,7 @@ def project_page(project_id: int) -> ResponseReturnValue:
 
 
 @bp.route("/projects/<int:project_id>/diagram.json")
-@login_required
+@signed_in
 def diagram(project_id: int) -> ResponseReturnValue:
     """BPMN XML of the project's definition version with the completed path and current tasks."""
     with db().session() as s:
@@ -215,7 +217,7 @@ def diagram(project_id: int) -> ResponseReturnValue:
 
 
 @bp.route("/projects/<int:project_id>/approval-form")
-@login_required
+@signed_in
 def approval_form(project_id: int) -> ResponseReturnValue:
     """Printable 《磐安县招商引资项目落地审批表》 with every signer's opinion."""
     with db().session() as s:
@@ -237,7 +239,7 @@ def _latest_summary(signatures: list[queries.Signature]) -> str:
 
 
 @bp.route("/projects/<int:project_id>/major", methods=["POST"])
-@login_required
+@requires("project.flag_major")
 def flag_major(project_id: int) -> ResponseReturnValue:
     """The office flags a project major (decided outside the monthly meeting) or removes the flag."""
     major = request.form.get("major") == "1"

@@ -3,34 +3,33 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import login_required
 from sqlalchemy import select
 
 from engine.supervision import assessment, coordination
-from engine.platform import clock
+from engine.platform import clock, permissions
 from engine.platform.inputs import whole_number
 from engine.platform.errors import AlreadyCompleted, ConcurrentUpdate, InvalidInput, NotAllowed, NotFound
 from engine.platform.models import OrgUnit, Project, Task, User
 from engine.platform.org import can_act
 from engine.supervision.models import CoordinationCase, Criticism, UnitTarget
 
+from .guard import requires, signed_in
 from .auth import official
 from .params import required_number, year_arg
 from .services import db
 
 bp = Blueprint("supervision", __name__)
 NAV = [(50, "协调交办", "supervision.cases", None), (55, "年度目标", "supervision.targets", None)]
-COUNTY = coordination.COUNTY_VIEWERS
 
 
 
 def _may_see(user: User, case: CoordinationCase) -> bool:
     """County roles see every case; a unit sees cases it raised or has an item in."""
-    return bool(user.roles & COUNTY) or user.unit_id == case.unit_id or any(i.responsible_unit_id == user.unit_id for i in case.items)
+    return permissions.allowed(user, "supervision.view_county") or user.unit_id == case.unit_id or any(i.responsible_unit_id == user.unit_id for i in case.items)
 
 
 @bp.route("/supervision")
-@login_required
+@signed_in
 def cases() -> ResponseReturnValue:
     """交办单 list with each item's light."""
     with db().session() as s:
@@ -39,19 +38,16 @@ def cases() -> ResponseReturnValue:
         today = clock.local_today()
         view = [(c, c.project.name, c.unit.name, [(i, i.responsible_unit.name, coordination.item_light(i, today)) for i in c.items])
                 for c in rows]
-        may_submit = "landing_unit" in me.roles
-    return render_template("supervision/cases.html", cases=view, may_submit=may_submit,
+    return render_template("supervision/cases.html", cases=view,
                            status_labels=coordination.CASE_STATUS_LABELS, light_labels=coordination.LIGHT_LABELS)
 
 
 @bp.route("/supervision/new", methods=["GET", "POST"])
-@login_required
+@requires("coordination.submit")
 def new_case() -> ResponseReturnValue:
     """A landing unit reports a problem needing county-level coordination, with written material."""
     with db().session() as s:
         me = official(s)
-        if "landing_unit" not in me.roles:
-            abort(403)
         own = list(s.scalars(select(Project).where(Project.landing_unit_id == me.unit_id, Project.status == "active").order_by(Project.name)))
         options = [(p.id, p.name) for p in own]
     if request.method == "GET":
@@ -73,7 +69,7 @@ def new_case() -> ResponseReturnValue:
 
 
 @bp.route("/supervision/cases/<int:case_id>")
-@login_required
+@signed_in
 def case_page(case_id: int) -> ResponseReturnValue:
     """One 交办单: problem, material, items with lights and reports, the tasks the viewer may act on."""
     with db().session() as s:
@@ -86,14 +82,13 @@ def case_page(case_id: int) -> ResponseReturnValue:
         today = clock.local_today()
         items = [(i, i.responsible_unit.name, coordination.item_light(i, today), coordination.was_late(i) or coordination.item_light(i, today) == "red") for i in case.items]
         tasks = [t for t in s.scalars(select(Task).where(Task.instance_id == case.instance_id, Task.status == "ready")) if can_act(me, t)]
-        may_criticise = bool(me.roles & {"office", "supervision_office"})
         return render_template("supervision/case.html", case=case, project=case.project, unit=case.unit, items=items, tasks=tasks,
-                               may_criticise=may_criticise, status_labels=coordination.CASE_STATUS_LABELS,
+                               status_labels=coordination.CASE_STATUS_LABELS,
                                item_labels=coordination.ITEM_STATUS_LABELS, light_labels=coordination.LIGHT_LABELS)
 
 
 @bp.route("/supervision/tasks/<int:task_id>/issue", methods=["GET", "POST"])
-@login_required
+@signed_in
 def issue(task_id: int) -> ResponseReturnValue:
     """县督考办 writes the list: one line per item with responsible unit and deadline."""
     with db().session() as s:
@@ -128,7 +123,7 @@ def issue(task_id: int) -> ResponseReturnValue:
 
 
 @bp.route("/supervision/criticisms", methods=["GET", "POST"])
-@login_required
+@signed_in
 def criticisms() -> ResponseReturnValue:
     """通报批评: the office records one (一票否优 for the year); everyone sees the list."""
     if request.method == "POST":
@@ -151,7 +146,7 @@ def criticisms() -> ResponseReturnValue:
 
 
 @bp.route("/supervision/targets", methods=["GET", "POST"])
-@login_required
+@signed_in
 def targets() -> ResponseReturnValue:
     """Annual targets per unit; the office edits them, units see their own."""
     year = year_arg()
@@ -170,24 +165,23 @@ def targets() -> ResponseReturnValue:
     with db().session() as s:
         me = official(s)
         units = list(s.scalars(select(OrgUnit).where(OrgUnit.kind.in_(assessment.ASSESSED_KINDS)).order_by(OrgUnit.id)))
-        if not me.roles & COUNTY:
+        if not permissions.allowed(me, "supervision.view_county"):
             units = [u for u in units if u.id == me.unit_id]
         rows = {t.unit_id: t for t in s.scalars(select(UnitTarget).where(UnitTarget.year == year))}
         view = [(u.id, u.name, rows.get(u.id)) for u in units]
-        may_edit = bool(me.roles & assessment.EDITOR_ROLES)
     status = 422 if errors else 200
     return render_template("supervision/targets.html", year=year, rows=view, fields=assessment.TARGET_FIELDS,
-                           may_edit=may_edit, errors=errors), status
+                           errors=errors), status
 
 
 @bp.route("/supervision/targets/<int:unit_id>")
-@login_required
+@signed_in
 def plan(unit_id: int) -> ResponseReturnValue:
     """The unit's monthly plan derived backwards from its targets (倒排), against actuals."""
     year = year_arg()
     with db().session() as s:
         me = official(s)
-        if not me.roles & COUNTY and me.unit_id != unit_id:
+        if not permissions.allowed(me, "supervision.view_county") and me.unit_id != unit_id:
             abort(403)
         unit = s.get(OrgUnit, unit_id)
         if unit is None:

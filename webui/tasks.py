@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -18,6 +18,7 @@ from engine.platform.models import OrgUnit, Task, User
 from engine.platform.org import can_act
 from engine.projects.record import STAGES
 
+from .guard import signed_in
 from .auth import official
 from .params import int_arg, search_arg
 from .services import db
@@ -62,7 +63,7 @@ def landing_units(session: Session) -> list[Any]:
 
 
 @bp.route("/")
-@login_required
+@signed_in
 def inbox() -> ResponseReturnValue:
     """我的待办: the ready tasks this official may act on (task table only), soonest due first."""
     flt = queries.InboxFilter(
@@ -81,7 +82,7 @@ def inbox() -> ResponseReturnValue:
 
 
 @bp.route("/done")
-@login_required
+@signed_in
 def done() -> ResponseReturnValue:
     """已办: what this official completed, with the opinion written and the time."""
     with db().session() as s:
@@ -131,7 +132,7 @@ def _redisplay(task_id: int, values: Any, errors: dict[str, str], status: int, m
 
 
 @bp.route("/tasks/<int:task_id>", methods=["GET", "POST"])
-@login_required
+@signed_in
 def task_page(task_id: int) -> ResponseReturnValue:
     """Show a task's form; POST completes it or redisplays it with the field messages and the input kept (409 once
     it is no longer ready)."""

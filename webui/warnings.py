@@ -7,13 +7,14 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from engine.supervision import lights, progress
 from engine.platform import warning_settings
 from engine.projects import queries
 from engine.platform.errors import InvalidInput, NotAllowed
 
+from .guard import requires, signed_in
 from .auth import official
 from .params import int_arg
 from .services import db
@@ -46,19 +47,18 @@ def _board_context() -> dict[str, Any]:
         late=late,
         thresholds=(settings["progress_yellow_days"], settings["progress_red_days"]),
         light_names=lights.LIGHT_NAMES,
-        may_edit=bool(warning_settings.EDITOR_ROLES & current_user.roles),
     )
 
 
 @bp.route("/warnings")
-@login_required
+@signed_in
 def board() -> ResponseReturnValue:
     """The full board page; its body refreshes itself from /warnings/live."""
     return render_template("warnings/board.html", **_board_context())
 
 
 @bp.route("/warnings/live")
-@login_required
+@signed_in
 def live() -> ResponseReturnValue:
     """The board body alone, fetched by the page at the configured interval."""
     return render_template("warnings/_board.html", **_board_context())
@@ -76,11 +76,9 @@ def _submitted_settings() -> dict[str, Any]:
 
 
 @bp.route("/warnings/settings", methods=["GET", "POST"])
-@login_required
+@requires("warning_settings.edit")
 def settings() -> ResponseReturnValue:
     """预警设置 for the office: thresholds, monthly days, notification channels."""
-    if not warning_settings.EDITOR_ROLES & current_user.roles:
-        abort(403)
     if request.method == "GET":
         with db().session() as s:
             values = warning_settings.get_all(s)

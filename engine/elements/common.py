@@ -14,13 +14,10 @@ from sqlalchemy.orm import Session
 
 from engine.platform.clock import local_date, local_today
 from engine.elements.models import ElementSetting, FundDisbursement, LandSupply
-from engine.platform import inputs, settings_rows
-from engine.platform.errors import AlreadyCompleted, InvalidInput, NotAllowed
+from engine.platform import inputs, permissions, settings_rows
+from engine.platform.errors import AlreadyCompleted, InvalidInput
 from engine.platform.models import Event, User, utcnow
 
-SETTING_EDITORS = frozenset({"office"})
-FUND_EDITORS = frozenset({"office"})
-LAND_EDITORS = frozenset({"element_dept"})
 CENT = Decimal("0.01")
 LEDGER_LOCK_KEY = 7_263_009  # PostgreSQL advisory lock held while a ledger entry is checked and written
 
@@ -67,12 +64,6 @@ def fmt(value: Decimal) -> str:
     return text.rstrip("0").rstrip(".")
 
 
-def require(actor: User, roles: frozenset[str], message: str) -> None:
-    """Refuse (NotAllowed) unless the actor is active and holds one of `roles`."""
-    if not actor.active or not actor.roles & roles:
-        raise NotAllowed(message)
-
-
 def amount(raw: Any, field: str, label: str, column: ColumnElement[Any], unit: str, errors: dict[str, str],
            maximum: Optional[Decimal] = None) -> Decimal:
     """A ledger amount above 0 that fits its column (and `maximum`); 0 with a message naming the field in `errors` otherwise."""
@@ -97,7 +88,7 @@ def _coerce(spec: ElementSpec, raw: Any, errors: dict[str, str]) -> Decimal:
 
 def update_settings(session: Session, submitted: dict[str, Any], actor: User) -> dict[str, Decimal]:
     """The office changes element settings; every bad value is named and nothing is stored on any error."""
-    require(actor, SETTING_EDITORS, "只有领导小组办公室可以修改要素保障设置")
+    permissions.require(actor, "elements.settings", "只有领导小组办公室可以修改要素保障设置")
     current = get_all(session)
     errors: dict[str, str] = {}
     values = dict(current)
@@ -129,9 +120,9 @@ def serialise_writers(session: Session) -> None:
         session.execute(no_row.execution_options(synchronize_session=False))
 
 
-def void_entry(session: Session, actor: User, row: Any, roles: frozenset[str], reason: Any, kind: str, what: str) -> None:
+def void_entry(session: Session, actor: User, row: Any, action: str, reason: Any, kind: str, what: str) -> None:
     """Void (冲销) a wrong ledger entry with a reason: it stops counting but stays on record, and the log says who and why."""
-    require(actor, roles, f"只有登记{what}的部门可以冲销{what}")
+    permissions.require(actor, action, f"只有登记{what}的部门可以冲销{what}")
     if row.voided_at is not None:
         raise AlreadyCompleted(f"该{what}已于{local_date(row.voided_at)}冲销（{row.void_reason}）")
     errors: dict[str, str] = {}

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from engine.elements import common
 from engine.projects import record
-from engine.platform import inputs, notifications, xlsx
+from engine.platform import inputs, notifications, permissions, xlsx
 from engine.elements.common import fmt
 from engine.elements.models import FundDisbursement
 from engine.platform.errors import InvalidInput, NotFound
@@ -178,13 +178,13 @@ def void_disbursement(session: Session, actor: User, row_id: int, reason: Any) -
     row = session.get(FundDisbursement, row_id)
     if row is None:
         raise NotFound(f"拨付记录 {row_id} 不存在")
-    common.void_entry(session, actor, row, common.FUND_EDITORS, reason, "fund", "拨付记录")
+    common.void_entry(session, actor, row, "fund.edit", reason, "fund", "拨付记录")
     return row
 
 
 def record_disbursement(session: Session, actor: User, data: dict[str, Any]) -> FundDisbursement:
     """The office records a payment; it may not exceed the project's undisbursed commitment nor the fund's balance."""
-    common.require(actor, common.FUND_EDITORS, "只有领导小组办公室可以登记产业基金拨付")
+    permissions.require(actor, "fund.edit", "只有领导小组办公室可以登记产业基金拨付")
     common.serialise_writers(session)
     errors: dict[str, str] = {}
     paid_on = common.parse_past_date(data.get("paid_on"), "paid_on", "拨付日期", errors)
@@ -215,7 +215,7 @@ def record_disbursement(session: Session, actor: User, data: dict[str, Any]) -> 
 def scan(session: Session, now: Optional[datetime] = None) -> int:
     """Notify the office once of each fund warning (a scheduler job; also run after settings change); returns how many."""
     fund = ledger(session)
-    office = notifications.users_with_role(session, "office")
+    office = notifications.audience(session, "alerts.receive")
     sent = 0
     for key, message in fund.alerts:
         if key is not None and notifications.claim_alert(session, key[:160]):

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from engine.elements import common
 from engine.projects import record
 from engine.platform import xlsx
-from engine.platform import inputs
+from engine.platform import inputs, permissions
 from engine.platform.clock import local_today, monthly_plan
 from engine.elements.models import LandRevitalisation, LandSupply
 from engine.elements.common import fmt
@@ -250,7 +250,7 @@ def _project(session: Session, raw: Any, errors: dict[str, str]) -> Optional[Pro
 
 def record_supply(session: Session, actor: User, data: dict[str, Any]) -> LandSupply:
     """县自然资源和规划局 records land supplied (date, parcel, area, use, optional project); bad input stores nothing."""
-    common.require(actor, common.LAND_EDITORS, "只有要素保障部门（县自然资源和规划局）可以登记供地")
+    permissions.require(actor, "land.edit", "只有要素保障部门（县自然资源和规划局）可以登记供地")
     errors: dict[str, str] = {}
     supplied_on = common.parse_past_date(data.get("supplied_on"), "supplied_on", "供地日期", errors)
     parcel = inputs.text(data.get("parcel"), "parcel", "地块/说明", 200, errors, required=True)
@@ -275,7 +275,7 @@ def record_supply(session: Session, actor: User, data: dict[str, Any]) -> LandSu
 
 def record_revitalisation(session: Session, actor: User, data: dict[str, Any]) -> LandRevitalisation:
     """县自然资源和规划局 records idle or low-efficiency land revitalised (date, description, area)."""
-    common.require(actor, common.LAND_EDITORS, "只有要素保障部门（县自然资源和规划局）可以登记盘活低效用地")
+    permissions.require(actor, "land.edit", "只有要素保障部门（县自然资源和规划局）可以登记盘活低效用地")
     errors: dict[str, str] = {}
     done_on = common.parse_past_date(data.get("done_on"), "done_on", "盘活日期", errors)
     description = inputs.text(data.get("description"), "description", "说明", 200, errors, required=True)
@@ -330,7 +330,7 @@ def void_record(session: Session, actor: User, kind: str, row_id: int, reason: A
     row = session.get(LandSupply, row_id) if kind == "supply" else session.get(LandRevitalisation, row_id)
     if row is None:
         raise NotFound(f"记录 {row_id} 不存在")
-    common.void_entry(session, actor, row, common.LAND_EDITORS, reason, "land", record_label(row))
+    common.void_entry(session, actor, row, "land.edit", reason, "land", record_label(row))
     return row
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
 from engine.projects import lifecycle
-from engine.platform import inputs
+from engine.platform import inputs, permissions
 from engine.platform.db import matched_rows
 from engine.projects import record
 from engine.workflow import runtime
@@ -51,8 +51,6 @@ FIELD_LABELS = {
     "sort_order": "排序",
 }
 TEXT_LIMITS = {"name": 200, "region": 100, "contact_name": 80, "contact_phone": 40, "notes": 2000}
-MAINTAINER_ROLES = frozenset({"landing_unit", "industry_dept"})
-MANAGER_ROLES = frozenset({"office"})
 SOURCE_UNIT_KINDS = ("office", "zone", "town", "department")
 EVENT_KIND = "enterprise"
 TAG_EVENT_KIND = "enterprise_tag"
@@ -90,19 +88,17 @@ def name_key(name: str) -> str:
 
 def is_manager(user: User) -> bool:
     """The office keeps the whole database and the tag list."""
-    return bool(user.active and user.roles & MANAGER_ROLES)
+    return permissions.allowed(user, "enterprise.manage")
 
 
 def may_maintain(user: User, source_unit_id: int) -> bool:
     """True when the user may create or edit entries supplied by `source_unit_id`."""
-    if is_manager(user):
-        return True
-    return bool(user.active and user.roles & MAINTAINER_ROLES and user.unit_id == source_unit_id)
+    return permissions.allowed(user, "enterprise.maintain", units=(source_unit_id,))
 
 
 def may_create(user: User) -> bool:
     """True when the user may add entries at all (the office, or a unit's attraction staff)."""
-    return is_manager(user) or may_maintain(user, user.unit_id)
+    return permissions.allowed(user, "enterprise.maintain")
 
 
 def _refuse_unit(user: User) -> NotAllowed:

@@ -24,7 +24,7 @@ from sqlalchemy import ColumnElement, DateTime, ForeignKey, Index, Integer, Stri
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from engine.platform import warning_settings
+from engine.platform import permissions, warning_settings
 from engine.platform.db import Database, matched_rows
 from engine.platform.errors import InvalidInput, NotFound
 from engine.platform.models import Base, Task, User, UserRole, utcnow
@@ -194,6 +194,15 @@ def sent_alerts(session: Session, keys: list[str]) -> set[str]:
 def users_with_role(session: Session, role: str, unit_id: Optional[int] = None) -> set[int]:
     """Active officials holding `role` (within one unit when given)."""
     query = select(User.id).join(UserRole, UserRole.user_id == User.id).where(UserRole.role == role, User.active.is_(True))
+    if unit_id is not None:
+        query = query.where(User.unit_id == unit_id)
+    return set(session.scalars(query))
+
+
+def audience(session: Session, action: str, unit_id: Optional[int] = None, scope: Optional[str] = None) -> set[int]:
+    """Active officials holding a role the permission policy grants `action` (only grants of `scope`, within one unit, when given)."""
+    roles = sorted(permissions.roles_for(action, scope))
+    query = select(User.id).join(UserRole, UserRole.user_id == User.id).where(UserRole.role.in_(roles), User.active.is_(True))
     if unit_id is not None:
         query = query.where(User.unit_id == unit_id)
     return set(session.scalars(query))

@@ -10,11 +10,9 @@ from urllib.parse import urlparse
 from sqlalchemy import JSON, DateTime, ForeignKey, String
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from engine.platform import inputs, settings_rows
-from engine.platform.errors import InvalidInput, NotAllowed
+from engine.platform import inputs, permissions, settings_rows
+from engine.platform.errors import InvalidInput
 from engine.platform.models import Base, Event, User, utcnow
-
-EDITOR_ROLES = frozenset({"office", "admin"})
 
 
 class WarningSetting(Base):
@@ -105,8 +103,7 @@ def _check_together(values: dict[str, Any], errors: dict[str, str]) -> None:
 
 def update(session: Session, submitted: dict[str, Any], actor: User) -> dict[str, Any]:
     """Validate and store changed settings (office or administrator only); nothing is stored on any error."""
-    if not EDITOR_ROLES & actor.roles:
-        raise NotAllowed("只有领导小组办公室或系统管理员可以修改预警设置")
+    permissions.require(actor, "warning_settings.edit", "只有领导小组办公室或系统管理员可以修改预警设置")
     current = get_all(session)
     errors: dict[str, str] = {}
     values = dict(current)

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from engine.projects import lifecycle
 from engine.workflow import definitions, runtime
-from engine.platform import inputs
+from engine.platform import inputs, permissions
 from engine.projects import record
 from engine.platform.errors import InvalidInput, NotAllowed, NotFound
 from engine.platform.models import Event, Instance, OrgUnit, Project, Task, User, utcnow
@@ -39,8 +39,6 @@ EDITABLE = DESCRIPTIVE + OFFICE_ONLY
 NEEDS_REASON = ("landing_unit_id", "attracting_unit_id", "landing_platform_id", "deputy_id")
 ASSESSED = ("is_manufacturing", "total_investment")  # they decide a signed project's assessment class and points
 UNIT_FIELDS = ("landing_unit_id", "attracting_unit_id", "landing_platform_id")
-EDITOR_ROLES = frozenset({"office"})
-UNIT_ROLES = frozenset({"landing_unit"})
 
 
 @dataclass
@@ -54,11 +52,9 @@ class Change:
 
 def may_edit(actor: User, project: Project) -> tuple[str, ...]:
     """The fields this official may change on this project (none when they may not edit it)."""
-    if not actor.active:
-        return ()
-    if actor.roles & EDITOR_ROLES:
+    if permissions.county_wide(actor, "project.correct"):
         return EDITABLE
-    if actor.roles & UNIT_ROLES and actor.unit_id in (project.landing_unit_id, project.attracting_unit_id):
+    if permissions.allowed(actor, "project.correct", units=(project.landing_unit_id, project.attracting_unit_id)):
         return tuple(f for f in DESCRIPTIVE if not (f in ASSESSED and scored(project)))
     return ()
 

@@ -10,7 +10,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, aliased
 
 from engine.projects import lifecycle, record
-from engine.platform import xlsx
+from engine.platform import permissions, xlsx
 from engine.platform.errors import InvalidInput
 from engine.platform.xlsx import ImportPreview, ImportRow, read_table
 from engine.platform.models import OrgUnit, Project, User
@@ -103,7 +103,7 @@ def preview(session: Session, content: bytes) -> ImportPreview:
         return ImportPreview([], problems)
     unknown = [h for h in headers if h and h not in IMPORT_HEADERS and h != "序号"]
     units = {u.name: u.id for u in session.scalars(select(OrgUnit))}
-    deputies = {u.display_name: u.id for u in session.scalars(select(User)) if "deputy" in u.roles}
+    deputies = {u.display_name: u.id for u in session.scalars(select(User)) if permissions.allowed(u, "project.take_charge")}
     categories = {label: key for key, label in record.CATEGORIES.items()}
     channels = {label: key for key, label in record.SOURCE_CHANNELS.items()}
     existing = [(p.investor, p.name) for p in session.scalars(select(Project).where(Project.status != "closed"))]

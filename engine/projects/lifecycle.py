@@ -11,6 +11,7 @@ from typing import Any, Optional
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.platform import permissions
 from engine.platform.inputs import Number
 from engine.platform.models import Instance, Project, Task, User, utcnow
 from engine.projects import record
@@ -23,6 +24,7 @@ STAGE_DATES = {"feasibility": "intent_at", "leading_group": "assessed_at", "sign
 
 def register(session: Session, data: dict[str, Any], actor: User) -> runtime.Outcome:
     """Validate a lead, store it and start its lifecycle on the newest definition, all in one transaction."""
+    permissions.require(actor, "project.register", "只有落地单位、驻外招商联络处、行业主管部门和领导小组办公室可以登记项目线索")
     values = record.validate(session, data).values
     now = utcnow()
     project = Project(**values, registered_by=actor.id, registered_at=now, last_progress_at=now)

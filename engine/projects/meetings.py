@@ -19,7 +19,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.projects import lifecycle
 from engine.workflow import definitions, forms, runtime
-from engine.platform import inputs
+from engine.platform import inputs, permissions
 from engine.projects import queries
 from engine.platform.errors import InvalidInput, NotAllowed, NotFound
 from engine.platform.models import Base, Event, Instance, Project, Task, User, utcnow
@@ -31,7 +31,6 @@ KIND_NAMES = {
     "county_head_meeting": "县长办公会议",
     "standing_committee": "县委常委会",
 }
-CONVENER_ROLE = "office"
 DEFER = "__defer__"
 DEFERRED = "deferred"
 HANDLED_ELSEWHERE = "handled_elsewhere"
@@ -132,7 +131,7 @@ def waiting_counts(session: Session) -> dict[str, int]:
 
 def may_convene(user: User, kind: MeetingKind) -> bool:
     """The meeting's secretary (holder of its role) or the office may open a meeting."""
-    return user.active and bool({kind.role, CONVENER_ROLE} & user.roles)
+    return permissions.allowed(user, "meeting.convene", meeting=kind.role)
 
 
 def open_meeting(session: Session, kind_key: str, fields: dict[str, Any], actor: User) -> Meeting:
@@ -226,7 +225,7 @@ def record_decisions(session: Session, meeting_id: int, actor: User, submitted: 
             item.decision = HANDLED_ELSEWHERE
             continue
         if not can_act(actor, task):
-            raise NotAllowed(f"您没有记录“{task.name}”结果的权限（需要{task.role}角色）")
+            raise NotAllowed(f"您没有记录“{task.name}”结果的权限（需要{permissions.role_name(task.role)}角色）")
         raw = submitted.get(item.id, {})
         if raw.get("decision") == DEFER:
             opinion = inputs.text(raw.get("opinion"), f"item-{item.id}-opinion", "意见", 2000, errors, multiline=True)
@@ -280,8 +279,7 @@ def open_meetings(session: Session, kind_key: str) -> list[Meeting]:
 
 def set_major(session: Session, project_id: int, major: bool, actor: User) -> Project:
     """The office flags or unflags a project as major (重大项目: may be decided outside the monthly meeting)."""
-    if not actor.active or CONVENER_ROLE not in actor.roles:
-        raise NotAllowed("只有领导小组办公室可以认定重大项目")
+    permissions.require(actor, "project.flag_major", "只有领导小组办公室可以认定重大项目")
     project = session.get(Project, project_id)
     if project is None:
         raise NotFound(f"项目 {project_id} 不存在")

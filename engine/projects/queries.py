@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, aliased
 
 from engine.projects import lifecycle
 from engine.workflow import definitions
+from engine.platform import permissions
 from engine.platform.clock import LOCAL
 from engine.platform.errors import NotFound
 from engine.platform.models import Definition, Event, Instance, OrgUnit, Project, Task, User, UserRole
@@ -26,22 +27,6 @@ from engine.workflow.parser import parse_xml
 T = TypeVar("T")
 BPMN_NS = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
 LOGGED_TAGS = {"userTask", "businessRuleTask", "endEvent", "startEvent"}
-COUNTY_VIEW_ROLES = frozenset(
-    {
-        "office",
-        "admin",
-        "process_owner",
-        "deputy",
-        "county_head",
-        "assessment_group",
-        "leading_group",
-        "county_head_meeting",
-        "standing_committee",
-        "supervision_office",
-        "industry_dept",
-        "element_dept",
-    }
-)
 
 
 @dataclass
@@ -352,16 +337,16 @@ def ledger(session: Session, flt: LedgerFilter, now: datetime, lights: LightSour
     return Ledger(Page(result, total, page, per_page), counts)
 
 
-def can_view_project(user: Any, project: Project) -> bool:
+def can_view_project(user: permissions.Official, project: Project) -> bool:
     """County-level roles see every project; a town or zone sees those it attracted or lands."""
-    if set(user.roles) & COUNTY_VIEW_ROLES:
+    if permissions.allowed(user, "ledger.view_county"):
         return True
     return user.unit_id in (project.landing_unit_id, project.attracting_unit_id)
 
 
-def visible_unit_for(user: Any) -> Optional[int]:
+def visible_unit_for(user: permissions.Official) -> Optional[int]:
     """The unit a user's ledger is limited to, or None for county-wide viewers."""
-    return None if set(user.roles) & COUNTY_VIEW_ROLES else user.unit_id
+    return None if permissions.allowed(user, "ledger.view_county") else user.unit_id
 
 
 # ---------------------------------------------------------------- project page

@@ -9,7 +9,7 @@ from typing import Any, Iterable, Optional
 
 from sqlalchemy.orm import Session
 
-from engine.platform import inputs
+from engine.platform import inputs, permissions
 from engine.platform.errors import EngineError, InvalidInput
 from engine.platform.models import OrgUnit, Project, User
 
@@ -137,7 +137,7 @@ def _deputy(session: Session, raw: Any, errors: dict[str, str]) -> Optional[User
         return None
     deputy_id = inputs.identifier(raw)
     deputy = session.get(User, deputy_id) if deputy_id is not None else None
-    if deputy is None or "deputy" not in deputy.roles or not deputy.active:
+    if deputy is None or not permissions.allowed(deputy, "project.take_charge"):
         errors["deputy_id"] = f"{label('deputy_id')}必须是在职的分管副县长：{inputs.shown(raw)}"
         return None
     return deputy

@@ -12,9 +12,9 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from engine.workflow import definitions
-from engine.platform import inputs
+from engine.platform import inputs, permissions
 from engine.platform.clock import LOCAL, local_date, monthly_plan
-from engine.platform.errors import InvalidInput, NotAllowed
+from engine.platform.errors import InvalidInput
 from engine.platform.models import OrgUnit, Project, User, utcnow
 from engine.workflow.parser import parse_xml
 from engine.supervision.progress import LateUpdate
@@ -43,7 +43,6 @@ TARGET_FIELDS = {
     "mfg_funds": ("制造业项目到位资金", "万元"),
 }
 COUNT_TARGETS = ("mfg_7yi", "ind_3yi", "yi_plus")
-EDITOR_ROLES = frozenset({"office"})
 POINTS = inputs.Number(Decimal(-1000), Decimal(1000))  # what one rule of the scoring table may give or take
 
 
@@ -255,8 +254,7 @@ def _number(raw: Any, field: str, integer: bool, errors: dict[str, str]) -> Deci
 
 def set_target(session: Session, actor: User, year: int, unit_id: int, data: dict[str, Any]) -> UnitTarget:
     """The office sets a unit's annual targets; bad numbers are named and nothing is stored."""
-    if not actor.roles & EDITOR_ROLES:
-        raise NotAllowed("只有领导小组办公室可以下达年度目标")
+    permissions.require(actor, "assessment.edit", "只有领导小组办公室可以下达年度目标")
     errors: dict[str, str] = {}
     unit = session.get(OrgUnit, unit_id)
     if unit is None or unit.kind not in ASSESSED_KINDS:
@@ -343,8 +341,7 @@ def rule_table(session: Session) -> tuple[int, list[dict[str, Any]]]:
 
 def update_points(session: Session, actor: User, points: dict[str, Any]) -> tuple[int, bool]:
     """The office changes rule points; the edited table is validated and deployed as a new version."""
-    if not actor.roles & EDITOR_ROLES:
-        raise NotAllowed("只有领导小组办公室可以修改计分规则")
+    permissions.require(actor, "assessment.edit", "只有领导小组办公室可以修改计分规则")
     row = definitions.latest(session, SCORING)
     root = parse_xml(row.files[DMN_FILE], DMN_FILE)
     errors: dict[str, str] = {}

@@ -12,9 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.workflow import definitions, hooks, runtime
-from engine.platform import inputs, notifications
+from engine.platform import inputs, notifications, permissions
 from engine.platform.clock import LOCAL, local_today
-from engine.platform.errors import InvalidInput, NotAllowed, NotFound
+from engine.platform.errors import InvalidInput, NotFound
 from engine.platform.models import Event, Instance, OrgUnit, Project, Task, User, UserRole, utcnow
 from engine.supervision.models import CoordinationCase, CoordinationItem, Criticism
 
@@ -68,7 +68,7 @@ def was_late(item: CoordinationItem) -> bool:
 
 def grant_responsible_role(session: Session) -> int:
     """Give the `responsible_unit` role to staff of zones, towns and departments who act for their unit."""
-    acting = {"landing_unit", "industry_dept", "element_dept", "supervision_office"}
+    acting = permissions.roles_for("coordination.respond")
     count = 0
     users = session.scalars(select(User).join(OrgUnit, User.unit_id == OrgUnit.id).where(OrgUnit.kind.in_(UNIT_KINDS_RESPONSIBLE)))
     for user in users:
@@ -84,8 +84,7 @@ def submit(session: Session, project_id: int, actor: User, data: dict[str, Any])
     project = session.get(Project, project_id)
     if project is None:
         raise NotFound(f"项目 {project_id} 不存在")
-    if "landing_unit" not in actor.roles or actor.unit_id != project.landing_unit_id:
-        raise NotAllowed("只有该项目落地单位的招商人员可以报送县级协调问题")
+    permissions.require(actor, "coordination.submit", "只有该项目落地单位的招商人员可以报送县级协调问题", units=(project.landing_unit_id,))
     errors: dict[str, str] = {}
     values = {field: inputs.text(data.get(field), field, label, limit, errors, required=True, multiline=field != "title")
               for field, label, limit in (("title", "问题标题", 200), ("problem", "问题说明", 4000), ("material", "书面材料", 8000))}
@@ -210,7 +209,7 @@ def sweep_overdue(session: Session, now: Optional[datetime] = None) -> list[Coor
         item.overdue_at, item.light = now or utcnow(), "red"
         case = item.case
         message = f"交办事项逾期：{case.title} 第{item.seq}项“{item.title}”（{item.responsible_unit.name}，时限 {item.deadline:%Y-%m-%d}）"
-        notify(session, [item.responsible_unit_id], ["office", "supervision_office"], message, case.project_id,
+        notify(session, [item.responsible_unit_id], sorted(permissions.roles_for("coordination.receive_overdue")), message, case.project_id,
                f"/supervision/cases/{case.id}")
         session.add(Event(kind="overdue", at=utcnow(), project_id=case.project_id, instance_id=case.instance_id,
                           bpmn_id="report_item", summary=message[:300], payload={"item_id": item.id}))
@@ -224,8 +223,7 @@ def record_criticism(
     session: Session, actor: User, unit_id: int, reason: str, item_id: Optional[int] = None, now: Optional[datetime] = None
 ) -> Criticism:
     """The office records a 通报批评 against a unit for an assigned task not finished on time (一票否优 that year)."""
-    if not actor.roles & {"office", "supervision_office"}:
-        raise NotAllowed("只有领导小组办公室或县督考办可以记录通报批评")
+    permissions.require(actor, "coordination.criticise", "只有领导小组办公室或县督考办可以记录通报批评")
     errors: dict[str, str] = {}
     reason = inputs.text(reason, "reason", "批评事由", 500, errors, required=True)
     unit = session.get(OrgUnit, unit_id) if unit_id else None
@@ -247,7 +245,7 @@ def record_criticism(
     session.add(row)
     session.add(Event(kind="criticism", at=at, actor_id=actor.id, summary=f"通报批评 {unit.name}：{reason}"[:300],
                       payload={"unit_id": unit_id, "item_id": item_id, "year": row.year}))
-    notify(session, [unit_id], ["office"], f"{unit.name}被通报批评：{reason}（当年取消优秀评选资格）", None)
+    notify(session, [unit_id], sorted(permissions.roles_for("alerts.receive")), f"{unit.name}被通报批评：{reason}（当年取消优秀评选资格）", None)
     session.flush()
     return row
 
@@ -255,10 +253,7 @@ def record_criticism(
 def cases_for(session: Session, user: User) -> list[CoordinationCase]:
     """Cases a user may see: county-wide roles see all; a unit sees those it raised or has items in."""
     query = select(CoordinationCase).order_by(CoordinationCase.submitted_at.desc())
-    if not user.roles & COUNTY_VIEWERS:
+    if not permissions.allowed(user, "supervision.view_county"):
         in_items = select(CoordinationItem.case_id).where(CoordinationItem.responsible_unit_id == user.unit_id)
         query = query.where((CoordinationCase.unit_id == user.unit_id) | CoordinationCase.id.in_(in_items))
     return list(session.scalars(query))
-
-
-COUNTY_VIEWERS = frozenset({"office", "supervision_office", "county_head", "deputy", "leading_group", "admin"})

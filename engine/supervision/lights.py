@@ -277,7 +277,7 @@ def scan(session: Session, now: datetime) -> int:
     overdue = overdue_tasks(session, now)
     keys = [f"task:{task.id}:{light}" for task, light in overdue]
     already = notifications.sent_alerts(session, keys)
-    office = notifications.users_with_role(session, "office")
+    office = notifications.audience(session, "alerts.receive")
     sent = 0
     for (task, light), key in zip(overdue, keys):
         if key in already or not notifications.claim_alert(session, key):

@@ -10,13 +10,12 @@ from datetime import datetime, timezone
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from engine.platform import notifications
+from engine.platform import notifications, permissions
 from engine.platform import warning_settings
 from engine.platform.clock import LOCAL
 from engine.platform.models import Project, Task
 
-AGENDA_ROLE = "assessment_group"
-UNIT_ROLES = ("landing_unit", "project_team")
+AGENDA_ROLE = "assessment_group"  # the 研判小组 lane's role (bpmn/lanes.yaml): its tasks are the agenda, its holders convene the meeting
 
 
 def meeting_reminder(session: Session, month: str) -> int:
@@ -26,7 +25,7 @@ def meeting_reminder(session: Session, month: str) -> int:
     agenda = session.scalar(
         select(func.count(func.distinct(Task.project_id))).where(Task.status == "ready", Task.role == AGENDA_ROLE)
     ) or 0
-    users = notifications.users_with_role(session, "office") | notifications.users_with_role(session, AGENDA_ROLE)
+    users = notifications.audience(session, "meeting.convene", scope=permissions.COUNTY) | notifications.users_with_role(session, AGENDA_ROLE)
     title = f"请召集{month}月度项目研判小组会议：待研判项目 {agenda} 个"
     body = "待研判项目见研判小组的待办事项；重大项目可随时研判。"
     return len(notifications.notify(session, users, "monthly_meeting", title, body, "/"))
@@ -44,7 +43,7 @@ def progress_reminder(session: Session, month: str, month_start: datetime, repor
     )
     sent = 0
     for unit_id, active, not_updated in rows:
-        users = set().union(*(notifications.users_with_role(session, role, unit_id) for role in UNIT_ROLES))
+        users = notifications.audience(session, "progress.post", unit_id, permissions.UNIT)
         title = f"请在本月 {report_day} 日月度汇报会前更新项目进展"
         body = f"本单位在办项目 {active} 个，其中 {int(not_updated or 0)} 个本月尚未更新进展。"
         sent += len(notifications.notify(session, users, "monthly_progress", title, body, "/warnings"))

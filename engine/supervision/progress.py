@@ -12,15 +12,13 @@ from typing import Any, Optional
 from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from engine.platform import inputs, notifications
+from engine.platform import inputs, notifications, permissions
 from engine.platform import warning_settings
 from engine.platform.errors import InvalidInput, NotAllowed, NotFound
 from engine.platform.clock import LOCAL
 from engine.supervision.lights import LIGHT_NAMES, RED, stale_projects
 from engine.platform.models import Base, Event, OrgUnit, Project, User, utcnow
 
-UNIT_ROLES = frozenset({"landing_unit", "project_team", "dev_zone"})
-COUNTY_ROLES = frozenset({"office", "admin"})
 CONTENT_MAX, PROBLEMS_MAX = 2000, 1000
 
 
@@ -56,11 +54,7 @@ class LateUpdate(Base):
 
 def can_post(user: User, project: Project) -> bool:
     """Staff of the landing or attracting unit (with a unit role), or the office, may post progress."""
-    if not user.active:
-        return False
-    if COUNTY_ROLES & user.roles:
-        return True
-    return bool(UNIT_ROLES & user.roles) and user.unit_id in (project.landing_unit_id, project.attracting_unit_id)
+    return permissions.allowed(user, "progress.post", units=(project.landing_unit_id, project.attracting_unit_id))
 
 
 def post_note(session: Session, project_id: int, actor: User, data: dict[str, Any]) -> ProgressNote:
@@ -108,7 +102,7 @@ def scan(session: Session, now: datetime) -> int:
     stale = stale_projects(session, now, settings)
     keys = [f"progress:{pid}:{light}:{last.isoformat()}" for pid, last, light in stale]
     already = notifications.sent_alerts(session, keys)
-    office = notifications.users_with_role(session, "office")
+    office = notifications.audience(session, "alerts.receive")
     sent = 0
     for (project_id, last_update, light), key in zip(stale, keys):
         if key in already or not notifications.claim_alert(session, key):
@@ -120,7 +114,7 @@ def scan(session: Session, now: datetime) -> int:
             session.add(LateUpdate(unit_id=project.landing_unit_id, project_id=project.id,
                                    recorded_on=now.astimezone(LOCAL).date(), days=days, last_update_at=last_update,
                                    reason=f"项目进展 {days} 天未更新（红灯线 {settings['progress_red_days']} 天）"))
-        unit_users = set().union(*(notifications.users_with_role(session, r, project.landing_unit_id) for r in UNIT_ROLES))
+        unit_users = notifications.audience(session, "progress.post", project.landing_unit_id, permissions.UNIT)
         title = f"【{LIGHT_NAMES[light]}】{project.name}：项目进展已 {days} 天未更新"
         body = (f"上次更新：{last_update.astimezone(LOCAL):%Y-%m-%d}。请落地单位及时填报项目进展"
                 + ("；本次计入落地单位进展更新不及时记录。" if light == RED else "。"))

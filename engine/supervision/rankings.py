@@ -18,13 +18,11 @@ from sqlalchemy.orm import Session
 
 from engine.supervision import assessment
 from engine.workflow import definitions
-from engine.platform import inputs
+from engine.platform import inputs, permissions
 from engine.platform.clock import local_today
-from engine.platform.errors import ConcurrentUpdate, InvalidInput, NotAllowed
+from engine.platform.errors import ConcurrentUpdate, InvalidInput
 from engine.platform.models import Event, User, utcnow
 from engine.supervision.models import PublishedRanking
-
-PUBLISHER_ROLES = frozenset({"office"})
 
 
 def period_range(year: int, quarter: int) -> tuple[date, date]:
@@ -78,8 +76,7 @@ def ranking(session: Session, year: int, quarter: int) -> tuple[list[assessment.
 
 def publish(session: Session, actor: User, year: int, quarter: int, reason: str = "") -> PublishedRanking:
     """Freeze the period's live ranking as a new edition; the period must be over, a second edition needs a reason."""
-    if not actor.roles & PUBLISHER_ROLES:
-        raise NotAllowed("只有领导小组办公室可以定稿考核排名")
+    permissions.require(actor, "ranking.publish", "只有领导小组办公室可以定稿考核排名")
     start, end = period_range(year, quarter)
     label = period_label(year, quarter)
     if end >= local_today():

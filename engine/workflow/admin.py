@@ -21,9 +21,9 @@ from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
 from SpiffWorkflow.util.task import TaskState
 
 from engine.workflow import definitions, hooks, runtime, state
-from engine.platform import inputs
+from engine.platform import inputs, permissions
 from engine.workflow.console import ACTIVE, STATUS_LABELS, activity_type, all_tasks, describe_error, element_name, get_instance
-from engine.platform.errors import ConcurrentUpdate, EngineError, InvalidInput, NotAllowed, NotFound
+from engine.platform.errors import ConcurrentUpdate, EngineError, InvalidInput, NotFound
 from engine.platform.models import Instance, Project, Task, User, UserRole, utcnow
 from engine.workflow.sandbox import active as sandbox_limits
 from engine.workflow.sandbox import check_task_data
@@ -42,8 +42,7 @@ class InvalidState(EngineError):
 
 
 def _require_admin(actor: User) -> None:
-    if not actor.active or "admin" not in actor.roles:
-        raise NotAllowed("只有系统管理员可以执行运维操作")
+    permissions.require(actor, "admin.operate", "只有系统管理员可以执行运维操作")
 
 
 def _require_reason(reason: str) -> str:

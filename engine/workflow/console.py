@@ -25,7 +25,7 @@ from SpiffWorkflow.dmn.specs.business_rule_task_mixin import BusinessRuleTaskMix
 from SpiffWorkflow.util.task import TaskState
 
 from engine.workflow import definitions, state
-from engine.platform import sqltime
+from engine.platform import permissions, sqltime
 from engine.platform.errors import EngineError, NotFound
 from engine.workflow.health import as_utc
 from engine.platform.models import Definition, Event, Instance, OrgUnit, Project, Task, User, UserRole, utcnow
@@ -219,7 +219,9 @@ def filter_choices(session: Session) -> dict[str, list[tuple[Any, str]]]:
             activities.setdefault(meta.bpmn_id, meta.name)
     units = session.execute(select(OrgUnit.id, OrgUnit.name).where(OrgUnit.kind.in_(("zone", "town"))).order_by(OrgUnit.id)).all()
     deputies = session.execute(
-        select(User.id, User.display_name).join(UserRole, UserRole.user_id == User.id).where(UserRole.role == "deputy").order_by(User.id)
+        select(User.id, User.display_name)
+        .where(User.id.in_(select(UserRole.user_id).where(UserRole.role.in_(sorted(permissions.roles_for("project.take_charge"))))))
+        .order_by(User.id)
     ).all()
     return {
         "definitions": [(d.id, f"{d.process_id} 第{d.version}版") for d in defs],

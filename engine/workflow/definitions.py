@@ -19,6 +19,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 
+from engine.platform import permissions
 from engine.platform.errors import DefinitionInvalid, NotFound, SandboxViolation
 from engine.workflow.forms import Schema, schema_problems, validator_for
 from engine.platform.models import Definition, Event
@@ -56,7 +57,6 @@ class LoadedDefinition:
     subprocess_specs: dict[str, Any]
     user_tasks: dict[str, UserTaskMeta]
     forms: dict[str, Schema]
-    role_names: dict[str, str]
     validators: dict[str, jsonschema.protocols.Validator] = field(default_factory=dict)
 
     @property
@@ -163,14 +163,13 @@ def _parse(files: dict[str, str], process_id: str) -> LoadedDefinition:
     if problems:
         raise DefinitionInvalid(problems)
     if process_id in parser.dmn_parsers:
-        return _build_decision(parser, process_id, 0, forms, lanes_cfg.get("roles", {}))
+        return _build_decision(parser, process_id, 0, forms)
     try:
         spec = parser.get_spec(process_id)
         subprocess_specs = parser.get_subprocess_specs(process_id)
     except ValidationException as exc:
         raise DefinitionInvalid([_problem(exc.file_name, exc.id, f"流程无法解析：{exc}")]) from exc
     lanes: dict[str, Any] = lanes_cfg.get("lanes", {})
-    role_names: dict[str, str] = lanes_cfg.get("roles", {})
     user_tasks: dict[str, UserTaskMeta] = {}
     for process in (spec, *subprocess_specs.values()):
         problems.extend(_check_process_expressions(process, _file_of(process, process_id)))
@@ -179,17 +178,17 @@ def _parse(files: dict[str, str], process_id: str) -> LoadedDefinition:
         problems.extend(_check_expressions(task_spec, file))
         if not isinstance(task_spec, UserTask):
             continue
-        meta, task_problems = _user_task_meta(task_spec, lanes, role_names, forms, file)
+        meta, task_problems = _user_task_meta(task_spec, lanes, forms, file)
         problems.extend(task_problems)
         if meta:
             user_tasks[meta.bpmn_id] = meta
     if problems:
         raise DefinitionInvalid(problems)
-    return LoadedDefinition(0, process_id, spec, subprocess_specs, user_tasks, forms, role_names)
+    return LoadedDefinition(0, process_id, spec, subprocess_specs, user_tasks, forms)
 
 
 def _build_decision(
-    parser: Any, decision_id: str, definition_id: int, forms: dict[str, Schema], role_names: dict[str, str]
+    parser: Any, decision_id: str, definition_id: int, forms: dict[str, Schema]
 ) -> LoadedDefinition:
     """A standalone decision (e.g. assessment_scoring) deployed like a process; `spec` is its DMNEngine."""
     try:
@@ -201,11 +200,11 @@ def _build_decision(
     problems = _check_expressions(holder, file)
     if problems:
         raise DefinitionInvalid(problems)
-    return LoadedDefinition(definition_id, decision_id, engine, {}, {}, forms, role_names)
+    return LoadedDefinition(definition_id, decision_id, engine, {}, {}, forms)
 
 
 def _user_task_meta(
-    task_spec: Any, lanes: dict[str, Any], role_names: dict[str, str], forms: dict[str, Schema], file: str
+    task_spec: Any, lanes: dict[str, Any], forms: dict[str, Schema], file: str
 ) -> tuple[Optional[UserTaskMeta], list[dict[str, str]]]:
     """Resolve lane → role/scope, form and due duration of one user task."""
     bpmn_id = task_spec.bpmn_id
@@ -216,7 +215,7 @@ def _user_task_meta(
         problems.append(_problem(file, bpmn_id, "用户任务不在任何泳道中，请把它拖入一个映射到角色的泳道"))
     elif not lane_cfg:
         problems.append(_problem(file, bpmn_id, f"用户任务所在泳道“{task_spec.lane}”未在 lanes.yaml 中映射到角色，请改用已映射的泳道或在 lanes.yaml 中添加"))
-    elif lane_cfg.get("role") not in role_names or lane_cfg.get("scope") not in SCOPES:
+    elif not permissions.is_role(lane_cfg.get("role")) or lane_cfg.get("scope") not in SCOPES:
         problems.append(_problem("lanes.yaml", task_spec.lane, f"泳道映射的角色或范围无效：{lane_cfg}"))
     form = props.get("formJsonSchemaFilename", "")
     if form not in forms:

@@ -17,8 +17,8 @@ from typing import Any, Iterable
 from sqlalchemy import inspect, or_, select
 from sqlalchemy.orm import Session
 
-from engine.platform import notifications
-from engine.platform.models import Event, Instance, OrgUnit, Project, Task, User, UserRole, utcnow
+from engine.platform import notifications, permissions
+from engine.platform.models import Event, OrgUnit, Project, Task, User, UserRole, utcnow
 from engine.platform.org import can_act
 
 _WATCH = "orphan_watch"
@@ -152,16 +152,6 @@ def _holders(session: Session, tasks: list[Task]) -> dict[int, list[Holder]]:
     return result
 
 
-def role_name(session: Session, task: Task) -> str:
-    """The role's Chinese name from the lane mapping of the task's definition."""
-    from engine.workflow import definitions  # the definition cache pulls in SpiffWorkflow; only needed for wording
-
-    instance = session.get(Instance, task.instance_id)
-    if instance is None:
-        return task.role
-    return definitions.load(session, instance.definition_id).role_names.get(task.role, task.role)
-
-
 def reason(session: Session, task: Task) -> str:
     """Why nobody may act on the task, in words."""
     if task.assignee_id is not None:
@@ -169,7 +159,7 @@ def reason(session: Session, task: Task) -> str:
         if person is None:
             return "指定办理人已不存在"
         return f"该任务指定由{person.display_name}（{person.title or person.username}）办理，但该账号已停用"
-    name = role_name(session, task)
+    name = permissions.role_name(task.role)
     if task.unit_id is not None:
         unit = session.get(OrgUnit, task.unit_id)
         return f"{unit.name if unit else '该单位'}没有在岗且持有“{name}”角色的人员"
@@ -195,7 +185,7 @@ def _notify_office(session: Session) -> None:
     ids = session.info.pop(_NOTIFY, None)
     if not ids:
         return
-    office = notifications.users_with_role(session, "office")
+    office = notifications.audience(session, "alerts.receive")
     for task in session.scalars(select(Task).where(Task.id.in_(ids), Task.orphaned_at.is_not(None))):
         project = session.get(Project, task.project_id)
         title = f"任务无人可办：{project.name if project else ''}“{task.name}”"

@@ -17,6 +17,7 @@ from lxml import etree
 from engine.workflow import hooks
 from engine.workflow.dmn_check import DecisionInfo, Variable, check_dmn
 from engine.workflow.decision_cases import DecisionRunner, run_cases
+from engine.platform import permissions
 from engine.platform.errors import DefinitionInvalid, SandboxViolation
 from engine.workflow.forms import Schema, schema_problems
 from engine.workflow.parser import MAX_FILE_BYTES, XmlRefused, parse_xml
@@ -143,21 +144,24 @@ def load_lanes(text: str) -> Any:
 
 
 def _check_lanes(name: str, text: str, scopes: tuple[str, ...]) -> list[dict[str, str]]:
-    """lanes.yaml: every lane maps to a role listed under `roles` and to a known scope."""
+    """lanes.yaml: every lane maps to a role the permission policy declares and to a known scope.
+
+    Role names come from the policy; a `roles` section that older bundles carry is ignored.
+    """
     try:
         config = load_lanes(text) or {}
     except yaml.YAMLError as exc:
         return [problem(name, "", f"YAML 格式错误：{exc}")]
-    if not isinstance(config, dict) or not isinstance(config.get("lanes"), dict) or not isinstance(config.get("roles"), dict):
-        return [problem(name, "", "lanes.yaml 应包含 lanes（泳道 → 角色与范围）和 roles（角色 → 中文名）两部分")]
+    if not isinstance(config, dict) or not isinstance(config.get("lanes"), dict):
+        return [problem(name, "", "lanes.yaml 应包含 lanes（泳道 → 角色与范围）")]
     found = []
-    roles = config["roles"]
     for lane, mapping in config["lanes"].items():
         if not isinstance(mapping, dict):
             found.append(problem(name, str(lane), f"泳道“{lane}”的映射应写成 {{role: 角色, scope: 范围}}"))
             continue
-        if mapping.get("role") not in roles:
-            found.append(problem(name, str(lane), f"泳道“{lane}”映射的角色“{mapping.get('role')}”不在 roles 列表中（已知角色：{'、'.join(roles)}）"))
+        if not permissions.is_role(mapping.get("role")):
+            known = "、".join(f"{key}（{label}）" for key, label in permissions.role_names().items())
+            found.append(problem(name, str(lane), f"泳道“{lane}”映射的角色“{mapping.get('role')}”不在 roles 列表中（权限策略声明的角色：{known}）"))
         if mapping.get("scope") not in scopes:
             found.append(problem(name, str(lane), f"泳道“{lane}”的范围“{mapping.get('scope')}”无效，应为 {'、'.join(scopes)} 之一"))
     return found
