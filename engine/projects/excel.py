@@ -152,6 +152,7 @@ def preview(session: Session, content: bytes) -> ImportPreview:
 
 def commit(session: Session, content: bytes, actor: User) -> list[int]:
     """Register every row of the file in this one transaction, or none: any error or duplicate refuses the whole file."""
+    permissions.require(actor, "project.import", "只有领导小组办公室可以从Excel导入项目线索")
     checked = preview(session, content)
     if not checked.ok:
         errors = {f"第{r.row}行": "；".join(list(r.errors.values()) + r.duplicates) for r in checked.rows if r.errors or r.duplicates}

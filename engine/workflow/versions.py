@@ -13,6 +13,7 @@ from sqlalchemy import JSON, DateTime, ForeignKey, String, UniqueConstraint, fun
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.workflow import definitions
+from engine.platform import permissions
 from engine.platform.errors import DefinitionInvalid, NotFound
 from engine.platform.models import Base, Definition, Instance, User, utcnow
 from engine.workflow.parser import XmlRefused, parse_xml, parsed_files
@@ -148,6 +149,7 @@ def merge_changes(files: dict[str, str], changed: dict[str, str]) -> dict[str, s
 
 def save_draft(session: Session, process_id: str, changed: dict[str, str], actor: User) -> DefinitionDraft:
     """Merge edited or uploaded files into the process's draft; unsafe XML is refused and nothing saved."""
+    permissions.require(actor, "definitions.manage", "只有流程管理员可以修改、部署或回滚流程定义")
     files, draft, latest = working_files(session, process_id)
     files = merge_changes(files, changed)
     if draft is None:
@@ -215,6 +217,7 @@ def deploy_working(
     session: Session, process_id: str, actor: User, changed: Optional[dict[str, str]] = None, note: str = ""
 ) -> tuple[Definition, bool]:
     """Validate and deploy the working files (plus `changed`) as a new version; the draft is consumed."""
+    permissions.require(actor, "definitions.manage", "只有流程管理员可以修改、部署或回滚流程定义")
     files, draft, _latest = working_files(session, process_id)
     files = merge_changes(files, changed or {})
     row, created = definitions.deploy(session, files, process_id, deployed_by=actor.id, note=note or "在线建模部署")
@@ -225,6 +228,7 @@ def deploy_working(
 
 def rollback(session: Session, process_id: str, number: int, actor: User) -> Definition:
     """Redeploy an earlier version's files as the newest version (validated like any deploy)."""
+    permissions.require(actor, "definitions.manage", "只有流程管理员可以修改、部署或回滚流程定义")
     old = version(session, process_id, number)
     row, _created = definitions.deploy(
         session, dict(old.files), process_id, deployed_by=actor.id, note=f"回滚到第{number}版", force=True

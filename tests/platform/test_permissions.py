@@ -28,7 +28,7 @@ TEMPLATE_ROLE = re.compile(r"""['"](\w+)['"]\s+(?:not\s+)?in\s+[\w.]*\broles\b""
 
 @dataclass(frozen=True)
 class Found:
-    """A name found in code: the string, where it is, and what kind of thing it names."""
+    """A role or action key found in the code, and where."""
 
     value: str
     where: str

@@ -16,9 +16,9 @@ from engine.elements import common, fund, land
 from engine.enterprises import catalog
 from engine.platform import permissions, warning_settings
 from engine.platform.errors import NotAllowed
-from engine.projects import corrections, lifecycle, meetings
+from engine.projects import corrections, excel, lifecycle, meetings
 from engine.supervision import assessment, coordination, progress, rankings
-from engine.workflow import admin
+from engine.workflow import admin, versions
 from tests.conftest import Helper
 from tests.webui.conftest import Auth
 from webui import guard
@@ -152,11 +152,13 @@ ENGINE_REFUSALS: dict[str, tuple[str, Refusal]] = {
     "elements.settings": ("ziranziyuan", lambda s, me, ids: common.update_settings(s, {}, me)),
     "enterprise.manage": ("jingshang", lambda s, me, ids: catalog.add_tag(s, me, {})),
     "project.register": ("fx_gongye", lambda s, me, ids: lifecycle.register(s, {}, me)),
+    "project.import": ("anwen", lambda s, me, ids: excel.commit(s, b"", me)),
     "project.flag_major": ("anwen", lambda s, me, ids: meetings.set_major(s, ids["project"], True, me)),
     "project.correct": ("xinwo", lambda s, me, ids: corrections.update(s, ids["project"], {"name": "改名"}, me)),
     "progress.post": ("xinwo", lambda s, me, ids: progress.post_note(s, ids["project"], me, {"content": "进展"})),
     "coordination.submit": ("xinwo", lambda s, me, ids: coordination.submit(s, ids["project"], me, {})),
     "coordination.criticise": ("anwen", lambda s, me, ids: coordination.record_criticism(s, me, ids["unit"], "逾期")),
+    "definitions.manage": ("xianzhang", lambda s, me, ids: versions.rollback(s, "project_lifecycle", 1, me)),
     "admin.operate": ("bangongshi", lambda s, me, ids: admin.set_user_active(s, ids["user"], False, me, "调岗")),
 }
 
