@@ -16,7 +16,7 @@ from engine.platform.config import PROJECT_ROOT
 from engine.platform.errors import NotAllowed
 from engine.workflow import validation
 
-CODE_DIRS = ("engine", "webui", "zhikong")
+CODE_DIRS = ("engine", "webui", "zhikong", "bench")
 POLICY = PROJECT_ROOT / "engine" / "platform" / "permissions.py"
 TEMPLATES = PROJECT_ROOT / "webui" / "templates"
 ROLE_SET_NAME = re.compile(r"(ROLES?|EDITORS|VIEWERS|MAINTAINERS|MANAGERS)$")
