@@ -19,7 +19,7 @@ import random
 from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Any
+from typing import Any, Callable
 
 from sqlalchemy import bindparam, func, insert, select, text, update
 
@@ -140,7 +140,7 @@ class Context:
 def extend(db: Database, sizes: Sizes, first_bulk_project: int, seed: int = 11) -> None:
     """Add everything beyond projects and their tasks, then refresh statistics and build the periodical reports."""
     ctx = Context.load(db, seed)
-    steps = [
+    steps: list[tuple[str, Callable[[], None]]] = [
         ("project dates and fund requests", lambda: enrich_projects(ctx, first_bulk_project)),
         ("coordination cases", lambda: coordination_cases(ctx, sizes.cases)),
         ("enterprises", lambda: enterprises(ctx, sizes.enterprises)),
@@ -445,7 +445,7 @@ def published_rankings(ctx: Context) -> None:
     year = ctx.today.year
     periods = [(y, q) for y in range(year - YEARS + 1, year + 1) for q in (1, 2, 3, 4, 0)]
     with ctx.db.session() as s:
-        office = s.get(User, ctx.office_id)
+        office = s.scalars(select(User).where(User.id == ctx.office_id)).one()
         for y, q in periods:
             if rankings.period_range(y, q)[1] < ctx.today:
                 rankings.publish(s, office, y, q)

@@ -102,8 +102,8 @@ def fill(db: Database, projects: int = PROJECTS, seed: int = 7) -> None:
                 )
                 for k in range(TASKS_PER_PROJECT):
                     bpmn_id, name, lane, role, scope, task_stage = STEPS[k % len(STEPS)]
-                    ready = is_running and k == TASKS_PER_PROJECT - 1
-                    if ready:
+                    ready = ready_step is not None and k == TASKS_PER_PROJECT - 1
+                    if ready_step is not None and ready:
                         bpmn_id, name, lane, role, scope, task_stage = STEPS[ready_step]
                     created = registered + timedelta(days=3 * k)
                     tasks.append(

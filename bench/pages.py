@@ -117,7 +117,7 @@ class Ids:
             users = list(s.scalars(select(User).order_by(User.id)))
             me = next(u for u in users if u.username == OFFICIAL)
             real = select(Instance.id).where(Instance.process_id == lifecycle.LIFECYCLE, Instance.state != "{}", Instance.status == "running")
-            instance = s.get(Instance, s.scalars(real.order_by(Instance.id.desc()).limit(1)).one())
+            instance = s.scalars(select(Instance).where(Instance.id == s.scalars(real.order_by(Instance.id.desc()).limit(1)).one())).one()
             done = s.scalars(select(Task.bpmn_id).where(Task.instance_id == instance.id, Task.status == "completed").order_by(Task.id)).first()
             task, task_user = cls._ready_task(s, users, me)
             issue = s.scalars(select(Task).where(Task.bpmn_id == "issue_list").order_by(Task.status.desc(), Task.id.desc()).limit(1)).one()
@@ -567,7 +567,8 @@ def main() -> None:
     parser.add_argument("--export", nargs=3, metavar=("URL", "PATH", "USER"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.export:
-        export_child(*args.export, args.export_runs)
+        url, path, username = args.export
+        export_child(url, path, username, args.export_runs)
         return
     tmp = Path(tempfile.mkdtemp(prefix="zhikong-pages-"))
     misses = 0
