@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 from decimal import Decimal
+from collections.abc import Iterable
 from typing import Any, ClassVar, Optional
 
 from sqlalchemy import (
@@ -20,6 +21,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     and_,
+    or_,
 )
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -172,6 +174,12 @@ class Project(Base):
     @classmethod
     def _is_yi_plus(cls) -> ColumnElement[bool]:
         return cls.total_investment >= 10000
+
+    @classmethod
+    def of_units(cls, unit_ids: Iterable[int]) -> ColumnElement[bool]:
+        """Projects these units attracted or land: what a unit's officials see (both are credited equally)."""
+        ids = list(unit_ids)
+        return or_(cls.landing_unit_id.in_(ids), cls.attracting_unit_id.in_(ids))
 
 
 class Instance(Base):

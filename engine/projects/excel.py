@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any, Optional
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from engine.projects import lifecycle, record
@@ -76,7 +76,7 @@ def ledger_rows(session: Session, unit_id: Optional[int] = None, batch: int = 10
         .execution_options(yield_per=batch)
     )
     if unit_id is not None:
-        query = query.where(or_(Project.landing_unit_id == unit_id, Project.attracting_unit_id == unit_id))
+        query = query.where(Project.of_units([unit_id]))
     for index, row in enumerate(session.execute(query), start=1):
         (name, investor, category, manufacturing, total, foreign, out_of_province, in_place, attracting_name, landing_name,
          deputy, stage, signed, started) = row

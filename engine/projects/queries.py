@@ -237,18 +237,13 @@ class LedgerRow:
     light: str = ""
 
 
-def _of_unit(unit_id: int) -> ColumnElement[bool]:
-    """Projects a unit attracted or lands (both are credited equally)."""
-    return or_(Project.landing_unit_id == unit_id, Project.attracting_unit_id == unit_id)
-
-
 def _ledger_conditions(session: Session, flt: LedgerFilter, now: datetime, lights: LightSource) -> list[ColumnExpressionArgument[bool]]:
     """WHERE conditions of every ledger filter but the stage (the light filter asks the light source)."""
     conditions: list[ColumnExpressionArgument[bool]] = []
     if flt.visible_unit_id:
-        conditions.append(_of_unit(flt.visible_unit_id))
+        conditions.append(Project.of_units([flt.visible_unit_id]))
     if flt.unit_id:
-        conditions.append(_of_unit(flt.unit_id))
+        conditions.append(Project.of_units([flt.unit_id]))
     if flt.category:
         conditions.append(Project.category == flt.category)
     if flt.manufacturing_7yi:

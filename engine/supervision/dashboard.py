@@ -12,7 +12,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, Optional
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from engine.platform.clock import LOCAL, local_date
@@ -52,7 +52,7 @@ def _visible(unit_id: Optional[int]) -> tuple[ColumnElement[bool], ...]:
     """The projects a unit attracted or lands, or every project for a county viewer."""
     if unit_id is None:
         return ()
-    return (or_(Project.landing_unit_id == unit_id, Project.attracting_unit_id == unit_id),)
+    return (Project.of_units([unit_id]),)
 
 
 def figures(session: Session, year: int, now: datetime, unit_id: Optional[int] = None) -> Figures:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Optional
 
-from sqlalchemy import ColumnElement, Integer, Select, Subquery, case, cast, func, or_, select, union_all
+from sqlalchemy import ColumnElement, Integer, Select, Subquery, case, cast, func, select, union_all
 from sqlalchemy.orm import Session, aliased
 
 from engine.platform import notifications, sqltime
@@ -109,7 +109,7 @@ def overdue_tasks(session: Session, now: datetime, unit_ids: Optional[set[int]] 
         query = query.where(Task.project_id.in_(project_ids))
     if unit_ids is not None:
         query = query.join(Project, Project.id == Task.project_id).where(
-            or_(Project.landing_unit_id.in_(unit_ids), Project.attracting_unit_id.in_(unit_ids))
+            Project.of_units(unit_ids)
         )
     return [(t, task_light(t.due_at, t.created_at, now)) for t in session.scalars(query)]
 
@@ -124,7 +124,7 @@ def stale_projects(session: Session, now: datetime, settings: dict[str, Any],
     if project_ids is not None:
         query = query.where(Project.id.in_(project_ids))
     if unit_ids is not None:
-        query = query.where(or_(Project.landing_unit_id.in_(unit_ids), Project.attracting_unit_id.in_(unit_ids)))
+        query = query.where(Project.of_units(unit_ids))
     rows = []
     for project_id, last_update in session.execute(query):
         rows.append((project_id, as_utc(last_update), progress_light(last_update, now, settings)))
@@ -229,7 +229,7 @@ def board(session: Session, now: datetime, unit_ids: Optional[set[int]] = None, 
     deputies: dict[int, CountRow] = {}
     totals = CountRow(0, "合计")
     deputy = aliased(User)
-    visible = (or_(Project.landing_unit_id.in_(unit_ids), Project.attracting_unit_id.in_(unit_ids)),) if unit_ids is not None else ()
+    visible = (Project.of_units(unit_ids),) if unit_ids is not None else ()
     names = (Project.landing_unit_id, OrgUnit.name, Project.deputy_id, deputy.display_name)
     active = (
         select(*names, func.count(Project.id))
@@ -322,7 +322,7 @@ def _worst(session: Session, now: datetime, settings: dict[str, Any], unit_ids: 
     wins), as SQL over the task table and the progress dates, so counts and pages of flagged
     projects need no project or task row in Python.
     """
-    visible = (or_(Project.landing_unit_id.in_(unit_ids), Project.attracting_unit_id.in_(unit_ids)),) if unit_ids is not None else ()
+    visible = (Project.of_units(unit_ids),) if unit_ids is not None else ()
     at = sqltime.moment(session, now)
     late_by_its_own_length = sqltime.seconds_between(session, Task.created_at, Task.due_at) <= sqltime.seconds_between(session, Task.due_at, at)
     overdue = (
