@@ -299,13 +299,17 @@ class LedgerLights:
     """The lights as the project ledger asks for them: a filter by light and each row's light."""
 
     def matching(self, session: Session, now: datetime, unit_ids: Optional[set[int]], light: str) -> list[ColumnElement[bool]]:
-        """Conditions on Project that keep the projects showing `light` (green: active and flagged by nothing)."""
+        """Conditions on Project that keep the projects showing `light` (green: active and flagged by nothing).
+
+        The flagged projects come from the same SQL rule as the board and the dashboard, as a
+        subquery of the ledger's own query: no project's light is computed in Python.
+        """
         if light not in LIGHT_NAMES:
             return []
-        flagged = project_lights(session, now, unit_ids)
+        worst = _worst(session, now, warning_settings.get_all(session), unit_ids)
         if light == GREEN:
-            return [Project.status == "active", Project.id.not_in(list(flagged))]
-        return [Project.id.in_([pid for pid, item in flagged.items() if item.light == light])]
+            return [Project.status == "active", Project.id.not_in(select(worst.c.project_id))]
+        return [Project.id.in_(select(worst.c.project_id).where(worst.c.rank == (2 if light == RED else 1)))]
 
     def lights_of(self, session: Session, project_ids: list[int], now: datetime) -> dict[int, str]:
         """The light of each given project."""
