@@ -90,14 +90,7 @@ def update_settings(session: Session, submitted: dict[str, Any], actor: User) ->
     """The office changes element settings; every bad value is named and nothing is stored on any error."""
     permissions.require(actor, "elements.settings", "只有领导小组办公室可以修改要素保障设置")
     current = get_all(session)
-    errors: dict[str, str] = {}
-    values = dict(current)
-    for key, raw in submitted.items():
-        spec = SPEC_BY_KEY.get(key)
-        if spec is None:
-            errors[key] = f"未知的设置项“{key}”"
-            continue
-        values[key] = _coerce(spec, raw, errors)
+    values, errors = settings_rows.submitted_values(current, submitted, SPEC_BY_KEY, _coerce)
     if not errors and values["fund_project_cap"] > values["fund_size"]:
         errors["fund_project_cap"] = "单个项目产业基金支持上限不能超过产业基金规模"
     if errors:

@@ -1,13 +1,15 @@
 """Settings stored as one row per changed key over defaults kept in code: read them overlaid, write only what changed."""
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.platform.models import utcnow
+
+Spec = TypeVar("Spec")
 
 
 def read(session: Session, model: Any, defaults: dict[str, Any], convert: Callable[[Any], Any] = lambda v: v) -> dict[str, Any]:
@@ -30,3 +32,19 @@ def store(session: Session, model: Any, current: dict[str, Any], values: dict[st
         else:
             row.value, row.updated_at, row.updated_by = value, now, actor_id
     return changed
+
+
+def submitted_values(current: dict[str, Any], submitted: dict[str, Any], specs: Mapping[str, Spec],
+                     coerce: Callable[[Spec, Any, dict[str, str]], Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """The current values with each submitted one read by its spec; an unknown key or a bad value is named in the errors."""
+    errors: dict[str, str] = {}
+    values = dict(current)
+    for key, raw in submitted.items():
+        spec = specs.get(key)
+        if spec is None:
+            errors[key] = f"未知的设置项“{key}”"
+            continue
+        value = coerce(spec, raw, errors)
+        if key not in errors:
+            values[key] = value
+    return values, errors

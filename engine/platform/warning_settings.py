@@ -105,16 +105,7 @@ def update(session: Session, submitted: dict[str, Any], actor: User) -> dict[str
     """Validate and store changed settings (office or administrator only); nothing is stored on any error."""
     permissions.require(actor, "warning_settings.edit", "只有领导小组办公室或系统管理员可以修改预警设置")
     current = get_all(session)
-    errors: dict[str, str] = {}
-    values = dict(current)
-    for key, raw in submitted.items():
-        spec = SPEC_BY_KEY.get(key)
-        if spec is None:
-            errors[key] = f"未知的设置项“{key}”"
-            continue
-        value = _coerce(spec, raw, errors)
-        if key not in errors:
-            values[key] = value
+    values, errors = settings_rows.submitted_values(current, submitted, SPEC_BY_KEY, _coerce)
     if not errors:
         _check_together(values, errors)
     if errors:
