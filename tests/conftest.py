@@ -6,6 +6,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, TypeVar
@@ -14,7 +15,7 @@ import psycopg
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import Engine, create_engine, make_url, select, text
+from sqlalchemy import Connection, create_engine, make_url, select, text
 from sqlalchemy.pool import NullPool
 
 from engine.projects import lifecycle
@@ -54,14 +55,10 @@ def wired() -> None:
 
 def ensure_postgres_database(url: str) -> None:
     """Create the database `url` names when the server lacks it (a worker's database on its first run)."""
-    parsed = make_url(url)
-    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            if conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": parsed.database}) is None:
-                conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
-    finally:
-        admin.dispose()
+    name = make_url(url).database
+    with server(url) as conn:
+        if conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}) is None:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
 
 
 def reset_postgres(url: str) -> None:
@@ -103,30 +100,28 @@ def prepare_county(db: Database) -> None:
         definitions.deploy(s, definitions.read_bundle(BPMN_DIR), lifecycle.LIFECYCLE)
 
 
-def _admin_engine(url: str) -> Engine:
-    """A connection to the server's `postgres` database for CREATE and DROP DATABASE."""
-    return create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT", poolclass=NullPool)
+@contextmanager
+def server(url: str) -> Iterator[Connection]:
+    """An autocommit connection to the server's `postgres` database, for CREATE and DROP DATABASE."""
+    admin = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    try:
+        with admin.connect() as conn:
+            yield conn
+    finally:
+        admin.dispose()
 
 
 def _drop_database(url: str, name: str) -> None:
     """Drop database `name` if it is there, closing its connections."""
-    admin = _admin_engine(url)
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
+    with server(url) as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def _copy_database(url: str, template: str, name: str) -> None:
     """Replace database `name` with a copy of `template`."""
-    _drop_database(url, name)
-    admin = _admin_engine(url)
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
-    finally:
-        admin.dispose()
+    with server(url) as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
 
 
 class CopiedDatabase(Database):
