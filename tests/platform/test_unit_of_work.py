@@ -1,0 +1,78 @@
+"""The unit of work commits once through its steps, keeps after-commit work for a commit only, and the core refuses to run unwired."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from sqlalchemy import select
+
+from engine.platform import db as unit_of_work
+from engine.platform.config import PROJECT_ROOT
+from engine.platform.db import Database
+from engine.platform.models import Event, Instance
+from engine.workflow import runtime, state
+from tests.conftest import INTENT, Helper
+
+
+class Rollback(Exception):
+    """Raised inside a unit of work to make it roll back."""
+
+
+def test_after_commit_work_runs_after_a_commit_and_never_after_a_rollback(sqlite_db: Database) -> None:
+    done: list[str] = []
+    with sqlite_db.session() as s:
+        unit_of_work.after_commit(s, lambda: done.append("committed"))
+        assert done == []
+    with pytest.raises(Rollback), sqlite_db.session() as s:
+        unit_of_work.after_commit(s, lambda: done.append("rolled back"))
+        raise Rollback
+    assert done == ["committed"]
+
+
+def test_the_registered_steps_run_once_per_commit_before_the_events_are_chained(sqlite_db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[bool] = []
+    monkeypatch.setattr(unit_of_work, "STEPS", unit_of_work.Steps())
+    unit_of_work.STEPS.add(before_commit=lambda s: seen.append(any(isinstance(row, Event) and row.seq is None for row in s.new)))
+    with sqlite_db.session() as s:
+        s.add(Event(kind="note", summary="一条记录"))
+    with sqlite_db.session() as s:
+        chained = s.scalars(select(Event).where(Event.kind == "note")).one()
+    assert seen == [True, False]  # once per unit of work; the first saw its event before the chain sealed it
+    assert chained.seq is not None and chained.hash
+
+
+def test_a_completion_that_rolls_back_leaves_no_live_workflow_in_the_cache(hs: Helper) -> None:
+    pid = hs.register()
+    task = hs.only_ready(pid)
+    state.WORKFLOWS.clear()
+    with pytest.raises(Rollback), hs.db.session() as s:
+        runtime.complete_task(s, task.id, s.merge(hs.user("anwen")), INTENT)
+        instance_id, revision = s.execute(select(Instance.id, Instance.revision).where(Instance.project_id == pid)).one()
+        raise Rollback
+    assert state.WORKFLOWS.take(instance_id, revision) is None
+    outcome = hs.complete(pid, "anwen", INTENT)
+    with hs.db.session() as s:
+        committed = s.get(Instance, outcome.instance_id)
+        assert committed is not None
+        assert state.WORKFLOWS.take(committed.id, committed.revision) is not None
+
+
+def test_the_core_and_the_record_refuse_to_run_unwired_and_importing_registers_nothing() -> None:
+    code = (
+        "import importlib, pkgutil, engine\n"
+        "from engine.platform import db\n"
+        "from engine.platform.errors import EngineError\n"
+        "from engine.projects import record\n"
+        "from engine.workflow import hooks\n"
+        "[importlib.import_module(m.name) for m in pkgutil.walk_packages(engine.__path__, 'engine.') if '.migrations' not in m.name]\n"
+        "assert db.STEPS.before_flush == [] and db.STEPS.before_commit == []\n"
+        "for call in (hooks.subject, lambda: record.fund_project_cap(None)):\n"
+        "    try:\n"
+        "        call()\n"
+        "    except EngineError as exc:\n"
+        "        print(exc.message)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("请联系系统管理员") == 2, result.stdout
