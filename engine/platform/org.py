@@ -6,7 +6,7 @@ from typing import Any, Optional, Protocol
 
 from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.orm import Session
-from werkzeug.security import check_password_hash, generate_password_hash
+from werkzeug.security import generate_password_hash
 
 from engine.platform.errors import NotFound
 from engine.platform.models import Project, Task, User
@@ -33,11 +33,6 @@ class Official(Protocol):
 def hash_password(password: str) -> str:
     """Salted scrypt hash; plain passwords are never stored."""
     return generate_password_hash(password, method="scrypt")
-
-
-def verify_password(user: User, password: str) -> bool:
-    """Constant-time check of a password against the stored hash."""
-    return check_password_hash(user.password_hash, password)
 
 
 def scope_of(scope: str, project: Project, data: Optional[dict[str, Any]] = None) -> tuple[int | None, int | None]:

@@ -124,11 +124,6 @@ def waiting_tasks(session: Session, kind: str) -> list[Task]:
     return sorted(tasks, key=lambda t: (t.created_at, t.id))
 
 
-def waiting_counts(session: Session) -> dict[str, int]:
-    """Number of projects waiting for each meeting kind."""
-    return {key: len(waiting_tasks(session, key)) for key in kinds(session)}
-
-
 def may_convene(user: User, kind: MeetingKind) -> bool:
     """The meeting's secretary (holder of its role) or the office may open a meeting."""
     return permissions.allowed(user, "meeting.convene", meeting=kind.role)

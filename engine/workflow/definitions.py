@@ -16,7 +16,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
-from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 
 from engine.platform import permissions
@@ -266,11 +265,6 @@ def _check_process_expressions(process: Any, file: str) -> list[dict[str, str]]:
         except SandboxViolation as exc:
             problems.append(_problem(file, process.name, f"流程 {process.name} 的{source.label}未通过安全检查：{exc.message}"))
     return problems
-
-
-def end_event_ids(loaded: LoadedDefinition) -> set[str]:
-    """Ids of the definition's end events (used to tell how an instance ended)."""
-    return {ts.bpmn_id for ts in loaded.spec.task_specs.values() if isinstance(ts, EndEvent)}
 
 
 _cache: dict[int, LoadedDefinition] = {}
