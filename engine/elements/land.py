@@ -160,7 +160,7 @@ def _waiting_query() -> Select[Any]:
     area = func.coalesce(supplied.c.area, 0)
     priority = case((Project.is_7yi_manufacturing, 0), (Project.is_3yi_industrial, 1), (Project.is_manufacturing.is_(True), 2), else_=3)
     return (
-        select(Project.id, Project.name, OrgUnit.name, Project.stage, priority, Project.land_mu, area)
+        select(Project.id, Project.name, OrgUnit.name, Project.stage, priority, Project.land_mu, area, func.count().over())
         .join(OrgUnit, OrgUnit.id == Project.landing_unit_id)
         .outerjoin(supplied, supplied.c.project_id == Project.id)
         .where(Project.needs_land.is_(True), Project.status == "active", Project.landed_at.is_(None), Project.land_mu > area)
@@ -168,16 +168,18 @@ def _waiting_query() -> Select[Any]:
     )
 
 
-def waiting_projects(session: Session, limit: Optional[int] = None) -> list[WaitingProject]:
-    """The waiting projects in priority order, the first `limit` of them when given."""
+def waiting_projects(session: Session, limit: Optional[int] = None) -> tuple[list[WaitingProject], int]:
+    """The waiting projects in priority order (the first `limit` when given) and how many wait in all, from one query.
+
+    The total is the query's window count; with `limit` 0 only the count is read.
+    """
+    if limit == 0:
+        return [], session.scalar(select(func.count()).select_from(_waiting_query().order_by(None).subquery())) or 0
     query = _waiting_query().limit(limit) if limit is not None else _waiting_query()
-    return [WaitingProject(pid, name, unit_name, record.STAGES.get(stage, stage), int(priority), Decimal(land_mu or 0), Decimal(area or 0))
-            for pid, name, unit_name, stage, priority, land_mu, area in session.execute(query)]
-
-
-def waiting_count(session: Session) -> int:
-    """How many projects wait for land."""
-    return session.scalar(select(func.count()).select_from(_waiting_query().order_by(None).subquery())) or 0
+    rows = session.execute(query).all()
+    lines = [WaitingProject(pid, name, unit_name, record.STAGES.get(stage, stage), int(priority), Decimal(land_mu or 0), Decimal(area or 0))
+             for pid, name, unit_name, stage, priority, land_mu, area, _total in rows]
+    return lines, int(rows[0][-1]) if rows else 0
 
 
 def year_ledger(session: Session, year: int, today: Optional[date] = None, waiting_limit: Optional[int] = None) -> LandYear:
@@ -194,8 +196,7 @@ def year_ledger(session: Session, year: int, today: Optional[date] = None, waiti
                                        .order_by(LandRevitalisation.done_on, LandRevitalisation.id)))
     known, due = _months_known(year, today)
     result = LandYear(year, supplies, revitalised, settings["industrial_share_target"], settings["revitalise_target_mu"],
-                      _plan(revitalised, settings["revitalise_target_mu"], known), waiting_projects(session, waiting_limit),
-                      waiting_count(session), due)
+                      _plan(revitalised, settings["revitalise_target_mu"], known), *waiting_projects(session, waiting_limit), due)
     _warn(result)
     return result
 
