@@ -4,10 +4,12 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta, timezone
 
+import pytest
 import time_machine
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from engine.platform import db as unit_of_work
 from tests.conftest import FEASIBLE, INTENT, Helper, approval_form
 from tests.webui.conftest import Auth, csrf_token
 
@@ -159,3 +161,17 @@ def test_error_pages_speak_chinese_and_sign_in_returns_to_the_page(client: Flask
     expired = client.post(f"/tasks/{task.id}", data={"has_intent": "true", "csrf_token": "stale"})
     assert expired.status_code == 400 and "页面已过期" in _text(expired) and "没有保存" in _text(expired)
     assert hw.only_ready(pid).id == task.id
+
+
+def test_completing_a_task_through_the_page_is_one_unit_of_work(client: FlaskClient, auth: Auth, hw: Helper,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    pid = hw.register(by="anwen", name="一次提交项目")
+    auth.switch("anwen")
+    task = hw.only_ready(pid)
+    token = csrf_token(client, f"/tasks/{task.id}")
+    commits: list[int] = []
+    real = unit_of_work.commit
+    monkeypatch.setattr(unit_of_work, "commit", lambda session: (commits.append(1), real(session))[1])
+    done = client.post(f"/tasks/{task.id}", data={"has_intent": "true", "opinion": "一次办结", "csrf_token": token})
+    assert len(commits) == 2  # the sign-in's user load, then the completion with every check in it
+    assert done.status_code == 303 and hw.only_ready(pid).bpmn_id == "feasibility_review"
