@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import time_machine
+from sqlalchemy.orm import Session
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
@@ -169,9 +170,14 @@ def test_completing_a_task_through_the_page_is_one_unit_of_work(client: FlaskCli
     auth.switch("anwen")
     task = hw.only_ready(pid)
     token = csrf_token(client, f"/tasks/{task.id}")
-    commits: list[int] = []
+    commits: list[Session] = []
     real = unit_of_work.commit
-    monkeypatch.setattr(unit_of_work, "commit", lambda session: (commits.append(1), real(session))[1])
+
+    def counted(session: Session) -> None:
+        commits.append(session)
+        real(session)
+
+    monkeypatch.setattr(unit_of_work, "commit", counted)
     done = client.post(f"/tasks/{task.id}", data={"has_intent": "true", "opinion": "一次办结", "csrf_token": token})
     assert len(commits) == 2  # the sign-in's user load, then the completion with every check in it
     assert done.status_code == 303 and hw.only_ready(pid).bpmn_id == "feasibility_review"
