@@ -14,7 +14,7 @@ from engine import demo
 from engine.platform import schema
 from engine.platform.config import PROJECT_ROOT
 from engine.platform.db import Database
-from engine.platform.models import Project, Task, User
+from engine.platform.models import Project, User
 from engine.platform.org import can_act
 from engine.workflow.sandbox import SCRIPT_ENGINE
 
@@ -55,16 +55,18 @@ def run_lifecycle(db: Database, registration: dict, actors: list[User], cold: bo
 
     With `cold`, the live-workflow cache is emptied before every task, so each completion
     restores the instance from its stored state (as after a restart or on another node).
+    The officials are the ones `prepared` loaded, roles included, as a request's sign-in hands
+    them over, and each next task is the one the previous completion reported ready.
     """
     with db.session() as s:
-        outcome = lifecycle.register(s, registration, s.get(User, actors[0].id))
+        outcome = lifecycle.register(s, registration, actors[0])
     for data in T3_STEPS:
         if cold:
             state.WORKFLOWS.clear()
+        (task,) = outcome.ready
+        actor = next(u for u in actors if can_act(u, task))
         with db.session() as s:
-            task = s.scalars(select(Task).where(Task.project_id == outcome.project_id, Task.status == "ready")).one()
-            actor = next(u for u in actors if can_act(u, task))
-            runtime.complete_task(s, task.id, s.get(User, actor.id), data, at_meeting=True)
+            outcome = runtime.complete_task(s, task.id, actor, data, at_meeting=True)
     with db.session() as s:
         assert s.get(Project, outcome.project_id).status == "started"
 

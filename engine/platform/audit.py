@@ -16,8 +16,9 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Optional
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import Integer, String, bindparam, func, insert, inspect, select, update
+from sqlalchemy import Engine, Integer, String, bindparam, func, insert, inspect, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -28,6 +29,8 @@ HEAD_ID = 1
 _PENDING = "audit_pending_event_ids"
 _SEALED = "audit_sealed"
 _EVENT = Event.__table__
+_LAST_HEAD: "WeakKeyDictionary[Engine, tuple[int, str]]" = WeakKeyDictionary()
+"""Per database, the head this process last moved the chain to: its next transaction's guess."""
 _COLUMNS = [_EVENT.c[name] for name in ("id", "seq", "prev_hash", "hash", "at", "kind", "project_id", "instance_id", "actor_id", "bpmn_id", "summary", "payload")]
 
 
@@ -38,6 +41,14 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(Integer)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+_MOVE_HEAD = (
+    update(AuditHead)
+    .where(AuditHead.id == HEAD_ID, AuditHead.seq == bindparam("old_seq"), AuditHead.hash == bindparam("old_hash"))
+    .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+)
+"""Move the head from a known position: matches (and locks) only if nobody moved it since."""
 
 
 class AuditViolation(Exception):
@@ -126,28 +137,43 @@ def chain(session: Session, rows: list[Event]) -> int:
 
     The hash covers the values as flushed; logged events cannot change afterwards (the flush
     guard refuses it), so they are the stored values. Events of a rolled-back savepoint are skipped.
+    The head this process last wrote is tried first: one UPDATE that matches only if the head is
+    still exactly that (seq and hash) both takes the lock and moves it; otherwise the head is
+    locked and read, and the links are computed again from what it holds.
     """
     rows = sorted((r for r in rows if inspect(r).persistent and r.seq is None), key=lambda r: r.id)
     if not rows:
         return 0
-    seq, previous = _lock_head(session)
-    updates = []
-    for row in rows:
-        seq += 1
-        digest = entry_hash(row, seq, previous)
-        updates.append({"event_id": row.id, "new_seq": seq, "new_prev": previous, "new_hash": digest})
-        for key, value in (("seq", seq), ("prev_hash", previous), ("hash", digest)):
-            set_committed_value(row, key, value)
-        previous = digest
     connection = session.connection()
+    guess = _LAST_HEAD.get(connection.engine)
+    links = _links(rows, *guess) if guess is not None else []
+    if guess is None or connection.execute(
+        _MOVE_HEAD, {"old_seq": guess[0], "old_hash": guess[1], "new_seq": links[-1]["new_seq"], "new_hash": links[-1]["new_hash"]}
+    ).rowcount != 1:
+        links = _links(rows, *_lock_head(session))
+        connection.execute(update(AuditHead).where(AuditHead.id == HEAD_ID).values(seq=links[-1]["new_seq"], hash=links[-1]["new_hash"]))
     connection.execute(
         update(_EVENT)
         .where(_EVENT.c.id == bindparam("event_id"))
         .values(seq=bindparam("new_seq"), prev_hash=bindparam("new_prev"), hash=bindparam("new_hash")),
-        updates,
+        links,
     )
-    connection.execute(update(AuditHead).where(AuditHead.id == HEAD_ID).values(seq=seq, hash=previous))
-    return len(updates)
+    for row, link in zip(rows, links):
+        for key, name in (("seq", "new_seq"), ("prev_hash", "new_prev"), ("hash", "new_hash")):
+            set_committed_value(row, key, link[name])
+    _LAST_HEAD[connection.engine] = (links[-1]["new_seq"], links[-1]["new_hash"])
+    return len(links)
+
+
+def _links(rows: list[Event], seq: int, previous: str) -> list[dict[str, Any]]:
+    """Each row's position, predecessor hash and own hash, following the head (seq, hash)."""
+    links = []
+    for row in rows:
+        seq += 1
+        digest = entry_hash(row, seq, previous)
+        links.append({"event_id": row.id, "new_seq": seq, "new_prev": previous, "new_hash": digest})
+        previous = digest
+    return links
 
 
 @dataclass

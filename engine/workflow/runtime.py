@@ -11,7 +11,7 @@ from functools import partial
 from typing import Any, Optional
 from uuid import UUID
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, inspect, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
@@ -30,6 +30,29 @@ from engine.platform.org import can_act, scope_of
 from engine.workflow.sandbox import SCRIPT_ENGINE, check_task_data
 from engine.workflow.sandbox import active as sandbox_limits
 from engine.workflow.sandbox.steps import StepGuard
+
+_TASK_AND_SIBLINGS = (
+    select(Task, Instance, Project)
+    .join(Instance, Task.instance_id == Instance.id)
+    .join(Project, Task.project_id == Project.id)
+    .where(
+        Task.instance_id == select(Task.instance_id).where(Task.id == bindparam("task_id")).scalar_subquery(),
+        or_(Task.id == bindparam("task_id"), Task.status == "ready"),
+    )
+)
+"""A task with its instance and project, and the instance's other ready rows (what the completion re-syncs), in one read."""
+
+_CLAIM = (
+    update(Task.__table__)
+    .where(Task.__table__.c.id == bindparam("task_id"), Task.__table__.c.status == "ready")
+    .values(status=bindparam("status"), completed_by=bindparam("completed_by"),
+            completed_at=bindparam("completed_at"), data=bindparam("data"))
+)
+"""Claim a ready task: matches no row when another request completed it first."""
+
+
+_INSTANCE_COLUMNS = [column.key for column in Instance.__table__.columns if column.key not in ("id", "revision")]
+
 
 @dataclass
 class Outcome:
@@ -73,15 +96,12 @@ def complete_task(
     A step the BPMN marks as decided at a meeting is completed only from that meeting
     (`at_meeting`), unless the subject is exempt (a major project: 重大项目随时研判).
     """
-    found = session.execute(
-        select(Task, Instance, Project)
-        .join(Instance, Task.instance_id == Instance.id)
-        .join(Project, Task.project_id == Project.id)
-        .where(Task.id == task_id)
-    ).first()
+    rows = session.execute(_TASK_AND_SIBLINGS, {"task_id": task_id}).all()
+    found = next((row for row in rows if row[0].id == task_id), None)
     if found is None:
         raise NotFound(f"任务 {task_id} 不存在")
     task, instance, project = found
+    siblings = [row[0] for row in rows if row[0] is not task]
     if task.status != "ready":
         raise AlreadyCompleted(_already_done_message(session, task))
     if not can_act(actor, task):
@@ -98,18 +118,12 @@ def complete_task(
     except LimitExceeded as exc:
         raise InvalidInput({"表单": exc.message}) from None
     now = utcnow()
-    claimed = db.matched_rows(
-        session,
-        update(Task)
-        .where(Task.id == task.id, Task.status == "ready")
-        .values(status="completed", completed_by=actor.id, completed_at=now, data=data)
-        .execution_options(synchronize_session=False),
-    )
-    if claimed != 1:
+    claim = {"task_id": task.id, "status": "completed", "completed_by": actor.id, "completed_at": now, "data": data}
+    if session.connection().execute(_CLAIM, claim).rowcount != 1:
         session.expire(task)
         raise AlreadyCompleted(_already_done_message(session, task))
-    for key, value in (("status", "completed"), ("completed_by", actor.id), ("completed_at", now), ("data", data)):
-        set_committed_value(task, key, value)
+    for key in ("status", "completed_by", "completed_at", "data"):
+        set_committed_value(task, key, claim[key])
     workflow = checkout(instance, loaded)
     spiff_task = workflow.get_task_from_id(UUID(task.spiff_task_id))
     if spiff_task is None or spiff_task.state != TaskState.READY:
@@ -119,7 +133,7 @@ def complete_task(
     failure = run_task(spiff_task)
     summary = f"{actor.display_name}办理“{task.name}”" + (f"：{data['decision']}" if "decision" in data else "")
     log(session, "complete", instance, project, actor, task.bpmn_id, summary, {"task_id": task.id, "data": data})
-    return advance(session, instance, project, workflow, loaded, actor, failure=failure)
+    return advance(session, instance, project, workflow, loaded, actor, ready_rows=siblings, failure=failure)
 
 
 def run_task(spiff_task: Any) -> Optional[dict[str, Any]]:
@@ -191,7 +205,7 @@ def advance(
     instance.next_timer_at = next_timer_at(workflow)
     instance.updated_at = utcnow()
     if flush:
-        flush_or_conflict(session)
+        save_instance(session, instance)
         check_in(session, instance, workflow)
     return Outcome(project.id, instance.id, instance.status, ready, error)
 
@@ -244,6 +258,26 @@ def flush_or_conflict(session: Session) -> None:
         session.flush()
     except StaleDataError as exc:
         raise ConcurrentUpdate("该项目流程刚被他人更新，请刷新后重试") from exc
+
+
+def save_instance(session: Session, instance: Instance) -> None:
+    """Write the instance's changed columns now, in one UPDATE that also moves its revision.
+
+    The UPDATE matches only the revision this transaction read, so another writer's change in
+    between becomes ConcurrentUpdate; the written values then count as loaded, and the unit
+    of work's flush has nothing left to write for the instance.
+    """
+    changes = {key: getattr(instance, key) for key in _INSTANCE_COLUMNS if inspect(instance).attrs[key].history.has_changes()}
+    revision = instance.revision
+    moved = session.connection().execute(
+        update(Instance.__table__)
+        .where(Instance.__table__.c.id == instance.id, Instance.__table__.c.revision == revision)
+        .values(**changes, revision=revision + 1)
+    )
+    if moved.rowcount != 1:
+        raise ConcurrentUpdate("该项目流程刚被他人更新，请刷新后重试")
+    for key, value in {**changes, "revision": revision + 1}.items():
+        set_committed_value(instance, key, value)
 
 
 def describe_error(exc: SpiffWorkflowException) -> dict[str, Any]:
@@ -360,7 +394,7 @@ def update_ready_data(session: Session, instance: Instance, values: dict[str, An
         task.data.update(values)
     instance.state = state.dump(workflow)
     instance.updated_at = utcnow()
-    flush_or_conflict(session)
+    save_instance(session, instance)
     check_in(session, instance, workflow)
 
 def ready_tasks_of(session: Session, project_id: int) -> list[Task]:
