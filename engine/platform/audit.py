@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from typing import Any, Optional
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import Engine, Integer, String, bindparam, func, insert, inspect, select, update
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column
 from sqlalchemy.orm.attributes import set_committed_value
 
 from engine.platform.models import Base, Event, utcnow
@@ -28,6 +29,7 @@ GENESIS = "0" * 64
 HEAD_ID = 1
 _PENDING = "audit_pending_event_ids"
 _SEALED = "audit_sealed"
+_APPENDED = "audit_appended_entries"
 _EVENT = Event.__table__
 _LAST_HEAD: "WeakKeyDictionary[Engine, tuple[int, str]]" = WeakKeyDictionary()
 """Per database, the head this process last moved the chain to: its next transaction's guess."""
@@ -49,6 +51,14 @@ _MOVE_HEAD = (
     .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
 )
 """Move the head from a known position: matches (and locks) only if nobody moved it since."""
+
+
+_LINK_ROWS = (
+    update(_EVENT)
+    .where(_EVENT.c.id == bindparam("event_id"))
+    .values(seq=bindparam("new_seq"), prev_hash=bindparam("new_prev_hash"), hash=bindparam("new_hash"))
+)
+"""Give flushed events their place in the chain."""
 
 
 class AuditViolation(Exception):
@@ -102,6 +112,38 @@ def remember(session: Session) -> None:
         session.info.setdefault(_PENDING, []).extend(rows)
 
 
+@dataclass
+class Entry:
+    """One event to log, as `append` takes it: the logged fields, the chain fields left to `seal`."""
+
+    kind: str
+    at: datetime
+    project_id: Optional[int] = None
+    instance_id: Optional[int] = None
+    actor_id: Optional[int] = None
+    bpmn_id: str = ""
+    summary: str = ""
+    payload: Any = None
+
+
+def append(session: Session, entry: Entry) -> None:
+    """Log an event: kept until `seal`, which inserts the transaction's entries already chained, in one statement.
+
+    Entries belong to the transaction they were appended in: a rollback leaves them unwritten.
+    Inside a savepoint, or once the chain is sealed, the entry goes through the session as an
+    Event row instead, so a rolled-back savepoint drops it and a COMMIT-time hook's entry is
+    chained at once.
+    """
+    if session.in_nested_transaction() or session.info.get(_SEALED):
+        session.add(Event(**asdict(entry)))
+        return
+    transaction = session.get_transaction() or session.begin()
+    kept: tuple[SessionTransaction, list[Entry]] | None = session.info.get(_APPENDED)
+    if kept is None or kept[0] is not transaction:
+        kept = session.info[_APPENDED] = (transaction, [])
+    kept[1].append(entry)
+
+
 def seal(session: Session) -> None:
     """Flush what is left, then chain this transaction's events under the head lock: the last step before COMMIT."""
     for _ in range(100):
@@ -109,8 +151,10 @@ def seal(session: Session) -> None:
             break
         session.flush()
     rows = session.info.pop(_PENDING, [])
-    if rows:
-        chain(session, rows)
+    kept = session.info.pop(_APPENDED, None)
+    entries = kept[1] if kept is not None and kept[0] is session.get_transaction() else []
+    if rows or entries:
+        chain(session, rows, entries)
     session.info[_SEALED] = True
 
 
@@ -132,8 +176,8 @@ def _lock_head(session: Session) -> tuple[int, str]:
     return head.seq, head.hash
 
 
-def chain(session: Session, rows: list[Event]) -> int:
-    """Chain these inserted events in id order under the head lock; returns how many were chained.
+def chain(session: Session, rows: list[Event], entries: Sequence[Entry] = ()) -> int:
+    """Chain these inserted events in id order, then insert `entries` after them, under the head lock; returns how many were chained.
 
     The hash covers the values as flushed; logged events cannot change afterwards (the flush
     guard refuses it), so they are the stored values. Events of a rolled-back savepoint are skipped.
@@ -142,36 +186,35 @@ def chain(session: Session, rows: list[Event]) -> int:
     locked and read, and the links are computed again from what it holds.
     """
     rows = sorted((r for r in rows if inspect(r).persistent and r.seq is None), key=lambda r: r.id)
-    if not rows:
+    chained: list[Any] = [*rows, *entries]
+    if not chained:
         return 0
     connection = session.connection()
     guess = _LAST_HEAD.get(connection.engine)
-    links = _links(rows, *guess) if guess is not None else []
+    links = _links(chained, *guess) if guess is not None else []
     if guess is None or connection.execute(
-        _MOVE_HEAD, {"old_seq": guess[0], "old_hash": guess[1], "new_seq": links[-1]["new_seq"], "new_hash": links[-1]["new_hash"]}
+        _MOVE_HEAD, {"old_seq": guess[0], "old_hash": guess[1], "new_seq": links[-1]["seq"], "new_hash": links[-1]["hash"]}
     ).rowcount != 1:
-        links = _links(rows, *_lock_head(session))
-        connection.execute(update(AuditHead).where(AuditHead.id == HEAD_ID).values(seq=links[-1]["new_seq"], hash=links[-1]["new_hash"]))
-    connection.execute(
-        update(_EVENT)
-        .where(_EVENT.c.id == bindparam("event_id"))
-        .values(seq=bindparam("new_seq"), prev_hash=bindparam("new_prev"), hash=bindparam("new_hash")),
-        links,
-    )
-    for row, link in zip(rows, links):
-        for key, name in (("seq", "new_seq"), ("prev_hash", "new_prev"), ("hash", "new_hash")):
-            set_committed_value(row, key, link[name])
-    _LAST_HEAD[connection.engine] = (links[-1]["new_seq"], links[-1]["new_hash"])
+        links = _links(chained, *_lock_head(session))
+        connection.execute(update(AuditHead).where(AuditHead.id == HEAD_ID).values(seq=links[-1]["seq"], hash=links[-1]["hash"]))
+    if rows:
+        connection.execute(_LINK_ROWS, [{"event_id": row.id, **{"new_" + key: value for key, value in link.items()}} for row, link in zip(rows, links)])
+        for row, link in zip(rows, links):
+            for key, value in link.items():
+                set_committed_value(row, key, value)
+    if entries:
+        connection.execute(insert(_EVENT), [{**asdict(entry), **link} for entry, link in zip(entries, links[len(rows):])])
+    _LAST_HEAD[connection.engine] = (links[-1]["seq"], links[-1]["hash"])
     return len(links)
 
 
-def _links(rows: list[Event], seq: int, previous: str) -> list[dict[str, Any]]:
-    """Each row's position, predecessor hash and own hash, following the head (seq, hash)."""
+def _links(chained: list[Any], seq: int, previous: str) -> list[dict[str, Any]]:
+    """Each entry's position, predecessor hash and own hash, following the head (seq, hash)."""
     links = []
-    for row in rows:
+    for row in chained:
         seq += 1
         digest = entry_hash(row, seq, previous)
-        links.append({"event_id": row.id, "new_seq": seq, "new_prev": previous, "new_hash": digest})
+        links.append({"seq": seq, "prev_hash": previous, "hash": digest})
         previous = digest
     return links
 

@@ -17,7 +17,7 @@ from typing import Any, cast
 
 from sqlalchemy import CursorResult, Engine, Executable, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from engine.platform import audit
 
@@ -82,6 +82,12 @@ def _after_flush_postexec(session: Session, _context: Any) -> None:
     audit.chain_late(session)
 
 
+def _after_soft_rollback(session: Session, rolled_back: SessionTransaction) -> None:
+    """A rolled-back transaction leaves no after-commit work (a savepoint's rollback keeps it)."""
+    if rolled_back.parent is None:
+        session.info.pop(AFTER_COMMIT, None)
+
+
 class Database:
     """Owns the SQLAlchemy engine and hands out units of work."""
 
@@ -102,6 +108,7 @@ class Database:
         event.listen(self._factory, "before_flush", _before_flush)
         event.listen(self._factory, "after_flush", _after_flush)
         event.listen(self._factory, "after_flush_postexec", _after_flush_postexec)
+        event.listen(self._factory, "after_soft_rollback", _after_soft_rollback)
 
     @property
     def is_sqlite(self) -> bool:

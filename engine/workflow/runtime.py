@@ -20,12 +20,12 @@ from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from engine.platform import db
+from engine.platform import audit, db
 from engine.workflow import definitions, forms, hooks, state
 from engine.workflow.definitions import LoadedDefinition
 from engine.workflow.due import next_timer_at
 from engine.platform.errors import AlreadyCompleted, ConcurrentUpdate, DecidedAtMeeting, EngineError, InvalidInput, LimitExceeded, NotAllowed, NotFound
-from engine.platform.models import Event, Instance, Project, Task, User, utcnow
+from engine.platform.models import Instance, Project, Task, User, utcnow
 from engine.platform.org import can_act, scope_of
 from engine.workflow.sandbox import SCRIPT_ENGINE, check_task_data
 from engine.workflow.sandbox import active as sandbox_limits
@@ -372,19 +372,17 @@ def log(
     summary: str,
     payload: Optional[dict[str, Any]],
 ) -> None:
-    """Append one event row to the log (chained into the audit trail when the unit of work commits)."""
-    session.add(
-        Event(
-            kind=kind,
-            at=utcnow(),
-            instance_id=instance.id if instance else None,
-            project_id=project.id if project else None,
-            actor_id=actor.id if actor else None,
-            bpmn_id=bpmn_id,
-            summary=summary[:300],
-            payload=payload,
-        )
-    )
+    """Append one event to the log (inserted, chained into the audit trail, when the unit of work commits)."""
+    audit.append(session, audit.Entry(
+        kind=kind,
+        at=utcnow(),
+        instance_id=instance.id if instance else None,
+        project_id=project.id if project else None,
+        actor_id=actor.id if actor else None,
+        bpmn_id=bpmn_id,
+        summary=summary[:300],
+        payload=payload,
+    ))
 
 
 def update_ready_data(session: Session, instance: Instance, values: dict[str, Any]) -> None:

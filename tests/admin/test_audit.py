@@ -229,3 +229,51 @@ def test_events_of_a_rolled_back_savepoint_leave_no_gap(h: Helper) -> None:
         s.add(Event(kind="note", summary="再保留"))
     assert [r.summary for r in _events(h.db)][-2:] == ["保留", "再保留"]
     assert _verdict(h.db).ok
+
+
+def _note(session: Session, summary: str) -> None:
+    audit.append(session, audit.Entry(kind="note", at=utcnow(), summary=summary))
+
+
+def test_appended_entries_follow_flushed_rows_and_survive_another_process_moving_the_head(db: Database) -> None:
+    """Each Database is a process's own engine: every commit of one moves the head the other last saw."""
+    other = Database(db.url)
+    try:
+        for i in range(3):
+            for n, writer in enumerate((db, other)):
+                with writer.session() as s:
+                    s.add(Event(kind="note", summary=f"行{n}-{i}"))
+                    s.flush()
+                    _note(s, f"追加{n}-{i}-a")
+                    _note(s, f"追加{n}-{i}-b")
+    finally:
+        other.dispose()
+    verdict = _verdict(db)
+    assert verdict.ok, verdict.problem
+    notes = [e.summary for e in _events(db) if e.kind == "note"]
+    assert notes == [f"{kind}{n}-{i}{tail}" for i in range(3) for n in range(2)
+                     for kind, tail in (("行", ""), ("追加", "-a"), ("追加", "-b"))]
+
+
+def test_entries_of_a_rolled_back_transaction_are_never_written(db: Database) -> None:
+    with db.session() as s:
+        _note(s, "撤销")
+        s.rollback()
+        _note(s, "保留")
+    with pytest.raises(RuntimeError):
+        with db.session() as s:
+            _note(s, "异常撤销")
+            raise RuntimeError("abort")
+    assert [e.summary for e in _events(db) if e.kind == "note"] == ["保留"]
+    assert _verdict(db).ok
+
+
+def test_an_entry_appended_in_a_rolled_back_savepoint_is_dropped(db: Database) -> None:
+    with db.session() as s:
+        _note(s, "保留")
+        savepoint = s.begin_nested()
+        _note(s, "撤销")
+        savepoint.rollback()
+        _note(s, "再保留")
+    assert [e.summary for e in _events(db) if e.kind == "note"] == ["保留", "再保留"]
+    assert _verdict(db).ok

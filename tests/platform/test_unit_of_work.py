@@ -30,6 +30,16 @@ def test_after_commit_work_runs_after_a_commit_and_never_after_a_rollback(sqlite
     assert done == ["committed"]
 
 
+def test_after_commit_work_of_a_transaction_rolled_back_inside_the_unit_is_dropped(sqlite_db: Database) -> None:
+    done: list[str] = []
+    with sqlite_db.session() as s:
+        s.execute(select(Instance.id))
+        unit_of_work.after_commit(s, lambda: done.append("rolled back"))
+        s.rollback()
+        unit_of_work.after_commit(s, lambda: done.append("committed"))
+    assert done == ["committed"]
+
+
 def test_the_registered_steps_run_once_per_commit_before_the_events_are_chained(sqlite_db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[bool] = []
     monkeypatch.setattr(unit_of_work, "STEPS", unit_of_work.Steps())
