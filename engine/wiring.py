@@ -18,4 +18,4 @@ def install() -> None:
     lifecycle.install()
     coordination.install()
     record.use_fund_cap(common.fund_project_cap)
-    db.STEPS.add(before_flush=orphans.note_changes, before_commit=orphans.check)
+    db.STEPS.add(before_flush=orphans.note_changes, written=orphans.note_written, before_commit=orphans.check)

@@ -24,20 +24,26 @@ from engine.platform import audit
 AFTER_COMMIT = "unit_of_work_after_commit"
 
 FlushWatcher = Callable[[Session], None]
+WriteWatcher = Callable[[Session, list[Any]], None]
 CommitStep = Callable[[Session], None]
 
 
 @dataclass
 class Steps:
-    """What every unit of work runs besides the audit chain: watchers before each flush, steps before the commit."""
+    """What every unit of work runs besides the audit chain: watchers before each flush and of rows written past it, steps before the commit."""
 
     before_flush: list[FlushWatcher] = field(default_factory=list)
+    written: list[WriteWatcher] = field(default_factory=list)
     before_commit: list[CommitStep] = field(default_factory=list)
 
-    def add(self, before_flush: FlushWatcher | None = None, before_commit: CommitStep | None = None) -> None:
-        """Register a watcher and/or a commit step (once: registering the same function again changes nothing)."""
+    def add(
+        self, before_flush: FlushWatcher | None = None, written: WriteWatcher | None = None, before_commit: CommitStep | None = None
+    ) -> None:
+        """Register watchers and/or a commit step (once: registering the same function again changes nothing)."""
         if before_flush is not None and before_flush not in self.before_flush:
             self.before_flush.append(before_flush)
+        if written is not None and written not in self.written:
+            self.written.append(written)
         if before_commit is not None and before_commit not in self.before_commit:
             self.before_commit.append(before_commit)
 
@@ -48,6 +54,12 @@ STEPS = Steps()
 def after_commit(session: Session, work: Callable[[], None]) -> None:
     """Run `work` once this session's unit of work has committed; never if it rolls back."""
     session.info.setdefault(AFTER_COMMIT, []).append(work)
+
+
+def wrote(session: Session, rows: list[Any]) -> None:
+    """Tell the watchers of rows a unit of work inserted past the flush (a Core INSERT), as a flush would have shown them."""
+    for watch in STEPS.written:
+        watch(session, rows)
 
 
 def matched_rows(session: Session, statement: Executable) -> int:

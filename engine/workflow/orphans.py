@@ -14,7 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from sqlalchemy import inspect, or_, select
+from sqlalchemy import bindparam, inspect, or_, select
 from sqlalchemy.orm import Session
 
 from engine.platform import notifications, permissions
@@ -57,6 +57,15 @@ def note_changes(session: Session) -> None:
             roles.add(obj.role)
     if roles or users:
         session.info.pop(_HOLDERS, None)
+    _note(session, tasks, roles, users)
+
+
+def note_written(session: Session, rows: list[Any]) -> None:
+    """Remember the tasks among rows inserted past the flush (the unit of work's written watcher)."""
+    _note(session, [row for row in rows if isinstance(row, Task)], set(), set())
+
+
+def _note(session: Session, tasks: list[Task], roles: set[str], users: set[int]) -> None:
     if tasks or roles or users:
         watch = session.info.setdefault(_WATCH, {"tasks": [], "roles": set(), "users": set()})
         watch["tasks"].extend(tasks)
@@ -109,6 +118,14 @@ def judge(session: Session, tasks: list[Task]) -> list[Task]:
     return newly
 
 
+_ROLE_HOLDERS = (
+    select(User.id, User.unit_id, User.display_name, UserRole.role)
+    .join(UserRole, UserRole.user_id == User.id)
+    .where(UserRole.role.in_(bindparam("roles", expanding=True)), User.active.is_(True))
+)
+"""The active holders of some roles, one row per holder and role."""
+
+
 @dataclass
 class Holder:
     """The few facts of an official that `can_act` reads, without loading the user row and its roles."""
@@ -127,11 +144,7 @@ def _holders(session: Session, tasks: list[Task]) -> dict[int, list[Holder]]:
     if roles:
         people: dict[int, Holder] = {}
         found: dict[str, list[Holder]] = defaultdict(list)
-        rows = session.execute(
-            select(User.id, User.unit_id, User.display_name, UserRole.role)
-            .join(UserRole, UserRole.user_id == User.id)
-            .where(UserRole.role.in_(roles), User.active.is_(True))
-        )
+        rows = session.connection().execute(_ROLE_HOLDERS, {"roles": roles})
         for user_id, unit_id, name, role in rows:
             holder = people.setdefault(user_id, Holder(user_id, unit_id, name))
             holder.roles.add(role)

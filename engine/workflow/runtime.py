@@ -11,8 +11,8 @@ from functools import partial
 from typing import Any, Optional
 from uuid import UUID
 
-from sqlalchemy import bindparam, inspect, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, insert, or_, select, update
+from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -51,7 +51,19 @@ _CLAIM = (
 """Claim a ready task: matches no row when another request completed it first."""
 
 
-_INSTANCE_COLUMNS = [column.key for column in Instance.__table__.columns if column.key not in ("id", "revision")]
+STATE_COLUMNS = ("state", "status", "error", "next_timer_at", "updated_at")
+"""What advancing an instance changes on its row."""
+
+_TASK_COLUMNS = [column.key for column in Task.__table__.columns if column.key != "id"]
+_INSERT_TASK = insert(Task.__table__).returning(Task.__table__.c.id, sort_by_parameter_order=True)
+"""New task rows, their ids returned in the order given."""
+
+_SAVE_STATE = (
+    update(Instance.__table__)
+    .where(Instance.__table__.c.id == bindparam("b_id"), Instance.__table__.c.revision == bindparam("b_revision"))
+    .values({key: bindparam(key) for key in (*STATE_COLUMNS, "revision")})
+)
+"""Store an advanced instance's row at the revision it was read at."""
 
 
 @dataclass
@@ -184,28 +196,33 @@ def advance(
     """
     finished: list[Any] = []
     process = hooks.process(instance.process_id)
+    # written now: the row's new values are set as loaded and stored by save_instances below, past the ORM flush
+    assign = set_committed_value if flush else setattr
     error = failure if failure is not None else run_engine_steps(workflow, finished)
     for done in finished:
         _log_engine_step(session, instance, project, done, process)
     if error is not None:
-        instance.status, instance.error = "error", error
+        status = "error"
         log(session, "error", instance, project, None, error["bpmn_id"], error["message"][:300], error)
     elif workflow.completed:
-        instance.status, instance.error = "completed", None
-        if process.ended is not None:
-            ends = [t for t in finished if isinstance(t.task_spec, EndEvent)]
-            process.ended(project, ends[-1] if ends else None, workflow)
+        status = "completed"
     else:
-        instance.status, instance.error = "running", None
-    ready = _sync_tasks(session, instance, project, workflow, loaded, ready_rows)
+        status = "running"
+    assign(instance, "status", status)
+    assign(instance, "error", error)
+    if status == "completed" and process.ended is not None:
+        ends = [t for t in finished if isinstance(t.task_spec, EndEvent)]
+        process.ended(project, ends[-1] if ends else None, workflow)
+    ready = _sync_tasks(session, instance, project, workflow, loaded, ready_rows, write_now=flush)
     if process.advanced is not None:
         process.advanced(session, instance, project, workflow, ready)
-    instance.state = state.dump(workflow)
-    state.check_size(instance.state, sandbox_limits().max_state_bytes)
-    instance.next_timer_at = next_timer_at(workflow)
-    instance.updated_at = utcnow()
+    dumped = state.dump(workflow)
+    state.check_size(dumped, sandbox_limits().max_state_bytes)
+    assign(instance, "state", dumped)
+    assign(instance, "next_timer_at", next_timer_at(workflow))
+    assign(instance, "updated_at", utcnow())
     if flush:
-        save_instance(session, instance)
+        save_instances(session, [instance])
         check_in(session, instance, workflow)
     return Outcome(project.id, instance.id, instance.status, ready, error)
 
@@ -260,24 +277,23 @@ def flush_or_conflict(session: Session) -> None:
         raise ConcurrentUpdate("该项目流程刚被他人更新，请刷新后重试") from exc
 
 
-def save_instance(session: Session, instance: Instance) -> None:
-    """Write the instance's changed columns now, in one UPDATE that also moves its revision.
+def save_instances(session: Session, instances: list[Instance]) -> None:
+    """Write what advancing changed on these instance rows now, in one executemany UPDATE that moves each revision.
 
-    The UPDATE matches only the revision this transaction read, so another writer's change in
-    between becomes ConcurrentUpdate; the written values then count as loaded, and the unit
-    of work's flush has nothing left to write for the instance.
+    Each row matches only at the revision this transaction read, so another writer's change
+    in between makes the count fall short: ConcurrentUpdate. The written values then count as
+    loaded, so the unit of work's flush has nothing left to write for them (the ORM would send
+    one UPDATE per versioned row).
     """
-    changes = {key: getattr(instance, key) for key in _INSTANCE_COLUMNS if inspect(instance).attrs[key].history.has_changes()}
-    revision = instance.revision
-    moved = session.connection().execute(
-        update(Instance.__table__)
-        .where(Instance.__table__.c.id == instance.id, Instance.__table__.c.revision == revision)
-        .values(**changes, revision=revision + 1)
-    )
-    if moved.rowcount != 1:
+    if not instances:
+        return
+    rows = [{"b_id": i.id, "b_revision": i.revision, **{key: getattr(i, key) for key in STATE_COLUMNS}, "revision": i.revision + 1}
+            for i in instances]
+    if session.connection().execute(_SAVE_STATE, rows).rowcount != len(rows):
         raise ConcurrentUpdate("该项目流程刚被他人更新，请刷新后重试")
-    for key, value in {**changes, "revision": revision + 1}.items():
-        set_committed_value(instance, key, value)
+    for instance, row in zip(instances, rows):
+        for key in (*STATE_COLUMNS, "revision"):
+            set_committed_value(instance, key, row[key])
 
 
 def describe_error(exc: SpiffWorkflowException) -> dict[str, Any]:
@@ -324,8 +340,12 @@ def _sync_tasks(
     workflow: BpmnWorkflow,
     loaded: LoadedDefinition,
     rows: Optional[list[Task]] = None,
+    write_now: bool = True,
 ) -> list[Task]:
-    """Mirror READY user tasks into the task table; cancel rows whose task is no longer ready."""
+    """Mirror READY user tasks into the task table; cancel rows whose task is no longer ready.
+
+    New rows are inserted at once (`write_now`), or left to the caller's flush of a whole batch.
+    """
     ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
     if rows is None:
         rows = list(session.scalars(select(Task).where(Task.instance_id == instance.id, Task.status == "ready")))
@@ -335,12 +355,13 @@ def _sync_tasks(
             row.status = "cancelled"
     now = utcnow()
     result = [row for spiff_id, row in known.items() if spiff_id in ready]
+    created: list[Task] = []
     for spiff_id, spiff_task in ready.items():
         if spiff_id in known:
             continue
         meta = loaded.user_tasks[spiff_task.task_spec.bpmn_id]
         unit_id, assignee_id = scope_of(meta.scope, project, spiff_task.data)
-        row = Task(
+        created.append(Task(
             instance_id=instance.id,
             project_id=project.id,
             spiff_task_id=spiff_id,
@@ -356,10 +377,32 @@ def _sync_tasks(
             created_at=now,
             due_at=now + meta.due_in if meta.due_in else None,
             status="ready",
-        )
-        session.add(row)
-        result.append(row)
-    return result
+            completed_by=None,
+            completed_at=None,
+            data=None,
+            orphaned_at=None,
+        ))
+    if write_now:
+        insert_tasks(session, created)
+    else:
+        session.add_all(created)
+    return result + created
+
+
+def insert_tasks(session: Session, tasks: list[Task]) -> None:
+    """Insert new task rows in one statement and keep them in the session as loaded rows, every column set.
+
+    The unit of work's watchers are told of them (the orphan check judges new ready tasks).
+    """
+    if not tasks:
+        return
+    rows = [{key: getattr(task, key) for key in _TASK_COLUMNS} for task in tasks]
+    ids = session.connection().execute(_INSERT_TASK, rows).scalars().all()
+    for task, task_id in zip(tasks, ids):
+        task.id = task_id
+        make_transient_to_detached(task)
+        session.add(task)
+    db.wrote(session, tasks)
 
 
 def log(
@@ -390,9 +433,9 @@ def update_ready_data(session: Session, instance: Instance, values: dict[str, An
     workflow = checkout(instance, definitions.load(session, instance.definition_id))
     for task in workflow.get_tasks(state=TaskState.READY):
         task.data.update(values)
-    instance.state = state.dump(workflow)
-    instance.updated_at = utcnow()
-    save_instance(session, instance)
+    set_committed_value(instance, "state", state.dump(workflow))
+    set_committed_value(instance, "updated_at", utcnow())
+    save_instances(session, [instance])
     check_in(session, instance, workflow)
 
 def ready_tasks_of(session: Session, project_id: int) -> list[Task]:

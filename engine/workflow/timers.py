@@ -11,10 +11,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Optional
 
-from sqlalchemy import Select, and_, bindparam, or_, select, update
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, undefer
-from sqlalchemy.orm.attributes import set_committed_value
 
 from engine.workflow import definitions, runtime
 from engine.platform.db import Database
@@ -22,7 +21,6 @@ from engine.workflow.due import pending_timers
 from engine.platform.errors import ConcurrentUpdate
 from engine.platform.models import Instance, Project, Task, utcnow
 
-STATE_COLUMNS = ("state", "status", "error", "next_timer_at", "updated_at")  # what advancing an instance changes on its row
 
 @dataclass
 class SweepResult:
@@ -81,35 +79,9 @@ def _fire_batch(session: Session, instances: list[Instance]) -> SweepResult:
         count = fire(session, instance, projects[instance.project_id], ready[instance.id])
         done.instances_fired += 1 if count else 0
         done.timers_fired += count
-    _write_states(session, instances)
+    runtime.save_instances(session, instances)
     runtime.flush_or_conflict(session)
     return done
-
-
-def _write_states(session: Session, instances: list[Instance]) -> None:
-    """Store the batch's instance rows in one executemany UPDATE guarded by each revision.
-
-    The ORM sends one UPDATE per versioned row; a batch of 200 would cost 200 round trips.
-    A row changed by another writer since it was claimed makes the count fall short: ConcurrentUpdate.
-    """
-    if not instances:
-        return
-    table = Instance.__table__
-    rows = [
-        {"b_id": i.id, "b_revision": i.revision, "state": i.state, "status": i.status, "error": i.error,
-         "next_timer_at": i.next_timer_at, "updated_at": i.updated_at, "revision": i.revision + 1}
-        for i in instances
-    ]
-    statement = (
-        update(table)
-        .where(table.c.id == bindparam("b_id"), table.c.revision == bindparam("b_revision"))
-        .values({key: bindparam(key) for key in STATE_COLUMNS + ("revision",)})
-    )
-    if session.connection().execute(statement, rows).rowcount != len(rows):
-        raise ConcurrentUpdate("定时器触发期间流程被他人更新，本批改为逐个触发")
-    for instance, row in zip(instances, rows):
-        for key in STATE_COLUMNS + ("revision",):
-            set_committed_value(instance, key, row[key])
 
 
 def _add(result: SweepResult, done: SweepResult) -> None:
