@@ -31,9 +31,10 @@ def main() -> None:
     wiring.install()
     parser = argparse.ArgumentParser()
     parser.add_argument("-n", type=int, default=200, help="lifecycles per path")
+    parser.add_argument("--pg", metavar="URL", help="run on PostgreSQL (a database named bench_engine is created there)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        db, registration, actors = prepared(tmp, "bench")
+        db, registration, actors = prepared(tmp, "bench_engine", args.pg)
         with db.session() as s:
             loaded = definitions.load(s, definitions.latest(s, lifecycle.LIFECYCLE).id)
         for _ in range(10):  # warm-up both paths
@@ -64,7 +65,7 @@ def main() -> None:
     tasks = len(T3_STEPS)
     print(f"T3 lifecycle, {tasks} user tasks, n={args.n} (median per instance)")
     print(f"raw SpiffWorkflow in memory : {r:8.2f} ms  ({r / tasks:.3f} ms/task)")
-    print(f"engine + SQLite persistence : {e:8.2f} ms  ({e / tasks:.3f} ms/task)")
+    print(f"engine + {'PostgreSQL' if args.pg else 'SQLite'} persistence : {e:8.2f} ms  ({e / tasks:.3f} ms/task)")
     print(f"engine, state restored/task : {c:8.2f} ms  ({c / tasks:.3f} ms/task)")
     print(f"ratio engine/raw            : {e / r:8.2f}  (target <= 2.0)")
     print(f"ratio restored/raw          : {c / r:8.2f}")

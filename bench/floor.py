@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -39,12 +40,16 @@ LOG = "INSERT INTO event (at, kind, project_id, instance_id, actor_id, bpmn_id, 
 class BareStore:
     """The minimal per-task transaction, by hand, on one instance row of the engine's schema."""
 
-    def __init__(self, connection: Any, loaded: definitions.LoadedDefinition, ids: dict[str, int], with_state: bool) -> None:
+    def __init__(self, connection: Any, loaded: definitions.LoadedDefinition, ids: dict[str, int], with_state: bool, sqlite: bool) -> None:
         self.db = connection
         self.loaded = loaded
         self.ids = ids
         self.with_state = with_state
-        self.revision = self.db.execute("SELECT revision FROM instance WHERE id=?", (ids["instance"],)).fetchone()[0]
+        # the driver's own placeholders; PostgreSQL returns the new task's id, SQLite's cursor knows it
+        self.sql = {name: sql if sqlite else sql.replace("?", "%s") for name, sql in
+                    (("claim", CLAIM), ("insert", INSERT_TASK if sqlite else INSERT_TASK + " RETURNING id"), ("save", SAVE_STATE), ("log", LOG))}
+        self.sqlite = sqlite
+        self.revision = self.db.execute(f"SELECT revision FROM instance WHERE id={int(ids['instance'])}").fetchone()[0]
         self.task_id = self.db.execute("SELECT max(id) FROM task").fetchone()[0]
 
     def __call__(self, wf: BpmnWorkflow, done: Any, data: dict) -> None:
@@ -52,16 +57,16 @@ class BareStore:
         now = utcnow().isoformat()
         payload = json.dumps(data, ensure_ascii=False)
         cur = self.db.cursor()
-        cur.execute(CLAIM, (self.ids["actor"], now, payload, self.task_id))
+        cur.execute(self.sql["claim"], (self.ids["actor"], now, payload, self.task_id))
         for ready in wf.get_tasks(state=TaskState.READY, manual=True):
             meta = self.loaded.user_tasks[ready.task_spec.bpmn_id]
-            cur.execute(INSERT_TASK, (self.ids["instance"], self.ids["project"], str(ready.id), meta.bpmn_id, meta.name,
-                                      meta.lane, meta.role, meta.scope, meta.stage, meta.form, now))
-            self.task_id = cur.lastrowid
+            cur.execute(self.sql["insert"], (self.ids["instance"], self.ids["project"], str(ready.id), meta.bpmn_id, meta.name,
+                                             meta.lane, meta.role, meta.scope, meta.stage, meta.form, now))
+            self.task_id = cur.lastrowid if self.sqlite else cur.fetchone()[0]
         text = state.dump(wf) if self.with_state else ""
-        cur.execute(SAVE_STATE, (text, now, self.ids["instance"], self.revision))
+        cur.execute(self.sql["save"], (text, now, self.ids["instance"], self.revision))
         self.revision += 1
-        cur.execute(LOG, (now, self.ids["project"], self.ids["instance"], self.ids["actor"], done.task_spec.bpmn_id, "办理", payload))
+        cur.execute(self.sql["log"], (now, self.ids["project"], self.ids["instance"], self.ids["actor"], done.task_spec.bpmn_id, "办理", payload))
         self.db.commit()
 
 
@@ -70,9 +75,10 @@ def main() -> None:
     wiring.install()
     parser = argparse.ArgumentParser()
     parser.add_argument("-n", type=int, default=200, help="lifecycles per path")
+    parser.add_argument("--pg", metavar="URL", help="run on PostgreSQL (a database named bench_floor is created there)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        db, registration, actors = prepared(tmp, "floor")
+        db, registration, actors = prepared(tmp, "bench_floor", args.pg)
         with db.session() as s:
             outcome = lifecycle.register(s, registration, actors[0])
             loaded = definitions.load(s, definitions.latest(s, lifecycle.LIFECYCLE).id)
@@ -80,8 +86,8 @@ def main() -> None:
         raw_connection = db.engine.raw_connection()  # carries the engine's WAL / synchronous pragmas
         paths = {
             "raw SpiffWorkflow in memory": None,
-            "+ bare rows, commit per task": BareStore(raw_connection.driver_connection, loaded, ids, with_state=False),
-            "+ bare rows and state": BareStore(raw_connection.driver_connection, loaded, ids, with_state=True),
+            "+ bare rows, commit per task": BareStore(raw_connection.driver_connection, loaded, ids, with_state=False, sqlite=db.is_sqlite),
+            "+ bare rows and state": BareStore(raw_connection.driver_connection, loaded, ids, with_state=True, sqlite=db.is_sqlite),
         }
         times: dict[str, list[float]] = {name: [] for name in paths}
         for round_ in range(args.n + 10):
@@ -95,9 +101,10 @@ def main() -> None:
     tasks = len(T3_STEPS)
     medians = {name: statistics.median(values) * 1000 for name, values in times.items()}
     base = medians["raw SpiffWorkflow in memory"]
-    print(f"T3 lifecycle, {tasks} user tasks, n={args.n} (median per instance)")
+    print(f"T3 lifecycle, {tasks} user tasks, n={args.n} (median per instance), {'PostgreSQL' if args.pg else 'SQLite'}")
     for name, value in medians.items():
         print(f"{name:32s}: {value:7.2f} ms  ({value / tasks:.3f} ms/task)  ratio {value / base:5.2f}")
+    print(f"load average (1, 5, 15 min)     : {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.engine import make_url
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
@@ -17,6 +18,7 @@ from engine.platform.db import Database
 from engine.platform.models import Project, User
 from engine.platform.org import can_act
 from engine.workflow.sandbox import SCRIPT_ENGINE
+from filler import pg_database
 
 FACTS = {"category": "industrial", "needs_land": False, "land_mu": 0.0, "dev_zone": False, "one_case_support": False}
 PASS = {"decision": "pass", "opinion": "同意"}
@@ -35,9 +37,9 @@ T3_STEPS = [
 ]
 
 
-def prepared(tmp: str, name: str) -> tuple[Database, dict, list[User]]:
-    """A migrated SQLite database with the demo org and bpmn/ deployed; a registration and the officials."""
-    db = Database(f"sqlite:///{tmp}/{name}.db")
+def prepared(tmp: str, name: str, pg_url: str | None = None) -> tuple[Database, dict, list[User]]:
+    """A migrated database (SQLite in `tmp`, or a fresh PostgreSQL database named after `name`) with the demo org and bpmn/ deployed; a registration and the officials."""
+    db = pg_database(make_url(pg_url).set(database=name).render_as_string(hide_password=False)) if pg_url else Database(f"sqlite:///{tmp}/{name}.db")
     schema.upgrade(db)
     with db.session() as s:
         demo.load_org(s)
