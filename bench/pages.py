@@ -32,6 +32,9 @@ and ≤ 100 MB.
 The bulk event rows have no hash-chain columns (see bench/county.py): `zhikong audit verify`
 names the first of them as written outside the system.
 
+`--keep DIR` keeps the SQLite files and reuses a complete fill on the next run; `--only TEXT`
+measures only the routes whose label contains TEXT (a fix checked at volume in seconds).
+
 Run: `python bench/pages.py --scale 0.01` (SQLite only, a minute), and at full size
 `python bench/pages.py --pg postgresql+psycopg://postgres@127.0.0.1:5432/bench_pages`.
 """
@@ -409,10 +412,13 @@ class Measured:
     skipped: list[tuple[str, str]]
 
 
-def measure(db: Database, runs: int, budget: float, export_runs: int, users: Optional[dict[str, Request]] = None) -> Measured:
-    """Every route on a filled database; `users` fixes each label's user (from the demo-size run), else they are chosen."""
+def measure(db: Database, runs: int, budget: float, export_runs: int, users: Optional[dict[str, Request]] = None,
+            only: Optional[str] = None) -> Measured:
+    """Every route on a filled database (or those whose label contains `only`); `users` fixes each label's user (from the demo-size run), else they are chosen."""
     app, clients = app_for(db)
     found, skipped = route_requests(app, Ids.read(db))
+    if only:
+        found = [r for r in found if only in r.label]
     if users is None:
         found = choose_users(db, clients, found)
     else:
@@ -534,22 +540,25 @@ def build(db: Database, sizes: Optional[county.Sizes]) -> None:
     county.extend(db, sizes or county.DEMO, first_bulk or 10**9)
 
 
-def run(label: str, make_db: Callable[[str], Database], scale: float, events_per_project: int, args: argparse.Namespace) -> int:
+def run(label: str, make_db: Callable[[str], tuple[Database, bool, Callable[[], None]]], scale: float, events_per_project: int, args: argparse.Namespace) -> int:
     """Demo size, then full size, on one backend; prints the sizes and the tables, returns the rows missing a target."""
-    small = make_db("demo")
-    build(small, None)
-    demo_figures = measure(small, args.runs, args.budget, args.export_runs)
+    small, reused, filled_up = make_db("demo")
+    if not reused:
+        build(small, None)
+        filled_up()
+    demo_figures = measure(small, args.runs, args.budget, args.export_runs, only=args.only)
     small.dispose()
     users = {r.label: r for r in demo_figures.requests}
-    big = make_db("full")
-    scale = fitting_scale(big, scale)
-    sizes = county.Sizes.county(scale, events_per_project)
+    big, reused, filled_up = make_db("full")
     started = time.perf_counter()
-    build(big, sizes)
+    if not reused:
+        scale = fitting_scale(big, scale)
+        build(big, county.Sizes.county(scale, events_per_project))
+        filled_up()
     filled = county.counts(big)
-    print(f"{label}: filled scale {scale:g} in {time.perf_counter() - started:.0f} s, {database_bytes(big) / 2**30:.2f} GB: "
-          + ", ".join(f"{name} {count:,}" for name, count in filled.items()))
-    full_figures = measure(big, args.runs, args.budget, args.export_runs, users)
+    print(f"{label}: {'reused' if reused else f'filled scale {scale:g} in {time.perf_counter() - started:.0f} s'}, "
+          f"{database_bytes(big) / 2**30:.2f} GB: " + ", ".join(f"{name} {count:,}" for name, count in filled.items()))
+    full_figures = measure(big, args.runs, args.budget, args.export_runs, users, only=args.only)
     big.dispose()
     return report(label, full_figures, demo_figures)
 
@@ -564,21 +573,36 @@ def main() -> None:
     parser.add_argument("--export-runs", type=int, default=3, help="timed downloads per export")
     parser.add_argument("--pg", help="PostgreSQL URL of a database this bench may empty (e.g. …/bench_pages)")
     parser.add_argument("--no-sqlite", action="store_true", help="skip the SQLite run")
+    parser.add_argument("--keep", type=Path, help="SQLite only: fill into this folder and keep the files; reuse them when there")
+    parser.add_argument("--only", help="measure only the routes whose label contains this text")
     parser.add_argument("--export", nargs=3, metavar=("URL", "PATH", "USER"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.export:
         url, path, username = args.export
         export_child(url, path, username, args.export_runs)
         return
-    tmp = Path(tempfile.mkdtemp(prefix="zhikong-pages-"))
+    tmp = args.keep or Path(tempfile.mkdtemp(prefix="zhikong-pages-"))
+    tmp.mkdir(parents=True, exist_ok=True)
+
+    def sqlite(name: str) -> tuple[Database, bool, Callable[[], None]]:
+        """The backend's database; whether a complete earlier fill is reused; what marks this fill complete."""
+        path, mark = tmp / f"{name}.db", tmp / f"{name}.filled"
+        reused = args.keep is not None and mark.exists() and path.exists()
+        if not reused:
+            mark.unlink(missing_ok=True)
+            for leftover in tmp.glob(f"{name}.db*"):
+                leftover.unlink()
+        return Database(f"sqlite:///{path}"), reused, mark.touch
+
     misses = 0
     try:
         if not args.no_sqlite:
-            misses += run("SQLite", lambda name: Database(f"sqlite:///{tmp / name}.db"), args.scale, 10, args)
+            misses += run("SQLite", sqlite, args.scale, 10, args)
         if args.pg:
-            misses += run("PostgreSQL", lambda name: pg_database(args.pg), args.scale, 100, args)
+            misses += run("PostgreSQL", lambda name: (pg_database(args.pg), False, lambda: None), args.scale, 100, args)
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if args.keep is None:
+            shutil.rmtree(tmp, ignore_errors=True)
     print(f"{misses} rows miss a target in all")
 
 
