@@ -15,7 +15,7 @@ from engine.supervision.models import CoordinationCase, Criticism, UnitTarget
 
 from .guard import requires, signed_in
 from .auth import official
-from .params import required_number, year_arg
+from .params import int_arg, required_number, year_arg
 from .services import db
 
 bp = Blueprint("supervision", __name__)
@@ -34,11 +34,11 @@ def cases() -> ResponseReturnValue:
     """交办单 list with each item's light."""
     with db().session() as s:
         me = official(s)
-        rows = coordination.cases_for(s, me)
+        page = coordination.cases_for(s, me, int_arg("page") or 1)
         today = clock.local_today()
         view = [(c, c.project.name, c.unit.name, [(i, i.responsible_unit.name, coordination.item_light(i, today)) for i in c.items])
-                for c in rows]
-    return render_template("supervision/cases.html", cases=view,
+                for c in page.rows]
+    return render_template("supervision/cases.html", cases=view, page=page,
                            status_labels=coordination.CASE_STATUS_LABELS, light_labels=coordination.LIGHT_LABELS)
 
 

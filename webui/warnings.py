@@ -34,7 +34,7 @@ def _board_context() -> dict[str, Any]:
     with db().session() as s:
         board = lights.board(s, now, {visible} if visible is not None else None, sort, unit_filter, deputy_filter, int_arg("page") or 1)
         settings = warning_settings.get_all(s)
-        late = progress.late_updates(s, unit_id=visible)[-20:][::-1]
+        late = progress.late_updates(s, unit_id=visible)
     return dict(
         board=board,
         red=board.red,

@@ -25,7 +25,7 @@ from engine.enterprises.models import EnterpriseEntry, IndustryTag
 from engine.platform.errors import AlreadyCompleted, InvalidInput, NotAllowed, NotFound
 from engine.platform.xlsx import ImportPreview, ImportRow, read_table, workbook
 from engine.platform.models import Event, OrgUnit, Project, User, utcnow
-from engine.projects.queries import Page
+from engine.platform.paging import Page, page_of
 
 LIST_KINDS = {
     "target": "目标招引企业",
@@ -420,10 +420,7 @@ def _filtered(flt: EntryFilter) -> Select[EnterpriseEntry]:
 
 def listing(session: Session, flt: EntryFilter, page: int, per_page: int) -> Page[EnterpriseEntry]:
     """One page of matching entries with the total; an out-of-range page shows the last one."""
-    total = session.scalar(select(func.count()).select_from(_filtered(flt).subquery())) or 0
-    page = min(max(1, page), max(1, -(-total // per_page)))
-    query = _filtered(flt).order_by(EnterpriseEntry.id.desc()).offset((page - 1) * per_page).limit(per_page)
-    return Page(list(session.scalars(query)), total, page, per_page)
+    return page_of(session, _filtered(flt).order_by(EnterpriseEntry.id.desc()), page, per_page)
 
 
 def matching(session: Session, flt: EntryFilter) -> list[EnterpriseEntry]:

@@ -10,7 +10,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
-from typing import Any, Generic, Optional, Protocol, TypeVar
+from typing import Any, Optional, Protocol
 
 from sqlalchemy import ColumnElement, ColumnExpressionArgument, Index, Select, func, or_, select
 from sqlalchemy.orm import Session, aliased
@@ -20,33 +20,13 @@ from engine.workflow import definitions
 from engine.platform import permissions
 from engine.platform.clock import LOCAL
 from engine.platform.errors import NotFound
+from engine.platform.paging import Page, page_number
 from engine.platform.models import Definition, Event, Instance, OrgUnit, Project, Task, User, UserRole
 from engine.platform.org import can_act, ready_tasks_query
 from engine.workflow.parser import parse_xml
 
-T = TypeVar("T")
 BPMN_NS = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
 LOGGED_TAGS = {"userTask", "businessRuleTask", "endEvent", "startEvent"}
-
-
-@dataclass
-class Page(Generic[T]):
-    """One page of rows plus the total, for pagination."""
-
-    rows: list[T]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        """Number of pages (at least 1)."""
-        return max(1, -(-self.total // self.per_page))
-
-
-def _page_number(page: int, per_page: int, total: int) -> int:
-    """Clamp a requested page into range so an out-of-range link shows the last page."""
-    return min(max(1, page), max(1, -(-total // per_page)))
 
 
 # ---------------------------------------------------------------- inbox
@@ -103,7 +83,7 @@ def inbox(session: Session, user: Any, flt: InboxFilter, now: datetime, page: in
     """我的待办: the tasks `user` may act on, filtered and paginated (soonest due first by default)."""
     query = _inbox_query(user, flt, now)
     total = session.scalar(query.with_only_columns(func.count()).order_by(None)) or 0
-    page = _page_number(page, per_page, total)
+    page = page_number(page, per_page, total)
     tasks = session.execute(
         query.with_only_columns(Task.id, Task.name, Task.stage, Task.created_at, Task.due_at, Task.project_id)
         .limit(per_page)
@@ -160,7 +140,7 @@ def done(session: Session, user_id: int, page: int = 1, per_page: int = 20) -> P
     """已办: tasks the user completed, newest first."""
     where = Task.completed_by == user_id
     total = session.scalar(select(func.count()).where(where)) or 0
-    page = _page_number(page, per_page, total)
+    page = page_number(page, per_page, total)
     rows = session.execute(
         select(Task.id, Task.name, Task.completed_at, Project.id, Project.name, Task.data)
         .join(Project, Project.id == Task.project_id)
@@ -290,7 +270,7 @@ def ledger(session: Session, flt: LedgerFilter, now: datetime, lights: LightSour
     if flt.stage:
         conditions.append(Project.stage == flt.stage)
     total = counts.get(flt.stage, 0) if flt.stage else sum(counts.values())
-    page = _page_number(page, per_page, total)
+    page = page_number(page, per_page, total)
     landing, attracting = aliased(OrgUnit), aliased(OrgUnit)
     rows = session.execute(
         select(

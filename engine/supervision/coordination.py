@@ -9,12 +9,13 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from engine.workflow import definitions, hooks, runtime
 from engine.platform import inputs, notifications, permissions
 from engine.platform.clock import LOCAL, local_today
 from engine.platform.errors import InvalidInput, NotFound
+from engine.platform.paging import Page, page_of
 from engine.platform.models import Event, Instance, OrgUnit, Project, Task, User, UserRole, utcnow
 from engine.supervision.models import CoordinationCase, CoordinationItem, Criticism
 
@@ -250,10 +251,13 @@ def record_criticism(
     return row
 
 
-def cases_for(session: Session, user: User) -> list[CoordinationCase]:
-    """Cases a user may see: county-wide roles see all; a unit sees those it raised or has items in."""
-    query = select(CoordinationCase).order_by(CoordinationCase.submitted_at.desc())
+CASES_PAGE = 30
+
+
+def cases_for(session: Session, user: User, page: int = 1, per_page: int = CASES_PAGE) -> Page[CoordinationCase]:
+    """A page of the cases a user may see, newest first: county-wide roles see all; a unit sees those it raised or has items in."""
+    query = select(CoordinationCase).order_by(CoordinationCase.submitted_at.desc(), CoordinationCase.id.desc())
     if not permissions.allowed(user, "supervision.view_county"):
         in_items = select(CoordinationItem.case_id).where(CoordinationItem.responsible_unit_id == user.unit_id)
         query = query.where((CoordinationCase.unit_id == user.unit_id) | CoordinationCase.id.in_(in_items))
-    return list(session.scalars(query))
+    return page_of(session, query.options(selectinload(CoordinationCase.items)), page, per_page)

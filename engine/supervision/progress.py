@@ -86,14 +86,12 @@ def notes_of(session: Session, project_id: int, limit: int = 100) -> list[Progre
     return list(session.scalars(query.order_by(ProgressNote.id.desc()).limit(limit)))
 
 
-def late_updates(session: Session, unit_id: Optional[int] = None, since: Optional[date] = None) -> list[LateUpdate]:
-    """Late-update records, optionally for one unit and from a date on (the assessment reads these)."""
+def late_updates(session: Session, unit_id: Optional[int] = None, limit: int = 20) -> list[LateUpdate]:
+    """The newest late-update records, newest first, optionally of one unit (the board shows a page, never the years)."""
     query = select(LateUpdate)
     if unit_id is not None:
         query = query.where(LateUpdate.unit_id == unit_id)
-    if since is not None:
-        query = query.where(LateUpdate.recorded_on >= since)
-    return list(session.scalars(query.order_by(LateUpdate.recorded_on, LateUpdate.id)))
+    return list(session.scalars(query.order_by(LateUpdate.recorded_on.desc(), LateUpdate.id.desc()).limit(limit)))
 
 
 def scan(session: Session, now: datetime) -> int:

@@ -89,6 +89,21 @@ def test_case_list_names_the_raising_unit_of_every_case(web: Web) -> None:
     assert "供电接入" in page.get_data(as_text=True) and "安文街道" in page.get_data(as_text=True)
 
 
+def test_case_list_pages_through_more_cases_than_one_page_holds(web: Web) -> None:
+    client, auth, h = web
+    pid = h.register(by="anwen", name="分页协调项目")
+    with h.db.session() as s:
+        for n in range(coordination.CASES_PAGE + 1):
+            coordination.submit(s, pid, s.merge(h.user("anwen")), {"title": f"协调问题{n:02d}", "problem": "需县级协调", "material": "书面报告"})
+    auth.login("bangongshi")
+    first = client.get("/supervision").get_data(as_text=True)
+    assert "第 1 / 2 页" in first and 'rel="next"' in first
+    assert "协调问题30" in first and "协调问题00" not in first  # newest first
+    second = client.get("/supervision?page=2").get_data(as_text=True)
+    assert "协调问题00" in second and "协调问题30" not in second and 'rel="prev"' in second
+    assert client.get("/supervision?page=99").get_data(as_text=True).count("协调问题00") == 1  # past the end: the last page
+
+
 def norm(value: object) -> object:
     """A cell as a number when it is one (the page prints 0.0 where the sheet stores 0)."""
     try:
