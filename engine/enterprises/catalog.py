@@ -13,7 +13,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, func, literal, select, update
 from sqlalchemy.orm import Session
 
 from engine.projects import lifecycle
@@ -21,7 +21,7 @@ from engine.platform import inputs, permissions
 from engine.platform.db import matched_rows
 from engine.projects import record
 from engine.workflow import runtime
-from engine.enterprises.models import EnterpriseEntry, IndustryTag
+from engine.enterprises.models import EVENT_KIND, EnterpriseEntry, IndustryTag, entry_of
 from engine.platform.errors import AlreadyCompleted, InvalidInput, NotAllowed, NotFound
 from engine.platform.xlsx import ImportPreview, ImportRow, read_table, workbook
 from engine.platform.models import Event, OrgUnit, Project, User, utcnow
@@ -52,7 +52,6 @@ FIELD_LABELS = {
 }
 TEXT_LIMITS = {"name": 200, "region": 100, "contact_name": 80, "contact_phone": 40, "notes": 2000}
 SOURCE_UNIT_KINDS = ("office", "zone", "town", "department")
-EVENT_KIND = "enterprise"
 TAG_EVENT_KIND = "enterprise_tag"
 LEAD_FIELDS = (
     "name", "investor", "source_channel", "landing_unit_id", "landing_platform_id", "category", "is_manufacturing",
@@ -385,7 +384,7 @@ def history(session: Session, entry_id: int) -> list[HistoryLine]:
     rows = session.execute(
         select(Event.at, User.display_name, Event.summary)
         .outerjoin(User, User.id == Event.actor_id)
-        .where(Event.kind == EVENT_KIND, Event.payload["entry_id"].as_integer() == entry_id)
+        .where(Event.kind == literal(EVENT_KIND, literal_execute=True), entry_of(Event.payload) == entry_id)  # the index's own words
         .order_by(Event.at, Event.id)
     )
     return [HistoryLine(at, actor or "", summary) for at, actor, summary in rows]
