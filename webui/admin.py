@@ -24,6 +24,7 @@ from .auth import official
 from .services import db
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+STUCK_SHOWN = 20  # per kind: the card names the worst cases; the filters below list every instance
 NAV = [(90, "运维管理", "admin.console", "admin.operate"), (92, "人员与角色", "admin.users", "admin.operate")]
 PAGE_SIZE = 50
 TOKEN_LABELS = {"active": "当前环节", "completed": "已完成", "errored": "出错"}
@@ -44,7 +45,7 @@ def console() -> ResponseReturnValue:
     page = max(int_arg("page") or 1, 1)
     with db().session() as s:
         counts = overview.counts(s)
-        stuck = overview.find_stuck(s)
+        stuck = overview.find_stuck(s, limit=STUCK_SHOWN)
         refused = recheck.refused_versions(s)
         rows, total = overview.list_instances(s, filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
         choices = overview.filter_choices(s)
@@ -53,6 +54,8 @@ def console() -> ResponseReturnValue:
         "admin/console.html",
         counts=counts,
         stuck=stuck,
+        stuck_shown=STUCK_SHOWN,
+        stuck_more=any(sum(1 for item in stuck if item.kind == kind) >= STUCK_SHOWN for kind in {item.kind for item in stuck}),
         refused=refused,
         rows=rows,
         total=total,

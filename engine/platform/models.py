@@ -22,6 +22,7 @@ from sqlalchemy import (
     UniqueConstraint,
     and_,
     or_,
+    text,
 )
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -186,7 +187,10 @@ class Instance(Base):
     """One running process (a lifecycle, a coordination item …) linked to a project; own state only, never the spec."""
 
     __tablename__ = "instance"
-    __table_args__ = (Index("ix_instance_timer_due", "status", "next_timer_at"),)  # the timer sweep's range scan
+    __table_args__ = (
+        Index("ix_instance_timer_due", "status", "next_timer_at"),  # the timer sweep's range scan
+        Index("ix_instance_updated", "updated_at", "id"),  # the admin console's newest-first pages
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("project.id"), index=True)
     process_id: Mapped[str] = mapped_column(String(80), default="project_lifecycle", index=True)
@@ -213,6 +217,8 @@ class Task(Base):
         Index("ix_task_instance_status", "instance_id", "status"),
         Index("ix_task_completed_by", "completed_by", "completed_at"),
         Index("ix_task_status_due", "status", "due_at"),  # overdue ready tasks, county-wide (lights, dashboard)
+        Index("ix_task_orphaned", "orphaned_at", sqlite_where=text("orphaned_at IS NOT NULL"),
+              postgresql_where=text("orphaned_at IS NOT NULL")),  # the few orphaned tasks among a million
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("instance.id"))
@@ -241,6 +247,7 @@ class Event(Base):
     """Append-only log: starts, completions, decisions, deploys, errors, admin actions."""
 
     __tablename__ = "event"
+    __table_args__ = (Index("ix_event_kind", "kind", "id"),)  # one kind's events among the years of all (refusals, locks, tags)
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
     kind: Mapped[str] = mapped_column(String(30))

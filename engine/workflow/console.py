@@ -167,21 +167,33 @@ def list_instances(
         conditions.append(Project.deputy_id == filters.deputy_id)
     if filters.overdue:
         conditions.append(select(Task.id).where(Task.instance_id == Instance.id, Task.status == "ready", Task.due_at < now).exists())
-    base = (
+    counted = select(func.count()).select_from(Instance).where(*conditions)
+    if filters.unit_id or filters.deputy_id:
+        counted = counted.join(Project, Instance.project_id == Project.id)
+    total = session.scalar(counted) or 0
+    page = (  # the page's instances first, newest activity first (an index walk), then their names
+        select(Instance.id)
+        .join(Project, Instance.project_id == Project.id)
+        .where(*conditions)
+        .order_by(Instance.updated_at.desc(), Instance.id.desc())
+        .limit(limit)
+        .offset(offset)
+    ).subquery()
+    found = session.execute(
         select(Instance, Project.name, Definition.process_id, Definition.version, unit.name, deputy.display_name)
+        .join(page, page.c.id == Instance.id)
         .join(Project, Instance.project_id == Project.id)
         .join(Definition, Instance.definition_id == Definition.id)
         .join(unit, Project.landing_unit_id == unit.id)
         .join(deputy, Project.deputy_id == deputy.id)
-        .where(*conditions)
-    )
-    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
-    found = session.execute(base.order_by(Instance.updated_at.desc(), Instance.id.desc()).limit(limit).offset(offset)).all()
+        .order_by(Instance.updated_at.desc(), Instance.id.desc())
+    ).all()
     ids = [row[0].id for row in found]
     ready: dict[int, list[Task]] = {i: [] for i in ids}
-    if ids:
-        for task in session.scalars(select(Task).where(Task.instance_id.in_(ids), Task.status.in_(("ready", "suspended")))):
-            ready[task.instance_id].append(task)
+    if ids:  # by instance alone (its index), the few rows of each then kept by status
+        for task in session.scalars(select(Task).where(Task.instance_id.in_(ids))):
+            if task.status in ("ready", "suspended"):
+                ready[task.instance_id].append(task)
     rows = []
     for instance, project_name, process_id, version, unit_name, deputy_name in found:
         tasks = ready[instance.id]
@@ -300,11 +312,10 @@ def find_stuck(
         found.append(Stuck("overdue", task.instance_id, task.project_id, name, text, as_utc(task.due_at), task.bpmn_id, task.id))
     found.extend(_dead_waits(session, limit))
     idle_since = now - timedelta(days=settings.idle_days)
-    last_activity = func.coalesce(Project.last_progress_at, Instance.updated_at)
-    idle = session.execute(
+    idle = session.execute(  # longest unmoved first, walking the instances' update index until the page is full
         select(Instance, Project.name, Project.last_progress_at).join(Project, Instance.project_id == Project.id)
         .where(Instance.status == "running", Instance.updated_at < idle_since, or_(Project.last_progress_at.is_(None), Project.last_progress_at < idle_since))
-        .order_by(last_activity).limit(limit)
+        .order_by(Instance.updated_at, Instance.id).limit(limit)
     ).all()
     for instance, name, progress_at in idle:
         last = max(t for t in (as_utc(instance.updated_at), as_utc(progress_at)) if t is not None)

@@ -1,6 +1,8 @@
 """Admin pages over HTTP: role checks, CSRF, inline errors that store nothing, repairs that stick."""
 from __future__ import annotations
 
+import pytest
+
 import json
 import re
 from html import unescape
@@ -53,6 +55,23 @@ def test_console_lists_stuck_projects_with_reasons_and_counts(ahs: AdminHelper, 
     table = filtered[filtered.index('id="instances"'):]
     assert "除零项目" in table and "正常项目" not in table
     assert f'href="/admin/instances/{ahs.instance(broken).id}"' in table
+
+
+def test_the_stuck_card_names_a_few_of_each_kind_and_says_the_filters_list_the_rest(
+    ahs: AdminHelper, client: FlaskClient, web: WebAdmin, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import webui.admin
+
+    monkeypatch.setattr(webui.admin, "STUCK_SHOWN", 2)
+    ahs.deploy(with_division_script())
+    for n in range(3):
+        ahs.register(name=f"除零项目{n}")
+    web.login()
+    page = _text(client.get("/admin/"))
+    stuck = page[page.index('id="stuck"'):page.index('class="stage-counts status-counts"')]
+    assert stuck.count('data-kind="error"') == 2 and 'id="stuck-count">2+<' in stuck
+    assert "每类最多列出 2 项" in stuck
+    assert re.search(r'data-status="error"[^>]*>出错<b>3</b>', page)  # the counts and the filtered list still hold all
 
 
 def test_retry_form_errors_are_inline_and_store_nothing(ahs: AdminHelper, client: FlaskClient, web: WebAdmin) -> None:
