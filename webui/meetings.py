@@ -37,7 +37,7 @@ def index() -> ResponseReturnValue:
     with db().session() as s:
         me = official(s)
         kinds = _visible_kinds(s, me)
-        rows = [(kind, len(meetings.waiting_tasks(s, kind.key)), meetings.open_meetings(s, kind.key)) for kind in kinds]
+        rows = [(kind, meetings.waiting_count(s, kind.key), meetings.open_meetings(s, kind.key)) for kind in kinds]
         history = [(m, meetings.title(m), len(meetings.agenda(s, m.id))) for m in meetings.recent(s)]
     return render_template("meetings/index.html", rows=rows, history=history)
 
@@ -53,7 +53,7 @@ def open_meeting() -> ResponseReturnValue:
             abort(404)
         if not meetings.may_convene(official(s), kind):
             abort(403)
-        waiting = [(t, t.project.name) for t in meetings.waiting_tasks(s, kind.key)]
+        waiting = meetings.waiting_names(s, kind.key)
     if request.method == "GET":
         values = {"held_on": datetime.now(LOCAL).date().isoformat()}
         return render_template("meetings/new.html", kind=kind, waiting=waiting, values=values, errors={})

@@ -14,7 +14,7 @@ from typing import Any, Optional
 
 from jsonschema.protocols import Validator
 
-from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, Text, func, select
+from sqlalchemy import Date, DateTime, ForeignKey, Integer, Select, String, Text, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.projects import lifecycle
@@ -22,7 +22,7 @@ from engine.workflow import definitions, forms, runtime
 from engine.platform import inputs, permissions
 from engine.projects import queries
 from engine.platform.errors import InvalidInput, NotAllowed, NotFound
-from engine.platform.models import Base, Event, Instance, Project, Task, User, utcnow
+from engine.platform.models import Base, Definition, Event, Instance, Project, Task, User, utcnow
 from engine.platform.org import can_act
 
 KIND_NAMES = {
@@ -108,20 +108,44 @@ def individual_decision_allowed(session: Session, task: Task, project: Project) 
 
 def waiting_tasks(session: Session, kind: str) -> list[Task]:
     """Ready tasks at a meeting step of `kind`, across every definition version in use, oldest first."""
-    definition_ids = session.scalars(
-        select(Instance.definition_id).distinct().join(Task, Task.instance_id == Instance.id).where(Task.status == "ready")
-    ).all()
     tasks: list[Task] = []
-    for definition_id in definition_ids:
-        steps = [m.bpmn_id for m in definitions.load(session, definition_id).user_tasks.values() if m.meeting == kind]
-        if not steps:
-            continue
-        tasks += session.scalars(
-            select(Task)
-            .join(Instance, Instance.id == Task.instance_id)
-            .where(Instance.definition_id == definition_id, Task.status == "ready", Task.bpmn_id.in_(steps))
-        ).all()
+    for definition_id, steps in _steps_in_use(session, kind):
+        tasks += session.scalars(_waiting(definition_id, steps)).all()
     return sorted(tasks, key=lambda t: (t.created_at, t.id))
+
+
+def waiting_names(session: Session, kind: str) -> list[str]:
+    """The names of the projects waiting at a meeting step of `kind`, oldest first (the agenda a sitting would get)."""
+    rows = [row for definition_id, steps in _steps_in_use(session, kind)
+            for row in session.execute(_waiting(definition_id, steps).with_only_columns(Task.created_at, Task.id, Project.name)
+                                       .join(Project, Project.id == Task.project_id))]
+    return [name for _created, _id, name in sorted(rows, key=lambda row: (row[0], row[1]))]
+
+
+def waiting_count(session: Session, kind: str) -> int:
+    """How many ready tasks wait at a meeting step of `kind` (the meetings page's figure), counted in SQL."""
+    return sum(session.scalar(_waiting(definition_id, steps).with_only_columns(func.count())) or 0
+               for definition_id, steps in _steps_in_use(session, kind))
+
+
+def _steps_in_use(session: Session, kind: str) -> list[tuple[int, list[str]]]:
+    """Each definition version with a running instance, and its steps decided at a meeting of `kind`."""
+    running = select(Instance.id).where(Instance.definition_id == Definition.id, Instance.status == "running").exists()
+    found = []
+    for definition_id in session.scalars(select(Definition.id).where(running)):
+        steps = [m.bpmn_id for m in definitions.load(session, definition_id).user_tasks.values() if m.meeting == kind]
+        if steps:
+            found.append((definition_id, steps))
+    return found
+
+
+def _waiting(definition_id: int, steps: list[str]) -> Select[Task]:
+    """The ready tasks at these steps of one definition version (through the ready-by-step index)."""
+    return (
+        select(Task)
+        .join(Instance, Instance.id == Task.instance_id)
+        .where(Task.status == "ready", Task.bpmn_id.in_(steps), Instance.definition_id == definition_id)
+    )
 
 
 def may_convene(user: User, kind: MeetingKind) -> bool:
@@ -143,7 +167,7 @@ def open_meeting(session: Session, kind_key: str, fields: dict[str, Any], actor:
     location = inputs.text(fields.get("location"), "location", "会议地点", 120, errors)
     if errors:
         raise InvalidInput(errors)
-    if not waiting_tasks(session, kind.key):
+    if not waiting_count(session, kind.key):
         raise InvalidInput({"_form": f"目前没有等待{kind.name}审议的项目，无需召开会议"})
     assert held_on is not None
     year_start = date(held_on.year, 1, 1)

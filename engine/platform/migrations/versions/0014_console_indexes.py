@@ -1,4 +1,4 @@
-"""indexes for the admin console at county scale: instances by last activity, one kind of event among years of events, the few orphaned tasks among a million
+"""indexes for the admin console and meetings at county scale: instances by last activity, one kind of event among years of events, the few orphaned tasks among a million, the ready tasks at one step
 
 Revision ID: 0014
 Revises: 0013, 0005 (the task's orphaned_at column comes from 0005's branch)
@@ -15,11 +15,13 @@ depends_on = None
 def upgrade() -> None:
     op.create_index("ix_instance_updated", "instance", ["updated_at", "id"])
     op.create_index("ix_event_kind", "event", ["kind", "id"])
+    op.create_index("ix_task_step_status", "task", ["bpmn_id", "status"])
     orphaned = sa.text("orphaned_at IS NOT NULL")
     op.create_index("ix_task_orphaned", "task", ["orphaned_at"], sqlite_where=orphaned, postgresql_where=orphaned)
 
 
 def downgrade() -> None:
     op.drop_index("ix_task_orphaned", table_name="task")
+    op.drop_index("ix_task_step_status", table_name="task")
     op.drop_index("ix_event_kind", table_name="event")
     op.drop_index("ix_instance_updated", table_name="instance")
