@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, aliased
 from engine.platform import notifications, sqltime
 from engine.platform import warning_settings
 from engine.platform.clock import LOCAL
+from engine.supervision.models import LAST_ACTIVITY
 from engine.platform.models import OrgUnit, Project, Task, User
 
 GREEN, YELLOW, RED = "green", "yellow", "red"
@@ -117,7 +118,7 @@ def overdue_tasks(session: Session, now: datetime, unit_ids: Optional[set[int]] 
 def stale_projects(session: Session, now: datetime, settings: dict[str, Any],
                    unit_ids: Optional[set[int]] = None, project_ids: Optional[list[int]] = None) -> list[tuple[int, datetime, str]]:
     """(project id, last update, light) of projects in progress past the yellow threshold (of `project_ids` when given)."""
-    last = func.coalesce(Project.last_progress_at, Project.registered_at)
+    last = LAST_ACTIVITY
     query = select(Project.id, last).where(
         Project.status == "active", last <= now - timedelta(days=settings["progress_yellow_days"])
     )
@@ -170,7 +171,7 @@ def lights_of(session: Session, project_ids: list[int], now: datetime) -> dict[i
         )
         for pid, due_at, created_at in session.execute(tasks):
             worse(pid, task_light(due_at, created_at, now))
-        last = func.coalesce(Project.last_progress_at, Project.registered_at)
+        last = LAST_ACTIVITY
         for pid, last_update in session.execute(select(Project.id, last).where(Project.id.in_(chunk), Project.status == "active")):
             worse(pid, progress_light(last_update, now, settings))
     return result
@@ -332,10 +333,12 @@ def _worst(session: Session, now: datetime, settings: dict[str, Any], unit_ids: 
     overdue = (
         select(Task.project_id.label("project_id"), case((late_by_its_own_length, 2), else_=1).label("rank"),
                cast(sqltime.seconds_between(session, Task.due_at, at) / 86400.0, Integer).label("days"))
-        .join(Project, Project.id == Task.project_id)
-        .where(Task.status == "ready", Task.due_at <= now, Project.status == "active", *visible)
+        # led by the overdue-task index (a few thousand rows), each one's project checked by its key; a join would let a
+        # planner without statistics (SQLite) walk every active project's tasks through the project index instead
+        .where(Task.status == "ready", Task.due_at <= now,
+               select(Project.id).where(Project.id == Task.project_id, Project.status == "active", *visible).exists())
     )
-    last = func.coalesce(Project.last_progress_at, Project.registered_at)
+    last = LAST_ACTIVITY
     stale = select(
         Project.id.label("project_id"),
         case((last <= now - timedelta(days=settings["progress_red_days"]), 2), else_=1).label("rank"),

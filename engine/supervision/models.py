@@ -5,7 +5,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Optional
 
-from sqlalchemy import JSON, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, select
+from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, func, select
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from engine.platform.models import Base, Definition, Money, OrgUnit, Project, utcnow
@@ -118,3 +118,9 @@ class PublishedRanking(Base):
     rule_version: Mapped[int] = column_property(
         select(Definition.version).where(Definition.id == rule_definition_id).correlate_except(Definition).scalar_subquery()
     )
+
+
+LAST_ACTIVITY = func.coalesce(Project.last_progress_at, Project.registered_at)
+"""When a project last showed progress (its registration until the first note): what the progress lights read."""
+Index("ix_project_last_activity", Project.status, LAST_ACTIVITY)
+"""The active projects silent since a date, without reading every active project."""

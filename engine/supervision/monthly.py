@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from engine.platform import notifications, permissions
 from engine.platform import warning_settings
 from engine.platform.clock import LOCAL
+from engine.supervision.models import LAST_ACTIVITY
 from engine.platform.models import Project, Task
 
 AGENDA_ROLE = "assessment_group"  # the 研判小组 lane's role (bpmn/lanes.yaml): its tasks are the agenda, its holders convene the meeting
@@ -35,7 +36,7 @@ def progress_reminder(session: Session, month: str, month_start: datetime, repor
     """Remind each unit with projects in progress to update them before the monthly report meeting."""
     if not notifications.claim_alert(session, f"monthly:progress:{month}"):
         return 0
-    last = func.coalesce(Project.last_progress_at, Project.registered_at)
+    last = LAST_ACTIVITY
     rows = session.execute(
         select(Project.landing_unit_id, func.count(Project.id), func.sum(case((last < month_start, 1), else_=0)))
         .where(Project.status == "active")
