@@ -5,7 +5,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Optional
 
-from sqlalchemy import Date, DateTime, ForeignKey, Numeric, String
+from sqlalchemy import Date, DateTime, ForeignKey, Index, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from engine.platform.models import Base, Money, Project, User, utcnow
@@ -35,6 +35,10 @@ class FundDisbursement(Voidable, Base):
     """One payment of the industrial fund to a project (拨付记录), in 万元."""
 
     __tablename__ = "fund_disbursement"
+    __table_args__ = (
+        Index("ix_fund_disbursement_counted", "voided_at", "project_id", "amount"),  # paid totals per project, from the index alone
+        Index("ix_fund_disbursement_listed", "voided_at", "paid_on", "id"),  # the newest records first, a page at a time
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("project.id"), index=True)
     paid_on: Mapped[date] = mapped_column(Date, index=True)

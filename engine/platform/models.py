@@ -103,7 +103,10 @@ class Project(Base):
     """The project ledger record (项目台账) of SPEC §2; amounts in 万元, areas in 亩."""
 
     __tablename__ = "project"
-    __table_args__ = (Index("ix_project_stage_money", "stage", "status", "total_investment"),)  # the dashboard's stage totals, index only
+    __table_args__ = (
+        Index("ix_project_stage_money", "stage", "status", "total_investment"),  # the dashboard's stage totals, index only
+        Index("ix_project_fund_request", "fund_request"),  # the projects on the fund ledger
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), index=True)
     investor: Mapped[str] = mapped_column(String(200), default="")
