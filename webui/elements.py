@@ -17,13 +17,17 @@ from engine.platform.errors import EngineError, InvalidInput, NotAllowed
 from engine.platform.models import User
 
 from .guard import requires
-from .params import year_arg
+from .params import int_arg, search_arg, year_arg
 from .auth import official
 from .services import db
 
 bp = Blueprint("elements", __name__)
 NAV = [(75, "要素保障", "elements.overview", "elements.view")]  # the ledgers name every unit's projects and amounts
 WAITING_SHOWN = 100  # waiting projects listed (and offered for a supply record) on the land page; the export has them all
+WARNINGS_SHOWN = 20  # fund warnings listed on a page, with how many there are; the export has them all
+PAYABLE_SHOWN = 100  # projects offered for a disbursement; a search by name finds the others
+LINES_PER_PAGE = 50
+PAID_PER_PAGE = 50
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -34,11 +38,16 @@ def _xlsx(content: bytes, name: str) -> Response:
 
 @bp.context_processor
 def formats() -> dict[str, Any]:
-    """Helpers for this blueprint's templates: a percentage as officials write it (50%, 47.5%, — for none)."""
+    """Helpers for this blueprint's templates: a percentage as officials write it (50%, 47.5%, — for none), and
+    `fund_url(paid_page=2)`, the fund page's URL with the current query arguments and some changed (also after a refused form)."""
     def percent(value: Optional[Decimal]) -> str:
         return "—" if value is None else f"{common.fmt(value)}%"
 
-    return {"percent": percent}
+    def fund_url(**changes: Any) -> str:
+        args = {**request.args.to_dict(), **changes}
+        return url_for("elements.fund_page", **{key: value for key, value in args.items() if value not in (None, "")})
+
+    return {"percent": percent, "fund_url": fund_url}
 
 
 @bp.route("/elements")
@@ -47,30 +56,35 @@ def overview() -> ResponseReturnValue:
     """Both ledgers' totals and warnings on one page."""
     year = clock.local_today().year
     with db().session() as s:
-        fund_ledger = fund.ledger(s)
+        fund_ledger = fund.ledger(s, alert_limit=WARNINGS_SHOWN)
         land_year = land.year_ledger(s, year, waiting_limit=0)
     return render_template("elements/overview.html", fund=fund_ledger, land=land_year)
 
 
 def _fund_page(errors: dict[str, str], values: dict[str, Any], status: int, void_error: str = "") -> ResponseReturnValue:
-    """The fund ledger page, with the disbursement form's errors and values (or a refused void's reason)."""
+    """The fund ledger page, with the disbursement form's errors and values (or a refused void's reason).
+
+    Each list is a page of its own (`page`, `paid_page`, `voided_page`); `q` narrows the ledger
+    and the projects offered for a disbursement to names containing it.
+    """
+    search = search_arg()
     with db().session() as s:
-        fund_ledger = fund.ledger(s)
-        rows = fund.disbursements(s)
-        paid = fund.disbursement_cells(rows)
-        gone = fund.disbursements(s, voided=True)
-        voided = [(cells, row.void_reason, row.voided_at) for cells, row in zip(fund.disbursement_cells(gone), gone)]
-    payable = [line for line in fund_ledger.lines if line.state == "committed" and line.undisbursed > 0]
-    return render_template("elements/fund.html", fund=fund_ledger, cells=fund.cells(fund_ledger), headers=fund.HEADERS,
-                           money_columns=fund.MONEY_COLUMNS, paid=list(zip([r.id for r in rows], paid)), voided=voided,
-                           paid_headers=fund.DISBURSEMENT_HEADERS, payable=payable,
+        fund_ledger = fund.ledger(s, alert_limit=WARNINGS_SHOWN)
+        lines = fund.lines(s, fund_ledger, int_arg("page") or 1, LINES_PER_PAGE, search)
+        payable, payable_total = fund.payable(s, fund_ledger, PAYABLE_SHOWN, search)
+        paid = fund.disbursements(s, int_arg("paid_page") or 1, PAID_PER_PAGE)
+        voided = fund.disbursements(s, int_arg("voided_page") or 1, PAID_PER_PAGE, voided=True)
+    first = (lines.page - 1) * lines.per_page + 1
+    return render_template("elements/fund.html", fund=fund_ledger, lines=lines, cells=list(zip(lines.rows, fund.cells(lines.rows, first))),
+                           headers=fund.HEADERS, money_columns=fund.MONEY_COLUMNS, paid=paid, voided=voided, search=search,
+                           paid_headers=fund.DISBURSEMENT_HEADERS, payable=payable, payable_total=payable_total,
                            today=clock.local_today(), errors=errors, values=values, void_error=void_error), status
 
 
 @bp.route("/elements/fund")
 @requires("elements.view")
 def fund_page() -> ResponseReturnValue:
-    """产业基金台账: every request, commitment and disbursement with the fund's totals and warnings."""
+    """产业基金台账: requests, commitments and disbursements a page at a time, with the fund's totals and warnings."""
     return _fund_page({}, {}, 200)
 
 
@@ -110,9 +124,9 @@ def void_disbursement(row_id: int) -> ResponseReturnValue:
 @bp.route("/elements/fund.xlsx")
 @requires("elements.view")
 def fund_export() -> ResponseReturnValue:
-    """The fund ledger as .xlsx, the same rows as the page."""
+    """The fund ledger as .xlsx: every line and disbursement of the page's lists, and every warning."""
     with db().session() as s:
-        content = fund.fund_xlsx(fund.ledger(s), fund.disbursements(s))
+        content = fund.fund_xlsx(s)
     return _xlsx(content, "产业基金台账.xlsx")
 
 

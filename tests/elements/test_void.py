@@ -11,7 +11,7 @@ from engine.elements.models import FundDisbursement, LandSupply
 from engine.platform.errors import AlreadyCompleted, InvalidInput, NotAllowed, NotFound
 from engine.platform.models import Event
 from tests.elements.conftest import ElementsHelper, Web
-from tests.elements.test_fund import ledger, pay
+from tests.elements.test_fund import ledger, line, pay
 from tests.elements.test_land import MID_JULY, revitalise, supply, year
 from tests.webui.conftest import csrf_token
 
@@ -38,14 +38,14 @@ def test_a_voided_disbursement_gives_back_the_balance_and_stays_on_record(eh: El
     assert ledger(eh).balance == 17000
     void_payment(eh, row_id, "金额录入错误，应为300万元")
     after = ledger(eh)
-    assert (after.balance, after.line(pid).disbursed, after.line(pid).undisbursed) == (20000, 0, 5000)
+    assert (after.balance, line(eh, pid).disbursed, line(eh, pid).undisbursed) == (20000, 0, 5000)
     with pytest.raises(AlreadyCompleted):
         void_payment(eh, row_id, "再冲一次")
     pay(eh, pid, 300)
     with eh.db.session() as s:
-        assert [r.amount for r in fund.disbursements(s)] == [300]
-        gone = fund.disbursements(s, voided=True)
-        assert [(r.amount, r.void_reason) for r in gone] == [(3000, "金额录入错误，应为300万元")]
+        assert [r.cells[2] for r in fund.disbursements(s, 1, 50).rows] == [300]
+        gone = fund.disbursements(s, 1, 50, voided=True).rows
+        assert [(r.cells[2], r.void_reason) for r in gone] == [(3000, "金额录入错误，应为300万元")]
         logged = s.scalars(select(Event.summary).where(Event.kind == "fund").order_by(Event.id.desc())).all()
         assert any(text.startswith("冲销拨付记录：甲项目 3000万元") and "金额录入错误" in text for text in logged)
         assert audit.verify(s).ok
