@@ -69,15 +69,14 @@ def _fund_page(errors: dict[str, str], values: dict[str, Any], status: int, void
     """
     search = search_arg()
     with db().session() as s:
-        fund_ledger = fund.ledger(s, alert_limit=WARNINGS_SHOWN)
-        lines = fund.lines(s, fund_ledger, int_arg("page") or 1, LINES_PER_PAGE, search)
-        payable, payable_total = fund.payable(s, fund_ledger, PAYABLE_SHOWN, search)
+        shown = fund.view(s, int_arg("page") or 1, LINES_PER_PAGE, search, WARNINGS_SHOWN, PAYABLE_SHOWN)
         paid = fund.disbursements(s, int_arg("paid_page") or 1, PAID_PER_PAGE)
         voided = fund.disbursements(s, int_arg("voided_page") or 1, PAID_PER_PAGE, voided=True)
+    lines = shown.lines
     first = (lines.page - 1) * lines.per_page + 1
-    return render_template("elements/fund.html", fund=fund_ledger, lines=lines, cells=list(zip(lines.rows, fund.cells(lines.rows, first))),
+    return render_template("elements/fund.html", fund=shown.fund, lines=lines, cells=list(zip(lines.rows, fund.cells(lines.rows, first))),
                            headers=fund.HEADERS, money_columns=fund.MONEY_COLUMNS, paid=paid, voided=voided, search=search,
-                           paid_headers=fund.DISBURSEMENT_HEADERS, payable=payable, payable_total=payable_total,
+                           paid_headers=fund.DISBURSEMENT_HEADERS, payable=shown.payable, payable_total=shown.payable_total,
                            today=clock.local_today(), errors=errors, values=values, void_error=void_error), status
 
 

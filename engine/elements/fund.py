@@ -12,13 +12,13 @@ slice of it in ledger order and the export streams it; no list of every project 
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Optional, Unpack
 
-from sqlalchemy import ColumnElement, Row, Select, and_, case, func, literal, select, type_coerce, union
+from sqlalchemy import ColumnElement, Row, Select, and_, case, func, literal, null, or_, select, true, type_coerce, union_all
 from sqlalchemy.orm import Session
 
 from engine.elements import common
@@ -96,50 +96,55 @@ class FundLedger:
 
 @dataclass(frozen=True)
 class _Columns:
-    """The ledger lines as one select's columns: which projects, their state rank, request, paid total and commitment."""
+    """The ledger lines as one select's columns: which project, its state rank, request, paid total, commitment and sort date."""
 
     query: Select[Unpack[tuple[Any, ...]]]
+    id: ColumnElement[int]
     rank: ColumnElement[int]
     requested: ColumnElement[Decimal]
     disbursed: ColumnElement[Decimal]
     committed: ColumnElement[Decimal]
+    since: ColumnElement[Any]
 
 
 def _columns() -> _Columns:
-    """Every project with a request or a counted disbursement, joined to its paid total (no columns chosen yet)."""
+    """Every project with a request or a counted disbursement, joined to its paid total (no columns chosen yet).
+
+    The paid totals are summed once (ix_fund_disbursement_counted alone), the projects with a
+    request are read from ix_project_fund_ledger alone; the few paid without one (a request
+    lowered after payment) are looked up by id.
+    """
     counted = FundDisbursement.voided_at.is_(None)
-    paid = (select(FundDisbursement.project_id, func.sum(FundDisbursement.amount).label("total"))
-            .where(counted).group_by(FundDisbursement.project_id).subquery())
-    listed = union(select(Project.id.label("id")).where(Project.fund_request > 0),
-                   select(FundDisbursement.project_id).where(counted)).subquery()
-    rank = case((Project.status == "closed", 2), (Project.approved_at.is_not(None), 0), else_=1)
-    requested = type_coerce(func.coalesce(Project.fund_request, 0), Money)
+    paid = (select(FundDisbursement.project_id, func.round(func.sum(FundDisbursement.amount), 2).label("total"))
+            .where(counted).group_by(FundDisbursement.project_id).cte("fund_paid"))
+    funded = Project.fund_request > 0
+    keys = (Project.id, Project.status, Project.approved_at, Project.registered_at, Project.fund_request)
+    paid_only = select(paid.c.project_id).except_(select(Project.id).where(funded))
+    base = union_all(select(*keys).where(funded), select(*keys).where(Project.id.in_(paid_only))).subquery()
+    rank = case((base.c.status == "closed", 2), (base.c.approved_at.is_not(None), 0), else_=1)
+    requested = type_coerce(func.coalesce(base.c.fund_request, 0), Money)
     disbursed = type_coerce(func.coalesce(paid.c.total, 0), Money)
     committed = type_coerce(case((and_(rank == 0, requested > disbursed), requested), else_=disbursed), Money)
-    query = (select(Project.id).select_from(listed).join(Project, Project.id == listed.c.id)
-             .outerjoin(paid, paid.c.project_id == Project.id))
-    return _Columns(query, rank, requested, disbursed, committed)
+    query = select(base.c.id).select_from(base).outerjoin(paid, paid.c.project_id == base.c.id)
+    return _Columns(query, base.c.id, rank, requested, disbursed, committed, func.coalesce(base.c.approved_at, base.c.registered_at))
 
 
-def _totals(session: Session) -> tuple[Decimal, Decimal, Decimal, int]:
-    """Committed, disbursed, pending requests and the number of lines, summed in the database."""
-    c = _columns()
-    lines = c.query.with_only_columns(c.committed.label("committed"), c.disbursed.label("disbursed"),
-                                      case((c.rank == 1, c.requested), else_=0).label("pending")).subquery()
-    committed, disbursed, pending, count = session.execute(select(
-        type_coerce(func.coalesce(func.sum(lines.c.committed), 0), Money), type_coerce(func.coalesce(func.sum(lines.c.disbursed), 0), Money),
-        type_coerce(func.coalesce(func.sum(lines.c.pending), 0), Money), func.count())).one()
-    return Decimal(committed), Decimal(disbursed), Decimal(pending), int(count)
+def _lines(c: _Columns, *where: ColumnElement[bool], extra: tuple[ColumnElement[Any], ...] = (), offset: int = 0,
+           limit: Optional[int] = None) -> Select[Unpack[tuple[Any, ...]]]:
+    """The ledger lines of `c` (those matching `where`, built on `c`'s columns) with what a line shows and `extra`, in ledger order.
+
+    The lines are chosen, ordered and cut to `offset`/`limit` first; only those read their project's name, stage and unit.
+    """
+    chosen = (c.query.with_only_columns(c.id.label("id"), c.rank.label("rank"), c.requested.label("requested"), c.committed.label("committed"),
+                                        c.disbursed.label("disbursed"), c.since.label("since"), *(column.label(f"extra_{n}") for n, column in enumerate(extra)))
+              .where(*where).order_by(c.rank, c.since, c.id).offset(offset).limit(limit).subquery())
+    return (select(chosen.c.id, Project.name, OrgUnit.name, Project.stage, chosen.c.rank, type_coerce(chosen.c.requested, Money),
+                   type_coerce(chosen.c.committed, Money), type_coerce(chosen.c.disbursed, Money), *(chosen.c[f"extra_{n}"] for n in range(len(extra))))
+            .join(Project, Project.id == chosen.c.id).join(OrgUnit, OrgUnit.id == Project.landing_unit_id)
+            .order_by(chosen.c.rank, chosen.c.since, chosen.c.id))
 
 
-def _lines(c: _Columns, *where: ColumnElement[bool]) -> Select[Unpack[tuple[Any, ...]]]:
-    """The ledger lines of `c` (those matching `where`, built on `c`'s columns) with what a line shows, in ledger order."""
-    return (c.query.with_only_columns(Project.id, Project.name, OrgUnit.name, Project.stage, c.rank, c.requested, c.committed, c.disbursed)
-            .join(OrgUnit, OrgUnit.id == Project.landing_unit_id).where(*where)
-            .order_by(c.rank, func.coalesce(Project.approved_at, Project.registered_at), Project.id))
-
-
-def _line(fund: FundLedger, row: Row[Unpack[tuple[Any, ...]]]) -> FundLine:
+def _line(fund: FundLedger, row: Sequence[Any]) -> FundLine:
     """One line of `_lines`, flagged against the fund's cap and remaining."""
     pid, name, unit_name, stage, rank, requested, committed, disbursed = row[:8]
     state, requested = STATES[rank], Decimal(requested)
@@ -147,69 +152,130 @@ def _line(fund: FundLedger, row: Row[Unpack[tuple[Any, ...]]]) -> FundLine:
                     over_cap=requested > fund.project_cap, exceeds_remaining=state == "pending" and requested > fund.remaining)
 
 
-def _search(text: str) -> list[ColumnElement[bool]]:
-    """Lines whose project name contains `text` (every line for none)."""
-    return [Project.name.contains(text.strip(), autoescape=True)] if text.strip() else []
+def _named(ids: ColumnElement[int], text: str) -> list[ColumnElement[bool]]:
+    """Lines (by their project `ids`) whose project name contains `text` (every line for none)."""
+    return [ids.in_(select(Project.id).where(Project.name.contains(text.strip(), autoescape=True)))] if text.strip() else []
 
 
-def totals(session: Session) -> FundLedger:
-    """The fund's settings and totals, without its warnings (what a disbursement is checked against)."""
-    settings = common.get_all(session)
-    return FundLedger(settings["fund_size"], settings["fund_project_cap"], *_totals(session))
+TOTALS, PAGE, ALERTS, PAYABLE = range(4)  # what a row of `_read` is
 
 
-def ledger(session: Session, alert_limit: Optional[int] = None) -> FundLedger:
-    """The fund's totals under the current settings, with every warning (the first `alert_limit` when given) and how many there are."""
-    fund = totals(session)
-    _warn(session, fund, alert_limit)
-    return fund
+def _read(session: Session, fund: FundLedger, alert_limit: Optional[int] = None, search: str = "", page: Optional[tuple[int, int]] = None,
+          payable_limit: Optional[int] = None) -> dict[int, tuple[list[FundLine], int]]:
+    """Fill `fund`'s totals and warnings and read what is asked for, in one statement over the lines computed once.
+
+    Read with the totals: the lines with a warning (the first `alert_limit`), the lines of a page
+    (`page` as offset and size) and the first `payable_limit` lines with money still to pay, the
+    last two among names containing `search`; each with how many lines match (for the warnings,
+    how many messages they make), counted in the totals' single pass. The warnings compare each
+    request with what remains after the totals, computed in the same statement (sums rounded to
+    the cent, so SQLite's binary sums compare as the exact amounts do).
+    """
+    c = _columns()
+    lines = c.query.with_only_columns(c.id.label("id"), c.rank.label("rank"), c.requested.label("requested"), c.committed.label("committed"),
+                                      c.disbursed.label("disbursed"), c.since.label("since")).cte("fund_lines")
+    committed = select(func.coalesce(func.sum(lines.c.committed), 0)).scalar_subquery()
+    exceeds = and_(lines.c.rank == 1, lines.c.requested > func.round(literal(fund.fund_size, Money) - committed, 2))
+    capped = and_(lines.c.rank != 2, lines.c.requested > literal(fund.project_cap, Money))
+    named = and_(true(), *_named(lines.c.id, search))
+    wanted = {ALERTS: (or_(exceeds, capped), 0, alert_limit, case((exceeds, 1), else_=0) + case((capped, 1), else_=0))}
+    if page is not None:
+        wanted[PAGE] = (named, page[0], page[1], case((named, 1), else_=0))
+    if payable_limit is not None:
+        payable = and_(lines.c.rank == 0, lines.c.committed > lines.c.disbursed, named)
+        wanted[PAYABLE] = (payable, 0, payable_limit, case((payable, 1), else_=0))
+    counts = {kind: func.sum(counted).label(f"n{kind}") for kind, (_w, _o, _l, counted) in wanted.items()}
+    parts = [select(literal(TOTALS).label("kind"), null().label("id"), null().label("rank"),
+                    func.sum(case((lines.c.rank == 1, lines.c.requested), else_=0)).label("requested"), func.sum(lines.c.committed).label("committed"),
+                    func.sum(lines.c.disbursed).label("disbursed"), null().label("since"), func.count().label("n"),
+                    *(counts.get(kind, null()) for kind in (PAGE, ALERTS, PAYABLE)))]
+    for kind, (where, offset, limit, _counted) in wanted.items():
+        parts.append(select(select(literal(kind), lines.c.id, lines.c.rank, lines.c.requested, lines.c.committed, lines.c.disbursed, lines.c.since,
+                                   *(null() for _ in range(4)))
+                            .where(where).order_by(lines.c.rank, lines.c.since, lines.c.id).offset(offset).limit(limit).subquery()))
+    read = union_all(*parts).subquery()
+    columns = list(read.c)
+    query = (select(columns[0], columns[1], Project.name, OrgUnit.name, Project.stage, columns[2], *(type_coerce(col, Money) for col in columns[3:6]),
+                    *columns[7:])
+             .select_from(read).outerjoin(Project, Project.id == columns[1]).outerjoin(OrgUnit, OrgUnit.id == Project.landing_unit_id)
+             .order_by(columns[0], columns[2], columns[6], columns[1]))
+    found: dict[int, tuple[list[FundLine], int]] = {kind: ([], 0) for kind in (PAGE, ALERTS, PAYABLE)}
+    for kind, *row in session.execute(query.execution_options(yield_per=BATCH)):
+        if kind == TOTALS:
+            fund.pending, fund.committed, fund.disbursed = Decimal(row[5] or 0), Decimal(row[6] or 0), Decimal(row[7] or 0)
+            fund.line_count = int(row[8])
+            found = {kind: ([], int(row[9 + n] or 0)) for n, kind in enumerate((PAGE, ALERTS, PAYABLE))}
+        else:
+            found[kind][0].append(_line(fund, row))
+    _warn(fund, *found[ALERTS], alert_limit)
+    return found
 
 
-def _warn(session: Session, fund: FundLedger, limit: Optional[int]) -> None:
+def _warn(fund: FundLedger, lines: list[FundLine], count: int, limit: Optional[int]) -> None:
     """Over-commitment and pending requests larger than what remains (both notified once), requests above the cap."""
     over = fund.committed > fund.fund_size
     if over:
         fund.alerts.append((f"fund:over:{fmt(fund.committed)}:{fmt(fund.fund_size)}",
                             f"已承诺金额{fmt(fund.committed)}万元超过产业基金规模{fmt(fund.fund_size)}万元，超出{fmt(fund.committed - fund.fund_size)}万元"))
-    c = _columns()
-    exceeds = and_(c.rank == 1, c.requested > literal(fund.remaining, Money))
-    capped = and_(c.rank != 2, c.requested > literal(fund.project_cap, Money))
-    counted = func.sum(case((exceeds, 1), else_=0) + case((capped, 1), else_=0)).over()
-    query = _lines(c, exceeds | capped).add_columns(counted)
-    found = 0
-    for row in session.execute(query.limit(limit) if limit is not None else query.execution_options(yield_per=BATCH)):
-        line, found = _line(fund, row), int(row[-1])
+    for line in lines:
         if line.exceeds_remaining:
             fund.alerts.append((f"fund:pending:{line.project_id}:{fmt(line.requested)}:{fmt(fund.fund_size)}",
                                 f"“{line.name}”申请产业基金{fmt(line.requested)}万元，超过基金可承诺余额{fmt(max(fund.remaining, ZERO))}万元"))
         if line.over_cap and line.state != "released":
             fund.alerts.append((None, f"“{line.name}”申请产业基金{fmt(line.requested)}万元，超过单个项目支持上限{fmt(fund.project_cap)}万元"))
-    fund.alert_count = int(over) + found
+    fund.alert_count = int(over) + count
     if limit is not None:
         del fund.alerts[limit:]
 
 
-def lines(session: Session, fund: FundLedger, page: int, per_page: int, search: str = "") -> Page[FundLine]:
-    """One page of the ledger's lines in ledger order (those whose project name contains `search`); an out-of-range page shows the last."""
-    where, c = _search(search), _columns()
-    total = fund.line_count if not where else session.scalar(select(func.count()).select_from(_lines(c, *where).order_by(None).subquery())) or 0
-    page = page_number(page, per_page, total)
-    rows = session.execute(_lines(c, *where).offset((page - 1) * per_page).limit(per_page))
-    return Page([_line(fund, row) for row in rows], total, page, per_page)
+def _empty(session: Session) -> FundLedger:
+    """The fund under the current settings, its totals still to read."""
+    settings = common.get_all(session)
+    return FundLedger(settings["fund_size"], settings["fund_project_cap"], ZERO, ZERO, ZERO, 0)
+
+
+def ledger(session: Session, alert_limit: Optional[int] = None) -> FundLedger:
+    """The fund's totals under the current settings, with every warning (the first `alert_limit` when given) and how many there are."""
+    fund = _empty(session)
+    _read(session, fund, alert_limit)
+    return fund
+
+
+def totals(session: Session) -> FundLedger:
+    """The fund's settings and totals, without its warnings (what a disbursement is checked against)."""
+    return ledger(session, alert_limit=0)
+
+
+@dataclass
+class FundView:
+    """What the ledger page shows: the fund with its first warnings, one page of lines and the first payable lines with their count."""
+
+    fund: FundLedger
+    lines: Page[FundLine]
+    payable: list[FundLine]
+    payable_total: int
+
+
+def view(session: Session, page: int, per_page: int, search: str = "", alert_limit: int = 20, payable_limit: int = 100) -> FundView:
+    """The ledger page in one statement: totals, first warnings, a page of lines and the first payable lines (names containing `search`).
+
+    An out-of-range page shows the last one (read again).
+    """
+    fund = _empty(session)
+    found = _read(session, fund, alert_limit, search, ((max(1, page) - 1) * per_page, per_page), payable_limit)
+    rows, total = found[PAGE]
+    last = page_number(page, per_page, total)
+    if last != max(1, page):
+        rows = _read(session, _empty(session), 0, search, ((last - 1) * per_page, per_page))[PAGE][0]
+    payable, payable_total = found[PAYABLE]
+    return FundView(fund, Page(rows, total, last, per_page), payable, payable_total)
 
 
 def line(session: Session, fund: FundLedger, project_id: int) -> Optional[FundLine]:
     """The ledger line of one project, if it is on the ledger."""
-    row = session.execute(_lines(_columns(), Project.id == project_id)).first()
-    return _line(fund, row) if row is not None else None
-
-
-def payable(session: Session, fund: FundLedger, limit: int, search: str = "") -> tuple[list[FundLine], int]:
-    """Committed lines with money still to pay (names containing `search`), the first `limit` in ledger order, and how many there are."""
     c = _columns()
-    query = _lines(c, c.rank == 0, c.committed > c.disbursed, *_search(search)).add_columns(func.count().over()).limit(limit)
-    rows = session.execute(query).all()
-    return [_line(fund, row) for row in rows], int(rows[0][-1]) if rows else 0
+    row = session.execute(_lines(c, c.id == project_id)).first()
+    return _line(fund, row) if row is not None else None
 
 
 def cells(rows: Iterable[FundLine], start: int = 1) -> Iterator[list[Any]]:

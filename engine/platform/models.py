@@ -105,7 +105,7 @@ class Project(Base):
     __tablename__ = "project"
     __table_args__ = (
         Index("ix_project_stage_money", "stage", "status", "total_investment"),  # the dashboard's stage totals, index only
-        Index("ix_project_fund_request", "fund_request"),  # the projects on the fund ledger
+        Index("ix_project_fund_ledger", "fund_request", "status", "approved_at", "registered_at"),  # the fund ledger's lines, index only
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), index=True)

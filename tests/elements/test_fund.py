@@ -24,7 +24,7 @@ def ledger(eh: ElementsHelper) -> fund.FundLedger:
 def lines(eh: ElementsHelper) -> list[fund.FundLine]:
     """Every line of the ledger, in ledger order."""
     with eh.db.session() as s:
-        return fund.lines(s, fund.ledger(s), 1, 1000).rows
+        return fund.view(s, 1, 1000).lines.rows
 
 
 def line(eh: ElementsHelper, project_id: int) -> fund.FundLine:
