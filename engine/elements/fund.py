@@ -18,7 +18,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Optional, Unpack
 
-from sqlalchemy import ColumnElement, Row, Select, and_, case, func, literal, null, or_, select, true, type_coerce, union_all
+from sqlalchemy import ColumnElement, DateTime, Integer, Row, Select, and_, case, cast, func, literal, null, or_, select, true, type_coerce, union_all
 from sqlalchemy.orm import Session
 
 from engine.elements import common
@@ -185,13 +185,14 @@ def _read(session: Session, fund: FundLedger, alert_limit: Optional[int] = None,
         payable = and_(lines.c.rank == 0, lines.c.committed > lines.c.disbursed, named)
         wanted[PAYABLE] = (payable, 0, payable_limit, case((payable, 1), else_=0))
     counts = {kind: func.sum(counted).label(f"n{kind}") for kind, (_w, _o, _l, counted) in wanted.items()}
-    parts = [select(literal(TOTALS).label("kind"), null().label("id"), null().label("rank"),
+    nothing = cast(null(), Integer)  # typed, so PostgreSQL matches the parts' columns
+    parts = [select(literal(TOTALS).label("kind"), nothing.label("id"), nothing.label("rank"),
                     func.sum(case((lines.c.rank == 1, lines.c.requested), else_=0)).label("requested"), func.sum(lines.c.committed).label("committed"),
-                    func.sum(lines.c.disbursed).label("disbursed"), null().label("since"), func.count().label("n"),
-                    *(counts.get(kind, null()) for kind in (PAGE, ALERTS, PAYABLE)))]
+                    func.sum(lines.c.disbursed).label("disbursed"), cast(null(), DateTime(timezone=True)).label("since"), func.count().label("n"),
+                    *(counts.get(kind, nothing) for kind in (PAGE, ALERTS, PAYABLE)))]
     for kind, (where, offset, limit, _counted) in wanted.items():
         parts.append(select(select(literal(kind), lines.c.id, lines.c.rank, lines.c.requested, lines.c.committed, lines.c.disbursed, lines.c.since,
-                                   *(null() for _ in range(4)))
+                                   *(nothing for _ in range(4)))
                             .where(where).order_by(lines.c.rank, lines.c.since, lines.c.id).offset(offset).limit(limit).subquery()))
     read = union_all(*parts).subquery()
     columns = list(read.c)
