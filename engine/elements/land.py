@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Optional, cast
+from typing import Any, Optional, Unpack, cast
 
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import Select, case, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from engine.elements import common
@@ -20,7 +20,7 @@ from engine.projects import record
 from engine.platform import xlsx
 from engine.platform import inputs, permissions
 from engine.platform.clock import local_today, monthly_plan
-from engine.elements.models import LandRevitalisation, LandSupply
+from engine.elements.models import Area, LandRevitalisation, LandSupply
 from engine.elements.common import fmt
 from engine.platform.errors import InvalidInput, NotFound
 from engine.platform.models import Event, OrgUnit, Project, User, utcnow
@@ -147,35 +147,39 @@ def _plan(rows: list[LandRevitalisation], target: Decimal, known: int) -> list[P
     return plan
 
 
-def _waiting_query() -> Select[Any]:
-    """Active projects that need land, have not landed and still lack land, in the order land should go to them.
+def _waiting_keys() -> Select[Unpack[tuple[Any, ...]]]:
+    """Active projects that need land, have not landed and still lack land, with their priority and order (no names yet).
 
-    Major manufacturing first (工业用地优先保障重大制造业项目): 7亿+ manufacturing, 3亿+ industrial,
-    other manufacturing, the rest; approved projects before pending ones; then by registration.
-    Bare columns from one query (the landing unit joined, the supplied area summed per project).
+    Read from ix_project_land_waiting alone, the supplied area summed per project.
     """
     supplied = (select(LandSupply.project_id, func.sum(LandSupply.area_mu).label("area"))
                 .where(LandSupply.project_id.is_not(None), LandSupply.voided_at.is_(None))
                 .group_by(LandSupply.project_id).subquery())
     area = func.coalesce(supplied.c.area, 0)
     priority = case((Project.is_7yi_manufacturing, 0), (Project.is_3yi_industrial, 1), (Project.is_manufacturing.is_(True), 2), else_=3)
-    return (
-        select(Project.id, Project.name, OrgUnit.name, Project.stage, priority, Project.land_mu, area, func.count().over())
-        .join(OrgUnit, OrgUnit.id == Project.landing_unit_id)
-        .outerjoin(supplied, supplied.c.project_id == Project.id)
-        .where(Project.needs_land.is_(True), Project.status == "active", Project.landed_at.is_(None), Project.land_mu > area)
-        .order_by(priority, Project.approved_at.is_(None), Project.registered_at, Project.id)
-    )
+    return (select(Project.id.label("id"), priority.label("priority"), Project.approved_at.is_(None).label("unapproved"),
+                   Project.registered_at.label("registered_at"), Project.land_mu.label("land_mu"), area.label("area"))
+            .outerjoin(supplied, supplied.c.project_id == Project.id)
+            .where(Project.needs_land.is_(True), Project.status == "active", Project.landed_at.is_(None), Project.land_mu > area))
 
 
 def waiting_projects(session: Session, limit: Optional[int] = None) -> tuple[list[WaitingProject], int]:
-    """The waiting projects in priority order (the first `limit` when given) and how many wait in all, from one query.
+    """The waiting projects in the order land should go to them (the first `limit` when given) and how many wait in all.
 
-    The total is the query's window count; with `limit` 0 only the count is read.
+    Major manufacturing first (工业用地优先保障重大制造业项目): 7亿+ manufacturing, 3亿+ industrial,
+    other manufacturing, the rest; approved projects before pending ones; then by registration.
+    The projects are chosen, counted and ordered from the index; only those listed read their
+    name, stage and landing unit. With `limit` 0 only the count is read.
     """
+    keys = _waiting_keys().subquery()
     if limit == 0:
-        return [], session.scalar(select(func.count()).select_from(_waiting_query().order_by(None).subquery())) or 0
-    query = _waiting_query().limit(limit) if limit is not None else _waiting_query()
+        return [], session.scalar(select(func.count()).select_from(keys)) or 0
+    order = (keys.c.priority, keys.c.unapproved, keys.c.registered_at, keys.c.id)
+    chosen = select(keys, func.count().over().label("total")).order_by(*order).limit(limit).subquery()
+    query = (select(chosen.c.id, Project.name, OrgUnit.name, Project.stage, chosen.c.priority, type_coerce(chosen.c.land_mu, Area),
+                    type_coerce(chosen.c.area, Area), chosen.c.total)
+             .join(Project, Project.id == chosen.c.id).join(OrgUnit, OrgUnit.id == Project.landing_unit_id)
+             .order_by(chosen.c.priority, chosen.c.unapproved, chosen.c.registered_at, chosen.c.id))
     rows = session.execute(query).all()
     lines = [WaitingProject(pid, name, unit_name, record.STAGES.get(stage, stage), int(priority), Decimal(land_mu or 0), Decimal(area or 0))
              for pid, name, unit_name, stage, priority, land_mu, area, _total in rows]
