@@ -28,6 +28,7 @@ WARNINGS_SHOWN = 20  # fund warnings listed on a page, with how many there are; 
 PAYABLE_SHOWN = 100  # projects offered for a disbursement; a search by name finds the others
 LINES_PER_PAGE = 50
 PAID_PER_PAGE = 50
+RECORDS_PER_PAGE = 50  # land supply and revitalisation records a page
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -39,15 +40,22 @@ def _xlsx(content: bytes, name: str) -> Response:
 @bp.context_processor
 def formats() -> dict[str, Any]:
     """Helpers for this blueprint's templates: a percentage as officials write it (50%, 47.5%, — for none), and
-    `fund_url(paid_page=2)`, the fund page's URL with the current query arguments and some changed (also after a refused form)."""
+    `fund_url(paid_page=2)` / `land_url(page=2)`, a ledger page's URL with the current query arguments (and the land page's
+    year) and some changed, also when a refused form is answered."""
     def percent(value: Optional[Decimal]) -> str:
         return "—" if value is None else f"{common.fmt(value)}%"
 
-    def fund_url(**changes: Any) -> str:
+    def page_url(endpoint: str, changes: dict[str, Any]) -> str:
         args = {**request.args.to_dict(), **changes}
-        return url_for("elements.fund_page", **{key: value for key, value in args.items() if value not in (None, "")})
+        return url_for(endpoint, **{key: value for key, value in args.items() if value not in (None, "")})
 
-    return {"percent": percent, "fund_url": fund_url}
+    def fund_url(**changes: Any) -> str:
+        return page_url("elements.fund_page", changes)
+
+    def land_url(**changes: Any) -> str:
+        return page_url("elements.land_page", {"year": year_arg(), **changes})
+
+    return {"percent": percent, "fund_url": fund_url, "land_url": land_url}
 
 
 @bp.route("/elements")
@@ -134,8 +142,8 @@ def _land_page(year: int, errors: dict[str, str], values: dict[str, Any], form: 
     """The land ledger of a year, with the refused form's errors and values (`form` names which form) or a refused void's reason."""
     with db().session() as s:
         land_year = land.year_ledger(s, year, waiting_limit=WAITING_SHOWN)
-        view = dict(supplies=list(zip([r.id for r in land_year.supplies], land.supply_cells(land_year))),
-                    revitalised=list(zip([r.id for r in land_year.revitalisations], land.revitalise_cells(land_year))),
+        view = dict(supplies=land.supplies(s, year, int_arg("page") or 1, RECORDS_PER_PAGE),
+                    revitalised=land.revitalisations(s, year, int_arg("revitalised_page") or 1, RECORDS_PER_PAGE),
                     voided=[(land.record_label(r), common.describe(r), r.void_reason, r.voided_at) for r in land.voided(s, year)],
                     waiting=land.waiting_cells(land_year), options=[(w.project_id, w.name) for w in land_year.waiting])
     return render_template("elements/land.html", land=land_year, year=year, form=form, errors=errors, values=values, shown=WAITING_SHOWN,
@@ -205,10 +213,10 @@ def void_land(kind: str, row_id: int) -> ResponseReturnValue:
 @bp.route("/elements/land.xlsx")
 @requires("elements.view")
 def land_export() -> ResponseReturnValue:
-    """The year's land ledger as .xlsx, the same rows as the page."""
+    """The year's land ledger as .xlsx: every record of the page's lists and every waiting project."""
     year = year_arg()
     with db().session() as s:
-        content = land.land_xlsx(land.year_ledger(s, year))
+        content = land.land_xlsx(s, land.year_ledger(s, year))
     return _xlsx(content, f"{year}年土地要素台账.xlsx")
 
 

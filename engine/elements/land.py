@@ -7,12 +7,13 @@ figures are office settings (engine/elements.py).
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Optional, Unpack, cast
 
-from sqlalchemy import Select, case, func, select, type_coerce
+from sqlalchemy import Select, case, extract, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from engine.elements import common
@@ -20,6 +21,7 @@ from engine.projects import record
 from engine.platform import xlsx
 from engine.platform import inputs, permissions
 from engine.platform.clock import local_today, monthly_plan
+from engine.platform.paging import Page, page_number
 from engine.elements.models import Area, LandRevitalisation, LandSupply
 from engine.elements.common import fmt
 from engine.platform.errors import InvalidInput, NotFound
@@ -28,6 +30,7 @@ from engine.platform.models import Event, OrgUnit, Project, User, utcnow
 USES = {"industrial": "工业用地", "other": "其他用地"}
 PRIORITY_LABELS = ("7亿元以上制造业", "3亿元以上工业", "制造业", "其他")
 MAX_AREA = Decimal(100_000)
+BATCH = 1000  # records an export reads from the database at a time
 SUPPLY_HEADERS = ["供地日期", "地块/说明", "面积(亩)", "用途", "关联项目"]
 REVITALISE_HEADERS = ["盘活日期", "说明", "面积(亩)"]
 PLAN_HEADERS = ["月份", "计划累计(亩)", "完成累计(亩)"]
@@ -73,11 +76,12 @@ class WaitingProject:
 
 @dataclass
 class LandYear:
-    """One year of the land ledger with its figures against the targets, and the warnings to show."""
+    """One year of the land ledger with its figures (summed in the database) against the targets, and the warnings to show."""
 
     year: int
-    supplies: list[LandSupply]
-    revitalisations: list[LandRevitalisation]
+    total_mu: Decimal
+    industrial_mu: Decimal
+    revitalised_mu: Decimal
     share_target: Decimal
     revitalise_target: Decimal
     plan: list[PlanMonth]
@@ -85,16 +89,6 @@ class LandYear:
     waiting_total: int
     due_month: int
     warnings: list[str] = field(default_factory=list)
-
-    @property
-    def total_mu(self) -> Decimal:
-        """All land supplied in the year."""
-        return sum((row.area_mu for row in self.supplies), Decimal(0))
-
-    @property
-    def industrial_mu(self) -> Decimal:
-        """Industrial land supplied in the year."""
-        return sum((row.area_mu for row in self.supplies if row.land_use == "industrial"), Decimal(0))
 
     @property
     def share(self) -> Optional[Decimal]:
@@ -107,11 +101,6 @@ class LandYear:
     def share_low(self) -> bool:
         """True when there is supply and its industrial share is below the target."""
         return self.share is not None and self.share < self.share_target
-
-    @property
-    def revitalised_mu(self) -> Decimal:
-        """Land revitalised in the year."""
-        return sum((row.area_mu for row in self.revitalisations), Decimal(0))
 
     @property
     def progress(self) -> Optional[Decimal]:
@@ -134,14 +123,11 @@ def _months_known(year: int, today: date) -> tuple[int, int]:
     return (today.month, today.month - 1) if year == today.year else (0, 0)
 
 
-def _plan(rows: list[LandRevitalisation], target: Decimal, known: int) -> list[PlanMonth]:
-    """倒排: the cumulative plan spread evenly back from December beside the cumulative actuals."""
-    by_month = [Decimal(0)] * 13
-    for row in rows:
-        by_month[row.done_on.month] += row.area_mu
+def _plan(by_month: dict[int, Decimal], target: Decimal, known: int) -> list[PlanMonth]:
+    """倒排: the cumulative plan spread evenly back from December beside the cumulative actuals (`by_month`: area revitalised per month)."""
     plan, running = [], Decimal(0)
     for month in range(1, 13):
-        running += by_month[month]
+        running += by_month.get(month, Decimal(0))
         actual = float(running) if month <= known else None
         plan.append(PlanMonth(month, monthly_plan(float(target), month, count=False), actual))
     return plan
@@ -193,14 +179,18 @@ def year_ledger(session: Session, year: int, today: Optional[date] = None, waiti
     today = today or local_today()
     settings = common.get_all(session)
     start, end = _year_range(year)
-    supplies = list(session.scalars(select(LandSupply).where(LandSupply.supplied_on.between(start, end), LandSupply.voided_at.is_(None))
-                                    .order_by(LandSupply.supplied_on, LandSupply.id)))
-    revitalised = list(session.scalars(select(LandRevitalisation)
-                                       .where(LandRevitalisation.done_on.between(start, end), LandRevitalisation.voided_at.is_(None))
-                                       .order_by(LandRevitalisation.done_on, LandRevitalisation.id)))
+    counted = (LandSupply.supplied_on.between(start, end), LandSupply.voided_at.is_(None))
+    industrial = case((LandSupply.land_use == "industrial", LandSupply.area_mu), else_=0)
+    total, industrial_total = session.execute(select(type_coerce(func.coalesce(func.sum(LandSupply.area_mu), 0), Area),
+                                                     type_coerce(func.coalesce(func.sum(industrial), 0), Area)).where(*counted)).one()
+    month = extract("month", LandRevitalisation.done_on)
+    by_month = {int(m): Decimal(area) for m, area in session.execute(
+        select(month, type_coerce(func.sum(LandRevitalisation.area_mu), Area))
+        .where(LandRevitalisation.done_on.between(start, end), LandRevitalisation.voided_at.is_(None)).group_by(month))}
     known, due = _months_known(year, today)
-    result = LandYear(year, supplies, revitalised, settings["industrial_share_target"], settings["revitalise_target_mu"],
-                      _plan(revitalised, settings["revitalise_target_mu"], known), *waiting_projects(session, waiting_limit), due)
+    result = LandYear(year, Decimal(total), Decimal(industrial_total), sum(by_month.values(), Decimal(0)), settings["industrial_share_target"],
+                      settings["revitalise_target_mu"], _plan(by_month, settings["revitalise_target_mu"], known),
+                      *waiting_projects(session, waiting_limit), due)
     _warn(result)
     return result
 
@@ -218,15 +208,57 @@ def _warn(land: LandYear) -> None:
                              f"落后月度计划{fmt(Decimal(str(month.plan)))}亩")
 
 
-def supply_cells(land: LandYear) -> list[list[Any]]:
-    """Supply records as the page and the export show them."""
-    return [[r.supplied_on.isoformat(), r.parcel, float(r.area_mu), USES.get(r.land_use, r.land_use), r.project.name if r.project else ""]
-            for r in land.supplies]
+def _supply_rows(year: int) -> Select[Unpack[tuple[Any, ...]]]:
+    """The year's counted supply records with their project's name, by date."""
+    start, end = _year_range(year)
+    return (select(LandSupply.id, LandSupply.supplied_on, LandSupply.parcel, LandSupply.area_mu, LandSupply.land_use, Project.name)
+            .outerjoin(Project, Project.id == LandSupply.project_id)
+            .where(LandSupply.supplied_on.between(start, end), LandSupply.voided_at.is_(None)).order_by(LandSupply.supplied_on, LandSupply.id))
 
 
-def revitalise_cells(land: LandYear) -> list[list[Any]]:
-    """Revitalisation records as the page and the export show them."""
-    return [[r.done_on.isoformat(), r.description, float(r.area_mu)] for r in land.revitalisations]
+def _revitalise_rows(year: int) -> Select[Unpack[tuple[Any, ...]]]:
+    """The year's counted revitalisation records, by date."""
+    start, end = _year_range(year)
+    return (select(LandRevitalisation.id, LandRevitalisation.done_on, LandRevitalisation.description, LandRevitalisation.area_mu)
+            .where(LandRevitalisation.done_on.between(start, end), LandRevitalisation.voided_at.is_(None))
+            .order_by(LandRevitalisation.done_on, LandRevitalisation.id))
+
+
+def _supply_cells(row: Sequence[Any]) -> list[Any]:
+    """A supply record as the page and the export show it."""
+    _id, on, parcel, area, use, project = row
+    return [on.isoformat(), parcel, Decimal(area), USES.get(use, use), project or ""]
+
+
+def _revitalise_cells(row: Sequence[Any]) -> list[Any]:
+    """A revitalisation record as the page and the export show it."""
+    _id, on, description, area = row
+    return [on.isoformat(), description, Decimal(area)]
+
+
+def _paged(session: Session, query: Select[Unpack[tuple[Any, ...]]], cells: Callable[[Sequence[Any]], list[Any]], page: int,
+           per_page: int) -> Page[tuple[int, list[Any]]]:
+    """One page of records as (id, cells), with how many there are; an out-of-range page shows the last."""
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    page = page_number(page, per_page, total)
+    rows = session.execute(query.offset((page - 1) * per_page).limit(per_page))
+    return Page([(row[0], cells(row)) for row in rows], total, page, per_page)
+
+
+def supplies(session: Session, year: int, page: int, per_page: int) -> Page[tuple[int, list[Any]]]:
+    """One page of the year's supply records as (id, cells), by date."""
+    return _paged(session, _supply_rows(year), _supply_cells, page, per_page)
+
+
+def revitalisations(session: Session, year: int, page: int, per_page: int) -> Page[tuple[int, list[Any]]]:
+    """One page of the year's revitalisation records as (id, cells), by date."""
+    return _paged(session, _revitalise_rows(year), _revitalise_cells, page, per_page)
+
+
+def _streamed(session: Session, query: Select[Unpack[tuple[Any, ...]]], cells: Callable[[Sequence[Any]], list[Any]]) -> Iterator[list[Any]]:
+    """Every record of `query` as the export shows it, read in batches as it is written."""
+    for row in session.execute(query.execution_options(yield_per=BATCH)):
+        yield cells(row)
 
 
 def plan_cells(land: LandYear) -> list[list[Any]]:
@@ -302,18 +334,18 @@ SUMMARY_HEADERS = ["年度", "全年供地(亩)", "其中工业用地(亩)", "�
 def summary_cells(land: LandYear) -> list[Any]:
     """The year's figures against the targets as the page and the export show them."""
     def number(value: Optional[Decimal]) -> Any:
-        return "—" if value is None else float(value)
+        return "—" if value is None else value
 
-    return [land.year, float(land.total_mu), float(land.industrial_mu), number(land.share), float(land.share_target),
-            float(land.revitalised_mu), float(land.revitalise_target), number(land.progress)]
+    return [land.year, land.total_mu, land.industrial_mu, number(land.share), land.share_target,
+            land.revitalised_mu, land.revitalise_target, number(land.progress)]
 
 
-def land_xlsx(land: LandYear) -> bytes:
-    """The year's land ledger as .xlsx: supply, revitalisation, monthly plan, waiting projects, figures and warnings."""
+def land_xlsx(session: Session, land: LandYear) -> bytes:
+    """The year's land ledger as .xlsx: supply, revitalisation, monthly plan, waiting projects, figures and warnings, records streamed as read."""
     totals = [summary_cells(land)] + [[f"预警：{w}"] for w in land.warnings]
     return xlsx.workbook([
-        ("供地记录", f"{land.year}年供地记录", SUPPLY_HEADERS, supply_cells(land)),
-        ("盘活低效用地", f"{land.year}年盘活闲置低效用地记录", REVITALISE_HEADERS, revitalise_cells(land)),
+        ("供地记录", f"{land.year}年供地记录", SUPPLY_HEADERS, _streamed(session, _supply_rows(land.year), _supply_cells)),
+        ("盘活低效用地", f"{land.year}年盘活闲置低效用地记录", REVITALISE_HEADERS, _streamed(session, _revitalise_rows(land.year), _revitalise_cells)),
         ("盘活月度计划", f"{land.year}年盘活低效用地月度计划（倒排）与完成情况", PLAN_HEADERS, plan_cells(land)),
         ("待供地项目", "待供地项目（工业用地优先保障重大制造业项目）", WAITING_HEADERS, waiting_cells(land)),
         ("汇总", f"{land.year}年土地要素汇总", SUMMARY_HEADERS, totals),

@@ -97,7 +97,7 @@ def test_waiting_projects_put_major_manufacturing_first_and_leave_once_supplied(
         waiting = year(eh).waiting
         assert [(w.project_id, w.supplied, w.outstanding) for w in waiting] == [(big7, 50, 70), (big3, 0, 60), (tourism, 0, 40)]
         with eh.db.session() as s:
-            assert land.supply_cells(land.year_ledger(s, 2026))[1][4] == "重大制造业项目"
+            assert land.supplies(s, 2026, 1, 50).rows[1][1][4] == "重大制造业项目"
 
 
 @pytest.mark.parametrize("data, field, message", [

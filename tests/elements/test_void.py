@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from engine.platform import audit
 from engine.elements import fund, land
-from engine.elements.models import FundDisbursement, LandSupply
+from engine.elements.models import FundDisbursement, LandRevitalisation, LandSupply
 from engine.platform.errors import AlreadyCompleted, InvalidInput, NotAllowed, NotFound
 from engine.platform.models import Event
 from tests.elements.conftest import ElementsHelper, Web
@@ -64,7 +64,7 @@ def test_voided_land_records_leave_the_years_figures(eh: ElementsHelper) -> None
                 land.void_record(s, eh.as_user(s, "bangongshi"), "supply", wrong, "录错")
         with eh.db.session() as s:
             land.void_record(s, eh.as_user(s, "ziranziyuan"), "supply", wrong, "地块重复登记")
-            land.void_record(s, eh.as_user(s, "ziranziyuan"), "revitalisation", year(eh).revitalisations[0].id, "面积未经核实")
+            land.void_record(s, eh.as_user(s, "ziranziyuan"), "revitalisation", s.scalars(select(LandRevitalisation.id)).one(), "面积未经核实")
         after = year(eh)
         assert (after.total_mu, after.industrial_mu, after.revitalised_mu) == (40, 0, 0)
         assert any("工业用地供应占比0%" in w for w in after.warnings)

@@ -1,4 +1,4 @@
-"""The fund ledger with many rows: every list a page at a time, counts over the whole ledger, and the export streamed whole."""
+"""The ledgers with many rows: every list a page at a time, figures over the whole year or fund, and the exports streamed whole."""
 from __future__ import annotations
 
 import io
@@ -11,11 +11,11 @@ from openpyxl import load_workbook
 from sqlalchemy import insert, select
 
 from engine.elements import fund
-from engine.elements.models import FundDisbursement
+from engine.elements.models import FundDisbursement, LandRevitalisation, LandSupply
 from engine.platform.models import Project, User
 from tests.elements.conftest import ElementsHelper, Web
 from tests.webui.conftest import csrf_token
-from webui.elements import LINES_PER_PAGE, PAID_PER_PAGE, PAYABLE_SHOWN, WARNINGS_SHOWN
+from webui.elements import LINES_PER_PAGE, PAID_PER_PAGE, PAYABLE_SHOWN, RECORDS_PER_PAGE, WARNINGS_SHOWN
 
 APPROVED = datetime(2025, 3, 1, tzinfo=timezone.utc)
 
@@ -126,3 +126,33 @@ def test_the_fund_export_streams_every_line_and_disbursement_with_exact_amounts(
     summary = [list(r) for r in book["汇总"].iter_rows(min_row=3, values_only=True)]
     totals: list[Any] = summary[0]
     assert Decimal(str(totals[1])) == Decimal("100.25") * len(approved) and Decimal(str(totals[2])) == Decimal("0.35") * paid
+
+
+def test_land_records_are_listed_a_page_at_a_time_and_the_year_is_summed_whole(web: Web) -> None:
+    client, auth, h = web
+    supplies, revitalised = 2 * RECORDS_PER_PAGE + 4, RECORDS_PER_PAGE + 2
+    with h.db.session() as s:
+        recorder = s.scalars(select(User.id).where(User.username == "ziranziyuan")).one()
+        s.execute(insert(LandSupply), [
+            {"supplied_on": date(2025, 1 + n % 12, 1 + n % 28), "parcel": f"工业地块{n:04d}", "area_mu": Decimal("1.25"),
+             "land_use": "industrial" if n % 2 else "other", "recorded_by": recorder, "recorded_at": APPROVED}
+            for n in range(supplies)
+        ])
+        s.execute(insert(LandRevitalisation), [
+            {"done_on": date(2025, 1 + n % 12, 3), "description": f"闲置厂房{n:04d}", "area_mu": Decimal("2.5"), "recorded_by": recorder,
+             "recorded_at": APPROVED} for n in range(revitalised)
+        ])
+    auth.login("ziranziyuan")
+    first = client.get("/elements/land?year=2025").get_data(as_text=True)
+    assert len(rows(first, "land-supply")) == RECORDS_PER_PAGE and len(rows(first, "land-revitalised")) == RECORDS_PER_PAGE
+    assert "第 1 / 3 页" in first and "第 1 / 2 页" in first
+    assert f"{Decimal('1.25') * supplies:f}".rstrip("0").rstrip(".") + "亩" in first  # the year's total, not the page's
+    last = client.get("/elements/land?year=2025&page=3&revitalised_page=2").get_data(as_text=True)
+    assert len(rows(last, "land-supply")) == supplies - 2 * RECORDS_PER_PAGE and len(rows(last, "land-revitalised")) == revitalised - RECORDS_PER_PAGE
+    assert 'href="/elements/land?year=2025&amp;page=2&amp;revitalised_page=2"' in last
+    book = load_workbook(io.BytesIO(client.get("/elements/land.xlsx?year=2025").data), read_only=True)
+    listed = [list(r) for r in book["供地记录"].iter_rows(min_row=3, values_only=True)]
+    assert len(listed) == supplies and sum((Decimal(str(r[2])) for r in listed), Decimal(0)) == Decimal("1.25") * supplies
+    assert len(list(book["盘活低效用地"].iter_rows(min_row=3))) == revitalised
+    plan = [list(r) for r in book["盘活月度计划"].iter_rows(min_row=3, values_only=True)]
+    assert Decimal(str(plan[-1][2])) == Decimal("2.5") * revitalised
