@@ -1,12 +1,12 @@
 """indexes for the elements ledgers at county scale: the projects with a fund request and their state, paid totals per project, the newest disbursement records a page at a time, and the projects waiting for land, each read from its index alone
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0016
+Revises: 0015
 """
 from alembic import op
 
-revision = "0015"
-down_revision = "0014"
+revision = "0016"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
