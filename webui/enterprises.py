@@ -75,7 +75,7 @@ def listing() -> ResponseReturnValue:
 def export() -> ResponseReturnValue:
     """Every entry matching the page's filters as .xlsx, in the page's order."""
     with db().session() as s:
-        content = catalog.export_xlsx(catalog.matching(s, _filter()))
+        content = catalog.export_xlsx(s, _filter())
     name = quote("招引企业数据库.xlsx")
     return Response(content, mimetype=XLSX, headers={"Content-Disposition": f"attachment; filename*=UTF-8''{name}"})
 

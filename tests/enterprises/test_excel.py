@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import io
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from openpyxl import Workbook, load_workbook
+from sqlalchemy import insert
 
 from engine.enterprises import catalog
+from engine.enterprises.models import EnterpriseEntry
 from engine.platform.errors import InvalidInput
 from tests.enterprises.conftest import EnterpriseHelper
 
@@ -97,10 +100,42 @@ def test_a_clean_file_is_stored_whole_and_its_export_reimports_as_duplicates(eh:
     assert (first.name, first.status, first.planned_investment, first.source_unit_id) == ("甲装备有限公司", "following", 30000, eh.unit("jsj"))
     with eh.db.session() as s:
         assert "导入招引企业“甲装备有限公司”" in catalog.history(s, ids[0])[0].summary
-        exported = catalog.export_xlsx(catalog.matching(s, catalog.EntryFilter()))
+        exported = catalog.export_xlsx(s, catalog.EntryFilter())
     sheet = load_workbook(io.BytesIO(exported)).active
     assert [c.value for c in sheet[2]] == catalog.EXPORT_COLUMNS
     assert [c.value for c in sheet[3]][:10] == [1, "乙材料有限公司", "新材料", "县经商局", "意向招引企业", "宁波市", None, None, None, "待跟进"]
     with eh.db.session() as s:
         again = catalog.preview_import(s, exported, s.merge(eh.user("jingshang")))
     assert not again.ok and all(r.duplicates and not r.errors for r in again.rows)
+
+
+def test_the_streamed_export_holds_every_matching_row_newest_first_with_exact_money_and_chinese_text(eh: EnterpriseHelper) -> None:
+    count = 3000
+    converted = eh.add(by="jingshang", name="已转线索装备有限公司")
+    with eh.db.session() as s:
+        catalog.convert_to_lead(s, converted, eh.lead_data(name="精密装备生产基地"), s.merge(eh.user("jingshang")))
+    author, unit, tag = eh.user("jingshang").id, eh.unit("jsj"), eh.tag("新材料")
+    with eh.db.session() as s:
+        s.execute(insert(EnterpriseEntry), [
+            {"name": f"批量企业{n}号", "name_key": f"批量企业{n}号", "tag_id": tag, "source_unit_id": unit, "list_kind": "talent",
+             "region": "金华市", "contact_name": "李主任", "contact_phone": f"0579-{n:07d}",
+             "planned_investment": Decimal("12345.67") + n if n % 2 else None, "notes": "人才团队（备注）", "status": "following",
+             "created_by": author, "updated_by": author}
+            for n in range(count)
+        ])
+    with eh.db.session() as s:
+        content = catalog.export_xlsx(s, catalog.EntryFilter())
+        only_talent = catalog.export_xlsx(s, catalog.EntryFilter(list_kind="talent", search="批量企业299"))
+    lines = list(load_workbook(io.BytesIO(content), read_only=True).worksheets[0].iter_rows(values_only=True))
+    assert lines[0][0] == "招引企业数据库" and list(lines[1]) == catalog.EXPORT_COLUMNS
+    body = lines[2:]
+    assert len(body) == count + 1 and [line[0] for line in body] == list(range(1, count + 2))
+    newest, oldest = body[0], body[-1]
+    assert list(newest[1:11]) == [f"批量企业{count - 1}号", "新材料", "县经商局", "人才信息", "金华市", "李主任", f"0579-{count - 1:07d}",
+                                  newest[8], "跟进中", "人才团队（备注）"]
+    assert Decimal(str(newest[8])) == Decimal("12345.67") + count - 1 and newest[11] is None
+    assert body[1][8] is None and Decimal(str(body[2][8])) == Decimal("12345.67") + count - 3
+    assert (oldest[1], oldest[2], oldest[4], oldest[9], oldest[11]) == ("已转线索装备有限公司", "装备制造", "目标招引企业", "已转线索", "精密装备生产基地")
+    assert Decimal(str(oldest[8])) == Decimal("50000")
+    filtered = list(load_workbook(io.BytesIO(only_talent), read_only=True).worksheets[0].iter_rows(min_row=3, values_only=True))
+    assert [(line[0], line[1]) for line in filtered] == list(enumerate((f"批量企业{n}号" for n in (*range(2999, 2989, -1), 299)), start=1))
