@@ -22,7 +22,7 @@ from engine.supervision.models import MonthlyNotice, PublishedRanking
 from . import uploads
 from .guard import requires, signed_in
 from .auth import official
-from .params import required_number, year_arg
+from .params import int_arg, required_number, year_arg
 from .services import db
 
 bp = Blueprint("assessment", __name__)
@@ -191,8 +191,8 @@ def notice_list() -> ResponseReturnValue:
             return redirect(url_for("assessment.notice_list"), 303)
         return redirect(url_for("assessment.notice_page", year=year, month=month), 303)
     with db().session() as s:
-        rows = [(n.year, n.month, n.generated_at) for n in notices.listing(s)]
-    return render_template("assessment/notices.html", rows=rows, today=clock.local_today())
+        page = notices.listing(s, int_arg("page") or 1)
+    return render_template("assessment/notices.html", page=page, today=clock.local_today())
 
 
 def _notice_rows(session: Session, year: int, month: int) -> tuple[MonthlyNotice, list[Any]]:

@@ -5,17 +5,19 @@ from datetime import date, datetime, timedelta
 from typing import Any, Optional
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
 from engine.supervision import assessment, lights
 from engine.platform.clock import local_date, local_today
 from engine.platform.errors import InvalidInput, NotFound
 from engine.platform.models import OrgUnit, Project, utcnow
+from engine.platform.paging import Page, page_of
 from engine.supervision.progress import LateUpdate
 from engine.supervision.models import MonthlyNotice
 
 FOLLOWED_STAGES = ("intent", "feasibility", "assessment", "leading_group", "negotiation", "approval", "signing")
 SIGNED_STAGES = ("landing", "construction", "started")
+PER_PAGE = 24  # two years of months on a page of the list
 COLUMNS = [  # key, Chinese header officials use
     ("unit_name", "单位"),
     ("planned", "谋划项目数"),
@@ -124,6 +126,11 @@ def get(session: Session, year: int, month: int) -> MonthlyNotice:
     return notice
 
 
-def listing(session: Session) -> list[MonthlyNotice]:
-    """Every generated notice, newest first."""
-    return list(session.scalars(select(MonthlyNotice).order_by(MonthlyNotice.year.desc(), MonthlyNotice.month.desc())))
+def listing(session: Session, page: int, per_page: int = PER_PAGE) -> Page[MonthlyNotice]:
+    """One page of generated notices, newest first, with the total: their months and times only, never their rows."""
+    query = (
+        select(MonthlyNotice)
+        .options(load_only(MonthlyNotice.year, MonthlyNotice.month, MonthlyNotice.generated_at))
+        .order_by(MonthlyNotice.year.desc(), MonthlyNotice.month.desc())
+    )
+    return page_of(session, query, page, per_page)

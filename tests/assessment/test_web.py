@@ -9,8 +9,10 @@ from datetime import datetime, timezone
 import time_machine
 from openpyxl import load_workbook
 from flask.testing import FlaskClient
+from sqlalchemy import insert, inspect
 
 from engine.supervision import coordination, notices
+from engine.supervision.models import MonthlyNotice
 from tests.assessment.conftest import SupervisionHelper, Web
 from tests.assessment.test_excel import count, workbook
 from tests.conftest import web_parts
@@ -102,6 +104,23 @@ def test_case_list_pages_through_more_cases_than_one_page_holds(web: Web) -> Non
     second = client.get("/supervision?page=2").get_data(as_text=True)
     assert "协调问题00" in second and "协调问题30" not in second and 'rel="prev"' in second
     assert client.get("/supervision?page=99").get_data(as_text=True).count("协调问题00") == 1  # past the end: the last page
+
+
+def test_notice_list_pages_through_the_months_without_reading_their_rows(web: Web) -> None:
+    client, auth, h = web
+    generated = datetime(2026, 1, 1, 1, tzinfo=timezone.utc)
+    months = [(2024 + n // 12, n % 12 + 1) for n in range(notices.PER_PAGE + 2)]
+    with h.db.session() as s:
+        s.execute(insert(MonthlyNotice), [{"year": y, "month": m, "generated_at": generated, "rows": [{"unit_id": 1}]} for y, m in months])
+    with h.db.session() as s:
+        listed = notices.listing(s, 1)
+        assert (listed.total, len(listed.rows), listed.rows[0].month) == (len(months), notices.PER_PAGE, 2)
+        assert all("rows" in inspect(n).unloaded for n in listed.rows)
+    auth.login("bangongshi")
+    first = client.get("/notices").get_data(as_text=True)
+    assert "第 1 / 2 页" in first and "2026年2月通报" in first and "2024年3月通报" in first and "2024年2月通报" not in first
+    second = client.get("/notices?page=2").get_data(as_text=True)
+    assert "2024年2月通报" in second and "2024年1月通报" in second and "2024年3月通报" not in second and 'rel="prev"' in second
 
 
 def norm(value: object) -> object:
