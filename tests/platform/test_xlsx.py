@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 from decimal import Decimal
+from typing import Any
 
 from openpyxl import load_workbook
 
@@ -10,9 +11,9 @@ from engine.platform import xlsx
 
 
 def test_every_sheet_reads_back_with_its_styles_and_typed_cells() -> None:
+    cells: list[list[Any]] = [[1, "甲<公司>&乙", Decimal("12345.67"), True, ""], [2, "控制\x07字符", 0.5, False, None], [3, "=1+1", -1, None, "  留空格  "]]
     content = xlsx.workbook([
-        ("台账", "项目台账（单位：万元）", ["序号", "名称", "金额", "是否", "备注"],
-         iter([[1, "甲<公司>&乙", Decimal("12345.67"), True, ""], [2, "控制\x07字符", 0.5, False, None], [3, "=1+1", -1, None, "  留空格  "]])),
+        ("台账", "项目台账（单位：万元）", ["序号", "名称", "金额", "是否", "备注"], iter(cells)),
         ("汇总", "汇总", ["合计"], [[Decimal("12345.17")]]),
     ])
     book = load_workbook(io.BytesIO(content))
