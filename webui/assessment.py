@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from engine.supervision import assessment, notices, rankings
 from engine.projects import excel, queries
 from engine.supervision import excel as supervision_excel
-from engine.platform import clock, permissions
+from engine.platform import clock, paging, permissions
 from engine.platform.inputs import whole_number
 from engine.platform.errors import ConcurrentUpdate, InvalidInput, NotAllowed, NotFound
 from engine.platform.models import User
@@ -27,6 +27,7 @@ from .services import db
 
 bp = Blueprint("assessment", __name__)
 NAV = [(60, "赛拼考核", "assessment.ranking", None), (65, "每月通报", "assessment.notice_list", None)]
+LINES_PER_PAGE = 200  # a unit's explained lines per page: a town's busy year runs to thousands
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -45,11 +46,15 @@ def _quarter(text: str) -> int:
     return quarter
 
 
-def _ranking(session: Session, year: int, quarter: int) -> tuple[list[assessment.UnitScore], Optional[PublishedRanking]]:
-    """The finalised edition when there is one, else live; `?live=1` asks for the live trial under the current rules."""
+def _ranking(session: Session, year: int, quarter: int,
+             explain: assessment.Explain = ()) -> tuple[list[assessment.UnitScore], Optional[PublishedRanking]]:
+    """The finalised edition when there is one, else live; `?live=1` asks for the live trial under the current rules.
+
+    Only the units `explain` names get their explained lines.
+    """
     if request.args.get("live") == "1":
-        return rankings.live(session, year, quarter), None
-    return rankings.ranking(session, year, quarter)
+        return rankings.live(session, year, quarter, explain), None
+    return rankings.ranking(session, year, quarter, explain)
 
 
 def _caption(year: int, quarter: int) -> str:
@@ -121,8 +126,8 @@ def ranking_export() -> ResponseReturnValue:
     year, quarter = _period()
     with db().session() as s:
         me = official(s)
-        rows = _ranking(s, year, quarter)[0]
         detail = None if permissions.allowed(me, "supervision.view_county") else {me.unit_id}
+        rows = _ranking(s, year, quarter, "all" if detail is None else detail)[0]
         content = supervision_excel.ranking_xlsx(rows, _caption(year, quarter), detail)
     return _xlsx(content, f"{_caption(year, quarter)}.xlsx")
 
@@ -136,11 +141,13 @@ def unit_score(unit_id: int) -> ResponseReturnValue:
         me = official(s)
         if not permissions.allowed(me, "supervision.view_county") and me.unit_id != unit_id:
             abort(403)
-        rows = _ranking(s, year, quarter)[0]
+        rows = _ranking(s, year, quarter, {unit_id})[0]
         score = next((r for r in rows if r.unit_id == unit_id), None)
         if score is None:
             abort(404)
-    return render_template("assessment/unit.html", score=score, year=year, quarter=quarter, caption=_caption(year, quarter))
+    number = paging.page_number(int_arg("page") or 1, LINES_PER_PAGE, len(score.lines))
+    page = paging.Page(score.lines[(number - 1) * LINES_PER_PAGE:number * LINES_PER_PAGE], len(score.lines), number, LINES_PER_PAGE)
+    return render_template("assessment/unit.html", score=score, page=page, year=year, quarter=quarter, caption=_caption(year, quarter))
 
 
 @bp.route("/assessment/rules", methods=["GET", "POST"])

@@ -1,14 +1,15 @@
 """Targets, the backwards monthly plan, and scores from the editable DMN table with every point explained."""
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
-from decimal import Decimal
+from datetime import date, datetime, time, timedelta, timezone
+from decimal import ROUND_HALF_EVEN, Decimal
 from types import SimpleNamespace
-from typing import Any, Iterable, Optional
+from typing import Any, Collection, Iterable, Literal, Optional, Union
 
 from lxml import etree
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, Date, DateTime, Select, String, bindparam, case, func, literal_column, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from engine.workflow import definitions
@@ -57,11 +58,23 @@ def project_class(project: Project) -> str:
     return "other"
 
 
+# project_class as the database computes it, from the same hybrid properties in the same order
+PROJECT_CLASS: ColumnElement[str] = case(
+    (Project.is_7yi_manufacturing, "mfg_7yi"), (Project.is_3yi_industrial, "ind_3yi"), (Project.is_yi_plus, "yi_plus"), else_="other"
+)
+CENT = Decimal("0.01")
+
+
 def quarter_range(year: int, quarter: int) -> tuple[date, date]:
     """First and last day of a quarter."""
     start = date(year, 3 * quarter - 2, 1)
     end = date(year + (quarter == 4), 1 if quarter == 4 else 3 * quarter + 1, 1) - timedelta(days=1)
     return start, end
+
+
+def exact(points: float) -> Decimal:
+    """A line's points as the decimal written in the scoring table."""
+    return Decimal(repr(points))
 
 
 @dataclass
@@ -83,10 +96,44 @@ class ScoreLine:
         """Chinese name of the event."""
         return EVENT_LABELS.get(self.event, self.event)
 
+    @property
+    def key(self) -> tuple[Optional[int], date, str]:
+        """What makes lines of one event count as different records of a unit (UnitScore.count)."""
+        return self.project_id, self.on, self.rule
+
+
+@dataclass
+class Tally:
+    """What a unit's explained lines add up to: the exact sum of their points and, per event, how many records they count."""
+
+    points: Decimal = Decimal(0)
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def add(self, event: str, points: Decimal, records: int) -> None:
+        """Add points and records of one event."""
+        self.points += points
+        self.counts[event] = self.counts.get(event, 0) + records
+
+    def merge(self, other: "Tally") -> None:
+        """Add another tally (of a disjoint period) to this one."""
+        for event, records in other.counts.items():
+            self.add(event, Decimal(0), records)
+        self.points += other.points
+
+
+def tally(lines: Iterable[ScoreLine]) -> dict[int, Tally]:
+    """Per unit, what its lines add up to (the units that have a line)."""
+    points: dict[int, Decimal] = {}
+    keys: dict[int, dict[str, set[tuple[Optional[int], date, str]]]] = {}
+    for line in lines:
+        points[line.unit_id] = points.get(line.unit_id, Decimal(0)) + exact(line.points)
+        keys.setdefault(line.unit_id, {}).setdefault(line.event, set()).add(line.key)
+    return {unit_id: Tally(points[unit_id], {event: len(found) for event, found in events.items()}) for unit_id, events in keys.items()}
+
 
 @dataclass
 class UnitScore:
-    """A unit's total with every line behind it."""
+    """A unit's total and counts, with the lines behind them when they were asked for (or frozen)."""
 
     unit_id: int
     unit_name: str
@@ -95,33 +142,63 @@ class UnitScore:
     rank: int = 0
     rating: str = ""
     rating_reason: str = ""
+    points: Decimal = Decimal(0)  # the exact sum of every line's points, built or not
+    counts: dict[str, int] = field(default_factory=dict)  # per event, the records behind its lines
 
     @property
     def total(self) -> float:
-        """Sum of the lines' points."""
-        return round(sum(line.points for line in self.lines), 2)
+        """Sum of the lines' points, to the cent."""
+        return float(self.points.quantize(CENT, ROUND_HALF_EVEN))
 
     def count(self, event: str) -> int:
         """How many distinct projects (or records) gave the unit lines of this event."""
-        return len({(line.project_id, line.on, line.rule) for line in self.lines if line.event == event})
+        return self.counts.get(event, 0)
+
+
+Explain = Union[Collection[int], Literal["all"]]  # whose lines to build: these units' ids, or "all"; () for totals only
+
+
+Rule = tuple[str, float, str]  # rule id, points, rule label
+# per parsed table (a redeploy parses a new one), its matching rules per (event, project class): the table is evaluated once
+_DECIDED: "weakref.WeakKeyDictionary[Any, dict[tuple[str, str], list[Rule]]]" = weakref.WeakKeyDictionary()
 
 
 class Scorer:
-    """Evaluates the deployed assessment_scoring table; keeps the version it used for the record."""
+    """Evaluates the deployed assessment_scoring table once per (event, class); keeps the version it used for the record."""
 
     def __init__(self, session: Session) -> None:
         row = definitions.latest(session, SCORING)
         self.definition_id, self.version = row.id, row.version
         self.engine = definitions.load(session, row.id).spec
+        self.known = _DECIDED.setdefault(self.engine, {})
+        self.weights: dict[tuple[str, str], tuple[Decimal, int]] = {}
 
-    def rules(self, event: str, cls: str) -> list[tuple[str, float, str]]:
+    def rules(self, event: str, cls: str) -> list[Rule]:
         """(rule id, points, rule label) for every rule matching the event and project class (COLLECT)."""
-        task = SimpleNamespace(data={"event": event, "project_class": cls}, workflow=SimpleNamespace(script_engine=SCRIPT_ENGINE))
-        found = []
-        for rule in self.engine.decide(task):
-            out = rule.output_as_dict(task)
-            found.append((rule.id, float(out.get("points") or 0), str(out.get("rule") or rule.description or rule.id)))
+        found = self.known.get((event, cls))
+        if found is None:
+            task = SimpleNamespace(data={"event": event, "project_class": cls}, workflow=SimpleNamespace(script_engine=SCRIPT_ENGINE))
+            found = []
+            for rule in self.engine.decide(task):
+                out = rule.output_as_dict(task)
+                found.append((rule.id, float(out.get("points") or 0), str(out.get("rule") or rule.description or rule.id)))
+            self.known[(event, cls)] = found
         return found
+
+    def weight(self, event: str, cls: str) -> tuple[Decimal, int]:
+        """What one record of an event and class gives: the exact sum of its rules' points, and how many distinct lines it makes."""
+        found = self.weights.get((event, cls))
+        if found is None:
+            rules = self.rules(event, cls)
+            found = sum((exact(points) for _id, points, _label in rules), Decimal(0)), len({label for _id, _points, label in rules})
+            self.weights[(event, cls)] = found
+        return found
+
+    def add(self, into: dict[int, Tally], unit_id: int, event: str, cls: str, rows: int, records: int) -> None:
+        """Count `rows` records of an event (`records` of them distinct) of one class for a unit, as their lines would add up."""
+        points, lines = self.weight(event, cls)
+        if rows and lines:
+            into.setdefault(unit_id, Tally()).add(event, rows * points, records * lines)
 
 
 def _credited(project: Project) -> list[int]:
@@ -129,18 +206,58 @@ def _credited(project: Project) -> list[int]:
     return list(dict.fromkeys([project.attracting_unit_id, project.landing_unit_id]))
 
 
+def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
+    """[start, end] in county time as UTC instants, from start's midnight to the midnight after end (SQLite compares them as
+    the naive UTC text it stores, so they must be UTC)."""
+    first = datetime.combine(start, time.min, tzinfo=LOCAL)
+    after = datetime.combine(end + timedelta(days=1), time.min, tzinfo=LOCAL)
+    return first.astimezone(timezone.utc), after.astimezone(timezone.utc)
+
+
+START, END = bindparam("start", type_=Date), bindparam("end", type_=Date)  # a period's first and last day
+FIRST, AFTER = bindparam("first", type_=DateTime(timezone=True)), bindparam("after", type_=DateTime(timezone=True))  # as instants
+WINDOWS: dict[str, ColumnElement[bool]] = {  # per project event, the projects that reached it in the period (county time)
+    "signed": Project.signed_date.between(START, END),
+    "landed": (Project.landed_at >= FIRST) & (Project.landed_at < AFTER),
+    "started": Project.start_date.between(START, END),
+}
+IN_PERIOD = or_(*WINDOWS.values())
+
+
+def _period(start: date, end: date) -> dict[str, Any]:
+    """The values of START, END, FIRST and AFTER for [start, end]."""
+    first, after = _bounds(start, end)
+    return {"start": start, "end": end, "first": first, "after": after}
+
+
+def _credited_rows(event: str, window: ColumnElement[bool]) -> list[Select[str, int, str]]:
+    """The event's (event, unit, class) rows: the attracting unit's, and the landing unit's when it is another unit."""
+    label: ColumnElement[str] = literal_column(f"'{event}'", String)
+    return [select(label.label("event"), Project.attracting_unit_id.label("unit_id"), PROJECT_CLASS.label("cls")).where(window),
+            select(label, Project.landing_unit_id, PROJECT_CLASS).where(window, Project.landing_unit_id != Project.attracting_unit_id)]
+
+
+_CREDITED = union_all(*(part for event, window in WINDOWS.items() for part in _credited_rows(event, window))).subquery()
+PROJECT_TALLY = select(_CREDITED.c.event, _CREDITED.c.unit_id, _CREDITED.c.cls, func.count()).group_by(
+    _CREDITED.c.event, _CREDITED.c.unit_id, _CREDITED.c.cls)
+_LATE = (
+    select(LateUpdate.unit_id, LateUpdate.project_id, LateUpdate.recorded_on, LateUpdate.reason, PROJECT_CLASS.label("cls"))
+    .join(Project, Project.id == LateUpdate.project_id)
+    .where(LateUpdate.recorded_on.between(START, END))
+    .subquery()
+)
+_LATE_RECORDS = (  # one row per distinct (project, day, reason) of a unit: what its lines count as one record
+    select(_LATE.c.unit_id, _LATE.c.cls, func.count().label("rows"))
+    .group_by(_LATE.c.unit_id, _LATE.c.project_id, _LATE.c.recorded_on, _LATE.c.reason, _LATE.c.cls)
+    .subquery()
+)
+LATE_TALLY = select(_LATE_RECORDS.c.unit_id, _LATE_RECORDS.c.cls, func.sum(_LATE_RECORDS.c.rows), func.count()).group_by(
+    _LATE_RECORDS.c.unit_id, _LATE_RECORDS.c.cls)
+
+
 def _project_events(session: Session, start: date, end: date) -> Iterable[tuple[Project, str, date]]:
     """Signing, landing and start dates of projects that fall in [start, end]."""
-    s_at = datetime.combine(start, time.min, tzinfo=LOCAL)
-    e_at = datetime.combine(end + timedelta(days=1), time.min, tzinfo=LOCAL)
-    query = select(Project).where(
-        or_(
-            Project.signed_date.between(start, end),
-            Project.start_date.between(start, end),
-            (Project.landed_at >= s_at) & (Project.landed_at < e_at),
-        )
-    )
-    for project in session.scalars(query):
+    for project in session.scalars(select(Project).where(IN_PERIOD), _period(start, end)):
         if project.signed_date and start <= project.signed_date <= end:
             yield project, "signed", project.signed_date
         landed = local_date(project.landed_at)
@@ -150,32 +267,93 @@ def _project_events(session: Session, start: date, end: date) -> Iterable[tuple[
             yield project, "started", project.start_date
 
 
-def score_lines(session: Session, start: date, end: date, scorer: Optional[Scorer] = None) -> list[ScoreLine]:
-    """Every explained point entry of every unit in [start, end]."""
+def tallies(session: Session, start: date, end: date, scorer: Optional[Scorer] = None) -> dict[int, Tally]:
+    """Per unit, what its lines of [start, end] add up to, counted by the database without building a line."""
     scorer = scorer or Scorer(session)
+    found: dict[int, Tally] = {}
+    period = _period(start, end)
+    for event, unit_id, cls, rows in session.execute(PROJECT_TALLY, period):
+        scorer.add(found, unit_id, event, cls, rows, rows)
+    for unit_id, cls, rows, distinct in session.execute(LATE_TALLY, period):
+        scorer.add(found, unit_id, "late_update", cls, int(rows), distinct)
+    for line_source in (_overdue(session, start, end, None), _criticisms(session, start, end, None)):
+        rows_of: dict[tuple[int, str], int] = {}
+        keys_of: dict[tuple[int, str], set[tuple[Any, ...]]] = {}
+        for unit_id, event, key, _row in line_source:
+            rows_of[(unit_id, event)] = rows_of.get((unit_id, event), 0) + 1
+            keys_of.setdefault((unit_id, event), set()).add(key)
+        for (unit_id, event), rows in rows_of.items():
+            scorer.add(found, unit_id, event, "other", rows, len(keys_of[(unit_id, event)]))
+    return found
+
+
+Record = tuple[int, str, tuple[Any, ...], Any]  # unit, event, what tells records apart, the row that explains it
+
+
+def _overdue(session: Session, start: date, end: date, units: Optional[Collection[int]]) -> Iterable[Record]:
+    """交办 items that went overdue in [start, end], with their case and project."""
+    query = (
+        select(CoordinationItem.responsible_unit_id, CoordinationItem.overdue_at, CoordinationItem.seq, CoordinationItem.title,
+               CoordinationCase.title, CoordinationCase.project_id, Project.name)
+        .join(CoordinationCase, CoordinationCase.id == CoordinationItem.case_id)
+        .join(Project, Project.id == CoordinationCase.project_id)
+        .where(CoordinationItem.overdue_at >= FIRST, CoordinationItem.overdue_at < AFTER)
+        .order_by(CoordinationItem.id)
+    )
+    if units is not None:
+        query = query.where(CoordinationItem.responsible_unit_id.in_(list(units)))
+    for row in session.execute(query, _period(start, end)):
+        unit_id, overdue_at, seq, title, case_title, project_id, _name = row
+        yield unit_id, "item_overdue", (project_id, local_date(overdue_at), case_title, seq, title), row
+
+
+def _criticisms(session: Session, start: date, end: date, units: Optional[Collection[int]]) -> Iterable[Record]:
+    """通报批评 recorded in [start, end]."""
+    query = select(Criticism.unit_id, Criticism.recorded_at, Criticism.reason).where(Criticism.recorded_at >= FIRST, Criticism.recorded_at < AFTER)
+    if units is not None:
+        query = query.where(Criticism.unit_id.in_(list(units)))
+    for row in session.execute(query.order_by(Criticism.id), _period(start, end)):
+        yield row[0], "criticised", (local_date(row[1]), row[2]), row
+
+
+def score_lines(session: Session, start: date, end: date, scorer: Optional[Scorer] = None,
+                units: Optional[Collection[int]] = None) -> list[ScoreLine]:
+    """Every explained point entry in [start, end], of every unit or of `units`."""
+    scorer = scorer or Scorer(session)
+    wanted = None if units is None else set(units)
     lines: list[ScoreLine] = []
-    for project, event, on in _project_events(session, start, end):
-        units = _credited(project)
-        for rule_id, points, label in scorer.rules(event, project_class(project)):
-            for unit_id in units:
-                lines.append(ScoreLine(unit_id, on, event, points, label, rule_id, project.id, project.name, len(units) > 1))
-    late = session.scalars(select(LateUpdate).where(LateUpdate.recorded_on.between(start, end)))
-    for record in late:
-        project = session.get_one(Project, record.project_id)
-        for rule_id, points, label in scorer.rules("late_update", project_class(project)):
-            lines.append(ScoreLine(record.unit_id, record.recorded_on, "late_update", points, f"{label}：{record.reason}", rule_id, project.id, project.name))
-    s_at = datetime.combine(start, time.min, tzinfo=LOCAL)
-    e_at = datetime.combine(end + timedelta(days=1), time.min, tzinfo=LOCAL)
-    overdue = session.scalars(select(CoordinationItem).where(CoordinationItem.overdue_at >= s_at, CoordinationItem.overdue_at < e_at))
-    for item in overdue:
-        assert item.overdue_at is not None  # read by its overdue time
-        case = session.get_one(CoordinationCase, item.case_id)
+    query = select(Project.id, Project.name, Project.attracting_unit_id, Project.landing_unit_id, PROJECT_CLASS,
+                   Project.signed_date, Project.landed_at, Project.start_date).where(IN_PERIOD)
+    if wanted is not None:
+        query = query.where(Project.of_units(wanted))
+    period = _period(start, end)
+    for project_id, name, attracting, landing, cls, signed, landed_at, started in session.execute(query.order_by(Project.id), period):
+        credited = list(dict.fromkeys([attracting, landing]))
+        landed = local_date(landed_at)
+        for event, on in (("signed", signed), ("landed", landed), ("started", started)):
+            if on is None or not start <= on <= end:
+                continue
+            for rule_id, points, label in scorer.rules(event, cls):
+                for unit_id in credited:
+                    if wanted is None or unit_id in wanted:
+                        lines.append(ScoreLine(unit_id, on, event, points, label, rule_id, project_id, name, len(credited) > 1))
+    late = (
+        select(LateUpdate.unit_id, LateUpdate.recorded_on, LateUpdate.reason, LateUpdate.project_id, Project.name, PROJECT_CLASS)
+        .join(Project, Project.id == LateUpdate.project_id)
+        .where(LateUpdate.recorded_on.between(START, END))
+        .order_by(LateUpdate.id)
+    )
+    if wanted is not None:
+        late = late.where(LateUpdate.unit_id.in_(wanted))
+    for unit_id, on, reason, project_id, name, cls in session.execute(late, period):
+        for rule_id, points, label in scorer.rules("late_update", cls):
+            lines.append(ScoreLine(unit_id, on, "late_update", points, f"{label}：{reason}", rule_id, project_id, name))
+    for unit_id, _event, (_pid, on, case_title, seq, title), row in _overdue(session, start, end, wanted):
         for rule_id, points, label in scorer.rules("item_overdue", "other"):
-            lines.append(ScoreLine(item.responsible_unit_id, local_date(item.overdue_at), "item_overdue", points,
-                                   f"{label}：{case.title} 第{item.seq}项“{item.title}”", rule_id, case.project_id, case.project.name))
-    for row in session.scalars(select(Criticism).where(Criticism.recorded_at >= s_at, Criticism.recorded_at < e_at)):
+            lines.append(ScoreLine(unit_id, on, "item_overdue", points, f"{label}：{case_title} 第{seq}项“{title}”", rule_id, row[5], row[6]))
+    for unit_id, _event, (on, reason), _row in _criticisms(session, start, end, wanted):
         for rule_id, points, label in scorer.rules("criticised", "other"):
-            lines.append(ScoreLine(row.unit_id, local_date(row.recorded_at), "criticised", points, f"{label}：{row.reason}", rule_id))
+            lines.append(ScoreLine(unit_id, on, "criticised", points, f"{label}：{reason}", rule_id))
     lines.sort(key=lambda line: (line.on, line.project_id or 0, line.event))
     return lines
 
@@ -184,52 +362,71 @@ def _assessed_units(session: Session) -> dict[int, OrgUnit]:
     return {u.id: u for u in session.scalars(select(OrgUnit).where(OrgUnit.kind.in_(ASSESSED_KINDS)).order_by(OrgUnit.id))}
 
 
-def scores(session: Session, start: date, end: date, lines: Optional[list[ScoreLine]] = None) -> list[UnitScore]:
-    """Ranked unit scores for a period (of `lines` when given): zones and towns always listed, departments when they score."""
+def ranked(session: Session, tallied: dict[int, Tally], lines: Iterable[ScoreLine] = ()) -> list[UnitScore]:
+    """Ranked unit scores of these tallies (with these lines): zones and towns always listed, other units when they score."""
     units = _assessed_units(session)
+    others = set(tallied) - set(units)
+    if others:
+        units.update({u.id: u for u in session.scalars(select(OrgUnit).where(OrgUnit.id.in_(others)))})
     table = {uid: UnitScore(uid, u.name, u.kind) for uid, u in units.items() if u.kind != "department"}
-    for line in score_lines(session, start, end) if lines is None else lines:
-        unit = units.get(line.unit_id) or session.get_one(OrgUnit, line.unit_id)
-        table.setdefault(line.unit_id, UnitScore(line.unit_id, unit.name, unit.kind)).lines.append(line)
-    ranked = sorted(table.values(), key=lambda s: (-s.total, s.unit_id))
+    for uid, counted in tallied.items():
+        score = table.setdefault(uid, UnitScore(uid, units[uid].name, units[uid].kind))
+        score.points, score.counts = counted.points, dict(counted.counts)
+    for line in lines:
+        table[line.unit_id].lines.append(line)
+    order = sorted(table.values(), key=lambda s: (-s.total, s.unit_id))
     previous, rank = None, 0
-    for index, score in enumerate(ranked, start=1):
+    for index, score in enumerate(order, start=1):
         if score.total != previous:
             rank, previous = index, score.total
         score.rank = rank
-    return ranked
+    return order
 
 
-def quarterly_ranking(session: Session, year: int, quarter: int) -> list[UnitScore]:
-    """季度赛拼 ranking of one quarter."""
+def scores(session: Session, start: date, end: date, explain: Explain = (), scorer: Optional[Scorer] = None) -> list[UnitScore]:
+    """Ranked unit scores for a period, with the lines of the units `explain` names."""
+    scorer = scorer or Scorer(session)
+    if isinstance(explain, str):
+        lines = score_lines(session, start, end, scorer)
+        return ranked(session, tally(lines), lines)
+    lines = score_lines(session, start, end, scorer, explain) if explain else []
+    return ranked(session, tallies(session, start, end, scorer), lines)
+
+
+def quarterly_ranking(session: Session, year: int, quarter: int, explain: Explain = ()) -> list[UnitScore]:
+    """季度赛拼 ranking of one quarter (with the lines of the units `explain` names)."""
     if quarter not in (1, 2, 3, 4):
         raise InvalidInput({"quarter": f"季度(quarter)须为1-4，收到 {quarter}"})
-    return scores(session, *quarter_range(year, quarter))
+    return scores(session, *quarter_range(year, quarter), explain)
 
 
-def landed_7yi(session: Session, year: int) -> dict[int, list[Project]]:
-    """7亿+ manufacturing projects landed in the year, per credited unit."""
-    found: dict[int, list[Project]] = {}
-    for project, event, _on in _project_events(session, date(year, 1, 1), date(year, 12, 31)):
-        if event == "landed" and project.is_7yi_manufacturing:
-            for unit_id in _credited(project):
-                found.setdefault(unit_id, []).append(project)
+def landed_7yi(session: Session, year: int) -> dict[int, list[str]]:
+    """Names of the 7亿+ manufacturing projects landed in the year, per credited unit."""
+    found: dict[int, list[str]] = {}
+    query = select(Project.name, Project.attracting_unit_id, Project.landing_unit_id).where(WINDOWS["landed"], Project.is_7yi_manufacturing)
+    for name, attracting, landing in session.execute(query.order_by(Project.id), _period(date(year, 1, 1), date(year, 12, 31))):
+        for unit_id in dict.fromkeys([attracting, landing]):
+            found.setdefault(unit_id, []).append(name)
     return found
 
 
-def annual_assessment(session: Session, year: int, lines: Optional[list[ScoreLine]] = None) -> list[UnitScore]:
-    """The year's ranking (of `lines` when given) with 一票评优 and 一票否优 applied as SPEC §6 says (a veto beats 评优)."""
-    ranked = scores(session, date(year, 1, 1), date(year, 12, 31), lines)
+def annual_assessment(session: Session, year: int, explain: Explain = ()) -> list[UnitScore]:
+    """The year's ranking (with the lines of the units `explain` names), rated."""
+    return rate(session, year, scores(session, date(year, 1, 1), date(year, 12, 31), explain))
+
+
+def rate(session: Session, year: int, ranked_scores: list[UnitScore]) -> list[UnitScore]:
+    """The year's ranking with 一票评优 and 一票否优 applied as SPEC §6 says (a veto beats 评优)."""
     targets = {t.unit_id: t for t in session.scalars(select(UnitTarget).where(UnitTarget.year == year))}
     landed = landed_7yi(session, year)
     criticised: dict[int, list[Criticism]] = {}
     for row in session.scalars(select(Criticism).where(Criticism.year == year)):
         criticised.setdefault(row.unit_id, []).append(row)
-    for score in ranked:
+    for score in ranked_scores:
         target = targets.get(score.unit_id)
         goal = target.mfg_7yi if target else 0
         done = landed.get(score.unit_id, [])
-        names = "、".join(p.name for p in done)
+        names = "、".join(done)
         if score.unit_id in criticised:
             score.rating = "一票否优"
             score.rating_reason = "；".join(f"{c.recorded_at.astimezone(LOCAL) if c.recorded_at.tzinfo else c.recorded_at:%Y-%m-%d}通报批评：{c.reason}" for c in criticised[score.unit_id]) + "（取消当年优秀单位评选资格）"
@@ -239,7 +436,7 @@ def annual_assessment(session: Session, year: int, lines: Optional[list[ScoreLin
         elif goal == 0 and done:
             score.rating = "一票评优"
             score.rating_reason = f"无招引任务，招引7亿元以上制造业项目签约落地{len(done)}个：{names}"
-    return ranked
+    return ranked_scores
 
 
 def _number(raw: Any, field: str, integer: bool, errors: dict[str, str]) -> Decimal:

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import date
+from decimal import Decimal
 from typing import Any, Optional
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from engine.supervision import assessment
 from engine.workflow import definitions
@@ -39,19 +40,24 @@ def period_label(year: int, quarter: int) -> str:
     return f"{year}年度" if quarter == 0 else f"{year}年第{quarter}季度"
 
 
-def live(session: Session, year: int, quarter: int) -> list[assessment.UnitScore]:
-    """The period's ranking as it stands now; a year adds up its finalised quarters as frozen and the rest live."""
+def live(session: Session, year: int, quarter: int, explain: assessment.Explain = ()) -> list[assessment.UnitScore]:
+    """The period's ranking as it stands now (with the lines of the units `explain` names); a year adds up its finalised quarters as frozen and the rest live."""
     if quarter != 0:
-        return assessment.quarterly_ranking(session, year, quarter)
+        return assessment.quarterly_ranking(session, year, quarter, explain)
     scorer = assessment.Scorer(session)
+    tallied: dict[int, assessment.Tally] = {}
     lines: list[assessment.ScoreLine] = []
     for q in (1, 2, 3, 4):
         published = latest(session, year, q)
         if published is not None:
-            lines.extend(line for score in thaw(published.rows) for line in score.lines)
+            part = thaw(published.rows, explain)
         else:
-            lines.extend(assessment.score_lines(session, *assessment.quarter_range(year, q), scorer))
-    return assessment.annual_assessment(session, year, lines)
+            part = assessment.scores(session, *assessment.quarter_range(year, q), explain, scorer)
+        for score in part:
+            if score.counts:  # the unit has lines this quarter
+                tallied.setdefault(score.unit_id, assessment.Tally()).merge(assessment.Tally(score.points, score.counts))
+                lines.extend(score.lines)
+    return assessment.rate(session, year, assessment.ranked(session, tallied, lines))
 
 
 def latest(session: Session, year: int, quarter: int) -> Optional[PublishedRanking]:
@@ -61,17 +67,18 @@ def latest(session: Session, year: int, quarter: int) -> Optional[PublishedRanki
 
 
 def editions(session: Session, year: int, quarter: int) -> list[PublishedRanking]:
-    """Every finalised edition of the period, oldest first."""
-    query = select(PublishedRanking).where(PublishedRanking.year == year, PublishedRanking.quarter == quarter)
+    """Every finalised edition of the period, oldest first (their frozen rows are read only when touched)."""
+    query = select(PublishedRanking).options(defer(PublishedRanking.rows)).where(PublishedRanking.year == year, PublishedRanking.quarter == quarter)
     return list(session.scalars(query.order_by(PublishedRanking.edition)))
 
 
-def ranking(session: Session, year: int, quarter: int) -> tuple[list[assessment.UnitScore], Optional[PublishedRanking]]:
-    """What the period's pages show: the newest finalised edition when there is one, else the live ranking."""
+def ranking(session: Session, year: int, quarter: int,
+            explain: assessment.Explain = ()) -> tuple[list[assessment.UnitScore], Optional[PublishedRanking]]:
+    """What the period's pages show (with the lines of the units `explain` names): the newest finalised edition when there is one, else the live ranking."""
     published = latest(session, year, quarter)
     if published is not None:
-        return thaw(published.rows), published
-    return live(session, year, quarter), None
+        return thaw(published.rows, explain), published
+    return live(session, year, quarter, explain), None
 
 
 def publish(session: Session, actor: User, year: int, quarter: int, reason: str = "") -> PublishedRanking:
@@ -91,7 +98,7 @@ def publish(session: Session, actor: User, year: int, quarter: int, reason: str 
     if previous and not reason:
         raise InvalidInput({"reason": f"{label}排名已定稿，重新定稿须说明原因"})
     rules = definitions.latest(session, assessment.SCORING)
-    rows = live(session, year, quarter)
+    rows = live(session, year, quarter, "all")
     edition = PublishedRanking(
         year=year,
         quarter=quarter,
@@ -120,16 +127,21 @@ def freeze(rows: list[assessment.UnitScore]) -> list[dict[str, Any]]:
     frozen = []
     for score in rows:
         item = asdict(score)
+        item["points"] = str(score.points)
         for line in item["lines"]:
             line["on"] = line["on"].isoformat()
         frozen.append(item)
     return frozen
 
 
-def thaw(rows: list[dict[str, Any]]) -> list[assessment.UnitScore]:
-    """Unit scores rebuilt from a frozen edition."""
+def thaw(rows: list[dict[str, Any]], explain: assessment.Explain = ()) -> list[assessment.UnitScore]:
+    """Unit scores rebuilt from a frozen edition, with the lines of the units `explain` names (an edition frozen before
+    points and counts were stored has them added up from its lines)."""
     scores = []
     for item in rows:
-        lines = [assessment.ScoreLine(**{**line, "on": date.fromisoformat(line["on"])}) for line in item["lines"]]
-        scores.append(assessment.UnitScore(**{**item, "lines": lines}))
+        wanted = isinstance(explain, str) or item["unit_id"] in explain
+        stored = "points" in item
+        lines = [assessment.ScoreLine(**{**line, "on": date.fromisoformat(line["on"])}) for line in item["lines"]] if wanted or not stored else []
+        counted = assessment.Tally(Decimal(item["points"]), dict(item["counts"])) if stored else assessment.tally(lines).get(item["unit_id"], assessment.Tally())
+        scores.append(assessment.UnitScore(**{**item, "lines": lines if wanted else [], "points": counted.points, "counts": counted.counts}))
     return scores

@@ -128,8 +128,8 @@ def test_a_year_of_activity_scores_notices_and_votes(sh: SupervisionHelper) -> N
         assert oct_rows["大盘镇"]["followed"] == 1 and oct_rows["金磐开发区"]["followed"] == 0
 
     with sh.db.session() as s:
-        q1, q2, q3, q4 = (assessment.quarterly_ranking(s, YEAR, q) for q in (1, 2, 3, 4))
-        year = assessment.annual_assessment(s, YEAR)
+        q1, q2, q3, q4 = (assessment.quarterly_ranking(s, YEAR, q, "all") for q in (1, 2, 3, 4))
+        year = assessment.annual_assessment(s, YEAR, "all")
 
     def by(ranking: list[assessment.UnitScore]) -> dict[str, assessment.UnitScore]:
         return {x.unit_name: x for x in ranking}
