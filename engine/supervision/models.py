@@ -113,11 +113,22 @@ class PublishedRanking(Base):
     reason: Mapped[str] = mapped_column(String(500), default="")
     published_by: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
     published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    rows: Mapped[list[Any]] = mapped_column(JSON)
+    rows: Mapped[list[Any]] = mapped_column(JSON)  # every unit's total, counts, rank and rating; their lines are PublishedRankingUnit rows
     # the version number of that scoring table, read with the row (a definition's version never changes)
     rule_version: Mapped[int] = column_property(
         select(Definition.version).where(Definition.id == rule_definition_id).correlate_except(Definition).scalar_subquery()
     )
+
+
+class PublishedRankingUnit(Base):
+    """One unit's explained lines as a finalised edition froze them, read only where a page or export shows that unit's lines."""
+
+    __tablename__ = "published_ranking_unit"
+    __table_args__ = (UniqueConstraint("ranking_id", "unit_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ranking_id: Mapped[int] = mapped_column(ForeignKey("published_ranking.id"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
+    lines: Mapped[list[Any]] = mapped_column(JSON)
 
 
 LAST_ACTIVITY = func.coalesce(Project.last_progress_at, Project.registered_at)

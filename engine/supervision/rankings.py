@@ -4,7 +4,9 @@ Until the office finalises a period its ranking is computed live from the curren
 a year adds up its finalised quarters as they were frozen and its open quarters live.
 Once finalised, every page and export of that period shows the frozen edition: units, ranks,
 ratings and every explained line, with the rule version it was scored under. Finalising again
-(重新定稿) needs a reason; each edition is kept and logged.
+(重新定稿) needs a reason; each edition is kept and logged. An edition's rows hold every unit's
+exact points, counts, rank and rating, and each unit's lines are a row of their own, so a ranking
+page never decodes the lines of a whole period and a unit's page reads that unit's alone.
 """
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ from engine.platform import inputs, permissions
 from engine.platform.clock import local_today
 from engine.platform.errors import ConcurrentUpdate, InvalidInput
 from engine.platform.models import Event, User, utcnow
-from engine.supervision.models import PublishedRanking
+from engine.supervision.models import PublishedRanking, PublishedRankingUnit
 
 
 def period_range(year: int, quarter: int) -> tuple[date, date]:
@@ -50,7 +52,7 @@ def live(session: Session, year: int, quarter: int, explain: assessment.Explain 
     for q in (1, 2, 3, 4):
         published = latest(session, year, q)
         if published is not None:
-            part = thaw(published.rows, explain)
+            part = thaw(session, published, explain)
         else:
             part = assessment.scores(session, *assessment.quarter_range(year, q), explain, scorer)
         for score in part:
@@ -77,7 +79,7 @@ def ranking(session: Session, year: int, quarter: int,
     """What the period's pages show (with the lines of the units `explain` names): the newest finalised edition when there is one, else the live ranking."""
     published = latest(session, year, quarter)
     if published is not None:
-        return thaw(published.rows, explain), published
+        return thaw(session, published, explain), published
     return live(session, year, quarter, explain), None
 
 
@@ -99,6 +101,7 @@ def publish(session: Session, actor: User, year: int, quarter: int, reason: str 
         raise InvalidInput({"reason": f"{label}排名已定稿，重新定稿须说明原因"})
     rules = definitions.latest(session, assessment.SCORING)
     rows = live(session, year, quarter, "all")
+    frozen, lines = freeze(rows)
     edition = PublishedRanking(
         year=year,
         quarter=quarter,
@@ -107,7 +110,7 @@ def publish(session: Session, actor: User, year: int, quarter: int, reason: str 
         reason=reason,
         published_by=actor.id,
         published_at=utcnow(),
-        rows=freeze(rows),
+        rows=frozen,
     )
     session.add(edition)
     verb = "重新定稿" if previous else "定稿"
@@ -119,29 +122,36 @@ def publish(session: Session, actor: User, year: int, quarter: int, reason: str 
         session.flush()
     except IntegrityError as exc:  # another official finalised the same edition a moment earlier
         raise ConcurrentUpdate(f"{label}排名刚由他人定稿（第{edition.edition}版），请刷新后查看") from exc
+    session.add_all(PublishedRankingUnit(ranking_id=edition.id, unit_id=unit_id, lines=unit_lines) for unit_id, unit_lines in lines.items())
+    session.flush()
     return edition
 
 
-def freeze(rows: list[assessment.UnitScore]) -> list[dict[str, Any]]:
-    """Unit scores as JSON-ready dicts, every line included."""
-    frozen = []
+def freeze(rows: list[assessment.UnitScore]) -> tuple[list[dict[str, Any]], dict[int, list[dict[str, Any]]]]:
+    """Unit scores as JSON-ready dicts without their lines, and each unit's lines as JSON-ready dicts (units with lines)."""
+    frozen, lines = [], {}
     for score in rows:
         item = asdict(score)
+        unit_lines = item.pop("lines")
         item["points"] = str(score.points)
-        for line in item["lines"]:
+        for line in unit_lines:
             line["on"] = line["on"].isoformat()
+        if unit_lines:
+            lines[score.unit_id] = unit_lines
         frozen.append(item)
-    return frozen
+    return frozen, lines
 
 
-def thaw(rows: list[dict[str, Any]], explain: assessment.Explain = ()) -> list[assessment.UnitScore]:
-    """Unit scores rebuilt from a frozen edition, with the lines of the units `explain` names (an edition frozen before
-    points and counts were stored has them added up from its lines)."""
+def thaw(session: Session, published: PublishedRanking, explain: assessment.Explain = ()) -> list[assessment.UnitScore]:
+    """The unit scores of a finalised edition, with the frozen lines of the units `explain` names."""
+    lines: dict[int, list[dict[str, Any]]] = {}
+    if explain:
+        query = select(PublishedRankingUnit.unit_id, PublishedRankingUnit.lines).where(PublishedRankingUnit.ranking_id == published.id)
+        if not isinstance(explain, str):
+            query = query.where(PublishedRankingUnit.unit_id.in_(list(explain)))
+        lines = {unit_id: unit_lines for unit_id, unit_lines in session.execute(query)}
     scores = []
-    for item in rows:
-        wanted = isinstance(explain, str) or item["unit_id"] in explain
-        stored = "points" in item
-        lines = [assessment.ScoreLine(**{**line, "on": date.fromisoformat(line["on"])}) for line in item["lines"]] if wanted or not stored else []
-        counted = assessment.Tally(Decimal(item["points"]), dict(item["counts"])) if stored else assessment.tally(lines).get(item["unit_id"], assessment.Tally())
-        scores.append(assessment.UnitScore(**{**item, "lines": lines if wanted else [], "points": counted.points, "counts": counted.counts}))
+    for item in published.rows:
+        thawed = [assessment.ScoreLine(**{**line, "on": date.fromisoformat(line["on"])}) for line in lines.get(item["unit_id"], [])]
+        scores.append(assessment.UnitScore(**{**item, "points": Decimal(item["points"]), "lines": thawed}))
     return scores
