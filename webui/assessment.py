@@ -82,7 +82,7 @@ def _ranking_page(year: int, quarter: int, errors: dict[str, str], status: int) 
         cells = supervision_excel.ranking_cells(rows)
         ids = [r.unit_id for r in rows]
         county = permissions.allowed(me, "supervision.view_county")
-        version = assessment.rule_table(s)[0]
+        version = assessment.deployed(s)[1]
         history = [(e.edition, e.published_at, s.get_one(User, e.published_by).display_name, e.rule_version, e.reason)
                    for e in rankings.editions(s, year, quarter)]
         changed = published is not None and _totals(rankings.live(s, year, quarter)) != _totals(rows)

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     and_,
+    case,
     or_,
     text,
 )
@@ -108,6 +109,9 @@ class Project(Base):
         Index("ix_project_fund_ledger", "fund_request", "status", "approved_at", "registered_at"),  # the fund ledger's lines, index only
         Index("ix_project_land_waiting", "needs_land", "status", "landed_at", "land_mu", "is_manufacturing", "category",
               "total_investment", "approved_at", "registered_at"),  # the projects waiting for land, chosen and ordered from the index
+        # the projects that signed, landed or started in a period with their class and credited units: the ranking, index only
+        *(Index(f"ix_project_{name}_scoring", column, "is_manufacturing", "total_investment", "category", "attracting_unit_id", "landing_unit_id")
+          for name, column in (("signed", "signed_date"), ("landed", "landed_at"), ("started", "start_date"))),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), index=True)
@@ -140,9 +144,9 @@ class Project(Base):
     intent_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
     assessed_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
     approved_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
-    signed_date: Mapped[Optional[date]] = mapped_column(Date, index=True)  # the dashboard's monthly trend reads one year's range
-    landed_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True), index=True)
-    start_date: Mapped[Optional[date]] = mapped_column(Date, index=True)
+    signed_date: Mapped[Optional[date]] = mapped_column(Date)  # the dashboard's monthly trend reads one year's range
+    landed_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
+    start_date: Mapped[Optional[date]] = mapped_column(Date)
     contract_amount: Mapped[Decimal] = mapped_column(Money, default=0)
     tier: Mapped[str] = mapped_column(String(4), default="")
     last_progress_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
@@ -180,6 +184,22 @@ class Project(Base):
     @classmethod
     def _is_yi_plus(cls) -> ColumnElement[bool]:
         return cls.total_investment >= 10000
+
+    @hybrid_property
+    def assessment_class(self) -> str:
+        """The highest class the project is scored in: 7亿+ manufacturing > 3亿+ industrial > 亿元以上 > other."""
+        if self.is_7yi_manufacturing:
+            return "mfg_7yi"
+        if self.is_3yi_industrial:
+            return "ind_3yi"
+        if self.is_yi_plus:
+            return "yi_plus"
+        return "other"
+
+    @assessment_class.inplace.expression
+    @classmethod
+    def _assessment_class(cls) -> ColumnElement[str]:
+        return case((cls.is_7yi_manufacturing, "mfg_7yi"), (cls.is_3yi_industrial, "ind_3yi"), (cls.is_yi_plus, "yi_plus"), else_="other")
 
     @classmethod
     def of_units(cls, unit_ids: Iterable[int]) -> ColumnElement[bool]:

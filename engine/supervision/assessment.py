@@ -9,14 +9,14 @@ from types import SimpleNamespace
 from typing import Any, Collection, Iterable, Literal, Optional, Union
 
 from lxml import etree
-from sqlalchemy import ColumnElement, Date, DateTime, Select, String, bindparam, case, func, literal_column, or_, select, union_all
+from sqlalchemy import ColumnElement, Date, DateTime, String, bindparam, func, literal_column, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from engine.workflow import definitions
 from engine.platform import inputs, permissions
 from engine.platform.clock import LOCAL, local_date, monthly_plan
 from engine.platform.errors import InvalidInput
-from engine.platform.models import OrgUnit, Project, User, utcnow
+from engine.platform.models import Definition, OrgUnit, Project, User, utcnow
 from engine.workflow.parser import parse_xml
 from engine.supervision.progress import LateUpdate
 from engine.workflow.sandbox import SCRIPT_ENGINE
@@ -47,22 +47,7 @@ COUNT_TARGETS = ("mfg_7yi", "ind_3yi", "yi_plus")
 POINTS = inputs.Number(Decimal(-1000), Decimal(1000))  # what one rule of the scoring table may give or take
 
 
-def project_class(project: Project) -> str:
-    """The highest assessment class a project falls in (7亿+ manufacturing > 3亿+ industrial > 亿元以上 > other)."""
-    if project.is_7yi_manufacturing:
-        return "mfg_7yi"
-    if project.is_3yi_industrial:
-        return "ind_3yi"
-    if project.is_yi_plus:
-        return "yi_plus"
-    return "other"
-
-
-# project_class as the database computes it, from the same hybrid properties in the same order
-PROJECT_CLASS: ColumnElement[str] = case(
-    (Project.is_7yi_manufacturing, "mfg_7yi"), (Project.is_3yi_industrial, "ind_3yi"), (Project.is_yi_plus, "yi_plus"), else_="other"
-)
-CENT = Decimal("0.01")
+CENT = Decimal("0.01")  # a total is shown to the cent
 
 
 def quarter_range(year: int, quarter: int) -> tuple[date, date]:
@@ -116,9 +101,9 @@ class Tally:
 
     def merge(self, other: "Tally") -> None:
         """Add another tally (of a disjoint period) to this one."""
-        for event, records in other.counts.items():
-            self.add(event, Decimal(0), records)
         self.points += other.points
+        for event, records in other.counts.items():
+            self.counts[event] = self.counts.get(event, 0) + records
 
 
 def tally(lines: Iterable[ScoreLine]) -> dict[int, Tally]:
@@ -158,18 +143,27 @@ class UnitScore:
 Explain = Union[Collection[int], Literal["all"]]  # whose lines to build: these units' ids, or "all"; () for totals only
 
 
+def deployed(session: Session) -> tuple[int, int]:
+    """Id and version of the scoring table in force, read without its files."""
+    query = select(Definition.id, Definition.version).where(Definition.process_id == SCORING)
+    found = session.execute(query.order_by(Definition.version.desc()).limit(1)).first()
+    if found is None:
+        row = definitions.latest(session, SCORING)  # raises NotFound, saying how to deploy it
+        return row.id, row.version
+    return found[0], found[1]
+
+
 Rule = tuple[str, float, str]  # rule id, points, rule label
 # per parsed table (a redeploy parses a new one), its matching rules per (event, project class): the table is evaluated once
 _DECIDED: "weakref.WeakKeyDictionary[Any, dict[tuple[str, str], list[Rule]]]" = weakref.WeakKeyDictionary()
 
 
 class Scorer:
-    """Evaluates the deployed assessment_scoring table once per (event, class); keeps the version it used for the record."""
+    """Evaluates the deployed assessment_scoring table once per (event, class) and parsed table; keeps the version it used for the record."""
 
     def __init__(self, session: Session) -> None:
-        row = definitions.latest(session, SCORING)
-        self.definition_id, self.version = row.id, row.version
-        self.engine = definitions.load(session, row.id).spec
+        self.definition_id, self.version = deployed(session)
+        self.engine = definitions.load(session, self.definition_id).spec
         self.known = _DECIDED.setdefault(self.engine, {})
         self.weights: dict[tuple[str, str], tuple[Decimal, int]] = {}
 
@@ -230,18 +224,17 @@ def _period(start: date, end: date) -> dict[str, Any]:
     return {"start": start, "end": end, "first": first, "after": after}
 
 
-def _credited_rows(event: str, window: ColumnElement[bool]) -> list[Select[str, int, str]]:
-    """The event's (event, unit, class) rows: the attracting unit's, and the landing unit's when it is another unit."""
-    label: ColumnElement[str] = literal_column(f"'{event}'", String)
-    return [select(label.label("event"), Project.attracting_unit_id.label("unit_id"), PROJECT_CLASS.label("cls")).where(window),
-            select(label, Project.landing_unit_id, PROJECT_CLASS).where(window, Project.landing_unit_id != Project.attracting_unit_id)]
-
-
-_CREDITED = union_all(*(part for event, window in WINDOWS.items() for part in _credited_rows(event, window))).subquery()
-PROJECT_TALLY = select(_CREDITED.c.event, _CREDITED.c.unit_id, _CREDITED.c.cls, func.count()).group_by(
-    _CREDITED.c.event, _CREDITED.c.unit_id, _CREDITED.c.cls)
+_EVENTS = union_all(*(
+    select(literal_column(f"'{event}'", String).label("event"), Project.attracting_unit_id, Project.landing_unit_id,
+           Project.assessment_class.label("cls")).where(window)
+    for event, window in WINDOWS.items()
+)).subquery()
+PROJECT_TALLY = (  # per event, the projects of each class and pair of credited units, from one read of each date's index
+    select(_EVENTS.c.event, _EVENTS.c.attracting_unit_id, _EVENTS.c.landing_unit_id, _EVENTS.c.cls, func.count())
+    .group_by(_EVENTS.c.event, _EVENTS.c.attracting_unit_id, _EVENTS.c.landing_unit_id, _EVENTS.c.cls)
+)
 _LATE = (
-    select(LateUpdate.unit_id, LateUpdate.project_id, LateUpdate.recorded_on, LateUpdate.reason, PROJECT_CLASS.label("cls"))
+    select(LateUpdate.unit_id, LateUpdate.project_id, LateUpdate.recorded_on, LateUpdate.reason, Project.assessment_class.label("cls"))
     .join(Project, Project.id == LateUpdate.project_id)
     .where(LateUpdate.recorded_on.between(START, END))
     .subquery()
@@ -272,8 +265,9 @@ def tallies(session: Session, start: date, end: date, scorer: Optional[Scorer] =
     scorer = scorer or Scorer(session)
     found: dict[int, Tally] = {}
     period = _period(start, end)
-    for event, unit_id, cls, rows in session.execute(PROJECT_TALLY, period):
-        scorer.add(found, unit_id, event, cls, rows, rows)
+    for event, attracting, landing, cls, rows in session.execute(PROJECT_TALLY, period):
+        for unit_id in dict.fromkeys([attracting, landing]):
+            scorer.add(found, unit_id, event, cls, rows, rows)
     for unit_id, cls, rows, distinct in session.execute(LATE_TALLY, period):
         scorer.add(found, unit_id, "late_update", cls, int(rows), distinct)
     for line_source in (_overdue(session, start, end, None), _criticisms(session, start, end, None)):
@@ -322,7 +316,7 @@ def score_lines(session: Session, start: date, end: date, scorer: Optional[Score
     scorer = scorer or Scorer(session)
     wanted = None if units is None else set(units)
     lines: list[ScoreLine] = []
-    query = select(Project.id, Project.name, Project.attracting_unit_id, Project.landing_unit_id, PROJECT_CLASS,
+    query = select(Project.id, Project.name, Project.attracting_unit_id, Project.landing_unit_id, Project.assessment_class,
                    Project.signed_date, Project.landed_at, Project.start_date).where(IN_PERIOD)
     if wanted is not None:
         query = query.where(Project.of_units(wanted))
@@ -338,7 +332,7 @@ def score_lines(session: Session, start: date, end: date, scorer: Optional[Score
                     if wanted is None or unit_id in wanted:
                         lines.append(ScoreLine(unit_id, on, event, points, label, rule_id, project_id, name, len(credited) > 1))
     late = (
-        select(LateUpdate.unit_id, LateUpdate.recorded_on, LateUpdate.reason, LateUpdate.project_id, Project.name, PROJECT_CLASS)
+        select(LateUpdate.unit_id, LateUpdate.recorded_on, LateUpdate.reason, LateUpdate.project_id, Project.name, Project.assessment_class)
         .join(Project, Project.id == LateUpdate.project_id)
         .where(LateUpdate.recorded_on.between(START, END))
         .order_by(LateUpdate.id)
@@ -358,19 +352,18 @@ def score_lines(session: Session, start: date, end: date, scorer: Optional[Score
     return lines
 
 
-def _assessed_units(session: Session) -> dict[int, OrgUnit]:
-    return {u.id: u for u in session.scalars(select(OrgUnit).where(OrgUnit.kind.in_(ASSESSED_KINDS)).order_by(OrgUnit.id))}
+def _assessed_units(session: Session, others: Iterable[int] = ()) -> dict[int, tuple[str, str]]:
+    """Name and kind of every zone, town and department, and of the other units given."""
+    query = select(OrgUnit.id, OrgUnit.name, OrgUnit.kind).where(or_(OrgUnit.kind.in_(ASSESSED_KINDS), OrgUnit.id.in_(list(others))))
+    return {uid: (name, kind) for uid, name, kind in session.execute(query.order_by(OrgUnit.id))}
 
 
 def ranked(session: Session, tallied: dict[int, Tally], lines: Iterable[ScoreLine] = ()) -> list[UnitScore]:
     """Ranked unit scores of these tallies (with these lines): zones and towns always listed, other units when they score."""
-    units = _assessed_units(session)
-    others = set(tallied) - set(units)
-    if others:
-        units.update({u.id: u for u in session.scalars(select(OrgUnit).where(OrgUnit.id.in_(others)))})
-    table = {uid: UnitScore(uid, u.name, u.kind) for uid, u in units.items() if u.kind != "department"}
+    units = _assessed_units(session, tallied)
+    table = {uid: UnitScore(uid, name, kind) for uid, (name, kind) in units.items() if kind in ("zone", "town")}
     for uid, counted in tallied.items():
-        score = table.setdefault(uid, UnitScore(uid, units[uid].name, units[uid].kind))
+        score = table.setdefault(uid, UnitScore(uid, *units[uid]))
         score.points, score.counts = counted.points, dict(counted.counts)
     for line in lines:
         table[line.unit_id].lines.append(line)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any, Optional
 
-from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, select
+from sqlalchemy import Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from engine.platform import inputs, notifications, permissions
@@ -40,11 +40,14 @@ class LateUpdate(Base):
     """A late progress update counted against the responsible unit (one per project per silent period)."""
 
     __tablename__ = "late_update"
-    __table_args__ = (UniqueConstraint("project_id", "last_update_at"),)
+    __table_args__ = (
+        UniqueConstraint("project_id", "last_update_at"),
+        Index("ix_late_update_scoring", "recorded_on", "unit_id", "project_id", "reason"),  # a period's records per unit, index only
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("project.id"), index=True)
-    recorded_on: Mapped[date] = mapped_column(Date, index=True)
+    recorded_on: Mapped[date] = mapped_column(Date)
     days: Mapped[int] = mapped_column(Integer)
     last_update_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     reason: Mapped[str] = mapped_column(String(200), default="")

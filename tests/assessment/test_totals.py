@@ -89,8 +89,8 @@ def counted(scores: list[assessment.UnitScore]) -> dict[int, tuple[float, int, d
 def test_the_class_rule_reads_the_same_in_sql_and_in_python(sdb: Database) -> None:
     fill(sdb, projects=120)
     with sdb.session() as s:
-        in_sql = {pid: cls for pid, cls in s.execute(select(Project.id, assessment.PROJECT_CLASS))}
-        in_python = {p.id: assessment.project_class(p) for p in s.scalars(select(Project))}
+        in_sql = {pid: cls for pid, cls in s.execute(select(Project.id, Project.assessment_class))}
+        in_python = {p.id: p.assessment_class for p in s.scalars(select(Project))}
     assert in_sql == in_python
     assert set(in_python.values()) == set(assessment.CLASS_LABELS)
 
