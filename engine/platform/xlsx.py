@@ -28,7 +28,7 @@ def workbook(sheets: Iterable[Sheet]) -> bytes:
     None and empty text leave the cell out.
     """
     out = io.BytesIO()
-    book = xlsxwriter.Workbook(out, {"constant_memory": True, "in_memory": True, "remove_timezone": True})
+    book = xlsxwriter.Workbook(out, {"constant_memory": True, "remove_timezone": True})  # rows go to a temporary file as written
     formats = {
         "caption": book.add_format({"bold": True, "font_size": 14}),
         "header": book.add_format({"bold": True, "align": "center"}),
