@@ -248,9 +248,12 @@ LATE_TALLY = select(_LATE_RECORDS.c.unit_id, _LATE_RECORDS.c.cls, func.sum(_LATE
     _LATE_RECORDS.c.unit_id, _LATE_RECORDS.c.cls)
 
 
-def _project_events(session: Session, start: date, end: date) -> Iterable[tuple[Project, str, date]]:
-    """Signing, landing and start dates of projects that fall in [start, end]."""
-    for project in session.scalars(select(Project).where(IN_PERIOD), _period(start, end)):
+def _project_events(session: Session, start: date, end: date, unit_id: Optional[int] = None) -> Iterable[tuple[Project, str, date]]:
+    """Signing, landing and start dates of projects that fall in [start, end] (of projects one unit is credited with, when given)."""
+    query = select(Project).where(IN_PERIOD)
+    if unit_id is not None:
+        query = query.where(Project.of_units([unit_id]))
+    for project in session.scalars(query, _period(start, end)):
         if project.signed_date and start <= project.signed_date <= end:
             yield project, "signed", project.signed_date
         landed = local_date(project.landed_at)
@@ -481,9 +484,7 @@ class PlanRow:
 def _actuals_by_month(session: Session, year: int, unit_id: int) -> dict[str, list[float]]:
     """Per-month actuals of each indicator for a unit (credited as attracting or landing unit)."""
     months: dict[str, list[float]] = {f: [0.0] * 13 for f in TARGET_FIELDS}
-    for project, event, on in _project_events(session, date(year, 1, 1), date(year, 12, 31)):
-        if unit_id not in _credited(project):
-            continue
+    for project, event, on in _project_events(session, date(year, 1, 1), date(year, 12, 31), unit_id):
         if event == "landed":
             if project.is_7yi_manufacturing:
                 months["mfg_7yi"][on.month] += 1
