@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pathlib
+import re
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -43,7 +44,9 @@ def test_the_migrations_build_each_expression_index_the_models_declare(db: Datab
                 assert built == str(CreateIndex(index).compile(db.engine)), index.name
             else:
                 built = conn.scalar(text("SELECT indexdef FROM pg_indexes WHERE indexname = :n"), {"n": index.name})
-                assert built is not None and all(str(getattr(c, "name", "")) in built for c in index.columns), index.name
+                declared = str(CreateIndex(index).compile(db.engine)).lower()
+                words = set(re.findall(r"[a-z_]+", declared)) - {"create", "index", "on", "cast", "as", "where", "and"}
+                assert built is not None and words <= set(re.findall(r"[a-z_]+", built.lower())), (index.name, built)
 
 
 def test_every_module_that_declares_a_table_or_an_index_is_listed() -> None:
