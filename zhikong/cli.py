@@ -1,4 +1,4 @@
-"""`zhikong` command: init-db, demo, deploy, serve, scheduler, register, tasks, complete, users."""
+"""`zhikong` command: init-db, demo, deploy, serve, scheduler, register, tasks, complete, users, backup, restore."""
 from __future__ import annotations
 
 import argparse
@@ -34,6 +34,26 @@ def cmd_audit_verify(_: argparse.Namespace) -> None:
     if not verdict.ok:
         raise EngineError(f"审计链异常：{verdict.problem}（此前 {verdict.checked} 条完好）")
     print(f"审计链完整：共 {verdict.checked} 条事件；链头哈希 {verdict.head}（留存此值，日后可证明此前的日志未被整体改写）")
+
+
+def cmd_backup(args: argparse.Namespace) -> None:
+    """Write a consistent copy of the database to a file while the system keeps serving."""
+    from engine.platform import backup
+
+    report = backup.backup(_db(), Path(args.path))
+    print(f"备份完成：{report.path}（{report.size / 1024 / 1024:.1f} MB，用时 {report.seconds:.1f} 秒）")
+
+
+def cmd_restore(args: argparse.Namespace) -> None:
+    """Restore a backup into an empty database (any database with --force), upgrade it, verify the audit chain, count rows."""
+    from engine.platform import backup
+
+    report = backup.restore(_db(), Path(args.path), force=args.force)
+    for table, count in report.counts.items():
+        print(f"  {table:<32} {count}")
+    if not report.verdict.ok:
+        raise EngineError(f"已恢复，但审计链异常：{report.verdict.problem}（此前 {report.verdict.checked} 条完好）")
+    print(f"恢复完成（用时 {report.seconds:.1f} 秒）；审计链完整：共 {report.verdict.checked} 条事件，链头哈希 {report.verdict.head}")
 
 
 def cmd_orphans(_: argparse.Namespace) -> None:
@@ -200,6 +220,13 @@ def build_parser() -> argparse.ArgumentParser:
     audit_parser = sub.add_parser("audit", help="审计日志").add_subparsers(dest="audit_command", required=True)
     audit_parser.add_parser("verify", help="校验事件日志的哈希链").set_defaults(func=cmd_audit_verify)
     sub.add_parser("orphans", help="检查所有待办任务是否无人可办").set_defaults(func=cmd_orphans)
+    p = sub.add_parser("backup", help="在运行中备份数据库到文件")
+    p.add_argument("path")
+    p.set_defaults(func=cmd_backup)
+    p = sub.add_parser("restore", help="从备份文件恢复到空数据库，并校验审计链")
+    p.add_argument("path")
+    p.add_argument("--force", action="store_true", help="目标数据库已有数据时仍覆盖")
+    p.set_defaults(func=cmd_restore)
     return parser
 
 

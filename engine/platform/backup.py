@@ -1,0 +1,162 @@
+"""Backup and restore of the whole database: a consistent copy taken while the system serves, restored only into an empty one.
+
+SQLite is copied through its online backup API (`sqlite3.Connection.backup`): the copy is one
+read transaction, so writers carry on (WAL) and the file holds exactly the commits made before
+it began. PostgreSQL is copied by `pg_dump --format=custom`, which reads one snapshot, and put
+back by `pg_restore`. A backup is written beside its destination and renamed into place only
+once complete. The system keeps no files outside the database today (no attachments), so the
+backup is the one file; stored files will have to go alongside it once they exist.
+
+A restore refuses a database holding data (any table with rows, or a schema version) unless
+forced, brings the schema up to this version's head (a backup from an older version is
+upgraded), then walks the audit chain and counts every table's rows.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import time
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import func, inspect, select, table
+from sqlalchemy.engine import make_url
+
+from engine.platform import audit, schema
+from engine.platform.db import Database
+from engine.platform.errors import EngineError
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+PG_DUMP_MAGIC = b"PGDMP"
+
+
+@dataclass(frozen=True)
+class BackupReport:
+    """Where a backup went, how large it is and how long it took."""
+
+    path: Path
+    size: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class RestoreReport:
+    """What a restore found: the audit chain's verdict and the rows per table."""
+
+    verdict: audit.Verdict
+    counts: dict[str, int]
+    seconds: float
+
+
+def _tool(name: str) -> str:
+    """The path of a PostgreSQL client program, or a refusal naming it and its package."""
+    found = shutil.which(name)
+    if found is None:
+        raise EngineError(
+            f"未找到 PostgreSQL 客户端程序 {name}：请安装与数据库服务器同版本的 PostgreSQL 客户端"
+            f"（Debian/Ubuntu 软件包 postgresql-client），并确保 {name} 在 PATH 中"
+        )
+    return found
+
+
+def _libpq(db: Database) -> tuple[str, dict[str, str]]:
+    """The database's libpq connection string without its password, and an environment carrying the password."""
+    url = make_url(db.url)
+    env = dict(os.environ)
+    if url.password is not None:
+        env["PGPASSWORD"] = str(url.password)
+    return url.set(drivername="postgresql", password=None).render_as_string(hide_password=False), env
+
+
+def _run(command: list[str], env: dict[str, str], what: str) -> None:
+    """Run a PostgreSQL client program; a failure is refused with its own message."""
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)  # noqa: S603 - fixed program, no shell
+    if done.returncode != 0:
+        raise EngineError(f"{what}失败（{Path(command[0]).name} 退出码 {done.returncode}）：{done.stderr.strip()[-2000:]}")
+
+
+def _sqlite_file(db: Database) -> sqlite3.Connection:
+    """A plain connection to the SQLite database file (the backup API works between two such connections)."""
+    database = make_url(db.url).database
+    if not database or database == ":memory:":
+        raise EngineError("内存中的 SQLite 数据库无法备份或恢复：DATABASE_URL 应指向一个数据库文件")
+    return sqlite3.connect(database, timeout=30)
+
+
+def backup(db: Database, path: Path) -> BackupReport:
+    """Write a consistent copy of the database to `path` while it keeps serving."""
+    started = time.monotonic()
+    path = path.resolve()
+    if path.is_dir():
+        raise EngineError(f"备份文件路径 {path} 是一个目录：请给出文件名")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    partial.unlink(missing_ok=True)
+    try:
+        if db.is_sqlite:
+            with closing(_sqlite_file(db)) as source, closing(sqlite3.connect(partial)) as target:
+                source.backup(target)
+        else:
+            dsn, env = _libpq(db)
+            _run([_tool("pg_dump"), "--format=custom", f"--file={partial}", f"--dbname={dsn}"], env, "数据库备份")
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+    return BackupReport(path, path.stat().st_size, time.monotonic() - started)
+
+
+def occupied(db: Database) -> list[str]:
+    """The tables that hold something (a schema version counts): empty means the database may be restored into."""
+    names = inspect(db.engine).get_table_names()
+    with db.engine.connect() as connection:
+        return [name for name in sorted(names)
+                if name == "alembic_version" or connection.scalar(select(func.count()).select_from(table(name))) or 0]
+
+
+def counts(db: Database) -> dict[str, int]:
+    """Rows in every table, by name."""
+    names = inspect(db.engine).get_table_names()
+    with db.engine.connect() as connection:
+        return {name: connection.scalar(select(func.count()).select_from(table(name))) or 0 for name in sorted(names)}
+
+
+def _check_archive(db: Database, path: Path) -> None:
+    """Refuse a file that is not a backup this database's kind can take, before anything is touched."""
+    if not path.is_file():
+        raise EngineError(f"备份文件 {path} 不存在")
+    with path.open("rb") as handle:
+        head = handle.read(len(SQLITE_MAGIC))
+    expected, kind = (SQLITE_MAGIC, "SQLite 数据库文件") if db.is_sqlite else (PG_DUMP_MAGIC, "pg_dump 自定义格式备份")
+    if not head.startswith(expected):
+        raise EngineError(f"备份文件 {path} 不是{kind}：SQLite 的备份只能恢复到 SQLite，PostgreSQL 的备份只能恢复到 PostgreSQL")
+
+
+def restore(db: Database, path: Path, force: bool = False) -> RestoreReport:
+    """Put a backup into this database (refusing one that holds data unless `force`), upgrade it to head, verify it."""
+    started = time.monotonic()
+    path = path.resolve()
+    _check_archive(db, path)
+    taken = occupied(db)
+    if taken and not force:
+        shown = "、".join(taken[:5]) + (" 等" if len(taken) > 5 else "")
+        raise EngineError(f"目标数据库不是空的（{len(taken)} 张表已有数据：{shown}）：恢复只写入空数据库；确需覆盖现有数据时加 --force")
+    if db.is_sqlite:
+        db.dispose()
+        with closing(sqlite3.connect(path)) as source, closing(_sqlite_file(db)) as target:
+            if source.execute("PRAGMA quick_check").fetchone() != ("ok",):
+                raise EngineError(f"备份文件 {path} 已损坏（SQLite 完整性检查未通过）")
+            source.backup(target)
+    else:
+        dsn, env = _libpq(db)
+        restore_tool = _tool("pg_restore")
+        _run([restore_tool, "--list", str(path)], env, "读取备份文件")
+        db.dispose()
+        command = [restore_tool, "--no-owner", "--exit-on-error", "--single-transaction", f"--dbname={dsn}"]
+        _run(command + (["--clean", "--if-exists"] if force else []) + [str(path)], env, "数据库恢复")
+    schema.upgrade(db)
+    with db.session() as session:
+        verdict = audit.verify(session)
+    return RestoreReport(verdict, counts(db), time.monotonic() - started)
