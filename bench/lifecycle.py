@@ -1,8 +1,7 @@
 """Shared by the engine benchmarks: a prepared SQLite database and a full T3 lifecycle through the engine."""
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
@@ -73,16 +72,28 @@ def run_lifecycle(db: Database, registration: dict, actors: list[User], cold: bo
         assert s.get(Project, outcome.project_id).status == "started"
 
 
-def run_raw(loaded: definitions.LoadedDefinition, after_task: Callable[[BpmnWorkflow, Any, dict], None] | None = None) -> None:
-    """One T3 lifecycle in memory: the same spec, sandbox and task data; `after_task` runs after each completion."""
+class Store(Protocol):
+    """What persists a raw lifecycle: told once the workflow reached its first task, then after each completion."""
+
+    def started(self, wf: BpmnWorkflow) -> None:
+        """The new instance ran to its first wait."""
+
+    def completed(self, wf: BpmnWorkflow, done: Any, data: dict) -> None:
+        """`done` was completed with `data` and the workflow ran to its next wait."""
+
+
+def run_raw(loaded: definitions.LoadedDefinition, store: Store | None = None) -> None:
+    """One T3 lifecycle in memory: the same spec, sandbox and task data; `store`, if given, persists each step."""
     wf = BpmnWorkflow(loaded.spec, loaded.subprocess_specs, script_engine=SCRIPT_ENGINE)
     wf.get_tasks(state=TaskState.READY)[0].data.update(FACTS)
     wf.do_engine_steps()
+    if store is not None:
+        store.started(wf)
     for data in T3_STEPS:
         task = wf.get_tasks(state=TaskState.READY, manual=True)[0]
         task.set_data(**data)
         task.run()
         wf.do_engine_steps()
-        if after_task is not None:
-            after_task(wf, task, data)
+        if store is not None:
+            store.completed(wf, task, data)
     assert wf.completed

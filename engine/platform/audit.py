@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timezone
 from typing import Any, Optional
 from weakref import WeakKeyDictionary
@@ -125,6 +125,13 @@ class Entry:
     summary: str = ""
     payload: Any = None
 
+    def values(self) -> dict[str, Any]:
+        """The fields as an Event row's values (the payload as given, not copied)."""
+        return {name: getattr(self, name) for name in _ENTRY_FIELDS}
+
+
+_ENTRY_FIELDS = tuple(f.name for f in fields(Entry))
+
 
 def append(session: Session, entry: Entry) -> None:
     """Log an event: kept until `seal`, which inserts the transaction's entries already chained, in one statement.
@@ -135,7 +142,7 @@ def append(session: Session, entry: Entry) -> None:
     chained at once.
     """
     if session.in_nested_transaction() or session.info.get(_SEALED):
-        session.add(Event(**asdict(entry)))
+        session.add(Event(**entry.values()))
         return
     transaction = session.get_transaction() or session.begin()
     kept: tuple[SessionTransaction, list[Entry]] | None = session.info.get(_APPENDED)
@@ -203,7 +210,7 @@ def chain(session: Session, rows: list[Event], entries: Sequence[Entry] = ()) ->
             for key, value in link.items():
                 set_committed_value(row, key, value)
     if entries:
-        connection.execute(insert(_EVENT), [{**asdict(entry), **link} for entry, link in zip(entries, links[len(rows):])])
+        connection.execute(insert(_EVENT), [{**entry.values(), **link} for entry, link in zip(entries, links[len(rows):])])
     _LAST_HEAD[connection.engine] = (links[-1]["seq"], links[-1]["hash"])
     return len(links)
 

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Engine, Executable, create_engine, event
+from sqlalchemy import CursorResult, Engine, Executable, bindparam, create_engine, event, inspect, update
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
+from sqlalchemy.orm import ColumnProperty, Session, SessionTransaction, make_transient, make_transient_to_detached, sessionmaker
 
 from engine.platform import audit
 
@@ -60,6 +60,37 @@ def wrote(session: Session, rows: list[Any]) -> None:
     """Tell the watchers of rows a unit of work inserted past the flush (a Core INSERT), as a flush would have shown them."""
     for watch in STEPS.written:
         watch(session, rows)
+
+
+def save_changes(session: Session, row: Any) -> None:
+    """Write a loaded row's changed columns now, in one UPDATE by primary key, and count the row as freshly loaded.
+
+    The unit of work's flush then has nothing left to do for the row (re-attached with its
+    history reset, it is no longer dirty). A row with a changed relationship, or a versioned
+    one, is left to the flush, which knows how to write those.
+    """
+    state = inspect(row)
+    mapper = state.mapper
+    if not state.persistent or not state.committed_state or mapper.version_id_col is not None:
+        return
+    keys = tuple(sorted(state.committed_state))
+    statement = _UPDATES.get((mapper, keys))
+    if statement is None:
+        props = [mapper.attrs[key] for key in keys]
+        if not all(isinstance(prop, ColumnProperty) for prop in props):
+            return
+        (key_column,) = mapper.primary_key
+        statement = _UPDATES[(mapper, keys)] = (
+            update(mapper.local_table).where(key_column == bindparam("b_key")).values({prop.columns[0].name: bindparam(prop.key) for prop in props})
+        )
+    session.connection().execute(statement, {"b_key": state.identity[0], **{key: getattr(row, key) for key in keys}})
+    make_transient(row)
+    make_transient_to_detached(row)
+    session.add(row)
+
+
+_UPDATES: dict[tuple[Any, tuple[str, ...]], Any] = {}
+"""The UPDATE statements `save_changes` built, by mapper and changed columns (a handful per model)."""
 
 
 def matched_rows(session: Session, statement: Executable) -> int:

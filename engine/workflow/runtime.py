@@ -12,7 +12,7 @@ from typing import Any, Optional
 from uuid import UUID
 
 from sqlalchemy import bindparam, insert, or_, select, update
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session, defer, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -39,8 +39,12 @@ _TASK_AND_SIBLINGS = (
         Task.instance_id == select(Task.instance_id).where(Task.id == bindparam("task_id")).scalar_subquery(),
         or_(Task.id == bindparam("task_id"), Task.status == "ready"),
     )
+    .options(defer(Instance.state))
 )
-"""A task with its instance and project, and the instance's other ready rows (what the completion re-syncs), in one read."""
+"""A task with its instance and project, and the instance's other ready rows (what the completion re-syncs), in one read.
+
+The stored state is read only when the live workflow is not in this process's cache.
+"""
 
 _CLAIM = (
     update(Task.__table__)
@@ -223,6 +227,7 @@ def advance(
     assign(instance, "updated_at", utcnow())
     if flush:
         save_instances(session, [instance])
+        db.save_changes(session, project)
         check_in(session, instance, workflow)
     return Outcome(project.id, instance.id, instance.status, ready, error)
 
@@ -397,7 +402,8 @@ def insert_tasks(session: Session, tasks: list[Task]) -> None:
     if not tasks:
         return
     rows = [{key: getattr(task, key) for key in _TASK_COLUMNS} for task in tasks]
-    ids = session.connection().execute(_INSERT_TASK, rows).scalars().all()
+    # one row is one plain INSERT … RETURNING; several go as one batched statement
+    ids = session.connection().execute(_INSERT_TASK, rows[0] if len(rows) == 1 else rows).scalars().all()
     for task, task_id in zip(tasks, ids):
         task.id = task_id
         make_transient_to_detached(task)
