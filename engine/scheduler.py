@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import logging
 import signal
+import threading
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Optional
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -27,6 +28,8 @@ from engine.platform.db import Database
 from engine.platform.models import utcnow
 
 log = logging.getLogger("zhikong.scheduler")
+STOPPING = threading.Event()
+"""Set on SIGTERM: the outbox hands back the claims it has not started sending, and the process ends."""
 
 
 def _in_session(work: Callable[[Any, datetime], int]) -> Callable[[Database, datetime], int]:
@@ -47,7 +50,8 @@ JOBS: dict[str, tuple[Callable[[Database, datetime], Any], int]] = {
     "coordination": (_in_session(lambda session, now: len(coordination.sweep_overdue(session, now))), 300),
     "notices": (_in_session(lambda session, now: notices.generate_due(session, now) is not None), 3600),
     "fund": (_in_session(fund.scan), 300),
-    "outbox": (lambda db, now: notifications.dispatch(db, now), 15),
+    "outbox": (lambda db, now: notifications.dispatch(
+        db, now, lease=timedelta(seconds=Settings.from_env().outbox_lease_seconds), stop=STOPPING), 15),
 }
 
 
@@ -96,14 +100,15 @@ def start_background(db: Database) -> BaseScheduler:
 
 
 def run_forever(db: Database) -> None:
-    """Run the jobs in this process until SIGTERM or Ctrl-C."""
+    """Run the jobs in this process until SIGTERM or Ctrl-C; jobs under way finish, the outbox hands back what it has not sent."""
     scheduler = build(db, blocking=True)
 
     def stop(_signum: int, _frame: Any) -> None:
+        STOPPING.set()
         scheduler.shutdown(wait=False)
 
     signal.signal(signal.SIGTERM, stop)
     try:
         scheduler.start()
     except KeyboardInterrupt:
-        pass
+        STOPPING.set()

@@ -44,7 +44,8 @@ class Settings:
 
     proxy_count: reverse proxies in front of the app whose X-Forwarded-For/-Proto are trusted
     (0 = none, the client's own headers are ignored); secure_cookies: send the session cookie
-    over HTTPS only; max_content_length: the largest request body accepted, in bytes.
+    over HTTPS only; max_content_length: the largest request body accepted, in bytes;
+    outbox_lease_seconds: how long an outbox claim holds without its sender renewing it.
     """
 
     database_url: str
@@ -53,6 +54,7 @@ class Settings:
     proxy_count: int = 0
     secure_cookies: bool = False
     max_content_length: int = 16 * MB
+    outbox_lease_seconds: int = 30
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -64,4 +66,5 @@ class Settings:
             proxy_count=_env_int("ZHIKONG_PROXY_COUNT", cls.proxy_count),
             secure_cookies=_env_bool("ZHIKONG_SECURE_COOKIES", cls.secure_cookies),
             max_content_length=_env_int("ZHIKONG_MAX_UPLOAD_MB", cls.max_content_length // MB, minimum=1) * MB,
+            outbox_lease_seconds=_env_int("ZHIKONG_OUTBOX_LEASE_SECONDS", cls.outbox_lease_seconds, minimum=1),
         )

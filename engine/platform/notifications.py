@@ -1,20 +1,28 @@
 """Notification centre and outbox: in-app messages per official, e-mail and work-messenger delivery with retries.
 
-Delivery protocol (once per message, even across scheduler restarts): a dispatcher claims an
-outbox row with one conditional UPDATE (pending → sending, with its own claim token) and
-commits before sending; it marks the row sent or failed only under that token. A row left in
-`sending` by a dispatcher that died is claimed again after the lease; every delivery carries
-the row's stable id (webhook `bizMsgId`, e-mail `Message-ID`) so the receiving side can drop
-the one repeat that a crash between sending and marking can cause.
+Delivery protocol (once per message, even across scheduler restarts and beside other
+schedulers): a dispatcher claims a small batch of due rows with one UPDATE (pending → sending,
+under its own claim token) whose rows are chosen `FOR UPDATE SKIP LOCKED` on PostgreSQL, so
+several dispatchers take different batches; it commits before sending and marks each row sent
+or failed only under that token. While it sends, a thread renews the claim's lease
+(`claimed_at`); a row left in `sending` by a dispatcher that died is claimed again once its
+lease has gone unrenewed, seconds later. A dispatcher told to stop finishes the send under way
+and hands the rest of its batch back as pending. Every delivery carries the row's stable id
+(webhook `bizMsgId`, e-mail `Message-ID`) so the receiving side can drop the one repeat that a
+crash between sending and marking can cause.
 """
 from __future__ import annotations
 
 import json
+import logging
 import os
 import smtplib
+import threading
+import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -22,16 +30,22 @@ from typing import Any, Optional, Protocol
 
 from sqlalchemy import ColumnElement, DateTime, ForeignKey, Index, Integer, String, Text, and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.platform import permissions, warning_settings
+from engine.platform.config import Settings
 from engine.platform.db import Database, matched_rows
 from engine.platform.errors import InvalidInput, NotFound
 from engine.platform.models import Base, Task, User, UserRole, utcnow
 
 SEND_TIMEOUT_SECONDS = 10
-CLAIM_LEASE = timedelta(minutes=10)
+CLAIM_LEASE = timedelta(seconds=Settings.outbox_lease_seconds)
+"""How long a claim holds unrenewed; its sender renews it every third of that (the scheduler uses ZHIKONG_OUTBOX_LEASE_SECONDS)."""
+CLAIM_BATCH = 25
+"""Rows a dispatcher claims at once: small, so that several schedulers split the work."""
 MAX_BACKOFF = timedelta(hours=6)
+log = logging.getLogger("zhikong.outbox")
 
 
 class Notification(Base):
@@ -291,12 +305,25 @@ def save_address(session: Session, user_id: int, email: str, messenger_id: str) 
 
 @dataclass
 class DispatchResult:
-    """What one dispatch run did."""
+    """What one dispatch run did (released: claims handed back unsent because the scheduler was stopping)."""
 
     sent: int = 0
     retried: int = 0
     failed: int = 0
     cancelled: int = 0
+    released: int = 0
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A claimed outbox row, as the claim returned it."""
+
+    id: int
+    channel: str
+    recipient: str
+    subject: str
+    body: str
+    attempts: int
 
 
 def _backoff(attempts: int, base_seconds: int) -> timedelta:
@@ -304,68 +331,133 @@ def _backoff(attempts: int, base_seconds: int) -> timedelta:
     return min(timedelta(seconds=base_seconds * 2 ** max(attempts - 1, 0)), MAX_BACKOFF)
 
 
-def _claimable(now: datetime) -> ColumnElement[bool]:
-    """Rows due for a (re)try: pending and due, or left `sending` longer than the lease."""
+def _claimable(due_by: datetime, lease_ended_by: datetime) -> ColumnElement[bool]:
+    """Rows due for a (re)try: pending and due, or `sending` under a lease nobody renewed since `lease_ended_by`."""
     return or_(
-        and_(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now),
-        and_(OutboxMessage.status == "sending", OutboxMessage.claimed_at <= now - CLAIM_LEASE),
+        and_(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= due_by),
+        and_(OutboxMessage.status == "sending", OutboxMessage.claimed_at <= lease_ended_by),
     )
 
 
-def _claim(db: Database, message_id: int, now: datetime) -> Optional[tuple[str, OutboxMessage]]:
-    """Claim one row with a conditional UPDATE and commit; None when another dispatcher has it."""
+def _claim(db: Database, due_by: datetime, now: datetime, lease: timedelta, size: int) -> tuple[str, list[Claimed]]:
+    """Claim up to `size` due rows under one new token and commit; rows another dispatcher holds locked are skipped."""
     token = uuid.uuid4().hex
+    due = (
+        select(OutboxMessage.id).where(_claimable(due_by, now - lease)).order_by(OutboxMessage.id).limit(size)
+        .with_for_update(skip_locked=True)  # PostgreSQL; SQLite has one writer and renders no lock clause
+    )
     with db.session() as session:
-        claimed = matched_rows(
-            session,
+        rows = session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id == message_id, _claimable(now))
+            .where(OutboxMessage.id.in_(due.scalar_subquery()))
             .values(status="sending", claim_token=token, claimed_at=now, attempts=OutboxMessage.attempts + 1)
-            .execution_options(synchronize_session=False),
-        )
-        if claimed != 1:
-            return None
-        return token, session.get_one(OutboxMessage, message_id)
+            .returning(OutboxMessage.id, OutboxMessage.channel, OutboxMessage.recipient, OutboxMessage.subject,
+                       OutboxMessage.body, OutboxMessage.attempts)
+            .execution_options(synchronize_session=False)
+        ).all()
+    return token, sorted((Claimed(*row) for row in rows), key=lambda row: row.id)
+
+
+def _mine(ids: list[int], token: str) -> ColumnElement[bool]:
+    """These rows, while they are still `sending` under this claim."""
+    return and_(OutboxMessage.id.in_(ids), OutboxMessage.claim_token == token, OutboxMessage.status == "sending")
 
 
 def _finish(db: Database, message_id: int, token: str, values: dict[str, Any]) -> None:
     """Record the outcome, only if our claim still stands."""
     with db.session() as session:
-        session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == message_id, OutboxMessage.claim_token == token)
-            .values(**values)
-            .execution_options(synchronize_session=False)
+        session.execute(update(OutboxMessage).where(_mine([message_id], token)).values(**values)
+                        .execution_options(synchronize_session=False))
+
+
+def _release(db: Database, token: str, ids: list[int]) -> int:
+    """Hand claimed rows back unsent: pending again, due at once, the claim's attempt not counted."""
+    with db.session() as session:
+        return matched_rows(
+            session,
+            update(OutboxMessage).where(_mine(ids, token))
+            .values(status="pending", claim_token=None, claimed_at=None, attempts=OutboxMessage.attempts - 1)
+            .execution_options(synchronize_session=False),
         )
 
 
-def dispatch(db: Database, now: Optional[datetime] = None, limit: int = 200) -> DispatchResult:
-    """Send due outbox messages once each, retrying failures with exponential backoff."""
-    now = now or utcnow()
+class LeaseRenewal:
+    """Renews a claim's lease from a thread of its own every third of the lease, while its sender works through the batch."""
+
+    def __init__(self, db: Database, token: str, ids: list[int], lease: timedelta, clock: Callable[[], datetime]) -> None:
+        self.db, self.token, self.ids, self.lease, self.clock = db, token, ids, lease, clock
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self.run, name=f"outbox-lease-{token[:8]}", daemon=True)
+
+    def __enter__(self) -> "LeaseRenewal":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stopped.set()
+        self.thread.join()
+
+    def run(self) -> None:
+        """Move `claimed_at` forward until stopped; a failed renewal is logged and tried again next time."""
+        while not self.stopped.wait(self.lease.total_seconds() / 3):
+            try:
+                with self.db.session() as session:
+                    session.execute(update(OutboxMessage).where(_mine(self.ids, self.token)).values(claimed_at=self.clock())
+                                    .execution_options(synchronize_session=False))
+            except SQLAlchemyError:
+                log.warning("通知发送租约续期失败（批次 %s），下次再试", self.token, exc_info=True)
+
+
+def _send(db: Database, token: str, row: Claimed, settings: dict[str, Any], now: datetime, result: DispatchResult) -> None:
+    """Deliver one claimed row and record the outcome: sent, retried later with backoff, given up, or cancelled."""
+    channel = CHANNELS.get(row.channel)
+    if channel is None or not settings.get(channel.enabled_setting):
+        _finish(db, row.id, token, {"status": "cancelled", "last_error": "通知渠道未启用或不存在"})
+        result.cancelled += 1
+        return
+    try:
+        channel.send(Delivery(f"zhikong-outbox-{row.id}", row.recipient, row.subject, row.body), settings)
+    except DeliveryError as exc:
+        final = row.attempts >= int(settings["max_attempts"])
+        retry_at = now + _backoff(row.attempts, int(settings["retry_base_seconds"]))
+        _finish(db, row.id, token, {"status": "failed" if final else "pending", "next_attempt_at": retry_at,
+                                    "last_error": str(exc)[:500]})
+        result.failed += final
+        result.retried += not final
+        return
+    _finish(db, row.id, token, {"status": "sent", "sent_at": utcnow(), "last_error": ""})
+    result.sent += 1
+
+
+def dispatch(
+    db: Database,
+    now: Optional[datetime] = None,
+    lease: timedelta = CLAIM_LEASE,
+    stop: Optional[threading.Event] = None,
+    batch: int = CLAIM_BATCH,
+) -> DispatchResult:
+    """Send every message due by `now` once, a claimed batch at a time, retrying failures with exponential backoff.
+
+    The claim's lease is renewed while the batch is sent, so rows of a dispatcher that died are
+    claimed again once `lease` passes unrenewed. When `stop` is set (SIGTERM), the send under way
+    finishes and the rest of the batch is handed back as pending.
+    """
+    due_by, ticks = now or utcnow(), time.monotonic()
+
+    def clock() -> datetime:
+        return due_by + timedelta(seconds=time.monotonic() - ticks)
+
     result = DispatchResult()
     with db.session() as session:
         settings = warning_settings.get_all(session)
-        ids = list(session.scalars(select(OutboxMessage.id).where(_claimable(now)).order_by(OutboxMessage.id).limit(limit)))
-    for message_id in ids:
-        claim = _claim(db, message_id, now)
-        if claim is None:
-            continue
-        token, row = claim
-        channel = CHANNELS.get(row.channel)
-        if channel is None or not settings.get(channel.enabled_setting):
-            _finish(db, row.id, token, {"status": "cancelled", "last_error": "通知渠道未启用或不存在"})
-            result.cancelled += 1
-            continue
-        try:
-            channel.send(Delivery(f"zhikong-outbox-{row.id}", row.recipient, row.subject, row.body), settings)
-        except DeliveryError as exc:
-            final = row.attempts >= int(settings["max_attempts"])
-            retry_at = now + _backoff(row.attempts, int(settings["retry_base_seconds"]))
-            _finish(db, row.id, token, {"status": "failed" if final else "pending", "next_attempt_at": retry_at,
-                                        "last_error": str(exc)[:500]})
-            result.failed += final
-            result.retried += not final
-            continue
-        _finish(db, row.id, token, {"status": "sent", "sent_at": utcnow(), "last_error": ""})
-        result.sent += 1
+    while stop is None or not stop.is_set():
+        token, claimed = _claim(db, due_by, clock(), lease, batch)
+        if not claimed:
+            break
+        with LeaseRenewal(db, token, [row.id for row in claimed], lease, clock):
+            for index, row in enumerate(claimed):
+                if stop is not None and stop.is_set():
+                    result.released += _release(db, token, [row.id for row in claimed[index:]])
+                    break
+                _send(db, token, row, settings, clock(), result)
     return result

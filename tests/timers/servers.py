@@ -1,6 +1,7 @@
 """Small real servers the notification tests deliver to: a webhook receiver and an SMTP server on 127.0.0.1."""
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import threading
@@ -64,15 +65,26 @@ def webhook_receiver() -> Iterator[WebhookReceiver]:
 
 
 class MailSink:
-    """aiosmtpd handler keeping every message received."""
+    """aiosmtpd handler keeping every message received; while `hold` is clear it takes messages (only the first, with `hold_first_only`) but does not answer."""
 
     def __init__(self) -> None:
         self.messages: list[tuple[str, list[str], EmailMessage]] = []
+        self.hold = threading.Event()
+        self.hold.set()
+        self.arrived = threading.Event()
+        self.hold_first_only = False
 
     async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's naming
         message = message_from_bytes(envelope.content, policy=policy.default)
         self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), message))
+        self.arrived.set()
+        if not self.hold.is_set() and not (self.hold_first_only and len(self.messages) > 1):
+            await asyncio.get_running_loop().run_in_executor(None, self.hold.wait, 30)
         return "250 OK"
+
+    def ids(self) -> list[str]:
+        """Message-ID of every message received, in order."""
+        return [str(message["Message-ID"]) for _sender, _recipients, message in self.messages]
 
 
 def free_port() -> int:
@@ -90,4 +102,5 @@ def smtp_server() -> Iterator[tuple[int, MailSink]]:
     try:
         yield controller.port, sink
     finally:
+        sink.hold.set()
         controller.stop()
