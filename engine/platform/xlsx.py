@@ -12,7 +12,7 @@ import xlsxwriter  # type: ignore[import-untyped]  # the package ships no type i
 from openpyxl import load_workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-MAX_ROWS = 2000
+MAX_ROWS = 10_000
 HEADER_SEARCH = 5  # the header row is looked for among the first lines (a caption may stand above it)
 
 Sheet = tuple[str, str, list[str], Iterable[list[Any]]]  # sheet title, caption line, headers, rows (read once, as written)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import difflib
+from collections import defaultdict
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any, Optional
@@ -96,18 +97,31 @@ def _similar(a: str, b: str) -> bool:
     return difflib.SequenceMatcher(None, a, b).ratio() >= SIMILAR
 
 
+def _open_projects_of(session: Session, investors: set[str], chunk: int = 500) -> dict[str, list[str]]:
+    """The names of the open projects of these investors, by investor (read through the investor index, a chunk at a time)."""
+    found: dict[str, list[str]] = defaultdict(list)
+    names = sorted(investors)
+    for start in range(0, len(names), chunk):
+        query = select(Project.investor, Project.name).where(Project.investor.in_(names[start:start + chunk]), Project.status != "closed")
+        for investor, name in session.execute(query):
+            found[investor].append(name)
+    return found
+
+
 def preview(session: Session, content: bytes) -> ImportPreview:
     """Read an .xlsx of leads; every row validated as a registration, duplicates (same investor, similar name) flagged."""
     headers, lines, problems = read_table(content, "项目名称", REQUIRED_HEADERS)
     if problems:
         return ImportPreview([], problems)
     unknown = [h for h in headers if h and h not in IMPORT_HEADERS and h != "序号"]
-    units = {u.name: u.id for u in session.scalars(select(OrgUnit))}
-    deputies = {u.display_name: u.id for u in session.scalars(select(User)) if permissions.allowed(u, "project.take_charge")}
+    county = county_rows(session)
+    units = {row.name: row.id for row in county if isinstance(row, OrgUnit)}
+    deputies = {row.display_name: row.id for row in county if isinstance(row, User) and permissions.allowed(row, "project.take_charge")}
     categories = {label: key for key, label in record.CATEGORIES.items()}
     channels = {label: key for key, label in record.SOURCE_CHANNELS.items()}
-    existing = [(p.investor, p.name) for p in session.scalars(select(Project).where(Project.status != "closed"))]
+    existing = _open_projects_of(session, {cells.get("投资方", "") for _, cells in lines} - {""})
     rows: list[ImportRow] = []
+    by_investor: dict[str, list[ImportRow]] = defaultdict(list)
     for number, cells in lines:
         if not any(cells.values()):
             continue
@@ -140,12 +154,14 @@ def preview(session: Session, content: bytes) -> ImportPreview:
                 item.errors.setdefault(key, message)
         item.values = data
         name, investor = str(data.get("name") or ""), str(data.get("investor") or "")
-        for other_investor, other_name in existing:
-            if investor and other_investor == investor and _similar(name, other_name):
-                item.duplicates.append(f"与已有项目“{other_name}”（{other_investor}）疑似重复")
-        for earlier in rows:
-            if investor and earlier.values.get("investor") == investor and _similar(name, str(earlier.values.get("name") or "")):
-                item.duplicates.append(f"与本表第{earlier.row}行“{earlier.values.get('name')}”疑似重复")
+        if investor:
+            for other_name in existing.get(investor, []):
+                if _similar(name, other_name):
+                    item.duplicates.append(f"与已有项目“{other_name}”（{investor}）疑似重复")
+            for earlier in by_investor[investor]:
+                if _similar(name, str(earlier.values.get("name") or "")):
+                    item.duplicates.append(f"与本表第{earlier.row}行“{earlier.values.get('name')}”疑似重复")
+            by_investor[investor].append(item)
         rows.append(item)
     return ImportPreview(rows, [] if rows else ["表中没有数据行"], [f"未识别的列已忽略：{'、'.join(unknown)}"] if unknown else [])
 
@@ -158,4 +174,12 @@ def commit(session: Session, content: bytes, actor: User) -> list[int]:
         errors = {f"第{r.row}行": "；".join(list(r.errors.values()) + r.duplicates) for r in checked.rows if r.errors or r.duplicates}
         errors.update({f"文件{i + 1}": p for i, p in enumerate(checked.problems)})
         raise InvalidInput(errors)
-    return [lifecycle.register(session, r.values, actor).project_id for r in checked.rows]
+    county = county_rows(session)  # held for the loop: each registration finds its units and deputy in the session
+    registered = [lifecycle.register(session, r.values, actor).project_id for r in checked.rows]
+    del county
+    return registered
+
+
+def county_rows(session: Session) -> list[OrgUnit | User]:
+    """Every unit and official, loaded once; while the caller holds them, looking one up by id costs no query."""
+    return [*session.scalars(select(OrgUnit)), *session.scalars(select(User))]

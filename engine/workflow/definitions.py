@@ -13,7 +13,7 @@ from typing import Any, Optional
 import jsonschema
 import yaml
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
@@ -296,9 +296,10 @@ def load(session: Session, definition_id: int) -> LoadedDefinition:
 
 
 def latest(session: Session, process_id: str) -> Definition:
-    """The newest deployed version of a process."""
+    """The newest deployed version of a process (its files are read only when asked for: most callers want its id)."""
     row = session.scalars(
         select(Definition).where(Definition.process_id == process_id).order_by(Definition.version.desc()).limit(1)
+        .options(defer(Definition.files))
     ).first()
     if row is None:
         raise NotFound(f"流程 {process_id} 尚未部署，请先运行 zhikong deploy bpmn")

@@ -9,6 +9,7 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, insert, select
 
+from engine.platform import xlsx
 from engine.projects import excel
 from engine.platform.errors import InvalidInput
 from engine.platform.models import Project
@@ -117,3 +118,15 @@ def test_the_streamed_ledger_export_holds_every_row_with_exact_money_and_chinese
     last = body[-1]
     assert last[1] == f"台账项目{count - 1}号" and last[3] == "工业" and last[10] == "金磐开发区" and last[12] == "签约"
     assert Decimal(str(last[5])) == Decimal("12345.67") + count - 1 and Decimal(str(last[8])) == Decimal("29.99")
+
+
+
+def test_a_file_of_up_to_ten_thousand_rows_is_read_and_one_more_is_refused(shs: SupervisionHelper, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert xlsx.MAX_ROWS == 10_000
+    monkeypatch.setattr(xlsx, "MAX_ROWS", 30)  # the same rule on a file a test can build quickly
+    line = ["", "", "", "", "", "", "", "", ""]  # empty lines count against the limit but register nothing
+    with shs.db.session() as s:
+        fits = excel.preview(s, workbook([["1", "茶旅小镇", "浙江茶旅公司", "旅游", "否", "5000", "高山镇", "范副县长", ""]] + [line] * 29))
+        over = excel.preview(s, workbook([line] * 31))
+    assert fits.problems == [] and len(fits.rows) == 1
+    assert over.problems == ["一次最多导入30行"]
