@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import sys
 import tempfile
 import time
@@ -34,10 +35,17 @@ from engine.projects import excel, lifecycle  # noqa: E402
 from engine.workflow import definitions  # noqa: E402
 
 ROWS = 10_000
+CHARACTERS = "华新宏远盛泰丰裕嘉禾瑞祥恒信德隆鑫源博创智联科达金石银河天成云海长青绿洲明辉星辰东方西岭南山北湖"
 
 
 class LeftAsItWas(Exception):
     """Raised at the end of the timed transaction so that it rolls back."""
+
+
+def words(seed: int, length: int) -> str:
+    """A made-up name of `length` characters, different enough from any other seed's to pass the duplicate check."""
+    chosen = random.Random(seed).sample(CHARACTERS, length)
+    return "".join(chosen)
 
 
 def workbook(db: Database, rows: int) -> bytes:
@@ -49,9 +57,9 @@ def workbook(db: Database, rows: int) -> bytes:
     headers = list(excel.IMPORT_HEADERS)
     lines = []
     for n in range(rows):
-        investor = known[n % len(known)] if known and n % 10 == 0 else f"导入测试投资方{n:05d}有限公司"
+        investor = known[n // 10] if n % 10 == 0 and n // 10 < len(known) else f"{words(n, 4)}投资有限公司"
         values = {
-            "项目名称": f"导入测试项目{n:05d}号生产线", "投资方": investor, "产业类别": "工业", "是否制造业": "是",
+            "项目名称": f"{words(n * 7 + 3, 6)}项目", "投资方": investor, "产业类别": "工业", "是否制造业": "是",
             "总投资(万元)": 5000 + n % 900, "固定资产投资(万元)": 3000, "利用外资(万元)": 0, "省外内资(万元)": 1000,
             "是否供地": "否", "用地面积(亩)": "", "招引方式": "", "招引单位": towns[n % len(towns)],
             "落地单位": towns[(n + 1) % len(towns)], "分管县领导": deputies[n % len(deputies)], "联系人": "张三", "联系电话": "13800000000",

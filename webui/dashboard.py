@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from engine.platform import clock
 from engine.supervision import dashboard, rankings
 from engine.projects import queries
-from engine.platform.errors import NotFound
+from engine.platform.errors import InvalidInput, NotFound
 from engine.platform.models import OrgUnit, Project, utcnow
 from engine.projects.record import CATEGORIES, STAGES
 
@@ -50,8 +50,9 @@ def dashboard_data(session: Session, year: int) -> dict[str, Any]:
     ranking = [{"name": r.unit_name, "value": r.total, "link": url_for("assessment.unit_score", unit_id=r.unit_id, year=year, quarter=quarter)}
                for r in ranked if unit is None or r.unit_id == unit][:12]
     trend = {
-        label: [{"value": len(ids), "link": url_for("dashboard.projects", ids=",".join(map(str, ids[:500]))) if ids else ""} for ids in months]
-        for label, months in figures.trend.items()
+        label: [{"value": count, "link": url_for("dashboard.projects", event=event, year=year, month=month) if count else ""}
+                for month, count in enumerate(figures.trend[label], start=1)]
+        for event, label in dashboard.TREND_EVENTS
     }
     totals = {"projects": figures.projects, "investment_yi": _yi(figures.investment), "mfg_7yi": figures.mfg_7yi, "red": figures.red}
     links = {
@@ -81,9 +82,24 @@ def cockpit() -> ResponseReturnValue:
 @bp.route("/dashboard/projects")
 @signed_in
 def projects() -> ResponseReturnValue:
-    """The projects behind a dashboard or notice number (ids), limited to what the viewer may see."""
-    ids = [required_number(x) for x in request.args.get("ids", "").split(",") if x.strip()][:500]
+    """The projects behind a dashboard or notice number, limited to what the viewer may see (the first 500).
+
+    Either listed by `ids`, or the projects that reached a trend `event` in a `month` of a `year`.
+    """
+    event = request.args.get("event", "")
+    if event:
+        if event not in dict(dashboard.TREND_EVENTS):
+            raise InvalidInput({"统计事项": "只能是签约、落地或开工"})
+        month = required_number(request.args.get("month", ""))
+        if not 1 <= month <= 12:
+            raise InvalidInput({"月份": "须在1到12之间"})
+        chosen = dashboard.month_window(event, year_arg(), month)
+    else:
+        chosen = Project.id.in_([required_number(x) for x in request.args.get("ids", "").split(",") if x.strip()][:500])
+    unit = queries.visible_unit_for(current_user)
+    visible = (Project.of_units([unit]),) if unit is not None else ()
     with db().session() as s:
-        rows = [p for p in s.scalars(select(Project).where(Project.id.in_(ids)).order_by(Project.id)) if queries.can_view_project(current_user, p)]
+        found = s.scalars(select(Project).where(chosen, *visible).order_by(Project.id).limit(500))
+        rows = [p for p in found if queries.can_view_project(current_user, p)]
         view = [(p, p.landing_unit.name, p.attracting_unit.name) for p in rows]
     return render_template("dashboard/projects.html", rows=view, stages=STAGES, categories=CATEGORIES)

@@ -1,7 +1,7 @@
 """County time: the calendar every deadline, month and yearly plan is counted in (stored times stay UTC)."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime, time, timezone
 from typing import Optional, overload
 from zoneinfo import ZoneInfo
 
@@ -9,6 +9,11 @@ from engine.platform.config import Settings
 from engine.platform.models import utcnow
 
 LOCAL = ZoneInfo(Settings.timezone)
+
+
+def day_starts(day: date) -> datetime:
+    """The UTC instant at which a county calendar day begins (stored timestamps compare with it; SQLite's are naive UTC text)."""
+    return datetime.combine(day, time.min, tzinfo=LOCAL).astimezone(timezone.utc)
 
 
 def local_today(now: Optional[datetime] = None) -> date:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import weakref
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from types import SimpleNamespace
 from typing import Any, Collection, Iterable, Literal, Optional, Union
@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from engine.workflow import definitions
 from engine.platform import inputs, permissions
-from engine.platform.clock import LOCAL, local_date, monthly_plan
+from engine.platform.clock import LOCAL, day_starts, local_date, monthly_plan
 from engine.platform.errors import InvalidInput
 from engine.platform.models import Definition, OrgUnit, Project, User, utcnow
 from engine.workflow.parser import parse_xml
@@ -203,9 +203,7 @@ def _credited(project: Project) -> list[int]:
 def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
     """[start, end] in county time as UTC instants, from start's midnight to the midnight after end (SQLite compares them as
     the naive UTC text it stores, so they must be UTC)."""
-    first = datetime.combine(start, time.min, tzinfo=LOCAL)
-    after = datetime.combine(end + timedelta(days=1), time.min, tzinfo=LOCAL)
-    return first.astimezone(timezone.utc), after.astimezone(timezone.utc)
+    return day_starts(start), day_starts(end + timedelta(days=1))
 
 
 START, END = bindparam("start", type_=Date), bindparam("end", type_=Date)  # a period's first and last day

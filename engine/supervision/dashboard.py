@@ -2,24 +2,25 @@
 
 Stages, money and the 7亿+ count are GROUP BY aggregates over the project table; the lights
 by unit are counted by the database from the task table and the progress dates; the monthly trend
-reads only the projects that signed, landed or started in the year.
+is one count per month of the projects that signed, landed or started, each a range of its date index.
 """
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Optional
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
-from engine.platform.clock import LOCAL, local_date
+from engine.platform.clock import day_starts
 from engine.platform.models import Project
 from engine.supervision import lights
 
 TREND_EVENTS = (("signed", "签约"), ("landed", "落地"), ("started", "开工"))
+TREND_COLUMNS: dict[str, Any] = {"signed": Project.signed_date, "landed": Project.landed_at, "started": Project.start_date}
 
 
 @dataclass
@@ -30,7 +31,7 @@ class Figures:
     money_by_stage: dict[str, Decimal]
     mfg_7yi: int
     lights_by_unit: dict[int, Counter[str]]
-    trend: dict[str, list[list[int]]] = field(default_factory=dict)  # event label → 12 months → project ids
+    trend: dict[str, list[int]] = field(default_factory=dict)  # event label → projects in each of the 12 months
 
     @property
     def projects(self) -> int:
@@ -69,20 +70,24 @@ def figures(session: Session, year: int, now: datetime, unit_id: Optional[int] =
     return Figures(by_stage, money, int(mfg), by_unit, _trend(session, year, unit_id))
 
 
-def _trend(session: Session, year: int, unit_id: Optional[int]) -> dict[str, list[list[int]]]:
-    """Per event, the ids of the projects that reached it in each month of the year (county time)."""
-    first, last = date(year, 1, 1), date(year, 12, 31)
-    start = datetime.combine(first, time.min, tzinfo=LOCAL)
-    end = datetime.combine(last + timedelta(days=1), time.min, tzinfo=LOCAL)
-    columns: dict[str, Any] = {"signed": Project.signed_date, "landed": Project.landed_at, "started": Project.start_date}
-    trend: dict[str, list[list[int]]] = {}
-    for event, label in TREND_EVENTS:
-        column = columns[event]
-        window = column.between(first, last) if event != "landed" else (column >= start) & (column < end)
-        months: list[list[int]] = [[] for _ in range(12)]
-        for project_id, on in session.execute(select(Project.id, column).where(window, *_visible(unit_id)).order_by(Project.id)):
-            day = local_date(on) if event == "landed" else on
-            if day is not None and day.year == year:
-                months[day.month - 1].append(project_id)
-        trend[label] = months
-    return trend
+def window(event: str, first: date, after: date) -> ColumnElement[bool]:
+    """The projects that reached `event` (signed, landed, started) on `first` or later and before `after`, in the county's calendar."""
+    column: ColumnElement[Any] = TREND_COLUMNS[event]
+    if event == "landed":  # a moment: from the instant the first day begins in the county to the instant the day after begins
+        return (column >= day_starts(first)) & (column < day_starts(after))
+    return (column >= first) & (column < after)
+
+
+def month_window(event: str, year: int, month: int) -> ColumnElement[bool]:
+    """The projects that reached `event` in that month."""
+    return window(event, date(year, month, 1), date(year + month // 12, month % 12 + 1, 1))
+
+
+def _trend(session: Session, year: int, unit_id: Optional[int]) -> dict[str, list[int]]:
+    """Per event, how many projects reached it in each month of the year: 36 counts of index ranges, in one statement."""
+    counts = [
+        select(func.count()).select_from(Project).where(month_window(event, year, month), *_visible(unit_id)).scalar_subquery()
+        for event, _label in TREND_EVENTS for month in range(1, 13)
+    ]
+    found = [int(n) for n in session.execute(select(*counts)).one()]
+    return {label: found[12 * index:12 * index + 12] for index, (_event, label) in enumerate(TREND_EVENTS)}

@@ -181,3 +181,30 @@ def test_two_confirmations_of_one_import_register_its_rows_once(web: Web) -> Non
     assert sorted(answers) == [303, 303] and count(h) == before + 1
     assert "已导入或已过期" in second.get("/import", follow_redirects=True).get_data(as_text=True) or \
         "已导入或已过期" in client.get("/import", follow_redirects=True).get_data(as_text=True)
+
+
+def test_the_monthly_trend_counts_each_month_and_its_link_lists_those_projects_as_the_viewer_may_see_them(web: Web) -> None:
+    from engine.platform.models import Project
+    from engine.supervision import dashboard
+    client, auth, h = web
+    ours, theirs, late_night = h.register(name="三月签约甲"), h.register(by="xinwo", name="三月签约乙"), h.register(name="月末落地丙")
+    with h.db.session() as s:
+        s.get(Project, ours).signed_date = datetime(2026, 3, 2).date()
+        s.get(Project, theirs).signed_date = datetime(2026, 3, 31).date()
+        s.get(Project, late_night).landed_at = datetime(2026, 3, 31, 17, tzinfo=timezone.utc)  # 1 April, 01:00 in the county
+    with h.db.session() as s:
+        trend = dashboard.figures(s, 2026, datetime(2026, 6, 1, tzinfo=timezone.utc)).trend
+        mine = dashboard.figures(s, 2026, datetime(2026, 6, 1, tzinfo=timezone.utc), h.user("anwen").unit_id).trend
+    assert trend["签约"][2] == 2 and sum(trend["签约"]) == 2 and trend["落地"][3] == 1 and sum(trend["落地"]) == 1
+    assert mine["签约"][2] == 1
+    auth.login("xianzhang")
+    page = client.get("/dashboard/projects?event=signed&year=2026&month=3").get_data(as_text=True)
+    assert "三月签约甲" in page and "三月签约乙" in page and "月末落地丙" not in page
+    assert "月末落地丙" in client.get("/dashboard/projects?event=landed&year=2026&month=4").get_data(as_text=True)
+    bad = client.get("/dashboard/projects?event=signed&year=2026&month=13")
+    assert bad.status_code == 422 and "月份" in bad.get_data(as_text=True)
+    assert client.get("/dashboard/projects?event=closed&year=2026&month=3").status_code == 422
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+    auth.login("anwen")
+    page = client.get("/dashboard/projects?event=signed&year=2026&month=3").get_data(as_text=True)
+    assert "三月签约甲" in page and "三月签约乙" not in page
