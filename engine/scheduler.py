@@ -51,7 +51,7 @@ JOBS: dict[str, tuple[Callable[[Database, datetime], Any], int]] = {
     "notices": (_in_session(lambda session, now: notices.generate_due(session, now) is not None), 3600),
     "fund": (_in_session(fund.scan), 300),
     "outbox": (lambda db, now: notifications.dispatch(
-        db, now, lease=timedelta(seconds=Settings.from_env().outbox_lease_seconds), stop=STOPPING), 15),
+        db, now, lease=timedelta(seconds=Settings.load().outbox_lease_seconds), stop=STOPPING), 15),
 }
 
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import importlib
-import os
 import pkgutil
 import secrets
 from pathlib import Path
@@ -50,10 +49,10 @@ SECURITY_HEADERS = {
 }
 
 
-def _secret_key(instance_path: Path) -> str:
+def _secret_key(settings: Settings, instance_path: Path) -> str:
     """A per-installation secret kept under instance/ (or ZHIKONG_SECRET_KEY)."""
-    if os.environ.get("ZHIKONG_SECRET_KEY"):
-        return os.environ["ZHIKONG_SECRET_KEY"]
+    if settings.secret_key:
+        return settings.secret_key
     path = instance_path / "secret_key"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -122,13 +121,14 @@ def create_app(test_config: Optional[dict[str, Any]] = None) -> Flask:
     """Build the web application; `test_config` overrides settings in tests."""
     wiring.install()
     app = Flask(__name__, instance_path=str(PROJECT_ROOT / "instance"))
-    settings = Settings.from_env()
-    app.config.update(DATABASE_URL=settings.database_url, **_edge_config(settings))
+    settings = Settings.load()
+    app.config.update(DATABASE_URL=settings.database_url, METRICS_TOKEN=settings.metrics_token,
+                      HEARTBEAT_MAX_AGE=settings.heartbeat_max_age, **_edge_config(settings))
     if test_config:
         app.config.update(test_config)
     _harden(app)
     if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = _secret_key(Path(app.instance_path))
+        app.config["SECRET_KEY"] = _secret_key(settings, Path(app.instance_path))
     db = app.config.get("ZHIKONG_DB") or Database(app.config["DATABASE_URL"])
     app.extensions["zhikong_db"] = db
     csrf.init_app(app)

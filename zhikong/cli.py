@@ -22,7 +22,7 @@ from engine.platform.org import user_by_name
 
 
 def _db() -> Database:
-    return Database(Settings.from_env().database_url)
+    return Database(Settings.load().database_url)
 
 
 def cmd_audit_verify(_: argparse.Namespace) -> None:

@@ -1,70 +1,159 @@
-"""Settings read from the environment, with defaults that make `make run` work."""
+"""Settings read in one place: the environment over an optional instance/zhikong.toml over defaults that make `make run` work."""
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Optional
+
+from sqlalchemy import make_url
+from sqlalchemy.exc import ArgumentError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+SETTINGS_FILE = PROJECT_ROOT / "instance" / "zhikong.toml"
 MB = 1024 * 1024
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 FALSE_WORDS = frozenset({"", "0", "false", "no", "off"})
+MAX_DEFAULT_WORKERS = 8
+
+# Every name the settings file may hold; a name outside this list is a typo and is refused.
+NAMES = (
+    "DATABASE_URL", "ZHIKONG_BPMN_DIR", "ZHIKONG_HOST", "ZHIKONG_PORT", "ZHIKONG_WORKERS", "ZHIKONG_THREADS",
+    "ZHIKONG_TIMEOUT", "ZHIKONG_ACCESS_LOG", "ZHIKONG_PROXY_COUNT", "ZHIKONG_SECURE_COOKIES", "ZHIKONG_MAX_UPLOAD_MB",
+    "ZHIKONG_SECRET_KEY", "ZHIKONG_METRICS_TOKEN", "ZHIKONG_HEARTBEAT_MAX_AGE", "ZHIKONG_OUTBOX_LEASE_SECONDS",
+)
 
 
 class SettingInvalid(ValueError):
-    """An environment variable holds a value its setting cannot take."""
+    """A setting holds a value it cannot take, or the settings file cannot be read; the message names it in Chinese."""
 
 
-def _env_int(name: str, default: int, minimum: int = 0) -> int:
-    """A whole number from the environment (ASCII digits), at least `minimum`, else `default` when unset."""
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    if not (raw.isascii() and raw.isdigit()) or int(raw) < minimum:
-        raise SettingInvalid(f"环境变量 {name} 应为不小于 {minimum} 的整数，当前为“{raw}”")
-    return int(raw)
+def default_workers(cores: Optional[int] = None) -> int:
+    """2 × cores + 1 worker processes (gunicorn's rule of thumb), at most MAX_DEFAULT_WORKERS."""
+    return min(2 * (cores or os.cpu_count() or 1) + 1, MAX_DEFAULT_WORKERS)
 
 
-def _env_bool(name: str, default: bool) -> bool:
-    """A yes/no switch from the environment (1/0, true/false, yes/no, on/off), else `default` when unset."""
-    raw = os.environ.get(name)
-    if raw is None:
-        return default
-    word = raw.strip().lower()
-    if word in TRUE_WORDS:
-        return True
-    if word in FALSE_WORDS:
-        return False
-    raise SettingInvalid(f"环境变量 {name} 应为 1 或 0（true/false），当前为“{raw}”")
+def read_file(path: Path) -> dict[str, str]:
+    """The settings file's NAME = value lines as text, checked for unknown names; {} when there is no file."""
+    try:
+        with path.open("rb") as handle:
+            table = tomllib.load(handle)
+    except FileNotFoundError:
+        return {}
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise SettingInvalid(f"设置文件 {path} 无法读取：{exc}") from exc
+    values: dict[str, str] = {}
+    for name, value in table.items():
+        if name not in NAMES:
+            raise SettingInvalid(f"设置文件 {path} 中的 {name} 不是已知设置（可用的设置见 README 的设置表）")
+        if isinstance(value, bool):
+            values[name] = "1" if value else "0"
+        elif isinstance(value, (int, str)):
+            values[name] = str(value)
+        else:
+            raise SettingInvalid(f"设置文件 {path} 中的 {name} 应为文字、整数或 true/false")
+    return values
+
+
+class Source:
+    """Where each setting comes from: the environment first, then the settings file; names the place in errors."""
+
+    def __init__(self, environ: Mapping[str, str], file_values: Mapping[str, str], path: Path) -> None:
+        self.environ, self.file_values, self.path = environ, file_values, path
+
+    def get(self, name: str) -> Optional[str]:
+        """The raw text of `name`, or None when neither the environment nor the file sets it."""
+        return self.environ.get(name, self.file_values.get(name))
+
+    def where(self, name: str) -> str:
+        """“环境变量 NAME” or “设置文件 PATH 中的 NAME”, for messages."""
+        return f"环境变量 {name}" if name in self.environ else f"设置文件 {self.path} 中的 {name}"
+
+    def text(self, name: str, default: str) -> str:
+        """A text setting with surrounding blanks removed, else `default` when unset."""
+        raw = self.get(name)
+        return default if raw is None else raw.strip()
+
+    def integer(self, name: str, default: int, minimum: int = 0, maximum: Optional[int] = None) -> int:
+        """A whole number (ASCII digits) between `minimum` and `maximum`, else `default` when unset or empty."""
+        raw = (self.get(name) or "").strip()
+        if not raw:
+            return default
+        within = raw.isascii() and raw.isdigit() and minimum <= int(raw) and (maximum is None or int(raw) <= maximum)
+        if not within:
+            bounds = f"{minimum} 到 {maximum} 之间" if maximum is not None else f"不小于 {minimum} "
+            raise SettingInvalid(f"{self.where(name)} 应为{bounds}的整数，当前为“{raw}”")
+        return int(raw)
+
+    def switch(self, name: str, default: bool) -> bool:
+        """A yes/no switch (1/0, true/false, yes/no, on/off), else `default` when unset."""
+        raw = self.get(name)
+        if raw is None:
+            return default
+        word = raw.strip().lower()
+        if word in TRUE_WORDS:
+            return True
+        if word in FALSE_WORDS:
+            return False
+        raise SettingInvalid(f"{self.where(name)} 应为 1 或 0（true/false），当前为“{raw}”")
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Runtime settings; one DATABASE_URL selects SQLite or PostgreSQL.
+    """Runtime settings; one DATABASE_URL selects SQLite or PostgreSQL. Secrets stay out of repr, hence out of logs.
 
-    proxy_count: reverse proxies in front of the app whose X-Forwarded-For/-Proto are trusted
-    (0 = none, the client's own headers are ignored); secure_cookies: send the session cookie
-    over HTTPS only; max_content_length: the largest request body accepted, in bytes;
+    host, port, workers, threads, timeout (seconds a worker may spend on one request) and access_log
+    ("-" for standard output) drive `zhikong serve`; proxy_count: reverse proxies in front of the app
+    whose X-Forwarded-For/-Proto are trusted (0 = none); secure_cookies: send the session cookie over
+    HTTPS only; max_content_length: the largest request body accepted, in bytes; secret_key: the
+    session-signing key ("" = the one kept under instance/); metrics_token: the bearer token /metrics
+    requires ("" = none); heartbeat_max_age: seconds after which a silent scheduler makes /readyz fail;
     outbox_lease_seconds: how long an outbox claim holds without its sender renewing it.
     """
 
-    database_url: str
+    database_url: str = field(repr=False)
     bpmn_dir: Path
     timezone: str = "Asia/Shanghai"
+    host: str = "127.0.0.1"
+    port: int = 5000
+    workers: int = field(default_factory=default_workers)
+    threads: int = 4
+    timeout: int = 120
+    access_log: str = "-"
     proxy_count: int = 0
     secure_cookies: bool = False
     max_content_length: int = 16 * MB
     outbox_lease_seconds: int = 30
+    secret_key: str = field(default="", repr=False)
+    metrics_token: str = field(default="", repr=False)
+    heartbeat_max_age: int = 180
 
     @classmethod
-    def from_env(cls) -> "Settings":
-        """Build settings from ZHIKONG_* / DATABASE_URL environment variables."""
+    def load(cls, environ: Optional[Mapping[str, str]] = None, path: Path = SETTINGS_FILE) -> "Settings":
+        """Build settings from the environment (default os.environ), then the settings file at `path`, then the defaults."""
+        source = Source(os.environ if environ is None else environ, read_file(path), path)
         default_db = f"sqlite:///{PROJECT_ROOT / 'instance' / 'zhikong.db'}"
+        database_url = source.text("DATABASE_URL", default_db)
+        try:
+            make_url(database_url)
+        except ArgumentError as exc:  # the value is not repeated: it may hold a password
+            raise SettingInvalid(f"{source.where('DATABASE_URL')} 不是有效的数据库地址（例如 postgresql+psycopg://用户@主机/库名）") from exc
         return cls(
-            database_url=os.environ.get("DATABASE_URL", default_db),
-            bpmn_dir=Path(os.environ.get("ZHIKONG_BPMN_DIR", PROJECT_ROOT / "bpmn")),
-            proxy_count=_env_int("ZHIKONG_PROXY_COUNT", cls.proxy_count),
-            secure_cookies=_env_bool("ZHIKONG_SECURE_COOKIES", cls.secure_cookies),
-            max_content_length=_env_int("ZHIKONG_MAX_UPLOAD_MB", cls.max_content_length // MB, minimum=1) * MB,
-            outbox_lease_seconds=_env_int("ZHIKONG_OUTBOX_LEASE_SECONDS", cls.outbox_lease_seconds, minimum=1),
+            database_url=database_url,
+            bpmn_dir=Path(source.text("ZHIKONG_BPMN_DIR", str(PROJECT_ROOT / "bpmn"))),
+            host=source.text("ZHIKONG_HOST", cls.host),
+            port=source.integer("ZHIKONG_PORT", cls.port, minimum=1, maximum=65535),
+            workers=source.integer("ZHIKONG_WORKERS", default_workers(), minimum=1),
+            threads=source.integer("ZHIKONG_THREADS", cls.threads, minimum=1),
+            timeout=source.integer("ZHIKONG_TIMEOUT", cls.timeout, minimum=1),
+            access_log=source.text("ZHIKONG_ACCESS_LOG", cls.access_log),
+            proxy_count=source.integer("ZHIKONG_PROXY_COUNT", cls.proxy_count),
+            secure_cookies=source.switch("ZHIKONG_SECURE_COOKIES", cls.secure_cookies),
+            max_content_length=source.integer("ZHIKONG_MAX_UPLOAD_MB", cls.max_content_length // MB, minimum=1) * MB,
+            secret_key=source.text("ZHIKONG_SECRET_KEY", ""),
+            metrics_token=source.text("ZHIKONG_METRICS_TOKEN", ""),
+            heartbeat_max_age=source.integer("ZHIKONG_HEARTBEAT_MAX_AGE", cls.heartbeat_max_age, minimum=1),
+            outbox_lease_seconds=source.integer("ZHIKONG_OUTBOX_LEASE_SECONDS", cls.outbox_lease_seconds, minimum=1),
         )

@@ -70,11 +70,11 @@ def test_settings_refuse_values_they_cannot_take(monkeypatch: pytest.MonkeyPatch
     for name, value in (("ZHIKONG_PROXY_COUNT", "-1"), ("ZHIKONG_SECURE_COOKIES", "maybe"), ("ZHIKONG_MAX_UPLOAD_MB", "0")):
         monkeypatch.setenv(name, value)
         with pytest.raises(SettingInvalid, match=name):
-            Settings.from_env()
+            Settings.load()
         monkeypatch.delenv(name)
     monkeypatch.setenv("ZHIKONG_MAX_UPLOAD_MB", "32")
     monkeypatch.setenv("ZHIKONG_PROXY_COUNT", "2")
-    settings = Settings.from_env()
+    settings = Settings.load()
     assert settings.max_content_length == 32 * 1024 * 1024 and settings.proxy_count == 2
 
 

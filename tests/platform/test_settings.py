@@ -1,0 +1,48 @@
+"""The one settings object: the environment over instance/zhikong.toml over defaults, and start-up errors that name the setting in Chinese."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from engine.platform.config import MAX_DEFAULT_WORKERS, SettingInvalid, Settings, default_workers
+
+
+def _file(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "zhikong.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_defaults_without_a_file(tmp_path: Path) -> None:
+    settings = Settings.load({}, tmp_path / "absent.toml")
+    assert (settings.host, settings.port, settings.threads, settings.access_log) == ("127.0.0.1", 5000, 4, "-")
+    assert settings.workers == default_workers() and settings.database_url.startswith("sqlite:///")
+    assert default_workers(2) == 5 and default_workers(64) == MAX_DEFAULT_WORKERS
+
+
+def test_the_environment_wins_over_the_file_and_the_file_over_defaults(tmp_path: Path) -> None:
+    path = _file(tmp_path, 'ZHIKONG_WORKERS = 3\nZHIKONG_PORT = "8000"\nZHIKONG_SECURE_COOKIES = true\n'
+                           'DATABASE_URL = "postgresql+psycopg://zhikong:pw@db/zhikong"\nZHIKONG_METRICS_TOKEN = "tok"\n')
+    from_file = Settings.load({}, path)
+    assert (from_file.workers, from_file.port, from_file.secure_cookies, from_file.metrics_token) == (3, 8000, True, "tok")
+    both = Settings.load({"ZHIKONG_WORKERS": "7", "ZHIKONG_SECURE_COOKIES": "0"}, path)
+    assert (both.workers, both.port, both.secure_cookies) == (7, 8000, False)
+    shown = repr(both)
+    assert "pw" not in shown and "tok" not in shown and "workers=7" in shown
+
+
+def test_errors_name_the_setting_and_where_it_came_from(tmp_path: Path) -> None:
+    path = _file(tmp_path, "ZHIKONG_THREADS = 0\n")
+    with pytest.raises(SettingInvalid, match=r"设置文件 .*zhikong.toml 中的 ZHIKONG_THREADS 应为不小于 1 的整数，当前为“0”"):
+        Settings.load({}, path)
+    with pytest.raises(SettingInvalid, match=r"环境变量 ZHIKONG_PORT 应为1 到 65535 之间的整数，当前为“70000”"):
+        Settings.load({"ZHIKONG_PORT": "70000"}, tmp_path / "absent.toml")
+    with pytest.raises(SettingInvalid, match="ZHIKONG_WORKER 不是已知设置"):
+        Settings.load({}, _file(tmp_path, "ZHIKONG_WORKER = 3\n"))
+    with pytest.raises(SettingInvalid, match="无法读取"):
+        Settings.load({}, _file(tmp_path, "ZHIKONG_WORKERS = \n"))
+    with pytest.raises(SettingInvalid, match="环境变量 DATABASE_URL 不是有效的数据库地址") as refused:
+        Settings.load({"DATABASE_URL": "postgres ql://u:secretpw@h/db"}, tmp_path / "absent.toml")
+    assert "secretpw" not in str(refused.value)
+
