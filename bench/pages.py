@@ -85,7 +85,7 @@ BYTES_PER_PROJECT = {"sqlite": 12_000, "postgresql": 60_000}
 ANONYMOUS = ""
 USERS = {
     "tasks.inbox": OFFICIAL, "tasks.done": OFFICIAL, "projects.register": OFFICIAL, "supervision.new_case": OFFICIAL,
-    "dashboard.cockpit": "xianzhang", "health.healthz": ANONYMOUS, "health.metrics": ANONYMOUS, "auth.login": ANONYMOUS,
+    "dashboard.cockpit": "xianzhang", "health.healthz": ANONYMOUS, "health.readyz": ANONYMOUS, "health.metrics": ANONYMOUS, "auth.login": ANONYMOUS,
 }
 PAGINATED = ("tasks.inbox", "tasks.done", "enterprises.listing", "notifications.index", "admin.console")
 CANDIDATES = ("bangongshi", "admin", "xianzhang", "dukao", OFFICIAL, "fx_gongye", "ziranziyuan", "jingshang", "yanpan")
@@ -266,7 +266,7 @@ def app_for(db: Database) -> tuple[Flask, Clients]:
 
 
 def heartbeat(db: Database) -> None:
-    """A scheduler heartbeat now, as the scheduler running beside the app would leave it (/healthz reads its age)."""
+    """A scheduler heartbeat now, as the scheduler running beside the app would leave it (/readyz reads its age)."""
     with db.session() as s:
         health.beat(s, "scheduler.bench")
 

@@ -16,6 +16,7 @@ from engine.platform.errors import EngineError, InvalidInput
 from engine.platform.models import Project, Task, User
 from engine.platform.org import can_act
 
+from . import metrics
 from .guard import requires
 from .auth import official
 from engine.platform.clock import LOCAL
@@ -134,6 +135,7 @@ def meeting_page(meeting_id: int) -> ResponseReturnValue:
     except EngineError as exc:
         flash(exc.message, "error")
         return redirect(url_for("meetings.meeting_page", meeting_id=meeting_id), 303)
+    metrics.completed(decided)
     flash(_("已记录 %(n)s 个项目的会议结果，会议纪要已生成", n=decided), "success")
     return redirect(url_for("meetings.minutes", meeting_id=meeting_id), 303)
 

@@ -18,6 +18,7 @@ from engine.platform.models import OrgUnit, Task, User
 from engine.platform.org import can_act
 from engine.projects.record import STAGES
 
+from . import metrics
 from .guard import signed_in
 from .auth import official
 from .params import int_arg, search_arg
@@ -164,6 +165,7 @@ def task_page(task_id: int) -> ResponseReturnValue:
     except ConcurrentUpdate as exc:
         flash(exc.message, "error")
         return redirect(url_for("tasks.inbox"), 303)
+    metrics.completed()
     if outcome.error:
         flash(_("已提交，但流程执行出错：") + outcome.error["message"], "error")
     else:

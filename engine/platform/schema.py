@@ -1,10 +1,16 @@
 """Schema upgrades through Alembic: `init-db` and `make run` upgrade an existing database in place."""
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
+from typing import Optional
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.script.revision import ResolutionError
+from sqlalchemy import Connection
 
 from engine.platform.db import Database
 
@@ -25,3 +31,24 @@ def upgrade(db: Database) -> None:
     with db.engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "heads")
+
+
+@cache
+def scripts() -> ScriptDirectory:
+    """The migration scripts this code ships, read once per process."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return ScriptDirectory.from_config(config)
+
+
+def behind(connection: Connection) -> Optional[str]:
+    """Why the database's schema is not what this code's migrations build (in Chinese), or None when every migration is applied."""
+    current = MigrationContext.configure(connection).get_current_heads()
+    try:
+        applied = {script.revision for script in scripts().iterate_revisions(current, "base")}
+    except ResolutionError:
+        return f"数据库结构版本 {'、'.join(current)} 不是本程序的迁移（数据库比程序新？）（schema unknown）"
+    missing = sorted({script.revision for script in scripts().walk_revisions()} - applied)
+    if not missing:
+        return None
+    return f"数据库缺少迁移 {'、'.join(missing)}，请运行 zhikong init-db（schema not at head）"

@@ -1,23 +1,23 @@
-"""Liveness and metrics: scheduler heartbeats, the /healthz verdict and Prometheus gauges from the task table."""
+"""Readiness and metrics: scheduler heartbeats, the /readyz verdict (database, schema, scheduler) and the gauges /metrics reads from the task table."""
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Optional, overload
 
-from sqlalchemy import DateTime, String, func, select, text
+from sqlalchemy import DateTime, String, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from engine.platform import schema
+from engine.platform.notifications import OutboxMessage
 from engine.platform.models import Base, Instance, Task, utcnow
 
-DEFAULT_HEARTBEAT_MAX_AGE = 180
 INSTANCE_STATUSES = ("running", "error", "suspended", "completed", "terminated")
 
 
 class SchedulerHeartbeat(Base):
-    """The last time a named scheduler process finished a loop; /healthz reads its age."""
+    """The last time a named scheduler process finished a loop; /readyz reads its age."""
 
     __tablename__ = "scheduler_heartbeat"
     name: Mapped[str] = mapped_column(String(80), primary_key=True)
@@ -32,11 +32,6 @@ def beat(session: Session, name: str, at: Optional[datetime] = None) -> None:
     statement = insert(SchedulerHeartbeat).values(**values)
     statement = statement.on_conflict_do_update(index_elements=["name"], set_={"beat_at": values["beat_at"]})
     session.execute(statement)
-
-
-def heartbeat_max_age() -> int:
-    """Seconds after which a silent scheduler makes /healthz fail (ZHIKONG_HEARTBEAT_MAX_AGE)."""
-    return int(os.environ.get("ZHIKONG_HEARTBEAT_MAX_AGE", DEFAULT_HEARTBEAT_MAX_AGE))
 
 
 @overload
@@ -55,22 +50,29 @@ def as_utc(value: Optional[datetime]) -> Optional[datetime]:
 
 
 @dataclass
-class HealthReport:
-    """The verdict of /healthz: ok, and one line per check that failed."""
+class Readiness:
+    """The verdict of /readyz: ok, and one line per check that failed; heartbeat ages by scheduler job."""
 
     ok: bool
     problems: list[str] = field(default_factory=list)
     heartbeats: dict[str, float] = field(default_factory=dict)
 
 
-def check(session: Session, max_age: int, now: Optional[datetime] = None) -> HealthReport:
-    """Database reachable and the newest scheduler heartbeat younger than `max_age` seconds."""
+def heartbeat_ages(session: Session, now: datetime) -> dict[str, float]:
+    """Seconds since each scheduler job's last heartbeat."""
+    return {row.name: (now - as_utc(row.beat_at)).total_seconds() for row in session.scalars(select(SchedulerHeartbeat))}
+
+
+def readiness(session: Session, max_age: int, now: Optional[datetime] = None) -> Readiness:
+    """The database answers, its schema is at this code's migration head, and the newest scheduler heartbeat is younger than `max_age` seconds."""
     now = now or utcnow()
-    session.execute(text("SELECT 1"))
-    ages = {row.name: (now - as_utc(row.beat_at)).total_seconds() for row in session.scalars(select(SchedulerHeartbeat))}
-    report = HealthReport(ok=True, heartbeats=ages)
+    behind = schema.behind(session.connection())
+    if behind is not None:
+        return Readiness(ok=False, problems=[behind])
+    ages = heartbeat_ages(session, now)
+    report = Readiness(ok=True, heartbeats=ages)
     if not ages:
-        report.problems.append("调度器从未上报心跳（scheduler heartbeat missing）")
+        report.problems.append("调度器从未上报心跳，请运行 zhikong scheduler（scheduler heartbeat missing）")
     elif min(ages.values()) > max_age:
         report.problems.append(
             f"调度器心跳已 {int(min(ages.values()))} 秒未更新，超过 {max_age} 秒上限（scheduler heartbeat stale）"
@@ -79,85 +81,42 @@ def check(session: Session, max_age: int, now: Optional[datetime] = None) -> Hea
     return report
 
 
-@dataclass(frozen=True)
-class Sample:
-    """One Prometheus sample: metric name, labels, value."""
-
-    name: str
-    labels: tuple[tuple[str, str], ...]
-    value: float
-
-
 @dataclass
-class Family:
-    """A metric family with its help text, type and samples."""
+class Readings:
+    """What /metrics reads from the database at each scrape: counts and ages only, never names."""
 
-    name: str
-    help: str
-    kind: str
-    samples: list[Sample] = field(default_factory=list)
+    instances: dict[str, int]
+    ready_tasks: int
+    overdue_tasks: int
+    orphaned_tasks: int
+    timer_lag_seconds: float
+    outbox_backlog: int
+    heartbeat_ages: dict[str, float]
 
 
-def gauges(session: Session, now: Optional[datetime] = None) -> list[Family]:
-    """Instances by status, ready/overdue/orphaned tasks, timer sweep lag and heartbeat ages."""
+def readings(session: Session, now: Optional[datetime] = None) -> Readings:
+    """Instances by status (and waiting on a timer), ready/overdue/orphaned tasks, timer sweep lag, unsent notifications, heartbeat ages."""
     now = now or utcnow()
-    by_status = dict(session.execute(select(Instance.status, func.count()).group_by(Instance.status)).all())
+    by_status = {status: 0 for status in INSTANCE_STATUSES}
+    by_status.update(session.execute(select(Instance.status, func.count()).group_by(Instance.status)).all())
     has_ready = select(Task.id).where(Task.instance_id == Instance.id, Task.status == "ready").exists()
-    waiting_timer = session.scalar(
+    by_status["waiting_timer"] = session.scalar(
         select(func.count()).select_from(Instance).where(
             Instance.status == "running", Instance.next_timer_at.is_not(None), ~has_ready
         )
-    )
-    instances = Family("zhikong_instances", "Process instances by status (waiting_timer: running, no ready task, a timer pending).", "gauge")
-    for status in sorted(set(INSTANCE_STATUSES) | set(by_status)):
-        instances.samples.append(Sample("zhikong_instances", (("status", status),), by_status.get(status, 0)))
-    instances.samples.append(Sample("zhikong_instances", (("status", "waiting_timer"),), waiting_timer or 0))
-    ready = session.scalar(select(func.count()).select_from(Task).where(Task.status == "ready")) or 0
-    overdue = session.scalar(
-        select(func.count()).select_from(Task).where(Task.status == "ready", Task.due_at < now)
     ) or 0
-    orphaned = session.scalar(
-        select(func.count()).select_from(Task).where(Task.status == "ready", Task.orphaned_at.is_not(None))
-    ) or 0
+    ready = select(func.count()).select_from(Task).where(Task.status == "ready")
     oldest_due = session.scalar(
         select(func.min(Instance.next_timer_at)).where(Instance.status == "running", Instance.next_timer_at <= now)
     )
-    lag = max(0.0, (now - as_utc(oldest_due)).total_seconds()) if oldest_due is not None else 0.0
-    families = [
-        instances,
-        _single("zhikong_ready_tasks", "User tasks waiting in someone's inbox.", ready),
-        _single("zhikong_overdue_tasks", "Ready user tasks past their due time.", overdue),
-        _single("zhikong_orphaned_tasks", "Ready user tasks that no active official may act on.", orphaned),
-        _single("zhikong_timer_sweep_lag_seconds", "Age of the oldest due timer not yet fired (0 when none is due).", lag),
-    ]
-    beats = Family("zhikong_scheduler_heartbeat_age_seconds", "Seconds since each scheduler's last heartbeat.", "gauge")
-    for row in session.scalars(select(SchedulerHeartbeat).order_by(SchedulerHeartbeat.name)):
-        beats.samples.append(Sample(beats.name, (("scheduler", row.name),), (now - as_utc(row.beat_at)).total_seconds()))
-    families.append(beats)
-    return families
-
-
-def _single(name: str, help_text: str, value: float) -> Family:
-    return Family(name, help_text, "gauge", [Sample(name, (), float(value))])
-
-
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
-
-
-def _number(value: float) -> str:
-    if value == float("inf"):
-        return "+Inf"
-    return repr(float(value)) if not float(value).is_integer() else str(int(value))
-
-
-def render(families: list[Family]) -> str:
-    """Prometheus text exposition format 0.0.4."""
-    lines = []
-    for family in families:
-        lines.append(f"# HELP {family.name} {family.help}")
-        lines.append(f"# TYPE {family.name} {family.kind}")
-        for sample in family.samples:
-            labels = ",".join(f'{key}="{_escape(val)}"' for key, val in sample.labels)
-            lines.append(f"{sample.name}{{{labels}}} {_number(sample.value)}" if labels else f"{sample.name} {_number(sample.value)}")
-    return "\n".join(lines) + "\n"
+    return Readings(
+        instances=by_status,
+        ready_tasks=session.scalar(ready) or 0,
+        overdue_tasks=session.scalar(ready.where(Task.due_at < now)) or 0,
+        orphaned_tasks=session.scalar(ready.where(Task.orphaned_at.is_not(None))) or 0,
+        timer_lag_seconds=max(0.0, (now - as_utc(oldest_due)).total_seconds()) if oldest_due is not None else 0.0,
+        outbox_backlog=session.scalar(
+            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status.in_(("pending", "sending")))
+        ) or 0,
+        heartbeat_ages=heartbeat_ages(session, now),
+    )

@@ -23,7 +23,7 @@ from tests.conftest import Helper
 from tests.webui.conftest import Auth
 from webui import guard
 
-PUBLIC = {"auth.login", "health.healthz", "health.metrics", "i18n.switch_language"}
+PUBLIC = {"auth.login", "health.healthz", "health.readyz", "health.metrics", "i18n.switch_language"}
 DECLARED = {guard.PUBLIC, guard.SIGNED_IN} | set(permissions.ACTIONS)
 
 
@@ -100,7 +100,8 @@ def test_a_stranger_is_sent_to_sign_in_from_every_route_that_is_not_public(app: 
 
 def test_the_public_routes_answer_without_sign_in(client: FlaskClient) -> None:
     assert client.get("/login").status_code == 200
-    assert client.get("/healthz").status_code in (200, 503)
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/readyz").status_code in (200, 503)
     assert client.get("/metrics").status_code == 200
     assert client.post("/lang", data={"lang": "en", "next": "/login", "csrf_token": token(client)}).status_code == 303
 
