@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from engine.supervision import coordination
 from engine.workflow import definitions, recheck, runtime
 from engine import demo, wiring
 from engine.platform import schema
-from engine.platform.config import Settings
+from engine.platform.config import SettingInvalid, Settings
 from engine.platform.db import Database
 from engine.platform.errors import EngineError, InvalidInput
 from engine.platform.models import Task
@@ -113,18 +114,30 @@ def cmd_users(_: argparse.Namespace) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
-    """Serve the web UI (development server)."""
+    """Serve the web UI under gunicorn (Werkzeug's development server with --dev), with the scheduler unless --no-scheduler."""
+    settings = Settings.load()
+    settings = replace(settings, host=args.host or settings.host, port=args.port or settings.port)
+    if args.dev:
+        _serve_dev(settings, not args.no_scheduler)
+        return
+    from zhikong import server
+
+    print(f"招引智控已启动：http://{settings.host}:{settings.port}（{settings.workers} 个进程 × {settings.threads} 个线程）")
+    server.serve(settings, not args.no_scheduler)
+
+
+def _serve_dev(settings: Settings, with_scheduler: bool) -> None:
+    """Werkzeug's development server in one process, the scheduler in a thread beside it."""
     from webui import create_app
 
-    print_logins()
     app = create_app()
-    if not args.no_scheduler:
+    if with_scheduler:
         from engine import scheduler
 
         scheduler.start_background(app.extensions["zhikong_db"])
         print("后台调度器已启动：定时器、办理时限与进展预警、月度提醒、通知发送")
-    print(f"招引智控已启动：http://{args.host}:{args.port}")
-    app.run(host=args.host, port=args.port, debug=False, use_reloader=False)
+    print(f"招引智控（开发服务器，勿用于生产）已启动：http://{settings.host}:{settings.port}")
+    app.run(host=settings.host, port=settings.port, debug=False, use_reloader=False)
 
 
 def cmd_scheduler(args: argparse.Namespace) -> None:
@@ -198,8 +211,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--note", default="")
     p.set_defaults(func=cmd_deploy)
     p = sub.add_parser("serve", help="启动网页服务")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=5000)
+    p.add_argument("--host", help="监听地址（默认取设置 ZHIKONG_HOST）")
+    p.add_argument("--port", type=int, help="端口（默认取设置 ZHIKONG_PORT）")
+    p.add_argument("--dev", action="store_true", help="使用 Werkzeug 开发服务器（单进程，仅供开发）")
     p.add_argument("--no-scheduler", action="store_true", help="不在本进程运行后台调度器（另行运行 zhikong scheduler）")
     p.set_defaults(func=cmd_serve)
     p = sub.add_parser("scheduler", help="运行后台调度器（定时器、预警、通知）")
@@ -243,6 +257,9 @@ def main(argv: list[str] | None = None) -> int:
     except EngineError as exc:
         print(f"错误：{exc.message}", file=sys.stderr)
         return 1
+    except SettingInvalid as exc:
+        print(f"设置有误：{exc}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from engine.platform.config import MAX_DEFAULT_WORKERS, SettingInvalid, Settings, default_workers
+from zhikong import cli
 
 
 def _file(tmp_path: Path, text: str) -> Path:
@@ -46,3 +47,8 @@ def test_errors_name_the_setting_and_where_it_came_from(tmp_path: Path) -> None:
         Settings.load({"DATABASE_URL": "postgres ql://u:secretpw@h/db"}, tmp_path / "absent.toml")
     assert "secretpw" not in str(refused.value)
 
+
+def test_serve_refuses_to_start_naming_the_bad_setting(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("ZHIKONG_WORKERS", "四")
+    assert cli.main(["serve"]) == 2
+    assert "设置有误：环境变量 ZHIKONG_WORKERS 应为不小于 1 的整数，当前为“四”" in capsys.readouterr().err
