@@ -242,7 +242,7 @@ class Task(Base):
         Index("ix_task_inbox_assignee", "status", "assignee_id", "due_at"),
         Index("ix_task_instance_status", "instance_id", "status"),
         Index("ix_task_completed_by", "completed_by", "completed_at"),
-        Index("ix_task_status_due", "status", "due_at"),  # overdue ready tasks, county-wide (lights, dashboard)
+        Index("ix_task_status_due", "status", "due_at", "project_id", "created_at"),  # overdue ready tasks and their lights, index only
         Index("ix_task_step_status", "bpmn_id", "status"),  # the ready tasks at one step (a meeting's agenda); led by the step, so status-only counts keep their own indexes
         Index("ix_task_orphaned", "orphaned_at", sqlite_where=text("orphaned_at IS NOT NULL"),
               postgresql_where=text("orphaned_at IS NOT NULL")),  # the few orphaned tasks among a million
