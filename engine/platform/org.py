@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any, Optional, Protocol
 
 
-from sqlalchemy import ColumnElement, Select, and_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
@@ -66,10 +66,10 @@ def can_act(user: Official, task: Task) -> bool:
     return task.scope == "county"
 
 
-def actionable_filter(user: User) -> ColumnElement[bool]:
-    """SQL condition matching exactly the tasks `can_act` allows (kept in step with it)."""
+def actionable_branches(user: User) -> list[ColumnElement[bool]]:
+    """The tasks `can_act` allows, as disjoint conditions each led by an inbox index: assigned to the user, county-wide, the user's unit."""
     roles = sorted(user.roles)
-    return or_(
+    return [
         Task.assignee_id == user.id,
         and_(Task.assignee_id.is_(None), Task.scope == "county", Task.role.in_(roles)),
         and_(
@@ -78,7 +78,20 @@ def actionable_filter(user: User) -> ColumnElement[bool]:
             Task.role.in_(roles),
             Task.unit_id == user.unit_id,
         ),
-    )
+    ]
+
+
+def actionable_filter(user: User) -> ColumnElement[bool]:
+    """SQL condition matching exactly the tasks `can_act` allows (kept in step with it)."""
+    return or_(*actionable_branches(user))
+
+
+def count_ready(session: Session, user: User, *conditions: ColumnElement[bool]) -> int:
+    """How many ready tasks the user may act on (and that meet `conditions`): one count per branch, summed, so each
+    is an index range whatever the planner knows of the table."""
+    counts = [select(func.count()).select_from(Task).where(Task.status == "ready", branch, *conditions).scalar_subquery()
+              for branch in actionable_branches(user)]
+    return sum(int(n) for n in session.execute(select(*counts)).one())
 
 
 def ready_tasks_query(user: User) -> Select[Task]:

@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any, Optional, Protocol
 
-from sqlalchemy import ColumnElement, ColumnExpressionArgument, Index, Select, func, or_, select
+from sqlalchemy import ColumnElement, ColumnExpressionArgument, Index, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from engine.projects import lifecycle
@@ -22,7 +22,7 @@ from engine.platform.clock import LOCAL
 from engine.platform.errors import NotFound
 from engine.platform.paging import Page, page_number
 from engine.platform.models import Definition, Event, Instance, OrgUnit, Project, Task, User, UserRole
-from engine.platform.org import can_act, ready_tasks_query
+from engine.platform.org import can_act, count_ready, ready_tasks_query
 from engine.workflow.parser import parse_xml
 
 BPMN_NS = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
@@ -58,31 +58,32 @@ class InboxRow:
     is_major: bool
 
 
-def _inbox_query(user: Any, flt: InboxFilter, now: datetime) -> Select[Task]:
-    """The permission filter of org.ready_tasks_query narrowed by the inbox filters, on the task table.
+def _inbox_conditions(flt: InboxFilter, now: datetime) -> list[ColumnElement[bool]]:
+    """The inbox filters as conditions on the task table, beside the permission filter of org.ready_tasks_query.
 
     Project conditions (name, unit) compare a correlated scalar subquery, which neither SQLite
     nor PostgreSQL turns into a join: it is evaluated only for the user's own ready tasks, so
     the plan always starts from the task table's indexes.
     """
-    query = ready_tasks_query(user)
+    conditions = []
     if flt.stage:
-        query = query.where(Task.stage == flt.stage)
+        conditions.append(Task.stage == flt.stage)
     if flt.overdue_only:
-        query = query.where(_past_due(now))
+        conditions.append(_past_due(now))
     if flt.unit_id:
-        query = query.where(_of_task_project(Project.landing_unit_id) == flt.unit_id)
+        conditions.append(_of_task_project(Project.landing_unit_id) == flt.unit_id)
     if flt.search.strip():
-        query = query.where(_of_task_project(Project.name).contains(flt.search.strip(), autoescape=True))
-    if flt.sort == "new":
-        query = query.order_by(None).order_by(Task.created_at.desc(), Task.id.desc())
-    return query
+        conditions.append(_of_task_project(Project.name).contains(flt.search.strip(), autoescape=True))
+    return conditions
 
 
 def inbox(session: Session, user: Any, flt: InboxFilter, now: datetime, page: int = 1, per_page: int = 20) -> Page[InboxRow]:
     """我的待办: the tasks `user` may act on, filtered and paginated (soonest due first by default)."""
-    query = _inbox_query(user, flt, now)
-    total = session.scalar(query.with_only_columns(func.count()).order_by(None)) or 0
+    conditions = _inbox_conditions(flt, now)
+    query = ready_tasks_query(user).where(*conditions)
+    if flt.sort == "new":
+        query = query.order_by(None).order_by(Task.created_at.desc(), Task.id.desc())
+    total = count_ready(session, user, *conditions)
     page = page_number(page, per_page, total)
     tasks = session.execute(
         query.with_only_columns(Task.id, Task.name, Task.stage, Task.created_at, Task.due_at, Task.project_id)
@@ -113,14 +114,12 @@ def _past_due(now: datetime) -> ColumnElement[bool]:
 
 def inbox_count(session: Session, user: Any) -> int:
     """Number of tasks in the user's inbox (the header badge)."""
-    query = ready_tasks_query(user)
-    return session.scalar(query.with_only_columns(func.count()).order_by(None)) or 0
+    return count_ready(session, user)
 
 
 def inbox_overdue_count(session: Session, user: Any, now: datetime) -> int:
     """Number of the user's pending tasks already past their due time."""
-    query = ready_tasks_query(user).where(_past_due(now))
-    return session.scalar(query.with_only_columns(func.count()).order_by(None)) or 0
+    return count_ready(session, user, _past_due(now))
 
 
 @dataclass
