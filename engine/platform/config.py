@@ -18,11 +18,18 @@ TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 FALSE_WORDS = frozenset({"", "0", "false", "no", "off"})
 MAX_DEFAULT_WORKERS = 8
 
+# The sandbox's and the engine's ceilings (engine/workflow/sandbox/limits.py reads them from Settings.sandbox).
+SANDBOX_NAMES = tuple(f"ZHIKONG_{name}" for name in (
+    "EXPRESSION_SECONDS", "SCRIPT_SECONDS", "MAX_STRING", "MAX_ITEMS", "MAX_INT_DIGITS", "MAX_NODES", "MAX_DEPTH",
+    "MAX_ITERATIONS", "MAX_ALLOCATED_BYTES", "MAX_SOURCE", "MAX_AST_DEPTH", "MAX_ENGINE_STEPS", "MAX_PATH_DEPTH",
+    "ADVANCE_SECONDS", "MAX_NEW_TASKS", "MAX_CARDINALITY", "MAX_LOOP_ITERATIONS", "MAX_TASK_DATA_BYTES", "MAX_STATE_BYTES",
+))
 # Every name the settings file may hold; a name outside this list is a typo and is refused.
-NAMES = (
+NAMES = SANDBOX_NAMES + (
     "DATABASE_URL", "ZHIKONG_BPMN_DIR", "ZHIKONG_HOST", "ZHIKONG_PORT", "ZHIKONG_WORKERS", "ZHIKONG_THREADS",
     "ZHIKONG_TIMEOUT", "ZHIKONG_ACCESS_LOG", "ZHIKONG_PROXY_COUNT", "ZHIKONG_SECURE_COOKIES", "ZHIKONG_MAX_UPLOAD_MB",
     "ZHIKONG_SECRET_KEY", "ZHIKONG_METRICS_TOKEN", "ZHIKONG_HEARTBEAT_MAX_AGE", "ZHIKONG_OUTBOX_LEASE_SECONDS",
+    "ZHIKONG_STUCK_OVERDUE_DAYS", "ZHIKONG_STUCK_IDLE_DAYS", "ZHIKONG_SMTP_PASSWORD", "ZHIKONG_WEBHOOK_TOKEN",
 )
 
 
@@ -87,6 +94,17 @@ class Source:
             raise SettingInvalid(f"{self.where(name)} 应为{bounds}的整数，当前为“{raw}”")
         return int(raw)
 
+    def number(self, name: str) -> Optional[float]:
+        """A positive number (ASCII digits, one decimal point allowed), or None when unset or empty."""
+        raw = (self.get(name) or "").strip()
+        if not raw:
+            return None
+        whole, _, fraction = raw.partition(".")
+        digits = whole + fraction
+        if not (digits.isascii() and digits.isdigit() and float(raw) > 0):
+            raise SettingInvalid(f"{self.where(name)} 应为正数，当前为“{raw}”")
+        return float(raw)
+
     def switch(self, name: str, default: bool) -> bool:
         """A yes/no switch (1/0, true/false, yes/no, on/off), else `default` when unset."""
         raw = self.get(name)
@@ -110,7 +128,10 @@ class Settings:
     HTTPS only; max_content_length: the largest request body accepted, in bytes; secret_key: the
     session-signing key ("" = the one kept under instance/); metrics_token: the bearer token /metrics
     requires ("" = none); heartbeat_max_age: seconds after which a silent scheduler makes /readyz fail;
-    outbox_lease_seconds: how long an outbox claim holds without its sender renewing it.
+    outbox_lease_seconds: how long an outbox claim holds without its sender renewing it;
+    stuck_overdue_days, stuck_idle_days: when the admin console calls an instance stuck;
+    smtp_password, webhook_token: the notification channels' secrets; sandbox: the ceilings set, by
+    name (ZHIKONG_MAX_CARDINALITY …), the others keeping their defaults.
     """
 
     database_url: str = field(repr=False)
@@ -126,6 +147,11 @@ class Settings:
     secure_cookies: bool = False
     max_content_length: int = 16 * MB
     outbox_lease_seconds: int = 30
+    stuck_overdue_days: int = 7
+    stuck_idle_days: int = 30
+    smtp_password: str = field(default="", repr=False)
+    webhook_token: str = field(default="", repr=False)
+    sandbox: Mapping[str, float] = field(default_factory=dict)
     secret_key: str = field(default="", repr=False)
     metrics_token: str = field(default="", repr=False)
     heartbeat_max_age: int = 180
@@ -156,4 +182,9 @@ class Settings:
             metrics_token=source.text("ZHIKONG_METRICS_TOKEN", ""),
             heartbeat_max_age=source.integer("ZHIKONG_HEARTBEAT_MAX_AGE", cls.heartbeat_max_age, minimum=1),
             outbox_lease_seconds=source.integer("ZHIKONG_OUTBOX_LEASE_SECONDS", cls.outbox_lease_seconds, minimum=1),
+            stuck_overdue_days=source.integer("ZHIKONG_STUCK_OVERDUE_DAYS", cls.stuck_overdue_days),
+            stuck_idle_days=source.integer("ZHIKONG_STUCK_IDLE_DAYS", cls.stuck_idle_days),
+            smtp_password=source.text("ZHIKONG_SMTP_PASSWORD", ""),
+            webhook_token=source.text("ZHIKONG_WEBHOOK_TOKEN", ""),
+            sandbox={name: value for name in SANDBOX_NAMES if (value := source.number(name)) is not None},
         )

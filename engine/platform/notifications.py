@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import smtplib
 import threading
 import time
@@ -145,7 +144,7 @@ class EmailChannel:
                 if settings["smtp_starttls"]:
                     smtp.starttls()
                 if settings["smtp_username"]:
-                    smtp.login(settings["smtp_username"], os.environ.get("ZHIKONG_SMTP_PASSWORD", ""))
+                    smtp.login(settings["smtp_username"], Settings.load().smtp_password)
                 smtp.send_message(message)
         except (smtplib.SMTPException, OSError) as exc:
             raise DeliveryError(f"邮件发送失败：{exc}") from exc
@@ -165,7 +164,7 @@ class WebhookChannel:
             "msg": {"msgtype": "text", "text": {"content": f"{delivery.subject}\n{delivery.body}".strip()}},
         }
         headers = {"Content-Type": "application/json; charset=utf-8"}
-        token = os.environ.get("ZHIKONG_WEBHOOK_TOKEN")
+        token = Settings.load().webhook_token
         if token:
             headers["Authorization"] = f"Bearer {token}"
         request = urllib.request.Request(

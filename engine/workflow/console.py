@@ -6,7 +6,6 @@ and the dead-wait check restore workflows, from stored state (never the shared l
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Optional
@@ -26,6 +25,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine.workflow import definitions, state
 from engine.platform import permissions, sqltime
+from engine.platform.config import Settings
 from engine.platform.errors import EngineError, NotFound
 from engine.workflow.health import as_utc
 from engine.platform.models import Definition, Event, Instance, OrgUnit, Project, Task, User, UserRole, utcnow
@@ -59,18 +59,15 @@ ACTIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
 
 @dataclass(frozen=True)
 class AdminSettings:
-    """Stuck thresholds, from the environment so the office can change them without code."""
+    """Stuck thresholds, from the settings so the office can change them without code."""
 
     overdue_days: int = 7
     idle_days: int = 30
 
     @classmethod
-    def from_env(cls) -> "AdminSettings":
+    def from_settings(cls, settings: Settings) -> "AdminSettings":
         """ZHIKONG_STUCK_OVERDUE_DAYS (overdue beyond due date) and ZHIKONG_STUCK_IDLE_DAYS (no activity)."""
-        return cls(
-            overdue_days=int(os.environ.get("ZHIKONG_STUCK_OVERDUE_DAYS", cls.overdue_days)),
-            idle_days=int(os.environ.get("ZHIKONG_STUCK_IDLE_DAYS", cls.idle_days)),
-        )
+        return cls(overdue_days=settings.stuck_overdue_days, idle_days=settings.stuck_idle_days)
 
 
 # ---------------------------------------------------------------- console
@@ -284,7 +281,7 @@ def find_stuck(
     session: Session, settings: Optional[AdminSettings] = None, now: Optional[datetime] = None, limit: int = 200
 ) -> list[Stuck]:
     """Every stuck instance with its reasons: errors, orphaned and long-overdue tasks, dead waits, idleness."""
-    settings = settings or AdminSettings.from_env()
+    settings = settings or AdminSettings.from_settings(Settings.load())
     now = now or utcnow()
     found: list[Stuck] = []
     errored = session.execute(

@@ -1,11 +1,12 @@
 """The one settings object: the environment over instance/zhikong.toml over defaults, and start-up errors that name the setting in Chinese."""
 from __future__ import annotations
 
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
 
-from engine.platform.config import MAX_DEFAULT_WORKERS, SettingInvalid, Settings, default_workers
+from engine.platform.config import MAX_DEFAULT_WORKERS, SANDBOX_NAMES, SettingInvalid, Settings, default_workers
 from zhikong import cli
 
 
@@ -52,3 +53,22 @@ def test_serve_refuses_to_start_naming_the_bad_setting(monkeypatch: pytest.Monke
     monkeypatch.setenv("ZHIKONG_WORKERS", "四")
     assert cli.main(["serve"]) == 2
     assert "设置有误：环境变量 ZHIKONG_WORKERS 应为不小于 1 的整数，当前为“四”" in capsys.readouterr().err
+
+
+def test_the_ceilings_stuck_days_and_notification_secrets_come_from_the_same_place(tmp_path: Path) -> None:
+    from engine.workflow import console
+    from engine.workflow.sandbox.limits import Limits
+
+    assert {f"ZHIKONG_{item.name.upper()}" for item in fields(Limits)} == set(SANDBOX_NAMES)
+    path = _file(tmp_path, 'ZHIKONG_MAX_CARDINALITY = 50\nZHIKONG_SCRIPT_SECONDS = "0.5"\nZHIKONG_STUCK_IDLE_DAYS = 10\n'
+                           'ZHIKONG_SMTP_PASSWORD = "mail-secret"\nZHIKONG_WEBHOOK_TOKEN = "hook-secret"\n')
+    settings = Settings.load({"ZHIKONG_MAX_CARDINALITY": "70"}, path)
+    limits = Limits.from_settings(settings)
+    assert (limits.max_cardinality, limits.script_seconds, limits.max_items) == (70, 0.5, Limits.max_items)
+    assert console.AdminSettings.from_settings(settings) == console.AdminSettings(overdue_days=7, idle_days=10)
+    assert (settings.smtp_password, settings.webhook_token) == ("mail-secret", "hook-secret")
+    assert "secret" not in repr(settings)
+    with pytest.raises(SettingInvalid, match="环境变量 ZHIKONG_SCRIPT_SECONDS 应为正数，当前为“-1”"):
+        Settings.load({"ZHIKONG_SCRIPT_SECONDS": "-1"}, path)
+    with pytest.raises(SettingInvalid, match="ZHIKONG_MAX_ITEMS 应为整数"):
+        Limits.from_settings(Settings.load({"ZHIKONG_MAX_ITEMS": "2.5"}, path))

@@ -1,9 +1,10 @@
-"""Bounds on what one evaluation and one engine advance may do, read once from the environment."""
+"""Bounds on what one evaluation and one engine advance may do, read once from the settings."""
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, fields
 from typing import Any
+
+from engine.platform.config import SettingInvalid, Settings
 
 
 @dataclass(frozen=True)
@@ -36,18 +37,22 @@ class Limits:
         return self.max_int_digits * 3322 // 1000
 
     @classmethod
-    def from_env(cls) -> "Limits":
-        """Defaults overridden by ZHIKONG_MAX_CARDINALITY, ZHIKONG_SCRIPT_SECONDS and so on."""
+    def from_settings(cls, settings: Settings) -> "Limits":
+        """Defaults overridden by ZHIKONG_MAX_CARDINALITY, ZHIKONG_SCRIPT_SECONDS and so on (Settings.sandbox)."""
         values: dict[str, Any] = {}
         for item in fields(cls):
-            raw = os.environ.get(f"ZHIKONG_{item.name.upper()}")
-            if raw:
-                values[item.name] = float(raw) if item.type == "float" else int(raw)
+            name = f"ZHIKONG_{item.name.upper()}"
+            value = settings.sandbox.get(name)
+            if value is None:
+                continue
+            if item.type != "float" and not value.is_integer():
+                raise SettingInvalid(f"设置 {name} 应为整数，当前为 {value}")
+            values[item.name] = value if item.type == "float" else int(value)
         return cls(**values)
 
 
 class _Active:
-    """Holder of the limits in force: read from the environment on first use, replaceable in tests."""
+    """Holder of the limits in force: read from the settings on first use, replaceable in tests."""
 
     limits: Limits | None = None
 
@@ -55,10 +60,10 @@ class _Active:
 def active() -> Limits:
     """The limits in force."""
     if _Active.limits is None:
-        _Active.limits = Limits.from_env()
+        _Active.limits = Limits.from_settings(Settings.load())
     return _Active.limits
 
 
 def use(limits: Limits | None) -> None:
-    """Put `limits` in force (None: read the environment again on next use)."""
+    """Put `limits` in force (None: read the settings again on next use)."""
     _Active.limits = limits
