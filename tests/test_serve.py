@@ -86,9 +86,13 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         wait_until_answering(server, 2)
         yield server
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        if process.poll() is None:  # the module's tests may be shared among xdist workers: stop this one's server gracefully
+            process.terminate()
+            try:
+                process.wait(timeout=START_SECONDS)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
         db.dispose()
 
 
