@@ -13,6 +13,7 @@ upgraded), then walks the audit chain and counts every table's rows.
 """
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import sqlite3
@@ -134,11 +135,33 @@ def _check_archive(db: Database, path: Path) -> None:
         raise EngineError(f"备份文件 {path} 不是{kind}：SQLite 的备份只能恢复到 SQLite，PostgreSQL 的备份只能恢复到 PostgreSQL")
 
 
+def _backup_versions(db: Database, path: Path) -> set[str]:
+    """The schema versions a backup was taken at, read from the file without restoring it."""
+    if db.is_sqlite:
+        with closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as source:
+            if source.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'").fetchone() is None:
+                return set()
+            return {row[0] for row in source.execute("SELECT version_num FROM alembic_version")}
+    _dsn, env = _libpq(db)
+    command = [_tool("pg_restore"), "--data-only", "--table=alembic_version", "--file=-", str(path)]
+    listed = subprocess.run(command, env=env, capture_output=True, text=True, check=False)  # noqa: S603 - fixed program, no shell
+    if listed.returncode != 0:
+        raise EngineError(f"读取备份文件失败（pg_restore 退出码 {listed.returncode}）：{listed.stderr.strip()[-2000:]}")
+    lines = listed.stdout.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith("COPY ") and "alembic_version" in line), None)
+    if start is None:
+        return set()
+    return set(itertools.takewhile(lambda line: line != "\\.", lines[start + 1:]))
+
+
 def restore(db: Database, path: Path, force: bool = False) -> RestoreReport:
     """Put a backup into this database (refusing one that holds data unless `force`), upgrade it to head, verify it."""
     started = time.monotonic()
     path = path.resolve()
     _check_archive(db, path)
+    newer = _backup_versions(db, path) - schema.known_revisions()
+    if newer:
+        raise EngineError(f"备份来自更新的程序版本（数据库结构版本 {'、'.join(sorted(newer))} 本程序不认识）：请先把本程序升级到不低于备份时的版本再恢复")
     taken = occupied(db)
     if taken and not force:
         shown = "、".join(taken[:5]) + (" 等" if len(taken) > 5 else "")
@@ -152,7 +175,6 @@ def restore(db: Database, path: Path, force: bool = False) -> RestoreReport:
     else:
         dsn, env = _libpq(db)
         restore_tool = _tool("pg_restore")
-        _run([restore_tool, "--list", str(path)], env, "读取备份文件")
         db.dispose()
         command = [restore_tool, "--no-owner", "--exit-on-error", "--single-transaction", f"--dbname={dsn}"]
         _run(command + (["--clean", "--if-exists"] if force else []) + [str(path)], env, "数据库恢复")

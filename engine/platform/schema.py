@@ -48,7 +48,12 @@ def behind(connection: Connection) -> Optional[str]:
         applied = {script.revision for script in scripts().iterate_revisions(current, "base")}
     except ResolutionError:
         return f"数据库结构版本 {'、'.join(current)} 不是本程序的迁移（数据库比程序新？）（schema unknown）"
-    missing = sorted({script.revision for script in scripts().walk_revisions()} - applied)
+    missing = sorted(known_revisions() - applied)
     if not missing:
         return None
     return f"数据库缺少迁移 {'、'.join(missing)}，请运行 zhikong init-db（schema not at head）"
+
+
+def known_revisions() -> set[str]:
+    """Every schema version this program's migrations know (a database at any other was made by a newer version)."""
+    return {script.revision for script in scripts().walk_revisions()}

@@ -126,6 +126,15 @@ def test_a_backup_from_an_older_version_is_upgraded_on_restore(tmp_path: Path) -
     current.dispose()
 
 
+def test_a_backup_from_a_newer_version_is_refused_before_anything_is_restored(db: Database, target: Database, tmp_path: Path) -> None:
+    with db.engine.begin() as conn:
+        conn.execute(text("INSERT INTO alembic_version (version_num) VALUES ('9999')"))
+    report = backup.backup(db, tmp_path / "newer.backup")
+    with pytest.raises(EngineError, match="更新的程序版本.*9999"):
+        backup.restore(target, report.path)
+    assert backup.occupied(target) == []
+
+
 def test_a_restore_refuses_a_file_that_is_not_a_backup_of_its_kind(tmp_path: Path) -> None:
     bogus = tmp_path / "notes.txt"
     bogus.write_text("不是备份", encoding="utf-8")
