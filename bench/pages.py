@@ -538,6 +538,7 @@ def build(db: Database, sizes: Optional[county.Sizes]) -> None:
             first_bulk = (s.scalar(select(func.max(Project.id))) or 0) + 1
         fill(db, sizes.projects)
     county.extend(db, sizes or county.DEMO, first_bulk or 10**9)
+    db.refresh_statistics()  # what the scheduler's statistics job gives a served database within its first hour
 
 
 def run(label: str, make_db: Callable[[str], tuple[Database, bool, Callable[[], None]]], scale: float, events_per_project: int, args: argparse.Namespace) -> int:

@@ -50,6 +50,7 @@ JOBS: dict[str, tuple[Callable[[Database, datetime], Any], int]] = {
     "coordination": (_in_session(lambda session, now: len(coordination.sweep_overdue(session, now))), 300),
     "notices": (_in_session(lambda session, now: notices.generate_due(session, now) is not None), 3600),
     "fund": (_in_session(fund.scan), 300),
+    "statistics": (lambda db, now: db.refresh_statistics(), 3600),
     "outbox": (lambda db, now: notifications.dispatch(
         db, now, lease=timedelta(seconds=Settings.load().outbox_lease_seconds), stop=STOPPING), 15),
 }

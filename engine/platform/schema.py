@@ -26,11 +26,12 @@ def alembic_config(db: Database) -> Config:
 
 
 def upgrade(db: Database) -> None:
-    """Apply every pending migration in one transaction per migration."""
+    """Apply every pending migration in one transaction per migration, then refresh the planner's statistics."""
     config = alembic_config(db)
     with db.engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "heads")
+    db.refresh_statistics()
 
 
 @cache

@@ -58,3 +58,13 @@ def test_every_module_that_declares_a_table_or_an_index_is_listed() -> None:
         and "migrations" not in path.parts
     }
     assert declaring == set(tables.MODULES)
+
+
+def test_the_planner_has_statistics_after_an_upgrade_and_the_scheduler_keeps_them_fresh(db: Database) -> None:
+    from engine import scheduler
+    if not db.is_sqlite:
+        assert db.refresh_statistics() == 0  # PostgreSQL's autovacuum keeps its own
+        return
+    with db.engine.connect() as conn:
+        assert conn.scalar(text("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'")) == 1
+    assert scheduler.run_once(db, ["statistics"]) == {"statistics": 1}
