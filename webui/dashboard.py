@@ -8,7 +8,7 @@ from flask import Blueprint, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from engine.platform import clock
 from engine.supervision import dashboard, rankings
@@ -99,7 +99,8 @@ def projects() -> ResponseReturnValue:
     unit = queries.visible_unit_for(current_user)
     visible = (Project.of_units([unit]),) if unit is not None else ()
     with db().session() as s:
-        found = s.scalars(select(Project).where(chosen, *visible).order_by(Project.id).limit(500))
+        found = s.scalars(select(Project).where(chosen, *visible).order_by(Project.id).limit(500)
+                          .options(selectinload(Project.landing_unit), selectinload(Project.attracting_unit)))
         rows = [p for p in found if queries.can_view_project(current_user, p)]
         view = [(p, p.landing_unit.name, p.attracting_unit.name) for p in rows]
     return render_template("dashboard/projects.html", rows=view, stages=STAGES, categories=CATEGORIES)
