@@ -8,8 +8,11 @@ once complete. The system keeps no files outside the database today (no attachme
 backup is the one file; stored files will have to go alongside it once they exist.
 
 A restore refuses a database holding data (any table with rows, or a schema version) unless
-forced, brings the schema up to this version's head (a backup from an older version is
-upgraded), then walks the audit chain and counts every table's rows.
+forced, and a backup taken by a newer version always. Forced, it replaces everything: SQLite's
+file is overwritten page by page; on PostgreSQL the tables the backup lacks are dropped and
+`pg_restore --clean --if-exists` replaces the rest in one transaction. It then brings the
+schema up to this version's head (a backup from an older version is upgraded), walks the
+audit chain and counts every table's rows.
 """
 from __future__ import annotations
 
@@ -23,7 +26,7 @@ from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import func, inspect, select, table
+from sqlalchemy import func, inspect, select, table, text
 from sqlalchemy.engine import make_url
 
 from engine.platform import audit, schema
@@ -154,6 +157,23 @@ def _backup_versions(db: Database, path: Path) -> set[str]:
     return set(itertools.takewhile(lambda line: line != "\\.", lines[start + 1:]))
 
 
+def _archive_tables(path: Path, env: dict[str, str]) -> set[str]:
+    """The tables a pg_dump archive holds, from its table of contents (`pg_restore --list`)."""
+    listed = subprocess.run([_tool("pg_restore"), "--list", str(path)], env=env, capture_output=True, text=True, check=False)  # noqa: S603
+    if listed.returncode != 0:
+        raise EngineError(f"读取备份文件失败（pg_restore 退出码 {listed.returncode}）：{listed.stderr.strip()[-2000:]}")
+    entries = (line.split() for line in listed.stdout.splitlines() if not line.startswith(";"))
+    return {parts[5] for parts in entries if len(parts) > 5 and parts[3] == "TABLE" and parts[4] != "DATA"}
+
+
+def _drop_tables_missing_from(db: Database, path: Path, env: dict[str, str]) -> None:
+    """Drop the target's tables the archive lacks (a newer version's), which `pg_restore --clean` would leave behind."""
+    stray = set(inspect(db.engine).get_table_names()) - _archive_tables(path, env)
+    with db.engine.begin() as connection:
+        for name in sorted(stray):
+            connection.execute(text(f"DROP TABLE IF EXISTS {db.engine.dialect.identifier_preparer.quote(name)} CASCADE"))
+
+
 def restore(db: Database, path: Path, force: bool = False) -> RestoreReport:
     """Put a backup into this database (refusing one that holds data unless `force`), upgrade it to head, verify it."""
     started = time.monotonic()
@@ -175,6 +195,8 @@ def restore(db: Database, path: Path, force: bool = False) -> RestoreReport:
     else:
         dsn, env = _libpq(db)
         restore_tool = _tool("pg_restore")
+        if force:
+            _drop_tables_missing_from(db, path, env)
         db.dispose()
         command = [restore_tool, "--no-owner", "--exit-on-error", "--single-transaction", f"--dbname={dsn}"]
         _run(command + (["--clean", "--if-exists"] if force else []) + [str(path)], env, "数据库恢复")

@@ -102,6 +102,8 @@ def test_a_backup_taken_during_completions_restores_every_completion_acknowledge
     assert done == set(before)
     with pytest.raises(EngineError, match="不是空的.*--force"):
         backup.restore(target, report.path)
+    with target.engine.begin() as conn:
+        conn.execute(text("CREATE TABLE left_by_a_newer_version (id INTEGER PRIMARY KEY)"))
     assert backup.restore(target, report.path, force=True).counts == restored.counts
 
 
