@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import cache
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Optional
 
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import ColumnElement, Select, bindparam, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from engine.platform.clock import day_starts
@@ -73,24 +74,37 @@ def figures(session: Session, year: int, now: datetime, unit_id: Optional[int] =
     return Figures(by_stage, money, int(mfg), by_unit, _trend(session, year, unit_id))
 
 
-def window(event: str, first: date, after: date) -> ColumnElement[bool]:
-    """The projects that reached `event` (signed, landed, started) on `first` or later and before `after`, in the county's calendar."""
-    column: ColumnElement[Any] = TREND_COLUMNS[event]
-    if event == "landed":  # a moment: from the instant the first day begins in the county to the instant the day after begins
-        return (column >= day_starts(first)) & (column < day_starts(after))
-    return (column >= first) & (column < after)
-
-
 def month_window(event: str, year: int, month: int) -> ColumnElement[bool]:
-    """The projects that reached `event` in that month."""
-    return window(event, date(year, month, 1), date(year + month // 12, month % 12 + 1, 1))
+    """The projects that reached `event` (signed, landed, started) in that month of the county's calendar."""
+    column: ColumnElement[Any] = TREND_COLUMNS[event]
+    first, after = _bounds(event, year, month)
+    inside: ColumnElement[bool] = (column >= first) & (column < after)
+    return inside
+
+
+def _bounds(event: str, year: int, month: int) -> tuple[Any, Any]:
+    """The first value in the month and the first after it, as the event's column stores them."""
+    first, after = date(year, month, 1), date(year + month // 12, month % 12 + 1, 1)
+    return (day_starts(first), day_starts(after)) if event == "landed" else (first, after)
+
+
+@cache
+def _trend_statement(scoped: bool) -> Select[Any]:
+    """36 counts of index ranges (3 events × 12 months) in one statement, bounds and unit as parameters; built once."""
+    unit = (or_(Project.landing_unit_id == bindparam("unit"), Project.attracting_unit_id == bindparam("unit")),) if scoped else ()
+    return select(*(
+        select(func.count()).select_from(Project).where(
+            TREND_COLUMNS[event] >= bindparam(f"{event}_{month}_from"), TREND_COLUMNS[event] < bindparam(f"{event}_{month}_to"), *unit
+        ).scalar_subquery()
+        for event, _label in TREND_EVENTS for month in range(1, 13)
+    ))
 
 
 def _trend(session: Session, year: int, unit_id: Optional[int]) -> dict[str, list[int]]:
-    """Per event, how many projects reached it in each month of the year: 36 counts of index ranges, in one statement."""
-    counts = [
-        select(func.count()).select_from(Project).where(month_window(event, year, month), *_visible(unit_id)).scalar_subquery()
-        for event, _label in TREND_EVENTS for month in range(1, 13)
-    ]
-    found = [int(n) for n in session.execute(select(*counts)).one()]
+    """Per event, how many projects reached it in each month of the year (county time), counted by the database."""
+    params: dict[str, Any] = {"unit": unit_id}
+    for event, _label in TREND_EVENTS:
+        for month in range(1, 13):
+            params[f"{event}_{month}_from"], params[f"{event}_{month}_to"] = _bounds(event, year, month)
+    found = [int(n) for n in session.execute(_trend_statement(unit_id is not None), params).one()]
     return {label: found[12 * index:12 * index + 12] for index, (_event, label) in enumerate(TREND_EVENTS)}
