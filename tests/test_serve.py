@@ -1,73 +1,21 @@
 """`zhikong serve` as a county runs it: gunicorn with 2 workers on a free port over a temporary SQLite database, then HUP and TERM."""
 from __future__ import annotations
 
-import http.client
 import json
-import os
 import re
 import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
 from engine.workflow import health
 from engine.platform import schema
-from engine.platform.config import PROJECT_ROOT
 from engine.platform.db import Database
+from tests.served import START_SECONDS, Served, serving, wait_until_answering
 
-START_SECONDS = 60
 PID = re.compile(r'"GET /login HTTP/1.1" 200 .* pid=<(\d+)>')
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-@dataclass
-class Served:
-    """The running server: its process, port, database and log file."""
-
-    process: subprocess.Popen[bytes]
-    port: int
-    db: Database
-    log: Path
-
-    def get(self, path: str) -> tuple[int, str]:
-        """One GET on a connection of its own (closed after), so any worker may answer."""
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        try:
-            connection.request("GET", path, headers={"Connection": "close"})
-            response = connection.getresponse()
-            return response.status, response.read().decode("utf-8")
-        finally:
-            connection.close()
-
-    def output(self) -> str:
-        return self.log.read_text(encoding="utf-8", errors="replace")
-
-
-def wait_until_answering(served: Served, workers_booted: int) -> None:
-    """Until /healthz answers and gunicorn has booted that many workers in all."""
-    deadline = time.monotonic() + START_SECONDS
-    while time.monotonic() < deadline:
-        assert served.process.poll() is None, served.output()
-        try:
-            if served.get("/healthz")[0] == 200 and served.output().count("Booting worker") >= workers_booted:
-                return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"zhikong serve did not answer within {START_SECONDS} s:\n{served.output()}")
 
 
 @pytest.fixture(scope="module")
@@ -75,24 +23,10 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     folder = tmp_path_factory.mktemp("serve")
     db = Database(f"sqlite:///{folder / 'serve.db'}")
     schema.upgrade(db)
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": db.url, "ZHIKONG_WORKERS": "2", "ZHIKONG_THREADS": "2", "ZHIKONG_SECRET_KEY": "serve-test"}
-    log = folder / "serve.log"
-    with log.open("wb") as sink:
-        process = subprocess.Popen([sys.executable, "-m", "zhikong.cli", "serve", "--no-scheduler", "--port", str(port)],
-                                   cwd=PROJECT_ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT)
-    server = Served(process, port, db, log)
     try:
-        wait_until_answering(server, 2)
-        yield server
+        with serving(db, folder) as server:  # the module's tests may be shared among xdist workers: each stops its own server
+            yield server
     finally:
-        if process.poll() is None:  # the module's tests may be shared among xdist workers: stop this one's server gracefully
-            process.terminate()
-            try:
-                process.wait(timeout=START_SECONDS)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
         db.dispose()
 
 
