@@ -145,6 +145,7 @@ class Database:
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 10}
         else:
             kwargs["pool_size"] = 10
+            kwargs["pool_pre_ping"] = True  # a connection the server dropped (a restart) is replaced at checkout, not handed to a request
         self.url = url
         self.engine: Engine = create_engine(url, **kwargs)
         if parsed.get_backend_name() == "sqlite":
