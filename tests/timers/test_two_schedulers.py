@@ -1,4 +1,4 @@
-"""Two real scheduler processes on PostgreSQL sweep the same 1,000 due timers: each fires exactly once."""
+"""Two real scheduler processes on PostgreSQL sweep the same 1,000 due timers: each fires exactly once, every instance restores."""
 from __future__ import annotations
 
 import json
@@ -15,6 +15,7 @@ from engine.platform.config import PROJECT_ROOT
 from engine.platform.models import Event, Instance, Task, utcnow
 from engine.platform.db import Database
 from tests.conftest import PG_URL, Helper
+from tests.faults.checks import unrestorable_instances
 from tests.timers.seeding import deploy_wait, seed
 
 pytestmark = pytest.mark.postgres
@@ -47,3 +48,4 @@ def test_two_scheduler_processes_fire_each_of_1000_due_timers_exactly_once(db: D
         assert s.scalars(select(func.count()).select_from(Task).where(Task.bpmn_id == "after_wait", Task.status == "ready")).one() == 1000
         still_waiting = s.scalars(select(func.count()).select_from(Instance).where(Instance.next_timer_at.is_not(None))).one()
         assert still_waiting == 200
+    assert unrestorable_instances(db) == []
