@@ -321,7 +321,7 @@ LEDGER = LedgerLights()
 
 
 def _worst(session: Session, now: datetime, settings: dict[str, Any], unit_ids: Optional[set[int]] = None) -> Subquery:
-    """Each project that is not green, with its worst light's rank (2 red, 1 yellow) and its longest overdue in whole days.
+    """Each project that is not green, with its worst light's rank (2 red, 1 yellow), its longest overdue in whole days and its landing unit.
 
     The same rule as `project_lights` (an overdue task, a stale progress record; the worse
     wins), as SQL over the task table and the progress dates, so counts and pages of flagged
@@ -332,7 +332,8 @@ def _worst(session: Session, now: datetime, settings: dict[str, Any], unit_ids: 
     late_by_its_own_length = sqltime.seconds_between(session, Task.created_at, Task.due_at) <= sqltime.seconds_between(session, Task.due_at, at)
     overdue = (
         select(Task.project_id.label("project_id"), case((late_by_its_own_length, 2), else_=1).label("rank"),
-               cast(sqltime.seconds_between(session, Task.due_at, at) / 86400.0, Integer).label("days"))
+               cast(sqltime.seconds_between(session, Task.due_at, at) / 86400.0, Integer).label("days"),
+               select(Project.landing_unit_id).where(Project.id == Task.project_id).scalar_subquery().label("unit_id"))
         # led by the overdue-task index (a few thousand rows), each one's project checked by its key; a join would let a
         # planner without statistics (SQLite) walk every active project's tasks through the project index instead
         .where(Task.status == "ready", Task.due_at <= now,
@@ -343,10 +344,12 @@ def _worst(session: Session, now: datetime, settings: dict[str, Any], unit_ids: 
         Project.id.label("project_id"),
         case((last <= now - timedelta(days=settings["progress_red_days"]), 2), else_=1).label("rank"),
         cast(sqltime.seconds_between(session, last, at) / 86400.0 - settings["progress_yellow_days"], Integer).label("days"),
+        Project.landing_unit_id.label("unit_id"),
     ).where(Project.status == "active", last <= now - timedelta(days=settings["progress_yellow_days"]), *visible)
     flags = union_all(overdue, stale).subquery()
     return (
-        select(flags.c.project_id, func.max(flags.c.rank).label("rank"), func.max(flags.c.days).label("days"))
+        select(flags.c.project_id, func.max(flags.c.rank).label("rank"), func.max(flags.c.days).label("days"),
+               func.max(flags.c.unit_id).label("landing_unit_id"))  # one unit per project: carried, so counts need no join
         .group_by(flags.c.project_id)
         .subquery()
     )
@@ -356,8 +359,7 @@ def counts_by_unit(session: Session, now: datetime, unit_ids: Optional[set[int]]
     """How many projects of each landing unit are yellow and red, counted by the database."""
     worst = _worst(session, now, warning_settings.get_all(session), unit_ids)
     counts: dict[int, Counter[str]] = {}
-    query = (select(Project.landing_unit_id, worst.c.rank, func.count()).join(Project, Project.id == worst.c.project_id)
-             .group_by(Project.landing_unit_id, worst.c.rank))
+    query = select(worst.c.landing_unit_id, worst.c.rank, func.count()).group_by(worst.c.landing_unit_id, worst.c.rank)
     for unit_id, rank, count in session.execute(query):
         counts.setdefault(unit_id, Counter())[RED if rank == 2 else YELLOW] += count
     return counts
