@@ -37,9 +37,10 @@ class Tally:
 class Official:
     """One signed-in session on its own keep-alive connection; each request is retried after a dropped connection or a 5xx."""
 
-    def __init__(self, port: int, username: str, tally: Tally, attempts: int = 1, pause: float = 0.2) -> None:
+    def __init__(self, port: int, username: str, tally: Tally, attempts: int = 1, pause: float = 0.2, address: str = "") -> None:
         self.port = port
         self.username = username
+        self.address = address
         self.tally = tally
         self.attempts = attempts
         self.pause = pause
@@ -48,6 +49,8 @@ class Official:
 
     def _once(self, method: str, path: str, form: dict[str, str] | None) -> tuple[int, str]:
         headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
+        if self.address:  # where a reverse proxy says the official is (read only by a server told to trust one)
+            headers["X-Forwarded-For"] = self.address
         body = None
         if form is not None:
             body = urlencode(form)
@@ -114,10 +117,11 @@ class Official:
         self.connection.close()
 
 
-def work_through(port: int, username: str, task_ids: list[int], attempts: int, stop: threading.Event | None = None) -> Tally:
+def work_through(port: int, username: str, task_ids: list[int], attempts: int, stop: threading.Event | None = None,
+                 address: str = "") -> Tally:
     """One official signs in and runs a task cycle on each task in turn, until they are done or `stop` is set."""
     tally = Tally()
-    official = Official(port, username, tally, attempts)
+    official = Official(port, username, tally, attempts, address=address)
     try:
         official.sign_in()
         for task_id in task_ids:
@@ -135,6 +139,7 @@ def work_through(port: int, username: str, task_ids: list[int], attempts: int, s
 
 
 def crowd(port: int, work: list[tuple[str, list[int]]], attempts: int, stop: threading.Event | None = None) -> list[Tally]:
-    """Every (official, tasks) pair on a thread of its own, all at once; their tallies once all are done."""
+    """Every (official, tasks) pair on a thread of its own, all at once, each from an address of its own; their tallies once all are done."""
     with ThreadPoolExecutor(len(work)) as pool:
-        return list(pool.map(lambda item: work_through(port, item[0], item[1], attempts, stop), work))
+        return list(pool.map(lambda n: work_through(port, work[n][0], work[n][1], attempts, stop, f"10.0.{n // 250}.{n % 250 + 1}"),
+                             range(len(work))))
