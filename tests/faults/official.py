@@ -31,14 +31,12 @@ class Tally:
     inbox_views: int = 0
     latencies: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
-    retries: int = 0
 
 
 class Official:
     """One signed-in session on its own keep-alive connection; each request is retried after a dropped connection or a 5xx."""
 
     def __init__(self, port: int, username: str, tally: Tally, attempts: int = 1, pause: float = 0.2, address: str = "") -> None:
-        self.port = port
         self.username = username
         self.address = address
         self.tally = tally
@@ -78,7 +76,6 @@ class Official:
                     return status, text
                 problem = f"{method} {path}: {status}"
             if attempt + 1 < self.attempts:
-                self.tally.retries += 1
                 time.sleep(self.pause)
         self.tally.errors.append(problem)
         raise Unanswered(problem)
