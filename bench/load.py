@@ -48,7 +48,7 @@ from engine.platform.db import Database  # noqa: E402
 from engine.platform.models import Task, User  # noqa: E402
 from engine.projects import lifecycle  # noqa: E402
 from engine.workflow import definitions  # noqa: E402
-from filler import pg_database  # noqa: E402
+from filler import pg_database, settle  # noqa: E402
 from tests.faults.checks import lost_completions  # noqa: E402
 from tests.faults.official import CSRF, INTENT, Tally, crowd  # noqa: E402
 from tests.served import free_port  # noqa: E402
@@ -107,6 +107,7 @@ def seed(db: Database, per_official: int) -> dict[str, list[int]]:
         for task_id, unit_id in rows:
             tasks[by_unit[unit_id]].append(task_id)
     print(f"seeded {sum(map(len, tasks.values())):,} ready tasks for {len(OFFICIALS)} officials in {time.perf_counter() - started:.0f} s")
+    settle(db, ())  # the statistics and visibility map autovacuum gives a served database after such a bulk of rows
     return tasks
 
 
