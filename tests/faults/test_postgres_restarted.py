@@ -1,7 +1,6 @@
 """PostgreSQL restarted while officials complete tasks: the web workers reconnect (pool_pre_ping), the officials retry, nothing acknowledged is lost."""
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from engine.platform import schema
@@ -9,10 +8,8 @@ from engine.platform.db import Database
 from tests.conftest import Helper, forget_process_caches, prepare_county
 from tests.faults.checks import completed, lost_completions, unrestorable_instances
 from tests.faults.conftest import Cluster
-from tests.faults.official import crowd
-from tests.faults.workload import ready_intents
+from tests.faults.workload import officials_at_work, ready_intents
 from tests.served import serving
-from tests.timers.test_scheduler_cli import wait_for
 
 ATTEMPTS = 100  # 20 s of retries: a fast restart takes a second or two
 
@@ -26,10 +23,7 @@ def test_web_workers_reconnect_after_postgresql_restarts_under_load(cluster: Clu
         prepare_county(db)
         work = ready_intents(Helper(db), 25)
         tasks = sum(len(ids) for _official, ids in work)
-        with serving(db, tmp_path) as served, ThreadPoolExecutor(1) as background:
-            running = background.submit(crowd, served.port, work, ATTEMPTS)
-            assert wait_for(lambda: completed(db) >= 20 or running.done()), served.output()
-            assert not running.done(), "the officials finished before PostgreSQL could be restarted"
+        with serving(db, tmp_path) as served, officials_at_work(db, served, work, ATTEMPTS, "PostgreSQL could be restarted") as running:
             cluster.restart()
             before = completed(db)
             tallies = running.result(timeout=240)

@@ -3,17 +3,14 @@ from __future__ import annotations
 
 import os
 import signal
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from engine.platform.db import Database
 from tests.conftest import PG_URL, Helper
 from tests.faults.checks import completed, lost_completions, unrestorable_instances
-from tests.faults.official import crowd
-from tests.faults.workload import ready_intents
+from tests.faults.workload import officials_at_work, ready_intents
 from tests.served import serving, wait_until_answering
-from tests.timers.test_scheduler_cli import wait_for
 
 pytestmark = pytest.mark.postgres
 ATTEMPTS = 50
@@ -24,10 +21,7 @@ ATTEMPTS = 50
 def test_a_web_worker_killed_under_load_loses_no_acknowledged_completion(db: Database, tmp_path: Path) -> None:
     work = ready_intents(Helper(db), 25)
     tasks = sum(len(ids) for _official, ids in work)
-    with serving(db, tmp_path) as served, ThreadPoolExecutor(1) as background:
-        running = background.submit(crowd, served.port, work, ATTEMPTS)
-        assert wait_for(lambda: completed(db) >= 20 or running.done()), served.output()
-        assert not running.done(), "the officials finished before a worker could be killed"
+    with serving(db, tmp_path) as served, officials_at_work(db, served, work, ATTEMPTS, "a worker could be killed") as running:
         victim = served.workers()[0]
         os.kill(victim, signal.SIGKILL)
         tallies = running.result(timeout=240)
