@@ -12,18 +12,29 @@ from engine.platform.models import utcnow
 Spec = TypeVar("Spec")
 
 
+_READ = "settings_rows_read"  # per unit of work: each model's stored (key, value) pairs, read once
+
+
 def read(session: Session, model: Any, defaults: dict[str, Any], convert: Callable[[Any], Any] = lambda v: v) -> dict[str, Any]:
-    """The defaults overlaid with the stored values of known keys (rows of `model`: key, value)."""
+    """The defaults overlaid with the stored values of known keys (rows of `model`: key, value).
+
+    The rows are read once per unit of work (an import validates thousands of records against the
+    same settings); `store` in the same unit of work reads them afresh.
+    """
+    kept: dict[Any, list[tuple[str, Any]]] = session.info.setdefault(_READ, {})
+    if model not in kept:
+        kept[model] = [(row.key, row.value) for row in session.scalars(select(model))]
     values = dict(defaults)
-    for row in session.scalars(select(model)):
-        if row.key in defaults:
-            values[row.key] = convert(row.value)
+    for key, value in kept[model]:
+        if key in defaults:
+            values[key] = convert(value)
     return values
 
 
 def store(session: Session, model: Any, current: dict[str, Any], values: dict[str, Any], actor_id: int) -> dict[str, Any]:
     """Write the values that differ from `current`, stamped with who and when; returns what changed."""
     changed = {key: value for key, value in values.items() if value != current[key]}
+    session.info.get(_READ, {}).pop(model, None)
     now = utcnow()
     for key, value in changed.items():
         row = session.get(model, key)

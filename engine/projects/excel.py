@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from engine.projects import lifecycle, record
+from engine.workflow import definitions
 from engine.platform import permissions, xlsx
 from engine.platform.errors import InvalidInput
 from engine.platform.xlsx import ImportPreview, ImportRow, read_table
@@ -175,7 +176,8 @@ def commit(session: Session, content: bytes, actor: User) -> list[int]:
         errors.update({f"文件{i + 1}": p for i, p in enumerate(checked.problems)})
         raise InvalidInput(errors)
     county = county_rows(session)  # held for the loop: each registration finds its units and deputy in the session
-    registered = [lifecycle.register(session, r.values, actor).project_id for r in checked.rows]
+    definition_id = definitions.latest(session, lifecycle.LIFECYCLE).id  # one transaction: the same newest version for every row
+    registered = [lifecycle.register(session, r.values, actor, definition_id).project_id for r in checked.rows]
     del county
     return registered
 

@@ -22,16 +22,21 @@ SUCCESS_END = "end_started"
 STAGE_DATES = {"feasibility": "intent_at", "leading_group": "assessed_at", "signing": "approved_at", "construction": "landed_at"}
 
 
-def register(session: Session, data: dict[str, Any], actor: User) -> runtime.Outcome:
-    """Validate a lead, store it and start its lifecycle on the newest definition, all in one transaction."""
+def register(session: Session, data: dict[str, Any], actor: User, definition_id: Optional[int] = None) -> runtime.Outcome:
+    """Validate a lead, store it and start its lifecycle, all in one transaction.
+
+    The lifecycle runs on `definition_id` when a caller registering many leads in one transaction
+    has looked up the newest definition once, else on the newest definition.
+    """
     permissions.require(actor, "project.register", "只有落地单位、驻外招商联络处、行业主管部门和领导小组办公室可以登记项目线索")
     values = record.validate(session, data).values
     now = utcnow()
     project = Project(**values, registered_by=actor.id, registered_at=now, last_progress_at=now)
     session.add(project)
     session.flush()
-    definition = definitions.latest(session, LIFECYCLE)
-    return runtime.start_instance(session, project, definition.id, actor)
+    if definition_id is None:
+        definition_id = definitions.latest(session, LIFECYCLE).id
+    return runtime.start_instance(session, project, definition_id, actor)
 
 
 def refresh_facts(session: Session, project: Project) -> None:
