@@ -187,3 +187,11 @@ def test_bad_settings_are_named_and_nothing_changes(eh: ElementsHelper, values: 
     with eh.db.session() as s:
         assert common.get_all(s) == common.defaults()
     assert count(eh, Event, Event.kind == "elements") == 0
+
+
+def test_settings_read_once_in_a_unit_of_work_are_read_afresh_after_it_changes_them(eh: ElementsHelper) -> None:
+    with eh.db.session() as s:
+        office = s.merge(eh.user("bangongshi"))
+        before = common.fund_project_cap(s)
+        common.update_settings(s, {"fund_project_cap": str(before - 1)}, office)
+        assert common.fund_project_cap(s) == before - 1

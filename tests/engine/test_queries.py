@@ -162,3 +162,20 @@ def test_diagram_follows_a_loop_back(h: Helper) -> None:
         assert {"f_assessment_more_info", "f_assessment_pass", "f_leading_pass", "f_negotiation_continue"} <= set(data.flows)
         assert s.scalars(select(func.count(Task.id)).where(Task.project_id == pid)).one() == 9
         assert s.get_one(Project, pid).stage == "negotiation"
+
+
+def test_each_officials_ready_count_adds_up_to_the_tasks_the_permission_filter_lists(h: Helper) -> None:
+    """Assigned (the deputy's review), unit-scoped (intent) and county-wide (the meeting) tasks, counted per branch."""
+    from engine.platform.models import User
+    from engine.platform.org import count_ready, ready_tasks_query
+    to_review, to_meet = h.register(by="anwen", name="待论证"), h.register(by="anwen", name="待研判")
+    h.register(by="xinwo", name="新渥待确认")
+    h.complete(to_review, "anwen", INTENT)
+    h.complete(to_meet, "anwen", INTENT)
+    h.complete(to_meet, "fx_gongye", FEASIBLE)
+    h.complete(to_meet, "anwen", approval_form(needs_land=False))
+    with h.db.session() as s:
+        kinds = {(t.scope, t.assignee_id is not None) for t in s.scalars(select(Task).where(Task.status == "ready"))}
+        assert {("county", False), ("landing_unit", False)} <= kinds and any(assigned for _scope, assigned in kinds)
+        for user in s.scalars(select(User)):
+            assert count_ready(s, user) == len(s.scalars(ready_tasks_query(user)).all()), user.username
