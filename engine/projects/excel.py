@@ -109,13 +109,16 @@ def _open_projects_of(session: Session, investors: set[str], chunk: int = 500) -
     return found
 
 
-def preview(session: Session, content: bytes) -> ImportPreview:
-    """Read an .xlsx of leads; every row validated as a registration, duplicates (same investor, similar name) flagged."""
+def preview(session: Session, content: bytes, county: Optional[list[OrgUnit | User]] = None) -> ImportPreview:
+    """Read an .xlsx of leads; every row validated as a registration, duplicates (same investor, similar name) flagged.
+
+    `county`: the units and officials a caller already loaded with `county_rows` (else loaded here).
+    """
     headers, lines, problems = read_table(content, "项目名称", REQUIRED_HEADERS)
     if problems:
         return ImportPreview([], problems)
     unknown = [h for h in headers if h and h not in IMPORT_HEADERS and h != "序号"]
-    county = county_rows(session)
+    county = county if county is not None else county_rows(session)
     units = {row.name: row.id for row in county if isinstance(row, OrgUnit)}
     deputies = {row.display_name: row.id for row in county if isinstance(row, User) and permissions.allowed(row, "project.take_charge")}
     categories = {label: key for key, label in record.CATEGORIES.items()}
@@ -170,16 +173,14 @@ def preview(session: Session, content: bytes) -> ImportPreview:
 def commit(session: Session, content: bytes, actor: User) -> list[int]:
     """Register every row of the file in this one transaction, or none: any error or duplicate refuses the whole file."""
     permissions.require(actor, "project.import", "只有领导小组办公室可以从Excel导入项目线索")
-    checked = preview(session, content)
+    county = county_rows(session)  # held to the end: each registration finds its units and deputy in the session
+    checked = preview(session, content, county)
     if not checked.ok:
         errors = {f"第{r.row}行": "；".join(list(r.errors.values()) + r.duplicates) for r in checked.rows if r.errors or r.duplicates}
         errors.update({f"文件{i + 1}": p for i, p in enumerate(checked.problems)})
         raise InvalidInput(errors)
-    county = county_rows(session)  # held for the loop: each registration finds its units and deputy in the session
     definition_id = definitions.latest(session, lifecycle.LIFECYCLE).id  # one transaction: the same newest version for every row
-    registered = [lifecycle.register(session, r.values, actor, definition_id).project_id for r in checked.rows]
-    del county
-    return registered
+    return [lifecycle.register(session, r.values, actor, definition_id).project_id for r in checked.rows]
 
 
 def county_rows(session: Session) -> list[OrgUnit | User]:
