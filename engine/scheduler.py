@@ -11,13 +11,13 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, Optional
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
-from apscheduler.schedulers.blocking import BlockingScheduler
 
 from engine.supervision import coordination, lights, monthly, notices, progress
 from engine.elements import fund
@@ -83,9 +83,9 @@ def _guarded(db: Database, name: str) -> None:
     run_once(db, [name])
 
 
-def build(db: Database, blocking: bool = False) -> BaseScheduler:
+def build(db: Database) -> BaseScheduler:
     """A scheduler with every job on its interval, each starting immediately (catch-up)."""
-    scheduler: BaseScheduler = (BlockingScheduler if blocking else BackgroundScheduler)(timezone=Settings.timezone)
+    scheduler: BaseScheduler = BackgroundScheduler(timezone=Settings.timezone)
     start = datetime.now(scheduler.timezone)
     for name, (_work, seconds) in JOBS.items():
         scheduler.add_job(_guarded, "interval", seconds=seconds, args=[db, name], id=name, name=name,
@@ -101,15 +101,20 @@ def start_background(db: Database) -> BaseScheduler:
 
 
 def run_forever(db: Database) -> None:
-    """Run the jobs in this process until SIGTERM or Ctrl-C; jobs under way finish, the outbox hands back what it has not sent."""
-    scheduler = build(db, blocking=True)
+    """Run the jobs in this process until SIGTERM or Ctrl-C; jobs under way finish, the outbox hands back what it has not sent.
 
-    def stop(_signum: int, _frame: Any) -> None:
-        STOPPING.set()
-        scheduler.shutdown(wait=False)
-
-    signal.signal(signal.SIGTERM, stop)
+    The signal handler only notes the signal: stopping the scheduler from inside the handler could
+    deadlock on a lock the interrupted main thread holds. The main thread sleeps in short steps,
+    sees the note, and stops everything itself.
+    """
+    scheduler = build(db)
+    signalled: list[int] = []
+    signal.signal(signal.SIGTERM, lambda signum, _frame: signalled.append(signum))
+    scheduler.start()
     try:
-        scheduler.start()
+        while not signalled:
+            time.sleep(0.2)
     except KeyboardInterrupt:
-        STOPPING.set()
+        pass
+    STOPPING.set()
+    scheduler.shutdown(wait=True)
