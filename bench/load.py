@@ -1,4 +1,4 @@
-"""The served app under many concurrent officials over real HTTP: gunicorn (`zhikong serve`, 2 workers) against Werkzeug (`--dev`) on one PostgreSQL database.
+"""The served app under many concurrent officials over real HTTP: gunicorn (`zhikong serve`, 2 workers) against Werkzeug (`--dev`) and against the floor, on one PostgreSQL database.
 
 Seeds ready 确认投资意向 tasks for the ten landing-unit officials (registrations through the
 lifecycle, as the web form makes them), then for each server and each client count starts the
@@ -14,6 +14,11 @@ and the 1-minute load average. Targets on a 2-core machine: ≥ 150 completions/
 views/s, p95 ≤ 100 ms, 0 errors. When a target is missed it prints by how much, and the top of a
 cProfile of the same task cycle run in this process through the Flask test client, which shows
 what a request spends its time on.
+
+The floor (bench/load_floor.py) is a bare WSGI app under the same gunicorn that does only the
+cycle's unavoidable work on the same database, measured at each client count just before the
+product: the product's completions/s are printed as a share of it, and the floor's own figures
+against the targets show what this machine allows at all.
 
 Run: `python bench/load.py` (the database `bench_load` on 127.0.0.1:5432, emptied first);
 `--pg URL` names another, `--clients 20 100`, `--seconds 20`.
@@ -58,7 +63,7 @@ OFFICIALS = ("jinpan", "xincheng", "gyyq", "anwen", "xinwo", "jianshan", "yushan
 TARGETS = {"completions/s": 150.0, "inbox views/s": 500.0}
 P95_TARGET = 0.100
 BATCH = 100
-CEILING = {"gunicorn": 250, "dev": 40}  # completions/s each server is given tasks for: a thread that runs out stops early, and says so
+CEILING = {"floor": 500, "gunicorn": 250, "dev": 40}  # completions/s each server is given tasks for: a thread that runs out stops early, and says so
 
 
 @dataclass
@@ -126,10 +131,15 @@ def cpu_seconds(pid: int) -> float:
 
 
 def start_server(kind: str, url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
-    """`zhikong serve` with 2 gunicorn workers, or `zhikong serve --dev`, answering /healthz."""
+    """`zhikong serve` with 2 gunicorn workers, `zhikong serve --dev`, or bench/load_floor.py under the same gunicorn; answering /healthz."""
     env = {**os.environ, "DATABASE_URL": url, "ZHIKONG_WORKERS": "2", "ZHIKONG_SECRET_KEY": "bench-load",
            "ZHIKONG_PROXY_COUNT": "1"}  # as behind nginx: each client's own address, so the sign-in throttle counts each official apart
-    args = [sys.executable, "-m", "zhikong.cli", "serve", "--no-scheduler", "--port", str(port)] + (["--dev"] if kind == "dev" else [])
+    if kind == "floor":
+        env["PYTHONPATH"] = str(PROJECT_ROOT)
+        args = [sys.executable, "-m", "gunicorn", "--chdir", str(PROJECT_ROOT), "--workers", "2", "--threads", "4",
+                "--worker-class", "gthread", "--bind", f"127.0.0.1:{port}", "bench.load_floor:application"]
+    else:
+        args = [sys.executable, "-m", "zhikong.cli", "serve", "--no-scheduler", "--port", str(port)] + (["--dev"] if kind == "dev" else [])
     with log.open("wb") as sink:
         process = subprocess.Popen(args, cwd=PROJECT_ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
@@ -255,12 +265,27 @@ def profile(db: Database, task_ids: list[int], cycles: int = 60) -> None:
     print("\n".join(line.replace(root, "") for line in out.getvalue().splitlines() if root in line or "ncalls" in line))
 
 
+def against_floor(figures: dict[tuple[str, int], dict[str, float]]) -> None:
+    """Each server's throughput as a share of the floor's at the same client count, and the floor against the targets."""
+    floors = {clients: f for (kind, clients), f in figures.items() if kind == "floor"}
+    if not floors:
+        return
+    print("\nagainst the floor (bench/load_floor.py: the cycle's unavoidable work on the same gunicorn, measured just before):")
+    for (kind, clients), f in figures.items():
+        floor = floors.get(clients)
+        if kind != "floor" and floor and floor["completions/s"]:
+            print(f"  {kind:<8} {clients:>4} clients: {f['completions/s'] / floor['completions/s']:.0%} of the floor's completions/s, "
+                  f"p95 {f['p95'] / floor['p95']:.1f} × the floor's")
+    for clients, floor in floors.items():
+        print(f"  the floor itself, {clients} clients: " + ("; ".join(shortfalls(floor)) or "every target met"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/bench_load")
     parser.add_argument("--clients", type=int, nargs="+", default=[20, 100])
     parser.add_argument("--seconds", type=float, default=20)
-    parser.add_argument("--servers", nargs="+", default=["gunicorn", "dev"], choices=["gunicorn", "dev"])
+    parser.add_argument("--servers", nargs="+", default=["floor", "gunicorn", "dev"], choices=["floor", "gunicorn", "dev"])
     args = parser.parse_args()
     wiring.install()
     db = prepare(args.pg)
@@ -272,11 +297,13 @@ def main() -> None:
     print(f"{'server':<8} {'clients':>7} {'completions/s':>13} {'inbox views/s':>13} {'p50':>7} {'p95':>7} {'p99':>7} "
           f"{'errors':>6} {'lost':>5} {'server CPU':>10} {'client CPU':>10} {'load':>10}")
     missed: list[str] = []
-    for kind in args.servers:
-        for clients in args.clients:
-            figures = report(measure(kind, db, tasks, clients, args.seconds, log))
+    figures: dict[tuple[str, int], dict[str, float]] = {}
+    for clients in args.clients:
+        for kind in args.servers:
+            figures[kind, clients] = report(measure(kind, db, tasks, clients, args.seconds, log))
             if kind == "gunicorn":
-                missed += [f"gunicorn, {clients} clients: {m}" for m in shortfalls(figures)]
+                missed += [f"gunicorn, {clients} clients: {m}" for m in shortfalls(figures[kind, clients])]
+    against_floor(figures)
     if missed:
         print("\ntargets missed:\n  " + "\n  ".join(missed))
         profile(db, tasks[OFFICIALS[0]])
