@@ -11,6 +11,8 @@ from flask import Flask, Response, render_template
 from flask.typing import ResponseReturnValue
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -137,7 +139,7 @@ def create_app(test_config: Optional[dict[str, Any]] = None) -> Flask:
     @login_manager.user_loader
     def load_user(user_id: str) -> Optional[auth.SignedInUser]:
         with db.session() as s:
-            user = s.get(User, int(user_id))
+            user = s.scalars(select(User).where(User.id == int(user_id)).options(joinedload(User.unit), joinedload(User.role_rows))).unique().first()
             return auth.SignedInUser(user) if user is not None and user.active else None
 
     _register_modules(app)
