@@ -41,7 +41,7 @@ def official(session: Session) -> User:
     The row the request's sign-in check loaded, unit and roles with it, joins `session` as it was
     read then, with no second query.
     """
-    row = getattr(current_user, "row", None)
+    row: Optional[User] = getattr(current_user, "row", None)
     user = session.merge(row, load=False) if row is not None else None
     if user is None or not user.active:
         abort(403)
