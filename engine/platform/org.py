@@ -1,7 +1,7 @@
 """Who may act: role and unit-scope checks, and the indexed task-table query behind an inbox."""
 from __future__ import annotations
 
-from typing import Any, Optional, Protocol
+from typing import Any, Optional, Protocol, Sequence
 
 
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
@@ -89,9 +89,16 @@ def actionable_filter(user: User) -> ColumnElement[bool]:
 def count_ready(session: Session, user: User, *conditions: ColumnElement[bool]) -> int:
     """How many ready tasks the user may act on (and that meet `conditions`): one count per branch, summed, so each
     is an index range whatever the planner knows of the table."""
+    return count_ready_each(session, user, conditions)[0]
+
+
+def count_ready_each(session: Session, user: User, *condition_sets: Sequence[ColumnElement[bool]]) -> list[int]:
+    """`count_ready` for each set of conditions, all in one statement (an inbox's total, overdue count and badge)."""
+    branches = actionable_branches(user)
     counts = [select(func.count()).select_from(Task).where(Task.status == "ready", branch, *conditions).scalar_subquery()
-              for branch in actionable_branches(user)]
-    return sum(int(n) for n in session.execute(select(*counts)).one())
+              for conditions in condition_sets for branch in branches]
+    row = session.execute(select(*counts)).one()
+    return [sum(int(n) for n in row[i:i + len(branches)]) for i in range(0, len(row), len(branches))]
 
 
 def ready_tasks_query(user: User) -> Select[Task]:

@@ -22,7 +22,7 @@ from engine.platform.clock import LOCAL
 from engine.platform.errors import NotFound
 from engine.platform.paging import Page, page_number
 from engine.platform.models import Definition, Event, Instance, OrgUnit, Project, Task, User, UserRole
-from engine.platform.org import can_act, count_ready, ready_tasks_query
+from engine.platform.org import can_act, count_ready, count_ready_each, ready_tasks_query
 from engine.workflow.parser import parse_xml
 
 BPMN_NS = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
@@ -77,13 +77,22 @@ def _inbox_conditions(flt: InboxFilter, now: datetime) -> list[ColumnElement[boo
     return conditions
 
 
-def inbox(session: Session, user: Any, flt: InboxFilter, now: datetime, page: int = 1, per_page: int = 20) -> Page[InboxRow]:
-    """我的待办: the tasks `user` may act on, filtered and paginated (soonest due first by default)."""
+@dataclass
+class InboxPage(Page[InboxRow]):
+    """A page of 我的待办 with the counts shown beside it: the official's overdue tasks and all their ready tasks (the header badge)."""
+
+    overdue: int = 0
+    all_ready: int = 0
+
+
+def inbox(session: Session, user: Any, flt: InboxFilter, now: datetime, page: int = 1, per_page: int = 20) -> InboxPage:
+    """我的待办: the tasks `user` may act on, filtered and paginated (soonest due first by default), with its counts counted in one statement."""
     conditions = _inbox_conditions(flt, now)
     query = ready_tasks_query(user).where(*conditions)
     if flt.sort == "new":
         query = query.order_by(None).order_by(Task.created_at.desc(), Task.id.desc())
-    total = count_ready(session, user, *conditions)
+    total, overdue, *unfiltered = count_ready_each(session, user, conditions, [_past_due(now)], *([[]] if conditions else []))
+    all_ready = unfiltered[0] if unfiltered else total
     page = page_number(page, per_page, total)
     tasks = session.execute(
         query.with_only_columns(Task.id, Task.name, Task.stage, Task.created_at, Task.due_at, Task.project_id)
@@ -99,7 +108,7 @@ def inbox(session: Session, user: Any, flt: InboxFilter, now: datetime, page: in
         )
     }
     rows = [InboxRow(t.id, t.name, t.stage, t.created_at, t.due_at, t.project_id, *projects[t.project_id]) for t in tasks]
-    return Page(rows, total, page, per_page)
+    return InboxPage(rows, total, page, per_page, overdue, all_ready)
 
 
 def _of_task_project(column: Any) -> Any:
@@ -115,11 +124,6 @@ def _past_due(now: datetime) -> ColumnElement[bool]:
 def inbox_count(session: Session, user: Any) -> int:
     """Number of tasks in the user's inbox (the header badge)."""
     return count_ready(session, user)
-
-
-def inbox_overdue_count(session: Session, user: Any, now: datetime) -> int:
-    """Number of the user's pending tasks already past their due time."""
-    return count_ready(session, user, _past_due(now))
 
 
 @dataclass

@@ -47,11 +47,14 @@ def test_overdue_filter_uses_the_due_time_of_the_task_table(h: Helper) -> None:
     h.register(by="anwen", name="意向项目")
     anwen = h.user("anwen")
     with h.db.session() as s:
-        assert queries.inbox_overdue_count(s, anwen, _now()) == 0
+        assert queries.inbox(s, anwen, queries.InboxFilter(), _now()).overdue == 0
         later = _now() + timedelta(days=31)
-        assert queries.inbox_overdue_count(s, anwen, later) == 1
-        assert queries.inbox(s, anwen, queries.InboxFilter(overdue_only=True), later).total == 1
+        assert queries.inbox(s, anwen, queries.InboxFilter(), later).overdue == 1
+        overdue_only = queries.inbox(s, anwen, queries.InboxFilter(overdue_only=True), later)
+        assert (overdue_only.total, overdue_only.overdue, overdue_only.all_ready) == (1, 1, 1)
         assert queries.inbox(s, anwen, queries.InboxFilter(overdue_only=True), _now()).total == 0
+        searched = queries.inbox(s, anwen, queries.InboxFilter(search="没有这个项目"), later)
+        assert (searched.total, searched.overdue, searched.all_ready) == (0, 1, 1)
 
 
 def test_done_list_keeps_my_opinion_newest_first(h: Helper) -> None:
