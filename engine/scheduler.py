@@ -21,7 +21,7 @@ from apscheduler.schedulers.base import BaseScheduler
 
 from engine.supervision import coordination, lights, monthly, notices, progress
 from engine.elements import fund
-from engine.workflow import health, timers
+from engine.workflow import health, step_times, timers
 from engine.platform import notifications
 from engine.platform.config import Settings
 from engine.platform.db import Database
@@ -51,6 +51,7 @@ JOBS: dict[str, tuple[Callable[[Database, datetime], Any], int]] = {
     "notices": (_in_session(lambda session, now: notices.generate_due(session, now) is not None), 3600),
     "fund": (_in_session(fund.scan), 300),
     "statistics": (lambda db, now: db.refresh_statistics(), 3600),
+    "step_times": (_in_session(step_times.roll_up), 600),
     "outbox": (lambda db, now: notifications.dispatch(
         db, now, lease=timedelta(seconds=Settings.load().outbox_lease_seconds), stop=STOPPING), 15),
 }

@@ -12,6 +12,7 @@ from sqlalchemy import (
     ColumnElement,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -242,7 +243,11 @@ class Task(Base):
         Index("ix_task_inbox_assignee", "status", "assignee_id", "due_at"),
         Index("ix_task_instance_status", "instance_id", "status"),
         Index("ix_task_completed_by", "completed_by", "completed_at"),
-        Index("ix_task_status_due", "status", "due_at", "project_id", "created_at"),  # overdue ready tasks and their lights, index only
+        # overdue ready tasks and their lights, and the tasks waiting at each step of a definition (the heat view), index only
+        Index("ix_task_status_due", "status", "due_at", "project_id", "created_at", "bpmn_id", "instance_id"),
+        # the tasks completed since the step-time rollup last ran
+        Index("ix_task_completed_at", "completed_at", sqlite_where=text("completed_at IS NOT NULL"),
+              postgresql_where=text("completed_at IS NOT NULL")),
         Index("ix_task_step_status", "bpmn_id", "status"),  # the ready tasks at one step (a meeting's agenda); led by the step, so status-only counts keep their own indexes
         # the few orphaned tasks among a million, by status then time: led by status, a planner without statistics
         # prefers it to the other status-led indexes for "ready and orphaned"
@@ -270,6 +275,28 @@ class Task(Base):
     data: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
     orphaned_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
     project: Mapped[Project] = relationship(lazy="select")
+
+
+class StepTime(Base):
+    """Per step of a definition: how many of its tasks were completed and their seconds from creation to completion, summed.
+
+    Added to by the `step_times` job for the tasks completed since its mark (engine/workflow/step_times.py),
+    so the heat view reads a few rows instead of every completed task.
+    """
+
+    __tablename__ = "step_time"
+    definition_id: Mapped[int] = mapped_column(ForeignKey("definition.id"), primary_key=True)
+    bpmn_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    done_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class JobMark(Base):
+    """How far a background job that adds up what changed has got: it has counted everything up to `through`."""
+
+    __tablename__ = "job_mark"
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    through: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class Event(Base):

@@ -23,7 +23,7 @@ from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 from SpiffWorkflow.dmn.specs.business_rule_task_mixin import BusinessRuleTaskMixin
 from SpiffWorkflow.util.task import TaskState
 
-from engine.workflow import definitions, state
+from engine.workflow import definitions, state, step_times
 from engine.platform import permissions, sqltime
 from engine.platform.config import Settings
 from engine.platform.errors import EngineError, NotFound
@@ -478,25 +478,22 @@ class HeatCell:
 
 
 def heat(session: Session, definition_id: int, now: Optional[datetime] = None) -> dict[str, HeatCell]:
-    """Per-activity counts of running instances and average time spent, from the task table."""
+    """Per-activity counts of running instances and average time spent: the waiting tasks from the task table's status index, the completed ones from the step-time sums."""
     now = now or utcnow()
     cells: dict[str, HeatCell] = {}
-    of_definition = Task.instance_id.in_(select(Instance.id).where(Instance.definition_id == definition_id))
+    # through the status index, which carries the step and the instance: coalesce keeps SQLite from walking each instance's tasks instead
+    waiting_of_definition = func.coalesce(Task.instance_id, 0).in_(select(Instance.id).where(Instance.definition_id == definition_id))
     now_value = sqltime.moment(session, now)
     waiting = session.execute(
         select(Task.bpmn_id, func.count(), func.avg(sqltime.seconds_between(session, Task.created_at, now_value)))
-        .where(of_definition, Task.status.in_(("ready", "suspended"))).group_by(Task.bpmn_id)
+        .where(waiting_of_definition, Task.status.in_(("ready", "suspended"))).group_by(Task.bpmn_id)
     ).all()
     for bpmn_id, count, seconds in waiting:
         cell = cells.setdefault(bpmn_id, HeatCell())
         cell.running, cell.avg_wait_hours = int(count), round(float(seconds) / 3600, 1) if seconds is not None else None
-    done = session.execute(
-        select(Task.bpmn_id, func.count(), func.avg(sqltime.seconds_between(session, Task.created_at, Task.completed_at)))
-        .where(of_definition, Task.status == "completed", Task.completed_at.is_not(None)).group_by(Task.bpmn_id)
-    ).all()
-    for bpmn_id, count, seconds in done:
+    for bpmn_id, (count, seconds) in step_times.of_definition(session, definition_id, now).items():
         cell = cells.setdefault(bpmn_id, HeatCell())
-        cell.done, cell.avg_done_hours = int(count), round(float(seconds) / 3600, 1) if seconds is not None else None
+        cell.done, cell.avg_done_hours = count, round(seconds / count / 3600, 1) if count else None
     for (error,) in session.execute(select(Instance.error).where(Instance.definition_id == definition_id, Instance.status == "error")):
         bpmn_id = (error or {}).get("bpmn_id")
         if bpmn_id:
