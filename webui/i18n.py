@@ -12,7 +12,7 @@ from datetime import date, datetime, timezone
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Optional
-from engine.platform.clock import LOCAL
+from engine.platform.clock import LOCAL, local_today
 
 from flask import Blueprint, Flask, redirect, request
 from flask.typing import ResponseReturnValue
@@ -195,6 +195,7 @@ def formatting() -> dict[str, Any]:
         "channel_label": channel_label,
         "field_label": field_label,
         "meeting_label": meeting_label,
+        "local_today": local_today,
     }
 
 

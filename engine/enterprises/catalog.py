@@ -245,6 +245,8 @@ def _checked(
     for field, limit in TEXT_LIMITS.items():
         values[field] = inputs.text(data.get(field), field, label(field), limit, errors,
                                     required=field == "name", multiline=field == "notes")
+    values["contact_phone"] = inputs.phone(data.get("contact_phone"), "contact_phone", label("contact_phone"),
+                                           TEXT_LIMITS["contact_phone"], errors)
     values["name_key"] = name_key(values["name"])
     raw_unit = data.get("source_unit_id")
     if raw_unit in (None, "") and current is not None:

@@ -14,6 +14,10 @@ from sqlalchemy import ColumnElement, Numeric, String
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,4})?", re.ASCII)
 _WHOLE = re.compile(r"\d{1,10}", re.ASCII)
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+_MOBILE = re.compile(r"1[3-9]\d{9}", re.ASCII)
+_LANDLINE = re.compile(r"0\d{2,3}-?[2-9]\d{6,7}(?:(?:-|转)\d{1,6})?", re.ASCII)
+_SERVICE = re.compile(r"[48]00-?\d{3}-?\d{4}", re.ASCII)
+_PHONE_DECORATION = re.compile(r"[\s()（）]")
 BEYOND_ANY_COLUMN = Decimal(10) ** 15  # larger than every Numeric column holds: read as "not a number we store"
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1  # an Integer column
 EARLIEST, LATEST = date(1990, 1, 1), date(2100, 12, 31)
@@ -170,8 +174,9 @@ def integer(raw: Any, field: str, title: str, rule: Number, errors: dict[str, st
     return None if value is None else int(value)
 
 
-def date_problem(value: Any, title: str) -> Optional[str]:
-    """Why a submitted value is not a real date written YYYY-MM-DD between 1990-01-01 and 2100-12-31, None when it is."""
+def date_problem(value: Any, title: str, latest: Optional[date] = None) -> Optional[str]:
+    """Why a submitted value is not a real date written YYYY-MM-DD between 1990-01-01 and 2100-12-31 (and not after
+    `latest`, today for what has already happened), None when it is."""
     text = value if isinstance(value, str) else ""
     if not _DATE.fullmatch(text):
         return f"{title}必须是“年-月-日”格式的日期（例如 2026-05-01），收到“{shown(value)}”"
@@ -181,6 +186,8 @@ def date_problem(value: Any, title: str) -> Optional[str]:
         return f"{title}不是有效日期，收到“{shown(value)}”"
     if not EARLIEST <= day <= LATEST:
         return f"{title}必须在{EARLIEST.isoformat()}到{LATEST.isoformat()}之间，收到“{text}”"
+    if latest is not None and day > latest:
+        return f"{title}不能晚于今天（{latest.isoformat()}），收到“{text}”"
     return None
 
 
@@ -210,6 +217,30 @@ def text_problem(value: Any, title: str, multiline: bool = False) -> Optional[st
     if char in "\r\n\t":
         return f"{title}不能包含换行符或制表符"
     return f"{title}不能包含{'无效' if 0xD800 <= ord(char) <= 0xDFFF else '控制'}字符（U+{ord(char):04X}）"
+
+
+def phone_problem(value: str, title: str) -> Optional[str]:
+    """Why a contact number is not a Chinese mobile (11 digits from 13…–19…), a landline with its area code
+    (0571-88888888, an extension after “-” or “转”) or a 400/800 service number; “+86” and spaces are allowed.
+    None when it is one, or empty."""
+    compact = _PHONE_DECORATION.sub("", value)
+    for prefix in ("+86", "0086"):
+        if compact.startswith(prefix):
+            rest = compact[len(prefix):].lstrip("-")
+            compact = rest if rest.startswith("1") else f"0{rest}"
+    if not compact or any(pattern.fullmatch(compact) for pattern in (_MOBILE, _LANDLINE, _SERVICE)):
+        return None
+    return f"{title}格式不正确：请填写11位手机号（如 13812345678）或带区号的固定电话（如 0571-88888888），收到“{shown(value)}”"
+
+
+def phone(raw: Any, field: str, title: str, limit: int, errors: dict[str, str]) -> str:
+    """A submitted contact number as typed (stripped), checked by `phone_problem`; "" when empty or refused (message in errors[field])."""
+    value = text(raw, field, title, limit, errors)
+    message = phone_problem(value, title) if field not in errors else None
+    if message is not None:
+        errors[field] = message
+        return ""
+    return value
 
 
 def text(raw: Any, field: str, title: str, limit: int, errors: dict[str, str], required: bool = False, multiline: bool = False) -> str:

@@ -171,7 +171,10 @@ def check(session: Session, data: dict[str, Any]) -> tuple[dict[str, Any], dict[
     values: dict[str, Any] = {}
     for field in TEXT_FIELDS:
         limit = inputs.column_length(Project.__table__.c[field])
-        values[field] = inputs.text(data.get(field), field, label(field), limit, errors, required=field == "name")
+        if field == "contact_phone":
+            values[field] = inputs.phone(data.get(field), field, label(field), limit, errors)
+        else:
+            values[field] = inputs.text(data.get(field), field, label(field), limit, errors, required=field == "name")
     values["category"] = _choice(data.get("category"), "category", CATEGORIES, errors)
     values["source_channel"] = _choice(data.get("source_channel") or "other", "source_channel", SOURCE_CHANNELS, errors)
     for field in BOOL_FIELDS:

@@ -14,7 +14,7 @@ import re2
 import referencing
 from jsonschema import Draft202012Validator, ValidationError
 
-from engine.platform import inputs
+from engine.platform import clock, inputs
 from engine.workflow import hooks
 from engine.platform.errors import InvalidInput
 
@@ -278,7 +278,9 @@ def _value_problem(value: Any, prop: Schema, title: str, field: Optional[str] = 
     if isinstance(value, float) and not math.isfinite(value):
         return f"{title}不能是 NaN 或无穷大"
     if isinstance(value, str):
-        return inputs.date_problem(value, title) if prop.get("format") == "date" else inputs.text_problem(value, title, _long(prop))
+        if prop.get("format") == "date":
+            return inputs.date_problem(value, title, clock.local_today() if prop.get("x-not-after") == "today" else None)
+        return inputs.text_problem(value, title, _long(prop))
     return None
 
 

@@ -3,6 +3,7 @@ characters, and form patterns checked by RE2 (linear time)."""
 from __future__ import annotations
 
 import time
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -96,3 +97,26 @@ def test_the_regex_format_and_a_pattern_re2_refuses_never_reach_pythons_re() -> 
     with pytest.raises(InvalidInput) as bad:
         forms.validate(schema, forms.validator_for(schema), {"rule": "(a)\\1", "code": "aa"})
     assert set(bad.value.errors) == {"rule", "code"}
+
+
+@pytest.mark.parametrize("number", ["13812345678", "138 1234 5678", "+86 138 1234 5678", "0571-88881234", "057188881234",
+                                    "0579-8466123", "010-62751234", "0571-88881234-802", "0571-88881234转802",
+                                    "(0571)88881234", "+86 571 88881234", "400-820-1234", "4008201234", ""])
+def test_chinese_mobile_landline_and_service_numbers_are_accepted(number: str) -> None:
+    assert inputs.phone_problem(number, "联系电话") is None
+
+
+@pytest.mark.parametrize("number", ["12", "1381234567", "138123456789", "12812345678", "0571-1234567", "0571-0888123",
+                                    "88881234", "0571-88", "phone", "+1 650 253 0000", "0571-88881234-"])
+def test_other_contact_numbers_are_refused_with_the_expected_forms(number: str) -> None:
+    message = inputs.phone_problem(number, "联系电话")
+    assert message is not None and message.startswith("联系电话格式不正确") and "13812345678" in message and "0571-88888888" in message
+    errors: dict[str, str] = {}
+    assert inputs.phone(number, "contact_phone", "联系电话", 40, errors) == "" and errors["contact_phone"] == message
+
+
+def test_a_date_that_already_happened_may_not_lie_after_today() -> None:
+    today = date(2026, 12, 7)
+    assert inputs.date_problem("2026-12-07", "签约日期", latest=today) is None
+    assert inputs.date_problem("2026-12-08", "签约日期", latest=today) == "签约日期不能晚于今天（2026-12-07），收到“2026-12-08”"
+    assert inputs.date_problem("2027-01-01", "签约日期") is None  # a date that may lie ahead (a plan) has no such bound

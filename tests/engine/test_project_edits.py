@@ -26,7 +26,7 @@ def logged(h: Helper, pid: int) -> list[Event]:
 
 
 def test_the_landing_unit_corrects_descriptive_fields_and_nothing_else(h: Helper) -> None:
-    pid = h.register(by="anwen", investor="浙江某某公司", contact_phone="0579-1")
+    pid = h.register(by="anwen", investor="浙江某某公司", contact_phone="0579-84661111")
     changes = edit(h, pid, "anwen", investor="浙江某某科技有限公司", contact_phone="0579-84660000", total_investment="52000")
     assert [c.field for c in changes] == ["investor", "total_investment", "contact_phone"]
     project = h.project(pid)

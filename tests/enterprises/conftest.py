@@ -25,7 +25,7 @@ class EnterpriseHelper(Helper):
     def entry_data(self, **fields: Any) -> dict[str, Any]:
         tag_id = fields["tag_id"] if "tag_id" in fields else self.tag("装备制造")
         data: dict[str, Any] = {"name": "浙江测试装备有限公司", "tag_id": tag_id, "list_kind": "target",
-                                "region": "杭州市", "contact_name": "王经理", "contact_phone": "0571-1234567",
+                                "region": "杭州市", "contact_name": "王经理", "contact_phone": "0571-22345678",
                                 "planned_investment": "50000", "notes": "", "status": "pending"}
         data.update(fields)
         return data

@@ -48,6 +48,9 @@ EXTRA = {  # values bad only for one field
     ("registration", "land_mu"): ["0", "-0", "99999999999"],
     ("registration", "foreign_capital"): ["1e12", "1000000000000"],
     ("registration", "fund_request"): ["10000.01"],
+    ("registration", "contact_phone"): ["12", "0571-12", "1381234567"],  # neither a mobile nor a landline with its area code
+    ("signing", "signed_date"): ["2099-12-31"],  # a signing or a start lies in the past, never after today
+    ("construction", "start_date"): ["2099-12-31"],
 }
 VALID_WEB = {
     "intent.schema.json": {"has_intent": "true", "opinion": "有意向"},

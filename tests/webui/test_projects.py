@@ -151,21 +151,23 @@ def test_office_flags_a_project_major(client: FlaskClient, auth: Auth, hw: Helpe
 
 
 def test_the_project_record_is_corrected_through_its_edit_page(client: FlaskClient, auth: Auth, hw: Helper) -> None:
-    pid = hw.register(by="anwen", contact_phone="0579-1")
+    pid = hw.register(by="anwen", contact_phone="0579-84661111")
     auth.login("jinpan")
     assert client.get(f"/projects/{pid}/edit").status_code == 403
     auth.switch("anwen")
     assert 'id="edit-project"' in _text(client.get(f"/projects/{pid}"))
     page = _text(client.get(f"/projects/{pid}/edit"))
-    assert 'name="contact_phone" value="0579-1"' in page and 'name="deputy_id"' not in page
+    assert 'name="contact_phone" value="0579-84661111"' in page and 'name="deputy_id"' not in page
     form = {"csrf_token": csrf_token(client, f"/projects/{pid}/edit"), "name": "测试项目", "investor": "测试投资方",
             "category": "industrial", "source_channel": "other", "total_investment": "50000", "contact_phone": "0579-84661234"}
     assert client.post(f"/projects/{pid}/edit", data={**form, "csrf_token": ""}).status_code == 400
     bad = client.post(f"/projects/{pid}/edit", data={**form, "total_investment": "五亿"})
     assert bad.status_code == 422 and "总投资必须是0到999999999999.99之间的数字（万元），收到“五亿”" in _text(bad)
-    assert hw.project(pid).contact_phone == "0579-1"
+    assert hw.project(pid).contact_phone == "0579-84661111"
+    short = client.post(f"/projects/{pid}/edit", data={**form, "contact_phone": "12"})
+    assert short.status_code == 422 and "联系电话格式不正确" in _text(short) and hw.project(pid).contact_phone == "0579-84661111"
     done = client.post(f"/projects/{pid}/edit", data=form, follow_redirects=True)
-    assert "已保存1项修改" in _text(done) and "联系电话 0579-1→0579-84661234" in _text(done)
+    assert "已保存1项修改" in _text(done) and "联系电话 0579-84661111→0579-84661234" in _text(done)
     assert hw.project(pid).contact_phone == "0579-84661234"
     auth.switch("bangongshi")
     office = {**form, "csrf_token": csrf_token(client, f"/projects/{pid}/edit"), "landing_unit_id": str(hw.unit("anwen")),
