@@ -311,7 +311,8 @@ def find_stuck(
     idle_since = now - timedelta(days=settings.idle_days)
     idle = session.execute(  # longest unmoved first, walking the instances' update index until the page is full
         select(Instance, Project.name, Project.last_progress_at).join(Project, Instance.project_id == Project.id)
-        .where(Instance.status == "running", Instance.updated_at < idle_since, or_(Project.last_progress_at.is_(None), Project.last_progress_at < idle_since))
+        # status through coalesce: SQLite would otherwise read every running instance by status and sort them
+        .where(func.coalesce(Instance.status, "") == "running", Instance.updated_at < idle_since, or_(Project.last_progress_at.is_(None), Project.last_progress_at < idle_since))
         .order_by(Instance.updated_at, Instance.id).limit(limit)
     ).all()
     for instance, name, progress_at in idle:
