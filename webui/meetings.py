@@ -43,6 +43,16 @@ def index() -> ResponseReturnValue:
     return render_template("meetings/index.html", rows=rows, history=history)
 
 
+def _choose_kind(session: Session) -> ResponseReturnValue:
+    """Which meeting to convene, when the link named none: the kinds this official convenes, with the projects waiting."""
+    me = official(session)
+    kinds = [kind for kind in meetings.kinds(session).values() if meetings.may_convene(me, kind)]
+    if len(kinds) == 1:
+        return redirect(url_for("meetings.open_meeting", kind=kinds[0].key))
+    rows = [(kind, meetings.waiting_count(session, kind.key)) for kind in kinds]
+    return render_template("meetings/choose.html", rows=rows)
+
+
 @bp.route("/meetings/new", methods=["GET", "POST"])
 @requires("meeting.convene")
 def open_meeting() -> ResponseReturnValue:
@@ -50,6 +60,8 @@ def open_meeting() -> ResponseReturnValue:
     kind_key = request.values.get("kind", "")
     with db().session() as s:
         kind = meetings.kinds(s).get(kind_key)
+        if not kind_key and request.method == "GET":
+            return _choose_kind(s)
         if kind is None:
             abort(404)
         if not meetings.may_convene(official(s), kind):

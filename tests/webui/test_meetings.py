@@ -73,6 +73,17 @@ def test_office_convenes_secretary_records_others_are_refused(client: FlaskClien
     auth.switch("lingdao")
     assert client.get("/meetings/new?kind=assessment").status_code == 403
     assert client.get("/meetings/new?kind=nonsense").status_code == 404
+
+
+def test_opening_a_meeting_without_its_kind_offers_the_kinds_one_may_convene(client: FlaskClient, auth: Auth, hw: Helper) -> None:
+    _waiting(hw, "选择会议项目")
+    auth.login("yanpan")  # the assessment meeting's secretary convenes that kind only
+    only = client.get("/meetings/new")
+    assert only.status_code == 302 and only.headers["Location"].endswith("/meetings/new?kind=assessment")
+    auth.switch("bangongshi")  # the office convenes every kind
+    page = _text(client.get("/meetings/new"))
+    assert "请选择会议类型" in page and "研判小组会议" in page and "领导小组会议" in page
+    assert 'href="/meetings/new?kind=assessment"' in page and "1 个项目待审议" in page
     auth.switch("bangongshi")
     token = csrf_token(client, "/meetings/new?kind=assessment")
     opened = client.post("/meetings/new", data={"kind": "assessment", "held_on": "2026-11-20", "attendees": "研判小组成员", "csrf_token": token})
