@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from engine.workflow import definitions, impact, migration, validation, versions
 from engine.platform import permissions
 from engine.platform.inputs import whole_number
-from engine.platform.errors import DefinitionInvalid, EngineError, NotFound
+from engine.platform.errors import DefinitionInvalid, EngineError, InvalidInput, NotFound
 from engine.platform.models import Definition, User
 from engine.workflow.parser import MAX_FILE_BYTES
 from engine.projects.record import STAGES
@@ -55,11 +55,16 @@ def _refused(exc: DefinitionInvalid, status: int = 422) -> ResponseReturnValue:
 @requires("definitions.manage")
 def index() -> ResponseReturnValue:
     """Every definition with its versions: who deployed, when, hash, running instances per version."""
+    return _index_page({}, 200)
+
+
+def _index_page(errors: dict[str, str], status: int) -> ResponseReturnValue:
+    """The definitions page, with the messages of a refused roll-back when there are any."""
     with db().session() as s:
         processes = versions.version_list(s)
         drafts = {pid: versions.draft_of(s, pid) for pid in processes}
         names = dict(s.execute(select(User.id, User.display_name)).all())
-    return render_template("definitions/index.html", processes=processes, drafts=drafts, names=names)
+    return render_template("definitions/index.html", processes=processes, drafts=drafts, names=names, errors=errors), status
 
 
 @bp.route("/definitions/<process_id>/modeler")
@@ -274,10 +279,13 @@ def rollback(process_id: str, number: int) -> ResponseReturnValue:
     """Redeploy an earlier version's files as the newest version."""
     try:
         with db().session() as s:
-            row = versions.rollback(s, process_id, number, official(s))
+            row = versions.rollback(s, process_id, number, official(s), request.form.get("reason", ""))
             new_number = row.version
     except NotFound:
         abort(404)
+    except InvalidInput as exc:
+        flash(_("未回滚：%(m)s", m="；".join(exc.errors.values())), "error")
+        return _index_page(exc.errors, 422)
     except DefinitionInvalid as exc:
         flash(_("第%(v)s版未通过当前的校验，不能回滚：%(m)s", v=number, m=exc.message), "error")
         return redirect(url_for("definitions.index"), 303)

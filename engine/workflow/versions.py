@@ -13,13 +13,14 @@ from sqlalchemy import JSON, DateTime, ForeignKey, String, UniqueConstraint, fun
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.workflow import definitions
-from engine.platform import permissions
-from engine.platform.errors import DefinitionInvalid, NotFound
-from engine.platform.models import Base, Definition, Instance, User, utcnow
+from engine.platform import inputs, permissions
+from engine.platform.errors import DefinitionInvalid, InvalidInput, NotFound
+from engine.platform.models import Base, Definition, Event, Instance, User, utcnow
 from engine.workflow.parser import XmlRefused, parse_xml, parsed_files
 from engine.workflow.validation import BPMN_NS, CASES_SUFFIX, SPIFF_NS
 
 UNFINISHED = ("running", "error", "suspended")
+ROLLBACK_REASON_LIMIT = 150  # the reason goes into the version's 200-character note after “回滚到第N版：”
 EDITABLE_SUFFIXES = (".bpmn", ".dmn")
 DMN_LOCAL = "decision"
 FLOW_NODE_TYPES = {
@@ -226,13 +227,20 @@ def deploy_working(
     return row, created
 
 
-def rollback(session: Session, process_id: str, number: int, actor: User) -> Definition:
-    """Redeploy an earlier version's files as the newest version (validated like any deploy)."""
+def rollback(session: Session, process_id: str, number: int, actor: User, reason: str) -> Definition:
+    """Redeploy an earlier version's files as the newest version (validated like any deploy), for a reason that is logged."""
     permissions.require(actor, "definitions.manage", "只有流程管理员可以修改、部署或回滚流程定义")
+    errors: dict[str, str] = {}
+    reason = inputs.text(reason, "reason", "回滚原因", ROLLBACK_REASON_LIMIT, errors, required=True)
+    if errors:
+        raise InvalidInput(errors)
     old = version(session, process_id, number)
     row, _created = definitions.deploy(
-        session, dict(old.files), process_id, deployed_by=actor.id, note=f"回滚到第{number}版", force=True
+        session, dict(old.files), process_id, deployed_by=actor.id, note=f"回滚到第{number}版：{reason}", force=True
     )
+    session.add(Event(kind="definition_rollback", actor_id=actor.id,
+                      summary=f"{actor.display_name}将 {process_id} 回滚到第{number}版（部署为第{row.version}版）：{reason}",
+                      payload={"process_id": process_id, "from_version": number, "version": row.version, "reason": reason}))
     return row
 
 

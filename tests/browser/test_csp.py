@@ -50,6 +50,7 @@ def test_print_and_confirm_buttons_work_without_inline_handlers(page: Page, bh: 
         definitions.deploy(s, files, lifecycle.LIFECYCLE)
     login(page, "bangongshi")
     page.goto("/definitions")
+    page.fill("tr[data-version='1'] form input[name=reason]", "恢复原来的步骤名称")
     rollback = page.locator("tr[data-version='1'] form button[type=submit]")
     page.once("dialog", lambda dialog: dialog.dismiss())
     rollback.click()

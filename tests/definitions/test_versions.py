@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from engine.projects import lifecycle
 from engine.workflow import definitions, parser, versions
-from engine.platform.errors import DefinitionInvalid
+from engine.platform.errors import DefinitionInvalid, InvalidInput
 from engine.platform.models import Definition, Event
 from engine.workflow.parser import ZhikongParser
 from tests.conftest import INTENT, Helper
@@ -57,15 +57,22 @@ def test_roll_back_redeploys_an_earlier_version_even_when_identical_to_the_lates
     v2 = deploy(h.db, edited(BPMN, renamed("确认投资意向", "确认意向")))
     with h.db.session() as s:
         me = s.merge(h.user("bangongshi"))
-        v3 = versions.rollback(s, lifecycle.LIFECYCLE, 1, me)
-        assert (v3.version, v3.note) == (3, "回滚到第1版")
+        with pytest.raises(InvalidInput) as refused:
+            versions.rollback(s, lifecycle.LIFECYCLE, 1, me, " ")
+        assert refused.value.errors == {"reason": "回滚原因不能为空"}
+        v3 = versions.rollback(s, lifecycle.LIFECYCLE, 1, me, "第2版改名有误")
+        assert (v3.version, v3.note) == (3, "回滚到第1版：第2版改名有误")
         v1 = versions.version(s, lifecycle.LIFECYCLE, 1)
         assert v3.content_hash == v1.content_hash != v2.content_hash
-        v4 = versions.rollback(s, lifecycle.LIFECYCLE, 1, me)
+        v4 = versions.rollback(s, lifecycle.LIFECYCLE, 1, me, "再次回滚")
         assert v4.version == 4 and v4.content_hash == v1.content_hash
         deploys = s.scalars(select(Event).where(Event.kind == "deploy").order_by(Event.id)).all()
     assert [e.payload["version"] for e in deploys] == [1, 2, 3, 4]
     assert deploys[-1].actor_id == h.user("bangongshi").id
+    with h.db.session() as s:
+        logged = s.scalars(select(Event).where(Event.kind == "definition_rollback").order_by(Event.id)).all()
+    assert [(e.payload["from_version"], e.payload["version"], e.payload["reason"]) for e in logged] == [(1, 3, "第2版改名有误"), (1, 4, "再次回滚")]
+    assert "回滚到第1版（部署为第3版）：第2版改名有误" in logged[0].summary
     pid = h.register()
     assert h.only_ready(pid).name == "确认投资意向"
 
@@ -76,7 +83,7 @@ def test_roll_back_is_validated_like_any_deploy(hs: Helper) -> None:
         s.add(Definition(process_id=lifecycle.LIFECYCLE, version=2, content_hash="y" * 64, files=overlapping, note=""))
     with pytest.raises(DefinitionInvalid):
         with hs.db.session() as s:
-            versions.rollback(s, lifecycle.LIFECYCLE, 2, s.merge(hs.user("bangongshi")))
+            versions.rollback(s, lifecycle.LIFECYCLE, 2, s.merge(hs.user("bangongshi")), "恢复重叠规则")
     with hs.db.session() as s:
         assert definitions.latest(s, lifecycle.LIFECYCLE).version == 2
 

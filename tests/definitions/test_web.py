@@ -127,10 +127,12 @@ def test_diff_rollback_and_migrate_pages(client: FlaskClient, owner: str, sqlite
     done = client.post(f"{BASE}/migrate", data={"csrf_token": owner, "instance_id": str(instance_id)}).get_data(as_text=True)
     assert "已迁移" in done and "第1版 → 第2版" in done
     assert h.only_ready(pid).name == "确认意向"
-    assert client.post(f"{BASE}/versions/1/rollback", data={"csrf_token": owner}).status_code == 303
+    unexplained = client.post(f"{BASE}/versions/1/rollback", data={"csrf_token": owner})
+    assert unexplained.status_code == 422 and "未回滚：回滚原因不能为空" in unexplained.get_data(as_text=True)
+    assert client.post(f"{BASE}/versions/1/rollback", data={"csrf_token": owner, "reason": "改名待定"}).status_code == 303
     with sqlite_db.session() as s:
         latest = s.scalars(select(Definition).order_by(Definition.version.desc())).first()
-        assert (latest.version, latest.note) == (3, "回滚到第1版")
+        assert (latest.version, latest.note) == (3, "回滚到第1版：改名待定")
 
 
 def test_impact_preview_lists_changed_projects_and_the_cases_to_update(client: FlaskClient, owner: str, sqlite_db: Database) -> None:

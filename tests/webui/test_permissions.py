@@ -159,7 +159,7 @@ ENGINE_REFUSALS: dict[str, tuple[str, Refusal]] = {
     "progress.post": ("xinwo", lambda s, me, ids: progress.post_note(s, ids["project"], me, {"content": "进展"})),
     "coordination.submit": ("xinwo", lambda s, me, ids: coordination.submit(s, ids["project"], me, {})),
     "coordination.criticise": ("anwen", lambda s, me, ids: coordination.record_criticism(s, me, ids["unit"], "逾期")),
-    "definitions.manage": ("xianzhang", lambda s, me, ids: versions.rollback(s, "project_lifecycle", 1, me)),
+    "definitions.manage": ("xianzhang", lambda s, me, ids: versions.rollback(s, "project_lifecycle", 1, me, "测试")),
     "admin.operate": ("bangongshi", lambda s, me, ids: admin.set_user_active(s, ids["user"], False, me, "调岗")),
 }
 
