@@ -298,8 +298,14 @@ def _filters() -> dict[str, Any]:
     source = values.get("from", "")
     return {
         "from_definition_id": whole_number(source),
-        "current_task": values.get("task", "") or None,
+        "current_task": values.get("task", "") or None,  # a step's name: the steps of different tiers share one
     }
+
+
+def _narrowing(filters: dict[str, Any], steps: dict[str, list[str]]) -> dict[str, Any]:
+    """The filters as migration.candidates takes them: the step's name becomes the ids of the steps with that name."""
+    name = filters["current_task"]
+    return {"from_definition_id": filters["from_definition_id"], "current_tasks": steps.get(name, []) if name else None}
 
 
 @bp.route("/definitions/<process_id>/migrate", methods=["GET", "POST"])
@@ -310,12 +316,14 @@ def migrate(process_id: str) -> ResponseReturnValue:
     with db().session() as s:
         me = official(s)
         target = _require_process(s, process_id)
+        steps = _current_tasks(s, process_id)
+        narrowed = _narrowing(filters, steps)
         if request.method == "POST":
             ids = [n for n in map(whole_number, request.form.getlist("instance_id")) if n is not None]
             if not ids and request.form.get("all") != "1":
                 flash(_("请选择要迁移的项目，或选择“迁移全部符合条件的项目”"), "error")
                 return redirect(url_for("definitions.migrate", process_id=process_id, **_query(filters)), 303)
-            chosen = migration.candidates(s, process_id, instance_ids=ids or None, **filters)
+            chosen = migration.candidates(s, process_id, instance_ids=ids or None, **narrowed)
             try:
                 bulk = migration.migrate_many(s, chosen, target, me)
             except EngineError as exc:
@@ -324,15 +332,14 @@ def migrate(process_id: str) -> ResponseReturnValue:
             results = bulk.results
             done = True
         else:
-            results = migration.preview(s, migration.candidates(s, process_id, **filters), target)
+            results = migration.preview(s, migration.candidates(s, process_id, **narrowed), target)
             done = False
         sources = _source_versions(s, process_id)
-        tasks = _current_tasks(s, process_id)
     if done:
         flash(_("已迁移 %(ok)s 个项目，%(no)s 个未迁移", ok=sum(r.migrated for r in results), no=sum(not r.migrated for r in results)), "success")
     return render_template(
         "definitions/migrate.html", process_id=process_id, target=target, results=results, done=done,
-        filters=filters, sources=sources, tasks=tasks,
+        filters=filters, sources=sources, tasks=list(steps),
     )
 
 
@@ -347,6 +354,10 @@ def _source_versions(session: Session, process_id: str) -> list[tuple[int, int]]
     return [(r[0], r[1]) for r in rows]
 
 
-def _current_tasks(session: Session, process_id: str) -> list[tuple[str, str]]:
+def _current_tasks(session: Session, process_id: str) -> dict[str, list[str]]:
+    """The newest version's user steps by name, each with the ids of the steps of that name, names sorted."""
     loaded = definitions.load(session, definitions.latest(session, process_id).id)
-    return sorted((meta.bpmn_id, meta.name) for meta in loaded.user_tasks.values())
+    steps: dict[str, list[str]] = {}
+    for meta in sorted(loaded.user_tasks.values(), key=lambda m: (m.name, m.bpmn_id)):
+        steps.setdefault(meta.name, []).append(meta.bpmn_id)
+    return steps

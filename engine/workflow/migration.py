@@ -13,7 +13,7 @@ result is recorded and stands; a decision made again after a return uses the new
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 from uuid import UUID
 
 from sqlalchemy import select
@@ -247,10 +247,11 @@ def candidates(
     session: Session,
     process_id: str,
     from_definition_id: Optional[int] = None,
-    current_task: Optional[str] = None,
+    current_tasks: Optional[Sequence[str]] = None,
     instance_ids: Optional[list[int]] = None,
 ) -> list[Instance]:
-    """Running instances of a process on an older version, narrowed by version, current task or ids."""
+    """Running instances of a process on an older version, narrowed by version, the step they wait at (any of
+    `current_tasks`, the ids of the steps that share a name) or ids."""
     latest = definitions.latest(session, process_id)
     query = (
         select(Instance)
@@ -260,8 +261,8 @@ def candidates(
     )
     if from_definition_id is not None:
         query = query.where(Instance.definition_id == from_definition_id)
-    if current_task:
-        ready = select(Task.instance_id).where(Task.status == "ready", Task.bpmn_id == current_task)
+    if current_tasks is not None:
+        ready = select(Task.instance_id).where(Task.status == "ready", Task.bpmn_id.in_(current_tasks))
         query = query.where(Instance.id.in_(ready))
     if instance_ids is not None:
         query = query.where(Instance.id.in_(instance_ids))

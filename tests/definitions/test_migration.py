@@ -110,7 +110,7 @@ def test_bulk_migration_with_a_filter_moves_only_matching_compatible_projects(h:
     h.complete(later, "anwen", INTENT)
     v2 = deploy(h.db, edited(BPMN, renamed("确认投资意向", "确认意向")))
     with h.db.session() as s:
-        chosen = migration.candidates(s, "project_lifecycle", current_task="confirm_intent")
+        chosen = migration.candidates(s, "project_lifecycle", current_tasks=["confirm_intent"])
         assert sorted(i.project_id for i in chosen) == [first, second]
         bulk = migration.migrate_many(s, chosen, s.get_one(Definition, v2.id), s.merge(h.user("bangongshi")))
     assert len(bulk.migrated) == 2 and not bulk.refused

@@ -122,6 +122,10 @@ def test_diff_rollback_and_migrate_pages(client: FlaskClient, owner: str, sqlite
     assert "名称：确认投资意向 → 确认意向" in page
     migrate_page = client.get(f"{BASE}/migrate").get_data(as_text=True)
     assert "待迁移项目" in migrate_page and "可以迁移" in migrate_page
+    assert migrate_page.count('<option value="县长审批"') == 1 and migrate_page.count(">分管副县长审核</option>") == 1
+    waiting_here = client.get(f"{BASE}/migrate?task=确认意向").get_data(as_text=True)
+    waiting_elsewhere = client.get(f"{BASE}/migrate?task=县长审批").get_data(as_text=True)
+    assert "<tr data-instance=" in waiting_here and "<tr data-instance=" not in waiting_elsewhere
     with sqlite_db.session() as s:
         instance_id = s.scalars(select(Instance.id).where(Instance.project_id == pid)).one()
     done = client.post(f"{BASE}/migrate", data={"csrf_token": owner, "instance_id": str(instance_id)}).get_data(as_text=True)
