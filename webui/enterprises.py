@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.enterprises import catalog
+from engine.projects import record
 from engine.enterprises.models import EnterpriseEntry
 from engine.platform.errors import AlreadyCompleted, InvalidInput, NotAllowed, NotFound
 from engine.platform.models import OrgUnit, User
@@ -238,7 +239,7 @@ def _tags_page(errors: dict[str, str], failed_tag: Optional[int], status: int) -
     """The tag list, with errors beside the tag whose change was refused."""
     with db().session() as s:
         return render_template("enterprises/tags.html", tags=catalog.tags(s), usage=catalog.tag_usage(s),
-                               errors=errors, failed_tag=failed_tag,
+                               errors=errors, failed_tag=failed_tag, categories=record.CATEGORIES,
                                values=request.form if errors else {}), status
 
 

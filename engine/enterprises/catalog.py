@@ -50,6 +50,7 @@ FIELD_LABELS = {
     "status": "跟进状态",
     "group_name": "所属层级",
     "sort_order": "排序",
+    "category": "对应项目产业类别",
 }
 TEXT_LIMITS = {"name": 200, "region": 100, "contact_name": 80, "contact_phone": 40, "notes": 2000}
 SOURCE_UNIT_KINDS = ("office", "zone", "town", "department")
@@ -148,9 +149,12 @@ def _tag_values(session: Session, data: dict[str, Any], current: Optional[Indust
     if not group and "group_name" not in errors:
         errors["group_name"] = f"{label('group_name')}不能为空，例如“1 主导产业”"
     order = inputs.integer(data.get("sort_order"), "sort_order", label("sort_order"), inputs.ANY_INTEGER, errors) or 0
+    category = data.get("category", current.category if current is not None else "") or ""
+    if category not in record.CATEGORIES and category != "":
+        errors["category"] = f"{label('category')}无效：“{inputs.shown(category)}”，可选：{'、'.join(record.CATEGORIES.values())}"
     if errors:
         raise InvalidInput(errors)
-    return {"name": name, "group_name": group, "sort_order": order}
+    return {"name": name, "group_name": group, "sort_order": order, "category": category}
 
 
 def _tag_event(session: Session, actor: User, tag: IndustryTag, summary: str) -> None:
@@ -532,7 +536,8 @@ def commit_import(session: Session, content: bytes, actor: User) -> list[int]:
 
 
 def lead_defaults(entry: EnterpriseEntry) -> dict[str, str]:
-    """Registration fields prefilled from the entry: names, contact, planned investment, the source unit as landing unit when it is one."""
+    """Registration fields prefilled from the entry: names, contact, planned investment, the category its tag names, the source
+    unit as landing unit when it is one."""
     landing = str(entry.source_unit_id) if entry.source_unit.kind in ("zone", "town") else ""
     return {
         "name": entry.name,
@@ -542,6 +547,7 @@ def lead_defaults(entry: EnterpriseEntry) -> dict[str, str]:
         "contact_phone": entry.contact_phone,
         "landing_unit_id": landing,
         "attracting_unit_id": str(entry.source_unit_id),
+        "category": entry.tag.category,
     }
 
 

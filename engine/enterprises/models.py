@@ -43,6 +43,7 @@ class IndustryTag(Base):
     group_name: Mapped[str] = mapped_column(String(40))
     sort_order: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    category: Mapped[str] = mapped_column(String(20), default="")  # the project category (产业类别) a lead from this tag starts with; "" when none
 
 
 class EnterpriseEntry(Base):

@@ -105,7 +105,13 @@ def test_tags_are_edited_by_the_office_and_a_tag_in_use_is_only_deactivated(eh: 
     assert refused.value.errors["name"] == "产业标签名称“新材料”已存在"
     assert "排序必须是-2147483648到2147483647之间的整数" in refused.value.errors["sort_order"]
     with eh.db.session() as s:
-        unused = catalog.add_tag(s, s.merge(office), {"name": "数字经济", "group_name": "3 重点产业", "sort_order": "45"}).id
+        with pytest.raises(InvalidInput) as refused:
+            catalog.add_tag(s, s.merge(office), {"name": "数字经济", "group_name": "3 重点产业", "category": "digital"})
+    assert refused.value.errors == {"category": "对应项目产业类别无效：“digital”，可选：工业、文旅、康养(含养老)、服务业、农业、商业、其他"}
+    with eh.db.session() as s:
+        unused = catalog.add_tag(s, s.merge(office), {"name": "数字经济", "group_name": "3 重点产业", "sort_order": "45",
+                                                      "category": "services"}).id
+        assert s.get_one(IndustryTag, unused).category == "services"
     entry_id = eh.add(by="jingshang")
     tag_id = eh.tag("装备制造")
     with eh.db.session() as s:

@@ -69,5 +69,7 @@ def test_the_lead_form_is_prefilled_from_the_entry(eh: EnterpriseHelper) -> None
     with eh.db.session() as s:
         zone = catalog.lead_defaults(catalog.get(s, zone_entry))
         dept = catalog.lead_defaults(catalog.get(s, dept_entry))
+        tag_category = catalog.get(s, zone_entry).tag.category
+    assert tag_category and zone["category"] == tag_category  # the seeded tags name their projects' category
     assert zone["investor"] == "苏州精密机械有限公司" and zone["total_investment"] == "40000.00" and zone["contact_name"] == "顾总"
     assert zone["landing_unit_id"] == str(eh.unit("jinpan")) and dept["landing_unit_id"] == "" and dept["total_investment"] == ""

@@ -23,6 +23,7 @@ def test_migration_matches_the_models_and_seeds_default_tags(eh: EnterpriseHelpe
         tags = catalog.tags(s)
     assert len(tags) == 7 and all(t.active for t in tags)
     assert [t.group_name for t in tags].count("1 主导产业") == 1
+    assert {t.name: t.category for t in tags}["中医药(康养)"] == "health" and all(t.category for t in tags)
 
 
 def test_demo_lists_are_loaded_once_with_one_entry_already_a_lead(eh: EnterpriseHelper) -> None:

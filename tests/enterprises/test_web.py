@@ -113,6 +113,7 @@ def test_turning_an_entry_into_a_lead_through_the_page(web: Web) -> None:
     url = f"/enterprises/{entry_id}/lead"
     form = _text(client.get(url))
     assert 'name="investor" value="浙江精密装备有限公司"' in form and 'value="80000.00"' in form and "县经商局" in form
+    assert re.search(r'<select id="f-category" name="category">.*?<option value="\w+" selected>', form, re.S)  # from the tag
     token = csrf_token(client, url)
     before = h.stored()
     bad = client.post(url, data={"csrf_token": token, **h.lead_data(deputy_id="")})
@@ -145,3 +146,5 @@ def test_the_office_keeps_the_tags(web: Web) -> None:
     assert "装备制造（已停用）" not in _text(client.get("/enterprises/new"))
     assert client.post(f"/enterprises/tags/{h.tag('数字经济')}/delete", data={"csrf_token": token}).status_code == 303
     assert client.post(f"/enterprises/tags/{h.tag('新材料')}/delete", data={}).status_code == 400
+    page = _text(client.get("/enterprises/tags"))
+    assert '<option value="industrial" selected>工业</option>' in page  # 新材料's projects are industrial
