@@ -204,8 +204,8 @@ def _warn(land: LandYear) -> None:
         land.warnings.append(f"{land.year}年盘活低效用地{fmt(land.revitalised_mu)}亩，未完成{fmt(land.revitalise_target)}亩的年度目标")
     elif land.due_month and land.plan[land.due_month - 1].behind:
         month = land.plan[land.due_month - 1]
-        land.warnings.append(f"截至{month.month}月底盘活低效用地{fmt(Decimal(str(month.actual)))}亩，"
-                             f"落后月度计划{fmt(Decimal(str(month.plan)))}亩")
+        actual, plan = Decimal(str(month.actual)), Decimal(str(month.plan))
+        land.warnings.append(f"截至{month.month}月底盘活低效用地{fmt(actual)}亩，按计划应完成{fmt(plan)}亩，落后{fmt(plan - actual)}亩")
 
 
 def _supply_rows(year: int) -> Select[Unpack[tuple[Any, ...]]]:

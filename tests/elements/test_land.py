@@ -72,7 +72,7 @@ def test_revitalisation_progress_and_the_backwards_monthly_plan(eh: ElementsHelp
         assert [m.plan for m in now.plan] == [25.0 * m for m in range(1, 13)]
         assert [m.actual for m in now.plan[:7]] == [0, 0, 100, 100, 100, 120.5, 120.5]
         assert all(m.actual is None for m in now.plan[7:])
-        assert now.due_month == 6 and now.warnings == ["截至6月底盘活低效用地120.5亩，落后月度计划150亩"]
+        assert now.due_month == 6 and now.warnings == ["截至6月底盘活低效用地120.5亩，按计划应完成150亩，落后29.5亩"]
         revitalise(eh, "2026-06-30", 30)
         assert year(eh).warnings == []  # 150.5 by the end of June's plan of 150
         after = year(eh, today=date(2027, 1, 10))

@@ -155,7 +155,7 @@ def test_exports_match_the_pages(web: Web) -> None:
         summary = sheet(land_book, "汇总")
         assert summary[0] == [2026, 25, 10, 40, 50, 40, 300, 13.33]
         assert [r[0] for r in summary[1:]] == ["预警：2026年工业用地供应占比40%（10亩/25亩），低于50%的要求",
-                                               "预警：截至6月底盘活低效用地40亩，落后月度计划150亩"]
+                                               "预警：截至6月底盘活低效用地40亩，按计划应完成150亩，落后110亩"]
         assert "2026年工业用地供应占比40%（10亩/25亩），低于50%的要求" in land_page
 
 
