@@ -60,7 +60,7 @@ def new_case() -> ResponseReturnValue:
     except InvalidInput as exc:
         return render_template("supervision/new.html", options=options, values=request.form, errors=exc.errors), 422
     except NotFound:
-        return render_template("supervision/new.html", options=options, values=request.form, errors={"project_id": "请选择本单位的项目(project_id)"}), 422
+        return render_template("supervision/new.html", options=options, values=request.form, errors={"project_id": "请选择本单位的项目"}), 422
     except NotAllowed as exc:
         flash(exc.message, "error")
         abort(403)

@@ -66,10 +66,10 @@ def handle(flow: ImportFlow) -> ResponseReturnValue:
         return flow.done(ids)
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        return flow.page(None, "", {"file": "请选择要导入的 .xlsx 文件(file)"}, 422)
+        return flow.page(None, "", {"上传文件": "请选择要导入的 .xlsx 文件"}, 422)
     content = upload.read(MAX_UPLOAD + 1)
     if len(content) > MAX_UPLOAD:
-        return flow.page(None, "", {"file": "文件(file)不能超过5MB"}, 413)
+        return flow.page(None, "", {"上传文件": "文件不能超过5MB"}, 413)
     with db().session() as s:
         preview = flow.preview(s, content, official(s))
     if not preview.ok:

@@ -449,7 +449,7 @@ def set_target(session: Session, actor: User, year: int, unit_id: int, data: dic
     errors: dict[str, str] = {}
     unit = session.get(OrgUnit, unit_id)
     if unit is None or unit.kind not in ASSESSED_KINDS:
-        errors["unit_id"] = f"考核单位(unit_id)不存在：{unit_id}"
+        errors["unit_id"] = f"考核单位不存在：{unit_id}"
     if not 2000 <= year <= 2100:
         errors["year"] = f"年度(year)无效：{year}"
     values = {f: _number(data.get(f), f, f in COUNT_TARGETS, errors) for f in TARGET_FIELDS}

@@ -229,11 +229,11 @@ def record_criticism(
     reason = inputs.text(reason, "reason", "批评事由", 500, errors, required=True)
     unit = session.get(OrgUnit, unit_id) if unit_id else None
     if unit is None:
-        errors["unit_id"] = f"被通报单位(unit_id)不存在：{unit_id}"
+        errors["unit_id"] = f"被通报单位不存在：{unit_id}"
     if item_id is not None:
         item = session.get(CoordinationItem, item_id)
         if item is None:
-            errors["item_id"] = f"交办事项(item_id)不存在：{item_id}"
+            errors["item_id"] = f"交办事项不存在：{item_id}"
         else:
             if unit is not None and item.responsible_unit_id != unit.id:
                 errors["item_id"] = "所选交办事项的责任单位不是被通报单位"

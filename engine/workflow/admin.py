@@ -194,7 +194,7 @@ def reassign(session: Session, task_id: int, user_id: int, actor: User, reason: 
         raise InvalidState(f"任务“{task.name}”已不在待办状态，不能改派")
     person = session.get(User, user_id) if user_id else None
     if person is None or not person.active:
-        raise InvalidInput({"user_id": "改派对象(user_id)不存在或账号已停用，请选择在岗人员"})
+        raise InvalidInput({"user_id": "改派对象不存在或账号已停用，请选择在岗人员"})
     previous = session.get(User, task.assignee_id) if task.assignee_id else None
     task.assignee_id = person.id
     note = "" if task.role in person.roles else f"（注意：{person.display_name}不持有该任务的角色 {task.role}）"

@@ -161,6 +161,9 @@ def test_two_confirmations_of_one_import_register_its_rows_once(web: Web) -> Non
     auth.login("bangongshi")
     Auth(second).login("bangongshi")
     content = workbook([[1, "并发导入测试项目", "浙江某材料公司", "工业", "是", 80000, "金磐开发区", "王志刚", "以商引商"]])
+    empty = client.post("/import", data={"csrf_token": csrf_token(client, "/import")}, content_type="multipart/form-data")
+    assert empty.status_code == 422 and "上传文件：请选择要导入的 .xlsx 文件" in empty.get_data(as_text=True)
+    assert "(file)" not in empty.get_data(as_text=True)
     page = client.post("/import", data={"csrf_token": csrf_token(client, "/import"), "file": (io.BytesIO(content), "leads.xlsx")},
                        content_type="multipart/form-data").get_data(as_text=True)
     token = re.search(r'name="token" value="([0-9a-f]+)"', page).group(1)
