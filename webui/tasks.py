@@ -108,6 +108,7 @@ def _context(session: Session, task: Task) -> dict[str, Any]:
         signatures=queries.signatures(session, project.id),
         holders=queries.current_tasks(session, project.id),
         completed_by=session.get(User, task.completed_by) if task.completed_by else None,
+        not_ready=queries.not_ready_reason(session, task) if task.status not in ("ready", "completed") else "",
         now=datetime.now(timezone.utc),
     )
 

@@ -169,8 +169,23 @@ def not_ready_reason(session: Session, task: Task) -> str:
         at = task.completed_at if task.completed_at.tzinfo else task.completed_at.replace(tzinfo=timezone.utc)
         return f"任务“{task.name}”已由{who.display_name if who else '他人'}于{at.astimezone(LOCAL):%Y-%m-%d %H:%M}办理完毕"
     if task.status == "suspended":
-        return f"任务“{task.name}”所在流程已被管理员挂起，暂不能办理"
+        return suspension_notice(session, task)
     return f"任务“{task.name}”已不在待办状态（流程已变化）"
+
+
+def suspension_notice(session: Session, task: Task) -> str:
+    """Why a task of a suspended process waits: who suspended it, when in county time and for what reason (its last suspension)."""
+    row = session.execute(
+        select(Event.at, Event.payload, User.display_name).outerjoin(User, User.id == Event.actor_id)
+        .where(Event.instance_id == task.instance_id, Event.kind == "admin_suspend").order_by(Event.id.desc()).limit(1)
+    ).first()
+    if row is None:
+        return f"任务“{task.name}”所在流程已被管理员挂起，暂不能办理"
+    at, payload, who = row
+    at = at if at.tzinfo else at.replace(tzinfo=timezone.utc)
+    reason = str((payload or {}).get("reason") or "未说明")
+    return (f"任务“{task.name}”所在流程已于{at.astimezone(LOCAL):%Y-%m-%d %H:%M}由{who or '管理员'}挂起，原因：{reason}。"
+            "流程恢复后方可办理")
 
 
 def _opinion(data: dict[str, Any]) -> str:

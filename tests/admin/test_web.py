@@ -17,6 +17,7 @@ from tests.definitions.bundles import BUNDLE
 from webui.admin import PAGE_SIZE
 from tests.admin.conftest import AdminHelper, WebAdmin
 from tests.conftest import INTENT
+from tests.webui.conftest import Auth
 
 
 def _text(response: TestResponse) -> str:
@@ -111,8 +112,14 @@ def test_suspend_resume_and_terminate_through_the_page(ahs: AdminHelper, client:
     iid = ahs.instance(pid).id
     path = f"/admin/instances/{iid}"
     web.login()
-    assert web.post(f"{path}/suspend", {"reason": "暂缓"}, path).status_code == 303
+    task_id = ahs.only_ready(pid).id
+    assert web.post(f"{path}/suspend", {"reason": "投资方要求暂缓"}, path).status_code == 303
     assert ahs.instance(pid).status == "suspended"
+    official = client.application.test_client()  # the official whose task it was sees who suspended it, when and why
+    Auth(official).login("anwen")
+    told = _text(official.get(f"/tasks/{task_id}"))
+    assert re.search(r"所在流程已于\d{4}-\d\d-\d\d \d\d:\d\d由\S+挂起，原因：投资方要求暂缓。流程恢复后方可办理", told)
+    assert "流程已变化" not in told
     again = web.post(f"{path}/suspend", {"reason": "再次挂起"}, path)
     assert again.status_code == 409 and "只有运行中、出错的流程可以挂起" in _text(again)
     assert web.post(f"{path}/resume", {"reason": "继续"}, path).status_code == 303
