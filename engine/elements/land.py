@@ -42,8 +42,8 @@ class PlanMonth:
     """Revitalisation by the end of a month: the backwards plan and the actual (None for months still ahead)."""
 
     month: int
-    plan: float
-    actual: Optional[float]
+    plan: Decimal
+    actual: Optional[Decimal]
 
     @property
     def behind(self) -> bool:
@@ -128,8 +128,8 @@ def _plan(by_month: dict[int, Decimal], target: Decimal, known: int) -> list[Pla
     plan, running = [], Decimal(0)
     for month in range(1, 13):
         running += by_month.get(month, Decimal(0))
-        actual = float(running) if month <= known else None
-        plan.append(PlanMonth(month, monthly_plan(float(target), month, count=False), actual))
+        actual = running if month <= known else None
+        plan.append(PlanMonth(month, monthly_plan(target, month, count=False), actual))
     return plan
 
 
@@ -204,7 +204,7 @@ def _warn(land: LandYear) -> None:
         land.warnings.append(f"{land.year}年盘活低效用地{fmt(land.revitalised_mu)}亩，未完成{fmt(land.revitalise_target)}亩的年度目标")
     elif land.due_month and land.plan[land.due_month - 1].behind:
         month = land.plan[land.due_month - 1]
-        actual, plan = Decimal(str(month.actual)), Decimal(str(month.plan))
+        actual, plan = month.actual or Decimal(0), month.plan
         land.warnings.append(f"截至{month.month}月底盘活低效用地{fmt(actual)}亩，按计划应完成{fmt(plan)}亩，落后{fmt(plan - actual)}亩")
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timezone
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Optional, overload
 from zoneinfo import ZoneInfo
 
@@ -9,6 +10,7 @@ from engine.platform.config import Settings
 from engine.platform.models import utcnow
 
 LOCAL = ZoneInfo(Settings.timezone)
+CENT = Decimal("0.01")
 
 
 def day_starts(day: date) -> datetime:
@@ -38,12 +40,12 @@ def local_date(value: Optional[datetime]) -> Optional[date]:
     return value.astimezone(LOCAL).date()
 
 
-def monthly_plan(target: float, month: int, count: bool) -> float:
+def monthly_plan(target: Decimal, month: int, count: bool) -> Decimal:
     """倒排: the cumulative amount due by the end of `month` when the year's target is spread back from December.
 
-    A count target of N puts its k-th project at month ceil(12k/N), so the plan by month m is floor(N·m/12);
-    an amount is planned evenly, N·m/12.
+    A count target of N puts its k-th project at month ceil(12k/N), so the plan by month m is floor(N·m/12), a
+    whole number; an amount is planned evenly, N·m/12, to the cent.
     """
     if count:
-        return float(int(target) * month // 12)
-    return round(float(target) * month / 12, 2)
+        return Decimal(int(target) * month // 12)
+    return (target * month / 12).quantize(CENT, rounding=ROUND_HALF_UP)

@@ -451,7 +451,7 @@ def set_target(session: Session, actor: User, year: int, unit_id: int, data: dic
     if unit is None or unit.kind not in ASSESSED_KINDS:
         errors["unit_id"] = f"考核单位不存在：{unit_id}"
     if not 2000 <= year <= 2100:
-        errors["year"] = f"年度(year)无效：{year}"
+        errors["year"] = f"年度无效：{year}"
     values = {f: _number(data.get(f), f, f in COUNT_TARGETS, errors) for f in TARGET_FIELDS}
     if errors:
         raise InvalidInput(errors)
@@ -471,17 +471,17 @@ class PlanRow:
     """One month of a unit's plan against its actuals, cumulative from January."""
 
     month: int
-    plan: dict[str, float]
-    actual: dict[str, float]
+    plan: dict[str, Decimal]
+    actual: Optional[dict[str, Decimal]]  # None for months still ahead
 
     def behind(self, field_name: str) -> bool:
-        """True when the actual is below the plan for that indicator."""
-        return self.actual[field_name] < self.plan[field_name]
+        """True when the actual is known and below the plan for that indicator."""
+        return self.actual is not None and self.actual[field_name] < self.plan[field_name]
 
 
-def _actuals_by_month(session: Session, year: int, unit_id: int) -> dict[str, list[float]]:
-    """Per-month actuals of each indicator for a unit (credited as attracting or landing unit)."""
-    months: dict[str, list[float]] = {f: [0.0] * 13 for f in TARGET_FIELDS}
+def _actuals_by_month(session: Session, year: int, unit_id: int) -> dict[str, list[Decimal]]:
+    """Per-month actuals of each indicator for a unit (credited as attracting or landing unit): counts whole, amounts in 万元."""
+    months: dict[str, list[Decimal]] = {f: [Decimal(0)] * 13 for f in TARGET_FIELDS}
     for project, event, on in _project_events(session, date(year, 1, 1), date(year, 12, 31), unit_id):
         if event == "landed":
             if project.is_7yi_manufacturing:
@@ -491,10 +491,10 @@ def _actuals_by_month(session: Session, year: int, unit_id: int) -> dict[str, li
         if event == "signed":
             if project.is_yi_plus:
                 months["yi_plus"][on.month] += 1
-            months["foreign_capital"][on.month] += float(project.foreign_capital or 0)
-            months["out_of_province_capital"][on.month] += float(project.out_of_province_capital or 0)
+            months["foreign_capital"][on.month] += project.foreign_capital or Decimal(0)
+            months["out_of_province_capital"][on.month] += project.out_of_province_capital or Decimal(0)
             if project.is_manufacturing:
-                months["mfg_funds"][on.month] += float(project.funds_in_place or 0)
+                months["mfg_funds"][on.month] += project.funds_in_place or Decimal(0)
     return months
 
 
@@ -503,15 +503,13 @@ def plan_against_actuals(session: Session, year: int, unit_id: int, upto: Option
     target = session.scalars(select(UnitTarget).where(UnitTarget.year == year, UnitTarget.unit_id == unit_id)).first()
     monthly = _actuals_by_month(session, year, unit_id)
     rows = []
-    running = {f: 0.0 for f in TARGET_FIELDS}
+    running = {f: Decimal(0) for f in TARGET_FIELDS}
     for month in range(1, 13):
         for f in TARGET_FIELDS:
             running[f] += monthly[f][month]
-        plan = {f: monthly_plan(float(getattr(target, f) or 0) if target else 0.0, month, f in COUNT_TARGETS) for f in TARGET_FIELDS}
-        actual = {f: round(running[f], 2) for f in TARGET_FIELDS}
-        if upto is not None and month > upto:
-            actual = {f: float("nan") for f in TARGET_FIELDS}
-        rows.append(PlanRow(month, plan, actual))
+        plan = {f: monthly_plan(Decimal(getattr(target, f) or 0) if target else Decimal(0), month, f in COUNT_TARGETS) for f in TARGET_FIELDS}
+        known = upto is None or month <= upto
+        rows.append(PlanRow(month, plan, dict(running) if known else None))
     return target, rows
 
 

@@ -11,6 +11,7 @@ from openpyxl import load_workbook
 from flask.testing import FlaskClient
 from sqlalchemy import insert, inspect
 
+from engine.platform import clock
 from engine.supervision import coordination, notices
 from engine.supervision.models import MonthlyNotice
 from tests.assessment.conftest import SupervisionHelper, Web
@@ -36,6 +37,12 @@ def test_pages_render_for_the_office_and_units_are_refused_office_actions(web: W
         assert client.get(path).status_code == 200, path
     page = client.get("/dashboard").get_data(as_text=True)
     assert 'id="dashboard-data"' in page and "build/dashboard.js" in page
+    year = clock.local_today().year
+    target = {"csrf_token": csrf_token(client, "/supervision/targets"), "unit_id": h.unit("anwen"), "year": year, "mfg_7yi": "12",
+              "ind_3yi": "0", "yi_plus": "0", "foreign_capital": "1000", "out_of_province_capital": "0", "mfg_funds": "0"}
+    assert client.post("/supervision/targets", data=target).status_code in (302, 303)
+    plan = client.get(f"/supervision/targets/{h.unit('anwen')}?year={year}").get_data(as_text=True)
+    assert re.search(r"<td>1月</td>\s*<td[^>]*>1 / ", plan) and "83.33 / " in plan and "1.0 /" not in plan  # counts whole, 万元 to the cent
     client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
     auth.login("anwen")
     assert client.get("/import").status_code == 403
