@@ -82,6 +82,14 @@ class ScoreLine:
         return EVENT_LABELS.get(self.event, self.event)
 
     @property
+    def explanation(self) -> str:
+        """Why the line counts, in words: what happened to which project, the rule applied, the points, and the shared credit."""
+        subject = f"“{self.project_name}”" if self.project_name else "本单位"
+        points = format(Decimal(str(self.points)).normalize(), "f")
+        text = f"{subject}{self.event_label}，按计分规则“{self.rule}”计{'+' if self.points > 0 else ''}{points}分"
+        return text + ("；招引单位与落地单位同等计分" if self.shared else "")
+
+    @property
     def key(self) -> tuple[Optional[int], date, str]:
         """What makes lines of one event count as different records of a unit (UnitScore.count)."""
         return self.project_id, self.on, self.rule

@@ -34,14 +34,15 @@ def ranking_xlsx(ranking: list[UnitScore], caption: str, detail_for: Optional[se
     data = xlsx.sheet("排名", RANKING_HEADERS, ranking_cells(ranking), caption)
     wb = load_workbook(io.BytesIO(data))
     ws = wb.create_sheet("得分明细")
-    ws.append(["单位", "日期", "项目", "事件", "规则", "分值", "招引/落地同等计分"])
+    ws.append(["单位", "日期", "项目", "事件", "规则", "分值", "招引/落地同等计分", "说明"])
     for cell in ws[1]:
         cell.font = Font(bold=True)
     for s in ranking:
         if detail_for is not None and s.unit_id not in detail_for:
             continue
         for line in s.lines:
-            ws.append([s.unit_name, line.on.isoformat(), line.project_name, line.event_label, line.rule, line.points, "是" if line.shared else ""])
+            ws.append([s.unit_name, line.on.isoformat(), line.project_name, line.event_label, line.rule, line.points, "是" if line.shared else "",
+                       line.explanation])
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()

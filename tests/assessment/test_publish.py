@@ -1,6 +1,7 @@
 """定稿: a finalised quarter keeps its scores when the office later changes the scoring table."""
 from __future__ import annotations
 
+from html import unescape
 import io
 import re
 import threading
@@ -109,6 +110,7 @@ def test_the_office_finalises_through_the_page_and_every_view_shows_the_frozen_e
         assert next(r[2] for r in sheet.iter_rows(values_only=True) if r[1] == JINPAN) == frozen
         unit = client.get(f"/assessment/units/{h.unit('jinpan')}?year={YEAR}&quarter=1").get_data(as_text=True)
         assert "定稿测试制造项目" in unit and f"{frozen:g}" in unit
+        assert re.search(r"“定稿测试制造项目”\w+，按计分规则“[^”]+”计[+-]?\d", unescape(unit))  # the 说明 column explains each line
         token = csrf_token(client, "/assessment")
         again = client.post("/assessment/publish", data={"csrf_token": token, "year": YEAR, "quarter": 1, "reason": ""})
         assert again.status_code == 422 and "重新定稿须说明原因" in again.get_data(as_text=True)
