@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.workflow import forms, runtime
-from engine.projects import meetings, queries
+from engine.projects import meetings, queries, record
 from engine.platform.errors import AlreadyCompleted, ConcurrentUpdate, DecidedAtMeeting, InvalidInput, NotAllowed
 from engine.platform.models import OrgUnit, Task, User
 from engine.platform.org import can_act
@@ -148,7 +148,8 @@ def task_page(task_id: int) -> ResponseReturnValue:
             if not _may_view(official(s), task):
                 abort(403)
             context = _context(s, task)
-        return render_template("tasks/task.html", values=task.data or {}, errors={}, **context)
+            values = task.data or (record.form_defaults(task.project, context["schema"].get("properties", {})) if task.status == "ready" else {})
+        return render_template("tasks/task.html", values=values, errors={}, **context)
     try:
         with db().session() as s:  # one transaction: complete_task checks status, permission, meeting and form once
             task = s.get(Task, task_id)

@@ -110,6 +110,7 @@ def install() -> None:
         catalog=fact_catalog,
         number_rule=ledger_number_rule,
         form_completed=record.apply_form_fields,
+        label=record.label,
         meeting_exempt=is_major,
     ))
     hooks.register_process(LIFECYCLE, hooks.ProcessHooks(decided=record_tier, ended=close, advanced=follow_stage, terminated=terminated))

@@ -252,8 +252,10 @@ def workflow_facts(project: Project) -> dict[str, Any]:
     }
 
 
-def apply_form_fields(project: Project, data: dict[str, Any]) -> None:
-    """Copy submitted form fields that belong to the ledger onto the project record."""
+def apply_form_fields(project: Project, data: dict[str, Any]) -> dict[str, list[str]]:
+    """Copy submitted form fields that belong to the ledger onto the project record; what changed a value the record
+    already held, by field: [old, new] as shown."""
+    changed: dict[str, list[str]] = {}
     for field in FORM_FIELDS_ON_PROJECT:
         if field not in data or data[field] is None:
             continue
@@ -264,6 +266,38 @@ def apply_form_fields(project: Project, data: dict[str, Any]) -> None:
             value = bool(value)
         else:
             value = Decimal(str(value))
+        _note_change(changed, field, getattr(project, field), value)
         setattr(project, field, value)
     if "needs_land" in data and not data["needs_land"]:
+        _note_change(changed, "land_mu", project.land_mu, Decimal(0))
         project.land_mu = Decimal(0)
+    return changed
+
+
+def _note_change(changed: dict[str, list[str]], field: str, old: Any, new: Any) -> None:
+    """Remember a field's change when the record held a value and the form gives another."""
+    if old is not None and old != new and not (field in MONEY_FIELDS + ("land_mu",) and not old):
+        changed[field] = [_shown(old), _shown(new)]
+
+
+def _shown(value: Any) -> str:
+    """A record value as the change log shows it."""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    return str(value)
+
+
+def form_defaults(project: Project, fields: Iterable[str]) -> dict[str, Any]:
+    """A task form's values taken from the record (the area and fund request given at registration, say), for the
+    fields of the form that the record holds a value for; the official may change them."""
+    values: dict[str, Any] = {}
+    for field in fields:
+        if field not in FORM_FIELDS_ON_PROJECT:
+            continue
+        value = getattr(project, field)
+        if value is None or (isinstance(value, Decimal) and not value):
+            continue
+        values[field] = ("true" if value else "false") if isinstance(value, bool) else _shown(value)
+    return values

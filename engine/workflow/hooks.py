@@ -37,8 +37,10 @@ class Subject:
     """The facts' names and kinds, for the deploy checks (read without a record)."""
     number_rule: Callable[[str], Optional[Number]]
     """The rule of a form field that updates the record, None for a field that does not."""
-    form_completed: Callable[[Project, dict[str, Any]], None]
-    """Copy a completed form's fields that belong to the record onto it."""
+    form_completed: Callable[[Project, dict[str, Any]], dict[str, list[str]]]
+    """Copy a completed form's fields that belong to the record onto it; the values it changed, [old, new] by field."""
+    label: Callable[[str], str]
+    """A record field's name as messages show it."""
     meeting_exempt: Callable[[Project], bool]
     """True when a step decided at a meeting may be completed alone (重大项目随时研判)."""
 

@@ -144,11 +144,14 @@ def complete_task(
     spiff_task = workflow.get_task_from_id(UUID(task.spiff_task_id))
     if spiff_task is None or spiff_task.state != TaskState.READY:
         raise ConcurrentUpdate(f"任务“{task.name}”的流程状态已变化，请刷新后重试")
-    hooks.subject().form_completed(project, data)
+    changed = hooks.subject().form_completed(project, data)
     spiff_task.set_data(**data)
     failure = run_task(spiff_task)
     summary = f"{actor.display_name}办理“{task.name}”" + (f"：{data['decision']}" if "decision" in data else "")
-    log(session, "complete", instance, project, actor, task.bpmn_id, summary, {"task_id": task.id, "data": data})
+    if changed:
+        summary += "；修改项目信息：" + "；".join(f"{hooks.subject().label(field)} {old}→{new}" for field, (old, new) in changed.items())
+    payload: dict[str, Any] = {"task_id": task.id, "data": data, **({"record_changes": changed} if changed else {})}
+    log(session, "complete", instance, project, actor, task.bpmn_id, summary[:300], payload)
     return advance(session, instance, project, workflow, loaded, actor, ready_rows=siblings, failure=failure)
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 import re
 
 from flask.testing import FlaskClient
+from sqlalchemy import select
 from werkzeug.test import TestResponse
 
+from engine.platform.models import Event
 from engine.projects import meetings
 from tests.conftest import FEASIBLE, INTENT, Helper, approval_form
 from tests.webui.conftest import Auth, csrf_token
@@ -94,3 +96,23 @@ def test_opening_a_meeting_without_its_kind_offers_the_kinds_one_may_convene(cli
     assert client.post(meeting_url, data={"csrf_token": token}).status_code == 403
     auth.switch("yanpan")
     assert "提交全部会议结果" in _text(client.get(meeting_url))
+
+
+def test_the_approval_form_is_prefilled_from_the_registration_and_a_change_is_logged(client: FlaskClient, auth: Auth, hw: Helper) -> None:
+    pid = hw.register(by="anwen", name="预填项目", needs_land=True, land_mu=60, fund_request=500)
+    hw.complete(pid, "anwen", INTENT)
+    hw.complete(pid, "fx_gongye", FEASIBLE)
+    task = hw.only_ready(pid)
+    auth.login("anwen")
+    page = _text(client.get(f"/tasks/{task.id}"))
+    assert 'name="land_mu" inputmode="decimal" autocomplete="off" value="60"' in page
+    assert 'name="fund_request" inputmode="decimal" autocomplete="off" value="500"' in page
+    assert 'name="needs_land" value="true" checked' in page and 'name="one_case_support" value="false" checked' in page
+    form = {"csrf_token": csrf_token(client, f"/tasks/{task.id}"), "needs_land": "true", "land_mu": "55", "one_case_support": "false",
+            "fund_request": "500", "summary": "概况", "opinion": "请审议"}
+    assert client.post(f"/tasks/{task.id}", data=form).status_code == 303
+    assert hw.project(pid).land_mu == 55
+    with hw.db.session() as s:
+        event = s.scalars(select(Event).where(Event.project_id == pid, Event.kind == "complete").order_by(Event.id.desc())).first()
+    assert event is not None and event.summary.endswith("；修改项目信息：用地面积 60→55")
+    assert event.payload["record_changes"] == {"land_mu": ["60", "55"]}
