@@ -141,7 +141,8 @@ def meeting_page(meeting_id: int) -> ResponseReturnValue:
         abort(403)
     try:
         with db().session() as s:
-            decided = meetings.record_decisions(s, meeting_id, official(s), _submitted(rows))
+            decided = meetings.record_decisions(s, meeting_id, official(s), _submitted(rows),
+                                                all_deferred_confirmed=request.form.get(meetings.ALL_DEFERRED) == "1")
     except InvalidInput as exc:
         return render_template("meetings/meeting.html", values=request.form, errors=exc.errors, **context), 422
     except EngineError as exc:

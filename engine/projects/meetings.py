@@ -33,6 +33,7 @@ KIND_NAMES = {
 }
 DEFER = "__defer__"
 DEFERRED = "deferred"
+ALL_DEFERRED = "all_deferred"  # the form field that confirms closing a meeting that deferred every project
 HANDLED_ELSEWHERE = "handled_elsewhere"
 MAX_ATTENDEES = 2000
 
@@ -223,12 +224,15 @@ def get(session: Session, meeting_id: int) -> Meeting:
     return meeting
 
 
-def record_decisions(session: Session, meeting_id: int, actor: User, submitted: dict[int, dict[str, Any]]) -> int:
+def record_decisions(session: Session, meeting_id: int, actor: User, submitted: dict[int, dict[str, Any]],
+                     all_deferred_confirmed: bool = False) -> int:
     """Record the meeting's decision for every agenda item and close it, in the caller's one transaction.
 
     `submitted` maps item id to that project's form data (decision, opinion); a decision of
     DEFER leaves the project waiting for the next meeting. Every item is validated before
-    any is completed, so one bad value stores nothing. Returns the number of projects decided.
+    any is completed, so one bad value stores nothing. A meeting that would close having
+    deferred every project it could decide is refused unless `all_deferred_confirmed`.
+    Returns the number of projects decided.
     """
     meeting = get(session, meeting_id)
     if meeting.status != "open":
@@ -260,6 +264,10 @@ def record_decisions(session: Session, meeting_id: int, actor: User, submitted: 
         plan.append((item, task, data))
     if errors:
         raise InvalidInput(errors)
+    deferred = [item for item in items if item.decision == DEFERRED]
+    if not plan and deferred and not all_deferred_confirmed:
+        raise InvalidInput({ALL_DEFERRED: f"本次会议的{len(deferred)}个项目全部暂缓审议：提交后会议结束，不形成任何审议结果，"
+                                          "项目留待下次会议。确认无误请勾选“确认全部暂缓并结束会议”后再提交"})
     for item, task, data in plan:
         runtime.complete_task(session, task.id, actor, data, at_meeting=True)
         item.decision, item.opinion, item.decided_at = str(data.get("decision", "")), str(data.get("opinion", "")), now

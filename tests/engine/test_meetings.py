@@ -162,7 +162,13 @@ def test_meeting_numbers_restart_each_year(h: Helper) -> None:
     december = _open(h, held_on="2026-12-30")
     with h.db.session() as s:
         item = meetings.agenda(s, december)[0].id
-        meetings.record_decisions(s, december, s.merge(h.user("yanpan")), {item: {"decision": meetings.DEFER}})
+    with pytest.raises(InvalidInput) as unconfirmed:  # every project deferred: closing needs a confirmation
+        with h.db.session() as s:
+            meetings.record_decisions(s, december, s.merge(h.user("yanpan")), {item: {"decision": meetings.DEFER}})
+    assert "全部暂缓审议" in unconfirmed.value.errors[meetings.ALL_DEFERRED]
+    with h.db.session() as s:
+        assert s.get_one(meetings.Meeting, december).status == "open"
+        meetings.record_decisions(s, december, s.merge(h.user("yanpan")), {item: {"decision": meetings.DEFER}}, all_deferred_confirmed=True)
     january = _open(h, held_on="2027-01-15")
     with h.db.session() as s:
         numbers = [(m.held_on, m.number) for m in (s.get(meetings.Meeting, december), s.get(meetings.Meeting, january))]

@@ -116,3 +116,17 @@ def test_the_approval_form_is_prefilled_from_the_registration_and_a_change_is_lo
         event = s.scalars(select(Event).where(Event.project_id == pid, Event.kind == "complete").order_by(Event.id.desc())).first()
     assert event is not None and event.summary.endswith("；修改项目信息：用地面积 60→55")
     assert event.payload["record_changes"] == {"land_mu": ["60", "55"]}
+
+
+def test_a_meeting_that_defers_every_project_closes_only_when_confirmed(client: FlaskClient, auth: Auth, hw: Helper) -> None:
+    _waiting(hw, "暂缓项目")
+    auth.login("yanpan")
+    token = csrf_token(client, "/meetings/new?kind=assessment")
+    opened = client.post("/meetings/new", data={"kind": "assessment", "held_on": "2026-11-20", "attendees": "县委副书记", "csrf_token": token})
+    url = opened.headers["Location"]
+    item = re.search(r'name="(item-\d+)-decision"', _text(client.get(url))).group(1)
+    form = {"csrf_token": csrf_token(client, url), f"{item}-decision": "__defer__", f"{item}-opinion": "材料不全"}
+    warned = client.post(url, data=form)
+    assert warned.status_code == 422 and "全部暂缓审议" in _text(warned) and 'name="all_deferred" value="1"' in _text(warned)
+    assert "进行中" in _text(client.get("/meetings"))
+    assert client.post(url, data={**form, "all_deferred": "1"}).status_code == 303
