@@ -1,40 +1,23 @@
-"""Runs DMN decisions through SpiffWorkflow's real DMN engine: test cases and impact previews.
+"""Runs DMN decisions on plain inputs: test cases and impact previews.
 
-Each decision is called from a one-task harness process (start → business rule task → end),
-parsed with the same FEEL-aware parser and run with the same sandboxed script engine as the
-lifecycle, so a case passes here exactly when the deployed process would decide the same.
+The decisions are read and evaluated by the same code a business rule task calls
+(engine.workflow.decide), so a case passes here exactly when the deployed process would
+decide the same. A case's expected outputs name output columns of its decision (compared
+with what the process data would hold) or decisions of the file by name or id (compared
+with their DMN result: a value, a context or a list).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Optional
-from xml.sax.saxutils import escape
 
-from SpiffWorkflow.bpmn import BpmnWorkflow
-from SpiffWorkflow.exceptions import SpiffWorkflowException
-from SpiffWorkflow.util.task import TaskState
-
-from engine.workflow.parser import new_parser, parse_xml
-from engine.workflow.sandbox import SCRIPT_ENGINE
-
-_HARNESS_PROCESS = """
-  <bpmn:process id="{pid}" isExecutable="true">
-    <bpmn:startEvent id="{pid}_start"><bpmn:outgoing>{pid}_f1</bpmn:outgoing></bpmn:startEvent>
-    <bpmn:businessRuleTask id="{pid}_decide">
-      <bpmn:extensionElements><spiffworkflow:calledDecisionId>{decision}</spiffworkflow:calledDecisionId></bpmn:extensionElements>
-      <bpmn:incoming>{pid}_f1</bpmn:incoming><bpmn:outgoing>{pid}_f2</bpmn:outgoing>
-    </bpmn:businessRuleTask>
-    <bpmn:endEvent id="{pid}_end"><bpmn:incoming>{pid}_f2</bpmn:incoming></bpmn:endEvent>
-    <bpmn:sequenceFlow id="{pid}_f1" sourceRef="{pid}_start" targetRef="{pid}_decide" />
-    <bpmn:sequenceFlow id="{pid}_f2" sourceRef="{pid}_decide" targetRef="{pid}_end" />
-  </bpmn:process>"""
-_HARNESS = """<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="decision_harness" targetNamespace="http://zhikong/harness">{processes}
-</bpmn:definitions>"""
+from engine.workflow.decide import DecisionFailed, Graph, agrees, storable
+from engine.workflow.drg import Decision, read_file
+from engine.workflow.parser import XmlRefused, parse_xml
 
 
 class DecisionError(Exception):
-    """Evaluating a decision failed (for example a comparison between a number and a string)."""
+    """Evaluating a decision failed (for example a UNIQUE table with two matching rules)."""
 
 
 @dataclass
@@ -50,66 +33,79 @@ class CaseResult:
 
     @property
     def passed(self) -> bool:
-        """True when every expected output was produced exactly."""
-        return self.actual is not None and all(self.actual.get(k) == v for k, v in self.expected.items())
+        """True when every expected output was produced."""
+        return self.actual is not None and all(k in self.actual and agrees(v, self.actual[k]) for k, v in self.expected.items())
 
 
 class DecisionRunner:
-    """Every decision of a set of DMN files, ready to evaluate on plain input dictionaries."""
+    """Every decision of a set of DMN files, ready to evaluate on plain input dictionaries.
+
+    A file that cannot be read contributes the decisions that can; the checks before deploy
+    report the rest, so building a runner never fails.
+    """
 
     def __init__(self, dmn_files: dict[str, str]) -> None:
-        parser = new_parser()
+        decisions: list[Decision] = []
         for name, text in sorted(dmn_files.items()):
-            root = parse_xml(text, name)
-            parser.add_dmn_xml(root, filename=name)
-        decision_ids = sorted(parser.dmn_parsers)
-        self._process_of = {decision: f"decide_{index}" for index, decision in enumerate(decision_ids)}
-        processes = "".join(
-            _HARNESS_PROCESS.format(pid=pid, decision=escape(decision)) for decision, pid in self._process_of.items()
-        )
-        if processes:
-            parser.add_bpmn_xml(parse_xml(_HARNESS.format(processes=processes), "harness.bpmn"), filename="harness.bpmn")
-        self._specs = {decision: parser.get_spec(pid) for decision, pid in self._process_of.items()}
-        self._inputs = {
-            decision: [i.expression or i.label for i in parser.dmn_parsers[decision].decision.decisionTables[0].inputs]
-            for decision in decision_ids
-        }
-        self._outputs = {
-            decision: [o.name or o.label for o in parser.dmn_parsers[decision].decision.decisionTables[0].outputs]
-            for decision in decision_ids
-        }
+            try:
+                root = parse_xml(text, name)
+            except XmlRefused:
+                continue
+            found, _problems = read_file(root, name)
+            decisions += found
+        self.graph = Graph(decisions)
 
     @property
     def decisions(self) -> list[str]:
         """Ids of the decisions this runner can evaluate."""
-        return sorted(self._specs)
+        return sorted(self.graph.decisions)
 
     def inputs_of(self, decision_id: str) -> list[str]:
-        """The input expressions (variable names) a decision reads."""
-        return list(self._inputs[decision_id])
+        """The names a decision reads from the data: its table's input expressions or its required inputs."""
+        decision = self.graph.decisions[decision_id]
+        if decision.table is not None:
+            return [column.expression for column in decision.table.inputs]
+        return list(decision.required_inputs)
 
     def run(self, decision_id: str, inputs: dict[str, Any]) -> dict[str, Any]:
-        """The decision's output for `inputs`; raises DecisionError when evaluation fails."""
-        workflow = BpmnWorkflow(self._specs[decision_id], script_engine=SCRIPT_ENGINE)
-        start = workflow.get_tasks(state=TaskState.READY)[0]
-        start.data.update(inputs)
+        """What a business rule task calling the decision writes into process data; raises DecisionError when evaluation fails."""
         try:
-            workflow.do_engine_steps()
-        except SpiffWorkflowException as exc:
-            notes = "；".join(getattr(exc, "notes", []) or [])
-            raise DecisionError(f"{exc}{'；' + notes if notes else ''}") from exc
-        decided = workflow.get_tasks(spec_name=f"{self._process_of[decision_id]}_decide")[0]
-        return {key: decided.data.get(key) for key in self._outputs[decision_id]}
+            value = self.graph.evaluate(decision_id, inputs)
+        except DecisionFailed as exc:
+            raise DecisionError(str(exc)) from exc
+        return self.graph.as_data(decision_id, value)
+
+    def results(self, decision_id: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        """The process-data view of the decision, plus the DMN result of it and each decision it required, by name and id."""
+        try:
+            evaluated = self.graph.evaluate_all(decision_id, inputs)
+        except DecisionFailed as exc:
+            raise DecisionError(str(exc)) from exc
+        found = self.graph.as_data(decision_id, evaluated[decision_id])
+        for other, value in evaluated.items():
+            decision = self.graph.decisions[other]
+            found[decision.id] = found[decision.name] = storable(value)
+        return found
+
+
+def case_decision(runner: DecisionRunner, file: str, declared: Any) -> Optional[str]:
+    """The decision a cases file tests: the one it names, else the file's only decision, else the one no other requires."""
+    of_file = [d for d in runner.graph.decisions.values() if d.filename == file]
+    if isinstance(declared, str) and declared:
+        return next((d.id for d in of_file if declared in (d.id, d.name)), None)
+    required = {r for d in of_file for r in d.required_decisions}
+    tops = [d.id for d in of_file if d.id not in required]
+    return tops[0] if len(tops) == 1 else None
 
 
 def run_cases(runner: DecisionRunner, decision_id: str, cases: list[dict[str, Any]]) -> list[CaseResult]:
-    """Evaluate each case through the DMN engine and compare with its expected outputs."""
+    """Evaluate each case and compare with its expected outputs."""
     results = []
     for number, case in enumerate(cases, start=1):
         inputs, expected = dict(case["inputs"]), dict(case["expected"])
         try:
-            output = runner.run(decision_id, inputs)
-            actual = {key: output.get(key) for key in expected}
+            output = runner.results(decision_id, inputs)
+            actual = {key: output[key] for key in expected if key in output}
             results.append(CaseResult(number, str(case.get("name", "")), inputs, expected, actual))
         except DecisionError as exc:
             results.append(CaseResult(number, str(case.get("name", "")), inputs, expected, None, str(exc)))

@@ -1,8 +1,10 @@
-"""Static checks of DMN decision tables before deploy: types, variables, empty cells, overlaps.
+"""Static checks of DMN files before deploy: what the engine can run, types, variables, empty cells, overlaps.
 
-Every problem names the file, the element (input column, cell or rule id) and what to fix,
-in Chinese. SpiffWorkflow runs every hit policy but COLLECT as "first match" and never
-detects overlapping UNIQUE rules; these checks close that gap exactly, with value sets.
+Every problem names the file, the element (decision, input column, cell or rule id) and
+what to fix, in Chinese. What the engine cannot run at all (a cycle of requirements, a
+missing requirement, an unsupported kind of decision logic) comes from reading the file
+(engine.workflow.drg); the table checks add what would silently never match, and UNIQUE
+and ANY tables are checked for overlapping rules exactly, with value sets.
 """
 from __future__ import annotations
 
@@ -15,7 +17,9 @@ from typing import Any, Optional
 
 from lxml import etree
 
+from engine.workflow.drg import DmnProblem, namespace, read_file
 from engine.workflow.feel import KIND_LABELS, Compare, FeelError, Literal, UnaryTests, check_kinds, parse_literal, parse_unary_tests
+from engine.workflow.feel_expr import compile_expression, is_name
 from engine.workflow.valueset import Domain, ValueSet
 
 DMN_NS = "https://www.omg.org/spec/DMN/20191111/MODEL/"
@@ -29,15 +33,6 @@ TYPE_KINDS = {
     "boolean": "boolean",
     "date": "date",
 }
-UNSUPPORTED_TYPES = {"dateTime", "date and time", "time", "dayTimeDuration", "yearMonthDuration", "duration"}
-FIRST_MATCH_POLICIES = {"UNIQUE", "FIRST", "ANY"}
-REFUSED_POLICIES = {
-    "PRIORITY": "按优先级（PRIORITY）",
-    "RULE ORDER": "按规则顺序输出多个结果（RULE ORDER）",
-    "OUTPUT ORDER": "按输出顺序输出多个结果（OUTPUT ORDER）",
-}
-
-
 @dataclass(frozen=True)
 class Variable:
     """A process variable a decision may read: its kind (number, string …), allowed values, origin."""
@@ -79,6 +74,8 @@ class DecisionInfo:
     hit_policy: str
     inputs: list[Column] = field(default_factory=list)
     outputs: dict[str, Optional[str]] = field(default_factory=dict)
+    required: list[str] = field(default_factory=list)
+    required_inputs: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -87,11 +84,6 @@ class DmnReport:
 
     problems: list[dict[str, str]] = field(default_factory=list)
     decisions: list[DecisionInfo] = field(default_factory=list)
-
-
-def _ns(root: etree._Element) -> dict[str, str]:
-    namespace = root.nsmap.get(None) or root.nsmap.get("dmn") or DMN_NS
-    return {"dmn": namespace}
 
 
 def _text(element: Optional[etree._Element], ns: dict[str, str]) -> Optional[str]:
@@ -105,29 +97,47 @@ def check_dmn(root: etree._Element, file: str, variables: Optional[dict[str, Var
     """Check every decision of a parsed DMN document; input names against `variables` when given.
 
     A decision no process in the bundle calls (a standalone rule table) gets `variables=None`:
-    its inputs come from elsewhere, so only its own types and cells are checked.
+    its inputs come from elsewhere, so only its own types and cells are checked. Names of the
+    file's input data and decisions are known variables too (a decision reads what it requires).
     """
     report = DmnReport()
-    ns = _ns(root)
-    decisions = root.findall("dmn:decision", ns)
-    if not decisions:
-        report.problems.append(_problem(file, root.get("id", ""), "DMN 文件中没有决策（decision）"))
-    if len(decisions) > 1:
-        ids = "、".join(d.get("id", "") for d in decisions)
-        report.problems.append(
-            _problem(file, decisions[1].get("id", ""), f"一个 DMN 文件只能包含一个决策，本文件有 {len(decisions)} 个（{ids}），请拆分为多个文件")
-        )
-    for decision in decisions[:1]:
-        tables = decision.findall("dmn:decisionTable", ns)
-        if len(tables) != 1:
-            report.problems.append(
-                _problem(file, decision.get("id", ""), "决策必须且只能包含一个决策表（decisionTable），不支持文字表达式等其他形式")
-            )
-            continue
-        info = DecisionInfo(decision.get("id", ""), decision.get("name", "") or decision.get("id", ""), file, "")
-        report.problems += _check_table(tables[0], ns, file, variables, info)
-        report.decisions.append(info)
+    ns = namespace(root)
+    readable, read_problems = read_file(root, file)
+    by_id = {d.id: d for d in readable}
+    if variables is not None:
+        variables = dict(variables)
+        for data in root.findall("dmn:inputData", ns):
+            name = data.get("name") or data.get("id") or ""
+            variables.setdefault(name, Variable(name, None, None, "DMN 输入数据"))
+        for decision in readable:
+            variables.setdefault(decision.name, Variable(decision.name, None, None, f"决策 {decision.id} 的结果"))
+    table_problems: dict[str, list[dict[str, str]]] = {}
+    for element in root.findall("dmn:decision", ns):
+        decision_id = element.get("id") or ""
+        table = element.find("dmn:decisionTable", ns)
+        read = by_id.get(decision_id)
+        info = DecisionInfo(decision_id, element.get("name") or decision_id, file, "")
+        if table is not None:
+            table_problems[decision_id] = _check_table(table, ns, file, variables, info)
+        elif read is not None:
+            info.hit_policy = "LITERAL"
+            info.outputs[read.name] = None
+        if read is not None:
+            info.required = list(read.required_decisions)
+            info.required_inputs = list(read.required_inputs)
+        if read is not None or (table is not None and decision_id):
+            report.decisions.append(info)
+    for problem in read_problems:
+        if not table_problems.get(problem.element) and not _in_table(problem, table_problems):
+            report.problems.append(_problem(problem.file or file, problem.element, problem.message))
+    for found in table_problems.values():
+        report.problems += found
     return report
+
+
+def _in_table(problem: DmnProblem, table_problems: dict[str, list[dict[str, str]]]) -> bool:
+    """A reading problem inside a table (a cell, a column) that the table checks already reported in their own words."""
+    return any(p["element"] == problem.element for found in table_problems.values() for p in found)
 
 
 def _problem(file: str, element: str, message: str) -> dict[str, str]:
@@ -139,17 +149,7 @@ def _check_table(
 ) -> list[dict[str, str]]:
     problems: list[dict[str, str]] = []
     policy = (table.get("hitPolicy") or "UNIQUE").upper()
-    info.hit_policy = policy
-    if policy in REFUSED_POLICIES:
-        problems.append(
-            _problem(file, table.get("id", ""), f"命中策略{REFUSED_POLICIES[policy]}不受流程引擎支持（引擎只取第一条命中规则），请改用 UNIQUE、FIRST、ANY 或 COLLECT")
-        )
-    elif policy not in FIRST_MATCH_POLICIES | {"COLLECT"}:
-        problems.append(_problem(file, table.get("id", ""), f"未知的命中策略“{policy}”，请使用 UNIQUE、FIRST、ANY 或 COLLECT"))
-    if table.get("aggregation"):
-        problems.append(
-            _problem(file, table.get("id", ""), f"COLLECT 的汇总方式“{table.get('aggregation')}”不受流程引擎支持（引擎返回全部结果的列表），请去掉汇总")
-        )
+    info.hit_policy = policy + (f" {table.get('aggregation', '').upper()}" if table.get("aggregation") else "")
     inputs = table.findall("dmn:input", ns)
     outputs = table.findall("dmn:output", ns)
     if not outputs:
@@ -162,15 +162,9 @@ def _check_table(
     info.inputs = columns
     output_kinds: list[tuple[str, Optional[str]]] = []
     for element in outputs:
-        name = element.get("name") or ""
+        name = element.get("name") or ("" if len(outputs) > 1 else info.name)
         label = element.get("label") or name or element.get("id") or ""
-        if not name.isidentifier() or keyword.iskeyword(name):
-            problems.append(
-                _problem(file, element.get("id", ""), f"输出列“{label}”的名称（name）“{name}”不是有效的变量名，决策结果无法写入流程数据；请填写如 tier 的英文变量名")
-            )
-        kind, problem = _kind_of(element.get("typeRef"), f"输出列“{label}”")
-        if problem:
-            problems.append(_problem(file, element.get("id", ""), problem))
+        kind = _kind_of(element.get("typeRef"))
         info.outputs[name] = kind
         output_kinds.append((label, kind))
     rules = []
@@ -184,14 +178,9 @@ def _check_table(
     return problems
 
 
-def _kind_of(type_ref: Optional[str], what: str) -> tuple[Optional[str], Optional[str]]:
-    if not type_ref or type_ref == "Any":
-        return None, None
-    if type_ref in TYPE_KINDS:
-        return TYPE_KINDS[type_ref], None
-    if type_ref in UNSUPPORTED_TYPES:
-        return None, f"{what}的类型 {type_ref} 暂不受支持，请改用 number、string、boolean 或 date"
-    return None, f"{what}的类型“{type_ref}”无法识别，请改用 number、string、boolean 或 date"
+def _kind_of(type_ref: Optional[str]) -> Optional[str]:
+    """The kind the table checks know a typeRef as; other types (date and time, durations, item definitions) are left to the engine."""
+    return TYPE_KINDS.get(type_ref or "")
 
 
 def _column(
@@ -203,17 +192,11 @@ def _column(
     expression_el = element.find("dmn:inputExpression", ns)
     expression = (_text(expression_el, ns) or "").strip()
     type_ref = expression_el.get("typeRef") if expression_el is not None else None
-    kind, problem = _kind_of(type_ref, f"输入列“{label}”")
-    if problem:
-        problems.append(_problem(file, column_id, problem))
+    kind = _kind_of(type_ref)
     variable = variables.get(expression) if variables is not None else None
     if not expression:
         problems.append(_problem(file, column_id, f"输入列“{label}”没有输入表达式，请填写要判断的流程变量名（如 land_mu）"))
-    elif variables is not None and (not expression.isidentifier() or keyword.iskeyword(expression)):
-        problems.append(
-            _problem(file, column_id, f"输入列“{label}”的表达式“{expression}”不是变量名；输入表达式只能是一个流程变量名（如 land_mu）")
-        )
-    elif variables is not None and variable is None:
+    elif variables is not None and variable is None and is_name(expression) and (expression.isidentifier() and not keyword.iskeyword(expression)):
         close = difflib.get_close_matches(expression, list(variables), n=1)
         hint = f"，是否应为 {close[0]}？" if close else f"。可用变量：{'、'.join(sorted(variables))}"
         problems.append(
@@ -285,7 +268,7 @@ def _check_rule(
             check_kinds(tests, column.kind)
             _check_allowed(tests, column)
             values = tests.value_set()
-            if column.domain.is_empty(values):
+            if _empty(column.domain, values):
                 raise FeelError(f"“{text}”在该列的取值范围内没有任何值（如区间下限大于上限），此单元格永远不会匹配")
         except FeelError as exc:
             problems.append(_problem(file, entry.get("id", "") or rule_id, f"{where}的“{column.label}”列：{exc}"))
@@ -293,16 +276,37 @@ def _check_rule(
         cells.append(values)
     outputs: list[Any] = []
     for entry, (label, kind) in zip(out_entries, output_kinds):
+        text = _text(entry, ns)
         try:
-            literal = parse_literal(_text(entry, ns))
+            literal = parse_literal(text)
             _check_output_kind(literal, kind)
         except FeelError as exc:
+            if (text or "").strip() and _is_expression(text or ""):
+                outputs.append(("expression", (text or "").strip()))
+                continue
             problems.append(_problem(file, entry.get("id", "") or rule_id, f"{where}的输出“{label}”：{exc}"))
             continue
         outputs.append(literal.value)
     if problems:
         return None, problems
     return CheckedRule(rule_id, row, cells, tuple(outputs)), []
+
+
+def _is_expression(text: str) -> bool:
+    """An output cell that is a FEEL expression rather than a literal (computed when the rule matches)."""
+    try:
+        compile_expression(text)
+    except FeelError:
+        return False
+    return not text.strip().startswith(('"', "date(")) and not text.strip().lstrip("-").replace(".", "", 1).isdigit()
+
+
+def _empty(domain: Domain, values: ValueSet) -> bool:
+    """True when a cell matches nothing in its column; literals of another kind than an untyped column's are left to run time."""
+    try:
+        return domain.is_empty(values)
+    except TypeError:
+        return False
 
 
 def _check_allowed(tests: UnaryTests, column: Column) -> None:
@@ -342,7 +346,10 @@ def _overlaps(rules: list[CheckedRule], columns: list[Column], policy: str, file
             continue
         witness = []
         for column, a, b in zip(columns, first.cells, second.cells):
-            found, value = column.domain.sample(a.intersect(b))
+            try:
+                found, value = column.domain.sample(a.intersect(b))
+            except TypeError:  # values of different kinds in an untyped column never meet
+                found = False
             if not found:
                 break
             witness.append(f"{column.label}={_show(value)}")

@@ -1,4 +1,4 @@
-"""Safe parsing of BPMN/DMN bundles: no DTDs or entities, FEEL cells translated, sandbox applied."""
+"""Safe parsing of BPMN/DMN bundles: no DTDs or entities, every decision of a DMN file read and compiled for the sandbox."""
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -7,11 +7,10 @@ from typing import Any
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
-from SpiffWorkflow.dmn.parser.DMNParser import DMNParser
-from SpiffWorkflow.dmn.specs.model import InputEntry
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
-from engine.workflow.feel import FeelError, literal_to_python, unary_test_to_python
+from engine.workflow.decide import DecisionEngine, Graph
+from engine.workflow.drg import read_file
 from engine.workflow.sandbox.bounded import bounded_parser_classes
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
@@ -54,26 +53,6 @@ def parsed_files(files: dict[str, str], suffixes: str | tuple[str, ...]) -> Iter
         yield name, text, root
 
 
-class FeelDMNParser(DMNParser):
-    """DMN parser that turns FEEL unary tests and literal outputs into sandboxed Python."""
-
-    def _parse_input_output_element(self, decision_table: Any, element: etree._Element, cls: type, idx: int) -> Any:
-        entry = super()._parse_input_output_element(decision_table, element, cls, idx)
-        try:
-            if cls is InputEntry:
-                entry.lhs = [unary_test_to_python(entry.text)]
-            elif entry.text:
-                entry.text = literal_to_python(entry.text)
-        except FeelError as exc:
-            column = entry.input.label if cls is InputEntry else entry.output.label
-            rule = element.getparent()
-            rule_id = rule.get("id") if rule is not None else None
-            raise ValidationException(
-                f"规则 {rule_id} 的“{column}”列：{exc}", node=element, file_name=self.filename
-            ) from exc
-        return entry
-
-
 class ZhikongParser(SpiffBpmnParser):
     """Spiff BPMN parser with the FEEL-aware DMN parser plugged in and multi-instance collections bounded."""
 
@@ -82,7 +61,7 @@ class ZhikongParser(SpiffBpmnParser):
     )
 
     def add_dmn_xml(self, node: etree._Element, filename: str | None = None) -> None:
-        """Same as BpmnDmnParser.add_dmn_xml but builds a FeelDMNParser."""
+        """Read every decision of a DMN file (schema-validated when its DMN version is known); refusals name the decision."""
         namespaces = self.namespaces.copy()
         namespaces.update(node.nsmap)
         if None in namespaces:
@@ -90,9 +69,23 @@ class ZhikongParser(SpiffBpmnParser):
         schema = self.dmn_schemas.get(namespaces.get("dmn"))
         if self.validator and schema is not None:
             BpmnValidator(schema).validate(node, filename)
-        dmn_parser = FeelDMNParser(self, node, namespaces, filename=filename)
-        self.dmn_parsers[dmn_parser.bpmn_id] = dmn_parser
-        self.dmn_parsers_by_name[dmn_parser.get_name()] = dmn_parser
+        decisions, problems = read_file(node, filename or "")
+        if problems:
+            raise ValidationException(problems[0].message, file_name=filename, id=problems[0].element)
+        for decision in decisions:
+            self.dmn_parsers[decision.id] = decision
+            self.dmn_parsers_by_name[decision.name] = decision
+        self.graph: Graph | None = None
+
+    def get_engine(self, decision_ref: str, node: Any) -> DecisionEngine:
+        """The engine a business rule task calls: any decision of the bundle, with the decisions it requires."""
+        if decision_ref not in self.dmn_parsers:
+            known = "、".join(sorted(self.dmn_parsers)) or "（无）"
+            raise ValidationException(f"业务规则任务引用的决策“{decision_ref}”不存在（已有决策：{known}）", node=node, file_name="")
+        graph = getattr(self, "graph", None)
+        if graph is None:
+            graph = self.graph = Graph(list(self.dmn_parsers.values()))
+        return DecisionEngine(graph, decision_ref)
 
 
 

@@ -16,7 +16,7 @@ from lxml import etree
 
 from engine.workflow import hooks
 from engine.workflow.dmn_check import DecisionInfo, Variable, check_dmn
-from engine.workflow.decision_cases import DecisionRunner, run_cases
+from engine.workflow.decision_cases import DecisionRunner, case_decision, run_cases
 from engine.platform import permissions
 from engine.platform.errors import DefinitionInvalid, SandboxViolation
 from engine.workflow.forms import Schema, schema_problems
@@ -95,7 +95,6 @@ def check_bundle(files: dict[str, str], process_id: str, scopes: tuple[str, ...]
         called |= {(e.text or "").strip() for e in root.iter(f"{{{SPIFF_NS}}}calledDecisionId")}
     variables = catalog(forms, bpmn_roots)
     for name, root in dmn_roots.items():
-        result.problems += _check_bpmn_expressions(name, root)
         decision_ids = {d.get("id") for d in root.iter(etree.Element) if _local(d) == "decision"}
         report = check_dmn(root, name, variables if decision_ids & called else None)
         result.problems += report.problems
@@ -297,29 +296,51 @@ def _check_case_files(
         if dmn_name not in files:
             found.append(problem(name, "", f"用例文件没有对应的决策文件 {dmn_name}"))
             continue
-        info = next((d for d in decisions.values() if d.file == dmn_name), None)
-        if info is None:
+        of_file = [d for d in decisions.values() if d.file == dmn_name]
+        if not of_file:
             continue
         if not isinstance(content, dict) or not isinstance(content.get("cases"), list):
             found.append(problem(name, "", "用例文件应为 {\"decision\": 决策id, \"cases\": [{\"name\", \"inputs\", \"expected\"}]}"))
             continue
-        if content.get("decision", info.id) != info.id:
-            found.append(problem(name, "", f"用例文件声明的决策“{content.get('decision')}”与 {dmn_name} 中的决策“{info.id}”不一致"))
-        needed = {c.variable for c in info.inputs}
-        for index, case in enumerate(content["cases"], start=1):
-            label = f"用例{index}“{case.get('name', '')}”" if isinstance(case, dict) else f"用例{index}"
-            if not isinstance(case, dict) or not isinstance(case.get("inputs"), dict) or not isinstance(case.get("expected"), dict):
-                found.append(problem(name, str(index), f"{label}应包含 inputs（输入）和 expected（期望输出）两个对象"))
-                continue
-            missing = sorted(needed - set(case["inputs"]))
-            extra = sorted(set(case["inputs"]) - needed)
-            unknown_outputs = sorted(set(case["expected"]) - set(info.outputs))
-            if missing:
-                found.append(problem(name, str(index), f"{label}缺少输入：{'、'.join(missing)}"))
-            if extra:
-                found.append(problem(name, str(index), f"{label}的输入 {'、'.join(extra)} 不是决策 {info.id} 的输入列变量"))
-            if unknown_outputs:
-                found.append(problem(name, str(index), f"{label}的期望输出 {'、'.join(unknown_outputs)} 不是决策 {info.id} 的输出列"))
+        info = _case_info(content.get("decision"), of_file)
+        if info is None:
+            ids = "、".join(d.id for d in of_file)
+            found.append(problem(name, "", f"用例文件声明的决策“{content.get('decision') or '（未填写）'}”不在 {dmn_name} 中（其中的决策：{ids}），文件有多个决策时请用 decision 指明"))
+            continue
+        found += _check_case_list(name, content["cases"], info, of_file)
+    return found
+
+
+def _case_info(declared: Any, of_file: list[DecisionInfo]) -> Optional[DecisionInfo]:
+    """The decision a cases file tests: the one it names (id or name), the only one, or the one no other requires."""
+    if isinstance(declared, str) and declared:
+        return next((d for d in of_file if declared in (d.id, d.name)), None)
+    required = {r for d in of_file for r in d.required}
+    tops = [d for d in of_file if d.id not in required]
+    return tops[0] if len(tops) == 1 else None
+
+
+def _check_case_list(name: str, cases: list[Any], info: DecisionInfo, of_file: list[DecisionInfo]) -> list[dict[str, str]]:
+    """Each case has inputs and expected outputs; inputs are what the decisions read, outputs are outputs or decisions."""
+    found = []
+    plain = all(c.variable.isidentifier() for d in of_file for c in d.inputs) and not any(d.required_inputs for d in of_file)
+    needed = {c.variable for c in info.inputs}
+    readable = {c.variable for d in of_file for c in d.inputs} | {n for d in of_file for n in d.required_inputs}
+    results = set(info.outputs) | {d.id for d in of_file} | {d.name for d in of_file}
+    for index, case in enumerate(cases, start=1):
+        label = f"用例{index}“{case.get('name', '')}”" if isinstance(case, dict) else f"用例{index}"
+        if not isinstance(case, dict) or not isinstance(case.get("inputs"), dict) or not isinstance(case.get("expected"), dict):
+            found.append(problem(name, str(index), f"{label}应包含 inputs（输入）和 expected（期望输出）两个对象"))
+            continue
+        missing = sorted(needed - set(case["inputs"])) if plain else []
+        extra = sorted(set(case["inputs"]) - readable) if plain else []
+        unknown_outputs = sorted(set(case["expected"]) - results)
+        if missing:
+            found.append(problem(name, str(index), f"{label}缺少输入：{'、'.join(missing)}（缺少的输入按 null 计算，请明确写出 null）"))
+        if extra:
+            found.append(problem(name, str(index), f"{label}的输入 {'、'.join(extra)} 不是决策 {info.id} 的输入列变量"))
+        if unknown_outputs:
+            found.append(problem(name, str(index), f"{label}的期望输出 {'、'.join(unknown_outputs)} 不是决策 {info.id} 的输出列，也不是本文件中的决策"))
     return found
 
 
@@ -331,10 +352,10 @@ def check_cases(files: dict[str, str], checked: BundleCheck) -> list[dict[str, s
     found = []
     for name, content in sorted(checked.cases.items()):
         dmn_name = name.removesuffix(CASES_SUFFIX) + ".dmn"
-        info = next((d for d in checked.decisions.values() if d.file == dmn_name), None)
-        if info is None:
+        decision_id = case_decision(runner, dmn_name, content.get("decision"))
+        if decision_id is None:
             continue
-        for result in run_cases(runner, info.id, content["cases"]):
+        for result in run_cases(runner, decision_id, content["cases"]):
             if result.passed:
                 continue
             shown_inputs = "，".join(f"{k}={_show(v)}" for k, v in result.inputs.items())
@@ -347,7 +368,7 @@ def check_cases(files: dict[str, str], checked: BundleCheck) -> list[dict[str, s
                 problem(
                     name,
                     str(result.number),
-                    f"决策 {info.id} 的用例{result.number}“{result.name}”未通过：输入 {shown_inputs}；期望 {expected}，实际 {actual}",
+                    f"决策 {decision_id} 的用例{result.number}“{result.name}”未通过：输入 {shown_inputs}；期望 {expected}，实际 {actual}",
                 )
             )
     return found
@@ -355,5 +376,5 @@ def check_cases(files: dict[str, str], checked: BundleCheck) -> list[dict[str, s
 
 def _show(value: Any) -> str:
     if value is None:
-        return "（无结果）"
-    return json.dumps(value, ensure_ascii=False)
+        return "null"
+    return json.dumps(value, ensure_ascii=False, default=str)

@@ -76,7 +76,7 @@ HOSTILE = [
     ("typo'd input name", DMN, replace("<text>land_mu</text>", "<text>land_mus</text>"), DMN, "input_land_mu", "是否应为 land_mu"),
     ("value outside the column's values", DMN, replace('<text>"industrial"</text>', '<text>"工业"</text>'), DMN, "rule_2_in_4", "\"工业\" 不是该列的可选值"),
     ("column type against its variable", DMN, replace('typeRef="number"', 'typeRef="string"'), DMN, "input_land_mu", "变量 land_mu（项目台账字段）是数字"),
-    ("PRIORITY hit policy", DMN, replace('hitPolicy="UNIQUE"', 'hitPolicy="PRIORITY"'), DMN, "approval_tier_table", "不受流程引擎支持"),
+    ("unknown hit policy", DMN, replace('hitPolicy="UNIQUE"', 'hitPolicy="SOMETIMES"'), DMN, "approval_tier_table", "命中策略“SOMETIMES”无法识别"),
     ("unsupported date and time", DMN, replace("<text>&lt;= 30</text>", '<text>&lt; date and time("2024-01-01T00:00:00")</text>'), DMN, "rule_2_in_5", "暂不支持日期时间"),
     ("empty output", DMN, replace('<text>"T1"</text>', "<text></text>"), DMN, "rule_1_out", "输出单元格为空"),
     ("output of the wrong type", DMN, replace('<text>"T1"</text>', "<text>1</text>"), DMN, "rule_1_out", "与输出列的字符串类型不符"),

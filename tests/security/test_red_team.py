@@ -529,7 +529,7 @@ class Bomb:
 BOMBS = [
     Bomb("decision-overlap-check-quadratic", lambda: _overlapping_literals(1000), H.TIER_DMN, 1.5, 1000, ""),
     Bomb("lanes-yaml-alias-bomb", lambda: _alias_bomb(8), "lanes.yaml", 1.0, 500, ""),
-    Bomb("standalone-decision-input-at-deploy", _standalone_decision_cases, "assessment_scoring.cases.json", 1.5, 1000, ""),
+    Bomb("standalone-decision-input-at-deploy", _standalone_decision_cases, H.SCORING_DMN, 1.5, 1000, ""),
 ]
 
 

@@ -16,15 +16,18 @@ from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 
 from engine.platform.errors import LimitExceeded, SandboxViolation
 from engine.workflow.sandbox import guards
+from engine.workflow.sandbox.feel_lib import FEEL_FUNCTIONS
 from engine.workflow.sandbox.limits import Limits, active
-from engine.workflow.sandbox.policy import check_tree
+from engine.workflow.sandbox.policy import ALLOWED_FUNCTIONS, check_tree
 from engine.workflow.sandbox.rewrite import guarded
 from engine.workflow.sandbox.timers import check_timer_value
 
 BUILTINS: dict[str, Any] = {**guards.SAFE_CALLABLES, **guards.GUARDS, "True": True, "False": False, "None": None}
+FEEL_BUILTINS: dict[str, Any] = {**guards.GUARDS, **FEEL_FUNCTIONS, "True": True, "False": False, "None": None}
+FEEL_CALLABLE = frozenset(FEEL_FUNCTIONS)
 
 
-def check_source(source: str, mode: str, limits: Limits | None = None) -> ast.AST:
+def check_source(source: str, mode: str, limits: Limits | None = None, functions: frozenset[str] = ALLOWED_FUNCTIONS) -> ast.AST:
     """Parse `source` and refuse anything not on the allow-list (raises SandboxViolation naming the construct)."""
     limits = limits or active()
     if not isinstance(source, str):
@@ -38,7 +41,7 @@ def check_source(source: str, mode: str, limits: Limits | None = None) -> ast.AS
     except (RecursionError, MemoryError, ValueError) as exc:
         raise SandboxViolation(f"表达式无法解析（嵌套过深或含非法字符）：{source[:200]!r}") from exc
     try:
-        check_tree(tree, mode, limits)
+        check_tree(tree, mode, limits, functions)
     except SandboxViolation as exc:
         raise SandboxViolation(f"{exc.message}：{source[:200]!r}") from None
     return tree
@@ -48,7 +51,12 @@ CACHED_SOURCE_CHARS = 4096
 
 
 def compile_checked(source: str, mode: str) -> CodeType:
-    """Check and compile the guarded tree; texts up to 4 KB are cached, so the cache cannot grow past a few hundred MB."""
+    """Check and compile the guarded tree; texts up to 4 KB are cached, so the cache cannot grow past a few hundred MB.
+
+    Mode "feel" is Python compiled from FEEL, which may call the FEEL library and nothing else.
+    """
+    if mode == "feel":
+        return compile_feel(source)
     if isinstance(source, str) and len(source) <= CACHED_SOURCE_CHARS:
         return _compile_cached(source, mode)
     return _compile(source, mode)
@@ -62,6 +70,38 @@ def _compile_cached(source: str, mode: str) -> CodeType:
 def _compile(source: str, mode: str) -> CodeType:
     tree = guarded(check_source(source, mode))  # parsed in "eval" or "exec" mode: an Expression or a Module
     return compile(cast(ast.Expression | ast.Module, tree), "<string>", mode)
+
+
+def compile_feel(source: str) -> CodeType:
+    """Check and compile Python compiled from FEEL: the same allow-list and guards, calling only the FEEL library."""
+    if isinstance(source, str) and len(source) <= CACHED_SOURCE_CHARS:
+        return _compile_feel_cached(source)
+    return _compile_feel(source)
+
+
+@lru_cache(maxsize=8192)
+def _compile_feel_cached(source: str) -> CodeType:
+    return _compile_feel(source)
+
+
+def _compile_feel(source: str) -> CodeType:
+    tree = guarded(check_source(source, "eval", functions=FEEL_CALLABLE))
+    return compile(cast(ast.Expression, tree), "<feel>", "eval")
+
+
+def run_feel(code: CodeType, names: dict[str, Any]) -> Any:
+    """Evaluate compiled FEEL or a compiled DMN cell over `names`; the caller holds the budget (see `decision_budget`)."""
+    scope: dict[str, Any] = {"__builtins__": FEEL_BUILTINS}
+    scope.update(names)
+    return eval(code, scope)  # noqa: S307 - allow-listed, guarded tree
+
+
+@contextmanager
+def decision_budget() -> Iterator[None]:
+    """One decision's evaluation, required decisions included, within the script deadline and the sandbox's ceilings."""
+    limits = active()
+    with guards.budget(limits.script_seconds, "决策", limits), bounded_stack("决策"):
+        yield
 
 
 def result_checked(value: Any, limits: Limits) -> Any:

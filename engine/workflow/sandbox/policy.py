@@ -117,8 +117,11 @@ def check_format_spec(node: ast.FormattedValue) -> None:
         raise SandboxViolation(f"f-string 的格式说明“{text}”不被允许（宽度与精度最多 {MAX_FORMAT_WIDTH} 位数字）")
 
 
-def check_tree(tree: ast.AST, mode: str, limits: Limits) -> None:
-    """Walk the syntax tree: every node kind, name and attribute must be on the allow-list; all refusals are named together."""
+def check_tree(tree: ast.AST, mode: str, limits: Limits, functions: frozenset[str] = ALLOWED_FUNCTIONS) -> None:
+    """Walk the syntax tree: every node kind, name and attribute must be on the allow-list; all refusals are named together.
+
+    `functions` are the names that may be called: the allowed builtins, or for compiled FEEL the FEEL library.
+    """
     allowed = SCRIPT_NODES if mode == "exec" else EXPRESSION_NODES
     found: list[str] = []
     stack: list[tuple[ast.AST, int]] = [(tree, 0)]
@@ -132,7 +135,7 @@ def check_tree(tree: ast.AST, mode: str, limits: Limits) -> None:
             found.append(f"{'表达式' if mode == 'eval' else '脚本'}中不允许使用 {label}")
         else:
             try:
-                _check_node(node)
+                _check_node(node, functions)
             except SandboxViolation as exc:
                 found.append(exc.message)
         stack.extend((child, depth + 1) for child in reversed(list(ast.iter_child_nodes(node))))
@@ -149,7 +152,7 @@ def merged(messages: list[str]) -> str:
     return "；".join("、".join(heads) + (f"（{hint}" if hint else "") for hint, heads in groups.items())
 
 
-def _check_node(node: ast.AST) -> None:
+def _check_node(node: ast.AST, functions: frozenset[str]) -> None:
     if isinstance(node, ast.Name):
         check_name(node.id)
     elif isinstance(node, ast.Attribute):
@@ -157,7 +160,7 @@ def _check_node(node: ast.AST) -> None:
             raise SandboxViolation(f"不允许给属性 .{node.attr} 赋值")
         check_attribute(node.attr)
     elif isinstance(node, ast.Call):
-        _check_callee(node.func)
+        _check_callee(node.func, functions)
     elif isinstance(node, ast.keyword) and node.arg is not None:
         check_name(node.arg)
     elif isinstance(node, ast.comprehension) and node.is_async:
@@ -170,14 +173,14 @@ def _check_node(node: ast.AST) -> None:
         raise SandboxViolation("增量赋值只能用于变量或 变量[常量或变量]")
 
 
-def _check_callee(func: ast.expr) -> None:
+def _check_callee(func: ast.expr, functions: frozenset[str]) -> None:
     """Only the allow-listed functions by name, or a method of a value."""
     if isinstance(func, ast.Attribute):
         return
-    if isinstance(func, ast.Name) and normalized(func.id) in ALLOWED_FUNCTIONS:
+    if isinstance(func, ast.Name) and normalized(func.id) in functions:
         return
     shown = func.id if isinstance(func, ast.Name) else ast.unparse(func)[:60]
-    raise SandboxViolation(f"不允许使用 {shown}（可调用的函数只有：{'、'.join(sorted(ALLOWED_FUNCTIONS))}）")
+    raise SandboxViolation(f"不允许使用 {shown}（可调用的函数只有：{'、'.join(sorted(functions))}）")
 
 
 def _simple_target(target: ast.expr) -> bool:

@@ -113,7 +113,14 @@ def _event_sources(definition: Any) -> Iterator[Source]:
 
 
 def decision_sources(engine: Any) -> list[Source]:
-    """Input expressions, input entries and output entries of a decision table."""
+    """Input expressions, input entries and output entries of a decision table in Python.
+
+    A decision read from DMN by this engine (it carries its `graph`) gives the Python its
+    FEEL was compiled to, every decision of the graph included, in mode "feel".
+    """
+    graph = getattr(engine, "graph", None)
+    if graph is not None:
+        return [Source(code, "feel", label) for code, label in graph.sources()]
     table = engine.decision_table
     found = [Source(i.expression, "eval", f"决策输入“{i.label or i.id}”的表达式") for i in table.inputs if i.expression]
     for rule in table.rules:
