@@ -19,10 +19,10 @@ from SpiffWorkflow.dmn.specs.model import DecisionTable, Input, InputEntry, Outp
 from SpiffWorkflow.dmn.specs.model import Rule as SpiffRule
 
 from engine.platform.errors import LimitExceeded, SandboxViolation
-from engine.workflow.drg import MULTI_HIT, Decision, Table
+from engine.workflow.drg import MULTI_HIT, Decision, Knowledge, Table
 from engine.workflow.feel_expr import is_name
 from engine.workflow.sandbox import compile_feel, decision_budget, run_feel
-from engine.workflow.sandbox.feel_lib import Range, Scope, Test, YearsMonths, duration_iso, eq, number
+from engine.workflow.sandbox.feel_lib import FeelFunction, Range, Scope, Test, YearsMonths, duration_iso, eq, number
 
 NULLISH = (TypeError, ValueError, ArithmeticError, KeyError, IndexError, AttributeError)
 
@@ -72,6 +72,7 @@ class Graph:
             if decision.literal is not None:
                 found.append((decision.literal, f"决策{decision.label}的文字表达式"))
             table = decision.table
+            found += [(k.body, f"业务知识模型“{k.name}”的表达式") for k in decision.knowledge]
             if table is None:
                 continue
             found += [(c.code, f"决策输入“{c.label}”的表达式") for c in table.inputs]
@@ -106,6 +107,8 @@ class Graph:
         for other in decision.required_decisions:
             if other in self.decisions:
                 required[self.decisions[other].name] = self._evaluate(other, base, results, path + [decision_id])
+        for model in decision.knowledge:
+            required[model.name] = self._function(model, base)
         scope = Scope(required, base) if required else base
         if decision.literal is not None:
             value = _nullable(lambda: run_feel(self._literals[decision_id], {"ctx": scope}))
@@ -113,6 +116,16 @@ class Graph:
             value = self._table(decision, scope)
         results[decision_id] = value
         return value
+
+    def _function(self, model: Knowledge, base: Scope) -> FeelFunction:
+        """A business knowledge model as a FEEL function: its parameters bound to the arguments, evaluated in the sandbox."""
+        code = compile_feel(model.body)
+
+        def call(args: list[Any]) -> Any:
+            bound = {name: args[i] if i < len(args) else None for i, name in enumerate(model.parameters)}
+            return _nullable(lambda: run_feel(code, {"ctx": Scope(bound, base)}))
+
+        return FeelFunction(model.name, call)
 
     def _table(self, decision: Decision, scope: Scope) -> Any:
         compiled = self._tables[decision.id]

@@ -89,13 +89,13 @@ class DecisionRunner:
 
 
 def case_decision(runner: DecisionRunner, file: str, declared: Any) -> Optional[str]:
-    """The decision a cases file tests: the one it names, else the file's only decision, else the one no other requires."""
+    """The decision a cases file tests: the one it names, else the first decision of the file that no other requires."""
     of_file = [d for d in runner.graph.decisions.values() if d.filename == file]
     if isinstance(declared, str) and declared:
         return next((d.id for d in of_file if declared in (d.id, d.name)), None)
     required = {r for d in of_file for r in d.required_decisions}
-    tops = [d.id for d in of_file if d.id not in required]
-    return tops[0] if len(tops) == 1 else None
+    tops = [d.id for d in of_file if d.id not in required] or [d.id for d in of_file]
+    return tops[0] if tops else None
 
 
 def run_cases(runner: DecisionRunner, decision_id: str, cases: list[dict[str, Any]]) -> list[CaseResult]:
@@ -105,6 +105,10 @@ def run_cases(runner: DecisionRunner, decision_id: str, cases: list[dict[str, An
         inputs, expected = dict(case["inputs"]), dict(case["expected"])
         try:
             output = runner.results(decision_id, inputs)
+            for key in expected:
+                other = runner.graph.by_name.get(key) or runner.graph.decisions.get(key)
+                if key not in output and other is not None:
+                    output.update(runner.results(other.id, inputs))
             actual = {key: output[key] for key in expected if key in output}
             results.append(CaseResult(number, str(case.get("name", "")), inputs, expected, actual))
         except DecisionError as exc:

@@ -90,6 +90,16 @@ class Table:
 
 
 @dataclass
+class Knowledge:
+    """A business knowledge model: a function of its parameters whose body is a FEEL literal expression."""
+
+    id: str
+    name: str
+    parameters: list[str]
+    body: str
+
+
+@dataclass
 class Decision:
     """One decision: a table or a literal expression, what it requires and where it was read from."""
 
@@ -101,6 +111,7 @@ class Decision:
     literal_text: str = ""
     required_decisions: list[str] = field(default_factory=list)
     required_inputs: list[str] = field(default_factory=list)
+    knowledge: list[Knowledge] = field(default_factory=list)
 
     @property
     def label(self) -> str:
@@ -134,6 +145,14 @@ def read_file(root: etree._Element, filename: str) -> tuple[list[Decision], list
     decisions: list[Decision] = []
     problems: list[DmnProblem] = []
     input_names = {d.get("id", ""): d.get("name") or d.get("id") or "" for d in root.findall("dmn:inputData", ns)}
+    knowledge: dict[str, Knowledge] = {}
+    for model in root.findall("dmn:businessKnowledgeModel", ns):
+        try:
+            found = _knowledge(model, filename, ns)
+        except DmnProblem as problem:
+            problems.append(problem)
+            continue
+        knowledge[found.id] = found
     elements = root.findall("dmn:decision", ns)
     if not elements:
         problems.append(DmnProblem(filename, root.get("id", ""), "DMN 文件中没有决策（decision）"))
@@ -155,8 +174,12 @@ def read_file(root: etree._Element, filename: str) -> tuple[list[Decision], list
                 if given not in input_names:
                     problems.append(DmnProblem(filename, decision_id, f"决策{decision.label}依赖的输入数据“{given}”不在本文件中，请补上该输入数据或删除这条依赖"))
                 decision.required_inputs.append(input_names.get(given, given))
-        if element.find("dmn:knowledgeRequirement", ns) is not None:
-            problems.append(DmnProblem(filename, decision_id, f"决策{decision.label}引用了业务知识模型（knowledgeRequirement），本系统暂不支持；请把其逻辑直接写进决策"))
+        for requirement in element.findall("dmn:knowledgeRequirement", ns):
+            wanted = _href(requirement.find("dmn:requiredKnowledge", ns))
+            if wanted not in knowledge:
+                problems.append(DmnProblem(filename, decision_id, f"决策{decision.label}引用的业务知识模型“{wanted}”不在本文件中或无法执行"))
+            else:
+                decision.knowledge.append(knowledge[wanted])
         try:
             _read_logic(element, decision, ns)
         except DmnProblem as problem:
@@ -168,6 +191,22 @@ def read_file(root: etree._Element, filename: str) -> tuple[list[Decision], list
         decisions.append(decision)
     problems += [DmnProblem(filename, ids[0], message) for ids, message in cycles(decisions)]
     return decisions, problems
+
+
+def _knowledge(model: etree._Element, filename: str, ns: dict[str, str]) -> Knowledge:
+    """A businessKnowledgeModel whose encapsulated logic is a FEEL literal expression."""
+    model_id = model.get("id") or ""
+    name = model.get("name") or model_id
+    logic = model.find("dmn:encapsulatedLogic", ns)
+    body = logic.find("dmn:literalExpression", ns) if logic is not None else None
+    text = (_text(body, ns) or "").strip()
+    if logic is None or body is None or not text:
+        raise DmnProblem(filename, model_id, f"业务知识模型“{name}”的逻辑不是 FEEL 文字表达式，本系统暂不支持")
+    parameters = [p.get("name") or "" for p in logic.findall("dmn:formalParameter", ns)]
+    try:
+        return Knowledge(model_id, name, parameters, compile_expression(text))
+    except FeelError as exc:
+        raise DmnProblem(filename, model_id, f"业务知识模型“{name}”的表达式无法执行：{exc}") from exc
 
 
 def _read_logic(element: etree._Element, decision: Decision, ns: dict[str, str]) -> None:

@@ -329,6 +329,10 @@ class _Compiler:
             if value in KEYWORDS:
                 raise self.fail(f"此处不应出现“{value}”")
             name = self.name_text()
+            if name == "function" and self.at("("):
+                raise self.fail("暂不支持在表达式中定义函数（function），请改用业务知识模型")
+            if self.at("("):
+                return self.user_invocation(name)
             return Node(f"feel_name({self.ctx}, {_py_string(name)})")
         if kind == "end":
             raise self.fail("表达式不完整")
@@ -381,6 +385,18 @@ class _Compiler:
             return Node(f"feel_not({positional[0]})", "test")
         kind = "test" if function in ("contains", "starts with", "ends with", "matches", "list contains", "is defined") else "value"
         return Node(f"feel_call({_py_string(function)}, [{', '.join(positional)}], {{{', '.join(named)}}})", kind)
+
+    def user_invocation(self, name: str) -> Node:
+        """A call of a business knowledge model (or a function bound in the data) by name, positional arguments."""
+        self.expect("(")
+        arguments: list[str] = []
+        while not self.at(")"):
+            arguments.append(self.expression().src)
+            if not self.at(","):
+                break
+            self.take()
+        self.expect(")")
+        return Node(f"feel_invoke({self.ctx}, {_py_string(name)}, [{', '.join(arguments)}])")
 
     def parenthesised(self) -> Node:
         self.take()

@@ -312,12 +312,12 @@ def _check_case_files(
 
 
 def _case_info(declared: Any, of_file: list[DecisionInfo]) -> Optional[DecisionInfo]:
-    """The decision a cases file tests: the one it names (id or name), the only one, or the one no other requires."""
+    """The decision a cases file tests: the one it names (id or name), else the first that no other decision requires."""
     if isinstance(declared, str) and declared:
         return next((d for d in of_file if declared in (d.id, d.name)), None)
     required = {r for d in of_file for r in d.required}
-    tops = [d for d in of_file if d.id not in required]
-    return tops[0] if len(tops) == 1 else None
+    tops = [d for d in of_file if d.id not in required] or of_file
+    return tops[0] if tops else None
 
 
 def _check_case_list(name: str, cases: list[Any], info: DecisionInfo, of_file: list[DecisionInfo]) -> list[dict[str, str]]:

@@ -41,22 +41,22 @@ class D:
     inputs: list[str] = field(default_factory=list)
 
 
-def _table(table: Table) -> str:
+def _table(table: Table, prefix: str) -> str:
     attrs = f' hitPolicy="{table.policy}"' + (f' aggregation="{table.aggregation}"' if table.aggregation else "")
-    attrs += f' id="{table.table_id}"' if table.table_id else ""
+    attrs += f' id="{prefix}{table.table_id}"' if table.table_id else ""
     out = [f"    <decisionTable{attrs}>"]
     for i, expression in enumerate(table.inputs):
-        out.append(f'      <input id="in{i}" label={quoteattr(expression)}><inputExpression id="ie{i}"><text>{escape(expression)}</text></inputExpression></input>')
+        out.append(f'      <input id="{prefix}in{i}" label={quoteattr(expression)}><inputExpression id="{prefix}ie{i}"><text>{escape(expression)}</text></inputExpression></input>')
     for i, column in enumerate(table.outputs):
         name = f" name={quoteattr(column.name)}" if column.name is not None else ""
         type_ref = f' typeRef="{column.type_ref}"' if column.type_ref else ""
         inner = f"<outputValues><text>{escape(column.values)}</text></outputValues>" if column.values else ""
         inner += f"<defaultOutputEntry><text>{escape(column.default)}</text></defaultOutputEntry>" if column.default else ""
-        out.append(f'      <output id="out{i}"{name}{type_ref}>{inner}</output>')
+        out.append(f'      <output id="{prefix}out{i}"{name}{type_ref}>{inner}</output>')
     for r, (cells, outputs) in enumerate(table.rules, start=1):
-        out.append(f'      <rule id="r{r}">')
-        out += [f'        <inputEntry id="r{r}i{i}"><text>{escape(c)}</text></inputEntry>' for i, c in enumerate(cells)]
-        out += [f'        <outputEntry id="r{r}o{i}"><text>{escape(c)}</text></outputEntry>' for i, c in enumerate(outputs)]
+        out.append(f'      <rule id="{prefix}r{r}">')
+        out += [f'        <inputEntry id="{prefix}r{r}i{i}"><text>{escape(c)}</text></inputEntry>' for i, c in enumerate(cells)]
+        out += [f'        <outputEntry id="{prefix}r{r}o{i}"><text>{escape(c)}</text></outputEntry>' for i, c in enumerate(outputs)]
         out.append("      </rule>")
     out.append("    </decisionTable>")
     return "\n".join(out)
@@ -70,7 +70,7 @@ def dmn(*decisions: D, input_data: tuple[str, ...] = ()) -> str:
         body += [f'    <informationRequirement id="{d.id}_req_{r}"><requiredDecision href="#{r}"/></informationRequirement>' for r in d.requires]
         body += [f'    <informationRequirement id="{d.id}_inp_{i}"><requiredInput href="#input_{i}"/></informationRequirement>' for i in d.inputs]
         if isinstance(d.logic, Table):
-            body.append(_table(d.logic))
+            body.append(_table(d.logic, "" if len(decisions) == 1 else f"{d.id}_"))
         else:
             body.append(f'    <literalExpression id="{d.id}_lx"><text>{escape(d.logic)}</text></literalExpression>')
         body.append("  </decision>")

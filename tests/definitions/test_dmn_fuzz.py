@@ -37,6 +37,7 @@ UNUSUAL: list[tuple[str, str]] = [
     ("empty literal expression", dmn(D("d", ""))),
     ("garbage literal expression", dmn(D("d", "1 + + ) ("))),
     ("unknown function", dmn(D("d", "launch missiles(1)"))),
+    ("instance of", dmn(D("d", "1 instance of number"))),
     ("cycle of two", dmn(D("a", "b + 1", "a", requires=["b"]), D("b", "a + 1", "b", requires=["a"]))),
     ("self requirement", dmn(D("a", "1", "a", requires=["a"]))),
     ("missing required decision", dmn(D("a", "1", "a", requires=["nowhere"]))),
@@ -110,11 +111,11 @@ REFUSALS: list[tuple[str, Callable[[str], bool]]] = [
     ("self requirement", lambda m: "循环依赖" in m),
     ("missing required decision", lambda m: "nowhere" in m and "“a”" in m),
     ("context logic", lambda m: "上下文（context）" in m and "“d”" in m),
-    ("business knowledge model", lambda m: "业务知识模型" in m),
+    ("business knowledge model", lambda m: "业务知识模型“bkm”" in m),
     ("unknown hit policy", lambda m: "SOMETIMES" in m),
     ("aggregation over two outputs", lambda m: "只能有一个输出列" in m),
     ("decision without id", lambda m: "没有 id" in m),
-    ("unknown function", lambda m: "launch missiles" in m),
+    ("instance of", lambda m: "instance of" in m and "“d”" in m),
 ]
 
 

@@ -317,3 +317,54 @@ def test_feel_literal_expressions(expression: str, data: dict[str, Any], expecte
         assert Decimal(str(actual)) == expected
     else:
         assert actual == expected
+
+
+def test_business_knowledge_models_are_invoked_as_functions() -> None:
+    text = dmn(D("pay", "PMT(Loan.amount, Loan.rate, Loan.term) + fee", "Payment", inputs=["Loan", "fee"]), input_data=("Loan", "fee"))
+    text = text.replace('<decision id="pay" name="Payment">', '<decision id="pay" name="Payment"><knowledgeRequirement><requiredKnowledge href="#b_PMT"/></knowledgeRequirement>')
+    text = text.replace("</definitions>", '<businessKnowledgeModel id="b_PMT" name="PMT"><encapsulatedLogic><formalParameter name="p"/>'
+                        '<formalParameter name="r"/><formalParameter name="n"/><literalExpression><text>(p*r/12)/(1-(1+r/12)**-n)</text>'
+                        "</literalExpression></encapsulatedLogic></businessKnowledgeModel></definitions>")
+    value = evaluate(text, "pay", Loan={"amount": 600000, "rate": 0.0375, "term": 360}, fee=100)
+    assert abs(Decimal(str(value)) - Decimal("2878.69354943277")) < Decimal("1e-6")
+
+
+BPMN_HARNESS = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="h" targetNamespace="http://zhikong/test">
+  <bpmn:process id="p" isExecutable="true">
+    <bpmn:startEvent id="s"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:businessRuleTask id="t"><bpmn:extensionElements><spiffworkflow:calledDecisionId>tier</spiffworkflow:calledDecisionId>{props}</bpmn:extensionElements>
+      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:businessRuleTask>
+    <bpmn:endEvent id="e"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="t" /><bpmn:sequenceFlow id="f2" sourceRef="t" targetRef="e" />
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+@pytest.mark.parametrize("props,expected", [
+    ("", {"tier": "T2"}),
+    ('<spiffworkflow:properties><spiffworkflow:property name="resultVariable" value="tier_result"/></spiffworkflow:properties>', {"tier_result": "T2"}),
+])
+def test_a_business_rule_task_runs_a_required_decision_chain(props: str, expected: dict[str, Any]) -> None:
+    from SpiffWorkflow.bpmn import BpmnWorkflow
+
+    from engine.workflow.parser import new_parser, parse_xml
+    from engine.workflow.sandbox import SCRIPT_ENGINE
+
+    parser = new_parser()
+    parser.add_dmn_xml(parse_xml(chain(), "t.dmn"), filename="t.dmn")
+    parser.add_bpmn_xml(parse_xml(BPMN_HARNESS.format(props=props), "h.bpmn"), filename="h.bpmn")
+    workflow = BpmnWorkflow(parser.get_spec("p"), script_engine=SCRIPT_ENGINE)
+    workflow.get_tasks()[0].data.update({"area": 40, "category": "industrial"})
+    workflow.do_engine_steps()
+    assert workflow.is_completed()
+    data = workflow.last_task.data
+    assert {k: data.get(k) for k in expected} == expected
+
+
+def test_a_cases_file_may_expect_any_decision_of_the_file_by_name() -> None:
+    from engine.workflow.decision_cases import run_cases
+
+    runner = DecisionRunner({"t.dmn": chain()})
+    results = run_cases(runner, "tier", [{"name": "一", "inputs": {"area": 40, "category": "x"}, "expected": {"Tier": "T3", "Land Class": "large", "tier": "T3"}}])
+    assert results[0].passed, results[0]

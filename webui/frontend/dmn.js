@@ -9,12 +9,36 @@ import "dmn-js/dist/assets/dmn-js-literal-expression.css";
 import "dmn-js/dist/assets/dmn-font/css/dmn-embedded.css";
 import { translateModule } from "./definitions/translate.js";
 
-// Opens a DMN in its decision table; `onChange` fires on every edit.
+// A bar above the editor with one button per view: the decision requirements diagram and each decision.
+function viewBar(container, modeler) {
+  const bar = document.createElement("div");
+  bar.className = "zk-dmn-views";
+  container.parentNode.insertBefore(bar, container);
+  const draw = () => {
+    bar.replaceChildren();
+    const active = modeler.getActiveView();
+    modeler.getViews().forEach((view) => {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "btn btn-sm" + (active && active.element === view.element ? " btn-primary" : "");
+      button.textContent = view.type === "drd" ? "决策需求图（DRD）" : (view.element.name || view.element.id);
+      button.addEventListener("click", () => modeler.open(view));
+      bar.appendChild(button);
+    });
+  };
+  modeler.on("views.changed", draw);
+  draw();
+}
+
+// Opens a DMN in its decision table (its requirements diagram when it holds several decisions); `onChange` fires on every edit.
 async function createDmnEditor(container, name, xml, onChange) {
   const modeler = new DmnModeler({ container, common: { additionalModules: [translateModule] } });
   await modeler.importXML(xml);
-  const table = modeler.getViews().find((v) => v.type === "decisionTable");
-  if (table) await modeler.open(table);
+  const views = modeler.getViews();
+  const decisions = views.filter((v) => v.type !== "drd");
+  const first = decisions.length > 1 ? views.find((v) => v.type === "drd") : decisions[0];
+  if (first) await modeler.open(first);
+  viewBar(container, modeler);
   const watched = new Set();
   const watch = () => {
     const viewer = modeler.getActiveViewer();

@@ -502,6 +502,23 @@ def feel_every(values: list[Any]) -> Optional[bool]:
     return conjunction(values or [True])
 
 
+class FeelFunction:
+    """A function FEEL may invoke by name (a business knowledge model); `call` runs its compiled body in the sandbox."""
+
+    __slots__ = ("name", "call")
+
+    def __init__(self, name: str, call: Callable[[list[Any]], Any]) -> None:
+        self.name, self.call = name, call
+
+
+@feel
+def feel_invoke(scope: Scope, name: str, args: list[Any]) -> Any:
+    """Invoke the function bound to `name` (a business knowledge model); null when nothing callable is bound."""
+    guards.current().tick()
+    function = scope.lookup(name)
+    return function.call(args) if isinstance(function, FeelFunction) else None
+
+
 @feel
 def feel_call(name: str, args: list[Any], named: dict[str, Any]) -> Any:
     """Call a built-in function of the DMN 1.3 FEEL library with positional or named arguments."""

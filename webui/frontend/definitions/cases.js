@@ -1,5 +1,6 @@
 // Table editor for a decision's test cases file (*.cases.json): one row per case,
-// one column per input and expected output; values are JSON (true, 20.5, "industrial").
+// one column per input and expected output; values are JSON (true, 20.5, "industrial", lists
+// [1, 2] and contexts {"Status": "Approved"}), an expected column names an output or a decision.
 
 function parseValue(text) {
   const trimmed = text.trim();
@@ -23,7 +24,8 @@ export function createCasesEditor(container, name, text, onChange) {
   container.innerHTML = "";
   const intro = document.createElement("p");
   intro.className = "muted";
-  intro.textContent = `决策 ${doc.decision || ""} 的测试用例：每次校验和部署都按决策表逐条运行，任何一条不通过都不能部署。`;
+  intro.textContent = `决策 ${doc.decision || ""} 的测试用例：每次校验和部署都按决策表逐条运行，任何一条不通过都不能部署。` +
+    "取值用 JSON 书写：数字 20.5、文本 industrial、列表 [1, 2]、上下文 {\"Status\": \"Approved\"}、空为 null；期望列可以是输出列名，也可以是本文件中任一决策的名称（其结果可为值、上下文或列表）。";
   const table = document.createElement("table");
   table.className = "list cases-table";
   const head = document.createElement("thead");

@@ -1,6 +1,7 @@
 // Properties-panel group "招引智控" for what the engine reads: a user task's lane (its role),
 // form (formJsonSchemaFilename), due duration (dueIn) and ledger stage (stage), the decision
-// a business rule task calls (calledDecisionId) and gateway flow conditions.
+// a business rule task calls (calledDecisionId), the variable its result goes into (resultVariable)
+// and gateway flow conditions.
 import { SelectEntry, TextAreaEntry, TextFieldEntry, isSelectEntryEdited, isTextAreaEntryEdited, isTextFieldEntryEdited } from "@bpmn-io/properties-panel";
 import { h } from "@bpmn-io/properties-panel/preact";
 import { useService } from "bpmn-js-properties-panel";
@@ -125,6 +126,19 @@ function makeComponents(config) {
     });
   }
 
+  function ResultEntry({ element, id }) {
+    const modeling = useService("modeling");
+    const bpmnFactory = useService("bpmnFactory");
+    const debounce = useService("debounceInput");
+    return h(TextFieldEntry, {
+      element, id, debounce, label: "决策结果写入变量（resultVariable）",
+      description: "留空：按输出列名称写入流程数据；填写变量名（如 tier_result）：整个决策结果（值、上下文或列表）写入该变量",
+      getValue: () => getSpiffProperty(element, "resultVariable"),
+      setValue: (v) => setSpiffProperty(element, "resultVariable", (v || "").trim(), modeling, bpmnFactory),
+      validate: (v) => (!v || /^[A-Za-z_][A-Za-z0-9_]*$/.test(v.trim()) ? null : "请填写英文变量名，如 tier_result"),
+    });
+  }
+
   function LaneEntry({ element, id }) {
     const modeling = useService("modeling");
     const registry = useService("elementRegistry");
@@ -170,7 +184,7 @@ function makeComponents(config) {
     });
   }
 
-  return { FormEntry, DueEntry, StageEntry, DecisionEntry, ConditionEntry, LaneEntry };
+  return { FormEntry, DueEntry, StageEntry, DecisionEntry, ResultEntry, ConditionEntry, LaneEntry };
 }
 
 function entriesFor(element, c) {
@@ -183,7 +197,10 @@ function entriesFor(element, c) {
     ];
   }
   if (is(element, "bpmn:BusinessRuleTask")) {
-    return [{ id: "zk-decision", element, component: c.DecisionEntry, isEdited: isSelectEntryEdited }];
+    return [
+      { id: "zk-decision", element, component: c.DecisionEntry, isEdited: isSelectEntryEdited },
+      { id: "zk-result", element, component: c.ResultEntry, isEdited: isTextFieldEntryEdited },
+    ];
   }
   if (is(element, "bpmn:SequenceFlow")) {
     const source = getBusinessObject(element).get("sourceRef");
