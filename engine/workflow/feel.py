@@ -1,6 +1,6 @@
 """FEEL unary tests and literals, as dmn-js writes them, parsed into a small syntax tree.
 
-The tree is turned into sandboxed Python for SpiffWorkflow's DMN engine (the input value is
+The tree is turned into sandboxed Python for the decision engine, engine.workflow.decide (the input value is
 the name `dmninputexpr`) and into the exact set of values a cell matches (for type checks,
 empty cells and overlapping UNIQUE rules). Supported, per the DMN 1.3 simple unary tests and
 dmn-js's simple-mode editors: `-` or empty, literals (numbers, "strings", true, false, null,
