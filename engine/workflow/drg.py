@@ -114,6 +114,11 @@ class Decision:
     knowledge: list[Knowledge] = field(default_factory=list)
 
     @property
+    def functions(self) -> frozenset[str]:
+        """Names of the business knowledge models the decision may invoke."""
+        return frozenset(k.name for k in self.knowledge)
+
+    @property
     def label(self) -> str:
         """“名称”（id）, as messages name a decision."""
         return f"“{self.name}”（{self.id}）" if self.name and self.name != self.id else f"“{self.id}”"
@@ -229,7 +234,7 @@ def _read_logic(element: etree._Element, decision: Decision, ns: dict[str, str])
             raise DmnProblem(file, decision.id, f"决策{decision.label}的文字表达式为空，请填写 FEEL 表达式")
         decision.literal_text = text
         try:
-            decision.literal = compile_expression(text)
+            decision.literal = compile_expression(text, decision.functions)
         except FeelError as exc:
             raise DmnProblem(file, decision.id, f"决策{decision.label}的文字表达式无法执行：{exc}") from exc
     else:
@@ -255,7 +260,7 @@ def read_table(element: etree._Element, decision: Decision, ns: dict[str, str]) 
         if not expression:
             raise DmnProblem(file, column.get("id") or table_id, f"{where}的输入列“{label}”没有输入表达式")
         try:
-            code = compile_expression(expression)
+            code = compile_expression(expression, decision.functions)
         except FeelError as exc:
             raise DmnProblem(file, column.get("id") or table_id, f"{where}的输入列“{label}”的表达式无法执行：{exc}") from exc
         table.inputs.append(Column(column.get("id") or f"{table_id}_input_{index}", label, expression, code))
@@ -271,12 +276,12 @@ def read_table(element: etree._Element, decision: Decision, ns: dict[str, str]) 
         result.priorities = _priorities(output, ns, where, label)
         default = _text(output.find("dmn:defaultOutputEntry", ns), ns)
         if default is not None and default.strip():
-            result.default = _output_code(default, file, result.id, f"{where}的输出列“{label}”的默认值")
+            result.default = _output_code(default, file, result.id, f"{where}的输出列“{label}”的默认值", decision.functions)
         table.outputs.append(result)
     if aggregation and len(table.outputs) > 1:
         raise DmnProblem(file, table_id, f"{where}使用 COLLECT {aggregation} 汇总，只能有一个输出列（现有 {len(table.outputs)} 个）")
     for row, rule in enumerate(element.findall("dmn:rule", ns), start=1):
-        table.rules.append(_read_rule(rule, row, table, file, where, ns))
+        table.rules.append(_read_rule(rule, row, table, decision, ns))
     return table
 
 
@@ -291,7 +296,8 @@ def _priorities(output: etree._Element, ns: dict[str, str], where: str, label: s
         raise DmnProblem("", output.get("id") or "", f"{where}的输出列“{label}”的可选值无法识别：{exc}") from exc
 
 
-def _read_rule(rule: etree._Element, row: int, table: Table, file: str, where: str, ns: dict[str, str]) -> Rule:
+def _read_rule(rule: etree._Element, row: int, table: Table, decision: Decision, ns: dict[str, str]) -> Rule:
+    file, where = decision.filename, f"决策{decision.label}"
     rule_id = rule.get("id") or f"第{row}行"
     entries, out_entries = rule.findall("dmn:inputEntry", ns), rule.findall("dmn:outputEntry", ns)
     if len(entries) != len(table.inputs) or len(out_entries) != len(table.outputs):
@@ -306,14 +312,15 @@ def _read_rule(rule: etree._Element, row: int, table: Table, file: str, where: s
         except FeelError as exc:
             raise DmnProblem(file, entry.get("id") or rule_id, f"{where}的规则 {rule_id}（第{row}行）的“{column.label}”列：{exc}") from exc
     outputs = [
-        _output_code(_text(entry, ns) or "", file, entry.get("id") or rule_id, f"{where}的规则 {rule_id}（第{row}行）的输出“{column.label}”")
+        _output_code(_text(entry, ns) or "", file, entry.get("id") or rule_id, f"{where}的规则 {rule_id}（第{row}行）的输出“{column.label}”",
+                     decision.functions)
         for entry, column in zip(out_entries, table.outputs)
     ]
     description = rule.find("dmn:description", ns)
     return Rule(rule_id, row, (description.text or "") if description is not None else "", tests, outputs)
 
 
-def _output_code(text: str, file: str, element: str, what: str) -> str:
+def _output_code(text: str, file: str, element: str, what: str, functions: frozenset[str]) -> str:
     """An output cell: a FEEL literal (the common case) or any FEEL expression."""
     if not text.strip():
         raise DmnProblem(file, element, f"{what}为空，请填写输出值（如 \"T1\"）")
@@ -322,7 +329,7 @@ def _output_code(text: str, file: str, element: str, what: str) -> str:
     except FeelError:
         pass
     try:
-        return compile_expression(text)
+        return compile_expression(text, functions)
     except FeelError as exc:
         raise DmnProblem(file, element, f"{what}无法执行：{exc}") from exc
 

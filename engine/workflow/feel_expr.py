@@ -61,8 +61,9 @@ def _tokens(text: str) -> list[tuple[str, str]]:
 class _Compiler:
     """Recursive descent over FEEL's grammar, emitting Python over `ctx` (c1, c2 … inside iterations)."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, functions: frozenset[str]) -> None:
         self.text = text
+        self.functions = functions
         self.tokens = _tokens(text)
         self.pos = 0
         self.scopes = ["ctx"]
@@ -387,7 +388,9 @@ class _Compiler:
         return Node(f"feel_call({_py_string(function)}, [{', '.join(positional)}], {{{', '.join(named)}}})", kind)
 
     def user_invocation(self, name: str) -> Node:
-        """A call of a business knowledge model (or a function bound in the data) by name, positional arguments."""
+        """A call of a business knowledge model the decision requires, by name, with positional arguments."""
+        if name not in self.functions:
+            raise self.fail(f"未知函数“{name}”（可调用 FEEL 内置函数和本决策引用的业务知识模型）")
         self.expect("(")
         arguments: list[str] = []
         while not self.at(")"):
@@ -492,9 +495,10 @@ def _unescape(body: str, compiler: _Compiler) -> str:
     return "".join(out)
 
 
-def compile_expression(text: str) -> str:
-    """Sandboxed Python for one FEEL expression over the context `ctx`; raises FeelError naming what is not understood."""
-    source = _Compiler(text.strip()).compile()
+def compile_expression(text: str, functions: frozenset[str] = frozenset()) -> str:
+    """Sandboxed Python for one FEEL expression over the context `ctx`; `functions` are the business knowledge
+    models it may invoke. Raises FeelError naming what is not understood."""
+    source = _Compiler(text.strip(), functions).compile()
     try:
         compile_feel(source)
     except Exception as exc:  # noqa: BLE001 - any refusal of the compiled text is a FEEL error to the modeller
