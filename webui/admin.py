@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.workflow import admin, definitions, recheck
+from engine.workflow import admin, definitions, recheck, versions
 from engine.platform import permissions
 from engine.platform import audit
 from engine.workflow import console as overview
@@ -82,6 +82,7 @@ def _instance_page(instance_id: int, status: int = 200, errors: Optional[dict[st
         units = dict(s.execute(select(OrgUnit.id, OrgUnit.name)).all())
         error_text = overview.describe_error(detail.instance.error) if detail.instance.error else ""
         heat_link = url_for("admin.heat", definition_id=detail.definition.id)
+        process_title = versions.definition_name(detail.definition)
         diagram = {"xml": detail.bpmn_xml, "tokens": detail.tokens}
         people = [(u.id, f"{u.display_name}（{units.get(u.unit_id, '')}·{u.title or u.username}）", sorted(u.roles)) for u in assignable]
     return render_template(
@@ -92,6 +93,7 @@ def _instance_page(instance_id: int, status: int = 200, errors: Optional[dict[st
         role_names=permissions.role_names(),
         error_text=error_text,
         heat_link=heat_link,
+        process_title=process_title,
         errors=errors or {},
         form=form or {},
         problem=problem,
@@ -234,9 +236,10 @@ def heat(definition_id: int) -> ResponseReturnValue:
         cells = overview.heat(s, definition_id)
         names = {t[0]: t[1] for t in overview.move_targets(loaded)}
         xml = overview.process_xml(definition)
+        title = versions.definition_name(definition)
     table = sorted(((names.get(k, k), k, c) for k, c in cells.items()), key=lambda row: -row[2].running)
     diagram = {"xml": xml, "heat": {k: vars(c) for k, c in cells.items()}}
-    return render_template("admin/heat.html", definition=definition, table=table, diagram=diagram)
+    return render_template("admin/heat.html", definition=definition, title=title, table=table, diagram=diagram)
 
 
 def _known_roles(session: Session) -> dict[str, str]:

@@ -64,7 +64,9 @@ def _index_page(errors: dict[str, str], status: int) -> ResponseReturnValue:
         processes = versions.version_list(s)
         drafts = {pid: versions.draft_of(s, pid) for pid in processes}
         names = dict(s.execute(select(User.id, User.display_name)).all())
-    return render_template("definitions/index.html", processes=processes, drafts=drafts, names=names, errors=errors), status
+        titles = versions.process_names(s, processes)
+    return render_template("definitions/index.html", processes=processes, drafts=drafts, names=names, titles=titles,
+                           errors=errors), status
 
 
 @bp.route("/definitions/<process_id>/modeler")
@@ -75,6 +77,7 @@ def modeler(process_id: str) -> ResponseReturnValue:
         _require_process(s, process_id)
         files, draft, latest = versions.working_files(s, process_id)
         saved_by = s.get_one(User, draft.saved_by).display_name if draft and draft.saved_by else ""
+        title = versions.definition_name(latest)
     forms = sorted(name.removeprefix("forms/") for name in files if name.startswith("forms/"))
     decisions = sorted(impact.decisions_in(files))
     config = {
@@ -93,7 +96,7 @@ def modeler(process_id: str) -> ResponseReturnValue:
     }
     return render_template(
         "definitions/modeler.html", process_id=process_id, latest=latest, draft=draft, saved_by=saved_by,
-        config=config, max_kb=MAX_FILE_BYTES // 1024,
+        config=config, max_kb=MAX_FILE_BYTES // 1024, title=title,
     )
 
 

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import PurePosixPath
-from typing import Any, Optional
+from typing import Any, Iterable, Optional
 
 from lxml import etree
 from sqlalchemy import JSON, DateTime, ForeignKey, String, UniqueConstraint, func, select
@@ -225,6 +225,26 @@ def deploy_working(
     if draft is not None:
         session.delete(draft)
     return row, created
+
+
+_NAMES: dict[int, str] = {}  # definition id → its process's or decision's name (a deployed version never changes)
+
+
+def definition_name(definition: Definition) -> str:
+    """The name the process owner gave the definition's process or decision (“项目全生命周期”), else its id."""
+    if definition.id not in _NAMES:
+        found = ""
+        for _name, _text, root in parsed_files(definition.files, EDITABLE_SUFFIXES):
+            for element in root.iter(f"{{{BPMN_NS}}}process", "{*}decision"):
+                if element.get("id") == definition.process_id and element.get("name"):
+                    found = element.get("name", "")
+        _NAMES[definition.id] = found or definition.process_id
+    return _NAMES[definition.id]
+
+
+def process_names(session: Session, process_ids: Iterable[str]) -> dict[str, str]:
+    """Each process's name as its newest version gives it."""
+    return {process_id: definition_name(definitions.latest(session, process_id)) for process_id in process_ids}
 
 
 def rollback(session: Session, process_id: str, number: int, actor: User, reason: str) -> Definition:

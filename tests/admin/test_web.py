@@ -178,6 +178,7 @@ def test_heat_and_audit_pages(ahs: AdminHelper, client: FlaskClient, web: WebAdm
         definition_id = s.scalars(select(Instance.definition_id)).first()
     web.login()
     heat = _text(client.get(f"/admin/definitions/{definition_id}/heat"))
+    assert "<h1>项目全生命周期 第1版" in heat and "<title>热力图 · 项目全生命周期" in heat  # the process's name, not its id
     row = re.search(r'data-activity="feasibility_review">(.*?)</tr>', heat, re.S).group(1)
     assert re.findall(r'<td class="num">([^<]*)</td>', row)[0] == "1"
     diagram = json.loads(re.search(r'<script type="application/json" id="diagram-data">(.*?)</script>', heat, re.S).group(1))

@@ -120,6 +120,9 @@ def test_diff_rollback_and_migrate_pages(client: FlaskClient, owner: str, sqlite
     post_json(client, f"{BASE}/deploy", owner, {BPMN: edited(BPMN, renamed("确认投资意向", "确认意向"))[BPMN]})
     page = client.get(f"{BASE}/diff?from=1&to=2").get_data(as_text=True)
     assert "名称：确认投资意向 → 确认意向" in page
+    listing = client.get("/definitions").get_data(as_text=True)
+    assert '<h2>项目全生命周期 <code class="muted">project_lifecycle</code>' in listing
+    assert "在线建模：项目全生命周期" in client.get(f"{BASE}/modeler").get_data(as_text=True)
     migrate_page = client.get(f"{BASE}/migrate").get_data(as_text=True)
     assert "待迁移项目" in migrate_page and "可以迁移" in migrate_page
     assert migrate_page.count('<option value="县长审批"') == 1 and migrate_page.count(">分管副县长审核</option>") == 1
