@@ -15,6 +15,7 @@ reports the first of them as not written by the system. The chain is not what th
 """
 from __future__ import annotations
 
+import hashlib
 import random
 from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta, timezone
@@ -26,6 +27,7 @@ from sqlalchemy import bindparam, func, insert, select, text, update
 from engine.elements.models import FundDisbursement, LandRevitalisation, LandSupply
 from engine.enterprises import catalog
 from engine.enterprises.models import EnterpriseEntry, IndustryTag
+from engine.platform import attachments
 from engine.platform.clock import local_today
 from engine.platform.config import PROJECT_ROOT
 from engine.platform.db import Database
@@ -69,6 +71,7 @@ class Sizes:
     late_updates: int
     notifications: int
     events: int
+    attachments: int = 0
 
     @classmethod
     def county(cls, scale: float, events_per_project: int) -> Sizes:
@@ -76,7 +79,7 @@ class Sizes:
         projects = max(int(PROJECTS * scale), 200)
         return cls(projects=projects, enterprises=int(ENTERPRISES * scale), cases=projects // 50, disbursements=projects // 5,
                    land_supplies=projects // 20, revitalisations=projects // 100, notes=projects, late_updates=projects * 3 // 10,
-                   notifications=projects * 2, events=projects * events_per_project)
+                   notifications=projects * 2, events=projects * events_per_project, attachments=projects // 5)
 
     def describe(self) -> str:
         """The sizes as one printable line."""
@@ -84,7 +87,7 @@ class Sizes:
 
 
 DEMO = Sizes(projects=0, enterprises=0, cases=6, disbursements=4, land_supplies=4, revitalisations=2, notes=24, late_updates=6,
-             notifications=60, events=0)
+             notifications=60, events=0, attachments=attachments.SHOWN + 20)
 
 
 def deploy_processes(db: Database) -> None:
@@ -150,12 +153,13 @@ def extend(db: Database, sizes: Sizes, first_bulk_project: int, seed: int = 11) 
         ("meetings", lambda: meeting_history(ctx)),
         ("targets and criticisms", lambda: targets(ctx)),
         ("event rows", lambda: events(ctx, sizes.events)),
+        ("attachments", lambda: attachment_rows(ctx, sizes.attachments)),
     ]
     for label, step in steps:
         print(f"  {label} …", end="\r", flush=True)
         step()
     settle(db, ("task", "instance", "event", "coordination_case", "coordination_item", "enterprise_entry", "notification",
-                "progress_note", "meeting", "meeting_item"))
+                "progress_note", "meeting", "meeting_item", "attachment"))
     print("  rankings …" + " " * 40, end="\r", flush=True)
     published_rankings(ctx)
     print("  notices …" + " " * 40, end="\r", flush=True)
@@ -343,6 +347,28 @@ def progress(ctx: Context, notes: int, late: int) -> None:
         for model, rows in ((ProgressNote, note_rows), (LateUpdate, late_rows)):
             for start in range(0, len(rows), BATCH):
                 conn.execute(insert(model), rows[start:start + BATCH])
+
+
+BENCH_FILE = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+"""The one file every bench attachment row names (files are stored once per hash); bench/pages.py puts it in the store."""
+
+
+def attachment_rows(ctx: Context, count: int) -> None:
+    """Attachment rows: more than a page lists (attachments.SHOWN + 20) on the newest running demo project, the rest spread."""
+    rng = ctx.rng
+    with ctx.db.engine.connect() as conn:
+        projects = list(conn.scalars(select(Project.id).order_by(Project.id)))
+        shown = conn.scalar(select(Instance.project_id).where(Instance.process_id == lifecycle.LIFECYCLE, Instance.state != "{}",
+                                                              Instance.status == "running").order_by(Instance.id.desc()).limit(1))
+    digest = hashlib.sha256(BENCH_FILE).hexdigest()
+    busy = min(count, attachments.SHOWN + 20)
+    picks = [shown or projects[-1]] * busy + [rng.choice(projects) for _ in range(count - busy)]
+    author = ctx.users["anwen"].id
+    rows = [dict(project_id=pid, filename=f"审批材料{n}.pdf", kind="pdf", size=len(BENCH_FILE), sha256=digest, uploaded_by=author,
+                 uploaded_at=ctx.past(365 * YEARS)) for n, pid in enumerate(picks)]
+    with ctx.db.engine.begin() as conn:
+        for start in range(0, len(rows), BATCH):
+            conn.execute(insert(attachments.Attachment), rows[start:start + BATCH])
 
 
 def notifications(ctx: Context, count: int) -> None:

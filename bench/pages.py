@@ -5,7 +5,8 @@ engine (`engine.demo`), with a few 交办单, fund and land rows, notes and noti
 years of meetings, rankings and notices (bench/county.py). Full size: the same, plus
 bench/filler.py's 100,000 projects and 1,000,000 task rows, and county.py's 交办单 (2 % of the
 projects), 50,000 enterprises, fund disbursements and land records, progress notes, late
-updates, notifications and event rows: 10 per lifecycle instance on SQLite, 100 (10 million)
+updates, notifications, attachments (one per five projects, more than a page lists on the
+project the project pages show) and event rows: 10 per lifecycle instance on SQLite, 100 (10 million)
 on PostgreSQL. `--scale` shrinks everything but the years; the sizes filled are printed. When
 the database's disk cannot hold the requested scale, the largest scale that fits is filled.
 
@@ -65,6 +66,7 @@ from sqlalchemy import func, select, text  # noqa: E402
 from engine import demo, scheduler, wiring  # noqa: E402
 from engine.enterprises.models import EnterpriseEntry  # noqa: E402
 from engine.platform import schema  # noqa: E402
+from engine.platform.attachments import Attachment, FileStore  # noqa: E402
 from engine.platform.db import Database  # noqa: E402
 from engine.platform.models import Definition, Instance, Project, Task, User  # noqa: E402
 from engine.platform.org import can_act  # noqa: E402
@@ -113,6 +115,7 @@ class Ids:
     unit: int
     meeting: int
     dashboard_ids: str
+    attachment: int
 
     @classmethod
     def read(cls, db: Database) -> Ids:
@@ -139,6 +142,7 @@ class Ids:
                 issue_task=issue.id, issue_user=issue_user, notice=(notice.year, notice.month), period=(period.year, period.quarter),
                 unit=me.unit_id, meeting=s.scalar(select(func.max(meetings.Meeting.id))) or 0,
                 dashboard_ids=",".join(map(str, visible)),
+                attachment=s.scalar(select(func.min(Attachment.id)).where(Attachment.project_id == instance.project_id)) or 0,
             )
 
     @staticmethod
@@ -199,6 +203,7 @@ ARGUMENTS: dict[str, Callable[[Ids], Any]] = {
     "definition_id": lambda ids: ids.lifecycle_definition, "process_id": lambda ids: lifecycle.LIFECYCLE,
     "entry_id": lambda ids: ids.entry, "case_id": lambda ids: ids.case, "unit_id": lambda ids: ids.unit,
     "meeting_id": lambda ids: ids.meeting, "year": lambda ids: ids.notice[0], "month": lambda ids: ids.notice[1],
+    "attachment_id": lambda ids: ids.attachment,
 }
 
 
@@ -256,7 +261,10 @@ def app_for(db: Database) -> tuple[Flask, Clients]:
     """The web app on `db` (CSRF off for the bench), with its exceptions recorded for the report."""
     from webui import create_app
 
-    app = create_app({"SECRET_KEY": "bench", "ZHIKONG_DB": db, "DATABASE_URL": db.url, "WTF_CSRF_ENABLED": False})
+    folder = Path(tempfile.mkdtemp(prefix="zhikong-bench-attachments-"))
+    FileStore(folder).put(county.BENCH_FILE)  # the file every bench attachment row names
+    app = create_app({"SECRET_KEY": "bench", "ZHIKONG_DB": db, "DATABASE_URL": db.url, "WTF_CSRF_ENABLED": False,
+                      "ATTACHMENTS_DIR": str(folder)})
     clients = Clients(app)
 
     def record(_sender: Any, exception: BaseException, **_extra: Any) -> None:

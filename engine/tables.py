@@ -11,6 +11,7 @@ MODULES = (
     "engine.platform.models",
     "engine.platform.audit",
     "engine.platform.notifications",
+    "engine.platform.attachments",
     "engine.workflow.versions",
     "engine.workflow.health",
     "engine.projects.meetings",

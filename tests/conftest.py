@@ -5,6 +5,7 @@ import atexit
 import os
 import shutil
 import tempfile
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -340,11 +341,17 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     database.dispose()
 
 
+def attachments_dir() -> str:
+    """A folder of its own for one app's attachments, made only when a file is stored there."""
+    return str(Path(tempfile.gettempdir()) / f"zhikong-attachments-{uuid.uuid4().hex}")
+
+
 def make_app(database: Database) -> Flask:
-    """The web app over a prepared database, in testing mode."""
+    """The web app over a prepared database, in testing mode, with its own attachments folder."""
     from webui import create_app
 
-    return create_app({"TESTING": True, "SECRET_KEY": "test", "ZHIKONG_DB": database, "DATABASE_URL": database.url})
+    return create_app({"TESTING": True, "SECRET_KEY": "test", "ZHIKONG_DB": database, "DATABASE_URL": database.url,
+                       "ATTACHMENTS_DIR": attachments_dir()})
 
 
 def web_parts(database: Database, helper: Callable[[Database], HelperT]) -> tuple[FlaskClient, Auth, HelperT]:

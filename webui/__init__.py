@@ -125,7 +125,8 @@ def create_app(test_config: Optional[dict[str, Any]] = None) -> Flask:
     app = Flask(__name__, instance_path=str(PROJECT_ROOT / "instance"))
     settings = Settings.load()
     app.config.update(DATABASE_URL=settings.database_url, METRICS_TOKEN=settings.metrics_token,
-                      HEARTBEAT_MAX_AGE=settings.heartbeat_max_age, **_edge_config(settings))
+                      HEARTBEAT_MAX_AGE=settings.heartbeat_max_age, ATTACHMENTS_DIR=str(settings.attachments_dir),
+                      ATTACHMENT_MAX_BYTES=settings.attachment_max_bytes, **_edge_config(settings))
     if test_config:
         app.config.update(test_config)
     _harden(app)

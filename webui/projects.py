@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from engine.projects import lifecycle
 from engine.enterprises import catalog
 from engine.supervision import lights
-from engine.projects import meetings, corrections, queries
+from engine.projects import meetings, corrections, files, queries
 from engine.workflow import runtime
 from engine.platform import permissions
 from engine.platform.errors import EngineError, InvalidInput, NotAllowed
@@ -24,6 +24,7 @@ from engine.platform.models import OrgUnit, Project, User, UserRole
 from engine.platform.org import can_act
 from engine.projects.record import CATEGORIES, SOURCE_CHANNELS, STAGES
 
+from . import attachments as attachment_pages
 from .guard import requires, signed_in
 from .auth import official
 from .i18n import category_label, channel_label
@@ -197,6 +198,7 @@ def project_page(project_id: int) -> ResponseReturnValue:
             source_entry=catalog.entry_for_project(s, project.id),
             light=lights.lights_of(s, [project.id], now)[project.id] if project.status == "active" else "",
             now=now,
+            attachments=attachment_pages.project_panel(s, me, project),
         )
     return render_template("projects/project.html", **context)
 
@@ -228,6 +230,7 @@ def approval_form(project_id: int) -> ResponseReturnValue:
             **_header(project),
             signatures=signatures,
             summary=_latest_summary(signatures),
+            attachments=files.of_project(s, project.id),
         )
     return render_template("projects/approval_form.html", **context)
 

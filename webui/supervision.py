@@ -9,10 +9,11 @@ from engine.supervision import assessment, coordination
 from engine.platform import clock, permissions
 from engine.platform.inputs import whole_number
 from engine.platform.errors import AlreadyCompleted, ConcurrentUpdate, InvalidInput, NotAllowed, NotFound
-from engine.platform.models import OrgUnit, Project, Task, User
+from engine.platform.models import OrgUnit, Project, Task
 from engine.platform.org import can_act
 from engine.supervision.models import CoordinationCase, Criticism, UnitTarget
 
+from . import attachments as attachment_pages
 from .guard import requires, signed_in
 from .auth import official
 from .params import int_arg, required_number, year_arg
@@ -21,11 +22,6 @@ from .services import db
 bp = Blueprint("supervision", __name__)
 NAV = [(50, "协调交办", "supervision.cases", None), (55, "年度目标", "supervision.targets", None)]
 
-
-
-def _may_see(user: User, case: CoordinationCase) -> bool:
-    """County roles see every case; a unit sees cases it raised or has an item in."""
-    return permissions.allowed(user, "supervision.view_county") or user.unit_id == case.unit_id or any(i.responsible_unit_id == user.unit_id for i in case.items)
 
 
 @bp.route("/supervision")
@@ -77,12 +73,13 @@ def case_page(case_id: int) -> ResponseReturnValue:
         case = s.get(CoordinationCase, case_id)
         if case is None:
             abort(404)
-        if not _may_see(me, case):
+        if not coordination.may_see(me, case):
             abort(403)
         today = clock.local_today()
         items = [(i, i.responsible_unit.name, coordination.item_light(i, today), coordination.was_late(i) or coordination.item_light(i, today) == "red") for i in case.items]
         tasks = [t for t in s.scalars(select(Task).where(Task.instance_id == case.instance_id, Task.status == "ready")) if can_act(me, t)]
         return render_template("supervision/case.html", case=case, project=case.project, unit=case.unit, items=items, tasks=tasks,
+                               attachments=attachment_pages.case_panel(s, me, case),
                                status_labels=coordination.CASE_STATUS_LABELS,
                                item_labels=coordination.ITEM_STATUS_LABELS, light_labels=coordination.LIGHT_LABELS)
 

@@ -18,6 +18,7 @@ from engine.platform.models import OrgUnit, Task, User
 from engine.platform.org import can_act
 from engine.projects.record import STAGES
 
+from . import attachments as attachment_pages
 from . import metrics
 from .guard import signed_in
 from .auth import official
@@ -110,6 +111,7 @@ def _context(session: Session, task: Task) -> dict[str, Any]:
         completed_by=session.get(User, task.completed_by) if task.completed_by else None,
         not_ready=queries.not_ready_reason(session, task) if task.status not in ("ready", "completed") else "",
         now=datetime.now(timezone.utc),
+        attachments=attachment_pages.task_panel(session, official(session), task),
     )
 
 

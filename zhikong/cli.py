@@ -15,6 +15,7 @@ from engine.supervision import coordination
 from engine.workflow import definitions, recheck, runtime
 from engine import demo, wiring
 from engine.platform import schema
+from engine.platform.attachments import FileStore
 from engine.platform.config import SettingInvalid, Settings
 from engine.platform.db import Database
 from engine.platform.errors import EngineError, InvalidInput
@@ -24,6 +25,11 @@ from engine.platform.org import user_by_name
 
 def _db() -> Database:
     return Database(Settings.load().database_url)
+
+
+def _store() -> FileStore:
+    """The attachments' file store the settings name."""
+    return FileStore(Settings.load().attachments_dir)
 
 
 def cmd_audit_verify(_: argparse.Namespace) -> None:
@@ -41,19 +47,23 @@ def cmd_backup(args: argparse.Namespace) -> None:
     """Write a consistent copy of the database to a file while the system keeps serving."""
     from engine.platform import backup
 
-    report = backup.backup(_db(), Path(args.path))
-    print(f"备份完成：{report.path}（{report.size / 1024 / 1024:.1f} MB，用时 {report.seconds:.1f} 秒）")
+    report = backup.backup(_db(), Path(args.path), _store())
+    print(f"备份完成：{report.path}（{report.size / 1024 / 1024:.1f} MB，用时 {report.seconds:.1f} 秒）；"
+          f"附件文件新复制 {report.files} 个到 {backup.files_beside(report.path)}")
 
 
 def cmd_restore(args: argparse.Namespace) -> None:
     """Restore a backup into an empty database (any database with --force), upgrade it, verify the audit chain, count rows."""
     from engine.platform import backup
 
-    report = backup.restore(_db(), Path(args.path), force=args.force)
+    report = backup.restore(_db(), Path(args.path), force=args.force, store=_store())
     for table, count in report.counts.items():
         print(f"  {table:<32} {count}")
     if not report.verdict.ok:
         raise EngineError(f"已恢复，但审计链异常：{report.verdict.problem}（此前 {report.verdict.checked} 条完好）")
+    if not report.files.ok:
+        raise EngineError(f"已恢复数据库，但附件文件不完整：{report.files.problem}")
+    print(f"附件文件：{report.files.restored} 个已放回并逐一核对 SHA-256")
     print(f"恢复完成（用时 {report.seconds:.1f} 秒）；审计链完整：共 {report.verdict.checked} 条事件，链头哈希 {report.verdict.head}")
 
 

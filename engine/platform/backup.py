@@ -4,15 +4,18 @@ SQLite is copied through its online backup API (`sqlite3.Connection.backup`): th
 read transaction, so writers carry on (WAL) and the file holds exactly the commits made before
 it began. PostgreSQL is copied by `pg_dump --format=custom`, which reads one snapshot, and put
 back by `pg_restore`. A backup is written beside its destination and renamed into place only
-once complete. The system keeps no files outside the database today (no attachments), so the
-backup is the one file; stored files will have to go alongside it once they exist.
+once complete. Attachments' files, kept outside the database, are copied into a folder beside
+it (`PATH.files`, laid out as the store is): once before the database copy and once after, so
+every file a row of the copy names is there, whatever was uploaded meanwhile.
 
 A restore refuses a database holding data (any table with rows, or a schema version) unless
 forced, and a backup taken by a newer version always. Forced, it replaces everything: SQLite's
 file is overwritten page by page; on PostgreSQL the tables the backup lacks are dropped and
 `pg_restore --clean --if-exists` replaces the rest in one transaction. It then brings the
 schema up to this version's head (a backup from an older version is upgraded), walks the
-audit chain and counts every table's rows.
+audit chain and counts every table's rows. Last, it puts back the file of every attachment the
+restored database names, from the folder beside the backup, checking each file's SHA-256 against
+its name: a file missing or altered is reported by name and the restore counts as failed.
 """
 from __future__ import annotations
 
@@ -29,7 +32,8 @@ from pathlib import Path
 from sqlalchemy import func, inspect, select, table, text
 from sqlalchemy.engine import make_url
 
-from engine.platform import audit, schema
+from engine.platform import attachments, audit, schema
+from engine.platform.attachments import FileStore
 from engine.platform.db import Database
 from engine.platform.errors import EngineError
 
@@ -39,20 +43,96 @@ PG_DUMP_MAGIC = b"PGDMP"
 
 @dataclass(frozen=True)
 class BackupReport:
-    """Where a backup went, how large it is and how long it took."""
+    """Where a backup went, how large it is, how many attachment files went beside it and how long it took."""
 
     path: Path
     size: int
     seconds: float
+    files: int = 0
+
+
+@dataclass(frozen=True)
+class FilesVerdict:
+    """What a restore found of the attachments' files: how many were put back, which were missing or altered."""
+
+    restored: int = 0
+    missing: tuple[str, ...] = ()
+    altered: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """True when every file the database names came back with its hash."""
+        return not (self.missing or self.altered)
+
+    @property
+    def problem(self) -> str:
+        """The missing and altered files, named, for a message ("" when none)."""
+        parts = []
+        if self.missing:
+            parts.append(f"{len(self.missing)} 个附件文件在备份中缺失（{'、'.join(self.missing[:5])}{' 等' if len(self.missing) > 5 else ''}）")
+        if self.altered:
+            parts.append(f"{len(self.altered)} 个附件文件与其 SHA-256 不符（{'、'.join(self.altered[:5])}{' 等' if len(self.altered) > 5 else ''}）")
+        return "；".join(parts)
 
 
 @dataclass(frozen=True)
 class RestoreReport:
-    """What a restore found: the audit chain's verdict and the rows per table."""
+    """What a restore found: the audit chain's verdict, the rows per table and the attachments' files."""
 
     verdict: audit.Verdict
     counts: dict[str, int]
     seconds: float
+    files: FilesVerdict = FilesVerdict()
+
+
+def files_beside(path: Path) -> Path:
+    """The folder beside a backup file that holds the attachments' files."""
+    return path.with_name(f"{path.name}.files")
+
+
+def copy_files(store: FileStore, folder: Path) -> int:
+    """Copy into `folder` every stored file it lacks (same layout, each written whole); returns how many were copied."""
+    copied, mirror = 0, FileStore(folder)
+    for digest in store.digests():
+        target = mirror.path(digest)
+        if target.is_file():
+            continue
+        partial = _partial_of(target)
+        try:
+            shutil.copyfile(store.path(digest), partial)
+        except FileNotFoundError:  # removed (its last attachment deleted) since the folder was listed
+            continue
+        os.replace(partial, target)
+        copied += 1
+    return copied
+
+
+def _partial_of(target: Path) -> Path:
+    """Where a copy is written before it is renamed into `target` (its folder made)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return target.with_name(f".{target.name}.partial")
+
+
+def restore_files(db: Database, folder: Path, store: FileStore) -> FilesVerdict:
+    """Put back every file the restored database's attachments name, each only once its SHA-256 matches."""
+    with db.session() as session:
+        wanted = sorted(attachments.referenced(session))
+    mirror, missing, altered, restored = FileStore(folder), [], [], 0
+    for digest in wanted:
+        source = mirror.path(digest)
+        if not source.is_file():
+            missing.append(digest)
+            continue
+        target = store.path(digest)
+        partial = _partial_of(target)
+        shutil.copyfile(source, partial)
+        if attachments.file_digest(partial) != digest:
+            partial.unlink()
+            altered.append(digest)
+            continue
+        os.replace(partial, target)
+        restored += 1
+    return FilesVerdict(restored, tuple(missing), tuple(altered))
 
 
 def _tool(name: str) -> str:
@@ -90,13 +170,14 @@ def _sqlite_file(db: Database) -> sqlite3.Connection:
     return sqlite3.connect(database, timeout=30)
 
 
-def backup(db: Database, path: Path) -> BackupReport:
-    """Write a consistent copy of the database to `path` while it keeps serving."""
+def backup(db: Database, path: Path, store: FileStore | None = None) -> BackupReport:
+    """Write a consistent copy of the database to `path` while it keeps serving, and the attachments' files beside it."""
     started = time.monotonic()
     path = path.resolve()
     if path.is_dir():
         raise EngineError(f"备份文件路径 {path} 是一个目录：请给出文件名")
     path.parent.mkdir(parents=True, exist_ok=True)
+    files = copy_files(store, files_beside(path)) if store is not None else 0
     partial = path.with_name(f".{path.name}.partial")
     partial.unlink(missing_ok=True)
     try:
@@ -109,7 +190,9 @@ def backup(db: Database, path: Path) -> BackupReport:
         os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)
-    return BackupReport(path, path.stat().st_size, time.monotonic() - started)
+    if store is not None:
+        files += copy_files(store, files_beside(path))  # what was uploaded while the database was copied
+    return BackupReport(path, path.stat().st_size, time.monotonic() - started, files)
 
 
 def occupied(db: Database) -> list[str]:
@@ -174,8 +257,9 @@ def _drop_tables_missing_from(db: Database, path: Path, env: dict[str, str]) -> 
             connection.execute(text(f"DROP TABLE IF EXISTS {db.engine.dialect.identifier_preparer.quote(name)} CASCADE"))
 
 
-def restore(db: Database, path: Path, force: bool = False) -> RestoreReport:
-    """Put a backup into this database (refusing one that holds data unless `force`), upgrade it to head, verify it."""
+def restore(db: Database, path: Path, force: bool = False, store: FileStore | None = None) -> RestoreReport:
+    """Put a backup into this database (refusing one that holds data unless `force`), upgrade it to head, verify it;
+    with a store, put the attachments' files back into it and check each one's hash."""
     started = time.monotonic()
     path = path.resolve()
     _check_archive(db, path)
@@ -203,4 +287,5 @@ def restore(db: Database, path: Path, force: bool = False) -> RestoreReport:
     schema.upgrade(db)
     with db.session() as session:
         verdict = audit.verify(session)
-    return RestoreReport(verdict, counts(db), time.monotonic() - started)
+    files = restore_files(db, files_beside(path), store) if store is not None else FilesVerdict()
+    return RestoreReport(verdict, counts(db), time.monotonic() - started, files)

@@ -30,6 +30,7 @@ NAMES = SANDBOX_NAMES + (
     "ZHIKONG_TIMEOUT", "ZHIKONG_ACCESS_LOG", "ZHIKONG_PROXY_COUNT", "ZHIKONG_SECURE_COOKIES", "ZHIKONG_MAX_UPLOAD_MB",
     "ZHIKONG_SECRET_KEY", "ZHIKONG_METRICS_TOKEN", "ZHIKONG_HEARTBEAT_MAX_AGE", "ZHIKONG_OUTBOX_LEASE_SECONDS",
     "ZHIKONG_STUCK_OVERDUE_DAYS", "ZHIKONG_STUCK_IDLE_DAYS", "ZHIKONG_SMTP_PASSWORD", "ZHIKONG_WEBHOOK_TOKEN",
+    "ZHIKONG_ATTACHMENTS_DIR", "ZHIKONG_ATTACHMENT_MAX_MB",
 )
 
 
@@ -131,7 +132,9 @@ class Settings:
     outbox_lease_seconds: how long an outbox claim holds without its sender renewing it;
     stuck_overdue_days, stuck_idle_days: when the admin console calls an instance stuck;
     smtp_password, webhook_token: the notification channels' secrets; sandbox: the ceilings set, by
-    name (ZHIKONG_MAX_CARDINALITY …), the others keeping their defaults.
+    name (ZHIKONG_MAX_CARDINALITY …), the others keeping their defaults; attachments_dir: where
+    attachments are kept, one file per content hash, outside the database; attachment_max_bytes: the
+    largest attachment accepted (below max_content_length, so the app's own message names it).
     """
 
     database_url: str = field(repr=False)
@@ -155,6 +158,8 @@ class Settings:
     secret_key: str = field(default="", repr=False)
     metrics_token: str = field(default="", repr=False)
     heartbeat_max_age: int = 180
+    attachments_dir: Path = PROJECT_ROOT / "instance" / "attachments"
+    attachment_max_bytes: int = 10 * MB
 
     @classmethod
     def load(cls, environ: Optional[Mapping[str, str]] = None, path: Path = SETTINGS_FILE) -> "Settings":
@@ -166,6 +171,12 @@ class Settings:
             make_url(database_url)
         except ArgumentError as exc:  # the value is not repeated: it may hold a password
             raise SettingInvalid(f"{source.where('DATABASE_URL')} 不是有效的数据库地址（例如 postgresql+psycopg://用户@主机/库名）") from exc
+        max_upload_mb = source.integer("ZHIKONG_MAX_UPLOAD_MB", cls.max_content_length // MB, minimum=1)
+        default_attachment_mb = max(1, min(cls.attachment_max_bytes // MB, max_upload_mb - 1))
+        attachment_mb = source.integer("ZHIKONG_ATTACHMENT_MAX_MB", default_attachment_mb, minimum=1)
+        if attachment_mb >= max_upload_mb and source.get("ZHIKONG_ATTACHMENT_MAX_MB") is not None:
+            raise SettingInvalid(f"{source.where('ZHIKONG_ATTACHMENT_MAX_MB')}（{attachment_mb}）应小于 ZHIKONG_MAX_UPLOAD_MB（{max_upload_mb}）："
+                                 "上传附件的请求还带有表单内容，请求上限须比附件上限大")
         return cls(
             database_url=database_url,
             bpmn_dir=Path(source.text("ZHIKONG_BPMN_DIR", str(PROJECT_ROOT / "bpmn"))),
@@ -177,7 +188,7 @@ class Settings:
             access_log=source.text("ZHIKONG_ACCESS_LOG", cls.access_log),
             proxy_count=source.integer("ZHIKONG_PROXY_COUNT", cls.proxy_count),
             secure_cookies=source.switch("ZHIKONG_SECURE_COOKIES", cls.secure_cookies),
-            max_content_length=source.integer("ZHIKONG_MAX_UPLOAD_MB", cls.max_content_length // MB, minimum=1) * MB,
+            max_content_length=max_upload_mb * MB,
             secret_key=source.text("ZHIKONG_SECRET_KEY", ""),
             metrics_token=source.text("ZHIKONG_METRICS_TOKEN", ""),
             heartbeat_max_age=source.integer("ZHIKONG_HEARTBEAT_MAX_AGE", cls.heartbeat_max_age, minimum=1),
@@ -186,5 +197,7 @@ class Settings:
             stuck_idle_days=source.integer("ZHIKONG_STUCK_IDLE_DAYS", cls.stuck_idle_days),
             smtp_password=source.text("ZHIKONG_SMTP_PASSWORD", ""),
             webhook_token=source.text("ZHIKONG_WEBHOOK_TOKEN", ""),
+            attachments_dir=Path(source.text("ZHIKONG_ATTACHMENTS_DIR", str(cls.attachments_dir))),
+            attachment_max_bytes=attachment_mb * MB,
             sandbox={name: value for name in SANDBOX_NAMES if (value := source.number(name)) is not None},
         )

@@ -114,6 +114,11 @@ ACTIONS: Mapping[str, Action] = {
         **_grant(COUNTY, "office", "supervision_office", "county_head", "deputy", "leading_group", "admin"),
         **_grant(UNIT, "landing_unit"),
     }),
+    "attachment.add": Action("上传附件（项目、任务、交办单）", {
+        **_grant(COUNTY, "office", "supervision_office", "deputy", "county_head", "industry_dept", "element_dept"),
+        **_grant(UNIT, "landing_unit", "project_team", "dev_zone", "liaison_office"),
+    }),
+    "attachment.remove_any": Action("删除他人上传的附件", _grant(COUNTY, "admin")),
     # supervision, warnings and assessment
     "progress.post": Action("填报项目进展", {**_grant(COUNTY, "office", "admin"),
                                         **_grant(UNIT, "landing_unit", "project_team", "dev_zone")}),

@@ -12,9 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from engine.workflow import definitions, hooks, runtime
-from engine.platform import inputs, notifications, permissions
+from engine.platform import attachments, inputs, notifications, permissions
+from engine.platform.attachments import Attachment, FileStore, Upload
 from engine.platform.clock import LOCAL, local_today
-from engine.platform.errors import InvalidInput, NotFound
+from engine.platform.errors import InvalidInput, NotAllowed, NotFound
 from engine.platform.paging import Page, page_of
 from engine.platform.models import Event, Instance, OrgUnit, Project, Task, User, UserRole, utcnow
 from engine.supervision.models import CoordinationCase, CoordinationItem, Criticism
@@ -261,3 +262,37 @@ def cases_for(session: Session, user: User, page: int = 1, per_page: int = CASES
         in_items = select(CoordinationItem.case_id).where(CoordinationItem.responsible_unit_id == user.unit_id)
         query = query.where((CoordinationCase.unit_id == user.unit_id) | CoordinationCase.id.in_(in_items))
     return page_of(session, query.options(selectinload(CoordinationCase.items)), page, per_page)
+
+
+def may_see(user: User, case: CoordinationCase) -> bool:
+    """County roles see every case; a unit sees the cases it raised or has an item in."""
+    return (permissions.allowed(user, "supervision.view_county") or user.unit_id == case.unit_id
+            or any(i.responsible_unit_id == user.unit_id for i in case.items))
+
+
+def may_attach(user: User, case: CoordinationCase) -> bool:
+    """Whether `user` may attach files to a 交办单: one who sees it and may attach for its raising or responsible units."""
+    units = (case.unit_id, *(item.responsible_unit_id for item in case.items))
+    return may_see(user, case) and permissions.allowed(user, "attachment.add", units=units)
+
+
+def attach(session: Session, store: FileStore, upload: Upload, case_id: int, actor: User, max_bytes: int) -> Attachment:
+    """Attach a file to a 交办单: the raising unit, the units with an item in it, or the county bodies that follow it.
+
+    The attachment belongs to the case's project too, so downloading it follows the project's access.
+    """
+    case = session.get(CoordinationCase, case_id)
+    if case is None:
+        raise NotFound(f"交办单 {case_id} 不存在")
+    if not may_attach(actor, case):
+        raise NotAllowed("只有报送单位、责任单位或县级有关部门可以为交办单上传附件")
+    return attachments.add(session, store, upload, actor, project_id=case.project_id, case_id=case.id, max_bytes=max_bytes,
+                           where=f"（交办单“{case.title}”）")
+
+
+def titles(session: Session, case_ids: set[int]) -> dict[int, str]:
+    """The titles of these cases, for lists of attachments that name where each hangs."""
+    if not case_ids:
+        return {}
+    found = session.execute(select(CoordinationCase.id, CoordinationCase.title).where(CoordinationCase.id.in_(sorted(case_ids))))
+    return {case_id: title for case_id, title in found}

@@ -12,7 +12,7 @@ from werkzeug.serving import make_server
 from engine.platform.config import PROJECT_ROOT
 from engine.platform.db import Database
 from engine.demo import DEMO_PASSWORD
-from tests.conftest import Helper, prepared_database
+from tests.conftest import Helper, attachments_dir, prepared_database
 from webui import create_app
 
 CHROMIUM = "/usr/bin/chromium"
@@ -33,7 +33,7 @@ class LiveServer:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        app = create_app({"SECRET_KEY": "browser-tests", "ZHIKONG_DB": db, "DATABASE_URL": db.url})
+        app = create_app({"SECRET_KEY": "browser-tests", "ZHIKONG_DB": db, "DATABASE_URL": db.url, "ATTACHMENTS_DIR": attachments_dir()})
         self._server = make_server("127.0.0.1", 0, app, threaded=True)
         self.url = f"http://127.0.0.1:{self._server.server_port}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)

@@ -17,7 +17,10 @@ from engine.platform import backup, schema
 from engine.platform.config import PROJECT_ROOT
 from engine.platform.db import Database
 from engine.platform.errors import EngineError
+from engine.platform.attachments import Attachment, FileStore, Upload
 from engine.platform.models import Task
+from engine.projects import files
+from tests import documents
 from tests.conftest import FEASIBLE, INTENT, PG_URL, Helper, forget_process_caches, reset_postgres, server
 
 OLD_DUMP = PROJECT_ROOT / "tests" / "fixtures" / "zhikong_0001.sql"
@@ -167,3 +170,61 @@ def test_the_commands_back_up_and_restore_with_counts_and_the_chain_head(sqlite_
     assert made.returncode == 0 and "备份完成" in made.stdout, made.stderr
     restored = zhikong(copy, "restore", str(tmp_path / "a.backup"))
     assert restored.returncode == 0 and "审计链完整" in restored.stdout and "definition" in restored.stdout, restored.stderr
+
+
+def attach_files(h: Helper, store: FileStore) -> list[Attachment]:
+    """Three attachments of one project (two sharing a file), as the web stores them."""
+    project_id = h.register()
+    with h.db.session() as s:
+        actor = s.merge(h.user("anwen"))
+        for name, content in (("审批材料.pdf", documents.pdf()), ("审批材料（副本）.pdf", documents.pdf()), ("现场照片.png", documents.png())):
+            files.attach(s, store, Upload(name, content), actor, project_id=project_id, max_bytes=1024 * 1024)
+    with h.db.session() as s:
+        return list(s.scalars(select(Attachment).order_by(Attachment.id)))
+
+
+def test_a_backup_carries_the_attachments_files_and_a_restore_puts_them_back_checking_each_hash(
+    h: Helper, target: Database, tmp_path: Path
+) -> None:
+    store = FileStore(tmp_path / "attachments")
+    attached = attach_files(h, store)
+    report = backup.backup(h.db, tmp_path / "zhikong.backup", store)
+    beside = backup.files_beside(report.path)
+    assert report.files == 2 and sorted(FileStore(beside).digests()) == sorted(store.digests())
+    assert backup.backup(h.db, tmp_path / "zhikong.backup", store).files == 0  # the folder already holds them
+
+    forget_process_caches()
+    restored_store = FileStore(tmp_path / "restored-attachments")
+    restored = backup.restore(target, report.path, store=restored_store)
+    assert restored.verdict.ok and restored.files.ok and restored.files.restored == 2
+    assert restored.counts["attachment"] == 3
+    for row in attached:
+        assert restored_store.path(row.sha256).read_bytes() == store.path(row.sha256).read_bytes()
+
+    photo = FileStore(beside).path(attached[2].sha256)
+    photo.write_bytes(photo.read_bytes() + b"altered")
+    FileStore(beside).discard(attached[0].sha256)
+    again = FileStore(tmp_path / "again")
+    forget_process_caches()
+    checked = backup.restore(target, report.path, force=True, store=again)
+    assert checked.files.missing == (attached[0].sha256,) and checked.files.altered == (attached[2].sha256,)
+    assert not checked.files.ok and "1 个附件文件在备份中缺失" in checked.files.problem and "与其 SHA-256 不符" in checked.files.problem
+    assert list(again.digests()) == []  # an altered file is never put in place
+
+
+def test_the_restore_command_fails_naming_an_altered_attachment_file(sqlite_db: Database, tmp_path: Path) -> None:
+    store = FileStore(tmp_path / "attachments")
+    (row, _copy, _photo) = attach_files(Helper(sqlite_db), store)
+
+    def zhikong(url: str, folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "DATABASE_URL": url, "ZHIKONG_ATTACHMENTS_DIR": str(folder)}
+        return subprocess.run([sys.executable, "-m", "zhikong.cli", *args], cwd=PROJECT_ROOT, env=env,
+                              capture_output=True, text=True, timeout=120)
+
+    made = zhikong(sqlite_db.url, store.root, "backup", str(tmp_path / "a.backup"))
+    assert made.returncode == 0 and "附件文件新复制 2 个" in made.stdout, made.stderr
+    restored = zhikong(f"sqlite:///{tmp_path / 'b.db'}", tmp_path / "b-files", "restore", str(tmp_path / "a.backup"))
+    assert restored.returncode == 0 and "附件文件：2 个已放回并逐一核对 SHA-256" in restored.stdout, restored.stderr
+    FileStore(tmp_path / "a.backup.files").path(row.sha256).write_bytes(b"%PDF-tampered")
+    broken = zhikong(f"sqlite:///{tmp_path / 'c.db'}", tmp_path / "c-files", "restore", str(tmp_path / "a.backup"))
+    assert broken.returncode == 1 and "附件文件与其 SHA-256 不符" in broken.stderr and row.sha256 in broken.stderr, broken.stderr

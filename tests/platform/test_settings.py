@@ -72,3 +72,11 @@ def test_the_ceilings_stuck_days_and_notification_secrets_come_from_the_same_pla
         Settings.load({"ZHIKONG_SCRIPT_SECONDS": "-1"}, path)
     with pytest.raises(SettingInvalid, match="ZHIKONG_MAX_ITEMS 应为整数"):
         Limits.from_settings(Settings.load({"ZHIKONG_MAX_ITEMS": "2.5"}, path))
+
+
+def test_the_attachment_limit_and_folder_come_from_the_settings_and_stay_below_the_request_limit(tmp_path: Path) -> None:
+    settings = Settings.load({"ZHIKONG_ATTACHMENTS_DIR": str(tmp_path / "files"), "ZHIKONG_ATTACHMENT_MAX_MB": "4"}, tmp_path / "none.toml")
+    assert settings.attachments_dir == tmp_path / "files" and settings.attachment_max_bytes == 4 * 1024 * 1024
+    assert Settings.load({"ZHIKONG_MAX_UPLOAD_MB": "6"}, tmp_path / "none.toml").attachment_max_bytes == 5 * 1024 * 1024
+    with pytest.raises(SettingInvalid, match="ZHIKONG_ATTACHMENT_MAX_MB（16）应小于 ZHIKONG_MAX_UPLOAD_MB（16）"):
+        Settings.load({"ZHIKONG_ATTACHMENT_MAX_MB": "16"}, tmp_path / "none.toml")
