@@ -33,7 +33,7 @@ from engine.platform.config import PROJECT_ROOT
 from engine.platform.db import Database
 from engine.platform.models import Event, Instance, OrgUnit, Project, Task, User
 from engine.platform.notifications import Notification
-from engine.projects import lifecycle, meetings
+from engine.projects import comments, lifecycle, meetings
 from engine.supervision import assessment, coordination, notices, rankings
 from engine.supervision.models import CoordinationCase, CoordinationItem, Criticism, MonthlyNotice, PublishedRanking, UnitTarget
 from engine.supervision.progress import LateUpdate, ProgressNote
@@ -72,6 +72,7 @@ class Sizes:
     notifications: int
     events: int
     attachments: int = 0
+    comments: int = 0
 
     @classmethod
     def county(cls, scale: float, events_per_project: int) -> Sizes:
@@ -79,7 +80,8 @@ class Sizes:
         projects = max(int(PROJECTS * scale), 200)
         return cls(projects=projects, enterprises=int(ENTERPRISES * scale), cases=projects // 50, disbursements=projects // 5,
                    land_supplies=projects // 20, revitalisations=projects // 100, notes=projects, late_updates=projects * 3 // 10,
-                   notifications=projects * 2, events=projects * events_per_project, attachments=projects // 5)
+                   notifications=projects * 2, events=projects * events_per_project, attachments=projects // 5,
+                   comments=projects // 2)
 
     def describe(self) -> str:
         """The sizes as one printable line."""
@@ -87,7 +89,8 @@ class Sizes:
 
 
 DEMO = Sizes(projects=0, enterprises=0, cases=6, disbursements=4, land_supplies=4, revitalisations=2, notes=24, late_updates=6,
-             notifications=60, events=0, attachments=attachments.SHOWN + 20)
+             notifications=60, events=0, attachments=attachments.SHOWN + 20,
+             comments=comments.SHOWN + 20)
 
 
 def deploy_processes(db: Database) -> None:
@@ -154,12 +157,13 @@ def extend(db: Database, sizes: Sizes, first_bulk_project: int, seed: int = 11) 
         ("targets and criticisms", lambda: targets(ctx)),
         ("event rows", lambda: events(ctx, sizes.events)),
         ("attachments", lambda: attachment_rows(ctx, sizes.attachments)),
+        ("comments", lambda: comment_rows(ctx, sizes.comments)),
     ]
     for label, step in steps:
         print(f"  {label} …", end="\r", flush=True)
         step()
     settle(db, ("task", "instance", "event", "coordination_case", "coordination_item", "enterprise_entry", "notification",
-                "progress_note", "meeting", "meeting_item", "attachment"))
+                "progress_note", "meeting", "meeting_item", "attachment", "project_comment"))
     print("  rankings …" + " " * 40, end="\r", flush=True)
     published_rankings(ctx)
     print("  notices …" + " " * 40, end="\r", flush=True)
@@ -353,22 +357,38 @@ BENCH_FILE = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1
 """The one file every bench attachment row names (files are stored once per hash); bench/pages.py puts it in the store."""
 
 
-def attachment_rows(ctx: Context, count: int) -> None:
-    """Attachment rows: more than a page lists (attachments.SHOWN + 20) on the newest running demo project, the rest spread."""
-    rng = ctx.rng
+def spread(ctx: Context, count: int, busy: int) -> list[int]:
+    """Project ids for `count` rows: `busy` on the newest running demo project (the one bench/pages.py shows), the rest at random."""
     with ctx.db.engine.connect() as conn:
         projects = list(conn.scalars(select(Project.id).order_by(Project.id)))
         shown = conn.scalar(select(Instance.project_id).where(Instance.process_id == lifecycle.LIFECYCLE, Instance.state != "{}",
                                                               Instance.status == "running").order_by(Instance.id.desc()).limit(1))
+    busy = min(count, busy)
+    return [shown or projects[-1]] * busy + [ctx.rng.choice(projects) for _ in range(count - busy)]
+
+
+def attachment_rows(ctx: Context, count: int) -> None:
+    """Attachment rows: more than a page lists (attachments.SHOWN + 20) on the project the pages show, the rest spread."""
     digest = hashlib.sha256(BENCH_FILE).hexdigest()
-    busy = min(count, attachments.SHOWN + 20)
-    picks = [shown or projects[-1]] * busy + [rng.choice(projects) for _ in range(count - busy)]
+    picks = spread(ctx, count, attachments.SHOWN + 20)
     author = ctx.users["anwen"].id
     rows = [dict(project_id=pid, filename=f"审批材料{n}.pdf", kind="pdf", size=len(BENCH_FILE), sha256=digest, uploaded_by=author,
                  uploaded_at=ctx.past(365 * YEARS)) for n, pid in enumerate(picks)]
     with ctx.db.engine.begin() as conn:
         for start in range(0, len(rows), BATCH):
             conn.execute(insert(attachments.Attachment), rows[start:start + BATCH])
+
+
+def comment_rows(ctx: Context, count: int) -> None:
+    """会商意见: more than a page lists (comments.SHOWN + 20) on the project the pages show, the rest spread; a third mention someone."""
+    picks = spread(ctx, count, comments.SHOWN + 20)
+    author, deputy = ctx.users["anwen"].id, ctx.users["fx_gongye"].id
+    rows = [dict(project_id=pid, author_id=author, created_at=ctx.past(365 * YEARS),
+                 body="@王志刚 请协调林地指标，本周内答复。" if n % 3 == 0 else "已与投资方再次对接，正在准备审批材料。",
+                 mentions=[{"id": deputy, "name": "王志刚"}] if n % 3 == 0 else []) for n, pid in enumerate(picks)]
+    with ctx.db.engine.begin() as conn:
+        for start in range(0, len(rows), BATCH):
+            conn.execute(insert(comments.ProjectComment), rows[start:start + BATCH])
 
 
 def notifications(ctx: Context, count: int) -> None:

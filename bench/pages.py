@@ -5,8 +5,8 @@ engine (`engine.demo`), with a few 交办单, fund and land rows, notes and noti
 years of meetings, rankings and notices (bench/county.py). Full size: the same, plus
 bench/filler.py's 100,000 projects and 1,000,000 task rows, and county.py's 交办单 (2 % of the
 projects), 50,000 enterprises, fund disbursements and land records, progress notes, late
-updates, notifications, attachments (one per five projects, more than a page lists on the
-project the project pages show) and event rows: 10 per lifecycle instance on SQLite, 100 (10 million)
+updates, notifications, attachments (one per five projects) and 会商意见 (one per two), more
+than a page lists of each on the project the project pages show, and event rows: 10 per lifecycle instance on SQLite, 100 (10 million)
 on PostgreSQL. `--scale` shrinks everything but the years; the sizes filled are printed. When
 the database's disk cannot hold the requested scale, the largest scale that fits is filled.
 

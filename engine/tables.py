@@ -16,6 +16,7 @@ MODULES = (
     "engine.workflow.health",
     "engine.projects.meetings",
     "engine.projects.queries",
+    "engine.projects.comments",
     "engine.supervision.models",
     "engine.supervision.progress",
     "engine.platform.warning_settings",

@@ -16,10 +16,10 @@ from sqlalchemy.orm import Session
 from engine.projects import lifecycle
 from engine.enterprises import catalog
 from engine.supervision import lights
-from engine.projects import meetings, corrections, files, queries
+from engine.projects import comments, meetings, corrections, files, queries
 from engine.workflow import runtime
 from engine.platform import permissions
-from engine.platform.errors import EngineError, InvalidInput, NotAllowed
+from engine.platform.errors import EngineError, InvalidInput, NotAllowed, NotFound
 from engine.platform.models import OrgUnit, Project, User, UserRole
 from engine.platform.org import can_act
 from engine.projects.record import CATEGORIES, SOURCE_CHANNELS, STAGES
@@ -180,7 +180,12 @@ def _header(project: Project) -> dict[str, str]:
 @bp.route("/projects/<int:project_id>")
 @signed_in
 def project_page(project_id: int) -> ResponseReturnValue:
-    """All fields, the timeline from the event log, current tasks and their holders, the diagram."""
+    """All fields, the timeline from the event log, current tasks and their holders, attachments, 会商意见, the diagram."""
+    return _project_view(project_id)
+
+
+def _project_view(project_id: int, status: int = 200, comment: str = "", comment_error: str = "") -> ResponseReturnValue:
+    """The project page; after a refused comment, with its text kept and the reason under it."""
     now = datetime.now(timezone.utc)
     with db().session() as s:
         project = _project_for_viewer(s, project_id)
@@ -199,8 +204,31 @@ def project_page(project_id: int) -> ResponseReturnValue:
             light=lights.lights_of(s, [project.id], now)[project.id] if project.status == "active" else "",
             now=now,
             attachments=attachment_pages.project_panel(s, me, project),
+            thread=comments.of_project(s, project.id),
+            may_comment=comments.may_comment(me, project),
+            comment=comment,
+            comment_error=comment_error,
         )
-    return render_template("projects/project.html", **context)
+    return render_template("projects/project.html", **context), status
+
+
+@bp.route("/projects/<int:project_id>/comments", methods=["POST"])
+@signed_in
+def comment(project_id: int) -> ResponseReturnValue:
+    """发表会商意见: the project's units and the county bodies; an @mention notifies the named official."""
+    text = request.form.get("body", "")
+    try:
+        with db().session() as s:
+            posted = comments.post(s, project_id, official(s), text)
+            comment_id = posted.id
+    except NotFound:
+        abort(404)
+    except NotAllowed:
+        abort(403)
+    except InvalidInput as exc:
+        return _project_view(project_id, 422, text, exc.errors[comments.FIELD])
+    flash(_("已发表会商意见"), "success")
+    return redirect(url_for("projects.project_page", project_id=project_id) + f"#comment-{comment_id}", 303)
 
 
 @bp.route("/projects/<int:project_id>/diagram.json")

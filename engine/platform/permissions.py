@@ -119,6 +119,11 @@ ACTIONS: Mapping[str, Action] = {
         **_grant(UNIT, "landing_unit", "project_team", "dev_zone", "liaison_office"),
     }),
     "attachment.remove_any": Action("删除他人上传的附件", _grant(COUNTY, "admin")),
+    "comment.post": Action("发表项目会商意见", {
+        **_grant(COUNTY, "office", "supervision_office", "deputy", "county_head", "industry_dept", "element_dept",
+                 "assessment_group", "leading_group"),
+        **_grant(UNIT, "landing_unit", "project_team", "dev_zone", "liaison_office"),
+    }),
     # supervision, warnings and assessment
     "progress.post": Action("填报项目进展", {**_grant(COUNTY, "office", "admin"),
                                         **_grant(UNIT, "landing_unit", "project_team", "dev_zone")}),
