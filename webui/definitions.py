@@ -25,6 +25,7 @@ from .guard import requires
 from .params import required_number
 from .auth import official
 from .services import db
+from .i18n import local_datetime, to_local
 
 bp = Blueprint("definitions", __name__)
 NAV = [(80, "流程定义", "definitions.index", "definitions.manage")]
@@ -134,10 +135,13 @@ def save(process_id: str) -> ResponseReturnValue:
             me = official(s)
             _require_process(s, process_id)
             draft = versions.save_draft(s, process_id, changed, me)
-            saved_at = draft.saved_at
+            saved_at, who = draft.saved_at, me.display_name
     except DefinitionInvalid as exc:
         return _refused(exc)
-    return jsonify(ok=True, message=_("草稿已保存（%(t)s）", t=saved_at.strftime("%H:%M:%S")))
+    local = to_local(saved_at)
+    assert local is not None  # a saved draft has its time
+    return jsonify(ok=True, message=_("草稿已保存（%(t)s）", t=local.strftime("%H:%M:%S")),
+                   draft=_("正在编辑草稿（%(who)s 于 %(at)s 保存）", who=who, at=local_datetime(saved_at)))
 
 
 @bp.route("/definitions/<process_id>/validate", methods=["POST"])

@@ -126,6 +126,7 @@ def test_notice_list_pages_through_the_months_without_reading_their_rows(web: We
     auth.login("bangongshi")
     first = client.get("/notices").get_data(as_text=True)
     assert "第 1 / 2 页" in first and "2026年2月通报" in first and "2024年3月通报" in first and "2024年2月通报" not in first
+    assert "生成于 2026-01-01 09:00" in first  # county time, not the stored UTC 01:00
     second = client.get("/notices?page=2").get_data(as_text=True)
     assert "2024年2月通报" in second and "2024年1月通报" in second and "2024年3月通报" not in second and 'rel="prev"' in second
 

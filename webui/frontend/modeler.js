@@ -202,6 +202,7 @@ class Page {
     await this.run("保存草稿", this.config.urls.draft, {}, (data) => {
       this.dirty.clear();
       this.root.dataset.dirty = "";
+      this.root.querySelector("#zk-draft").textContent = data.draft;
       this.say(data.message, "success");
     });
   }
