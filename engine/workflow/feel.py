@@ -28,6 +28,10 @@ UNSUPPORTED_FUNCTIONS = {
 _SUPPORTED = "支持：-（任意）、字面值（数字、\"字符串\"、true、false、null、date(\"2024-01-31\")）、比较（< 20、>= 3）、区间（[20..50]、]20..50]）、逗号列表和 not(...)"
 
 
+class BadEscape(ValueError):
+    """A string literal with an escape FEEL does not have; the message names it."""
+
+
 class FeelError(ValueError):
     """A FEEL cell that is not understood or cannot match; the message says what to fix."""
 
@@ -255,7 +259,10 @@ class _Parser:
         if kind == "number":
             return Literal("number", Decimal(value), value)
         if kind == "string":
-            return Literal("string", _unescape(value[1:-1], self.text), value)
+            try:
+                return Literal("string", unescape_string(value[1:-1]), value)
+            except BadEscape as exc:
+                raise FeelError(f"“{self.text}”：{exc}") from None
         if kind == "name" and value in ("true", "false"):
             return Literal("boolean", value == "true", value)
         if kind == "name" and value == "null":
@@ -288,7 +295,8 @@ class _Parser:
         return Literal("date", iso, f"date({value})")
 
 
-def _unescape(body: str, text: str) -> str:
+def unescape_string(body: str) -> str:
+    """The text a FEEL string literal's body stands for (\\", \\n, \\uXXXX …); BadEscape names an escape FEEL does not have."""
     out, i = [], 0
     while i < len(body):
         ch = body[i]
@@ -302,7 +310,7 @@ def _unescape(body: str, text: str) -> str:
                 out.append(chr(int(body[i + 2 : i + 6], 16)))
                 i += 6
                 continue
-            raise FeelError(f"“{text}”：字符串中有无法识别的转义“\\{nxt}”")
+            raise BadEscape(f"字符串中有无法识别的转义“\\{nxt}”")
         out.append(ch)
         i += 1
     return "".join(out)

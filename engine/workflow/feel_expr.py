@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from engine.workflow.feel import FeelError
+from engine.workflow.feel import BadEscape, FeelError, unescape_string
 from engine.workflow.sandbox import compile_feel
 from engine.workflow.sandbox.feel_lib import BUILTIN_NAMES
 
@@ -29,7 +29,6 @@ _TOKEN = re.compile(
     )""",
     re.VERBOSE | re.DOTALL,
 )
-_ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t", "r": "\r", "'": "'"}
 MAX_NESTING = 40
 
 
@@ -476,23 +475,11 @@ def _number(text: str) -> str:
 
 
 def _unescape(body: str, compiler: _Compiler) -> str:
-    out, i = [], 0
-    while i < len(body):
-        ch = body[i]
-        if ch == "\\":
-            nxt = body[i + 1: i + 2]
-            if nxt in _ESCAPES:
-                out.append(_ESCAPES[nxt])
-                i += 2
-                continue
-            if nxt == "u" and re.fullmatch(r"[0-9a-fA-F]{4}", body[i + 2: i + 6]):
-                out.append(chr(int(body[i + 2: i + 6], 16)))
-                i += 6
-                continue
-            raise compiler.fail(f"字符串中有无法识别的转义“\\{nxt}”")
-        out.append(ch)
-        i += 1
-    return "".join(out)
+    """A string literal's text, or the compiler's refusal naming the escape FEEL does not have."""
+    try:
+        return unescape_string(body)
+    except BadEscape as exc:
+        raise compiler.fail(str(exc)) from None
 
 
 def compile_expression(text: str, functions: frozenset[str] = frozenset()) -> str:
