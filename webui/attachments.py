@@ -1,6 +1,7 @@
 """附件: upload to a project, a task or a 交办单, download with a safe name and type, removal by the uploader or an administrator."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -114,71 +115,54 @@ def _uploaded(row_name: str, back: str) -> ResponseReturnValue:
     return redirect(back + "#attachments", 303)
 
 
-@bp.route("/projects/<int:project_id>/attachments", methods=["POST"])
-@signed_in
-def to_project(project_id: int) -> ResponseReturnValue:
-    """Attach a file to a project (its units and the county bodies that follow it)."""
-    back = url_for("projects.project_page", project_id=project_id)
+def _attach(back: str, attach: Callable[[Session, Upload, User], Attachment], title: Callable[[Session], str]) -> ResponseReturnValue:
+    """Store the posted file through `attach` in one unit of work; 404 or 403 as the target says, else the page again
+    with the reason (titled by `title`) when the file is refused, or back to the page with a confirmation."""
     upload = _received()
     try:
         with db().session() as s:
-            row = files.attach(s, store(), upload, official(s), project_id=project_id, max_bytes=max_bytes())
-            name = row.filename
+            name = attach(s, upload, official(s)).filename
     except NotFound:
         abort(404)
     except NotAllowed:
         abort(403)
     except InvalidInput as exc:
         with db().session() as s:
-            project = s.get_one(Project, project_id)
-            title = _("项目：%(name)s", name=project.name)
-        return _refused(title, back, request.path, exc.errors[attachments.FIELD], 422)
+            heading = title(s)
+        return _refused(heading, back, request.path, exc.errors[attachments.FIELD], 422)
     return _uploaded(name, back)
+
+
+@bp.route("/projects/<int:project_id>/attachments", methods=["POST"])
+@signed_in
+def to_project(project_id: int) -> ResponseReturnValue:
+    """Attach a file to a project (its units and the county bodies that follow it)."""
+    return _attach(url_for("projects.project_page", project_id=project_id),
+                   lambda s, upload, me: files.attach(s, store(), upload, me, project_id=project_id, max_bytes=max_bytes()),
+                   lambda s: _("项目：%(name)s", name=s.get_one(Project, project_id).name))
 
 
 @bp.route("/tasks/<int:task_id>/attachments", methods=["POST"])
 @signed_in
 def to_task(task_id: int) -> ResponseReturnValue:
     """Attach a file to a task (whoever may act on it, or attach to its project)."""
-    back = url_for("tasks.task_page", task_id=task_id)
-    upload = _received()
     with db().session() as s:
         task = s.get(Task, task_id)
         if task is None:
             abort(404)
-        project_id, title = task.project_id, _("任务：%(name)s", name=task.name)
-    try:
-        with db().session() as s:
-            row = files.attach(s, store(), upload, official(s), project_id=project_id, task_id=task_id, max_bytes=max_bytes())
-            name = row.filename
-    except NotFound:
-        abort(404)
-    except NotAllowed:
-        abort(403)
-    except InvalidInput as exc:
-        return _refused(title, back, request.path, exc.errors[attachments.FIELD], 422)
-    return _uploaded(name, back)
+        project_id, name = task.project_id, task.name
+    return _attach(url_for("tasks.task_page", task_id=task_id),
+                   lambda s, upload, me: files.attach(s, store(), upload, me, project_id=project_id, task_id=task_id, max_bytes=max_bytes()),
+                   lambda s: _("任务：%(name)s", name=name))
 
 
 @bp.route("/supervision/cases/<int:case_id>/attachments", methods=["POST"])
 @signed_in
 def to_case(case_id: int) -> ResponseReturnValue:
     """Attach a file to a 交办单 (the raising unit, the responsible units, the county bodies that follow it)."""
-    back = url_for("supervision.case_page", case_id=case_id)
-    upload = _received()
-    try:
-        with db().session() as s:
-            row = coordination.attach(s, store(), upload, case_id, official(s), max_bytes())
-            name = row.filename
-    except NotFound:
-        abort(404)
-    except NotAllowed:
-        abort(403)
-    except InvalidInput as exc:
-        with db().session() as s:
-            title = _("交办单：%(name)s", name=s.get_one(CoordinationCase, case_id).title)
-        return _refused(title, back, request.path, exc.errors[attachments.FIELD], 422)
-    return _uploaded(name, back)
+    return _attach(url_for("supervision.case_page", case_id=case_id),
+                   lambda s, upload, me: coordination.attach(s, store(), upload, case_id, me, max_bytes()),
+                   lambda s: _("交办单：%(name)s", name=s.get_one(CoordinationCase, case_id).title))
 
 
 def _download(row: Attachment, path: Path) -> Response:
