@@ -17,6 +17,7 @@ from engine.platform import inputs, permissions
 from engine.platform.clock import LOCAL, day_starts, local_date, monthly_plan
 from engine.platform.errors import InvalidInput
 from engine.platform.models import Definition, OrgUnit, Project, User, utcnow
+from engine.workflow.feel import Compare, FeelError, parse_unary_tests
 from engine.workflow.parser import parse_xml
 from engine.supervision.progress import LateUpdate
 from engine.workflow.sandbox import SCRIPT_ENGINE
@@ -521,8 +522,23 @@ def plan_against_actuals(session: Session, year: int, unit_id: int, upto: Option
     return target, rows
 
 
+def readable_cell(cell: str, labels: dict[str, str]) -> str:
+    """A rule's input cell in words: “任意” for `-`, the labels of the values it lists (“签约、落地”), “除…以外” for not(...);
+    a cell of another form (a range, a comparison) as written."""
+    try:
+        tests = parse_unary_tests(cell)
+    except FeelError:
+        return cell
+    if tests.any:
+        return "任意"
+    if not all(isinstance(t, Compare) and t.op == "=" and t.literal.kind == "string" for t in tests.tests):
+        return cell
+    names = "、".join(labels.get(str(t.literal.value), str(t.literal.value)) for t in tests.tests if isinstance(t, Compare))
+    return f"除{names}以外" if tests.negated else names
+
+
 def rule_table(session: Session) -> tuple[int, list[dict[str, Any]]]:
-    """The deployed scoring table as rows (rule id, description, event cell, class cell, points) and its version."""
+    """The deployed scoring table as rows (rule id, description, event cell, class cell, points; the cells also in words) and its version."""
     row = definitions.latest(session, SCORING)
     root = parse_xml(row.files[DMN_FILE], DMN_FILE)
     rules = []
@@ -530,7 +546,8 @@ def rule_table(session: Session) -> tuple[int, list[dict[str, Any]]]:
         entries = [e.findtext(f"{{{DMN_NS}}}text") or "" for e in rule.findall(f"{{{DMN_NS}}}inputEntry")]
         outs = [e.findtext(f"{{{DMN_NS}}}text") or "" for e in rule.findall(f"{{{DMN_NS}}}outputEntry")]
         rules.append({"id": rule.get("id"), "description": rule.findtext(f"{{{DMN_NS}}}description") or "",
-                      "event": entries[0], "project_class": entries[1], "points": outs[0]})
+                      "event": entries[0], "project_class": entries[1], "points": outs[0],
+                      "event_text": readable_cell(entries[0], EVENT_LABELS), "class_text": readable_cell(entries[1], CLASS_LABELS)})
     return row.version, rules
 
 

@@ -37,6 +37,9 @@ def test_pages_render_for_the_office_and_units_are_refused_office_actions(web: W
         assert client.get(path).status_code == 200, path
     page = client.get("/dashboard").get_data(as_text=True)
     assert 'id="dashboard-data"' in page and "build/dashboard.js" in page
+    rules = client.get("/assessment/rules").get_data(as_text=True)
+    assert '<td title="&#34;signed&#34;">签约</td><td title="&#34;mfg_7yi&#34;">7亿元以上制造业</td>' in rules  # words, the FEEL as a tip
+    assert "<td>&#34;signed&#34;</td>" not in rules
     year = clock.local_today().year
     target = {"csrf_token": csrf_token(client, "/supervision/targets"), "unit_id": h.unit("anwen"), "year": year, "mfg_7yi": "12",
               "ind_3yi": "0", "yi_plus": "0", "foreign_capital": "1000", "out_of_province_capital": "0", "mfg_funds": "0"}

@@ -120,3 +120,4 @@ def test_a_date_that_already_happened_may_not_lie_after_today() -> None:
     assert inputs.date_problem("2026-12-07", "签约日期", latest=today) is None
     assert inputs.date_problem("2026-12-08", "签约日期", latest=today) == "签约日期不能晚于今天（2026-12-07），收到“2026-12-08”"
     assert inputs.date_problem("2027-01-01", "签约日期") is None  # a date that may lie ahead (a plan) has no such bound
+
