@@ -18,6 +18,8 @@ def zhikong(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]
 
 def test_cli_sets_up_registers_lists_and_completes(tmp_path: Path) -> None:
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"}
+    early = zhikong(env, "deploy", "bpmn")  # before init-db: told what to run, no traceback
+    assert early.returncode == 1 and early.stderr.strip() == "错误：数据库尚未初始化，请先运行 zhikong init-db"
     assert zhikong(env, "init-db").returncode == 0
     deployed = zhikong(env, "deploy", "bpmn")
     assert deployed.returncode == 0 and "第1版" in deployed.stdout

@@ -14,6 +14,8 @@ from engine.projects import lifecycle
 from engine.supervision import coordination
 from engine.workflow import definitions, recheck, runtime
 from engine import demo, wiring
+from alembic.runtime.migration import MigrationContext
+
 from engine.platform import schema
 from engine.platform.attachments import FileStore
 from engine.platform.config import SettingInvalid, Settings
@@ -25,6 +27,20 @@ from engine.platform.org import user_by_name
 
 def _db() -> Database:
     return Database(Settings.load().database_url)
+
+
+def _require_schema() -> None:
+    """Refuse, in words, to work on a database that `zhikong init-db` has not created or brought up to date."""
+    db = _db()
+    try:
+        with db.engine.connect() as connection:
+            if not MigrationContext.configure(connection).get_current_heads():
+                raise EngineError("数据库尚未初始化，请先运行 zhikong init-db")
+            problem = schema.behind(connection)
+    finally:
+        db.dispose()
+    if problem:
+        raise EngineError(problem)
 
 
 def _store() -> FileStore:
@@ -254,11 +270,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# what runs on a database at any schema version: creating it, copying it, putting a copy back, and serving (/readyz says why it is not ready)
+WITHOUT_SCHEMA = (cmd_init_db, cmd_backup, cmd_restore, cmd_serve)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run a sub-command; engine errors print their message and exit non-zero."""
     args = build_parser().parse_args(argv)
     wiring.install()
     try:
+        if args.func not in WITHOUT_SCHEMA:
+            _require_schema()
         args.func(args)
     except InvalidInput as exc:
         for field, message in exc.errors.items():

@@ -25,7 +25,7 @@ from engine.platform.models import Definition, Event
 from engine.workflow.parser import XmlRefused, new_parser, parse_xml
 from engine.workflow.sandbox import active as limits
 from engine.workflow.sandbox import compile_checked, specs
-from engine.workflow.validation import load_lanes, require_valid
+from engine.workflow.validation import BPMN_NS, load_lanes, require_valid
 
 SCOPES = ("landing_unit", "platform", "deputy", "county", "item_unit")
 BUNDLE_PATTERNS = ("*.bpmn", "*.dmn", "*.cases.json", "lanes.yaml", "forms/*.json")
@@ -138,12 +138,19 @@ def _parse(files: dict[str, str], process_id: str) -> LoadedDefinition:
     parser = new_parser()
     lanes_cfg: dict[str, Any] = {}
     forms: dict[str, Schema] = {}
+    roots: dict[str, Any] = {}
     for name, text in files.items():
         try:
             if name.endswith(".bpmn"):
-                parser.add_bpmn_xml(parse_xml(text, name), filename=name)
+                roots[name] = parse_xml(text, name)
+                stores = _data_stores(name, roots[name])
+                if stores:
+                    problems += stores
+                    continue
+                parser.add_bpmn_xml(roots[name], filename=name)
             elif name.endswith(".dmn"):
-                parser.add_dmn_xml(parse_xml(text, name), filename=name)
+                roots[name] = parse_xml(text, name)
+                parser.add_dmn_xml(roots[name], filename=name)
             elif name == "lanes.yaml":
                 lanes_cfg = load_lanes(text) or {}
             elif name.startswith("forms/"):
@@ -154,7 +161,9 @@ def _parse(files: dict[str, str], process_id: str) -> LoadedDefinition:
         except XmlRefused as exc:
             problems.append(_problem(name, "", str(exc)))
         except ValidationException as exc:
-            problems.append(_problem(name, exc.id or "", f"流程结构不符合 BPMN/DMN 规范（第{exc.line_number}行）：{exc}"))
+            line = exc.line_number or _line_of(roots.get(name), exc.id)
+            where = f"（第{line}行）" if line else ""
+            problems.append(_problem(name, exc.id or "", f"流程结构不符合 BPMN/DMN 规范{where}：{exc}"))
         except (ValueError, RecursionError, yaml.YAMLError) as exc:
             problems.append(_problem(name, "", f"格式错误：{exc}"))
         except jsonschema.SchemaError as exc:
@@ -278,6 +287,21 @@ def forget_parsed() -> None:
     """Drop the parsed definitions by id (when a process switches to another database); parses kept by content hash stay valid."""
     with _cache_lock:
         _cache.clear()
+
+
+def _data_stores(name: str, root: Any) -> list[dict[str, str]]:
+    """A refusal for each BPMN data store in a file, with its line: the engine keeps data in process variables only."""
+    return [_problem(name, element.get("id") or "", f"第{element.sourceline}行的数据存储“{element.get('name') or element.get('id') or ''}”："
+                     "本系统不支持 BPMN 数据存储，请改用流程变量和表单字段")
+            for element in root.iter(f"{{{BPMN_NS}}}dataStore", f"{{{BPMN_NS}}}dataStoreReference")]
+
+
+def _line_of(root: Any, element_id: Optional[str]) -> Optional[int]:
+    """The line of the element with this id in a parsed file (SpiffWorkflow leaves some of its errors without one)."""
+    if root is None or not element_id:
+        return None
+    found = next((e for e in root.iter() if e.get("id") == element_id), None)
+    return found.sourceline if found is not None else None
 
 
 def load(session: Session, definition_id: int) -> LoadedDefinition:

@@ -110,7 +110,10 @@ def check_bundle(files: dict[str, str], process_id: str, scopes: tuple[str, ...]
     processes = {p.get("id") for root in bpmn_roots.values() for p in root.iter(f"{{{BPMN_NS}}}process")}
     if process_id not in processes and process_id not in result.decisions and not result.problems:
         known = "、".join(sorted(p for p in processes if p)) or "（无）"
-        result.problems.append(problem("", process_id, f"定义中找不到流程或决策“{process_id}”（文件中的流程：{known}）"))
+        read = "、".join(sorted(name for name in files if name.endswith((".bpmn", ".dmn")))) or "（没有 .bpmn 或 .dmn 文件）"
+        decisions = "、".join(sorted(result.decisions)) or "（无）"
+        result.problems.append(problem("", process_id, f"在 {read} 中找不到流程或决策“{process_id}”"
+                                                       f"（这些文件中的流程：{known}；决策：{decisions}）"))
     broken = {p["file"] for p in result.problems}
     usable = {name: c for name, c in result.cases.items() if name.removesuffix(CASES_SUFFIX) + ".dmn" not in broken}
     result.problems += _check_case_files(files, usable, result.decisions)

@@ -80,6 +80,8 @@ HOSTILE = [
     ("unsupported date and time", DMN, replace("<text>&lt;= 30</text>", '<text>&lt; date and time("2024-01-01T00:00:00")</text>'), DMN, "rule_2_in_5", "暂不支持日期时间"),
     ("empty output", DMN, replace('<text>"T1"</text>', "<text></text>"), DMN, "rule_1_out", "输出单元格为空"),
     ("output of the wrong type", DMN, replace('<text>"T1"</text>', "<text>1</text>"), DMN, "rule_1_out", "与输出列的字符串类型不符"),
+    ("a data store", BPMN, lambda t: t.replace("<bpmn:process ", '<bpmn:dataStore id="archive" name="档案库" />\n  <bpmn:process ', 1),
+     BPMN, "archive", "行的数据存储“档案库”：本系统不支持 BPMN 数据存储"),
     ("lane mapped to an unknown role", "lanes.yaml", replace("{role: deputy, scope: deputy}", "{role: vice_mayor, scope: deputy}"), "lanes.yaml", "分管副县长", "角色“vice_mayor”不在 roles 列表中"),
     ("form that is not JSON Schema", "forms/intent.schema.json", lambda t: json.dumps({"type": "objekt"}), "forms/intent.schema.json", "type", "不是有效的 JSON Schema"),
 ]
@@ -190,3 +192,13 @@ def test_a_form_field_with_a_list_of_types_passes_as_a_variable_of_no_one_kind()
     schema["properties"]["note_area"] = {"type": ["number", "null"], "title": "备注面积"}
     files = {**BUNDLE, name: json.dumps(schema, ensure_ascii=False)}
     assert check_bundle(files, lifecycle.LIFECYCLE, definitions.SCOPES).problems == []
+
+
+def test_a_missing_process_names_the_files_read_and_what_they_hold(sqlite_db: Database) -> None:
+    with pytest.raises(DefinitionInvalid) as refused_deploy:
+        with sqlite_db.session() as s:
+            definitions.deploy(s, BUNDLE, "no_such_process")
+    (problem,) = refused_deploy.value.problems
+    assert problem["element"] == "no_such_process"
+    assert problem["message"].startswith("在 approval_tier.dmn、assessment_scoring.dmn、coordination_item.bpmn、project_lifecycle.bpmn 中找不到")
+    assert "流程：coordination_item、project_lifecycle" in problem["message"] and "决策：approval_tier" in problem["message"]
