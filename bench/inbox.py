@@ -3,7 +3,8 @@
 Fills a database with the demo county, 100,000 projects (10 % still running), 1,000,000 task
 rows (each project's completed steps plus one ready task per running project, spread over the
 county's towns and 120 more synthetic ones; the town official `anwen` holds 50 pending tasks
-and the town has its share of finished projects),
+and the town has its share of finished projects; the deputy `fx_gongye` is on leave and has delegated
+his tasks to `fx_wenlv` for the week, so her inbox holds both deputies' tasks),
 then times whole page requests through the Flask test client in this process and prints
 p50/p95 per page (wall time; CPU time of this process beside it, which for SQLite
 includes the queries). Baseline: the same pages on the demo-size county (12 projects), measured
@@ -20,6 +21,7 @@ import statistics
 import sys
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Callable
 
@@ -28,9 +30,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import func, select  # noqa: E402
 
 from engine import demo, wiring  # noqa: E402
+from engine.platform.clock import local_today  # noqa: E402
 from engine.platform.db import Database  # noqa: E402
 from engine.platform.models import Task, User  # noqa: E402
-from engine.workflow import definitions, state  # noqa: E402
+from engine.workflow import definitions, handover, state  # noqa: E402
 from filler import OFFICIAL, PROJECTS, fill, pg_database, prepare, signed_in  # noqa: E402
 
 
@@ -49,16 +52,34 @@ def timed(client: Any, path: str, runs: int, warmup: int = 5) -> tuple[float, fl
     return statistics.median(samples), samples[int(len(samples) * 0.95) - 1], statistics.median(cpu)
 
 
+LEAVE = ("fx_gongye", "fx_wenlv")
+"""(delegator, delegate): a deputy on leave for a week and the colleague who holds his tasks meanwhile."""
+
+
 PAGES: list[tuple[str, str, str]] = [
     ("我的待办 (town official)", OFFICIAL, "/"),
     ("我的待办 search", OFFICIAL, "/?q=新材料"),
     ("我的待办 page 2", OFFICIAL, "/?page=2"),
+    ("我的待办 (deputy)", "fx_nongye", "/"),
+    ("我的待办 (deputy + leave)", LEAVE[1], "/"),
     ("已办 (town official)", OFFICIAL, "/done"),
     ("项目台账 (office, all)", "bangongshi", "/projects"),
     ("项目台账 7亿+ manufacturing", "bangongshi", "/projects?m7=1"),
     ("项目台账 stage + category", "bangongshi", "/projects?stage=approval&category=industrial"),
     ("项目台账 (town official)", OFFICIAL, "/projects"),
 ]
+
+
+def on_leave(db: Database) -> int:
+    """Delegate the first deputy's tasks to the second for a week from today; the delegate's pending tasks."""
+    with db.session() as s:
+        people = {u.username: u for u in s.scalars(select(User).where(User.username.in_(LEAVE)))}
+        today = local_today()
+        handover.delegate_period(s, people[LEAVE[1]].id, today, today + timedelta(days=6), people[LEAVE[0]], "休假")
+    with db.session() as s:
+        from engine.projects import queries
+
+        return queries.inbox_count(s, s.scalars(select(User).where(User.username == LEAVE[1])).one())
 
 
 def measure(db: Database, runs: int) -> dict[str, tuple[float, float, float]]:
@@ -83,7 +104,7 @@ def pending(db: Database) -> tuple[int, int]:
         return queries.inbox_count(s, user), s.scalar(select(func.count(Task.id))) or 0
 
 
-def run(label: str, make_db: Callable[[str], Database], runs: int) -> None:
+def run(label: str, make_db: Callable[[str], Database], runs: int, projects: int) -> None:
     """Baseline on the demo county, then the full volume, on one backend."""
     state.WORKFLOWS.clear()
     definitions.forget_parsed()
@@ -91,16 +112,18 @@ def run(label: str, make_db: Callable[[str], Database], runs: int) -> None:
     prepare(small)
     with small.session() as s:
         demo.load_projects(s)
+    on_leave(small)
     baseline = measure(small, runs)
     small.dispose()
     definitions.forget_parsed()
     big = make_db("big")
     prepare(big)
     started = time.perf_counter()
-    fill(big)
+    fill(big, projects)
     mine, rows = pending(big)
-    print(f"{label}: filled {PROJECTS:,} projects and {rows:,} task rows in {time.perf_counter() - started:.0f} s; "
-          f"{OFFICIAL} has {mine} pending tasks")
+    delegated = on_leave(big)
+    print(f"{label}: filled {projects:,} projects and {rows:,} task rows in {time.perf_counter() - started:.0f} s; "
+          f"{OFFICIAL} has {mine} pending tasks, {LEAVE[1]} {delegated} with {LEAVE[0]}'s on leave")
     results = measure(big, runs)
     big.dispose()
     load = os.getloadavg()[0]
@@ -120,12 +143,13 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=100, help="timed requests per page")
     parser.add_argument("--pg", help="PostgreSQL URL of a database this bench may empty (e.g. …/bench_inbox)")
     parser.add_argument("--no-sqlite", action="store_true", help="skip the SQLite run")
+    parser.add_argument("--projects", type=int, default=PROJECTS, help="projects to fill (a smaller county while developing)")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="zhikong-bench-"))
     if not args.no_sqlite:
-        run("SQLite", lambda name: Database(f"sqlite:///{tmp / name}.db"), args.runs)
+        run("SQLite", lambda name: Database(f"sqlite:///{tmp / name}.db"), args.runs, args.projects)
     if args.pg:
-        run("PostgreSQL", lambda name: pg_database(args.pg), args.runs)
+        run("PostgreSQL", lambda name: pg_database(args.pg), args.runs, args.projects)
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ from engine.workflow import console  # noqa: E402
 def pages(session: Session, now: datetime) -> dict[str, Callable[[], Any]]:
     """Each hot page's engine call, with real ids from the filled database."""
     official = session.scalars(select(User).where(User.username == "anwen")).one()
+    deputy = session.scalars(select(User).where(User.username == "fx_wenlv")).one()  # holds fx_gongye's tasks in bench/inbox.py
     project_id = session.scalar(select(Project.id).where(Project.landing_unit_id == official.unit_id).order_by(Project.id.desc()).limit(1))
     return {
         "cockpit figures (county)": lambda: dashboard.figures(session, now.year, now),
@@ -43,6 +44,7 @@ def pages(session: Session, now: datetime) -> dict[str, Callable[[], Any]]:
         "ledger filtered by red light": lambda: queries.ledger(session, queries.LedgerFilter(light="red"), now, lights.LEDGER),
         "inbox of a town official": lambda: queries.inbox(session, official, queries.InboxFilter(), now),
         "inbox badge": lambda: count_ready(session, official),
+        "inbox of a deputy, with delegations": lambda: queries.inbox(session, deputy, queries.InboxFilter(), now),
         "quarter's ranking": lambda: rankings.ranking(session, now.year, (now.month - 1) // 3 + 1),
         "stuck cases (admin console)": lambda: console.find_stuck(session, now=now, limit=20),
         "a project's history": lambda: queries.timeline(session, project_id or 0),

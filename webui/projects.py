@@ -21,7 +21,7 @@ from engine.workflow import runtime
 from engine.platform import permissions
 from engine.platform.errors import EngineError, InvalidInput, NotAllowed, NotFound
 from engine.platform.models import OrgUnit, Project, User, UserRole
-from engine.platform.org import can_act
+from engine.platform.org import can_act, delegated_to
 from engine.projects.record import CATEGORIES, SOURCE_CHANNELS, STAGES
 
 from . import attachments as attachment_pages
@@ -191,7 +191,8 @@ def _project_view(project_id: int, status: int = 200, comment: str = "", comment
         project = _project_for_viewer(s, project_id)
         me = official(s)
         holdings = queries.current_tasks(s, project.id)
-        actionable = {t.id for t in runtime.ready_tasks_of(s, project.id) if can_act(me, t)}
+        delegated = delegated_to(s, me)
+        actionable = {t.id for t in runtime.ready_tasks_of(s, project.id) if can_act(me, t, delegated)}
         context = dict(
             project=project,
             **_header(project),

@@ -11,11 +11,12 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.workflow import forms, runtime
+from engine.workflow import forms, handover, runtime
 from engine.projects import meetings, queries, record
 from engine.platform.errors import AlreadyCompleted, ConcurrentUpdate, DecidedAtMeeting, InvalidInput, NotAllowed
+from engine.platform.inputs import whole_number
 from engine.platform.models import OrgUnit, Task, User
-from engine.platform.org import can_act
+from engine.platform.org import Delegated, can_act, delegated_to
 from engine.projects.record import STAGES
 
 from . import attachments as attachment_pages
@@ -31,6 +32,14 @@ PER_PAGE = 20
 LANDING_KINDS = ("zone", "town")
 
 
+def my_delegations(session: Session) -> Delegated:
+    """The delegations the signed-in official holds, read once per request (the inbox and its header badge share them)."""
+    if "delegated" not in g:
+        g.delegated = delegated_to(session, current_user)
+    held: Delegated = g.delegated
+    return held
+
+
 @bp.app_context_processor
 def inbox_badge() -> dict[str, Any]:
     """The number shown on 我的待办 in the header, on every page."""
@@ -39,7 +48,7 @@ def inbox_badge() -> dict[str, Any]:
     if "inbox_badge" in g:  # the inbox page counted it already
         return {"inbox_badge": g.inbox_badge}
     with db().session() as s:
-        return {"inbox_badge": queries.inbox_count(s, current_user)}
+        return {"inbox_badge": queries.inbox_count(s, current_user, my_delegations(s))}
 
 
 @bp.app_context_processor
@@ -79,7 +88,7 @@ def inbox() -> ResponseReturnValue:
     )
     now = datetime.now(timezone.utc)
     with db().session() as s:
-        page = queries.inbox(s, current_user, flt, now, int_arg("page") or 1, PER_PAGE)
+        page = queries.inbox(s, current_user, flt, now, int_arg("page") or 1, PER_PAGE, my_delegations(s))
         units = landing_units(s)
     g.inbox_badge = page.all_ready
     return render_template("tasks/inbox.html", page=page, flt=flt, overdue=page.overdue, units=units, stages=STAGES, now=now)
@@ -98,7 +107,14 @@ def _context(session: Session, task: Task) -> dict[str, Any]:
     """Everything the task page shows besides the form values."""
     project = task.project
     meeting = meetings.meeting_of(session, task)
+    me = official(session)
+    delegations = handover.of_task(session, task) if task.status == "ready" else []
+    may_delegate = handover.may_delegate(me, task) and not any(d.delegator_id == me.id and not d.period for d in delegations)
     return dict(
+        me=me,
+        delegations=delegations,
+        may_delegate=may_delegate,
+        colleagues=handover.colleagues(session, me, task.role) if may_delegate else [],
         task=task,
         project=project,
         landing_unit=project.landing_unit.name,
@@ -115,18 +131,24 @@ def _context(session: Session, task: Task) -> dict[str, Any]:
     )
 
 
-def _may_view(me: Any, task: Task) -> bool:
-    """Who may open a task page: whoever may act on it while it is ready, afterwards its completer and the project's viewers."""
+def _may_view(session: Session, me: Any, task: Task) -> bool:
+    """Who may open a task page: whoever may act on it while it is ready (a delegate too), afterwards its completer and the
+    project's viewers."""
     if task.status == "ready":
-        return can_act(me, task)
+        return can_act(me, task) or can_act(me, task, delegated_to(session, me))
     return task.completed_by == me.id or queries.can_view_project(me, task.project)
+
+
+def refusal(exc: handover.Refused) -> str:
+    """A delegation or claim refusal in the page's language."""
+    return _(exc.template, **exc.params)
 
 
 def _redisplay(task_id: int, values: Any, errors: dict[str, str], status: int, message: str = "") -> ResponseReturnValue:
     """The task page again after a refused submission: the input kept, the field messages, the reason flashed."""
     with db().session() as s:
         task = s.get(Task, task_id)
-        if task is None or not _may_view(official(s), task):
+        if task is None or not _may_view(s, official(s), task):
             abort(403)
         if status == 409 and not message:
             message = queries.not_ready_reason(s, task)
@@ -147,7 +169,7 @@ def task_page(task_id: int) -> ResponseReturnValue:
             task = s.get(Task, task_id)
             if task is None:
                 abort(404)
-            if not _may_view(official(s), task):
+            if not _may_view(s, official(s), task):
                 abort(403)
             context = _context(s, task)
             values = task.data or (record.form_defaults(task.project, context["schema"].get("properties", {})) if task.status == "ready" else {})
@@ -177,3 +199,23 @@ def task_page(task_id: int) -> ResponseReturnValue:
     else:
         flash(_("已办理“%(name)s”", name=task.name), "success")
     return redirect(url_for("tasks.inbox"), 303)
+
+
+@bp.route("/tasks/<int:task_id>/delegate", methods=["POST"])
+@signed_in
+def delegate(task_id: int) -> ResponseReturnValue:
+    """委托: hand this task to a colleague of the same unit and role (the engine checks both)."""
+    try:
+        with db().session() as s:
+            row = handover.delegate_task(s, task_id, whole_number(request.form.get("delegate_id", "")) or 0, official(s),
+                                         request.form.get("reason", ""))
+            name = s.get_one(User, row.delegate_id).display_name
+    except handover.Refused as exc:
+        return _redisplay(task_id, {}, {}, 422, refusal(exc))
+    except InvalidInput as exc:
+        return _redisplay(task_id, {}, {}, 422, "；".join(exc.errors.values()))
+    except NotAllowed as exc:
+        flash(exc.message, "error")
+        abort(403)
+    flash(_("已委托%(name)s办理，可随时收回", name=name), "success")
+    return redirect(url_for("tasks.task_page", task_id=task_id), 303)

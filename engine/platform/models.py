@@ -299,6 +299,34 @@ class JobMark(Base):
     through: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class Delegation(Base):
+    """Tasks an official hands to a colleague of the same role and unit: one task, or all their own tasks for a leave period.
+
+    Nothing is copied onto the task: the inbox and `org.can_act` read the delegations in force
+    at the moment they ask, so a period that ends hands the tasks back by itself, and a
+    delegation taken back (`revoked_at`) stops at once.
+    """
+
+    __tablename__ = "delegation"
+    __table_args__ = (
+        # a delegate's delegations in force, read beside every inbox query: led by the delegate, only those not taken back
+        Index("ix_delegation_delegate", "delegate_id", "task_id", "starts_at", "ends_at", "unit_id", "delegator_id",
+              sqlite_where=text("revoked_at IS NULL"), postgresql_where=text("revoked_at IS NULL")),
+        Index("ix_delegation_delegator", "delegator_id", "created_at"),  # 我的委托, and the delegations of an official gone
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delegator_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    delegate_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))  # the unit both belong to; a delegate who leaves it no longer holds the tasks
+    task_id: Mapped[Optional[int]] = mapped_column(ForeignKey("task.id"))  # one task; none: every own task of the period
+    starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ends_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))  # none: until taken back (one task)
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
+    revoked_by: Mapped[Optional[int]] = mapped_column(ForeignKey("app_user.id"))
+
+
 class Event(Base):
     """Append-only log: starts, completions, decisions, deploys, errors, admin actions."""
 

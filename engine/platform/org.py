@@ -1,15 +1,17 @@
-"""Who may act: role and unit-scope checks, and the indexed task-table query behind an inbox."""
+"""Who may act: role and unit-scope checks, delegations in force, and the indexed task-table query behind an inbox."""
 from __future__ import annotations
 
-from typing import Any, Optional, Protocol, Sequence
-
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Optional, Protocol
 
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
 from engine.platform.errors import NotFound
-from engine.platform.models import Project, Task, User
+from engine.platform.models import Delegation, Project, Task, User, utcnow
 
 UNIT_SCOPES = ("landing_unit", "platform", "item_unit")
 
@@ -53,7 +55,55 @@ def scope_of(scope: str, project: Project, data: Optional[dict[str, Any]] = None
     return None, None
 
 
-def can_act(user: Official, task: Task) -> bool:
+@dataclass(frozen=True)
+class Delegated:
+    """What an official holds by delegation at one moment: whose own tasks for a leave period, and single tasks (task → delegator)."""
+
+    delegators: frozenset[int] = frozenset()
+    tasks: Mapping[int, int] = field(default_factory=dict)
+
+    def delegator_of(self, user: Official, task: Task) -> Optional[int]:
+        """The official on whose behalf `user` may act on `task` through these delegations, or None.
+
+        A delegation covers the delegator's own tasks (assigned to them), and only those of a role
+        the delegate holds: the delegate must be able to do the work in their own name.
+        """
+        owner = task.assignee_id
+        if owner is None or owner == user.id or not user.active or task.role not in user.roles:
+            return None
+        if owner in self.delegators or self.tasks.get(task.id) == owner:
+            return owner
+        return None
+
+
+NO_DELEGATIONS = Delegated()
+
+
+def in_force(user: Official, now: datetime) -> list[ColumnElement[bool]]:
+    """The delegations to `user` in force at `now`: not taken back, begun, not ended, and given within the user's own unit."""
+    return [
+        Delegation.delegate_id == user.id,
+        Delegation.revoked_at.is_(None),
+        Delegation.starts_at <= now,
+        or_(Delegation.ends_at.is_(None), Delegation.ends_at > now),
+        Delegation.unit_id == user.unit_id,
+    ]
+
+
+def delegated_to(session: Session, user: Official, now: Optional[datetime] = None) -> Delegated:
+    """The delegations `user` holds at `now` (one indexed read, whatever the number of tasks)."""
+    periods: set[int] = set()
+    tasks: dict[int, int] = {}
+    rows = session.execute(select(Delegation.delegator_id, Delegation.task_id).where(*in_force(user, now or utcnow())))
+    for delegator_id, task_id in rows:
+        if task_id is None:
+            periods.add(delegator_id)
+        else:
+            tasks[task_id] = delegator_id
+    return Delegated(frozenset(periods), tasks)
+
+
+def acts_in_own_right(user: Official, task: Task) -> bool:
     """True when the user is the task's assignee or holds its role within its scope."""
     if not user.active:
         return False
@@ -66,10 +116,24 @@ def can_act(user: Official, task: Task) -> bool:
     return task.scope == "county"
 
 
-def actionable_branches(user: User) -> list[ColumnElement[bool]]:
-    """The tasks `can_act` allows, as disjoint conditions each led by an inbox index: assigned to the user, county-wide, the user's unit."""
+def can_act(user: Official, task: Task, delegated: Delegated = NO_DELEGATIONS) -> bool:
+    """True when the user may act on the task in their own right, or on a colleague's behalf through `delegated`."""
+    return acts_in_own_right(user, task) or delegated.delegator_of(user, task) is not None
+
+
+def on_behalf_of(user: Official, task: Task, delegated: Delegated) -> Optional[int]:
+    """The colleague for whom `user` acts on `task`: None when the user acts in their own right (or may not act)."""
+    if acts_in_own_right(user, task):
+        return None
+    return delegated.delegator_of(user, task)
+
+
+def actionable_branches(user: User, delegated: Delegated = NO_DELEGATIONS) -> list[ColumnElement[bool]]:
+    """The tasks `can_act` allows with `delegated`, as disjoint conditions each led by an inbox index: assigned to the
+    user, county-wide, the user's unit, and only when the user holds delegations: a colleague's on leave, single tasks
+    delegated (and not already covered by a leave). Without delegations the query is exactly what it was before them."""
     roles = sorted(user.roles)
-    return [
+    branches = [
         Task.assignee_id == user.id,
         and_(Task.assignee_id.is_(None), Task.scope == "county", Task.role.in_(roles)),
         and_(
@@ -79,33 +143,47 @@ def actionable_branches(user: User) -> list[ColumnElement[bool]]:
             Task.unit_id == user.unit_id,
         ),
     ]
+    # the role written so that no index on it can lead: a delegated branch starts from its few assignees or task
+    # ids, never from every ready task of the role
+    role_held = (Task.role + "").in_(roles)
+    if delegated.delegators:
+        branches.append(and_(Task.assignee_id.in_(sorted(delegated.delegators)), role_held))
+    singles = sorted((task_id, delegator) for task_id, delegator in delegated.tasks.items()
+                     if delegator not in delegated.delegators and delegator != user.id)
+    if singles:
+        branches.append(and_(or_(*(and_(Task.id == task_id, Task.assignee_id == delegator) for task_id, delegator in singles)),
+                             role_held))
+    return branches
 
 
-def actionable_filter(user: User) -> ColumnElement[bool]:
-    """SQL condition matching exactly the tasks `can_act` allows (kept in step with it)."""
-    return or_(*actionable_branches(user))
+def actionable_filter(user: User, delegated: Delegated = NO_DELEGATIONS) -> ColumnElement[bool]:
+    """SQL condition matching exactly the tasks `can_act` allows with `delegated` (kept in step with it)."""
+    return or_(*actionable_branches(user, delegated))
 
 
-def count_ready(session: Session, user: User, *conditions: ColumnElement[bool]) -> int:
-    """How many ready tasks the user may act on (and that meet `conditions`): one count per branch, summed, so each
-    is an index range whatever the planner knows of the table."""
-    return count_ready_each(session, user, conditions)[0]
+def count_ready(session: Session, user: User, *conditions: ColumnElement[bool], delegated: Optional[Delegated] = None) -> int:
+    """How many ready tasks the user may act on, delegations in force included (read here unless given), and that meet
+    `conditions`: one count per branch, summed, so each is an index range whatever the planner knows of the table."""
+    return count_ready_each(session, user, conditions, delegated=delegated)[0]
 
 
-def count_ready_each(session: Session, user: User, *condition_sets: Sequence[ColumnElement[bool]]) -> list[int]:
+def count_ready_each(session: Session, user: User, *condition_sets: Sequence[ColumnElement[bool]],
+                     delegated: Optional[Delegated] = None) -> list[int]:
     """`count_ready` for each set of conditions, all in one statement (an inbox's total, overdue count and badge)."""
-    branches = actionable_branches(user)
+    if delegated is None:
+        delegated = delegated_to(session, user)
+    branches = actionable_branches(user, delegated)
     counts = [select(func.count()).select_from(Task).where(Task.status == "ready", branch, *conditions).scalar_subquery()
               for conditions in condition_sets for branch in branches]
     row = session.execute(select(*counts)).one()
     return [sum(int(n) for n in row[i:i + len(branches)]) for i in range(0, len(row), len(branches))]
 
 
-def ready_tasks_query(user: User) -> Select[Task]:
-    """The user's ready tasks, soonest due first; reads only the task table."""
+def ready_tasks_query(user: User, delegated: Delegated = NO_DELEGATIONS) -> Select[Task]:
+    """The user's ready tasks (with the delegations `delegated` they hold), soonest due first; reads only the task table."""
     return (
         select(Task)
-        .where(Task.status == "ready", actionable_filter(user))
+        .where(Task.status == "ready", actionable_filter(user, delegated))
         .order_by(Task.due_at.asc().nulls_last(), Task.id.desc())
     )
 

@@ -16,13 +16,13 @@ from sqlalchemy import ColumnElement, ColumnExpressionArgument, Index, func, or_
 from sqlalchemy.orm import Session, aliased
 
 from engine.projects import lifecycle
-from engine.workflow import definitions
+from engine.workflow import definitions, handover
 from engine.platform import permissions
 from engine.platform.clock import LOCAL
 from engine.platform.errors import NotFound
 from engine.platform.paging import Page, page_number
 from engine.platform.models import Definition, Event, Instance, OrgUnit, Project, Task, User, UserRole
-from engine.platform.org import can_act, count_ready, count_ready_each, ready_tasks_query
+from engine.platform.org import Delegated, can_act, count_ready, count_ready_each, delegated_to, ready_tasks_query
 from engine.workflow.parser import parse_xml
 
 BPMN_NS = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
@@ -56,6 +56,7 @@ class InboxRow:
     project_name: str
     unit_name: str
     is_major: bool
+    on_behalf_of: str = ""  # the colleague who delegated the task, when it is not the user's own
 
 
 def _inbox_conditions(flt: InboxFilter, now: datetime) -> list[ColumnElement[bool]]:
@@ -85,20 +86,29 @@ class InboxPage(Page[InboxRow]):
     all_ready: int = 0
 
 
-def inbox(session: Session, user: Any, flt: InboxFilter, now: datetime, page: int = 1, per_page: int = 20) -> InboxPage:
-    """我的待办: the tasks `user` may act on, filtered and paginated (soonest due first by default), with its counts counted in one statement."""
+def inbox(session: Session, user: Any, flt: InboxFilter, now: datetime, page: int = 1, per_page: int = 20,
+          delegated: Optional[Delegated] = None) -> InboxPage:
+    """我的待办: the tasks `user` may act on (with the delegations they hold: read here unless given), filtered and
+    paginated (soonest due first by default), with its counts counted in one statement."""
     conditions = _inbox_conditions(flt, now)
-    query = ready_tasks_query(user).where(*conditions)
+    if delegated is None:
+        delegated = delegated_to(session, user, now)
+    query = ready_tasks_query(user, delegated).where(*conditions)
     if flt.sort == "new":
         query = query.order_by(None).order_by(Task.created_at.desc(), Task.id.desc())
-    total, overdue, *unfiltered = count_ready_each(session, user, conditions, [_past_due(now)], *([[]] if conditions else []))
+    total, overdue, *unfiltered = count_ready_each(session, user, conditions, [_past_due(now)], *([[]] if conditions else []),
+                                              delegated=delegated)
     all_ready = unfiltered[0] if unfiltered else total
     page = page_number(page, per_page, total)
     tasks = session.execute(
-        query.with_only_columns(Task.id, Task.name, Task.stage, Task.created_at, Task.due_at, Task.project_id)
+        query.with_only_columns(Task.id, Task.name, Task.stage, Task.created_at, Task.due_at, Task.project_id, Task.assignee_id)
         .limit(per_page)
         .offset((page - 1) * per_page)
     ).all()
+    others = {t.assignee_id for t in tasks if t.assignee_id is not None and t.assignee_id != user.id}
+    delegators: dict[int, str] = {}
+    if others:
+        delegators = {uid: name for uid, name in session.execute(select(User.id, User.display_name).where(User.id.in_(others)))}
     projects = {
         pid: (name, unit, major)
         for pid, name, unit, major in session.execute(
@@ -107,7 +117,8 @@ def inbox(session: Session, user: Any, flt: InboxFilter, now: datetime, page: in
             .where(Project.id.in_({t.project_id for t in tasks}))
         )
     }
-    rows = [InboxRow(t.id, t.name, t.stage, t.created_at, t.due_at, t.project_id, *projects[t.project_id]) for t in tasks]
+    rows = [InboxRow(t.id, t.name, t.stage, t.created_at, t.due_at, t.project_id, *projects[t.project_id],
+                     on_behalf_of=delegators.get(t.assignee_id, "") if t.assignee_id is not None else "") for t in tasks]
     return InboxPage(rows, total, page, per_page, overdue, all_ready)
 
 
@@ -121,9 +132,9 @@ def _past_due(now: datetime) -> ColumnElement[bool]:
     return func.coalesce(Task.due_at, now) < now
 
 
-def inbox_count(session: Session, user: Any) -> int:
+def inbox_count(session: Session, user: Any, delegated: Optional[Delegated] = None) -> int:
     """Number of tasks in the user's inbox (the header badge)."""
-    return count_ready(session, user)
+    return count_ready(session, user, delegated=delegated)
 
 
 @dataclass
@@ -359,6 +370,7 @@ class TimelineEntry:
     decision: str
     decision_label: str
     opinion: str
+    on_behalf_of: str = ""  # the colleague who delegated the step, when the actor completed it for them
 
 
 def timeline(session: Session, project_id: int) -> list[TimelineEntry]:
@@ -370,6 +382,10 @@ def timeline(session: Session, project_id: int) -> list[TimelineEntry]:
         .where(Event.project_id == project_id)
         .order_by(Event.at, Event.id)
     ).all()
+    principals = {p["on_behalf_of"] for *_, p, _d in rows if isinstance(p, dict) and isinstance(p.get("on_behalf_of"), int)}
+    names: dict[int, str] = {}
+    if principals:
+        names = {uid: name for uid, name in session.execute(select(User.id, User.display_name).where(User.id.in_(principals)))}
     entries = []
     for at, kind, actor, title, bpmn_id, summary, payload, definition_id in rows:
         data = (payload or {}).get("data") or {}
@@ -382,7 +398,8 @@ def timeline(session: Session, project_id: int) -> list[TimelineEntry]:
                 label = choice_label(loaded.forms.get(meta.form, {}), "decision", data.get("decision"))
         entries.append(
             TimelineEntry(
-                at, kind, actor or "", title or "", bpmn_id, summary, step, str(data.get("decision", "")), label, _opinion(data) if data else ""
+                at, kind, actor or "", title or "", bpmn_id, summary, step, str(data.get("decision", "")), label, _opinion(data) if data else "",
+                names.get((payload or {}).get("on_behalf_of") or 0, ""),
             )
         )
     return entries
@@ -413,9 +430,13 @@ def current_tasks(session: Session, project_id: int) -> list[Holding]:
             .order_by(User.id)
         )
     )
-    return [
-        Holding(t.id, t.name, t.due_at, [f"{u.display_name}（{u.title}）" for u in candidates if can_act(u, t)]) for t in tasks
-    ]
+    holdings = []
+    for t in tasks:
+        names = [f"{u.display_name}（{u.title}）" for u in candidates if can_act(u, t)]
+        if t.assignee_id is not None:  # a personal task: its delegates in force too (a project has a few ready tasks)
+            names += [f"{d.delegate}（受{d.delegator}委托）" for d in handover.of_task(session, t)]
+        holdings.append(Holding(t.id, t.name, t.due_at, names))
+    return holdings
 
 
 @dataclass

@@ -26,7 +26,7 @@ from engine.workflow.definitions import LoadedDefinition
 from engine.workflow.due import next_timer_at
 from engine.platform.errors import AlreadyCompleted, ConcurrentUpdate, DecidedAtMeeting, EngineError, InvalidInput, LimitExceeded, NotAllowed, NotFound
 from engine.platform.models import Instance, Project, Task, User, utcnow
-from engine.platform.org import can_act, scope_of
+from engine.platform.org import acts_in_own_right, delegated_to, scope_of
 from engine.workflow.sandbox import SCRIPT_ENGINE, check_task_data
 from engine.workflow.sandbox import active as sandbox_limits
 from engine.workflow.sandbox.steps import StepGuard
@@ -120,7 +120,9 @@ def complete_task(
     siblings = [row[0] for row in rows if row[0] is not task]
     if task.status != "ready":
         raise AlreadyCompleted(_already_done_message(session, task))
-    if not can_act(actor, task):
+    # a colleague's delegations are read only when the actor may not act in their own right
+    principal_id = None if acts_in_own_right(actor, task) else delegated_to(session, actor).delegator_of(actor, task)
+    if principal_id is None and not acts_in_own_right(actor, task):
         raise NotAllowed(f"您没有办理“{task.name}”的权限（需要{task.role}角色且属于该项目的办理范围）")
     if instance.status == "suspended":
         raise NotAllowed("该项目流程已被管理员挂起，暂不能办理")
@@ -147,10 +149,14 @@ def complete_task(
     changed = hooks.subject().form_completed(project, data)
     spiff_task.set_data(**data)
     failure = run_task(spiff_task)
-    summary = f"{actor.display_name}办理“{task.name}”" + (f"：{data['decision']}" if "decision" in data else "")
+    principal = session.get(User, principal_id) if principal_id is not None else None
+    acted = f"{actor.display_name}（受{principal.display_name}委托）" if principal is not None else actor.display_name
+    summary = f"{acted}办理“{task.name}”" + (f"：{data['decision']}" if "decision" in data else "")
     if changed:
         summary += "；修改项目信息：" + "；".join(f"{hooks.subject().label(field)} {old}→{new}" for field, (old, new) in changed.items())
     payload: dict[str, Any] = {"task_id": task.id, "data": data, **({"record_changes": changed} if changed else {})}
+    if principal is not None:
+        payload["on_behalf_of"] = principal.id
     log(session, "complete", instance, project, actor, task.bpmn_id, summary[:300], payload)
     return advance(session, instance, project, workflow, loaded, actor, ready_rows=siblings, failure=failure)
 

@@ -21,8 +21,8 @@ from webui import i18n
 
 CATALOG = PROJECT_ROOT / "webui" / "translations" / "en" / "LC_MESSAGES" / "messages.po"
 OWN_FILES = re.compile(
-    r"webui/(auth|tasks|projects|meetings|errors|i18n)\.py|webui/templates/(base|error|_macros)\.html"
-    r"|webui/templates/(auth|tasks|projects|meetings)/"
+    r"webui/(auth|tasks|projects|meetings|errors|i18n|delegations)\.py|webui/templates/(base|error|_macros)\.html"
+    r"|webui/templates/(auth|tasks|projects|meetings|delegations)/|engine/workflow/handover\.py"
 )
 
 
