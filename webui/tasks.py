@@ -110,8 +110,12 @@ def _context(session: Session, task: Task) -> dict[str, Any]:
     me = official(session)
     delegations = handover.of_task(session, task) if task.status == "ready" else []
     may_delegate = handover.may_delegate(me, task) and not any(d.delegator_id == me.id and not d.period for d in delegations)
+    ready = task.status == "ready"
     return dict(
         me=me,
+        claimant=handover.claimant(session, task) if ready else None,
+        held_by=handover.held_by_other(session, task, me) if ready else None,
+        may_claim=handover.may_claim(me, task),
         delegations=delegations,
         may_delegate=may_delegate,
         colleagues=handover.colleagues(session, me, task.role) if may_delegate else [],
@@ -219,3 +223,31 @@ def delegate(task_id: int) -> ResponseReturnValue:
         abort(403)
     flash(_("已委托%(name)s办理，可随时收回", name=name), "success")
     return redirect(url_for("tasks.task_page", task_id=task_id), 303)
+
+
+def _claim_action(task_id: int, change: Any, done: str) -> ResponseReturnValue:
+    """Claim or release as the signed-in official, then back to the task page (a refusal is shown there, 409)."""
+    try:
+        with db().session() as s:
+            change(s, task_id, official(s))
+    except handover.Refused as exc:
+        return _redisplay(task_id, {}, {}, 409, refusal(exc))
+    except NotAllowed as exc:
+        flash(exc.message, "error")
+        abort(403)
+    flash(done, "success")
+    return redirect(url_for("tasks.task_page", task_id=task_id), 303)
+
+
+@bp.route("/tasks/<int:task_id>/claim", methods=["POST"])
+@signed_in
+def claim(task_id: int) -> ResponseReturnValue:
+    """认领: take a task shown to the group; colleagues see who is on it until it is released or completed."""
+    return _claim_action(task_id, handover.claim, _("已认领，同事将看到由您办理"))
+
+
+@bp.route("/tasks/<int:task_id>/release", methods=["POST"])
+@signed_in
+def release(task_id: int) -> ResponseReturnValue:
+    """Release a claim (the claimant, or an administrator)."""
+    return _claim_action(task_id, handover.release, _("已释放认领"))

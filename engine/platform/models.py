@@ -274,6 +274,9 @@ class Task(Base):
     completed_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
     data: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
     orphaned_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
+    # 认领: a task shown to a group, taken by one of them so the others see who is on it (engine/workflow/handover.py)
+    claimed_by: Mapped[Optional[int]] = mapped_column(ForeignKey("app_user.id"))
+    claimed_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
     project: Mapped[Project] = relationship(lazy="select")
 
 

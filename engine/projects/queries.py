@@ -57,6 +57,8 @@ class InboxRow:
     unit_name: str
     is_major: bool
     on_behalf_of: str = ""  # the colleague who delegated the task, when it is not the user's own
+    claimed_by: str = ""  # who claimed this group task ("" when nobody has)
+    claimed_by_me: bool = False
 
 
 def _inbox_conditions(flt: InboxFilter, now: datetime) -> list[ColumnElement[bool]]:
@@ -101,12 +103,14 @@ def inbox(session: Session, user: Any, flt: InboxFilter, now: datetime, page: in
     all_ready = unfiltered[0] if unfiltered else total
     page = page_number(page, per_page, total)
     tasks = session.execute(
-        query.with_only_columns(Task.id, Task.name, Task.stage, Task.created_at, Task.due_at, Task.project_id, Task.assignee_id)
+        query.with_only_columns(Task.id, Task.name, Task.stage, Task.created_at, Task.due_at, Task.project_id, Task.assignee_id,
+                                Task.claimed_by)
         .limit(per_page)
         .offset((page - 1) * per_page)
     ).all()
     others = {t.assignee_id for t in tasks if t.assignee_id is not None and t.assignee_id != user.id}
-    delegators: dict[int, str] = {}
+    others |= {t.claimed_by for t in tasks if t.claimed_by is not None}
+    delegators: dict[int, str] = {}  # the names of delegators and claimants
     if others:
         delegators = {uid: name for uid, name in session.execute(select(User.id, User.display_name).where(User.id.in_(others)))}
     projects = {
@@ -118,7 +122,9 @@ def inbox(session: Session, user: Any, flt: InboxFilter, now: datetime, page: in
         )
     }
     rows = [InboxRow(t.id, t.name, t.stage, t.created_at, t.due_at, t.project_id, *projects[t.project_id],
-                     on_behalf_of=delegators.get(t.assignee_id, "") if t.assignee_id is not None else "") for t in tasks]
+                     on_behalf_of=delegators.get(t.assignee_id, "") if t.assignee_id not in (None, user.id) else "",
+                     claimed_by=delegators.get(t.claimed_by, "") if t.claimed_by is not None else "",
+                     claimed_by_me=t.claimed_by == user.id) for t in tasks]
     return InboxPage(rows, total, page, per_page, overdue, all_ready)
 
 
@@ -433,6 +439,9 @@ def current_tasks(session: Session, project_id: int) -> list[Holding]:
     holdings = []
     for t in tasks:
         names = [f"{u.display_name}（{u.title}）" for u in candidates if can_act(u, t)]
+        claimant = next((u for u in candidates if u.id == t.claimed_by and can_act(u, t)), None) if t.claimed_by else None
+        if claimant is not None:  # a claimed group task: the colleague who is on it
+            names = [f"{claimant.display_name}（{claimant.title}，已认领）"]
         if t.assignee_id is not None:  # a personal task: its delegates in force too (a project has a few ready tasks)
             names += [f"{d.delegate}（受{d.delegator}委托）" for d in handover.of_task(session, t)]
         holdings.append(Holding(t.id, t.name, t.due_at, names))

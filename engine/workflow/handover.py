@@ -1,4 +1,5 @@
-"""Delegation (委托) of tasks: an official hands one task, or all their own tasks for a leave period, to a colleague.
+"""Delegation (委托) and claim (认领) of tasks: an official hands one task, or all their own tasks for a leave period, to a
+colleague; an official takes a task shown to a group so that the others see who is on it.
 
 The colleague must be an active official of the same unit who holds the task's role (for a
 period: a role the delegator holds); anything else is refused with a message saying why.
@@ -7,6 +8,12 @@ period that ends hands the tasks back without any job, and taking a delegation b
 at once. Each delegation and each taking back is an event of the audit trail and a
 notification to the delegate; a task completed on someone's behalf names both people
 (`runtime.complete_task`).
+
+A claim is a courtesy between colleagues, not a change of who may act: the group still sees
+the task, marked with who claimed it, and only the claimant (or their delegate, or an
+administrator) completes it meanwhile. A claim holds only while its claimant could still act
+on the task themselves, so a claimant who leaves the unit, the role or the service frees it
+by that alone, and a claim never makes a task orphaned.
 
 Refusal messages are marked with `N_` so the web edge's catalog carries their translations;
 `Refused` keeps the template and its values apart for it.
@@ -24,7 +31,7 @@ from engine.platform import audit, inputs, notifications, permissions
 from engine.platform.clock import day_starts, local_date, local_today
 from engine.platform.errors import EngineError, InvalidInput, NotAllowed, NotFound
 from engine.platform.models import Delegation, OrgUnit, Project, Task, User, utcnow
-from engine.platform.org import acts_in_own_right
+from engine.platform.org import acts_in_own_right, delegated_to
 
 LONGEST_PERIOD_DAYS = 366
 REASON_LENGTH = 200
@@ -99,9 +106,10 @@ def delegate_task(session: Session, task_id: int, delegate_id: int, actor: User,
         raise NotFound(f"任务 {task_id} 不存在")
     if task.status != "ready":
         raise Refused(N_("任务“%(task)s”已不在待办状态，不能委托"), task=task.name)
-    if task.assignee_id != actor.id or not acts_in_own_right(actor, task):
+    if not _own(actor, task):
         if acts_in_own_right(actor, task):
-            raise Refused(N_("“%(task)s”由持有该角色的同事共同办理，他们已能在待办中看到，无需委托"), task=task.name)
+            raise Refused(N_("“%(task)s”由持有该角色的同事共同办理，他们已能在待办中看到；如需交由某位同事办理，请先认领再委托"),
+                          task=task.name)
         raise NotAllowed(f"只有“{task.name}”的办理人可以委托他人办理")
     reason = _reason(reason)
     person = _person(session, delegate_id)
@@ -311,7 +319,79 @@ def of_task(session: Session, task: Task, now: Optional[datetime] = None) -> lis
     return found
 
 
+def _own(actor: User, task: Task) -> bool:
+    """A task that is the actor's own: assigned to them, or a group task they claimed."""
+    return acts_in_own_right(actor, task) and actor.id in (task.assignee_id, task.claimed_by)
+
+
 def may_delegate(actor: User, task: Task) -> bool:
     """Whether the task page offers the actor to delegate this task: their own ready task."""
-    return task.status == "ready" and task.assignee_id == actor.id and acts_in_own_right(actor, task)
+    return task.status == "ready" and _own(actor, task)
+
+
+def claimant(session: Session, task: Task) -> Optional[User]:
+    """Who holds the task's claim: None when unclaimed, or when the claimant could no longer act on it themselves."""
+    if task.claimed_by is None:
+        return None
+    person = session.get(User, task.claimed_by)
+    return person if person is not None and acts_in_own_right(person, task) else None
+
+
+def held_by_other(session: Session, task: Task, actor: User) -> Optional[User]:
+    """The colleague whose claim keeps `actor` from completing the task, or None: not claimed, claimed by the actor,
+    or by someone the actor holds a delegation from; an administrator is never kept."""
+    holder = claimant(session, task)
+    if holder is None or holder.id == actor.id or permissions.allowed(actor, "admin.operate"):
+        return None
+    delegated = delegated_to(session, actor)
+    if holder.id in delegated.delegators or delegated.tasks.get(task.id) == holder.id:
+        return None
+    return holder
+
+
+def may_claim(actor: User, task: Task) -> bool:
+    """Whether the task page offers the actor to claim the task: a ready group task they may act on, not claimed."""
+    return task.status == "ready" and task.assignee_id is None and task.claimed_by is None and acts_in_own_right(actor, task)
+
+
+def claim(session: Session, task_id: int, actor: User) -> Task:
+    """认领: take a ready task shown to a group, so that the colleagues see who is on it."""
+    task = session.get(Task, task_id, with_for_update=True)
+    if task is None:
+        raise NotFound(f"任务 {task_id} 不存在")
+    if task.status != "ready":
+        raise Refused(N_("任务“%(task)s”已不在待办状态，不能认领"), task=task.name)
+    if task.assignee_id is not None:
+        raise Refused(N_("“%(task)s”已指定专人办理，无需认领"), task=task.name)
+    if not acts_in_own_right(actor, task):
+        raise NotAllowed(f"您不能办理“{task.name}”，因此不能认领")
+    holder = claimant(session, task)
+    if holder is not None:
+        if holder.id == actor.id:
+            raise Refused(N_("您已认领“%(task)s”"), task=task.name)
+        raise Refused(N_("“%(task)s”已由%(name)s认领，请与其联系或等待其释放"), task=task.name, name=holder.display_name)
+    task.claimed_by, task.claimed_at = actor.id, utcnow()
+    _log(session, "claim", actor, f"{actor.display_name}认领“{task.name}”", task.project_id, {"task_id": task.id})
+    session.flush()
+    return task
+
+
+def release(session: Session, task_id: int, actor: User) -> Task:
+    """Release a claim (the claimant, or an administrator, who tells the claimant): the task is the whole group's again."""
+    task = session.get(Task, task_id, with_for_update=True)
+    if task is None:
+        raise NotFound(f"任务 {task_id} 不存在")
+    if task.claimed_by is None:
+        raise Refused(N_("“%(task)s”未被认领"), task=task.name)
+    if task.claimed_by != actor.id and not permissions.allowed(actor, "admin.operate"):
+        raise NotAllowed("只有认领人或系统管理员可以释放认领")
+    holder = session.get(User, task.claimed_by)
+    task.claimed_by, task.claimed_at = None, None
+    by = "" if holder is not None and holder.id == actor.id else f"（由{actor.display_name}操作）"
+    summary = f"{holder.display_name if holder else ''}释放对“{task.name}”的认领{by}"
+    _log(session, "release", actor, summary, task.project_id, {"task_id": task.id, "claimed_by": holder.id if holder else None})
+    if holder is not None and holder.id != actor.id:
+        notifications.notify(session, {holder.id}, "claim_released", summary, "", f"/tasks/{task.id}", task.project_id)
+    session.flush()
+    return task
 

@@ -21,7 +21,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from engine.platform import audit, db
-from engine.workflow import definitions, forms, hooks, state
+from engine.workflow import definitions, forms, handover, hooks, state
 from engine.workflow.definitions import LoadedDefinition
 from engine.workflow.due import next_timer_at
 from engine.platform.errors import AlreadyCompleted, ConcurrentUpdate, DecidedAtMeeting, EngineError, InvalidInput, LimitExceeded, NotAllowed, NotFound
@@ -124,6 +124,9 @@ def complete_task(
     principal_id = None if acts_in_own_right(actor, task) else delegated_to(session, actor).delegator_of(actor, task)
     if principal_id is None and not acts_in_own_right(actor, task):
         raise NotAllowed(f"您没有办理“{task.name}”的权限（需要{task.role}角色且属于该项目的办理范围）")
+    holder = handover.held_by_other(session, task, actor) if task.claimed_by not in (None, actor.id) else None
+    if holder is not None:
+        raise NotAllowed(f"“{task.name}”已由{holder.display_name}认领，请与其联系或等待其释放")
     if instance.status == "suspended":
         raise NotAllowed("该项目流程已被管理员挂起，暂不能办理")
     loaded = definitions.load(session, instance.definition_id)

@@ -1,5 +1,6 @@
-"""委托 in real Chromium: a deputy delegates a task from its page, the colleague finds it in the inbox marked as
-delegated and completes it, and the project's history names both; a leave period from 我的委托 and taking it back."""
+"""委托 and 认领 in real Chromium: a deputy delegates a task from its page, the colleague finds it in the inbox marked as
+delegated and completes it, and the project's history names both; a leave period from 我的委托 and taking it back;
+a town official claims a group task, a colleague sees who is on it and cannot submit it, and the claim is released."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -9,6 +10,7 @@ from playwright.sync_api import Page, expect
 from engine.platform.clock import local_today
 from tests.browser.conftest import login, logout, screenshot, submit_and_load
 from tests.conftest import INTENT, Helper
+from tests.handover.test_claim import second_official
 
 
 def test_delegate_a_task_and_complete_it_as_the_delegate(page: Page, bh: Helper) -> None:
@@ -67,3 +69,30 @@ def test_a_leave_period_and_taking_it_back(page: Page, bh: Helper) -> None:
     logout(page)
     login(page, "fx_nongye")
     expect(page.locator(f"tr[data-task='{task.id}']")).to_have_count(0)
+
+
+def test_claim_and_release_a_group_task(page: Page, bh: Helper) -> None:
+    second_official(bh)
+    task = bh.only_ready(bh.register(name="安文数字文创园"))
+    login(page, "anwen")
+    page.goto(f"/tasks/{task.id}")
+    submit_and_load(page, "#claim-form button[type=submit]")
+    expect(page.locator("#claim")).to_contain_text("您已认领此事项")
+    logout(page)
+    login(page, "anwen2")
+    expect(page.locator(f"tr[data-task='{task.id}'] .tag.claimed")).to_have_text("钱芳已认领")
+    page.locator(f"tr[data-task='{task.id}'] a.task-link").click()
+    page.wait_for_load_state("load")
+    expect(page.locator("#held")).to_contain_text("钱芳已认领此事项")
+    expect(page.locator(".task-form")).to_have_count(0)
+    screenshot(page, "handover-claimed")
+    logout(page)
+    login(page, "anwen")
+    page.goto(f"/tasks/{task.id}")
+    submit_and_load(page, "#release-form button[type=submit]")
+    expect(page.locator(".flash.success")).to_contain_text("已释放认领")
+    logout(page)
+    login(page, "anwen2")
+    expect(page.locator(f"tr[data-task='{task.id}'] .tag.claimed")).to_have_count(0)
+    page.goto(f"/tasks/{task.id}")
+    expect(page.locator(".task-form")).to_be_visible()

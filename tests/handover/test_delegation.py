@@ -125,7 +125,7 @@ def test_only_the_assignee_delegates_a_task_and_group_tasks_need_none(h: Helper)
         handover.delegate_task(s, task.id, h.user("fx_nongye").id, s.merge(h.user("fx_wenlv")))
     project_id = h.register()
     group = h.only_ready(project_id)
-    with h.db.session() as s, pytest.raises(handover.Refused, match="无需委托"):
+    with h.db.session() as s, pytest.raises(handover.Refused, match="请先认领再委托"):
         handover.delegate_task(s, group.id, h.user("anwen").id, s.merge(h.user("anwen")))
 
 

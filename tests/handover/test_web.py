@@ -12,6 +12,7 @@ from engine.platform.clock import local_today
 from engine.platform.db import Database
 from engine.platform.models import Delegation, Task
 from tests.conftest import Helper, web_parts
+from tests.handover.test_claim import group_task, second_official
 from tests.handover.test_delegation import deputy_task
 from tests.webui.conftest import Auth, csrf_token
 
@@ -118,3 +119,33 @@ def test_delegation_messages_in_english(web: tuple[FlaskClient, Auth, Helper]) -
     body = refused.get_data(as_text=True)
     assert refused.status_code == 422 and "Only a colleague holding the same role" in body
     assert "My delegations" in text(client, "/delegations")
+
+
+def test_claim_and_release_from_the_task_page(web: tuple[FlaskClient, Auth, Helper]) -> None:
+    client, auth, h = web
+    second_official(h)
+    task = group_task(h)
+    auth.login("anwen")
+    assert 'id="claim-form"' in text(client, f"/tasks/{task.id}")
+    assert client.post(f"/tasks/{task.id}/claim").status_code == 400  # no CSRF token
+    token = csrf_token(client, f"/tasks/{task.id}")
+    body = client.post(f"/tasks/{task.id}/claim", data={"csrf_token": token}, follow_redirects=True).get_data(as_text=True)
+    assert "您已认领此事项" in body and 'id="release-form"' in body and "我已认领" in text(client, "/")
+    auth.switch("anwen2")
+    assert "钱芳已认领" in between(text(client, "/"), f'data-task="{task.id}"', "</tr>")
+    page = text(client, f"/tasks/{task.id}")
+    assert 'id="held"' in page and "task-form" not in page and 'id="release-form"' not in page
+    token = csrf_token(client, f"/tasks/{task.id}")
+    assert client.post(f"/tasks/{task.id}", data={"has_intent": "true", "opinion": "有意向", "csrf_token": token}).status_code == 403
+    refused = client.post(f"/tasks/{task.id}/claim", data={"csrf_token": token})
+    assert refused.status_code == 409 and "已由钱芳认领" in refused.get_data(as_text=True)
+    assert client.post(f"/tasks/{task.id}/release", data={"csrf_token": token}).status_code == 403
+    client.set_cookie("lang", "en")
+    assert "Claimed by 钱芳" in text(client, "/")
+    client.set_cookie("lang", "zh")
+    auth.switch("anwen")
+    token = csrf_token(client, f"/tasks/{task.id}")
+    body = client.post(f"/tasks/{task.id}/release", data={"csrf_token": token}, follow_redirects=True).get_data(as_text=True)
+    assert "已释放认领" in body and 'id="claim-form"' in body
+    with h.db.session() as s:
+        assert s.get_one(Task, task.id).claimed_by is None
