@@ -7,6 +7,11 @@ status changed, a user deactivated or moved, a role granted or removed; its comm
 follows), before the audit chain and the COMMIT. A task that became orphaned gets
 `orphaned_at`, an `orphaned` event with the reason in words, and a notification to the office;
 a flagged task that someone can act on again is cleared with an `orphan_resolved` event.
+
+Delegations count: a task whose assignee has gone but which an active delegate holds
+(org.delegated_to's rules: same unit, the task's role) is not orphaned, and a delegation given
+or taken back, or a delegate deactivated, has its tasks judged again. A claim never orphans a
+task (engine/workflow/handover.py).
 """
 from __future__ import annotations
 
@@ -18,8 +23,8 @@ from sqlalchemy import bindparam, inspect, or_, select
 from sqlalchemy.orm import Session
 
 from engine.platform import notifications, permissions
-from engine.platform.models import Event, OrgUnit, Project, Task, User, UserRole, utcnow
-from engine.platform.org import can_act
+from engine.platform.models import Delegation, Event, OrgUnit, Project, Task, User, UserRole, utcnow
+from engine.platform.org import NO_DELEGATIONS, Delegated, can_act
 
 _WATCH = "orphan_watch"
 _NOTIFY = "orphan_notify_task_ids"
@@ -38,14 +43,19 @@ def note_changes(session: Session) -> None:
     tasks: list[Task] = []
     roles: set[str] = set()
     users: set[int] = set()
+    delegators: set[int] = set()
     for obj in session.new:
         if isinstance(obj, Task):
             tasks.append(obj)
         elif isinstance(obj, UserRole):
             roles.add(obj.role)
+        elif isinstance(obj, Delegation):
+            delegators.add(obj.delegator_id)
     for obj in session.dirty:
         if isinstance(obj, Task) and _changed(obj, TASK_FIELDS):
             tasks.append(obj)
+        elif isinstance(obj, Delegation):
+            delegators.add(obj.delegator_id)
         elif isinstance(obj, User):
             role_history = inspect(obj).attrs.role_rows.history
             if _changed(obj, USER_FIELDS) or role_history.has_changes():
@@ -57,7 +67,7 @@ def note_changes(session: Session) -> None:
             roles.add(obj.role)
     if roles or users:
         session.info.pop(_HOLDERS, None)
-    _note(session, tasks, roles, users)
+    _note(session, tasks, roles, users | delegators)
 
 
 def note_written(session: Session, rows: list[Any]) -> None:
@@ -90,7 +100,11 @@ def _judge_watched(session: Session, watch: dict[str, Any]) -> None:
         if watch["roles"]:
             conditions.append(Task.role.in_(sorted(watch["roles"])))
         if watch["users"]:
-            conditions.append(Task.assignee_id.in_(sorted(watch["users"])))
+            users = sorted(watch["users"])
+            conditions.append(Task.assignee_id.in_(users))
+            # the tasks these officials hold by delegation: their delegators' own tasks
+            given = select(Delegation.delegator_id).where(Delegation.delegate_id.in_(users), Delegation.revoked_at.is_(None))
+            conditions.append(Task.assignee_id.in_(given))
         if conditions:
             for task in session.scalars(select(Task).where(Task.status == "ready", or_(*conditions))):
                 tasks.setdefault(task.id, task)
@@ -104,14 +118,14 @@ def judge(session: Session, tasks: list[Task]) -> list[Task]:
     holders = _holders(session, tasks)
     newly = []
     for task in tasks:
-        orphaned = not any(can_act(user, task) for user in holders[task.id])
+        orphaned = not any(can_act(user, task, user.delegated) for user in holders[task.id])
         if orphaned and task.orphaned_at is None:
             task.orphaned_at = utcnow()
             _record(session, task, "orphaned", f"任务“{task.name}”无人可办：{reason(session, task)}")
             newly.append(task)
         elif not orphaned and task.orphaned_at is not None:
             task.orphaned_at = None
-            names = "、".join(sorted(u.display_name for u in holders[task.id] if can_act(u, task))[:5])
+            names = "、".join(sorted(u.display_name for u in holders[task.id] if can_act(u, task, u.delegated))[:5])
             _record(session, task, "orphan_resolved", f"任务“{task.name}”已恢复可办（{names}）")
     if newly:
         session.info.setdefault(_NOTIFY, []).extend(t.id for t in newly)
@@ -135,6 +149,7 @@ class Holder:
     display_name: str
     active: bool = True
     roles: set[str] = field(default_factory=set)
+    delegated: Delegated = NO_DELEGATIONS  # what a delegate holds of the tasks judged
 
 
 def _holders(session: Session, tasks: list[Task]) -> dict[int, list[Holder]]:
@@ -155,14 +170,50 @@ def _holders(session: Session, tasks: list[Task]) -> dict[int, list[Holder]]:
     if assignees:
         assigned = session.execute(select(User.id, User.unit_id, User.display_name, User.active).where(User.id.in_(assignees)))
         named = {uid: Holder(uid, unit_id, name, active) for uid, unit_id, name, active in assigned}
+    delegates = _delegates(session, assignees)
     result = {}
     for task in tasks:
         if task.assignee_id is not None:
             person = named.get(task.assignee_id)
-            result[task.id] = [person] if person is not None else []
+            result[task.id] = ([person] if person is not None else []) + delegates.get(task.assignee_id, [])
         else:
             result[task.id] = by_role.get(task.role, [])
     return result
+
+
+def _delegates(session: Session, delegators: set[int]) -> dict[int, list[Holder]]:
+    """The active officials who hold tasks of these delegators now, each with what they hold (one read, then their roles)."""
+    if not delegators:
+        return {}
+    now = utcnow()
+    rows = session.execute(
+        select(Delegation.delegator_id, Delegation.task_id, User.id, User.unit_id, User.display_name)
+        .join(User, User.id == Delegation.delegate_id)
+        .where(Delegation.delegator_id.in_(sorted(delegators)), User.active.is_(True), Delegation.unit_id == User.unit_id,
+               Delegation.revoked_at.is_(None), Delegation.starts_at <= now,
+               or_(Delegation.ends_at.is_(None), Delegation.ends_at > now))
+    ).all()
+    if not rows:
+        return {}
+    roles: dict[int, set[str]] = defaultdict(set)
+    for user_id, role in session.execute(select(UserRole.user_id, UserRole.role).where(UserRole.user_id.in_({r[2] for r in rows}))):
+        roles[user_id].add(role)
+    periods: dict[int, set[int]] = defaultdict(set)
+    singles: dict[int, dict[int, int]] = defaultdict(dict)
+    people: dict[int, tuple[int, str]] = {}
+    for delegator_id, task_id, user_id, unit_id, name in rows:
+        people[user_id] = (unit_id, name)
+        if task_id is None:
+            periods[user_id].add(delegator_id)
+        else:
+            singles[user_id][task_id] = delegator_id
+    holders = {uid: Holder(uid, unit_id, name, True, roles[uid], Delegated(frozenset(periods[uid]), singles[uid]))
+               for uid, (unit_id, name) in people.items()}
+    found: dict[int, list[Holder]] = defaultdict(list)
+    for delegator_id, _task_id, user_id, _unit_id, _name in rows:
+        if holders[user_id] not in found[delegator_id]:
+            found[delegator_id].append(holders[user_id])
+    return found
 
 
 def reason(session: Session, task: Task) -> str:
