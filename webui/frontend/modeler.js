@@ -11,6 +11,7 @@ import spiffworkflow from "./definitions/spiffworkflow.json";
 import { zhikongPropertiesModule } from "./definitions/properties.js";
 import { createCasesEditor } from "./definitions/cases.js";
 import { translateModule } from "./definitions/translate.js";
+import { isLoopVariable, loopReferencesModule } from "./definitions/loops.js";
 
 const KIND_ORDER = { bpmn: 0, dmn: 1, cases: 2 };
 
@@ -38,11 +39,11 @@ async function createBpmnEditor(container, name, xml, onChange, config) {
   const modeler = new BpmnModeler({
     container: canvasEl,
     propertiesPanel: { parent: panelEl, layout: { groups: { general: { open: true }, zhikong: { open: true } } } },
-    additionalModules: [BpmnPropertiesPanelModule, BpmnPropertiesProviderModule, zhikongPropertiesModule(config), translateModule],
+    additionalModules: [BpmnPropertiesPanelModule, BpmnPropertiesProviderModule, zhikongPropertiesModule(config), translateModule, loopReferencesModule],
     moddleExtensions: { spiffworkflow },
   });
-  const { warnings } = await modeler.importXML(xml);
-  if (warnings && warnings.length) console.warn(name, warnings.map((w) => w.message).join("; "));
+  const warnings = ((await modeler.importXML(xml)).warnings || []).filter((w) => !isLoopVariable(w));
+  if (warnings.length) console.warn(name, warnings.map((w) => w.message).join("; "));
   showFromTopLeft(modeler.get("canvas"));
   modeler.on("commandStack.changed", onChange);
   const registry = modeler.get("elementRegistry");
@@ -81,6 +82,7 @@ class Page {
     root.querySelector("#zk-validate").addEventListener("click", () => this.validate());
     root.querySelector("#zk-preview").addEventListener("click", () => this.preview());
     root.querySelector("#zk-deploy").addEventListener("click", () => this.deploy());
+    root.querySelector("#zk-download").addEventListener("click", () => this.download());
   }
 
   async load() {
@@ -125,6 +127,17 @@ class Page {
       try { editor.modeler.get("canvas").resized(); } catch (e) { /* dmn-js views have no canvas */ }
     }
     this.current = name;
+  }
+
+  // The open file as the editor exports it, downloaded under its bundle name (to edit in Camunda Modeler and upload again).
+  async download() {
+    if (!this.current) return;
+    const type = kindOf(this.current) === "cases" ? "application/json" : "application/xml";
+    const link = document.createElement("a");
+    link.href = URL.createObjectURL(new Blob([await this.editors[this.current].get()], { type }));
+    link.download = this.current;
+    link.click();
+    setTimeout(() => URL.revokeObjectURL(link.href), 1000);
   }
 
   async changedFiles() {
