@@ -13,7 +13,7 @@ import { translateModule } from "./definitions/translate.js";
 function viewBar(container, modeler) {
   const bar = document.createElement("div");
   bar.className = "zk-dmn-views";
-  container.parentNode.insertBefore(bar, container);
+  container.prepend(bar); // inside the pane, so it hides with it
   const draw = () => {
     bar.replaceChildren();
     const active = modeler.getActiveView();
@@ -32,7 +32,9 @@ function viewBar(container, modeler) {
 
 // Opens a DMN in its decision table (its requirements diagram when it holds several decisions); `onChange` fires on every edit.
 async function createDmnEditor(container, name, xml, onChange) {
-  const modeler = new DmnModeler({ container, common: { additionalModules: [translateModule] } });
+  // Each view gets the translation itself: dmn-js replaces `common.additionalModules` with the view's own list.
+  const translated = { additionalModules: [translateModule] };
+  const modeler = new DmnModeler({ container, drd: translated, decisionTable: translated, literalExpression: translated, boxedExpression: translated });
   await modeler.importXML(xml);
   const views = modeler.getViews();
   const decisions = views.filter((v) => v.type !== "drd");

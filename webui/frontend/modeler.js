@@ -281,9 +281,20 @@ class Page {
   }
 }
 
+// The upload's file picker is a styled label (the browser's own input would show its English "Choose File"); it names the chosen file.
+function showChosenFile(root) {
+  const input = root.querySelector(".file-pick input[type=file]");
+  const label = root.querySelector(".file-pick .file-name");
+  if (!input || !label) return;
+  input.addEventListener("change", () => {
+    label.textContent = input.files.length ? input.files[0].name : label.dataset.empty;
+  });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   const root = document.getElementById("zk-modeler");
   if (!root) return;
+  showChosenFile(root);
   const page = new Page(root, JSON.parse(document.getElementById("zk-config").textContent));
   page.load().catch((error) => page.say(`无法打开流程文件：${error.message}`, "error"));
 });
