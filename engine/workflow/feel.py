@@ -193,22 +193,31 @@ def _tokens(text: str) -> list[tuple[str, str]]:
     return tokens
 
 
-class _Parser:
-    """Recursive-descent parser over the tokens of one cell."""
+class TokenCursor:
+    """A read position over a list of (kind, text) tokens, with ("end", "") past the last."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, tokens: list[tuple[str, str]]) -> None:
         self.text = text
-        self.tokens = _tokens(text)
+        self.tokens = tokens
         self.pos = 0
 
     def peek(self, offset: int = 0) -> tuple[str, str]:
+        """The token `offset` ahead, not consumed."""
         index = self.pos + offset
         return self.tokens[index] if index < len(self.tokens) else ("end", "")
 
     def take(self) -> tuple[str, str]:
+        """The next token, consumed."""
         token = self.peek()
         self.pos += 1
         return token
+
+
+class _Parser(TokenCursor):
+    """Recursive-descent parser over the tokens of one cell."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text, _tokens(text))
 
     def expect(self, value: str) -> None:
         kind, got = self.take()

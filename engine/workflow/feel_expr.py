@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from engine.workflow.feel import BadEscape, FeelError, unescape_string
+from engine.workflow.feel import BadEscape, FeelError, TokenCursor, unescape_string
 from engine.workflow.sandbox import compile_feel
 from engine.workflow.sandbox.feel_lib import BUILTIN_NAMES
 
@@ -57,27 +57,16 @@ def _tokens(text: str) -> list[tuple[str, str]]:
     return tokens
 
 
-class _Compiler:
+class _Compiler(TokenCursor):
     """Recursive descent over FEEL's grammar, emitting Python over `ctx` (c1, c2 … inside iterations)."""
 
     def __init__(self, text: str, functions: frozenset[str]) -> None:
-        self.text = text
+        super().__init__(text, _tokens(text))
         self.functions = functions
-        self.tokens = _tokens(text)
-        self.pos = 0
         self.scopes = ["ctx"]
         self.depth = 0
 
     # tokens
-
-    def peek(self, offset: int = 0) -> tuple[str, str]:
-        index = self.pos + offset
-        return self.tokens[index] if index < len(self.tokens) else ("end", "")
-
-    def take(self) -> tuple[str, str]:
-        token = self.peek()
-        self.pos += 1
-        return token
 
     def at(self, value: str, offset: int = 0) -> bool:
         kind, got = self.peek(offset)
