@@ -34,12 +34,12 @@ from werkzeug.security import check_password_hash
 
 from engine import wiring
 from engine.platform.db import Database
+from engine.platform.org import UNIT_SCOPES
 from engine.workflow import definitions, state
 
 Start = Callable[[str, list[tuple[str, str]]], Any]
 SECRET = secrets.token_bytes(32)
 TASK_PATH = re.compile(r"^/tasks/(\d+)$")
-UNIT_SCOPES = ("landing_unit", "platform", "item_unit")
 PAGE = '<!doctype html><html lang="zh-CN"><meta charset="utf-8"><title>{title}</title><body>{body}</body></html>'
 local = threading.local()
 specs: dict[int, definitions.LoadedDefinition] = {}

@@ -12,13 +12,12 @@ from typing import Any, Optional
 from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session
 
-from engine.platform.clock import local_date, local_today
+from engine.platform.clock import CENT, local_date, local_today
 from engine.elements.models import ElementSetting, FundDisbursement, LandSupply
 from engine.platform import inputs, permissions, settings_rows
 from engine.platform.errors import AlreadyCompleted, InvalidInput
 from engine.platform.models import Event, User, utcnow
 
-CENT = Decimal("0.01")
 LEDGER_LOCK_KEY = 7_263_009  # PostgreSQL advisory lock held while a ledger entry is checked and written
 
 

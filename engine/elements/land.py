@@ -20,7 +20,7 @@ from engine.elements import common
 from engine.projects import record
 from engine.platform import xlsx
 from engine.platform import inputs, permissions
-from engine.platform.clock import local_today, monthly_plan
+from engine.platform.clock import CENT, local_today, monthly_plan
 from engine.platform.paging import Page, page_number
 from engine.elements.models import Area, LandRevitalisation, LandSupply
 from engine.elements.common import fmt
@@ -95,7 +95,7 @@ class LandYear:
         """Industrial share of the supply in percent (two decimals), None before any supply."""
         if not self.total_mu:
             return None
-        return (self.industrial_mu * 100 / self.total_mu).quantize(common.CENT)
+        return (self.industrial_mu * 100 / self.total_mu).quantize(CENT)
 
     @property
     def share_low(self) -> bool:
@@ -107,7 +107,7 @@ class LandYear:
         """Revitalised area as a percentage of the yearly target (None without a target)."""
         if not self.revitalise_target:
             return None
-        return (self.revitalised_mu * 100 / self.revitalise_target).quantize(common.CENT)
+        return (self.revitalised_mu * 100 / self.revitalise_target).quantize(CENT)
 
 
 def _year_range(year: int) -> tuple[date, date]:

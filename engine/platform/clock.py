@@ -10,7 +10,7 @@ from engine.platform.config import Settings
 from engine.platform.models import utcnow
 
 LOCAL = ZoneInfo(Settings.timezone)
-CENT = Decimal("0.01")
+CENT = Decimal("0.01")  # amounts in 万元 and areas in 亩 are kept and shown to the cent
 
 
 def day_starts(day: date) -> datetime:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from engine.workflow import definitions
 from engine.platform import inputs, permissions
-from engine.platform.clock import LOCAL, day_starts, local_date, monthly_plan
+from engine.platform.clock import CENT, LOCAL, day_starts, local_date, monthly_plan
 from engine.platform.errors import InvalidInput
 from engine.platform.models import Definition, OrgUnit, Project, User, utcnow
 from engine.workflow.feel import Compare, FeelError, parse_unary_tests
@@ -48,7 +48,6 @@ COUNT_TARGETS = ("mfg_7yi", "ind_3yi", "yi_plus")
 POINTS = inputs.Number(Decimal(-1000), Decimal(1000))  # what one rule of the scoring table may give or take
 
 
-CENT = Decimal("0.01")  # a total is shown to the cent
 
 
 def quarter_range(year: int, quarter: int) -> tuple[date, date]:
