@@ -17,9 +17,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Iterable
 
-from sqlalchemy import bindparam, inspect, or_, select
+from sqlalchemy import ColumnElement, bindparam, exists, inspect, or_, select
 from sqlalchemy.orm import Session
 
 from engine.platform import notifications, permissions
@@ -166,11 +167,18 @@ def _holders(session: Session, tasks: list[Task]) -> dict[int, list[Holder]]:
             found[role].append(holder)
         by_role.update({role: found.get(role, []) for role in roles})
     assignees = {t.assignee_id for t in tasks if t.assignee_id is not None}
-    named = {}
+    named, delegating = {}, set()
     if assignees:
-        assigned = session.execute(select(User.id, User.unit_id, User.display_name, User.active).where(User.id.in_(assignees)))
-        named = {uid: Holder(uid, unit_id, name, active) for uid, unit_id, name, active in assigned}
-    delegates = _delegates(session, assignees)
+        now = utcnow()
+        assigned = session.execute(
+            select(User.id, User.unit_id, User.display_name, User.active, exists().where(Delegation.delegator_id == User.id, *_current(now)))
+            .where(User.id.in_(assignees))
+        )
+        for uid, unit_id, name, active, has_delegated in assigned:
+            named[uid] = Holder(uid, unit_id, name, active)
+            if has_delegated:
+                delegating.add(uid)
+    delegates = _delegates(session, delegating)
     result = {}
     for task in tasks:
         if task.assignee_id is not None:
@@ -181,17 +189,21 @@ def _holders(session: Session, tasks: list[Task]) -> dict[int, list[Holder]]:
     return result
 
 
+def _current(now: datetime) -> list[ColumnElement[bool]]:
+    """A delegation in force at `now`: not taken back, begun and not ended."""
+    return [Delegation.revoked_at.is_(None), Delegation.starts_at <= now, or_(Delegation.ends_at.is_(None), Delegation.ends_at > now)]
+
+
 def _delegates(session: Session, delegators: set[int]) -> dict[int, list[Holder]]:
-    """The active officials who hold tasks of these delegators now, each with what they hold (one read, then their roles)."""
+    """The active officials who hold tasks of these delegators now, each with what they hold (one read, then their roles);
+    called only for assignees the holders' read found delegating, so a completion with no delegation in force reads nothing here."""
     if not delegators:
         return {}
-    now = utcnow()
     rows = session.execute(
         select(Delegation.delegator_id, Delegation.task_id, User.id, User.unit_id, User.display_name)
         .join(User, User.id == Delegation.delegate_id)
         .where(Delegation.delegator_id.in_(sorted(delegators)), User.active.is_(True), Delegation.unit_id == User.unit_id,
-               Delegation.revoked_at.is_(None), Delegation.starts_at <= now,
-               or_(Delegation.ends_at.is_(None), Delegation.ends_at > now))
+               *_current(utcnow()))
     ).all()
     if not rows:
         return {}
