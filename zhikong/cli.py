@@ -171,6 +171,7 @@ def cmd_scheduler(args: argparse.Namespace) -> None:
     import logging
 
     from engine import scheduler
+    from engine.platform import heap
 
     db = _db()
     if args.once:
@@ -182,6 +183,7 @@ def cmd_scheduler(args: argparse.Namespace) -> None:
         return
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     print("调度器已启动（Ctrl-C 停止）")
+    heap.settle()
     scheduler.run_forever(db)
 
 

@@ -30,10 +30,13 @@ class Server(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self) -> Any:
-        """Build the Flask app in each worker after the fork, so no database connection crosses a fork."""
+        """Build the Flask app in each worker after the fork, so no database connection crosses a fork, then settle its heap."""
+        from engine.platform import heap
         from webui import create_app
 
-        return create_app()
+        app = create_app()
+        heap.settle()
+        return app
 
 
 class Scheduler:
