@@ -18,7 +18,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from engine import wiring
 from engine.platform.config import PROJECT_ROOT, Settings
-from engine.platform import permissions
+from engine.platform import clock, permissions
 from engine.platform.db import Database
 from engine.platform.models import User
 
@@ -124,6 +124,7 @@ def create_app(test_config: Optional[dict[str, Any]] = None) -> Flask:
     wiring.install()
     app = Flask(__name__, instance_path=str(PROJECT_ROOT / "instance"))
     settings = Settings.load()
+    clock.use_zone(settings.timezone)
     app.config.update(DATABASE_URL=settings.database_url, METRICS_TOKEN=settings.metrics_token,
                       HEARTBEAT_MAX_AGE=settings.heartbeat_max_age, ATTACHMENTS_DIR=str(settings.attachments_dir),
                       ATTACHMENT_MAX_BYTES=settings.attachment_max_bytes, **_edge_config(settings))

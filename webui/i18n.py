@@ -1,4 +1,4 @@
-"""Language and local formats: Simplified Chinese by default, English selectable, 万元/亿元, Asia/Shanghai.
+"""Language and local formats: Simplified Chinese by default, English selectable, 万元/亿元, the county's clock.
 
 Messages are written in Chinese in the templates and code; the catalog under
 webui/translations gives the English. The choice is remembered in a cookie.
@@ -12,7 +12,7 @@ from datetime import date, datetime, timezone
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Optional
-from engine.platform.clock import LOCAL, local_today
+from engine.platform.clock import local_time, local_today, zone
 
 from flask import Blueprint, Flask, redirect, request
 from flask.typing import ResponseReturnValue
@@ -47,7 +47,7 @@ def _init(state: Any) -> None:
     """Configure Flask-Babel on the app this blueprint is registered on."""
     app: Flask = state.app
     app.config.setdefault("BABEL_DEFAULT_LOCALE", LANGUAGES["zh"])
-    app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai")
+    app.config.setdefault("BABEL_DEFAULT_TIMEZONE", zone().key)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
     babel.init_app(app, locale_selector=select_locale)
 
@@ -97,12 +97,8 @@ def area(value: Any) -> str:
 
 
 def to_local(value: Optional[datetime]) -> Optional[datetime]:
-    """A stored UTC time in Asia/Shanghai (SQLite returns naive UTC times)."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(LOCAL)
+    """A stored UTC time on the county's clock (engine.platform.clock converts; None stays None)."""
+    return None if value is None else local_time(value)
 
 
 def local_datetime(value: Optional[datetime]) -> str:
@@ -129,7 +125,7 @@ def overdue_days(due_at: Optional[datetime], now: Optional[datetime] = None) -> 
     assert due is not None
     if due >= now:
         return 0
-    return max(1, (now.astimezone(LOCAL).date() - due.date()).days)
+    return max(1, (local_time(now).date() - due.date()).days)
 
 
 def days_left(due_at: Optional[datetime], now: Optional[datetime] = None) -> Optional[int]:
@@ -139,7 +135,7 @@ def days_left(due_at: Optional[datetime], now: Optional[datetime] = None) -> Opt
     now = now or datetime.now(timezone.utc)
     due = to_local(due_at)
     assert due is not None
-    return (due.date() - now.astimezone(LOCAL).date()).days
+    return (due.date() - local_time(now).date()).days
 
 
 def due_status(due_at: Optional[datetime], now: Optional[datetime] = None) -> tuple[str, str, str]:

@@ -19,7 +19,7 @@ from engine.platform.org import can_act
 from . import metrics
 from .guard import requires
 from .auth import official
-from engine.platform.clock import LOCAL
+from engine.platform.clock import zone
 from .services import db
 
 bp = Blueprint("meetings", __name__)
@@ -68,7 +68,7 @@ def open_meeting() -> ResponseReturnValue:
             abort(403)
         waiting = meetings.waiting_names(s, kind.key)
     if request.method == "GET":
-        values = {"held_on": datetime.now(LOCAL).date().isoformat()}
+        values = {"held_on": datetime.now(zone()).date().isoformat()}
         return render_template("meetings/new.html", kind=kind, waiting=waiting, values=values, errors={})
     try:
         with db().session() as s:

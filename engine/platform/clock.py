@@ -1,4 +1,7 @@
-"""County time: the calendar every deadline, month and yearly plan is counted in (stored times stay UTC)."""
+"""County time: the one place a stored UTC time becomes the county's clock and calendar (deadlines, months, yearly plans).
+
+The zone is the setting ZHIKONG_TIMEZONE (default Asia/Shanghai), read once per process on first use.
+"""
 from __future__ import annotations
 
 from datetime import date, datetime, time, timezone
@@ -9,18 +12,42 @@ from zoneinfo import ZoneInfo
 from engine.platform.config import Settings
 from engine.platform.models import utcnow
 
-LOCAL = ZoneInfo(Settings.timezone)
 CENT = Decimal("0.01")  # amounts in 万元 and areas in 亩 are kept and shown to the cent
+
+
+class _Zone:
+    """The county's zone, once the settings have been read."""
+
+    current: Optional[ZoneInfo] = None
+
+
+def zone() -> ZoneInfo:
+    """The county's time zone (the setting ZHIKONG_TIMEZONE, default Asia/Shanghai)."""
+    if _Zone.current is None:
+        _Zone.current = ZoneInfo(Settings.load().timezone)
+    return _Zone.current
+
+
+def use_zone(name: str) -> None:
+    """Count in the zone `name` from now on (the app factory passes its settings' zone; tests try another)."""
+    _Zone.current = ZoneInfo(name)
+
+
+def local_time(value: datetime) -> datetime:
+    """A stored timestamp on the county's clock (SQLite hands back naive UTC)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(zone())
 
 
 def day_starts(day: date) -> datetime:
     """The UTC instant at which a county calendar day begins (stored timestamps compare with it; SQLite's are naive UTC text)."""
-    return datetime.combine(day, time.min, tzinfo=LOCAL).astimezone(timezone.utc)
+    return datetime.combine(day, time.min, tzinfo=zone()).astimezone(timezone.utc)
 
 
 def local_today(now: Optional[datetime] = None) -> date:
     """The county's calendar date at `now` (default: this moment)."""
-    return (now or utcnow()).astimezone(LOCAL).date()
+    return (now or utcnow()).astimezone(zone()).date()
 
 
 @overload
@@ -33,11 +60,7 @@ def local_date(value: None) -> None: ...
 
 def local_date(value: Optional[datetime]) -> Optional[date]:
     """A stored timestamp as a county calendar date (SQLite hands back naive UTC)."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(LOCAL).date()
+    return None if value is None else local_time(value).date()
 
 
 def monthly_plan(target: Decimal, month: int, count: bool) -> Decimal:

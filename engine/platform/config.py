@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import make_url
 from sqlalchemy.exc import ArgumentError
@@ -30,7 +31,7 @@ NAMES = SANDBOX_NAMES + (
     "ZHIKONG_TIMEOUT", "ZHIKONG_ACCESS_LOG", "ZHIKONG_PROXY_COUNT", "ZHIKONG_SECURE_COOKIES", "ZHIKONG_MAX_UPLOAD_MB",
     "ZHIKONG_SECRET_KEY", "ZHIKONG_METRICS_TOKEN", "ZHIKONG_HEARTBEAT_MAX_AGE", "ZHIKONG_OUTBOX_LEASE_SECONDS",
     "ZHIKONG_STUCK_OVERDUE_DAYS", "ZHIKONG_STUCK_IDLE_DAYS", "ZHIKONG_SMTP_PASSWORD", "ZHIKONG_WEBHOOK_TOKEN",
-    "ZHIKONG_ATTACHMENTS_DIR", "ZHIKONG_ATTACHMENT_MAX_MB",
+    "ZHIKONG_ATTACHMENTS_DIR", "ZHIKONG_ATTACHMENT_MAX_MB", "ZHIKONG_TIMEZONE",
 )
 
 
@@ -106,6 +107,17 @@ class Source:
             raise SettingInvalid(f"{self.where(name)} 应为正数，当前为“{raw}”")
         return float(raw)
 
+    def zone(self, name: str, default: str) -> str:
+        """An IANA time-zone name known to this machine (Asia/Shanghai), else `default` when unset or empty."""
+        raw = (self.get(name) or "").strip()
+        if not raw:
+            return default
+        try:
+            ZoneInfo(raw)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise SettingInvalid(f"{self.where(name)} 不是已知的时区名称（如 Asia/Shanghai），当前为“{raw}”") from None
+        return raw
+
     def switch(self, name: str, default: bool) -> bool:
         """A yes/no switch (1/0, true/false, yes/no, on/off), else `default` when unset."""
         raw = self.get(name)
@@ -134,7 +146,8 @@ class Settings:
     smtp_password, webhook_token: the notification channels' secrets; sandbox: the ceilings set, by
     name (ZHIKONG_MAX_CARDINALITY …), the others keeping their defaults; attachments_dir: where
     attachments are kept, one file per content hash, outside the database; attachment_max_bytes: the
-    largest attachment accepted (below max_content_length, so the app's own message names it).
+    largest attachment accepted (below max_content_length, so the app's own message names it);
+    timezone: the county's clock, in which every page, notice and deadline shows and counts time.
     """
 
     database_url: str = field(repr=False)
@@ -180,6 +193,7 @@ class Settings:
         return cls(
             database_url=database_url,
             bpmn_dir=Path(source.text("ZHIKONG_BPMN_DIR", str(PROJECT_ROOT / "bpmn"))),
+            timezone=source.zone("ZHIKONG_TIMEZONE", cls.timezone),
             host=source.text("ZHIKONG_HOST", cls.host),
             port=source.integer("ZHIKONG_PORT", cls.port, minimum=1, maximum=65535),
             workers=source.integer("ZHIKONG_WORKERS", default_workers(), minimum=1),

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, aliased
 from engine.projects import lifecycle
 from engine.workflow import definitions, handover
 from engine.platform import permissions
-from engine.platform.clock import LOCAL
+from engine.platform.clock import local_time
 from engine.platform.errors import NotFound
 from engine.platform.paging import Page, page_number
 from engine.platform.models import Definition, Event, Instance, OrgUnit, Project, Task, User, UserRole
@@ -184,7 +184,7 @@ def not_ready_reason(session: Session, task: Task) -> str:
     if task.status == "completed" and task.completed_at is not None:
         who = session.get(User, task.completed_by) if task.completed_by else None
         at = task.completed_at if task.completed_at.tzinfo else task.completed_at.replace(tzinfo=timezone.utc)
-        return f"任务“{task.name}”已由{who.display_name if who else '他人'}于{at.astimezone(LOCAL):%Y-%m-%d %H:%M}办理完毕"
+        return f"任务“{task.name}”已由{who.display_name if who else '他人'}于{local_time(at):%Y-%m-%d %H:%M}办理完毕"
     if task.status == "suspended":
         return suspension_notice(session, task)
     return f"任务“{task.name}”已不在待办状态（流程已变化）"
@@ -201,7 +201,7 @@ def suspension_notice(session: Session, task: Task) -> str:
     at, payload, who = row
     at = at if at.tzinfo else at.replace(tzinfo=timezone.utc)
     reason = str((payload or {}).get("reason") or "未说明")
-    return (f"任务“{task.name}”所在流程已于{at.astimezone(LOCAL):%Y-%m-%d %H:%M}由{who or '管理员'}挂起，原因：{reason}。"
+    return (f"任务“{task.name}”所在流程已于{local_time(at):%Y-%m-%d %H:%M}由{who or '管理员'}挂起，原因：{reason}。"
             "流程恢复后方可办理")
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from engine.workflow import definitions
 from engine.platform import inputs, permissions
-from engine.platform.clock import CENT, LOCAL, day_starts, local_date, monthly_plan
+from engine.platform.clock import CENT, day_starts, local_date, local_time, monthly_plan
 from engine.platform.errors import InvalidInput
 from engine.platform.models import Definition, OrgUnit, Project, User, utcnow
 from engine.workflow.feel import Compare, FeelError, parse_unary_tests
@@ -431,7 +431,7 @@ def rate(session: Session, year: int, ranked_scores: list[UnitScore]) -> list[Un
         names = "、".join(done)
         if score.unit_id in criticised:
             score.rating = "一票否优"
-            score.rating_reason = "；".join(f"{c.recorded_at.astimezone(LOCAL) if c.recorded_at.tzinfo else c.recorded_at:%Y-%m-%d}通报批评：{c.reason}" for c in criticised[score.unit_id]) + "（取消当年优秀单位评选资格）"
+            score.rating_reason = "；".join(f"{local_time(c.recorded_at):%Y-%m-%d}通报批评：{c.reason}" for c in criticised[score.unit_id]) + "（取消当年优秀单位评选资格）"
         elif goal > 0 and len(done) > goal:
             score.rating = "一票评优"
             score.rating_reason = f"超额完成年度7亿元以上制造业项目招引落地任务（目标{goal}个，完成{len(done)}个：{names}）"

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 from engine.workflow import definitions, hooks, runtime
 from engine.platform import attachments, inputs, notifications, permissions
 from engine.platform.attachments import Attachment, FileStore, Upload
-from engine.platform.clock import LOCAL, local_today
+from engine.platform.clock import local_time, local_today, zone
 from engine.platform.errors import InvalidInput, NotAllowed, NotFound
 from engine.platform.paging import Page, page_of
 from engine.platform.models import Event, Instance, OrgUnit, Project, Task, User, UserRole, utcnow
@@ -47,7 +47,7 @@ UNIT_KINDS_RESPONSIBLE = ("zone", "town", "department", "office")
 
 def deadline_end(day: date) -> datetime:
     """The last second of a deadline day in county time, as an aware datetime."""
-    return datetime.combine(day, time(23, 59, 59), tzinfo=LOCAL).astimezone(timezone.utc)
+    return datetime.combine(day, time(23, 59, 59), tzinfo=zone()).astimezone(timezone.utc)
 
 
 def item_light(item: CoordinationItem, today: date) -> str:
@@ -65,7 +65,7 @@ def was_late(item: CoordinationItem) -> bool:
     """True when the item was not reported by its deadline (still open after it, or reported after it)."""
     if item.reported_at is None:
         return item.overdue_at is not None
-    return item.reported_at.astimezone(LOCAL).date() > item.deadline
+    return local_time(item.reported_at).date() > item.deadline
 
 
 def grant_responsible_role(session: Session) -> int:

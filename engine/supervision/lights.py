@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, aliased
 
 from engine.platform import notifications, sqltime
 from engine.platform import warning_settings
-from engine.platform.clock import LOCAL
+from engine.platform.clock import local_time
 from engine.supervision.models import LAST_ACTIVITY
 from engine.platform.models import OrgUnit, Project, Task, User
 
@@ -288,7 +288,7 @@ def scan(session: Session, now: datetime) -> int:
         project = session.get(Project, task.project_id)
         days = _days(now, due)
         title = f"【{LIGHT_NAMES[light]}】{project.name if project else ''}：“{task.name}”已逾期{days}天"
-        body = (f"办理时限：{due.astimezone(LOCAL):%Y-%m-%d %H:%M}。"
+        body = (f"办理时限：{local_time(due):%Y-%m-%d %H:%M}。"
                 + ("已超出办理时限一倍，请立即办理并说明原因。" if light == RED else "请尽快办理。"))
         users = notifications.responsible_for(session, task) | office
         notifications.notify(session, users, f"task_{light}", title, body, f"/tasks/{task.id}", task.project_id)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from engine.platform import notifications, permissions
 from engine.platform import warning_settings
-from engine.platform.clock import LOCAL
+from engine.platform.clock import local_time
 from engine.supervision.models import LAST_ACTIVITY
 from engine.platform.models import Project, Task
 
@@ -54,7 +54,7 @@ def progress_reminder(session: Session, month: str, month_start: datetime, repor
 def run(session: Session, now: datetime) -> int:
     """Send whichever monthly reminders are due and not yet sent this month; returns notifications created."""
     settings = warning_settings.get_all(session)
-    local = now.astimezone(LOCAL)
+    local = local_time(now)
     month = f"{local:%Y-%m}"
     sent = 0
     if local.day >= settings["meeting_day"]:

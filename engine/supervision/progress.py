@@ -15,7 +15,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from engine.platform import inputs, notifications, permissions
 from engine.platform import warning_settings
 from engine.platform.errors import InvalidInput, NotAllowed, NotFound
-from engine.platform.clock import LOCAL
+from engine.platform.clock import local_time
 from engine.supervision.lights import LIGHT_NAMES, RED, stale_projects
 from engine.platform.models import Base, Event, OrgUnit, Project, User, utcnow
 
@@ -113,11 +113,11 @@ def scan(session: Session, now: datetime) -> int:
         days = int((now - last_update) / timedelta(days=1))
         if light == RED:
             session.add(LateUpdate(unit_id=project.landing_unit_id, project_id=project.id,
-                                   recorded_on=now.astimezone(LOCAL).date(), days=days, last_update_at=last_update,
+                                   recorded_on=local_time(now).date(), days=days, last_update_at=last_update,
                                    reason=f"项目进展 {days} 天未更新（红灯线 {settings['progress_red_days']} 天）"))
         unit_users = notifications.audience(session, "progress.post", project.landing_unit_id, permissions.UNIT)
         title = f"【{LIGHT_NAMES[light]}】{project.name}：项目进展已 {days} 天未更新"
-        body = (f"上次更新：{last_update.astimezone(LOCAL):%Y-%m-%d}。请落地单位及时填报项目进展"
+        body = (f"上次更新：{local_time(last_update):%Y-%m-%d}。请落地单位及时填报项目进展"
                 + ("；本次计入落地单位进展更新不及时记录。" if light == RED else "。"))
         notifications.notify(session, unit_users | office, f"progress_{light}", title, body,
                              f"/projects/{project.id}/progress", project.id)

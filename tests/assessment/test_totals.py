@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
-from engine.platform.clock import LOCAL
+from engine.platform.clock import zone
 from engine.platform.db import Database
 from engine.platform.models import Instance, OrgUnit, Project, User
 from engine.supervision import assessment, coordination
@@ -22,7 +22,7 @@ Q2 = assessment.quarter_range(YEAR, 2)
 
 def local(day: date, hour: int, minute: int = 0) -> datetime:
     """A county-time moment as the UTC instant that is stored."""
-    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=LOCAL).astimezone(timezone.utc)
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=zone()).astimezone(timezone.utc)
 
 
 def fill(db: Database, projects: int = 300, seed: int = 16) -> None:

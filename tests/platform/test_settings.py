@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 from dataclasses import fields
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pytest
 
+from engine.platform import clock
 from engine.platform.config import MAX_DEFAULT_WORKERS, SANDBOX_NAMES, SettingInvalid, Settings, default_workers
+from webui import i18n
 from zhikong import cli
 
 
@@ -80,3 +83,18 @@ def test_the_attachment_limit_and_folder_come_from_the_settings_and_stay_below_t
     assert Settings.load({"ZHIKONG_MAX_UPLOAD_MB": "6"}, tmp_path / "none.toml").attachment_max_bytes == 5 * 1024 * 1024
     with pytest.raises(SettingInvalid, match="ZHIKONG_ATTACHMENT_MAX_MB（16）应小于 ZHIKONG_MAX_UPLOAD_MB（16）"):
         Settings.load({"ZHIKONG_ATTACHMENT_MAX_MB": "16"}, tmp_path / "none.toml")
+
+
+def test_the_county_clock_is_a_setting_and_every_shown_time_follows_it(tmp_path: Path) -> None:
+    assert Settings.load({}, tmp_path / "absent.toml").timezone == "Asia/Shanghai"
+    assert Settings.load({"ZHIKONG_TIMEZONE": "Asia/Urumqi"}, tmp_path / "absent.toml").timezone == "Asia/Urumqi"
+    with pytest.raises(SettingInvalid, match=r"环境变量 ZHIKONG_TIMEZONE 不是已知的时区名称（如 Asia/Shanghai），当前为“Mars/Base”"):
+        Settings.load({"ZHIKONG_TIMEZONE": "Mars/Base"}, tmp_path / "absent.toml")
+    stored = datetime(2026, 1, 1, 20, 30)  # naive UTC, as SQLite hands it back
+    try:
+        clock.use_zone("Asia/Urumqi")  # UTC+6
+        assert i18n.local_datetime(stored) == "2026-01-02 02:30" and clock.local_date(stored) == date(2026, 1, 2)
+        assert clock.day_starts(date(2026, 1, 2)) == datetime(2026, 1, 1, 18, 0, tzinfo=timezone.utc)
+    finally:
+        clock.use_zone(Settings.timezone)
+    assert i18n.local_datetime(stored) == "2026-01-02 04:30" and clock.local_today(stored.replace(tzinfo=timezone.utc)) == date(2026, 1, 2)
