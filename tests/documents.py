@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import re
 import struct
 import zipfile
 import zlib
@@ -129,3 +130,8 @@ ACCEPTED = {
     "用地测算.xls": ole("Workbook"),
 }
 """One file of every accepted kind, under a Chinese name with the right extension."""
+
+
+def pages(printed: bytes) -> int:
+    """How many pages a PDF (as Chromium prints it) has: its page objects, not the page tree's /Pages nodes."""
+    return len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", printed))
