@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Context, Decimal, InvalidOperation, ROUND_FLOOR, ROUND_CEILING, ROUND_HALF_EVEN
 from typing import Any, Callable, Optional
+from zoneinfo import ZoneInfo
 
 import re2
 
@@ -28,9 +29,9 @@ def feel(function: Function) -> Function:
     return function
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, order=True)
 class YearsMonths:
-    """A years-and-months duration, counted in months."""
+    """A years-and-months duration, counted in months (ordered among themselves, never against a days-and-time duration)."""
 
     months: int
 
@@ -599,19 +600,24 @@ def _string(value: Any) -> Optional[str]:
         return format(found.normalize(), "f")
     if isinstance(value, str):
         return value
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, (date, time)):
-        return value.isoformat()
-    if isinstance(value, timedelta):
-        return duration_iso(value)
-    if isinstance(value, YearsMonths):
-        return value.iso()
+    if isinstance(value, (date, time, timedelta, YearsMonths)):
+        return iso_text(value)
     if isinstance(value, list):
         return "[" + ", ".join(_string(v) or "null" for v in value) + "]"
     if isinstance(value, dict):
         return "{" + ", ".join(f"{k}: {_string(v) or 'null'}" for k, v in value.items()) + "}"
     return None
+
+
+def iso_text(value: date | time | timedelta | YearsMonths) -> str:
+    """A date, time, date and time or duration as ISO text, as FEEL's string() writes it (a named zone as @Asia/Shanghai)."""
+    if isinstance(value, timedelta):
+        return duration_iso(value)
+    if isinstance(value, YearsMonths):
+        return value.iso()
+    if isinstance(value, datetime) and isinstance(value.tzinfo, ZoneInfo):
+        return f"{value.replace(tzinfo=None).isoformat()}@{value.tzinfo.key}"
+    return value.isoformat()
 
 
 def duration_iso(value: timedelta) -> str:
@@ -660,22 +666,56 @@ def parse_time(text: str) -> time:
     return time.fromisoformat(text.replace("Z", "+00:00"))
 
 
+_ZONE = re.compile(r"[A-Za-z][A-Za-z0-9_+-]*(?:/[A-Za-z0-9_+-]+)*")
+
+
 def parse_datetime(text: str) -> datetime:
-    """date and time("2024-01-31T13:30:00"), a date alone meaning its midnight."""
+    """date and time("2024-01-31T13:30:00"), with an offset, Z or a named zone (@Asia/Shanghai); a date alone meaning its midnight."""
     if "T" not in text:
         found = parse_date(text)
         return datetime(found.year, found.month, found.day)
     day, _, clock = text.partition("T")
-    return datetime.combine(parse_date(day), parse_time(clock))
+    clock, at, zone = clock.partition("@")
+    moment = datetime.combine(parse_date(day), parse_time(clock))
+    if not at:
+        return moment
+    if moment.tzinfo is not None or not _ZONE.fullmatch(zone):
+        raise ValueError(text)
+    try:
+        return moment.replace(tzinfo=ZoneInfo(zone))
+    except (KeyError, OSError) as exc:  # ZoneInfoNotFoundError is a KeyError
+        raise ValueError(text) from exc
 
 
-def _at(text: str) -> Any:
+def parse_temporal(text: str) -> Any:
+    """@"…": a date and time, date, time or duration, whichever the text writes."""
     for parser in (parse_datetime if "T" in text else parse_date, parse_time, parse_duration):
         try:
             return parser(text)
         except ValueError:
             continue
     raise ValueError(text)
+
+
+CELL_INPUT_READERS: dict[str, Callable[[str], Any]] = {
+    "date": parse_date, "date and time": parse_datetime, "time": parse_time, "duration": parse_duration,
+}
+
+
+@feel
+def feel_cell_input(function: str, value: Any) -> Any:
+    """A decision-table input tested against a `function("…")` cell, ISO text read as that function reads it.
+
+    Process data keeps dates and years-and-months durations as text. Other values, and text the function
+    cannot read, stay as they are, so FEEL's comparison of different kinds makes the test null.
+    """
+    reader = CELL_INPUT_READERS.get(function)
+    if reader is None or not isinstance(value, str):
+        return value
+    try:
+        return reader(value)
+    except ValueError:
+        return value
 
 
 def _date(*args: Any) -> date:
@@ -1044,7 +1084,7 @@ def _is_defined(value: Any) -> bool:
 
 
 LIBRARY: dict[str, Function] = {
-    "@": _at,
+    "@": parse_temporal,
     "date": _date, "time": _time, "date and time": _date_and_time, "duration": _duration,
     "years and months duration": _years_and_months, "number": _number_from, "string": _string,
     "substring": _substring, "string length": _string_length, "upper case": _upper, "lower case": _lower,
