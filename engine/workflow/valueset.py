@@ -2,15 +2,23 @@
 
 A FEEL unary test is a set of values over its column's domain. Deciding whether two UNIQUE
 rules overlap, or whether a cell can never match, is then an intersection or an emptiness
-test, computed exactly here rather than by sampling.
+test, computed exactly here rather than by sampling. Values are ordered within their kind
+only: bounds Python cannot compare (a number and a string, a date and a date and time, a
+zoned and a local date and time, a days-and-time and a years-and-months duration) are values
+FEEL's comparison makes null, so nothing lies between them and no value of one kind lies in
+an interval of another. Dates are whole days, years-and-months durations whole months, and
+dates and times, times and days-and-time durations whole microseconds, as the engine holds them.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, Iterable, Optional
 
-Bound = Any  # a Decimal, a str (strings and ISO dates) or a bool; None means unbounded
+from engine.workflow.sandbox.feel_lib import YearsMonths
+
+Bound = Any  # a Decimal, str, bool, date, datetime, time, timedelta or YearsMonths; None means unbounded
 
 
 @dataclass(frozen=True)
@@ -28,25 +36,35 @@ class Interval:
         return Interval(value, True, value, True)
 
     def is_empty(self) -> bool:
-        """True when no value lies between the bounds."""
+        """True when no value lies between the bounds (none does between bounds of different kinds)."""
         if self.lo is None or self.hi is None:
             return False
-        if self.lo > self.hi:
+        try:
+            if self.lo > self.hi:
+                return True
+        except TypeError:
             return True
         return self.lo == self.hi and not (self.lo_closed and self.hi_closed)
 
     def contains(self, value: Bound) -> bool:
-        """True when `value` lies within the bounds."""
-        if self.lo is not None and (value < self.lo or (value == self.lo and not self.lo_closed)):
-            return False
-        if self.hi is not None and (value > self.hi or (value == self.hi and not self.hi_closed)):
+        """True when `value` lies within the bounds (never when it is of another kind than a bound)."""
+        try:
+            if self.lo is not None and (value < self.lo or (value == self.lo and not self.lo_closed)):
+                return False
+            if self.hi is not None and (value > self.hi or (value == self.hi and not self.hi_closed)):
+                return False
+        except TypeError:
             return False
         return True
 
     def intersect(self, other: "Interval") -> "Interval":
-        """The values in both intervals."""
-        lo, lo_closed = _tighter_low(self.lo, self.lo_closed, other.lo, other.lo_closed)
-        hi, hi_closed = _tighter_high(self.hi, self.hi_closed, other.hi, other.hi_closed)
+        """The values in both intervals (an empty interval when their kinds differ)."""
+        try:
+            lo, lo_closed = _tighter_low(self.lo, self.lo_closed, other.lo, other.lo_closed)
+            hi, hi_closed = _tighter_high(self.hi, self.hi_closed, other.hi, other.hi_closed)
+        except TypeError:
+            bound = self.lo if self.lo is not None else self.hi
+            return Interval(bound, False, bound, False)
         return Interval(lo, lo_closed, hi, hi_closed)
 
 
@@ -116,7 +134,7 @@ class ValueSet:
 
 
 class Domain:
-    """What values a column can take: numbers, integers, strings, booleans or ISO dates, maybe an enum."""
+    """What values a column can take: numbers, integers, strings, booleans, dates, times or durations, maybe an enum."""
 
     def __init__(self, kind: str, allowed: Optional[tuple[Any, ...]] = None) -> None:
         self.kind = kind
@@ -140,10 +158,13 @@ class Domain:
         return not self.sample(values)[0]
 
     def _inside(self, part: Interval) -> tuple[bool, Any]:
+        bound = part.lo if part.lo is not None else part.hi
         if self.kind == "boolean":
             candidates: list[Any] = [False, True]
-        elif self.kind in ("number", "integer"):
+        elif self.kind in ("number", "integer") or isinstance(bound, Decimal):
             candidates = _number_candidates(part, integer=self.kind == "integer")
+        elif isinstance(bound, TEMPORAL) or (bound is None and self.kind in ORIGINS):
+            candidates = _temporal_candidates(part, ORIGINS.get(self.kind))
         else:
             candidates = _string_candidates(part)
         for candidate in candidates:
@@ -171,8 +192,41 @@ def _number_candidates(part: Interval, integer: bool) -> list[Decimal]:
     return candidates
 
 
-def _string_candidates(part: Interval) -> list[str]:
-    candidates = [v for v in (part.lo, part.hi) if isinstance(v, str)]
+TEMPORAL = (date, time, timedelta, YearsMonths)
+ORIGINS: dict[str, Any] = {
+    "date": date(2024, 1, 1), "date and time": datetime(2024, 1, 1), "time": time(0, 0),
+    "days and time duration": timedelta(0), "years and months duration": YearsMonths(0),
+}
+DAY, SECOND, MICROSECOND = timedelta(days=1), timedelta(seconds=1), timedelta(microseconds=1)
+
+
+def _temporal_candidates(part: Interval, origin: Any) -> list[Any]:
+    """The bounds, then the values a day, a second, a microsecond (a month) inside them: the first that fits is taken."""
+    candidates = [v for v in (part.lo, part.hi) if v is not None] or [origin]
+    for step in (DAY, SECOND, MICROSECOND):
+        candidates += [_moved(part.lo, step), _moved(part.hi, -step)]
+    return [c for c in candidates if c is not None]
+
+
+def _moved(value: Any, step: timedelta) -> Any:
+    """`value` moved by `step` (a month for a years-and-months duration, a day at least for a date); None past its range."""
+    try:
+        if isinstance(value, YearsMonths):
+            return YearsMonths(value.months + (1 if step > timedelta(0) else -1))
+        if isinstance(value, datetime) or isinstance(value, timedelta):
+            return value + step
+        if isinstance(value, date):
+            return value + (DAY if step > timedelta(0) else -DAY)
+        if isinstance(value, time):
+            moment = datetime.combine(date(2000, 1, 2), value) + step
+            return moment.timetz() if moment.day == 2 else None
+    except OverflowError:
+        return None
+    return None
+
+
+def _string_candidates(part: Interval) -> list[Any]:
+    candidates = [v for v in (part.lo, part.hi) if v is not None]
     candidates.append("其他值")
     if isinstance(part.lo, str):
         candidates += [part.lo + "1", part.lo + "\u0001"]
