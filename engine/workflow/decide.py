@@ -22,7 +22,7 @@ from engine.platform.errors import LimitExceeded, SandboxViolation
 from engine.workflow.drg import MULTI_HIT, Decision, Knowledge, Table
 from engine.workflow.feel_expr import is_name
 from engine.workflow.sandbox import compile_feel, decision_budget, run_feel
-from engine.workflow.sandbox.feel_lib import FeelFunction, Range, Scope, Test, YearsMonths, duration_iso, eq, number
+from engine.workflow.sandbox.feel_lib import FeelFunction, Range, Scope, Test, YearsMonths, eq, iso_text, number
 
 NULLISH = (TypeError, ValueError, ArithmeticError, KeyError, IndexError, AttributeError)
 
@@ -295,10 +295,15 @@ def storable(value: Any) -> Any:
     return value
 
 
+def as_text(value: Any) -> str:
+    """A value as people read it in messages and pages: dates, times and durations as ISO text, others as str()."""
+    return iso_text(value) if isinstance(value, (date, time, timedelta, YearsMonths)) else str(value)
+
+
 def comparable(value: Any) -> Any:
-    """A value (stored or FEEL) in one form for comparing expected and actual case results."""
-    if isinstance(value, timedelta):
-        return duration_iso(value)
+    """A value (stored or FEEL) in one form for comparing expected and actual case results (dates, times, durations as ISO text)."""
+    if isinstance(value, (datetime, timedelta)):
+        return iso_text(value)
     value = storable(value)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return Decimal(repr(value)) if isinstance(value, float) else Decimal(value)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import keyword
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from decimal import Decimal
 from itertools import combinations
 from typing import Any, Optional
@@ -18,9 +19,13 @@ from typing import Any, Optional
 from lxml import etree
 
 from engine.workflow.drg import DmnProblem, namespace, read_file
-from engine.workflow.feel import KIND_LABELS, Compare, FeelError, Literal, UnaryTests, check_kinds, parse_literal, parse_unary_tests
+from engine.workflow.feel import (
+    KIND_LABELS, TEMPORAL_FUNCTIONS, Compare, FeelError, Literal, UnaryTests, check_kinds, parse_literal, parse_unary_tests,
+    written_as_temporal,
+)
 from engine.workflow.feel_expr import compile_expression, is_name
-from engine.workflow.valueset import Domain, ValueSet
+from engine.workflow.sandbox.feel_lib import YearsMonths, feel_cell_input, iso_text
+from engine.workflow.valueset import TEMPORAL, Domain, ValueSet
 
 DMN_NS = "https://www.omg.org/spec/DMN/20191111/MODEL/"
 TYPE_KINDS = {
@@ -32,7 +37,17 @@ TYPE_KINDS = {
     "string": "string",
     "boolean": "boolean",
     "date": "date",
+    "dateTime": "date and time",
+    "date and time": "date and time",
+    "time": "time",
+    "dayTimeDuration": "days and time duration",
+    "days and time duration": "days and time duration",
+    "yearMonthDuration": "years and months duration",
+    "years and months duration": "years and months duration",
 }
+TYPE_REFS = {"date and time": "dateTime", "days and time duration": "dayTimeDuration", "years and months duration": "yearMonthDuration"}
+
+
 @dataclass(frozen=True)
 class Variable:
     """A process variable a decision may read: its kind (number, string …), allowed values, origin."""
@@ -179,7 +194,7 @@ def _check_table(
 
 
 def _kind_of(type_ref: Optional[str]) -> Optional[str]:
-    """The kind the table checks know a typeRef as; other types (date and time, durations, item definitions) are left to the engine."""
+    """The kind the table checks know a typeRef as (dmn-js's names or FEEL's); other types (item definitions, Any) are left to the engine."""
     return TYPE_KINDS.get(type_ref or "")
 
 
@@ -215,8 +230,14 @@ def _column(
     if allowed_problem:
         problems.append(_problem(file, column_id, allowed_problem))
     if allowed is None and variable is not None and variable.allowed is not None:
-        allowed = variable.allowed
+        allowed = _as_kind(variable.allowed, kind)
     return Column(column_id, label, expression, kind, Domain(kind or "string", allowed)), problems
+
+
+def _as_kind(values: tuple[Any, ...], kind: Optional[str]) -> tuple[Any, ...]:
+    """A variable's allowed values as a date, time or duration column reads them (process data keeps those as ISO text)."""
+    function = TEMPORAL_FUNCTIONS.get(kind or "")
+    return values if function is None else tuple(feel_cell_input(function, value) for value in values)
 
 
 def _family(kind: str) -> str:
@@ -224,7 +245,7 @@ def _family(kind: str) -> str:
 
 
 def _type_ref(kind: str) -> str:
-    return {"integer": "integer", "number": "number"}.get(kind, kind)
+    return TYPE_REFS.get(kind, kind)
 
 
 def _allowed_values(
@@ -298,7 +319,7 @@ def _is_expression(text: str) -> bool:
         compile_expression(text)
     except FeelError:
         return False
-    return not text.strip().startswith(('"', "date(")) and not text.strip().lstrip("-").replace(".", "", 1).isdigit()
+    return not text.strip().startswith('"') and not written_as_temporal(text) and not text.strip().lstrip("-").replace(".", "", 1).isdigit()
 
 
 def _empty(domain: Domain, values: ValueSet) -> bool:
@@ -335,6 +356,10 @@ def _show(value: Any) -> str:
         return format(value.normalize(), "f") if value == value.to_integral_value() else format(value, "f")
     if isinstance(value, str):
         return f'"{value}"'
+    if isinstance(value, (timedelta, YearsMonths)):
+        return f'duration("{iso_text(value)}")'
+    if isinstance(value, TEMPORAL):
+        return f'{"date and time" if isinstance(value, datetime) else type(value).__name__}("{iso_text(value)}")'
     return "null" if value is None else str(value)
 
 

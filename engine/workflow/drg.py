@@ -11,7 +11,7 @@ from typing import Any, Optional
 
 from lxml import etree
 
-from engine.workflow.feel import FeelError, literal_to_python, parse_unary_tests, unary_test_to_python
+from engine.workflow.feel import FeelError, literal_to_python, parse_unary_tests, unary_test_to_python, written_as_temporal
 from engine.platform.errors import SandboxViolation
 from engine.workflow.feel_expr import compile_expression
 from engine.workflow.sandbox import compile_feel
@@ -321,13 +321,14 @@ def _read_rule(rule: etree._Element, row: int, table: Table, decision: Decision,
 
 
 def _output_code(text: str, file: str, element: str, what: str, functions: frozenset[str]) -> str:
-    """An output cell: a FEEL literal (the common case) or any FEEL expression."""
+    """An output cell: a FEEL literal (the common case) or any FEEL expression; a date, time or duration that does not exist is refused."""
     if not text.strip():
         raise DmnProblem(file, element, f"{what}为空，请填写输出值（如 \"T1\"）")
     try:
         return _checked(literal_to_python(text))
-    except FeelError:
-        pass
+    except FeelError as exc:
+        if written_as_temporal(text):
+            raise DmnProblem(file, element, f"{what}：{exc}") from exc
     try:
         return compile_expression(text, functions)
     except FeelError as exc:

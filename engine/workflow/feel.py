@@ -4,28 +4,53 @@ The tree is turned into sandboxed Python for the decision engine, engine.workflo
 the name `dmninputexpr`) and into the exact set of values a cell matches (for type checks,
 empty cells and overlapping UNIQUE rules). Supported, per the DMN 1.3 simple unary tests and
 dmn-js's simple-mode editors: `-` or empty, literals (numbers, "strings", true, false, null,
-date("2024-01-31")), comparisons `< <= > >= = !=`, intervals `[a..b]` `]a..b]` `(a..b)` `[a..b[`,
-comma lists and `not(...)`. Anything else is refused with a message saying what was found,
-so no cell silently never matches.
+date("2024-01-31"), date and time("2024-01-31T09:30:00"), time("09:30:00"), duration("P30D"),
+duration("P1Y6M") and the same as @"…"), comparisons `< <= > >= = !=`, intervals `[a..b]`
+`]a..b]` `(a..b)` `[a..b[`, comma lists and `not(...)`. Anything else is refused with a message
+saying what was found, so no cell silently never matches.
+
+Dates, times and durations compare as FEEL says (feel_lib's constructors and comparisons): within
+their kind only, so a days-and-time duration (P30D) and a years-and-months one (P1Y) never meet,
+nor do a date and a date and time. A date and time or time may carry an offset (Z, +08:00), and a
+date and time a named zone (@Asia/Shanghai); one with a zone or offset and one without cannot be
+compared, which FEEL makes null: such a test does not match. Process data keeps dates and
+years-and-months durations as ISO text, so an input that is text is read by the cell literal's own
+constructor (date("…"), date and time("…") …) before it is compared; a datetime or timedelta from
+the data is used as it is. A cell with such literals, or with literals of several kinds, is
+compiled to FEEL's three-valued comparisons (feel_lib); other cells to plain Python comparisons.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Optional, Union
+from typing import Any, Callable, Optional, Union
 
+from engine.workflow.sandbox.feel_lib import YearsMonths, parse_date, parse_datetime, parse_duration, parse_temporal, parse_time
 from engine.workflow.valueset import Interval, ValueSet
 
 INPUT_NAME = "dmninputexpr"
-KIND_LABELS = {"number": "数字", "integer": "整数", "string": "字符串", "boolean": "布尔值", "date": "日期", "null": "空值 null"}
-UNSUPPORTED_FUNCTIONS = {
-    "date and time": "日期时间 date and time",
-    "time": "时间 time",
-    "duration": "时长 duration",
+KIND_LABELS = {
+    "number": "数字", "integer": "整数", "string": "字符串", "boolean": "布尔值", "date": "日期", "null": "空值 null",
+    "date and time": "日期时间", "time": "时间", "days and time duration": "日时长（天、时、分、秒）",
+    "years and months duration": "年月时长（年、月）",
 }
-_SUPPORTED = "支持：-（任意）、字面值（数字、\"字符串\"、true、false、null、date(\"2024-01-31\")）、比较（< 20、>= 3）、区间（[20..50]、]20..50]）、逗号列表和 not(...)"
+TEMPORAL_FUNCTIONS = {
+    "date": "date", "date and time": "date and time", "time": "time",
+    "days and time duration": "duration", "years and months duration": "duration",
+}
+_FORMS: dict[str, tuple[str, Callable[[str], Any], str]] = {
+    "date": ("日期", parse_date, "YYYY-MM-DD，如 date(\"2024-01-31\")"),
+    "date and time": ("日期时间", parse_datetime, "YYYY-MM-DDThh:mm:ss，可带时差 Z、+08:00 或时区 @Asia/Shanghai，如 date and time(\"2024-01-31T09:30:00\")"),
+    "time": ("时间", parse_time, "hh:mm:ss，可带时差 Z 或 +08:00，如 time(\"09:30:00\")"),
+    "duration": ("时长", parse_duration, "日时长如 duration(\"P30D\")、duration(\"PT2H30M\")，或年月时长如 duration(\"P1Y6M\")，两者不能混写"),
+    "@": ("日期、时间或时长", parse_temporal, "如 @\"2024-01-31\"、@\"2024-01-31T09:30:00\"、@\"P30D\""),
+}
+_SUPPORTED = (
+    "支持：-（任意）、字面值（数字、\"字符串\"、true、false、null、date(\"2024-01-31\")、date and time(\"2024-01-31T09:30:00\")、"
+    "time(\"09:30:00\")、duration(\"P30D\")）、比较（< 20、>= 3）、区间（[20..50]、]20..50]）、逗号列表和 not(...)"
+)
 
 
 class BadEscape(ValueError):
@@ -36,16 +61,31 @@ class FeelError(ValueError):
     """A FEEL cell that is not understood or cannot match; the message says what to fix."""
 
 
+Value = Union[Decimal, str, bool, None, date, time, timedelta, YearsMonths]
+
+
 @dataclass(frozen=True)
 class Literal:
-    """One FEEL literal: kind is number, string, boolean, null or date; value is its Python value."""
+    """One FEEL literal: kind is number, string, boolean, null or a key of TEMPORAL_FUNCTIONS; value is its Python value.
+
+    A date, time or duration keeps the ISO text it was written with (`iso`), which its Python source passes
+    to the FEEL constructor, as a literal expression does.
+    """
 
     kind: str
-    value: Union[Decimal, str, bool, None]
+    value: Value
     text: str
+    iso: str = ""
+
+    @property
+    def temporal(self) -> bool:
+        """True for a date, date and time, time or duration."""
+        return self.kind in TEMPORAL_FUNCTIONS
 
     def python(self) -> str:
         """The literal as Python source that contains no quote-confusing characters."""
+        if self.temporal:
+            return f"feel_call({_python_string(TEMPORAL_FUNCTIONS[self.kind])}, [{_python_string(self.iso)}], {{}})"
         if self.kind == "number":
             assert isinstance(self.value, Decimal)
             return format(self.value, "f")
@@ -98,12 +138,19 @@ class UnaryTests:
         return found
 
     def python(self) -> Optional[str]:
-        """Sandboxed Python over `dmninputexpr`; None means the cell matches anything."""
+        """Sandboxed Python over `dmninputexpr`; None means the cell matches anything.
+
+        Cells with a date, time or duration, or with literals of several kinds, run FEEL's comparisons
+        (feel_lib), where a test between different kinds is null; the others plain Python comparisons.
+        """
         if self.any:
             return None
         x = INPUT_NAME
+        kinds = {lit.kind for lit in self.literals() if lit.kind != "null"}
+        if len(kinds) > 1 or any(kind in TEMPORAL_FUNCTIONS for kind in kinds):
+            return _feel_python(self)
         equals = [t.literal for t in self.tests if isinstance(t, Compare) and t.op == "="]
-        if len(equals) == len(self.tests) > 1 and all(lit.kind in ("number", "string", "date") for lit in equals):
+        if len(equals) == len(self.tests) > 1 and all(lit.kind in ("number", "string") for lit in equals):
             positive = f"{x} in ({', '.join(lit.python() for lit in equals)},)"
         else:
             parts = [_positive_python(t) for t in self.tests]
@@ -133,6 +180,29 @@ def _positive_python(test: Positive) -> str:
     if op == "=":
         return f"{x} == {lit.python()}"
     return f"{x} is not None and {x} {op} {lit.python()}"
+
+
+def _feel_python(tests: UnaryTests) -> str:
+    """The cell as FEEL's `input in (tests)`: each literal's kind reads text input with its own constructor."""
+    x = INPUT_NAME
+    groups: dict[str, list[str]] = {}
+    for test in tests.tests:
+        literal = test.literal if isinstance(test, Compare) else test.lo
+        groups.setdefault(TEMPORAL_FUNCTIONS.get(literal.kind, ""), []).append(_feel_test(test))
+    parts = [
+        f"feel_in({f'feel_cell_input({_python_string(function)}, {x})' if function else x}, [{', '.join(items)}])"
+        for function, items in groups.items()
+    ]
+    positive = parts[0] if len(parts) == 1 else f"feel_some([{', '.join(parts)}])"
+    return f"{x} is not None and feel_not({positive}) is True" if tests.negated else f"{positive} is True"
+
+
+def _feel_test(test: Positive) -> str:
+    if isinstance(test, Range):
+        return f"feel_range({test.lo.python()}, {test.lo_closed}, {test.hi.python()}, {test.hi_closed})"
+    if test.op == "=":
+        return test.literal.python()
+    return f"feel_test({_python_string(test.op)}, {test.literal.python()})"
 
 
 def _positive_set(test: Positive) -> ValueSet:
@@ -276,8 +346,12 @@ class _Parser(TokenCursor):
             return Literal("boolean", value == "true", value)
         if kind == "name" and value == "null":
             return Literal("null", None, value)
-        if kind == "name" and (value == "date" or value.startswith("date ") or value in UNSUPPORTED_FUNCTIONS):
-            return self.temporal(re.sub(r"\s+", " ", value))
+        function = re.sub(r"\s+", " ", value)
+        if kind == "name" and function in TEMPORAL_FUNCTIONS.values() and self.peek() == ("punct", "("):
+            self.take()
+            return self.temporal(function, f"{function}(")
+        if (kind, value) == ("other", "@") and self.peek()[0] == "string":
+            return self.temporal("@", "@")
         if kind == "end":
             raise self.fail("条件不完整")
         if value == '"':
@@ -286,22 +360,22 @@ class _Parser(TokenCursor):
             raise self.fail(f"“{value}”不是字面值（单元格中不支持引用变量或函数）")
         raise self.fail(f"意外的“{value}”")
 
-    def temporal(self, function: str) -> Literal:
-        if function in UNSUPPORTED_FUNCTIONS:
-            raise FeelError(f"“{self.text}”：本系统的决策表暂不支持{UNSUPPORTED_FUNCTIONS[function]}类型，请改用日期 date(\"YYYY-MM-DD\")、数字或字符串")
-        self.expect("(")
+    def temporal(self, function: str, opening: str) -> Literal:
+        """The rest of `date("…")`, `date and time("…")`, `time("…")`, `duration("…")` or `@"…"`, checked as FEEL reads it."""
+        name, read, form = _FORMS[function]
         kind, value = self.take()
-        if kind != "string":
-            raise FeelError(f"“{self.text}”：date(...) 中应为带引号的日期，如 date(\"2024-01-31\")")
-        iso = value[1:-1]
+        if kind != "string" or (function != "@" and self.peek() != ("punct", ")")):
+            raise FeelError(f"“{self.text}”：{opening}...) 中应为一个带引号的{name}，格式 {form}")
         try:
-            if not re.fullmatch(r"\d{4}-\d\d-\d\d", iso):
-                raise ValueError(iso)
-            date.fromisoformat(iso)
+            iso = unescape_string(value[1:-1])
+            found = read(iso)
+        except BadEscape as exc:
+            raise FeelError(f"“{self.text}”：{exc}") from None
         except ValueError as exc:
-            raise FeelError(f"“{self.text}”：{iso} 不是有效日期（格式 YYYY-MM-DD）") from exc
-        self.expect(")")
-        return Literal("date", iso, f"date({value})")
+            raise FeelError(f"“{self.text}”：{iso} 不是有效{name}（格式 {form}）") from exc
+        if function != "@":
+            self.take()
+        return Literal(temporal_kind(found), found, f"{opening}{value}{')' if function != '@' else ''}", iso)
 
 
 def unescape_string(body: str) -> str:
@@ -325,6 +399,23 @@ def unescape_string(body: str) -> str:
     return "".join(out)
 
 
+def temporal_kind(value: Any) -> str:
+    """The kind (a key of TEMPORAL_FUNCTIONS) of a parsed date, time or duration."""
+    if isinstance(value, datetime):
+        return "date and time"
+    if isinstance(value, date):
+        return "date"
+    if isinstance(value, time):
+        return "time"
+    return "days and time duration" if isinstance(value, timedelta) else "years and months duration"
+
+
+def _zoned(literal: Literal) -> Optional[bool]:
+    """Whether a date and time or time literal carries a zone or offset (None for other literals)."""
+    value = literal.value
+    return value.tzinfo is not None if isinstance(value, (datetime, time)) else None
+
+
 def check_kinds(tests: UnaryTests, column_kind: Optional[str]) -> None:
     """Refuse literals whose type differs from the column's (such a cell would never match)."""
     for test in tests.tests:
@@ -346,6 +437,10 @@ def check_kinds(tests: UnaryTests, column_kind: Optional[str]) -> None:
                 )
         if isinstance(test, Range) and test.lo.kind != test.hi.kind:
             raise FeelError(f"区间两端类型不一致：“{test.lo.text}”与“{test.hi.text}”")
+        if isinstance(test, Range) and _zoned(test.lo) != _zoned(test.hi):
+            raise FeelError(
+                f"区间两端“{test.lo.text}”与“{test.hi.text}”一个带时区或时差、一个不带，FEEL 中两者无法比较，此单元格永远不会匹配"
+            )
 
 
 MAX_CELL_LITERALS = 200
@@ -373,8 +468,16 @@ def parse_literal(text: Optional[str]) -> Literal:
     parser = _Parser(stripped)
     literal = parser.literal()
     if parser.peek()[0] != "end":
-        raise FeelError(f"输出“{stripped}”不是单个字面值（数字、\"字符串\"、true、false、null 或 date(...)）")
+        raise FeelError(f"输出“{stripped}”不是单个字面值（数字、\"字符串\"、true、false、null、date(...)、date and time(...)、time(...) 或 duration(...)）")
     return literal
+
+
+_TEMPORAL_LITERAL = re.compile(r'\s*(?:(?:date\s+and\s+time|date|time|duration)\s*\(\s*|@)"(?:[^"\\]|\\.)*"\s*\)?\s*')
+
+
+def written_as_temporal(text: str) -> bool:
+    """True when a cell is written as one date, time or duration literal (a bad one is refused, not run as an expression)."""
+    return _TEMPORAL_LITERAL.fullmatch(text) is not None
 
 
 def unary_test_to_python(text: Optional[str]) -> Optional[str]:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from SpiffWorkflow.util.task import TaskState
 
 from engine.workflow import definitions, hooks, runtime, state
+from engine.workflow.decide import as_text
 from engine.workflow.decision_cases import DecisionError, DecisionRunner
 from engine.platform.models import Definition, Instance
 from engine.workflow.parser import parsed_files
@@ -37,7 +38,7 @@ class ImpactRow:
 
     def show(self, outputs: dict[str, Any]) -> str:
         """Outputs as text for the page (several outputs joined)."""
-        return "，".join("（无结果）" if v is None else str(v) for v in outputs.values())
+        return "，".join("（无结果）" if v is None else as_text(v) for v in outputs.values())
 
 
 def decisions_in(files: dict[str, str]) -> dict[str, str]:

@@ -16,6 +16,7 @@ from lxml import etree
 
 from engine.workflow import hooks
 from engine.workflow.dmn_check import DecisionInfo, Variable, check_dmn
+from engine.workflow.decide import as_text
 from engine.workflow.decision_cases import DecisionRunner, case_decision, run_cases
 from engine.platform import permissions
 from engine.platform.errors import DefinitionInvalid, SandboxViolation
@@ -380,4 +381,4 @@ def check_cases(files: dict[str, str], checked: BundleCheck) -> list[dict[str, s
 def _show(value: Any) -> str:
     if value is None:
         return "null"
-    return json.dumps(value, ensure_ascii=False, default=str)
+    return json.dumps(value, ensure_ascii=False, default=as_text)

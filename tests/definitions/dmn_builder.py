@@ -20,7 +20,7 @@ class Out:
 
 @dataclass
 class Table:
-    """A decision table: input expressions, outputs, rules as (input cells, output cells)."""
+    """A decision table: input expressions, outputs, rules as (input cells, output cells), input typeRefs by position."""
 
     inputs: list[str]
     outputs: list[Out]
@@ -28,6 +28,7 @@ class Table:
     policy: str = "UNIQUE"
     aggregation: str = ""
     table_id: Optional[str] = "table"
+    types: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -46,7 +47,9 @@ def _table(table: Table, prefix: str) -> str:
     attrs += f' id="{prefix}{table.table_id}"' if table.table_id else ""
     out = [f"    <decisionTable{attrs}>"]
     for i, expression in enumerate(table.inputs):
-        out.append(f'      <input id="{prefix}in{i}" label={quoteattr(expression)}><inputExpression id="{prefix}ie{i}"><text>{escape(expression)}</text></inputExpression></input>')
+        type_ref = f' typeRef="{table.types[i]}"' if i < len(table.types) and table.types[i] else ""
+        out.append(f'      <input id="{prefix}in{i}" label={quoteattr(expression)}><inputExpression id="{prefix}ie{i}"{type_ref}>'
+                   f'<text>{escape(expression)}</text></inputExpression></input>')
     for i, column in enumerate(table.outputs):
         name = f" name={quoteattr(column.name)}" if column.name is not None else ""
         type_ref = f' typeRef="{column.type_ref}"' if column.type_ref else ""
