@@ -421,6 +421,18 @@ class Holding:
     holders: list[str]
 
 
+@dataclass
+class Candidate:
+    """What the holders' list reads of an official who may hold a ready task (one row per role, no user object)."""
+
+    id: int
+    unit_id: int
+    display_name: str
+    title: str
+    active: bool = True
+    roles: set[str] = field(default_factory=set)
+
+
 def current_tasks(session: Session, project_id: int) -> list[Holding]:
     """The project's ready tasks with the names and titles of the officials who hold them."""
     tasks = list(session.scalars(select(Task).where(Task.project_id == project_id, Task.status == "ready").order_by(Task.id)))
@@ -428,14 +440,18 @@ def current_tasks(session: Session, project_id: int) -> list[Holding]:
         return []
     roles = {t.role for t in tasks}
     assignees = {t.assignee_id for t in tasks if t.assignee_id}
-    candidates = list(
-        session.scalars(
-            select(User)
-            .where(User.active.is_(True))
-            .where(or_(User.id.in_(assignees), User.id.in_(select(UserRole.user_id).where(UserRole.role.in_(roles)))))
-            .order_by(User.id)
-        )
+    found: dict[int, Candidate] = {}
+    rows = session.execute(
+        select(User.id, User.unit_id, User.display_name, User.title, UserRole.role)
+        .outerjoin(UserRole, UserRole.user_id == User.id)
+        .where(User.active.is_(True), or_(User.id.in_(assignees), UserRole.role.in_(roles)))
+        .order_by(User.id)
     )
+    for user_id, unit_id, name, title, role in rows:
+        candidate = found.setdefault(user_id, Candidate(user_id, unit_id, name, title or ""))
+        if role is not None:
+            candidate.roles.add(role)
+    candidates = list(found.values())
     holdings = []
     for t in tasks:
         names = [f"{u.display_name}（{u.title}）" for u in candidates if can_act(u, t)]
