@@ -9,13 +9,13 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from engine.workflow import forms, handover, runtime
 from engine.projects import meetings, queries, record
 from engine.platform.errors import AlreadyCompleted, ConcurrentUpdate, DecidedAtMeeting, InvalidInput, NotAllowed
 from engine.platform.inputs import whole_number
-from engine.platform.models import OrgUnit, Task, User
+from engine.platform.models import OrgUnit, Project, Task, User
 from engine.platform.org import Delegated, can_act, delegated_to
 from engine.projects.record import STAGES
 
@@ -121,8 +121,7 @@ def _context(session: Session, task: Task) -> dict[str, Any]:
         colleagues=handover.colleagues(session, me, task.role) if may_delegate else [],
         task=task,
         project=project,
-        landing_unit=project.landing_unit.name,
-        deputy=project.deputy.display_name,
+        **_names(session, project),
         schema=runtime.form_schema(session, task),
         meeting=meeting,
         individual=not meeting or project.is_major,
@@ -133,6 +132,15 @@ def _context(session: Session, task: Task) -> dict[str, Any]:
         now=datetime.now(timezone.utc),
         attachments=attachment_pages.task_panel(session, official(session), task),
     )
+
+
+def _names(session: Session, project: Project) -> dict[str, str]:
+    """The project's landing unit and deputy by name, in one read (no user object, so none of its roles)."""
+    unit, deputy = session.execute(select(
+        select(OrgUnit.name).where(OrgUnit.id == project.landing_unit_id).scalar_subquery(),
+        select(User.display_name).where(User.id == project.deputy_id).scalar_subquery(),
+    )).one()
+    return {"landing_unit": unit, "deputy": deputy}
 
 
 def _may_view(session: Session, me: Any, task: Task) -> bool:
@@ -170,7 +178,7 @@ def task_page(task_id: int) -> ResponseReturnValue:
     it is no longer ready)."""
     if request.method == "GET":
         with db().session() as s:
-            task = s.get(Task, task_id)
+            task = s.get(Task, task_id, options=[joinedload(Task.project)])
             if task is None:
                 abort(404)
             if not _may_view(s, official(s), task):

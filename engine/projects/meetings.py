@@ -97,8 +97,7 @@ def kinds(session: Session) -> dict[str, MeetingKind]:
 
 def meeting_of(session: Session, task: Task) -> str:
     """The meeting kind that decides this task, or "" for an ordinary task."""
-    definition_id = session.execute(select(Instance.definition_id).where(Instance.id == task.instance_id)).scalar_one()
-    meta = definitions.load(session, definition_id).user_tasks.get(task.bpmn_id)
+    meta = runtime.definition_of(session, task).user_tasks.get(task.bpmn_id)
     return meta.meeting if meta else ""
 
 

@@ -55,6 +55,7 @@ _CLAIM = (
 """Claim a ready task: matches no row when another request completed it first."""
 
 
+INSTANCES_READ = "runtime_instances_read"  # session.info: instance id → the instance row read in this unit of work
 STATE_COLUMNS = ("state", "status", "error", "next_timer_at", "updated_at")
 """What advancing an instance changes on its row."""
 
@@ -461,8 +462,19 @@ def ready_tasks_of(session: Session, project_id: int) -> list[Task]:
     return list(session.scalars(select(Task).where(Task.project_id == project_id, Task.status == "ready")))
 
 
+def definition_of(session: Session, task: Task) -> definitions.LoadedDefinition:
+    """The definition version the task's instance runs on (its instance row read once per unit of work, then from the session).
+
+    The session keeps a strong reference to the instance it read (its identity map holds weak ones),
+    so a second look in the same unit of work finds it without a statement and sees any change to it.
+    """
+    held: dict[int, Instance] = session.info.setdefault(INSTANCES_READ, {})
+    instance = held.get(task.instance_id) or session.get(Instance, task.instance_id)
+    assert instance is not None
+    held[task.instance_id] = instance
+    return definitions.load(session, instance.definition_id)
+
+
 def form_schema(session: Session, task: Task) -> dict[str, Any]:
     """The JSON Schema of a task's form, from the definition version its instance runs on."""
-    instance = session.get(Instance, task.instance_id)
-    assert instance is not None
-    return definitions.load(session, instance.definition_id).forms[task.form]
+    return definition_of(session, task).forms[task.form]
