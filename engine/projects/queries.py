@@ -23,6 +23,7 @@ from engine.platform.errors import NotFound
 from engine.platform.paging import Page, page_number
 from engine.platform.models import Definition, Event, Instance, OrgUnit, Project, Task, User, UserRole
 from engine.platform.org import Delegated, can_act, count_ready, count_ready_each, delegated_to, ready_tasks_query
+from engine.workflow.orphans import Holder
 from engine.workflow.parser import parse_xml
 
 BPMN_NS = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
@@ -421,18 +422,6 @@ class Holding:
     holders: list[str]
 
 
-@dataclass
-class Candidate:
-    """What the holders' list reads of an official who may hold a ready task (one row per role, no user object)."""
-
-    id: int
-    unit_id: int
-    display_name: str
-    title: str
-    active: bool = True
-    roles: set[str] = field(default_factory=set)
-
-
 def current_tasks(session: Session, project_id: int) -> list[Holding]:
     """The project's ready tasks with the names and titles of the officials who hold them."""
     tasks = list(session.scalars(select(Task).where(Task.project_id == project_id, Task.status == "ready").order_by(Task.id)))
@@ -440,7 +429,7 @@ def current_tasks(session: Session, project_id: int) -> list[Holding]:
         return []
     roles = {t.role for t in tasks}
     assignees = {t.assignee_id for t in tasks if t.assignee_id}
-    found: dict[int, Candidate] = {}
+    found: dict[int, Holder] = {}
     rows = session.execute(
         select(User.id, User.unit_id, User.display_name, User.title, UserRole.role)
         .outerjoin(UserRole, UserRole.user_id == User.id)
@@ -448,7 +437,7 @@ def current_tasks(session: Session, project_id: int) -> list[Holding]:
         .order_by(User.id)
     )
     for user_id, unit_id, name, title, role in rows:
-        candidate = found.setdefault(user_id, Candidate(user_id, unit_id, name, title or ""))
+        candidate = found.setdefault(user_id, Holder(user_id, unit_id, name, title=title or ""))
         if role is not None:
             candidate.roles.add(role)
     candidates = list(found.values())

@@ -151,6 +151,7 @@ class Holder:
     active: bool = True
     roles: set[str] = field(default_factory=set)
     delegated: Delegated = NO_DELEGATIONS  # what a delegate holds of the tasks judged
+    title: str = ""  # for lists that name who holds a task (engine.projects.queries.current_tasks)
 
 
 def _holders(session: Session, tasks: list[Task]) -> dict[int, list[Holder]]:
