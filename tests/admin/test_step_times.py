@@ -1,6 +1,8 @@
 """Step times: the job adds each completed task to its step's sums once, and the heat view adds what completed since."""
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 
 from sqlalchemy import select, update
@@ -51,3 +53,27 @@ def test_the_heat_view_adds_what_completed_since_the_mark(ah: AdminHelper) -> No
     with ah.db.session() as s:
         assert step_times.roll_up(s, utcnow() + step_times.MARGIN + timedelta(minutes=1)) == 1
 
+
+
+def test_two_schedulers_running_the_job_at_once_add_each_task_once(ah: AdminHelper) -> None:
+    project = ah.register()
+    ah.complete(project, "anwen", INTENT)
+    _completed_hours_ago(ah, project, created=30, completed=6)
+    with ah.db.session() as s:
+        assert step_times.roll_up(s, utcnow() - timedelta(days=2)) == 0  # the mark exists, two days back
+    now, other = utcnow(), []
+
+    def second_scheduler() -> None:
+        with ah.db.session() as s:
+            other.append(step_times.roll_up(s, now))
+
+    with ah.db.session() as s:
+        assert step_times.roll_up(s, now) == 1  # this scheduler has moved the mark and not committed yet
+        racing = threading.Thread(target=second_scheduler)
+        racing.start()
+        time.sleep(0.3)  # the other one is now waiting on the mark (or starts after the commit: the same outcome)
+    racing.join(timeout=30)
+    assert other == [0]
+    with ah.db.session() as s:
+        (row,) = s.scalars(select(StepTime).where(StepTime.bpmn_id == "confirm_intent"))
+        assert row.done == 1
