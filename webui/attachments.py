@@ -22,6 +22,7 @@ from engine.supervision.models import CoordinationCase
 
 from .auth import official
 from .guard import signed_in
+from .i18n import translated
 from .services import db
 
 bp = Blueprint("attachments", __name__)
@@ -212,7 +213,7 @@ def remove(attachment_id: int) -> ResponseReturnValue:
     except NotFound:
         abort(404)
     except NotAllowed as exc:
-        flash(exc.message, "error")
+        flash(translated(exc.message), "error")
         abort(403)
     flash(_("已删除附件“%(name)s”", name=name), "success")
     return redirect(_back(project_id) + "#attachments", 303)

@@ -17,6 +17,7 @@ from engine.workflow import definitions, impact, migration, validation, versions
 from engine.platform import permissions
 from engine.platform.inputs import whole_number
 from engine.platform.errors import DefinitionInvalid, EngineError, InvalidInput, NotFound
+from engine.platform.messages import joined
 from engine.platform.models import Definition, User
 from engine.workflow.parser import MAX_FILE_BYTES
 from engine.projects.record import STAGES
@@ -25,7 +26,7 @@ from .guard import requires
 from .params import required_number
 from .auth import official
 from .services import db
-from .i18n import local_datetime, to_local
+from .i18n import local_datetime, to_local, translated
 
 bp = Blueprint("definitions", __name__)
 NAV = [(80, "流程定义", "definitions.index", "definitions.manage")]
@@ -291,10 +292,10 @@ def rollback(process_id: str, number: int) -> ResponseReturnValue:
     except NotFound:
         abort(404)
     except InvalidInput as exc:
-        flash(_("未回滚：%(m)s", m="；".join(exc.errors.values())), "error")
+        flash(_("未回滚：%(m)s", m=translated(joined(list(exc.errors.values())))), "error")
         return _index_page(exc.errors, 422)
     except DefinitionInvalid as exc:
-        flash(_("第%(v)s版未通过当前的校验，不能回滚：%(m)s", v=number, m=exc.message), "error")
+        flash(_("第%(v)s版未通过当前的校验，不能回滚：%(m)s", v=number, m=translated(exc.message)), "error")
         return redirect(url_for("definitions.index"), 303)
     flash(_("已将第%(old)s版重新部署为第%(new)s版", old=number, new=new_number), "success")
     return redirect(url_for("definitions.index"), 303)
@@ -334,7 +335,7 @@ def migrate(process_id: str) -> ResponseReturnValue:
             try:
                 bulk = migration.migrate_many(s, chosen, target, me)
             except EngineError as exc:
-                flash(exc.message, "error")
+                flash(translated(exc.message), "error")
                 return redirect(url_for("definitions.migrate", process_id=process_id, **_query(filters)), 303)
             results = bulk.results
             done = True

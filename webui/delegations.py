@@ -15,8 +15,8 @@ from engine.workflow import handover
 
 from .auth import official
 from .guard import signed_in
+from .i18n import translated
 from .services import db
-from .tasks import refusal
 
 bp = Blueprint("delegations", __name__)
 
@@ -56,7 +56,7 @@ def create() -> ResponseReturnValue:
             row = handover.delegate_period(s, delegate_id, first, last, official(s), form.get("reason", ""))
             name = s.get_one(User, row.delegate_id).display_name
     except handover.Refused as exc:
-        return _page(422, {"_form": refusal(exc)}, form)
+        return _page(422, {"_form": exc.message}, form)
     except InvalidInput as exc:
         return _page(422, exc.errors, form)
     flash(_("%(first)s至%(last)s期间，您的待办由%(name)s代为办理；期满自动交还，也可随时收回", first=first, last=last, name=name),
@@ -77,7 +77,7 @@ def revoke(delegation_id: int) -> ResponseReturnValue:
     except NotAllowed:
         abort(403)
     except handover.Refused as exc:
-        flash(refusal(exc), "error")
+        flash(translated(exc.message), "error")
         return redirect(url_for("delegations.index"), 303)
     flash(_("已收回委托"), "success")
     if task_id is not None and request.form.get("back") == "task":

@@ -19,6 +19,7 @@ from engine.platform.models import User
 from .guard import requires
 from .params import int_arg, search_arg, year_arg
 from .auth import official
+from .i18n import translated
 from .services import db
 
 bp = Blueprint("elements", __name__)
@@ -122,7 +123,7 @@ def void_disbursement(row_id: int) -> ResponseReturnValue:
     except InvalidInput as exc:
         return _fund_page({}, {}, 422, exc.errors["reason"])
     except EngineError as exc:
-        flash(exc.message, "error")
+        flash(translated(exc.message), "error")
         abort(exc.status)
     flash("已冲销该拨付记录，基金余额已恢复", "success")
     return redirect(url_for("elements.fund_page"), 303)
@@ -204,7 +205,7 @@ def void_land(kind: str, row_id: int) -> ResponseReturnValue:
     except InvalidInput as exc:
         return _land_page(year_arg(), {}, {}, None, 422, exc.errors["reason"])
     except EngineError as exc:
-        flash(exc.message, "error")
+        flash(translated(exc.message), "error")
         abort(exc.status)
     flash("已冲销该记录，本年度数字已更新", "success")
     return redirect(url_for("elements.land_page", year=year), 303)

@@ -12,6 +12,8 @@ from engine.platform.config import MB
 
 from engine.platform.errors import EngineError
 
+from .i18n import translated
+
 bp = Blueprint("errors", __name__)
 
 
@@ -39,7 +41,7 @@ def too_large(error: RequestEntityTooLarge) -> ResponseReturnValue:
 @bp.app_errorhandler(EngineError)
 def engine_refused(error: EngineError) -> ResponseReturnValue:
     """An engine refusal no page caught (e.g. a definition not deployed yet): its status and its message, never a 500."""
-    return render_template("error.html", error=SimpleNamespace(code=error.status), detail=error.message), error.status
+    return render_template("error.html", error=SimpleNamespace(code=error.status), detail=translated(error.message)), error.status
 
 
 @bp.app_errorhandler(500)

@@ -2,6 +2,10 @@
 
 Messages are written in Chinese in the templates and code; the catalog under
 webui/translations gives the English. The choice is remembered in a cookie.
+
+The engine's messages (refusals, field errors) arrive as `Message` values, a Chinese template and its values
+(engine/platform/messages.py); `translated` gives one in the page's language. Every page goes through it: the
+templates' `{{ … }}` output (error pages, field errors), and each view for what it flashes or answers in JSON.
 """
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ from flask.typing import ResponseReturnValue
 from babel.messages.extract import extract_python
 from flask_babel import Babel, get_locale, gettext
 
+from engine.platform.messages import Message
 from engine.projects import record
 from engine.supervision.lights import LIGHT_NAMES
 from engine.projects.meetings import KIND_NAMES
@@ -50,6 +55,21 @@ def _init(state: Any) -> None:
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", zone().key)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
     babel.init_app(app, locale_selector=select_locale)
+    app.jinja_env.finalize = shown
+
+
+def translated(message: str) -> str:
+    """An engine message in the page's language: its template looked up in the catalog and filled with its values,
+    those that are messages or labels (a field title, a role) translated the same way; any other text as it is."""
+    if not isinstance(message, Message) or not message.template:
+        return message
+    params = {key: translated(value) if isinstance(value, Message) else value for key, value in message.params.items()}
+    return gettext(message.template, **params)
+
+
+def shown(value: Any) -> Any:
+    """What a template's `{{ … }}` writes: an engine message translated, anything else unchanged."""
+    return translated(value) if isinstance(value, Message) else value
 
 
 @bp.route("/lang", methods=["POST"])

@@ -19,6 +19,7 @@ from engine.platform.org import can_act
 from . import metrics
 from .guard import requires
 from .auth import official
+from .i18n import translated
 from engine.platform.clock import zone
 from .services import db
 
@@ -77,7 +78,7 @@ def open_meeting() -> ResponseReturnValue:
     except InvalidInput as exc:
         return render_template("meetings/new.html", kind=kind, waiting=waiting, values=request.form, errors=exc.errors), 422
     except EngineError as exc:
-        flash(exc.message, "error")
+        flash(translated(exc.message), "error")
         abort(exc.status)
     flash(_("会议已召开，议程共 %(n)s 个项目", n=len(waiting)), "success")
     return redirect(url_for("meetings.meeting_page", meeting_id=meeting_id), 303)
@@ -146,7 +147,7 @@ def meeting_page(meeting_id: int) -> ResponseReturnValue:
     except InvalidInput as exc:
         return render_template("meetings/meeting.html", values=request.form, errors=exc.errors, **context), 422
     except EngineError as exc:
-        flash(exc.message, "error")
+        flash(translated(exc.message), "error")
         return redirect(url_for("meetings.meeting_page", meeting_id=meeting_id), 303)
     metrics.completed(decided)
     flash(_("已记录 %(n)s 个项目的会议结果，会议纪要已生成", n=decided), "success")

@@ -27,7 +27,7 @@ from engine.projects.record import CATEGORIES, SOURCE_CHANNELS, STAGES
 from . import attachments as attachment_pages
 from .guard import requires, signed_in
 from .auth import official
-from .i18n import category_label, channel_label
+from .i18n import category_label, channel_label, translated
 from .params import int_arg, search_arg
 from .services import db
 from .tasks import landing_units
@@ -158,7 +158,7 @@ def edit(project_id: int) -> ResponseReturnValue:
         with db().session() as s:
             changes = corrections.update(s, project_id, data, official(s), reason)
     except NotAllowed as exc:
-        flash(exc.message, "error")
+        flash(translated(exc.message), "error")
         abort(403)
     except InvalidInput as exc:
         values = {**stored, **{k: v for k, v in request.form.items() if k in allowed}}
@@ -241,7 +241,7 @@ def diagram(project_id: int) -> ResponseReturnValue:
         try:
             data = queries.diagram(s, project_id)
         except EngineError as exc:
-            return jsonify(error=exc.message), exc.status
+            return jsonify(error=translated(exc.message)), exc.status
     return jsonify(
         xml=data.xml, version=data.definition_version, current=data.current, completed=data.completed, flows=data.flows
     )
@@ -279,7 +279,7 @@ def flag_major(project_id: int) -> ResponseReturnValue:
         with db().session() as s:
             meetings.set_major(s, project_id, major, official(s))
     except EngineError as exc:
-        flash(exc.message, "error")
+        flash(translated(exc.message), "error")
         abort(exc.status)
     flash(_("已认定为重大项目，可随时单独研判") if major else _("已取消重大项目认定"), "success")
     return redirect(url_for("projects.project_page", project_id=project_id), 303)

@@ -16,6 +16,7 @@ from engine.supervision.models import CoordinationCase, Criticism, UnitTarget
 from . import attachments as attachment_pages
 from .guard import requires, signed_in
 from .auth import official
+from .i18n import translated
 from .params import int_arg, required_number, year_arg
 from .services import db
 
@@ -58,7 +59,7 @@ def new_case() -> ResponseReturnValue:
     except NotFound:
         return render_template("supervision/new.html", options=options, values=request.form, errors={"project_id": "请选择本单位的项目"}), 422
     except NotAllowed as exc:
-        flash(exc.message, "error")
+        flash(translated(exc.message), "error")
         abort(403)
     flash("已报送领导小组办公室审核", "success")
     return redirect(url_for("supervision.case_page", case_id=case_id), 303)
@@ -113,7 +114,7 @@ def issue(task_id: int) -> ResponseReturnValue:
     except NotAllowed:
         abort(403)
     except (AlreadyCompleted, ConcurrentUpdate) as exc:
-        flash(exc.message, "error")
+        flash(translated(exc.message), "error")
         return redirect(url_for("supervision.case_page", case_id=case_id), 303)
     flash("交办单已下发，各责任单位待办中可见", "success")
     return redirect(url_for("supervision.case_page", case_id=case_id), 303)

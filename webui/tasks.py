@@ -15,6 +15,7 @@ from engine.workflow import forms, handover, runtime
 from engine.projects import meetings, queries, record
 from engine.platform.errors import AlreadyCompleted, ConcurrentUpdate, DecidedAtMeeting, InvalidInput, NotAllowed
 from engine.platform.inputs import whole_number
+from engine.platform.messages import joined
 from engine.platform.models import OrgUnit, Project, Task, User
 from engine.platform.org import Delegated, can_act, delegated_to
 from engine.projects.record import STAGES
@@ -22,6 +23,7 @@ from engine.projects.record import STAGES
 from . import attachments as attachment_pages
 from . import metrics
 from .guard import signed_in
+from .i18n import translated
 from .auth import official
 from .params import int_arg, search_arg
 from .services import db
@@ -151,13 +153,9 @@ def _may_view(session: Session, me: Any, task: Task) -> bool:
     return task.completed_by == me.id or queries.can_view_project(me, task.project)
 
 
-def refusal(exc: handover.Refused) -> str:
-    """A delegation or claim refusal in the page's language."""
-    return _(exc.template, **exc.params)
-
-
 def _redisplay(task_id: int, values: Any, errors: dict[str, str], status: int, message: str = "") -> ResponseReturnValue:
-    """The task page again after a refused submission: the input kept, the field messages, the reason flashed."""
+    """The task page again after a refused submission: the input kept, the field messages, the reason flashed (in the
+    page's language)."""
     with db().session() as s:
         task = s.get(Task, task_id)
         if task is None or not _may_view(s, official(s), task):
@@ -167,7 +165,7 @@ def _redisplay(task_id: int, values: Any, errors: dict[str, str], status: int, m
             values = task.data or {}
         context = _context(s, task)
     if message:
-        flash(message, "error")
+        flash(translated(message), "error")
     return render_template("tasks/task.html", values=values, errors=errors, **context), status
 
 
@@ -198,12 +196,12 @@ def task_page(task_id: int) -> ResponseReturnValue:
     except DecidedAtMeeting:
         return _redisplay(task_id, request.form, {}, 409, _("该事项须在会议上集中审议；重大项目可随时单独研判。"))
     except NotAllowed as exc:
-        flash(exc.message, "error")
+        flash(translated(exc.message), "error")
         abort(403)
     except AlreadyCompleted:
         return _redisplay(task_id, {}, {}, 409)
     except ConcurrentUpdate as exc:
-        flash(exc.message, "error")
+        flash(translated(exc.message), "error")
         return redirect(url_for("tasks.inbox"), 303)
     metrics.completed()
     if outcome.error:
@@ -223,11 +221,11 @@ def delegate(task_id: int) -> ResponseReturnValue:
                                          request.form.get("reason", ""))
             name = s.get_one(User, row.delegate_id).display_name
     except handover.Refused as exc:
-        return _redisplay(task_id, {}, {}, 422, refusal(exc))
+        return _redisplay(task_id, {}, {}, 422, exc.message)
     except InvalidInput as exc:
-        return _redisplay(task_id, {}, {}, 422, "；".join(exc.errors.values()))
+        return _redisplay(task_id, {}, {}, 422, joined(list(exc.errors.values())))
     except NotAllowed as exc:
-        flash(exc.message, "error")
+        flash(translated(exc.message), "error")
         abort(403)
     flash(_("已委托%(name)s办理，可随时收回", name=name), "success")
     return redirect(url_for("tasks.task_page", task_id=task_id), 303)
@@ -239,9 +237,9 @@ def _claim_action(task_id: int, change: Any, done: str) -> ResponseReturnValue:
         with db().session() as s:
             change(s, task_id, official(s))
     except handover.Refused as exc:
-        return _redisplay(task_id, {}, {}, 409, refusal(exc))
+        return _redisplay(task_id, {}, {}, 409, exc.message)
     except NotAllowed as exc:
-        flash(exc.message, "error")
+        flash(translated(exc.message), "error")
         abort(403)
     flash(done, "success")
     return redirect(url_for("tasks.task_page", task_id=task_id), 303)

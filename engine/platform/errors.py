@@ -1,15 +1,23 @@
-"""Domain errors raised by the engine; the web and CLI edges translate them for people."""
+"""Domain errors raised by the engine; the web and CLI edges translate them for people.
+
+Each carries its message as a `Message` (engine/platform/messages.py): Chinese text as before, plus the template and
+values the web edge translates."""
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from engine.platform.messages import N_, Message, joined
 
 
 class EngineError(Exception):
-    """Base of every error the engine raises on purpose."""
+    """Base of every error the engine raises on purpose: a message, or a template marked with N_ and its values."""
 
     status = 400
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: str, **params: Any) -> None:
+        self.message = message if isinstance(message, Message) and not params else Message(message, **params)
+        super().__init__(self.message)
 
 
 class NotFound(EngineError):
@@ -47,10 +55,10 @@ class InvalidInput(EngineError):
 
     status = 422
 
-    def __init__(self, errors: dict[str, str]) -> None:
+    def __init__(self, errors: Mapping[str, str]) -> None:
         self.errors = dict(errors)
-        summary = "；".join(f"{field}：{msg}" for field, msg in self.errors.items())
-        super().__init__(f"输入有误：{summary}")
+        summary = joined([Message(N_("%(field)s：%(message)s"), field=field, message=msg) for field, msg in self.errors.items()])
+        super().__init__(N_("输入有误：%(summary)s"), summary=summary)
 
 
 class DefinitionInvalid(EngineError):

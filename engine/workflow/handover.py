@@ -15,8 +15,8 @@ administrator) completes it meanwhile. A claim holds only while its claimant cou
 on the task themselves, so a claimant who leaves the unit, the role or the service frees it
 by that alone, and a claim never makes a task orphaned.
 
-Refusal messages are marked with `N_` so the web edge's catalog carries their translations;
-`Refused` keeps the template and its values apart for it.
+Messages are templates marked with `N_` and their values (engine/platform/messages.py), so the web edge gives
+them in the reader's language.
 """
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session, aliased
 from engine.platform import audit, inputs, notifications, permissions
 from engine.platform.clock import day_starts, local_date, local_today
 from engine.platform.errors import EngineError, InvalidInput, NotAllowed, NotFound
+from engine.platform.messages import ENUMERATION, N_, joined, label
 from engine.platform.models import Delegation, OrgUnit, Project, Task, User, utcnow
 from engine.platform.org import acts_in_own_right, delegated_to
 
@@ -38,20 +39,10 @@ REASON_LENGTH = 200
 LISTED = 50
 
 
-def N_(message: str) -> str:
-    """Mark a message for translation at the web edge; the engine keeps it as written."""
-    return message
-
-
 class Refused(EngineError):
-    """A delegation the rules do not allow: the message template (translated at the edge) and its values."""
+    """A delegation or claim the rules do not allow (the message says why)."""
 
     status = 422
-
-    def __init__(self, template: str, **params: Any) -> None:
-        self.template = template
-        self.params = params
-        super().__init__(template % params)
 
 
 def _now(now: Optional[datetime]) -> datetime:
@@ -93,7 +84,7 @@ def _log(session: Session, kind: str, actor: User, summary: str, project_id: Opt
 def _reason(raw: Any) -> str:
     """The reason given (optional), as one line of at most REASON_LENGTH characters."""
     errors: dict[str, str] = {}
-    reason = inputs.text(raw, "reason", "委托事由", REASON_LENGTH, errors)
+    reason = inputs.text(raw, "reason", N_("委托事由"), REASON_LENGTH, errors)
     if errors:
         raise InvalidInput(errors)
     return reason
@@ -103,20 +94,20 @@ def delegate_task(session: Session, task_id: int, delegate_id: int, actor: User,
     """Hand one of the actor's own ready tasks to a colleague of the same unit who holds its role, until taken back."""
     task = session.get(Task, task_id)
     if task is None:
-        raise NotFound(f"任务 {task_id} 不存在")
+        raise NotFound(N_("任务 %(id)s 不存在"), id=task_id)
     if task.status != "ready":
         raise Refused(N_("任务“%(task)s”已不在待办状态，不能委托"), task=task.name)
     if not _own(actor, task):
         if acts_in_own_right(actor, task):
             raise Refused(N_("“%(task)s”由持有该角色的同事共同办理，他们已能在待办中看到；如需交由某位同事办理，请先认领再委托"),
                           task=task.name)
-        raise NotAllowed(f"只有“{task.name}”的办理人可以委托他人办理")
+        raise NotAllowed(N_("只有“%(task)s”的办理人可以委托他人办理"), task=task.name)
     reason = _reason(reason)
     person = _person(session, delegate_id)
     _same_unit(session, actor, person)
     if task.role not in person.roles:
         raise Refused(N_("只能委托给持有相同角色的同事：%(name)s不持有“%(role)s”角色"),
-                      name=person.display_name, role=permissions.role_name(task.role))
+                      name=person.display_name, role=label(permissions.role_name(task.role)))
     now = utcnow()
     current = session.scalars(select(Delegation).where(
         Delegation.task_id == task.id, Delegation.delegator_id == actor.id, Delegation.revoked_at.is_(None))).first()
@@ -153,7 +144,7 @@ def delegate_period(session: Session, delegate_id: int, first: Optional[date], l
     _same_unit(session, actor, person)
     shared = actor.roles & person.roles
     if not shared:
-        names = "、".join(permissions.role_name(r) for r in sorted(actor.roles))
+        names = joined([label(permissions.role_name(r)) for r in sorted(actor.roles)], ENUMERATION)
         raise Refused(N_("只能委托给持有相同角色的同事：%(name)s不持有您的角色（%(roles)s）"), name=person.display_name, roles=names)
     starts, ends = day_starts(first), day_starts(last + timedelta(days=1))
     now = utcnow()
@@ -188,9 +179,9 @@ def revoke(session: Session, delegation_id: int, actor: User) -> Delegation:
     """Take a delegation back (the delegator, or an administrator): its tasks return to the delegator at once."""
     row = session.get(Delegation, delegation_id, with_for_update=True)
     if row is None:
-        raise NotFound(f"委托 {delegation_id} 不存在")
+        raise NotFound(N_("委托 %(id)s 不存在"), id=delegation_id)
     if row.delegator_id != actor.id and not permissions.allowed(actor, "admin.operate"):
-        raise NotAllowed("只有委托人或系统管理员可以收回委托")
+        raise NotAllowed(N_("只有委托人或系统管理员可以收回委托"))
     now = utcnow()
     if row.revoked_at is not None:
         raise Refused(N_("该委托已经收回"))
@@ -358,13 +349,13 @@ def claim(session: Session, task_id: int, actor: User) -> Task:
     """认领: take a ready task shown to a group, so that the colleagues see who is on it."""
     task = session.get(Task, task_id, with_for_update=True)
     if task is None:
-        raise NotFound(f"任务 {task_id} 不存在")
+        raise NotFound(N_("任务 %(id)s 不存在"), id=task_id)
     if task.status != "ready":
         raise Refused(N_("任务“%(task)s”已不在待办状态，不能认领"), task=task.name)
     if task.assignee_id is not None:
         raise Refused(N_("“%(task)s”已指定专人办理，无需认领"), task=task.name)
     if not acts_in_own_right(actor, task):
-        raise NotAllowed(f"您不能办理“{task.name}”，因此不能认领")
+        raise NotAllowed(N_("您不能办理“%(task)s”，因此不能认领"), task=task.name)
     holder = claimant(session, task)
     if holder is not None:
         if holder.id == actor.id:
@@ -380,11 +371,11 @@ def release(session: Session, task_id: int, actor: User) -> Task:
     """Release a claim (the claimant, or an administrator, who tells the claimant): the task is the whole group's again."""
     task = session.get(Task, task_id, with_for_update=True)
     if task is None:
-        raise NotFound(f"任务 {task_id} 不存在")
+        raise NotFound(N_("任务 %(id)s 不存在"), id=task_id)
     if task.claimed_by is None:
         raise Refused(N_("“%(task)s”未被认领"), task=task.name)
     if task.claimed_by != actor.id and not permissions.allowed(actor, "admin.operate"):
-        raise NotAllowed("只有认领人或系统管理员可以释放认领")
+        raise NotAllowed(N_("只有认领人或系统管理员可以释放认领"))
     holder = session.get(User, task.claimed_by)
     task.claimed_by, task.claimed_at = None, None
     by = "" if holder is not None and holder.id == actor.id else f"（由{actor.display_name}操作）"
