@@ -6,10 +6,12 @@ webui/translations gives the English. The choice is remembered in a cookie.
 The engine's messages (refusals, field errors) arrive as `Message` values, a Chinese template and its values
 (engine/platform/messages.py); `translated` gives one in the page's language. Every page goes through it: the
 templates' `{{ … }}` output (error pages, field errors), and each view for what it flashes or answers in JSON.
+The titles of task form fields come from the deployed forms and are given in English where the catalog has them.
 """
 from __future__ import annotations
 
 import importlib
+import json
 import pkgutil
 from collections.abc import Iterator
 from datetime import date, datetime, timezone
@@ -70,6 +72,11 @@ def translated(message: str) -> str:
 def shown(value: Any) -> Any:
     """What a template's `{{ … }}` writes: an engine message translated, anything else unchanged."""
     return translated(value) if isinstance(value, Message) else value
+
+
+def form_text(text: Any) -> Any:
+    """A title or choice of a deployed task form in the page's language, where the catalog has it (else as written)."""
+    return gettext(text) if isinstance(text, str) and text else text
 
 
 @bp.route("/lang", methods=["POST"])
@@ -211,6 +218,7 @@ def formatting() -> dict[str, Any]:
         "channel_label": channel_label,
         "field_label": field_label,
         "meeting_label": meeting_label,
+        "form_text": form_text,
         "local_today": local_today,
     }
 
@@ -233,3 +241,25 @@ def extract_labels(fileobj: Any, keywords: Any, comment_tags: Any, options: Any)
     for info in pkgutil.iter_modules([str(package)]):
         for entry in getattr(importlib.import_module(f"webui.{info.name}"), "NAV", []):
             yield 0, "gettext", entry[1], [f"navigation of webui/{info.name}.py"]
+
+
+def extract_form_titles(fileobj: Any, keywords: Any, comment_tags: Any, options: Any) -> Iterator[tuple[int, str, str, list[str]]]:
+    """Babel extractor for a task form (bpmn/forms/*.schema.json): the titles of its fields, nested ones too, of their
+    choices and their units, which the form and its messages show in English where the catalog has them (not the form's
+    own title, the step's name, which stays as written like every name from the BPMN bundle)."""
+    for title in _field_titles(json.load(fileobj)):
+        yield 0, "gettext", title, ["task form field"]
+
+
+def _field_titles(schema: Any, top: bool = True) -> Iterator[str]:
+    """Every title and unit in a schema below its top level (the fields', at any depth, and their choices'), data values
+    aside."""
+    if isinstance(schema, list):
+        for item in schema:
+            yield from _field_titles(item, False)
+    elif isinstance(schema, dict):
+        for key, value in schema.items():
+            if key in ("title", "x-unit") and isinstance(value, str) and value and not top:
+                yield value
+            elif key not in ("const", "enum", "default", "examples"):
+                yield from _field_titles(value, False)

@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 
 from engine.platform.clock import CENT, local_date, local_today
 from engine.elements.models import ElementSetting, FundDisbursement, LandSupply
-from engine.platform import inputs, permissions, settings_rows
+from engine.platform import inputs, messages, permissions, settings_rows
 from engine.platform.errors import AlreadyCompleted, InvalidInput
+from engine.platform.messages import N_, Message
 from engine.platform.models import Event, User, utcnow
 
 LEDGER_LOCK_KEY = 7_263_009  # PostgreSQL advisory lock held while a ledger entry is checked and written
@@ -34,10 +35,10 @@ class ElementSpec:
 
 
 SPECS: tuple[ElementSpec, ...] = (
-    ElementSpec("fund_size", "产业基金规模", "万元", Decimal(20000), Decimal(1), Decimal(10_000_000)),
-    ElementSpec("fund_project_cap", "单个项目产业基金支持上限", "万元", Decimal(10000), Decimal(1), Decimal(10_000_000)),
-    ElementSpec("industrial_share_target", "工业用地供应占全县供地比例下限", "%", Decimal(50), Decimal(0), Decimal(100)),
-    ElementSpec("revitalise_target_mu", "每年盘活闲置低效用地目标", "亩", Decimal(300), Decimal(0), Decimal(100_000)),
+    ElementSpec("fund_size", N_("产业基金规模"), "万元", Decimal(20000), Decimal(1), Decimal(10_000_000)),
+    ElementSpec("fund_project_cap", N_("单个项目产业基金支持上限"), "万元", Decimal(10000), Decimal(1), Decimal(10_000_000)),
+    ElementSpec("industrial_share_target", N_("工业用地供应占全县供地比例下限"), "%", Decimal(50), Decimal(0), Decimal(100)),
+    ElementSpec("revitalise_target_mu", N_("每年盘活闲置低效用地目标"), "亩", Decimal(300), Decimal(0), Decimal(100_000)),
 )
 SPEC_BY_KEY = {spec.key: spec for spec in SPECS}
 
@@ -74,7 +75,7 @@ def parse_past_date(raw: Any, field: str, label: str, errors: dict[str, str]) ->
     """A date (YYYY-MM-DD, see engine.inputs) not after today in county time."""
     value = inputs.day(raw, field, label, errors, required=True)
     if value is not None and value > local_today():
-        errors[field] = f"{label}不能晚于今天"
+        errors[field] = Message(N_("%(title)s不能晚于今天"), title=messages.label(label))
     return value or date.min
 
 
@@ -87,11 +88,11 @@ def _coerce(spec: ElementSpec, raw: Any, errors: dict[str, str]) -> Decimal:
 
 def update_settings(session: Session, submitted: dict[str, Any], actor: User) -> dict[str, Decimal]:
     """The office changes element settings; every bad value is named and nothing is stored on any error."""
-    permissions.require(actor, "elements.settings", "只有领导小组办公室可以修改要素保障设置")
+    permissions.require(actor, "elements.settings", N_("只有领导小组办公室可以修改要素保障设置"))
     current = get_all(session)
     values, errors = settings_rows.submitted_values(current, submitted, SPEC_BY_KEY, _coerce)
     if not errors and values["fund_project_cap"] > values["fund_size"]:
-        errors["fund_project_cap"] = "单个项目产业基金支持上限不能超过产业基金规模"
+        errors["fund_project_cap"] = Message(N_("单个项目产业基金支持上限不能超过产业基金规模"))
     if errors:
         raise InvalidInput(errors)
     changed = settings_rows.store(session, ElementSetting, current, values, actor.id)
@@ -114,11 +115,12 @@ def serialise_writers(session: Session) -> None:
 
 def void_entry(session: Session, actor: User, row: Any, action: str, reason: Any, kind: str, what: str) -> None:
     """Void (冲销) a wrong ledger entry with a reason: it stops counting but stays on record, and the log says who and why."""
-    permissions.require(actor, action, f"只有登记{what}的部门可以冲销{what}")
+    permissions.require(actor, action, Message(N_("只有登记%(what)s的部门可以冲销%(what)s"), what=messages.label(what)))
     if row.voided_at is not None:
-        raise AlreadyCompleted(f"该{what}已于{local_date(row.voided_at)}冲销（{row.void_reason}）")
+        raise AlreadyCompleted(N_("该%(what)s已于%(day)s冲销（%(reason)s）"), what=messages.label(what), day=local_date(row.voided_at),
+                               reason=row.void_reason)
     errors: dict[str, str] = {}
-    text = inputs.text(reason, "reason", "冲销原因", 300, errors, required=True)
+    text = inputs.text(reason, "reason", N_("冲销原因"), 300, errors, required=True)
     if errors:
         raise InvalidInput(errors)
     row.voided_at, row.voided_by, row.void_reason = utcnow(), actor.id, text

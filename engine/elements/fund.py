@@ -28,9 +28,10 @@ from engine.platform.paging import Page, page_number
 from engine.elements.common import fmt
 from engine.elements.models import FundDisbursement
 from engine.platform.errors import InvalidInput, NotFound
+from engine.platform.messages import N_, Message, label
 from engine.platform.models import Event, Money, OrgUnit, Project, User, utcnow
 
-STATE_LABELS = {"committed": "已承诺", "pending": "待审批", "released": "已释放（项目中止）"}
+STATE_LABELS = {"committed": N_("已承诺"), "pending": N_("待审批"), "released": N_("已释放（项目中止）")}
 STATES = ("committed", "pending", "released")  # the ledger's order: committed first, then pending, then released
 HEADERS = ["序号", "项目名称", "落地单位", "当前阶段", "承诺状态", "申请金额(万元)", "承诺金额(万元)", "已拨付(万元)", "承诺未拨付(万元)"]
 MONEY_COLUMNS = (5, 6, 7, 8)
@@ -335,30 +336,31 @@ def void_disbursement(session: Session, actor: User, row_id: int, reason: Any) -
     common.serialise_writers(session)
     row = session.get(FundDisbursement, row_id)
     if row is None:
-        raise NotFound(f"拨付记录 {row_id} 不存在")
-    common.void_entry(session, actor, row, "fund.edit", reason, "fund", "拨付记录")
+        raise NotFound(N_("拨付记录 %(id)s 不存在"), id=row_id)
+    common.void_entry(session, actor, row, "fund.edit", reason, "fund", N_("拨付记录"))
     return row
 
 
 def record_disbursement(session: Session, actor: User, data: dict[str, Any]) -> FundDisbursement:
     """The office records a payment; it may not exceed the project's undisbursed commitment nor the fund's balance."""
-    permissions.require(actor, "fund.edit", "只有领导小组办公室可以登记产业基金拨付")
+    permissions.require(actor, "fund.edit", N_("只有领导小组办公室可以登记产业基金拨付"))
     common.serialise_writers(session)
     errors: dict[str, str] = {}
-    paid_on = common.parse_past_date(data.get("paid_on"), "paid_on", "拨付日期", errors)
-    amount = common.amount(data.get("amount"), "amount", "拨付金额", FundDisbursement.__table__.c.amount, "万元", errors)
-    note = inputs.text(data.get("note"), "note", "备注", 500, errors)
+    paid_on = common.parse_past_date(data.get("paid_on"), "paid_on", N_("拨付日期"), errors)
+    amount = common.amount(data.get("amount"), "amount", N_("拨付金额"), FundDisbursement.__table__.c.amount, "万元", errors)
+    note = inputs.text(data.get("note"), "note", N_("备注"), 500, errors)
     fund = totals(session)
     project_id = inputs.identifier(data.get("project_id")) or 0
     found = line(session, fund, project_id)
     if found is None:
-        errors["project_id"] = f"项目不在产业基金台账上：{inputs.shown(data.get('project_id') or '未选择')}"
+        errors["project_id"] = Message(N_("项目不在产业基金台账上：%(received)s"),
+                                       received=inputs.shown(data.get("project_id")) if data.get("project_id") else Message(N_("未选择")))
     elif found.state != "committed":
-        errors["project_id"] = f"项目“{found.name}”{found.state_label}，没有可拨付的承诺金额"
+        errors["project_id"] = Message(N_("项目“%(name)s”%(state)s，没有可拨付的承诺金额"), name=found.name, state=label(found.state_label))
     elif "amount" not in errors and amount > found.undisbursed:
-        errors["amount"] = f"拨付金额{fmt(amount)}万元超过该项目承诺未拨付金额{fmt(found.undisbursed)}万元"
+        errors["amount"] = Message(N_("拨付金额%(amount)s万元超过该项目承诺未拨付金额%(left)s万元"), amount=fmt(amount), left=fmt(found.undisbursed))
     if "amount" not in errors and amount > fund.balance:
-        errors["amount"] = f"拨付金额{fmt(amount)}万元超过产业基金余额{fmt(fund.balance)}万元"
+        errors["amount"] = Message(N_("拨付金额%(amount)s万元超过产业基金余额%(left)s万元"), amount=fmt(amount), left=fmt(fund.balance))
     if errors or found is None:
         raise InvalidInput(errors)
     row = FundDisbursement(project_id=project_id, paid_on=paid_on, amount=amount, note=note, recorded_by=actor.id, recorded_at=utcnow())

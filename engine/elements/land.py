@@ -25,9 +25,10 @@ from engine.platform.paging import Page, page_number
 from engine.elements.models import Area, LandRevitalisation, LandSupply
 from engine.elements.common import fmt
 from engine.platform.errors import InvalidInput, NotFound
+from engine.platform.messages import N_, Message
 from engine.platform.models import Event, OrgUnit, Project, User, utcnow
 
-USES = {"industrial": "工业用地", "other": "其他用地"}
+USES = {"industrial": N_("工业用地"), "other": N_("其他用地")}
 PRIORITY_LABELS = ("7亿元以上制造业", "3亿元以上工业", "制造业", "其他")
 MAX_AREA = Decimal(100_000)
 BATCH = 1000  # records an export reads from the database at a time
@@ -279,23 +280,23 @@ def _project(session: Session, raw: Any, errors: dict[str, str]) -> Optional[Pro
     project_id = inputs.identifier(raw)
     project = session.get(Project, project_id) if project_id is not None else None
     if project is None:
-        errors["project_id"] = f"关联项目不存在：{inputs.shown(raw)}"
+        errors["project_id"] = inputs.unknown_message(N_("关联项目"), raw)
     elif project.status == "closed":
-        errors["project_id"] = f"关联项目“{project.name}”已中止，不能供地"
+        errors["project_id"] = Message(N_("关联项目“%(name)s”已中止，不能供地"), name=project.name)
     return project
 
 
 def record_supply(session: Session, actor: User, data: dict[str, Any]) -> LandSupply:
     """县自然资源和规划局 records land supplied (date, parcel, area, use, optional project); bad input stores nothing."""
-    permissions.require(actor, "land.edit", "只有要素保障部门（县自然资源和规划局）可以登记供地")
+    permissions.require(actor, "land.edit", N_("只有要素保障部门（县自然资源和规划局）可以登记供地"))
     errors: dict[str, str] = {}
-    supplied_on = common.parse_past_date(data.get("supplied_on"), "supplied_on", "供地日期", errors)
-    parcel = inputs.text(data.get("parcel"), "parcel", "地块/说明", 200, errors, required=True)
-    area = common.amount(data.get("area_mu"), "area_mu", "面积", LandSupply.__table__.c.area_mu, "亩", errors, MAX_AREA)
+    supplied_on = common.parse_past_date(data.get("supplied_on"), "supplied_on", N_("供地日期"), errors)
+    parcel = inputs.text(data.get("parcel"), "parcel", N_("地块/说明"), 200, errors, required=True)
+    area = common.amount(data.get("area_mu"), "area_mu", N_("面积"), LandSupply.__table__.c.area_mu, "亩", errors, MAX_AREA)
     use = data.get("land_use") or ""
     use = use.strip() if isinstance(use, str) else use
     if not isinstance(use, str) or use not in USES:
-        errors["land_use"] = f"用途须为“工业用地”或“其他用地”，收到“{inputs.shown(use)}”"
+        errors["land_use"] = Message(N_("用途须为“工业用地”或“其他用地”，收到“%(received)s”"), received=inputs.shown(use))
     project = _project(session, data.get("project_id"), errors)
     if errors:
         raise InvalidInput(errors)
@@ -312,11 +313,11 @@ def record_supply(session: Session, actor: User, data: dict[str, Any]) -> LandSu
 
 def record_revitalisation(session: Session, actor: User, data: dict[str, Any]) -> LandRevitalisation:
     """县自然资源和规划局 records idle or low-efficiency land revitalised (date, description, area)."""
-    permissions.require(actor, "land.edit", "只有要素保障部门（县自然资源和规划局）可以登记盘活低效用地")
+    permissions.require(actor, "land.edit", N_("只有要素保障部门（县自然资源和规划局）可以登记盘活低效用地"))
     errors: dict[str, str] = {}
-    done_on = common.parse_past_date(data.get("done_on"), "done_on", "盘活日期", errors)
-    description = inputs.text(data.get("description"), "description", "说明", 200, errors, required=True)
-    area = common.amount(data.get("area_mu"), "area_mu", "面积", LandRevitalisation.__table__.c.area_mu, "亩", errors, MAX_AREA)
+    done_on = common.parse_past_date(data.get("done_on"), "done_on", N_("盘活日期"), errors)
+    description = inputs.text(data.get("description"), "description", N_("说明"), 200, errors, required=True)
+    area = common.amount(data.get("area_mu"), "area_mu", N_("面积"), LandRevitalisation.__table__.c.area_mu, "亩", errors, MAX_AREA)
     if errors:
         raise InvalidInput(errors)
     row = LandRevitalisation(done_on=done_on, description=description, area_mu=area, recorded_by=actor.id, recorded_at=utcnow())
@@ -366,11 +367,11 @@ def void_record(session: Session, actor: User, kind: str, row_id: int, reason: A
     """县自然资源和规划局 voids a wrong supply or revitalisation record with a reason; the year's figures follow."""
     row = session.get(LandSupply, row_id) if kind == "supply" else session.get(LandRevitalisation, row_id)
     if row is None:
-        raise NotFound(f"记录 {row_id} 不存在")
+        raise NotFound(N_("记录 %(id)s 不存在"), id=row_id)
     common.void_entry(session, actor, row, "land.edit", reason, "land", record_label(row))
     return row
 
 
 def record_label(row: LandSupply | LandRevitalisation) -> str:
     """What a land record is called: 供地记录 or 盘活记录."""
-    return "供地记录" if isinstance(row, LandSupply) else "盘活记录"
+    return N_("供地记录") if isinstance(row, LandSupply) else N_("盘活记录")

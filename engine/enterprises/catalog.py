@@ -23,34 +23,36 @@ from engine.platform.db import matched_rows
 from engine.projects import record
 from engine.workflow import runtime
 from engine.enterprises.models import EVENT_KIND, EnterpriseEntry, IndustryTag, entry_of
+from engine.platform import messages
 from engine.platform.errors import AlreadyCompleted, InvalidInput, NotAllowed, NotFound
+from engine.platform.messages import N_, Message
 from engine.platform.xlsx import ImportPreview, ImportRow, read_table, sheet
 from engine.platform.models import Event, OrgUnit, Project, User, utcnow
 from engine.platform.paging import Page, page_of
 
 LIST_KINDS = {
-    "target": "目标招引企业",
-    "intent": "意向招引企业",
-    "soe": "央企合作",
-    "military_civil": "军民融合",
-    "talent": "人才信息",
+    "target": N_("目标招引企业"),
+    "intent": N_("意向招引企业"),
+    "soe": N_("央企合作"),
+    "military_civil": N_("军民融合"),
+    "talent": N_("人才信息"),
 }
-STATUSES = {"pending": "待跟进", "following": "跟进中", "converted": "已转线索", "abandoned": "已放弃"}
+STATUSES = {"pending": N_("待跟进"), "following": N_("跟进中"), "converted": N_("已转线索"), "abandoned": N_("已放弃")}
 SETTABLE_STATUSES = ("pending", "following", "abandoned")  # 已转线索 only through convert_to_lead
 FIELD_LABELS = {
-    "name": "企业名称",
-    "tag_id": "产业标签",
-    "source_unit_id": "来源单位",
-    "list_kind": "名单类别",
-    "region": "所在地区",
-    "contact_name": "联系人",
-    "contact_phone": "联系电话",
-    "planned_investment": "计划投资(万元)",
-    "notes": "备注",
-    "status": "跟进状态",
-    "group_name": "所属层级",
-    "sort_order": "排序",
-    "category": "对应项目产业类别",
+    "name": N_("企业名称"),
+    "tag_id": N_("产业标签"),
+    "source_unit_id": N_("来源单位"),
+    "list_kind": N_("名单类别"),
+    "region": N_("所在地区"),
+    "contact_name": N_("联系人"),
+    "contact_phone": N_("联系电话"),
+    "planned_investment": N_("计划投资(万元)"),
+    "notes": N_("备注"),
+    "status": N_("跟进状态"),
+    "group_name": N_("所属层级"),
+    "sort_order": N_("排序"),
+    "category": N_("对应项目产业类别"),
 }
 TEXT_LIMITS = {"name": 200, "region": 100, "contact_name": 80, "contact_phone": 40, "notes": 2000}
 SOURCE_UNIT_KINDS = ("office", "zone", "town", "department")
@@ -78,8 +80,8 @@ REQUIRED_HEADERS = ("企业名称", "产业标签", "名单类别")
 
 
 def label(field: str) -> str:
-    """The field's Chinese label, as every message names it."""
-    return FIELD_LABELS.get(field, field)
+    """The field's Chinese label, as every message names it (a label the web edge translates)."""
+    return messages.label(FIELD_LABELS.get(field, field))
 
 
 def name_key(name: str) -> str:
@@ -104,7 +106,7 @@ def may_create(user: User) -> bool:
 
 def _refuse_unit(user: User) -> NotAllowed:
     """The refusal for writing another unit's list, naming the user's own unit."""
-    return NotAllowed(f"只能维护本单位（{user.unit.name}）提供的企业名单；其他单位的名单只读")
+    return NotAllowed(N_("只能维护本单位（%(unit)s）提供的企业名单；其他单位的名单只读"), unit=user.unit.name)
 
 
 def source_units(session: Session, user: User) -> list[OrgUnit]:
@@ -134,24 +136,24 @@ def tag_usage(session: Session) -> dict[int, int]:
 def _require_manager(actor: User) -> None:
     """Only the office keeps the tag list."""
     if not is_manager(actor):
-        raise NotAllowed("只有领导小组办公室可以维护“1+3+3”产业标签")
+        raise NotAllowed(N_("只有领导小组办公室可以维护“1+3+3”产业标签"))
 
 
 def _tag_values(session: Session, data: dict[str, Any], current: Optional[IndustryTag]) -> dict[str, Any]:
     """Validated name, group and order of a tag; InvalidInput naming each bad field."""
     errors: dict[str, str] = {}
-    name = inputs.text(data.get("name"), "name", "产业标签名称", 40, errors, required=True)
+    name = inputs.text(data.get("name"), "name", N_("产业标签名称"), 40, errors, required=True)
     if "name" not in errors:
         same = session.scalars(select(IndustryTag).where(IndustryTag.name == name)).first()
         if same is not None and same is not current:
-            errors["name"] = f"产业标签名称“{name}”已存在"
+            errors["name"] = Message(N_("产业标签名称“%(name)s”已存在"), name=name)
     group = inputs.text(data.get("group_name"), "group_name", label("group_name"), 40, errors)
     if not group and "group_name" not in errors:
-        errors["group_name"] = f"{label('group_name')}不能为空，例如“1 主导产业”"
+        errors["group_name"] = Message(N_("%(title)s不能为空，例如“1 主导产业”"), title=label("group_name"))
     order = inputs.integer(data.get("sort_order"), "sort_order", label("sort_order"), inputs.ANY_INTEGER, errors) or 0
     category = data.get("category", current.category if current is not None else "") or ""
     if category not in record.CATEGORIES and category != "":
-        errors["category"] = f"{label('category')}无效：“{inputs.shown(category)}”，可选：{'、'.join(record.CATEGORIES.values())}"
+        errors["category"] = inputs.choice_message(label("category"), category, record.CATEGORIES.values())
     if errors:
         raise InvalidInput(errors)
     return {"name": name, "group_name": group, "sort_order": order, "category": category}
@@ -176,7 +178,7 @@ def _tag(session: Session, tag_id: int) -> IndustryTag:
     """One tag, or NotFound."""
     tag = session.get(IndustryTag, tag_id)
     if tag is None:
-        raise NotFound(f"产业标签 {tag_id} 不存在")
+        raise NotFound(N_("产业标签 %(id)s 不存在"), id=tag_id)
     return tag
 
 
@@ -202,7 +204,7 @@ def delete_tag(session: Session, actor: User, tag_id: int) -> None:
     tag = _tag(session, tag_id)
     used = tag_usage(session).get(tag.id, 0)
     if used:
-        raise InvalidInput({"tag_id": f"产业标签“{tag.name}”已被{used}家企业使用，不能删除，只能停用"})
+        raise InvalidInput({"tag_id": Message(N_("产业标签“%(name)s”已被%(n)s家企业使用，不能删除，只能停用"), name=tag.name, n=used)})
     _tag_event(session, actor, tag, f"删除产业标签“{tag.name}”")
     session.delete(tag)
     session.flush()
@@ -214,12 +216,12 @@ def delete_tag(session: Session, actor: User, tag_id: int) -> None:
 def _unit(session: Session, raw: Any, errors: dict[str, str]) -> Optional[OrgUnit]:
     """The source unit named by id; an error naming the field when missing or unknown."""
     if raw in (None, ""):
-        errors["source_unit_id"] = f"{label('source_unit_id')}为必填项"
+        errors["source_unit_id"] = inputs.required_message(label("source_unit_id"))
         return None
     unit_id = inputs.identifier(raw)
     unit = session.get(OrgUnit, unit_id) if unit_id is not None else None
     if unit is None or unit.kind not in SOURCE_UNIT_KINDS:
-        errors["source_unit_id"] = f"{label('source_unit_id')}不存在：{inputs.shown(raw)}"
+        errors["source_unit_id"] = inputs.unknown_message(label("source_unit_id"), raw)
         return None
     return unit
 
@@ -227,15 +229,15 @@ def _unit(session: Session, raw: Any, errors: dict[str, str]) -> Optional[OrgUni
 def _tag_for_entry(session: Session, raw: Any, current: Optional[EnterpriseEntry], errors: dict[str, str]) -> Optional[int]:
     """The tag id; a deactivated tag may stay on an entry that has it but is not given to others."""
     if raw in (None, ""):
-        errors["tag_id"] = f"{label('tag_id')}为必填项"
+        errors["tag_id"] = inputs.required_message(label("tag_id"))
         return None
     tag_id = inputs.identifier(raw)
     tag = session.get(IndustryTag, tag_id) if tag_id is not None else None
     if tag is None:
-        errors["tag_id"] = f"{label('tag_id')}不存在：{inputs.shown(raw)}"
+        errors["tag_id"] = inputs.unknown_message(label("tag_id"), raw)
         return None
     if not tag.active and (current is None or current.tag_id != tag.id):
-        errors["tag_id"] = f"{label('tag_id')}“{tag.name}”已停用，请选择其他标签"
+        errors["tag_id"] = Message(N_("%(title)s“%(name)s”已停用，请选择其他标签"), title=label("tag_id"), name=tag.name)
         return None
     return tag.id
 
@@ -262,19 +264,19 @@ def _checked(
     values["tag_id"] = _tag_for_entry(session, data.get("tag_id"), current, errors)
     kind = str(data.get("list_kind") or "")
     if kind not in LIST_KINDS:
-        errors["list_kind"] = f"{label('list_kind')}无效：“{inputs.shown(kind)}”，可选：{'、'.join(LIST_KINDS.values())}"
+        errors["list_kind"] = inputs.choice_message(label("list_kind"), kind, LIST_KINDS.values())
     values["list_kind"] = kind
     values["planned_investment"] = inputs.decimal(data.get("planned_investment"), "planned_investment", label("planned_investment"),
                                                   inputs.column_number(EnterpriseEntry.__table__.c.planned_investment), errors)
     status = str(data.get("status") or "")
     if current is not None and current.status == "converted":
         if status not in ("", "converted"):
-            errors["status"] = f"{label('status')}：已转为项目线索的企业不能更改状态"
+            errors["status"] = Message(N_("%(title)s：已转为项目线索的企业不能更改状态"), title=label("status"))
         values["status"] = "converted"
     elif status == "converted":
-        errors["status"] = f"{label('status')}“已转线索”只能通过“转为项目线索”设置"
+        errors["status"] = Message(N_("%(title)s“已转线索”只能通过“转为项目线索”设置"), title=label("status"))
     elif status and status not in SETTABLE_STATUSES:
-        errors["status"] = f"{label('status')}无效：“{inputs.shown(status)}”，可选：待跟进、跟进中、已放弃"
+        errors["status"] = inputs.choice_message(label("status"), status, [STATUSES[key] for key in SETTABLE_STATUSES])
     else:
         values["status"] = status or (current.status if current is not None else "pending")
     return values, errors, unit
@@ -290,7 +292,8 @@ def _same_name(session: Session, key: str, exclude_id: Optional[int]) -> Optiona
 
 def _duplicate_message(other: EnterpriseEntry) -> str:
     """The message for a name already in the database, naming who supplied it."""
-    return f"{label('name')}“{other.name}”已在企业库中（来源：{other.source_unit.name}，编号{other.id}）"
+    return Message(N_("%(title)s“%(name)s”已在企业库中（来源：%(unit)s，编号%(id)s）"), title=label("name"), name=other.name,
+                   unit=other.source_unit.name, id=other.id)
 
 
 def _valid(session: Session, data: dict[str, Any], actor: User, current: Optional[EnterpriseEntry]) -> dict[str, Any]:
@@ -337,7 +340,7 @@ def _shown(field: str, value: Any, session: Session) -> str:
 def create(session: Session, data: dict[str, Any], actor: User, action: str = "create") -> EnterpriseEntry:
     """Add one entry supplied by a unit (the actor's own unless the actor is the office)."""
     if not may_create(actor):
-        raise NotAllowed("只有领导小组办公室和各单位招商人员可以录入招引企业")
+        raise NotAllowed(N_("只有领导小组办公室和各单位招商人员可以录入招引企业"))
     values = _valid(session, data, actor, None)
     now = utcnow()
     entry = EnterpriseEntry(**values, created_by=actor.id, created_at=now, updated_by=actor.id, updated_at=now)
@@ -352,7 +355,7 @@ def get(session: Session, entry_id: int) -> EnterpriseEntry:
     """One entry, or NotFound."""
     entry = session.get(EnterpriseEntry, entry_id)
     if entry is None:
-        raise NotFound(f"招引企业 {entry_id} 不存在")
+        raise NotFound(N_("招引企业 %(id)s 不存在"), id=entry_id)
     return entry
 
 
@@ -488,7 +491,7 @@ def _row_data(cells: dict[str, str], tags_by_name: dict[str, int], units_by_name
 def preview_import(session: Session, content: bytes, actor: User) -> ImportPreview:
     """Read an .xlsx of entries: every row checked as a form would be, duplicates (in the database or the file) flagged."""
     if not may_create(actor):
-        raise NotAllowed("只有领导小组办公室和各单位招商人员可以导入招引企业")
+        raise NotAllowed(N_("只有领导小组办公室和各单位招商人员可以导入招引企业"))
     headers, lines, problems = read_table(content, "企业名称", REQUIRED_HEADERS)
     if problems:
         return ImportPreview([], problems)
@@ -553,8 +556,8 @@ def lead_defaults(entry: EnterpriseEntry) -> dict[str, str]:
 
 def converted_message(entry: EnterpriseEntry) -> str:
     """Why a second conversion is refused: the project the entry already became."""
-    project = f"“{entry.project.name}”（编号{entry.project_id}）" if entry.project else ""
-    return f"招引企业“{entry.name}”已转为项目线索{project}，不能重复转化"
+    project = Message(N_("“%(name)s”（编号%(id)s）"), name=entry.project.name, id=entry.project_id) if entry.project else ""
+    return Message(N_("招引企业“%(name)s”已转为项目线索%(project)s，不能重复转化"), name=entry.name, project=project)
 
 
 def convert_to_lead(session: Session, entry_id: int, data: dict[str, Any], actor: User) -> runtime.Outcome:
@@ -566,7 +569,7 @@ def convert_to_lead(session: Session, entry_id: int, data: dict[str, Any], actor
     """
     entry = get(session, entry_id)
     if not may_maintain(actor, entry.source_unit_id):
-        raise NotAllowed(f"只有来源单位（{entry.source_unit.name}）的招商人员或领导小组办公室可以将该企业转为项目线索")
+        raise NotAllowed(N_("只有来源单位（%(unit)s）的招商人员或领导小组办公室可以将该企业转为项目线索"), unit=entry.source_unit.name)
     if entry.status == "converted":
         raise AlreadyCompleted(converted_message(entry))
     registration = {field: data.get(field, "") for field in LEAD_FIELDS}

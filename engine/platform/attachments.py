@@ -35,6 +35,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from engine.platform import audit, permissions
 from engine.platform.db import after_commit
 from engine.platform.errors import InvalidInput, NotAllowed, NotFound
+from engine.platform.messages import N_, Message, label
 from engine.platform.models import Base, User, utcnow
 
 FIELD = "file"
@@ -58,15 +59,15 @@ class Kind:
 KINDS: dict[str, Kind] = {
     "pdf": Kind("PDF", "application/pdf", (".pdf",)),
     "ofd": Kind("OFD", "application/ofd", (".ofd",)),
-    "doc": Kind("Word（.doc）", "application/msword", (".doc",)),
-    "docx": Kind("Word（.docx）", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", (".docx",)),
-    "xls": Kind("Excel（.xls）", "application/vnd.ms-excel", (".xls",)),
-    "xlsx": Kind("Excel（.xlsx）", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", (".xlsx",)),
-    "jpg": Kind("JPG 图片", "image/jpeg", (".jpg", ".jpeg")),
-    "png": Kind("PNG 图片", "image/png", (".png",)),
+    "doc": Kind(N_("Word（.doc）"), "application/msword", (".doc",)),
+    "docx": Kind(N_("Word（.docx）"), "application/vnd.openxmlformats-officedocument.wordprocessingml.document", (".docx",)),
+    "xls": Kind(N_("Excel（.xls）"), "application/vnd.ms-excel", (".xls",)),
+    "xlsx": Kind(N_("Excel（.xlsx）"), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", (".xlsx",)),
+    "jpg": Kind(N_("JPG 图片"), "image/jpeg", (".jpg", ".jpeg")),
+    "png": Kind(N_("PNG 图片"), "image/png", (".png",)),
 }
 BY_EXTENSION = {extension: key for key, kind in KINDS.items() for extension in kind.extensions}
-ALLOWED_TEXT = "PDF、OFD、Word（.doc、.docx）、Excel（.xls、.xlsx）、JPG、PNG"
+ALLOWED_TEXT = N_("PDF、OFD、Word（.doc、.docx）、Excel（.xls、.xlsx）、JPG、PNG")
 OOXML_MAIN = {
     b"application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml": "docx",
     b"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml": "xlsx",
@@ -221,17 +222,20 @@ def check(filename: str, content: bytes, max_bytes: int) -> tuple[str, str]:
     """(clean name, kind) of an upload, or InvalidInput naming the field 附件 with what is wrong; nothing is stored."""
     name = clean_name(filename or "")
     if not name:
-        raise InvalidInput({FIELD: "请选择要上传的附件"})
+        raise InvalidInput({FIELD: Message(N_("请选择要上传的附件"))})
     if len(content) > max_bytes:
-        raise InvalidInput({FIELD: f"附件“{name}”超过大小上限 {max_bytes / 1024 / 1024:g} MB，未保存"})
+        raise InvalidInput({FIELD: Message(N_("附件“%(name)s”超过大小上限 %(limit)s MB，未保存"), name=name,
+                                           limit=f"{max_bytes / 1024 / 1024:g}")})
     if not content:
-        raise InvalidInput({FIELD: f"附件“{name}”是空文件，未保存"})
+        raise InvalidInput({FIELD: Message(N_("附件“%(name)s”是空文件，未保存"), name=name)})
     expected = BY_EXTENSION.get(os.path.splitext(name)[1].lower())
     if expected is None:
-        raise InvalidInput({FIELD: f"附件“{name}”的类型不允许上传：只能上传 {ALLOWED_TEXT} 文件"})
+        raise InvalidInput({FIELD: Message(N_("附件“%(name)s”的类型不允许上传：只能上传 %(allowed)s 文件"), name=name,
+                                           allowed=label(ALLOWED_TEXT))})
     found = sniff(content)
     if found != expected:
-        raise InvalidInput({FIELD: f"附件“{name}”的内容不是 {KINDS[expected].label} 文件（文件内容与扩展名不符），未保存：只能上传 {ALLOWED_TEXT} 文件"})
+        raise InvalidInput({FIELD: Message(N_("附件“%(name)s”的内容不是 %(kind)s 文件（文件内容与扩展名不符），未保存：只能上传 %(allowed)s 文件"),
+                                           name=name, kind=label(KINDS[expected].label), allowed=label(ALLOWED_TEXT))})
     return name, found
 
 
@@ -269,7 +273,7 @@ def get(session: Session, attachment_id: int) -> Attachment:
     """The attachment row, or NotFound."""
     row = session.get(Attachment, attachment_id)
     if row is None:
-        raise NotFound(f"附件 {attachment_id} 不存在")
+        raise NotFound(N_("附件 %(id)s 不存在"), id=attachment_id)
     return row
 
 
@@ -281,7 +285,7 @@ def may_remove(user: User, row: Attachment) -> bool:
 def remove(session: Session, store: FileStore, row: Attachment, actor: User) -> None:
     """Delete an attachment (uploader or administrator only) and log who removed what; its file goes once nothing uses it."""
     if not may_remove(actor, row):
-        raise NotAllowed("只有上传人或系统管理员可以删除附件")
+        raise NotAllowed(N_("只有上传人或系统管理员可以删除附件"))
     now = utcnow()
     audit.append(session, audit.Entry(
         kind="attachment_removed", at=now, project_id=row.project_id, actor_id=actor.id,

@@ -1,5 +1,8 @@
 """One reader of submitted values (web forms, JSON, imports): ASCII numbers that fit their column, plausible dates, text
-without control characters; every refusal names the field by its Chinese title and says what it accepts."""
+without control characters; every refusal names the field by its Chinese title and says what it accepts.
+
+Refusals are messages (engine/platform/messages.py) whose field title is a label, so the web edge names the field in
+the reader's language; callers mark a literal title with N_."""
 from __future__ import annotations
 
 import json
@@ -7,9 +10,11 @@ import re
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
-from typing import Any, Optional
+from typing import Any, Iterable, Optional
 
 from sqlalchemy import ColumnElement, Numeric, String
+
+from engine.platform.messages import ENUMERATION, N_, Message, joined, label
 
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,4})?", re.ASCII)
 _WHOLE = re.compile(r"\d{1,10}", re.ASCII)
@@ -48,14 +53,15 @@ class Number:
     def span(self) -> str:
         """The accepted range in words: “0到100之间” or “大于0且不超过100”."""
         if self.exclusive_minimum:
-            return f"大于{plain(self.minimum)}且不超过{plain(self.maximum)}"
-        return f"{plain(self.minimum)}到{plain(self.maximum)}之间"
+            return Message(N_("大于%(low)s且不超过%(high)s"), low=plain(self.minimum), high=plain(self.maximum))
+        return Message(N_("%(low)s到%(high)s之间"), low=plain(self.minimum), high=plain(self.maximum))
 
     def refusal(self, title: str, received: Any) -> str:
         """The message for a value this rule does not accept."""
-        kind = "整数" if self.places == 0 else "数字"
-        unit = f"（{self.unit}）" if self.unit else ""
-        return f"{title}必须是{self.span()}的{kind}{unit}，收到“{shown(received)}”"
+        kind = Message(N_("整数")) if self.places == 0 else Message(N_("数字"))
+        unit = Message(N_("（%(unit)s）"), unit=label(self.unit)) if self.unit else ""
+        return Message(N_("%(title)s必须是%(span)s的%(kind)s%(unit)s，收到“%(received)s”"),
+                       title=label(title), span=self.span(), kind=kind, unit=unit, received=shown(received))
 
     def problem(self, value: Decimal, title: str, received: Any) -> Optional[str]:
         """Why a parsed number does not fit (range first, then decimal places), None when it does."""
@@ -63,7 +69,10 @@ class Number:
         if too_low or value > self.maximum:
             return self.refusal(title, received)
         if self.places is not None and value != value.quantize(Decimal(1).scaleb(-self.places)):
-            return self.refusal(title, received) if self.places == 0 else f"{title}最多保留{self.places}位小数，收到“{shown(received)}”"
+            if self.places == 0:
+                return self.refusal(title, received)
+            return Message(N_("%(title)s最多保留%(places)s位小数，收到“%(received)s”"),
+                           title=label(title), places=self.places, received=shown(received))
         return None
 
 
@@ -97,7 +106,7 @@ def plain(value: Decimal) -> str:
 def shown(received: Any) -> str:
     """What was received, short and printable, for a message."""
     if isinstance(received, int) and not isinstance(received, bool) and abs(received) >= BEYOND_ANY_COLUMN:
-        return f"超过{len(str(BEYOND_ANY_COLUMN)) - 1}位的整数"
+        return Message(N_("超过%(digits)s位的整数"), digits=len(str(BEYOND_ANY_COLUMN)) - 1)
     if isinstance(received, float) and received.is_integer() and abs(received) < BEYOND_ANY_COLUMN:
         received = int(received)  # a form's "40" arrives as 40.0
     text = received if isinstance(received, str) else json.dumps(received, ensure_ascii=False, default=str)
@@ -158,7 +167,7 @@ def decimal(raw: Any, field: str, title: str, rule: Number, errors: dict[str, st
     """A submitted number as a Decimal within `rule`; None when empty or refused (the message goes to errors[field])."""
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         if required:
-            errors[field] = f"{title}为必填项"
+            errors[field] = required_message(title)
         return None
     parsed = _parsed(raw)
     message = rule.refusal(title, raw) if parsed is None else rule.problem(parsed, title, raw)
@@ -166,6 +175,22 @@ def decimal(raw: Any, field: str, title: str, rule: Number, errors: dict[str, st
         errors[field] = message
         return None
     return parsed
+
+
+def required_message(title: str) -> str:
+    """“…为必填项”: the message for a required field left empty."""
+    return Message(N_("%(title)s为必填项"), title=label(title))
+
+
+def unknown_message(title: str, received: Any) -> str:
+    """“…不存在：x”: the message for an id that names no record of the field's kind (a unit, a tag, an official)."""
+    return Message(N_("%(title)s不存在：%(received)s"), title=label(title), received=shown(received))
+
+
+def choice_message(title: str, received: Any, choices: Iterable[str]) -> str:
+    """“…无效：“x”，可选：甲、乙”: the message for a value that is none of the field's choices, named as people read them."""
+    return Message(N_("%(title)s无效：“%(received)s”，可选：%(choices)s"), title=label(title), received=shown(received),
+                   choices=joined([label(choice) for choice in choices], ENUMERATION))
 
 
 def integer(raw: Any, field: str, title: str, rule: Number, errors: dict[str, str], required: bool = False) -> Optional[int]:
@@ -179,15 +204,18 @@ def date_problem(value: Any, title: str, latest: Optional[date] = None) -> Optio
     `latest`, today for what has already happened), None when it is."""
     text = value if isinstance(value, str) else ""
     if not _DATE.fullmatch(text):
-        return f"{title}必须是“年-月-日”格式的日期（例如 2026-05-01），收到“{shown(value)}”"
+        return Message(N_("%(title)s必须是“年-月-日”格式的日期（例如 2026-05-01），收到“%(received)s”"),
+                       title=label(title), received=shown(value))
     try:
         day = date.fromisoformat(text)
     except ValueError:
-        return f"{title}不是有效日期，收到“{shown(value)}”"
+        return Message(N_("%(title)s不是有效日期，收到“%(received)s”"), title=label(title), received=shown(value))
     if not EARLIEST <= day <= LATEST:
-        return f"{title}必须在{EARLIEST.isoformat()}到{LATEST.isoformat()}之间，收到“{text}”"
+        return Message(N_("%(title)s必须在%(earliest)s到%(latest)s之间，收到“%(received)s”"),
+                       title=label(title), earliest=EARLIEST.isoformat(), latest=LATEST.isoformat(), received=text)
     if latest is not None and day > latest:
-        return f"{title}不能晚于今天（{latest.isoformat()}），收到“{text}”"
+        return Message(N_("%(title)s不能晚于今天（%(today)s），收到“%(received)s”"),
+                       title=label(title), today=latest.isoformat(), received=text)
     return None
 
 
@@ -195,7 +223,7 @@ def day(raw: Any, field: str, title: str, errors: dict[str, str], required: bool
     """A submitted date (YYYY-MM-DD, 1990-01-01 … 2100-12-31); None when empty or refused (the message goes to errors[field])."""
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         if required:
-            errors[field] = f"{title}为必填项"
+            errors[field] = required_message(title)
         return None
     text = raw.strip() if isinstance(raw, str) else raw
     message = date_problem(text, title)
@@ -209,14 +237,16 @@ def text_problem(value: Any, title: str, multiline: bool = False) -> Optional[st
     """Why a submitted string cannot be stored: not text, or control characters (line breaks and tabs only in
     long text, `multiline`); None when it is fine."""
     if not isinstance(value, str):
-        return f"{title}必须是文本，收到“{shown(value)}”"
+        return Message(N_("%(title)s必须是文本，收到“%(received)s”"), title=label(title), received=shown(value))
     found = (_CONTROL_IN_LONG_TEXT if multiline else _CONTROL).search(value)
     if found is None:
         return None
     char = found.group()
     if char in "\r\n\t":
-        return f"{title}不能包含换行符或制表符"
-    return f"{title}不能包含{'无效' if 0xD800 <= ord(char) <= 0xDFFF else '控制'}字符（U+{ord(char):04X}）"
+        return Message(N_("%(title)s不能包含换行符或制表符"), title=label(title))
+    if 0xD800 <= ord(char) <= 0xDFFF:
+        return Message(N_("%(title)s不能包含无效字符（U+%(code)s）"), title=label(title), code=f"{ord(char):04X}")
+    return Message(N_("%(title)s不能包含控制字符（U+%(code)s）"), title=label(title), code=f"{ord(char):04X}")
 
 
 def phone_problem(value: str, title: str) -> Optional[str]:
@@ -230,7 +260,8 @@ def phone_problem(value: str, title: str) -> Optional[str]:
             compact = rest if rest.startswith("1") else f"0{rest}"
     if not compact or any(pattern.fullmatch(compact) for pattern in (_MOBILE, _LANDLINE, _SERVICE)):
         return None
-    return f"{title}格式不正确：请填写11位手机号（如 13812345678）或带区号的固定电话（如 0571-88888888），收到“{shown(value)}”"
+    return Message(N_("%(title)s格式不正确：请填写11位手机号（如 13812345678）或带区号的固定电话（如 0571-88888888），收到“%(received)s”"),
+                   title=label(title), received=shown(value))
 
 
 def phone(raw: Any, field: str, title: str, limit: int, errors: dict[str, str]) -> str:
@@ -253,7 +284,7 @@ def text(raw: Any, field: str, title: str, limit: int, errors: dict[str, str], r
         return ""
     value = value.strip()
     if required and not value:
-        errors[field] = f"{title}不能为空"
+        errors[field] = Message(N_("%(title)s不能为空"), title=label(title))
     elif len(value) > limit:
-        errors[field] = f"{title}不能超过{limit}个字"
+        errors[field] = Message(N_("%(title)s不能超过%(limit)s个字"), title=label(title), limit=limit)
     return value

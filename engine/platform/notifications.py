@@ -36,6 +36,7 @@ from engine.platform import permissions, warning_settings
 from engine.platform.config import Settings
 from engine.platform.db import Database, matched_rows
 from engine.platform.errors import InvalidInput, NotFound
+from engine.platform.messages import N_, Message
 from engine.platform.models import Base, Task, User, UserRole, utcnow
 
 SEND_TIMEOUT_SECONDS = 10
@@ -281,7 +282,7 @@ def mark_read(session: Session, user_id: int, notification_id: Optional[int] = N
     query = update(Notification).where(Notification.user_id == user_id, Notification.read_at.is_(None))
     if notification_id is not None:
         if session.scalar(select(Notification.user_id).where(Notification.id == notification_id)) != user_id:
-            raise NotFound(f"通知 {notification_id} 不存在")
+            raise NotFound(N_("通知 %(id)s 不存在"), id=notification_id)
         query = query.where(Notification.id == notification_id)
     return matched_rows(session, query.values(read_at=utcnow()).execution_options(synchronize_session=False))
 
@@ -291,9 +292,9 @@ def save_address(session: Session, user_id: int, email: str, messenger_id: str) 
     email, messenger_id = email.strip(), messenger_id.strip()
     errors = {}
     if email and ("@" not in email or len(email) > 200 or any(c.isspace() for c in email)):
-        errors["email"] = "电子邮箱格式不正确"
+        errors["email"] = Message(N_("电子邮箱格式不正确"))
     if len(messenger_id) > 100 or any(c.isspace() for c in messenger_id):
-        errors["messenger_id"] = "工作通知账号不能含空格且不超过 100 个字符"
+        errors["messenger_id"] = Message(N_("工作通知账号不能含空格且不超过 100 个字符"))
     if errors:
         raise InvalidInput(errors)
     row = session.get(NotifyAddress, user_id) or NotifyAddress(user_id=user_id)

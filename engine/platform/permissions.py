@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import AbstractSet, Optional, Protocol
 
 from engine.platform.errors import NotAllowed
+from engine.platform.messages import N_
 
 COUNTY = "county"
 UNIT = "unit"
@@ -60,26 +61,26 @@ class Action:
 
 
 ROLES: Mapping[str, Role] = {
-    "leading_group": Role("招商引资工作领导小组", "县委、县政府主要领导任双组长；审议研判通过的项目（领导小组会议），统筹安排重大项目落地平台"),
-    "office": Role("领导小组办公室", "设在县投资促进中心：统筹招商引资工作，受理审批表，组织研判小组会议和领导小组会议，"
+    "leading_group": Role(N_("招商引资工作领导小组"), "县委、县政府主要领导任双组长；审议研判通过的项目（领导小组会议），统筹安排重大项目落地平台"),
+    "office": Role(N_("领导小组办公室"), "设在县投资促进中心：统筹招商引资工作，受理审批表，组织研判小组会议和领导小组会议，"
                                    "组建项目招引专班和服务专班，全程监测预警，维护招引企业库、要素保障和考核"),
-    "assessment_group": Role("项目研判小组", "每月研判上报的项目，重大项目随时研判"),
-    "deputy": Role("分管副县长", "按分管领域招商：召集可行性论证，任项目招引专班组长，审核或审批项目"),
-    "county_head": Role("县长", "按审批层级同意或审批项目；作为县主要领导审定需县级协调解决的问题"),
-    "county_head_meeting": Role("县长办公会议", "审议需供地20（工业30）亩以上的项目"),
-    "standing_committee": Role("县委常委会", "审议供地50亩以上的项目"),
-    "landing_unit": Role("落地单位", "区块、乡镇（街道）：招商引资工作的主体，登记线索、洽谈、填报审批表、签约、落地、开工，"
+    "assessment_group": Role(N_("项目研判小组"), "每月研判上报的项目，重大项目随时研判"),
+    "deputy": Role(N_("分管副县长"), "按分管领域招商：召集可行性论证，任项目招引专班组长，审核或审批项目"),
+    "county_head": Role(N_("县长"), "按审批层级同意或审批项目；作为县主要领导审定需县级协调解决的问题"),
+    "county_head_meeting": Role(N_("县长办公会议"), "审议需供地20（工业30）亩以上的项目"),
+    "standing_committee": Role(N_("县委常委会"), "审议供地50亩以上的项目"),
+    "landing_unit": Role(N_("落地单位"), "区块、乡镇（街道）：招商引资工作的主体，登记线索、洽谈、填报审批表、签约、落地、开工，"
                                  "及时更新项目进展，报送需县级协调的问题"),
-    "dev_zone": Role("金磐开发区", "供地50亩（含）以下的项目经研判和领导小组审议后自行审批"),
-    "project_team": Role("项目招引专班", "分管副县长任组长，落地单位、行业主管部门、要素保障部门为成员：洽谈、考察，签写考察联审意见"),
-    "industry_dept": Role("行业主管部门", "经商局、文广旅体局、发改局、中药产业促进中心等：协同谋划和收集项目信息，"
+    "dev_zone": Role(N_("金磐开发区"), "供地50亩（含）以下的项目经研判和领导小组审议后自行审批"),
+    "project_team": Role(N_("项目招引专班"), "分管副县长任组长，落地单位、行业主管部门、要素保障部门为成员：洽谈、考察，签写考察联审意见"),
+    "industry_dept": Role(N_("行业主管部门"), "经商局、文广旅体局、发改局、中药产业促进中心等：协同谋划和收集项目信息，"
                                      "提供目标招引企业名单，参加项目招引专班"),
-    "element_dept": Role("要素保障部门", "自然资源和规划局（土地）、财政局（资金）等：协同谋划，参加项目招引专班，登记供地和盘活低效用地"),
-    "liaison_office": Role("驻外招商联络处", "驻外招商引才联络处：收集招商、引才信息，向县投资促进中心报送（登记项目线索）"),
-    "supervision_office": Role("县督考办", "以清单形式下发交办单，督办交办事项"),
-    "responsible_unit": Role("交办事项责任单位", "办理交办单中本单位的事项并报告办理情况"),
-    "process_owner": Role("流程管理员", "维护项目全生命周期流程和决策表：建模、校验、部署、回滚、迁移"),
-    "admin": Role("系统管理员", "处理卡住的流程，改派任务，管理人员与角色，核验审计链"),
+    "element_dept": Role(N_("要素保障部门"), "自然资源和规划局（土地）、财政局（资金）等：协同谋划，参加项目招引专班，登记供地和盘活低效用地"),
+    "liaison_office": Role(N_("驻外招商联络处"), "驻外招商引才联络处：收集招商、引才信息，向县投资促进中心报送（登记项目线索）"),
+    "supervision_office": Role(N_("县督考办"), "以清单形式下发交办单，督办交办事项"),
+    "responsible_unit": Role(N_("交办事项责任单位"), "办理交办单中本单位的事项并报告办理情况"),
+    "process_owner": Role(N_("流程管理员"), "维护项目全生命周期流程和决策表：建模、校验、部署、回滚、迁移"),
+    "admin": Role(N_("系统管理员"), "处理卡住的流程，改派任务，管理人员与角色，核验审计链"),
 }
 
 # Every county-level body reads the whole county's projects, ledgers and meetings; towns and zones read their own.

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.platform import inputs, permissions, settings_rows
 from engine.platform.errors import InvalidInput
+from engine.platform.messages import N_, Message, label
 from engine.platform.models import Base, Event, User, utcnow
 
 
@@ -38,22 +39,22 @@ class SettingSpec:
 
 
 SPECS: tuple[SettingSpec, ...] = (
-    SettingSpec("progress_yellow_days", "项目进展超过多少天未更新亮黄灯", "int", 30, 1, 365),
-    SettingSpec("progress_red_days", "项目进展超过多少天未更新亮红灯", "int", 45, 2, 730),
-    SettingSpec("meeting_day", "每月几日提醒召集研判小组会议", "int", 20, 1, 28),
-    SettingSpec("report_day", "每月几日召开月度汇报会", "int", 25, 1, 28),
-    SettingSpec("report_reminder_days", "汇报会前几天提醒各单位更新进展", "int", 3, 0, 27),
-    SettingSpec("board_refresh_seconds", "预警看板自动刷新间隔（秒）", "int", 30, 1, 60),
-    SettingSpec("email_enabled", "启用邮件通知", "bool", False),
-    SettingSpec("smtp_host", "SMTP 服务器地址", "str", "", 0, 200),
-    SettingSpec("smtp_port", "SMTP 端口", "int", 25, 1, 65535),
-    SettingSpec("smtp_starttls", "SMTP 使用 STARTTLS 加密", "bool", False),
-    SettingSpec("smtp_username", "SMTP 用户名（密码取自环境变量 ZHIKONG_SMTP_PASSWORD）", "str", "", 0, 200),
-    SettingSpec("smtp_sender", "发件人邮箱", "str", "", 0, 200),
-    SettingSpec("webhook_enabled", "启用工作通知推送（浙政钉等）", "bool", False),
-    SettingSpec("webhook_url", "工作通知接口地址（令牌取自环境变量 ZHIKONG_WEBHOOK_TOKEN）", "str", "", 0, 500),
-    SettingSpec("max_attempts", "通知发送失败最多尝试次数", "int", 8, 1, 20),
-    SettingSpec("retry_base_seconds", "首次重试等待秒数（此后每次加倍）", "int", 60, 1, 3600),
+    SettingSpec("progress_yellow_days", N_("项目进展超过多少天未更新亮黄灯"), "int", 30, 1, 365),
+    SettingSpec("progress_red_days", N_("项目进展超过多少天未更新亮红灯"), "int", 45, 2, 730),
+    SettingSpec("meeting_day", N_("每月几日提醒召集研判小组会议"), "int", 20, 1, 28),
+    SettingSpec("report_day", N_("每月几日召开月度汇报会"), "int", 25, 1, 28),
+    SettingSpec("report_reminder_days", N_("汇报会前几天提醒各单位更新进展"), "int", 3, 0, 27),
+    SettingSpec("board_refresh_seconds", N_("预警看板自动刷新间隔（秒）"), "int", 30, 1, 60),
+    SettingSpec("email_enabled", N_("启用邮件通知"), "bool", False),
+    SettingSpec("smtp_host", N_("SMTP 服务器地址"), "str", "", 0, 200),
+    SettingSpec("smtp_port", N_("SMTP 端口"), "int", 25, 1, 65535),
+    SettingSpec("smtp_starttls", N_("SMTP 使用 STARTTLS 加密"), "bool", False),
+    SettingSpec("smtp_username", N_("SMTP 用户名（密码取自环境变量 ZHIKONG_SMTP_PASSWORD）"), "str", "", 0, 200),
+    SettingSpec("smtp_sender", N_("发件人邮箱"), "str", "", 0, 200),
+    SettingSpec("webhook_enabled", N_("启用工作通知推送（浙政钉等）"), "bool", False),
+    SettingSpec("webhook_url", N_("工作通知接口地址（令牌取自环境变量 ZHIKONG_WEBHOOK_TOKEN）"), "str", "", 0, 500),
+    SettingSpec("max_attempts", N_("通知发送失败最多尝试次数"), "int", 8, 1, 20),
+    SettingSpec("retry_base_seconds", N_("首次重试等待秒数（此后每次加倍）"), "int", 60, 1, 3600),
 )
 SPEC_BY_KEY = {spec.key: spec for spec in SPECS}
 
@@ -78,7 +79,7 @@ def _coerce(spec: SettingSpec, raw: Any, errors: dict[str, str]) -> Any:
             return True
         if text in ("", "0", "false", "off", "no", "否"):
             return False
-        errors[spec.key] = f"{spec.label}：应为“是”或“否”"
+        errors[spec.key] = Message(N_("%(title)s：应为“是”或“否”"), title=label(spec.label))
         return None
     if spec.kind == "int":
         rule = inputs.Number(Decimal(spec.minimum), Decimal(spec.maximum), 0)
@@ -89,21 +90,21 @@ def _coerce(spec: SettingSpec, raw: Any, errors: dict[str, str]) -> Any:
 def _check_together(values: dict[str, Any], errors: dict[str, str]) -> None:
     """Rules that involve several settings (thresholds in order, enabled channels configured)."""
     if values["progress_red_days"] <= values["progress_yellow_days"]:
-        errors["progress_red_days"] = "项目进展红灯天数必须大于黄灯天数"
+        errors["progress_red_days"] = Message(N_("项目进展红灯天数必须大于黄灯天数"))
     if values["email_enabled"]:
         if not values["smtp_host"]:
-            errors["smtp_host"] = "启用邮件通知时必须填写 SMTP 服务器地址"
+            errors["smtp_host"] = Message(N_("启用邮件通知时必须填写 SMTP 服务器地址"))
         if "@" not in values["smtp_sender"]:
-            errors["smtp_sender"] = "启用邮件通知时必须填写有效的发件人邮箱"
+            errors["smtp_sender"] = Message(N_("启用邮件通知时必须填写有效的发件人邮箱"))
     if values["webhook_enabled"]:
         url = urlparse(values["webhook_url"])
         if url.scheme not in ("http", "https") or not url.netloc:
-            errors["webhook_url"] = "启用工作通知推送时必须填写以 http:// 或 https:// 开头的接口地址"
+            errors["webhook_url"] = Message(N_("启用工作通知推送时必须填写以 http:// 或 https:// 开头的接口地址"))
 
 
 def update(session: Session, submitted: dict[str, Any], actor: User) -> dict[str, Any]:
     """Validate and store changed settings (office or administrator only); nothing is stored on any error."""
-    permissions.require(actor, "warning_settings.edit", "只有领导小组办公室或系统管理员可以修改预警设置")
+    permissions.require(actor, "warning_settings.edit", N_("只有领导小组办公室或系统管理员可以修改预警设置"))
     current = get_all(session)
     values, errors = settings_rows.submitted_values(current, submitted, SPEC_BY_KEY, _coerce)
     if not errors:

@@ -18,11 +18,12 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from engine.platform import audit, inputs, notifications, permissions
 from engine.platform.errors import InvalidInput, NotAllowed, NotFound
+from engine.platform.messages import N_, Message, label
 from engine.platform.models import Base, Project, User, utcnow
 from engine.projects.queries import can_view_project
 
 FIELD = "body"
-TITLE = "会商意见"
+TITLE = N_("会商意见")
 BODY_MAX = 2000
 SHOWN = 100
 """A project page lists at most this many comments (the newest), and says how many there are."""
@@ -99,10 +100,11 @@ def find_mentions(session: Session, body: str, errors: dict[str, str]) -> list[M
         after = body[start + 1:]
         name = max((n for n in names if after.startswith(n)), key=len, default="")
         if not name:
-            errors[FIELD] = f"{TITLE}中的“@{_shown(after)}”找不到对应的人员：请在 @ 后写对方的姓名或登录名"
+            errors[FIELD] = Message(N_("%(title)s中的“@%(name)s”找不到对应的人员：请在 @ 后写对方的姓名或登录名"), title=label(TITLE),
+                                    name=_shown(after))
             continue
         if len(names[name]) > 1:
-            errors[FIELD] = f"{TITLE}中的“@{name}”有多位同名人员：请改写对方的登录名"
+            errors[FIELD] = Message(N_("%(title)s中的“@%(name)s”有多位同名人员：请改写对方的登录名"), title=label(TITLE), name=name)
             continue
         user_id = next(iter(names[name]))
         found.setdefault(user_id, Mention(name, user_id))
@@ -113,11 +115,11 @@ def post(session: Session, project_id: int, actor: User, body: Any) -> ProjectCo
     """Store a comment after checking the text and its mentions, log it, and notify the officials it mentions."""
     project = session.get(Project, project_id)
     if project is None:
-        raise NotFound(f"项目 {project_id} 不存在")
+        raise NotFound(N_("项目 %(id)s 不存在"), id=project_id)
     if not can_view_project(actor, project):
-        raise NotAllowed("无权查看该项目")
+        raise NotAllowed(N_("无权查看该项目"))
     if not may_comment(actor, project):
-        raise NotAllowed("只有该项目的落地单位、招引单位或县级有关部门可以发表会商意见")
+        raise NotAllowed(N_("只有该项目的落地单位、招引单位或县级有关部门可以发表会商意见"))
     errors: dict[str, str] = {}
     text = inputs.text(body, FIELD, TITLE, BODY_MAX, errors, required=True, multiline=True)
     mentions = find_mentions(session, text, errors) if text else []
@@ -125,7 +127,8 @@ def post(session: Session, project_id: int, actor: User, body: Any) -> ProjectCo
     for mention in mentions:
         user = named[mention.user_id]
         if not can_view_project(user, project):
-            errors[FIELD] = f"“@{mention.name}”（{user.unit.name}）无权查看该项目，无法提醒其阅看：请删去这一提及"
+            errors[FIELD] = Message(N_("“@%(name)s”（%(unit)s）无权查看该项目，无法提醒其阅看：请删去这一提及"), name=mention.name,
+                                    unit=user.unit.name)
     if errors:
         raise InvalidInput(errors)
     now = utcnow()

@@ -25,6 +25,7 @@ from engine.workflow import definitions, runtime
 from engine.platform import inputs, permissions
 from engine.projects import record
 from engine.platform.errors import InvalidInput, NotAllowed, NotFound
+from engine.platform.messages import N_, Message, joined
 from engine.platform.models import Event, Instance, OrgUnit, Project, Task, User, utcnow
 
 DESCRIPTIVE = (
@@ -83,10 +84,12 @@ def locked(project: Project, decided_by: tuple[str, ...]) -> dict[str, str]:
     reasons: dict[str, str] = {}
     if project.tier:
         for field in decided_by:
-            reasons[field] = f"已完成审批层级判定（{project.tier}），{record.label(field)}决定审批路径，不能再修改"
+            reasons[field] = Message(N_("已完成审批层级判定（%(tier)s），%(title)s决定审批路径，不能再修改"), tier=project.tier,
+                                     title=record.label(field))
     if project.status != "active":
+        ended = N_("项目已开工，%(title)s不能再修改") if project.status == "started" else N_("项目已中止，%(title)s不能再修改")
         for field in NEEDS_REASON:
-            reasons.setdefault(field, f"项目已{record.STAGES.get(project.status, project.status)}，{record.label(field)}不能再修改")
+            reasons.setdefault(field, Message(ended, title=record.label(field)))
     return reasons
 
 
@@ -99,24 +102,25 @@ def update(session: Session, project_id: int, data: dict[str, Any], actor: User,
     """Apply submitted corrections in one transaction; refuse naming every bad field and store nothing."""
     project = session.get(Project, project_id)
     if project is None:
-        raise NotFound(f"项目 {project_id} 不存在")
+        raise NotFound(N_("项目 %(id)s 不存在"), id=project_id)
     allowed = may_edit(actor, project)
     if not allowed:
-        raise NotAllowed("只有领导小组办公室或该项目的招引、落地单位可以修改项目信息")
+        raise NotAllowed(N_("只有领导小组办公室或该项目的招引、落地单位可以修改项目信息"))
     submitted = {field: data[field] for field in EDITABLE if field in data}
     values, invalid = record.check(session, {**current_values(project), **submitted})
     changes = [Change(f, getattr(project, f), values[f]) for f in EDITABLE if f in submitted and values[f] != getattr(project, f)]
-    refused = [f"您不能修改{record.label(c.field)}（仅领导小组办公室可以修改）" for c in changes if c.field not in allowed]
+    refused = [Message(N_("您不能修改%(title)s（仅领导小组办公室可以修改）"), title=record.label(c.field))
+               for c in changes if c.field not in allowed]
     if refused:
-        raise NotAllowed("；".join(refused))
+        raise NotAllowed(joined(refused))
     errors = {f: msg for f, msg in invalid.items() if f in submitted}  # a stored value the actor cannot change does not block
     if errors:
         raise InvalidInput(errors)
     errors = {c.field: msg for c in changes if (msg := locked(project, tier_fields(session, project)).get(c.field))}
-    reason = inputs.text(reason, "reason", "修改原因", 300, errors)
+    reason = inputs.text(reason, "reason", N_("修改原因"), 300, errors)
     explained = NEEDS_REASON + (ASSESSED if scored(project) else ())
     if not errors and not reason and any(c.field in explained for c in changes):
-        errors["reason"] = "修改招引单位、落地单位、落地平台或分管县领导，或修改已签约项目的考核口径（是否制造业、总投资），须填写修改原因"
+        errors["reason"] = Message(N_("修改招引单位、落地单位、落地平台或分管县领导，或修改已签约项目的考核口径（是否制造业、总投资），须填写修改原因"))
     if errors:
         raise InvalidInput(errors)
     if not changes:

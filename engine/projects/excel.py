@@ -14,6 +14,7 @@ from engine.projects import lifecycle, record
 from engine.workflow import definitions
 from engine.platform import permissions, xlsx
 from engine.platform.errors import InvalidInput
+from engine.platform.messages import N_
 from engine.platform.xlsx import ImportPreview, ImportRow, read_table
 from engine.platform.models import OrgUnit, Project, User
 
@@ -172,7 +173,7 @@ def preview(session: Session, content: bytes, county: Optional[list[OrgUnit | Us
 
 def commit(session: Session, content: bytes, actor: User) -> list[int]:
     """Register every row of the file in this one transaction, or none: any error or duplicate refuses the whole file."""
-    permissions.require(actor, "project.import", "只有领导小组办公室可以从Excel导入项目线索")
+    permissions.require(actor, "project.import", N_("只有领导小组办公室可以从Excel导入项目线索"))
     county = county_rows(session)  # held to the end: each registration finds its units and deputy in the session
     checked = preview(session, content, county)
     if not checked.ok:

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from engine.platform import attachments, permissions
 from engine.platform.attachments import Attachment, FileStore, Listing, Upload
 from engine.platform.errors import NotAllowed, NotFound
+from engine.platform.messages import N_
 from engine.platform.models import Project, Task, User
 from engine.platform.org import can_act
 from engine.projects.queries import can_view_project
@@ -17,9 +18,9 @@ def _visible_project(session: Session, project_id: int, user: User) -> Project:
     """The project if `user` may see it: NotFound, or NotAllowed for an official of another town."""
     project = session.get(Project, project_id)
     if project is None:
-        raise NotFound(f"项目 {project_id} 不存在")
+        raise NotFound(N_("项目 %(id)s 不存在"), id=project_id)
     if not can_view_project(user, project):
-        raise NotAllowed("无权查看该项目及其附件")
+        raise NotAllowed(N_("无权查看该项目及其附件"))
     return project
 
 
@@ -39,13 +40,13 @@ def attach(session: Session, store: FileStore, upload: Upload, actor: User, *, p
     project = _visible_project(session, project_id, actor)
     if task_id is None:
         if not may_attach(actor, project):
-            raise NotAllowed("只有该项目的落地单位、招引单位或县级有关部门可以上传附件")
+            raise NotAllowed(N_("只有该项目的落地单位、招引单位或县级有关部门可以上传附件"))
         return attachments.add(session, store, upload, actor, project_id=project.id, max_bytes=max_bytes)
     task = session.get(Task, task_id)
     if task is None or task.project_id != project.id:
-        raise NotFound(f"任务 {task_id} 不存在")
+        raise NotFound(N_("任务 %(id)s 不存在"), id=task_id)
     if not may_attach_to_task(actor, task):
-        raise NotAllowed("只有该任务的办理人或该项目的有关单位可以上传附件")
+        raise NotAllowed(N_("只有该任务的办理人或该项目的有关单位可以上传附件"))
     return attachments.add(session, store, upload, actor, project_id=project.id, task_id=task.id, max_bytes=max_bytes,
                            where=f"（任务“{task.name}”）")
 

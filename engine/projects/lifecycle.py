@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.platform import permissions
+from engine.platform.messages import N_
 from engine.platform.inputs import Number
 from engine.platform.models import Instance, Project, Task, User, utcnow
 from engine.projects import record
@@ -28,7 +29,7 @@ def register(session: Session, data: dict[str, Any], actor: User, definition_id:
     The lifecycle runs on `definition_id` when a caller registering many leads in one transaction
     has looked up the newest definition once, else on the newest definition.
     """
-    permissions.require(actor, "project.register", "只有落地单位、驻外招商联络处、行业主管部门和领导小组办公室可以登记项目线索")
+    permissions.require(actor, "project.register", N_("只有落地单位、驻外招商联络处、行业主管部门和领导小组办公室可以登记项目线索"))
     values = record.validate(session, data).values
     now = utcnow()
     project = Project(**values, registered_by=actor.id, registered_at=now, last_progress_at=now)

@@ -22,6 +22,7 @@ from engine.workflow import definitions, forms, runtime
 from engine.platform import inputs, permissions
 from engine.projects import queries
 from engine.platform.errors import InvalidInput, NotAllowed, NotFound
+from engine.platform.messages import N_, Message, label
 from engine.platform.models import Base, Definition, Event, Instance, Project, Task, User, utcnow
 from engine.platform.org import can_act
 
@@ -157,18 +158,18 @@ def open_meeting(session: Session, kind_key: str, fields: dict[str, Any], actor:
     """Open a meeting of a kind with its date, host, place and attendees; the agenda is every waiting project."""
     kind = kinds(session).get(kind_key)
     if kind is None:
-        raise NotFound(f"没有“{kind_key}”这种会议")
+        raise NotFound(N_("没有“%(kind)s”这种会议"), kind=kind_key)
     if not may_convene(actor, kind):
-        raise NotAllowed(f"只有{kind.name}秘书或领导小组办公室可以召开{kind.name}")
+        raise NotAllowed(N_("只有%(kind)s秘书或领导小组办公室可以召开%(kind)s"), kind=label(kind.name))
     errors: dict[str, str] = {}
-    held_on = inputs.day(fields.get("held_on"), "held_on", "会议日期", errors, required=True)
-    attendees = inputs.text(fields.get("attendees"), "attendees", "参会人员", MAX_ATTENDEES, errors, required=True, multiline=True)
-    host = inputs.text(fields.get("host"), "host", "主持人", 80, errors)
-    location = inputs.text(fields.get("location"), "location", "会议地点", 120, errors)
+    held_on = inputs.day(fields.get("held_on"), "held_on", N_("会议日期"), errors, required=True)
+    attendees = inputs.text(fields.get("attendees"), "attendees", N_("参会人员"), MAX_ATTENDEES, errors, required=True, multiline=True)
+    host = inputs.text(fields.get("host"), "host", N_("主持人"), 80, errors)
+    location = inputs.text(fields.get("location"), "location", N_("会议地点"), 120, errors)
     if errors:
         raise InvalidInput(errors)
     if not waiting_count(session, kind.key):
-        raise InvalidInput({"_form": f"目前没有等待{kind.name}审议的项目，无需召开会议"})
+        raise InvalidInput({"_form": Message(N_("目前没有等待%(kind)s审议的项目，无需召开会议"), kind=label(kind.name))})
     assert held_on is not None
     year_start = date(held_on.year, 1, 1)
     number = (
@@ -206,7 +207,7 @@ def _build_agenda(session: Session, meeting: Meeting) -> None:
         position += 1
         session.add(MeetingItem(meeting_id=meeting.id, task_id=task.id, project_id=task.project_id, position=position))
     if not position:
-        raise InvalidInput({"_form": f"等待{kind_name(meeting.kind)}审议的项目都已列入其他尚未结束的会议"})
+        raise InvalidInput({"_form": Message(N_("等待%(kind)s审议的项目都已列入其他尚未结束的会议"), kind=label(kind_name(meeting.kind)))})
     session.flush()
 
 
@@ -219,7 +220,7 @@ def get(session: Session, meeting_id: int) -> Meeting:
     """A meeting by id, or NotFound."""
     meeting = session.get(Meeting, meeting_id)
     if meeting is None:
-        raise NotFound(f"会议 {meeting_id} 不存在")
+        raise NotFound(N_("会议 %(id)s 不存在"), id=meeting_id)
     return meeting
 
 
@@ -235,7 +236,7 @@ def record_decisions(session: Session, meeting_id: int, actor: User, submitted: 
     """
     meeting = get(session, meeting_id)
     if meeting.status != "open":
-        raise InvalidInput({"_form": f"{title(meeting)}已结束，不能再次提交"})
+        raise InvalidInput({"_form": Message(N_("%(meeting)s已结束，不能再次提交"), meeting=title(meeting))})
     items = agenda(session, meeting.id)
     errors: dict[str, str] = {}
     plan: list[tuple[MeetingItem, Task, dict[str, Any]]] = []
@@ -247,10 +248,11 @@ def record_decisions(session: Session, meeting_id: int, actor: User, submitted: 
             item.decision = HANDLED_ELSEWHERE
             continue
         if not can_act(actor, task):
-            raise NotAllowed(f"您没有记录“{task.name}”结果的权限（需要{permissions.role_name(task.role)}角色）")
+            raise NotAllowed(N_("您没有记录“%(task)s”结果的权限（需要%(role)s角色）"), task=task.name,
+                             role=label(permissions.role_name(task.role)))
         raw = submitted.get(item.id, {})
         if raw.get("decision") == DEFER:
-            opinion = inputs.text(raw.get("opinion"), f"item-{item.id}-opinion", "意见", 2000, errors, multiline=True)
+            opinion = inputs.text(raw.get("opinion"), f"item-{item.id}-opinion", N_("意见"), 2000, errors, multiline=True)
             item.decision, item.opinion, item.decided_at = DEFERRED, opinion, now
             continue
         schema = runtime.form_schema(session, task)
@@ -265,8 +267,8 @@ def record_decisions(session: Session, meeting_id: int, actor: User, submitted: 
         raise InvalidInput(errors)
     deferred = [item for item in items if item.decision == DEFERRED]
     if not plan and deferred and not all_deferred_confirmed:
-        raise InvalidInput({ALL_DEFERRED: f"本次会议的{len(deferred)}个项目全部暂缓审议：提交后会议结束，不形成任何审议结果，"
-                                          "项目留待下次会议。确认无误请勾选“确认全部暂缓并结束会议”后再提交"})
+        raise InvalidInput({ALL_DEFERRED: Message(N_("本次会议的%(n)s个项目全部暂缓审议：提交后会议结束，不形成任何审议结果，"
+                                                     "项目留待下次会议。确认无误请勾选“确认全部暂缓并结束会议”后再提交"), n=len(deferred))})
     for item, task, data in plan:
         runtime.complete_task(session, task.id, actor, data, at_meeting=True)
         item.decision, item.opinion, item.decided_at = str(data.get("decision", "")), str(data.get("opinion", "")), now
@@ -305,10 +307,10 @@ def open_meetings(session: Session, kind_key: str) -> list[Meeting]:
 
 def set_major(session: Session, project_id: int, major: bool, actor: User) -> Project:
     """The office flags or unflags a project as major (重大项目: may be decided outside the monthly meeting)."""
-    permissions.require(actor, "project.flag_major", "只有领导小组办公室可以认定重大项目")
+    permissions.require(actor, "project.flag_major", N_("只有领导小组办公室可以认定重大项目"))
     project = session.get(Project, project_id)
     if project is None:
-        raise NotFound(f"项目 {project_id} 不存在")
+        raise NotFound(N_("项目 %(id)s 不存在"), id=project_id)
     if bool(project.is_major) != major:
         project.is_major = major
         session.add(

@@ -20,6 +20,7 @@ from engine.workflow import definitions, handover
 from engine.platform import permissions
 from engine.platform.clock import local_time
 from engine.platform.errors import NotFound
+from engine.platform.messages import N_, Message
 from engine.platform.paging import Page, page_number
 from engine.platform.models import Definition, Event, Instance, OrgUnit, Project, Task, User, UserRole
 from engine.platform.org import Delegated, can_act, count_ready, count_ready_each, delegated_to, ready_tasks_query
@@ -185,10 +186,11 @@ def not_ready_reason(session: Session, task: Task) -> str:
     if task.status == "completed" and task.completed_at is not None:
         who = session.get(User, task.completed_by) if task.completed_by else None
         at = task.completed_at if task.completed_at.tzinfo else task.completed_at.replace(tzinfo=timezone.utc)
-        return f"任务“{task.name}”已由{who.display_name if who else '他人'}于{local_time(at):%Y-%m-%d %H:%M}办理完毕"
+        return Message(N_("任务“%(task)s”已由%(name)s于%(at)s办理完毕"), task=task.name,
+                       name=who.display_name if who else Message(N_("他人")), at=f"{local_time(at):%Y-%m-%d %H:%M}")
     if task.status == "suspended":
         return suspension_notice(session, task)
-    return f"任务“{task.name}”已不在待办状态（流程已变化）"
+    return Message(N_("任务“%(task)s”已不在待办状态（流程已变化）"), task=task.name)
 
 
 def suspension_notice(session: Session, task: Task) -> str:
@@ -198,12 +200,12 @@ def suspension_notice(session: Session, task: Task) -> str:
         .where(Event.instance_id == task.instance_id, Event.kind == "admin_suspend").order_by(Event.id.desc()).limit(1)
     ).first()
     if row is None:
-        return f"任务“{task.name}”所在流程已被管理员挂起，暂不能办理"
+        return Message(N_("任务“%(task)s”所在流程已被管理员挂起，暂不能办理"), task=task.name)
     at, payload, who = row
     at = at if at.tzinfo else at.replace(tzinfo=timezone.utc)
-    reason = str((payload or {}).get("reason") or "未说明")
-    return (f"任务“{task.name}”所在流程已于{local_time(at):%Y-%m-%d %H:%M}由{who or '管理员'}挂起，原因：{reason}。"
-            "流程恢复后方可办理")
+    reason = str((payload or {}).get("reason") or "") or Message(N_("未说明"))
+    return Message(N_("任务“%(task)s”所在流程已于%(at)s由%(who)s挂起，原因：%(reason)s。流程恢复后方可办理"), task=task.name,
+                   at=f"{local_time(at):%Y-%m-%d %H:%M}", who=who or Message(N_("管理员")), reason=reason)
 
 
 def _opinion(data: dict[str, Any]) -> str:

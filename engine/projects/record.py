@@ -9,8 +9,9 @@ from typing import Any, Iterable, Optional
 
 from sqlalchemy.orm import Session
 
-from engine.platform import inputs, permissions
+from engine.platform import inputs, messages, permissions
 from engine.platform.errors import EngineError, InvalidInput
+from engine.platform.messages import N_, Message
 from engine.platform.models import OrgUnit, Project, User
 
 CATEGORIES = {
@@ -100,8 +101,8 @@ FUND_CAP_SOURCE: list[Callable[[Session], Decimal]] = []  # set by use_fund_cap
 
 
 def label(field: str) -> str:
-    """The field's Chinese label, as every message names it."""
-    return FIELD_LABELS.get(field, field)
+    """The field's Chinese label, as every message names it (a label the web edge translates)."""
+    return messages.label(FIELD_LABELS.get(field, field))
 
 
 def number_rule(field: str) -> inputs.Number:
@@ -114,31 +115,31 @@ def _bool(raw: Any, field: str, errors: dict[str, str]) -> bool:
         return False
     if raw in (True, "true", "1", 1, "yes", "on"):
         return True
-    errors[field] = f"{label(field)}必须是“是”或“否”"
+    errors[field] = Message(N_("%(title)s必须是“是”或“否”"), title=label(field))
     return False
 
 
 def _unit(session: Session, raw: Any, field: str, errors: dict[str, str], required: bool) -> Optional[OrgUnit]:
     if raw in (None, ""):
         if required:
-            errors[field] = f"{label(field)}为必填项"
+            errors[field] = inputs.required_message(label(field))
         return None
     unit_id = inputs.identifier(raw)
     unit = session.get(OrgUnit, unit_id) if unit_id is not None else None
     if unit is None:
-        errors[field] = f"{label(field)}不存在：{inputs.shown(raw)}"
+        errors[field] = inputs.unknown_message(label(field), raw)
     return unit
 
 
 def _deputy(session: Session, raw: Any, errors: dict[str, str]) -> Optional[User]:
     """The deputy in charge named by id: an active holder of the deputy role."""
     if raw in (None, ""):
-        errors["deputy_id"] = f"{label('deputy_id')}为必填项"
+        errors["deputy_id"] = inputs.required_message(label("deputy_id"))
         return None
     deputy_id = inputs.identifier(raw)
     deputy = session.get(User, deputy_id) if deputy_id is not None else None
     if deputy is None or not permissions.allowed(deputy, "project.take_charge"):
-        errors["deputy_id"] = f"{label('deputy_id')}必须是在职的分管副县长：{inputs.shown(raw)}"
+        errors["deputy_id"] = Message(N_("%(title)s必须是在职的分管副县长：%(received)s"), title=label("deputy_id"), received=inputs.shown(raw))
         return None
     return deputy
 
@@ -146,7 +147,7 @@ def _deputy(session: Session, raw: Any, errors: dict[str, str]) -> Optional[User
 def _choice(raw: Any, field: str, choices: dict[str, str], errors: dict[str, str]) -> Any:
     """One of the field's choice keys, as submitted."""
     if not isinstance(raw, str) or raw not in choices:
-        errors[field] = f"{label(field)}无效：“{inputs.shown(raw)}”，可选：{'、'.join(choices.values())}"
+        errors[field] = inputs.choice_message(label(field), raw, choices.values())
     return raw
 
 
@@ -184,12 +185,13 @@ def check(session: Session, data: dict[str, Any]) -> tuple[dict[str, Any], dict[
         values[field] = Decimal(0) if value is None else value
     cap = fund_project_cap(session)
     if values["fund_request"] > cap:
-        errors["fund_request"] = f"{label('fund_request')}不能超过{format(cap.normalize(), 'f')}万元（单个项目支持上限，原则上不高于1亿元）"
+        errors["fund_request"] = Message(N_("%(title)s不能超过%(cap)s万元（单个项目支持上限，原则上不高于1亿元）"),
+                                         title=label("fund_request"), cap=format(cap.normalize(), "f"))
     land = inputs.decimal(data.get("land_mu"), "land_mu", label("land_mu"), number_rule("land_mu"), errors)
     if land is not None and land > 0 and not values["needs_land"]:
-        errors["land_mu"] = f"{label('land_mu')}仅在“是否供地”为“是”时填写"
+        errors["land_mu"] = Message(N_("%(title)s仅在“是否供地”为“是”时填写"), title=label("land_mu"))
     if values["needs_land"] and (land is None or land == 0) and "land_mu" not in errors:
-        errors["land_mu"] = f"{label('land_mu')}：供地项目必须填写大于0的用地面积"
+        errors["land_mu"] = Message(N_("%(title)s：供地项目必须填写大于0的用地面积"), title=label("land_mu"))
     values["land_mu"] = land or Decimal(0)
     landing = _unit(session, data.get("landing_unit_id"), "landing_unit_id", errors, required=True)
     attracting = _unit(session, data.get("attracting_unit_id"), "attracting_unit_id", errors, required=False)
@@ -210,7 +212,7 @@ def use_fund_cap(source: Callable[[Session], Decimal]) -> None:
 def fund_project_cap(session: Session) -> Decimal:
     """The per-project fund cap the office set in the elements settings."""
     if not FUND_CAP_SOURCE:
-        raise EngineError("项目档案尚未接入要素保障设置（产业基金单个项目上限），请联系系统管理员")
+        raise EngineError(N_("项目档案尚未接入要素保障设置（产业基金单个项目上限），请联系系统管理员"))
     return FUND_CAP_SOURCE[0](session)
 
 

@@ -16,6 +16,7 @@ from engine.workflow import definitions
 from engine.platform import inputs, permissions
 from engine.platform.clock import CENT, day_starts, local_date, local_time, monthly_plan
 from engine.platform.errors import InvalidInput
+from engine.platform.messages import N_, Message
 from engine.platform.models import Definition, OrgUnit, Project, User, utcnow
 from engine.workflow.feel import Compare, FeelError, parse_unary_tests
 from engine.workflow.parser import parse_xml
@@ -37,12 +38,12 @@ EVENT_LABELS = {
 }
 CLASS_LABELS = {"mfg_7yi": "7亿元以上制造业", "ind_3yi": "3亿元以上重大产业", "yi_plus": "亿元以上", "other": "其他"}
 TARGET_FIELDS = {
-    "mfg_7yi": ("7亿元以上制造业项目", "个"),
-    "ind_3yi": ("3亿元以上产业项目", "个"),
-    "yi_plus": ("亿元以上项目", "个"),
-    "foreign_capital": ("利用外资", "万元"),
-    "out_of_province_capital": ("省外内资", "万元"),
-    "mfg_funds": ("制造业项目到位资金", "万元"),
+    "mfg_7yi": (N_("7亿元以上制造业项目"), N_("个")),
+    "ind_3yi": (N_("3亿元以上产业项目"), N_("个")),
+    "yi_plus": (N_("亿元以上项目"), N_("个")),
+    "foreign_capital": (N_("利用外资"), "万元"),
+    "out_of_province_capital": (N_("省外内资"), "万元"),
+    "mfg_funds": (N_("制造业项目到位资金"), "万元"),
 }
 COUNT_TARGETS = ("mfg_7yi", "ind_3yi", "yi_plus")
 POINTS = inputs.Number(Decimal(-1000), Decimal(1000))  # what one rule of the scoring table may give or take
@@ -453,13 +454,13 @@ def _number(raw: Any, field: str, integer: bool, errors: dict[str, str]) -> Deci
 
 def set_target(session: Session, actor: User, year: int, unit_id: int, data: dict[str, Any]) -> UnitTarget:
     """The office sets a unit's annual targets; bad numbers are named and nothing is stored."""
-    permissions.require(actor, "assessment.edit", "只有领导小组办公室可以下达年度目标")
+    permissions.require(actor, "assessment.edit", N_("只有领导小组办公室可以下达年度目标"))
     errors: dict[str, str] = {}
     unit = session.get(OrgUnit, unit_id)
     if unit is None or unit.kind not in ASSESSED_KINDS:
-        errors["unit_id"] = f"考核单位不存在：{unit_id}"
+        errors["unit_id"] = Message(N_("考核单位不存在：%(id)s"), id=unit_id)
     if not 2000 <= year <= 2100:
-        errors["year"] = f"年度无效：{year}"
+        errors["year"] = Message(N_("年度无效：%(year)s"), year=year)
     values = {f: _number(data.get(f), f, f in COUNT_TARGETS, errors) for f in TARGET_FIELDS}
     if errors:
         raise InvalidInput(errors)
@@ -552,7 +553,7 @@ def rule_table(session: Session) -> tuple[int, list[dict[str, Any]]]:
 
 def update_points(session: Session, actor: User, points: dict[str, Any]) -> tuple[int, bool]:
     """The office changes rule points; the edited table is validated and deployed as a new version."""
-    permissions.require(actor, "assessment.edit", "只有领导小组办公室可以修改计分规则")
+    permissions.require(actor, "assessment.edit", N_("只有领导小组办公室可以修改计分规则"))
     row = definitions.latest(session, SCORING)
     root = parse_xml(row.files[DMN_FILE], DMN_FILE)
     errors: dict[str, str] = {}

@@ -16,6 +16,7 @@ from engine.platform import attachments, inputs, notifications, permissions
 from engine.platform.attachments import Attachment, FileStore, Upload
 from engine.platform.clock import local_time, local_today, zone
 from engine.platform.errors import InvalidInput, NotAllowed, NotFound
+from engine.platform.messages import N_, Message
 from engine.platform.paging import Page, page_of
 from engine.platform.models import Event, Instance, OrgUnit, Project, Task, User, UserRole, utcnow
 from engine.supervision.models import CoordinationCase, CoordinationItem, Criticism
@@ -85,11 +86,11 @@ def submit(session: Session, project_id: int, actor: User, data: dict[str, Any])
     """The landing unit reports a problem with written material; starts a coordination_item process."""
     project = session.get(Project, project_id)
     if project is None:
-        raise NotFound(f"项目 {project_id} 不存在")
-    permissions.require(actor, "coordination.submit", "只有该项目落地单位的招商人员可以报送县级协调问题", units=(project.landing_unit_id,))
+        raise NotFound(N_("项目 %(id)s 不存在"), id=project_id)
+    permissions.require(actor, "coordination.submit", N_("只有该项目落地单位的招商人员可以报送县级协调问题"), units=(project.landing_unit_id,))
     errors: dict[str, str] = {}
     values = {field: inputs.text(data.get(field), field, label, limit, errors, required=True, multiline=field != "title")
-              for field, label, limit in (("title", "问题标题", 200), ("problem", "问题说明", 4000), ("material", "书面材料", 8000))}
+              for field, label, limit in (("title", N_("问题标题"), 200), ("problem", N_("问题说明"), 4000), ("material", N_("书面材料"), 8000))}
     if errors:
         raise InvalidInput(errors)
     definition = definitions.latest(session, COORDINATION)
@@ -110,22 +111,27 @@ def submit(session: Session, project_id: int, actor: User, data: dict[str, Any])
     return case
 
 
+def _line(index: int, text: str) -> str:
+    """“第2项：…”: a field title or message about one line of a 交办单."""
+    return Message(N_("第%(index)s项：%(text)s"), index=index, text=Message(text))
+
+
 def validate_items(session: Session, items: list[dict[str, Any]], today: date) -> list[dict[str, Any]]:
     """Check a 交办单's lines (named unit, date not in the past) and number them; raise InvalidInput per line."""
     errors: dict[str, str] = {}
     clean = []
     if not items:
-        errors["items"] = "交办单至少要有一项交办事项(items)"
+        errors["items"] = Message(N_("交办单至少要有一项交办事项(items)"))
     for index, raw in enumerate(items, start=1):
-        where, key = f"第{index}项：", f"items.{index}."
-        title = inputs.text(raw.get("title"), key + "title", f"{where}交办事项", 200, errors, required=True)
+        key = f"items.{index}."
+        title = inputs.text(raw.get("title"), key + "title", _line(index, N_("交办事项")), 200, errors, required=True)
         unit_id = inputs.identifier(raw.get("responsible_unit_id"))
         unit = session.get(OrgUnit, unit_id) if unit_id is not None else None
         if unit is None:
-            errors[key + "responsible_unit_id"] = f"{where}责任单位不存在"
-        deadline = inputs.day(raw.get("deadline"), key + "deadline", f"{where}办结时限", errors, required=True) or today
+            errors[key + "responsible_unit_id"] = _line(index, N_("责任单位不存在"))
+        deadline = inputs.day(raw.get("deadline"), key + "deadline", _line(index, N_("办结时限")), errors, required=True) or today
         if deadline < today:
-            errors[key + "deadline"] = f"{where}办结时限不能早于今天"
+            errors[key + "deadline"] = _line(index, N_("办结时限不能早于今天"))
         clean.append({"seq": index, "title": title, "responsible_unit_id": unit.id if unit else 0, "deadline": deadline.isoformat()})
     if errors:
         raise InvalidInput(errors)
@@ -225,21 +231,21 @@ def record_criticism(
     session: Session, actor: User, unit_id: int, reason: str, item_id: Optional[int] = None, now: Optional[datetime] = None
 ) -> Criticism:
     """The office records a 通报批评 against a unit for an assigned task not finished on time (一票否优 that year)."""
-    permissions.require(actor, "coordination.criticise", "只有领导小组办公室或县督考办可以记录通报批评")
+    permissions.require(actor, "coordination.criticise", N_("只有领导小组办公室或县督考办可以记录通报批评"))
     errors: dict[str, str] = {}
-    reason = inputs.text(reason, "reason", "批评事由", 500, errors, required=True)
+    reason = inputs.text(reason, "reason", N_("批评事由"), 500, errors, required=True)
     unit = session.get(OrgUnit, unit_id) if unit_id else None
     if unit is None:
-        errors["unit_id"] = f"被通报单位不存在：{unit_id}"
+        errors["unit_id"] = Message(N_("被通报单位不存在：%(id)s"), id=unit_id)
     if item_id is not None:
         item = session.get(CoordinationItem, item_id)
         if item is None:
-            errors["item_id"] = f"交办事项不存在：{item_id}"
+            errors["item_id"] = Message(N_("交办事项不存在：%(id)s"), id=item_id)
         else:
             if unit is not None and item.responsible_unit_id != unit.id:
-                errors["item_id"] = "所选交办事项的责任单位不是被通报单位"
+                errors["item_id"] = Message(N_("所选交办事项的责任单位不是被通报单位"))
             elif not (was_late(item) or (item.status == "open" and local_today(now) > item.deadline)):
-                errors["item_id"] = "该交办事项未逾期，不能据此通报批评"
+                errors["item_id"] = Message(N_("该交办事项未逾期，不能据此通报批评"))
     if errors or unit is None:
         raise InvalidInput(errors)
     at = now or utcnow()
@@ -283,9 +289,9 @@ def attach(session: Session, store: FileStore, upload: Upload, case_id: int, act
     """
     case = session.get(CoordinationCase, case_id)
     if case is None:
-        raise NotFound(f"交办单 {case_id} 不存在")
+        raise NotFound(N_("交办单 %(id)s 不存在"), id=case_id)
     if not may_attach(actor, case):
-        raise NotAllowed("只有报送单位、责任单位或县级有关部门可以为交办单上传附件")
+        raise NotAllowed(N_("只有报送单位、责任单位或县级有关部门可以为交办单上传附件"))
     return attachments.add(session, store, upload, actor, project_id=case.project_id, case_id=case.id, max_bytes=max_bytes,
                            where=f"（交办单“{case.title}”）")
 

@@ -16,6 +16,7 @@ from engine.platform import inputs, notifications, permissions
 from engine.platform import warning_settings
 from engine.platform.errors import InvalidInput, NotAllowed, NotFound
 from engine.platform.clock import local_time
+from engine.platform.messages import N_
 from engine.supervision.lights import LIGHT_NAMES, RED, stale_projects
 from engine.platform.models import Base, Event, OrgUnit, Project, User, utcnow
 
@@ -64,12 +65,12 @@ def post_note(session: Session, project_id: int, actor: User, data: dict[str, An
     """Validate and store a progress note; the project's last-progress date moves to now."""
     project = session.get(Project, project_id)
     if project is None:
-        raise NotFound(f"项目 {project_id} 不存在")
+        raise NotFound(N_("项目 %(id)s 不存在"), id=project_id)
     if not can_post(actor, project):
-        raise NotAllowed("只有该项目落地单位、招引单位或领导小组办公室可以填报项目进展")
+        raise NotAllowed(N_("只有该项目落地单位、招引单位或领导小组办公室可以填报项目进展"))
     errors: dict[str, str] = {}
-    content = inputs.text(data.get("content"), "content", "进展情况", CONTENT_MAX, errors, required=True, multiline=True)
-    problems = inputs.text(data.get("problems"), "problems", "存在问题", PROBLEMS_MAX, errors, multiline=True)
+    content = inputs.text(data.get("content"), "content", N_("进展情况"), CONTENT_MAX, errors, required=True, multiline=True)
+    problems = inputs.text(data.get("problems"), "problems", N_("存在问题"), PROBLEMS_MAX, errors, multiline=True)
     if errors:
         raise InvalidInput(errors)
     now = utcnow()

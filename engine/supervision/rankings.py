@@ -24,6 +24,7 @@ from engine.workflow import definitions
 from engine.platform import inputs, permissions
 from engine.platform.clock import local_today
 from engine.platform.errors import ConcurrentUpdate, InvalidInput
+from engine.platform.messages import N_
 from engine.platform.models import Event, User, utcnow
 from engine.supervision.models import PublishedRanking, PublishedRankingUnit
 
@@ -85,13 +86,13 @@ def ranking(session: Session, year: int, quarter: int,
 
 def publish(session: Session, actor: User, year: int, quarter: int, reason: str = "") -> PublishedRanking:
     """Freeze the period's live ranking as a new edition; the period must be over, a second edition needs a reason."""
-    permissions.require(actor, "ranking.publish", "只有领导小组办公室可以定稿考核排名")
+    permissions.require(actor, "ranking.publish", N_("只有领导小组办公室可以定稿考核排名"))
     start, end = period_range(year, quarter)
     label = period_label(year, quarter)
     if end >= local_today():
         raise InvalidInput({"quarter": f"{label}尚未结束（截至{end:%Y年%m月%d日}），结束后才能定稿"})
     errors: dict[str, str] = {}
-    reason = inputs.text(reason, "reason", "原因", 500, errors)
+    reason = inputs.text(reason, "reason", N_("原因"), 500, errors)
     if errors:
         raise InvalidInput(errors)
     previous = session.scalar(

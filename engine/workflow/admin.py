@@ -24,6 +24,7 @@ from engine.workflow import definitions, hooks, runtime, state
 from engine.platform import inputs, permissions
 from engine.workflow.console import ACTIVE, STATUS_LABELS, activity_type, all_tasks, describe_error, element_name, get_instance
 from engine.platform.errors import ConcurrentUpdate, EngineError, InvalidInput, NotFound
+from engine.platform.messages import N_, Message
 from engine.platform.models import Instance, Project, Task, User, UserRole, utcnow
 from engine.workflow.sandbox import active as sandbox_limits
 from engine.workflow.sandbox import check_task_data
@@ -42,14 +43,14 @@ class InvalidState(EngineError):
 
 
 def _require_admin(actor: User) -> None:
-    permissions.require(actor, "admin.operate", "只有系统管理员可以执行运维操作")
+    permissions.require(actor, "admin.operate", N_("只有系统管理员可以执行运维操作"))
 
 
 def _require_reason(reason: str) -> str:
     errors: dict[str, str] = {}
-    text = inputs.text(reason, "reason", "操作原因", MAX_REASON, errors, multiline=True)
+    text = inputs.text(reason, "reason", N_("操作原因"), MAX_REASON, errors, multiline=True)
     if not errors and not text:
-        errors["reason"] = "操作原因为必填项，请写明为何执行此操作"
+        errors["reason"] = Message(N_("操作原因为必填项，请写明为何执行此操作"))
     if errors:
         raise InvalidInput(errors)
     return text
@@ -77,7 +78,7 @@ def _flush(session: Session) -> None:
     try:
         session.flush()
     except StaleDataError as exc:
-        raise ConcurrentUpdate("该流程刚被他人更新，请刷新后重试") from exc
+        raise ConcurrentUpdate(N_("该流程刚被他人更新，请刷新后重试")) from exc
 
 
 def validate_edits(edits: Any) -> dict[str, Any]:

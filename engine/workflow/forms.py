@@ -1,6 +1,7 @@
 """Task forms: coerce submitted strings by JSON Schema type, refuse values that cannot be stored (numbers past their
 range, NaN, unreal dates, control characters), and validate with RE2 patterns so no form's regex can backtrack
-catastrophically; every message names the field by its title, in Chinese."""
+catastrophically; every message names the field by its title, in Chinese (a message whose title the web edge gives in
+the reader's language, engine/platform/messages.py)."""
 from __future__ import annotations
 
 import math
@@ -17,8 +18,10 @@ from jsonschema import Draft202012Validator, ValidationError
 from engine.platform import clock, inputs
 from engine.workflow import hooks
 from engine.platform.errors import InvalidInput
+from engine.platform.messages import ENUMERATION, N_, Message, joined, label
 
-_TYPE_NAMES = {"number": "数字", "integer": "整数", "string": "文本", "boolean": "“是”或“否”", "object": "对象", "array": "列表"}
+_TYPE_NAMES = {"number": N_("数字"), "integer": N_("整数"), "string": N_("文本"), "boolean": N_("“是”或“否”"), "object": N_("对象"),
+               "array": N_("列表")}
 LONG_TEXT = 200  # a text field holding more characters than this is long text: line breaks and tabs are allowed there
 _RE2_OPTIONS = re2.Options()
 _RE2_OPTIONS.log_errors = False
@@ -199,8 +202,9 @@ def _property(schema: Schema, key: str) -> Schema:
 
 
 def field_title(schema: Schema, field: str) -> str:
-    """The field's Chinese title (its key only when the form gives it none), as every message names the field."""
-    return str(_property(schema, field).get("title") or field)
+    """The field's Chinese title (its key only when the form gives it none), as every message names the field: a label,
+    which the web edge gives in the reader's language."""
+    return label(str(_property(schema, field).get("title") or field))
 
 
 def coerce(schema: Schema, raw: dict[str, Any]) -> dict[str, Any]:
@@ -268,15 +272,17 @@ def _first(found: Iterable[Optional[str]]) -> Optional[str]:
 def _value_problem(value: Any, prop: Schema, title: str, field: Optional[str] = None) -> Optional[str]:
     """Why a value (nested ones too) cannot be stored as task data or on the record, None when it can."""
     if isinstance(value, dict):
-        return _first(_value_problem(item, _property(prop, key), f"{title}的{field_title(prop, key)}")
+        return _first(_value_problem(item, _property(prop, key), Message(N_("%(title)s的%(field)s"), title=title,
+                                                                            field=field_title(prop, key)))
                       for key, item in value.items())
     if isinstance(value, list):
         items = prop["items"] if isinstance(prop.get("items"), dict) else {}
-        return _first(_value_problem(item, items, f"{title}第{index}项") for index, item in enumerate(value, start=1))
+        return _first(_value_problem(item, items, Message(N_("%(title)s第%(index)s项"), title=title, index=index))
+                      for index, item in enumerate(value, start=1))
     if prop.get("type") in ("number", "integer") and isinstance(value, (str, int, float)) and not isinstance(value, bool):
         return inputs.number_problem(value, title, _number_rule(prop, field))
     if isinstance(value, float) and not math.isfinite(value):
-        return f"{title}不能是 NaN 或无穷大"
+        return Message(N_("%(title)s不能是 NaN 或无穷大"), title=title)
     if isinstance(value, str):
         if prop.get("format") == "date":
             return inputs.date_problem(value, title, clock.local_today() if prop.get("x-not-after") == "today" else None)
@@ -300,8 +306,25 @@ def _messages(schema: Schema, error: ValidationError) -> list[tuple[str, str]]:
     missing = [f for f in required if f not in instance]
     if error.absolute_path:
         field = str(error.absolute_path[0])
-        return [(field, f"{field_title(schema, field)}中缺少必填项：{'、'.join(map(inputs.shown, missing))}")]
-    return [(field, f"{field_title(schema, field)}为必填项") for field in missing]
+        return [(field, Message(N_("%(title)s中缺少必填项：%(missing)s"), title=field_title(schema, field),
+                                missing=joined([inputs.shown(name) for name in missing], ENUMERATION)))]
+    return [(field, inputs.required_message(field_title(schema, field))) for field in missing]
+
+
+_TEMPLATES = {  # the message of each schema keyword a form may use, by keyword
+    "type": N_("%(title)s必须是%(value)s"),
+    "minimum": N_("%(title)s不能小于%(value)s"),
+    "exclusiveMinimum": N_("%(title)s必须大于%(value)s"),
+    "maximum": N_("%(title)s不能大于%(value)s"),
+    "exclusiveMaximum": N_("%(title)s必须小于%(value)s"),
+    "minLength": N_("%(title)s不能为空"),
+    "maxLength": N_("%(title)s不能超过%(value)s个字"),
+    "format": N_("%(title)s格式不正确"),
+    "pattern": N_("%(title)s的格式不符合要求"),
+    "oneOf": N_("%(title)s不是有效选项"),
+    "enum": N_("%(title)s不是有效选项"),
+    "const": N_("%(title)s不是有效选项"),
+}
 
 
 def _message(schema: Schema, error: ValidationError) -> tuple[str, str]:
@@ -313,26 +336,19 @@ def _message(schema: Schema, error: ValidationError) -> tuple[str, str]:
         name = inputs.shown(extra[0]) if extra else ""
         if error.absolute_path:
             field = str(error.absolute_path[0])
-            return field, f"{field_title(schema, field)}中不允许提交未定义的字段“{name}”"
-        return (extra[0] if extra else ""), f"不允许提交未定义的字段“{name}”"
+            return field, Message(N_("%(title)s中不允许提交未定义的字段“%(name)s”"), title=field_title(schema, field), name=name)
+        return (extra[0] if extra else ""), Message(N_("不允许提交未定义的字段“%(name)s”"), name=name)
     field = str(error.absolute_path[0]) if error.absolute_path else ""
     title = field_title(schema, field)
     value = error.validator_value
-    messages = {
-        "type": f"{title}必须是{_TYPE_NAMES.get(str(value), str(value))}",
-        "minimum": f"{title}不能小于{value}",
-        "exclusiveMinimum": f"{title}必须大于{value}",
-        "maximum": f"{title}不能大于{value}",
-        "exclusiveMaximum": f"{title}必须小于{value}",
-        "minLength": f"{title}不能为空",
-        "maxLength": f"{title}不能超过{value}个字",
-        "format": f"{title}格式不正确" + ("（日期请按 YYYY-MM-DD 填写）" if value == "date" else ""),
-        "pattern": f"{title}的格式不符合要求",
-        "oneOf": f"{title}不是有效选项",
-        "enum": f"{title}不是有效选项",
-        "const": f"{title}不是有效选项",
-    }
-    return field, messages.get(str(error.validator), f"{title}：{error.message}")
+    template = _TEMPLATES.get(str(error.validator))
+    if template is None:
+        return field, Message(N_("%(title)s：%(detail)s"), title=title, detail=error.message)
+    if error.validator == "type":
+        value = label(_TYPE_NAMES.get(str(value), str(value)))
+    elif error.validator == "format" and value == "date":
+        template = N_("%(title)s格式不正确（日期请按 YYYY-MM-DD 填写）")
+    return field, Message(template, title=title, value=value)
 
 
 def validate(schema: Schema, validator: Any, data: dict[str, Any]) -> None:

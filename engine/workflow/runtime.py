@@ -25,6 +25,7 @@ from engine.workflow import definitions, forms, handover, hooks, state
 from engine.workflow.definitions import LoadedDefinition
 from engine.workflow.due import next_timer_at
 from engine.platform.errors import AlreadyCompleted, ConcurrentUpdate, DecidedAtMeeting, EngineError, InvalidInput, LimitExceeded, NotAllowed, NotFound
+from engine.platform.messages import N_, Message
 from engine.platform.models import Instance, Project, Task, User, utcnow
 from engine.platform.org import acts_in_own_right, delegated_to, scope_of
 from engine.workflow.sandbox import SCRIPT_ENGINE, check_task_data
@@ -116,7 +117,7 @@ def complete_task(
     rows = session.execute(_TASK_AND_SIBLINGS, {"task_id": task_id}).all()
     found = next((row for row in rows if row[0].id == task_id), None)
     if found is None:
-        raise NotFound(f"任务 {task_id} 不存在")
+        raise NotFound(N_("任务 %(id)s 不存在"), id=task_id)
     task, instance, project = found
     siblings = [row[0] for row in rows if row[0] is not task]
     if task.status != "ready":
@@ -124,16 +125,16 @@ def complete_task(
     # a colleague's delegations are read only when the actor may not act in their own right
     principal_id = None if acts_in_own_right(actor, task) else delegated_to(session, actor).delegator_of(actor, task)
     if principal_id is None and not acts_in_own_right(actor, task):
-        raise NotAllowed(f"您没有办理“{task.name}”的权限（需要{task.role}角色且属于该项目的办理范围）")
+        raise NotAllowed(N_("您没有办理“%(task)s”的权限（需要%(role)s角色且属于该项目的办理范围）"), task=task.name, role=task.role)
     holder = handover.held_by_other(session, task, actor) if task.claimed_by not in (None, actor.id) else None
     if holder is not None:
-        raise NotAllowed(f"“{task.name}”已由{holder.display_name}认领，请与其联系或等待其释放")
+        raise NotAllowed(N_("“%(task)s”已由%(name)s认领，请与其联系或等待其释放"), task=task.name, name=holder.display_name)
     if instance.status == "suspended":
-        raise NotAllowed("该项目流程已被管理员挂起，暂不能办理")
+        raise NotAllowed(N_("该项目流程已被管理员挂起，暂不能办理"))
     loaded = definitions.load(session, instance.definition_id)
     meta = loaded.user_tasks[task.bpmn_id]
     if meta.meeting and not at_meeting and not hooks.subject().meeting_exempt(project):
-        raise DecidedAtMeeting(f"“{task.name}”由会议集体研究决定，请在会议中办理（重大项目可单独办理）")
+        raise DecidedAtMeeting(N_("“%(task)s”由会议集体研究决定，请在会议中办理（重大项目可单独办理）"), task=task.name)
     forms.validate(loaded.forms[meta.form], loaded.validator(meta.form), data)
     try:
         check_task_data(data, sandbox_limits())
@@ -149,7 +150,7 @@ def complete_task(
     workflow = checkout(instance, loaded)
     spiff_task = workflow.get_task_from_id(UUID(task.spiff_task_id))
     if spiff_task is None or spiff_task.state != TaskState.READY:
-        raise ConcurrentUpdate(f"任务“{task.name}”的流程状态已变化，请刷新后重试")
+        raise ConcurrentUpdate(N_("任务“%(task)s”的流程状态已变化，请刷新后重试"), task=task.name)
     changed = hooks.subject().form_completed(project, data)
     spiff_task.set_data(**data)
     failure = run_task(spiff_task)
@@ -179,10 +180,10 @@ def run_task(spiff_task: Any) -> Optional[dict[str, Any]]:
 def _already_done_message(session: Session, task: Task) -> str:
     if task.status == "completed" and task.completed_by:
         who = session.get(User, task.completed_by)
-        return f"任务“{task.name}”已由{who.display_name if who else '他人'}办理完毕"
+        return Message(N_("任务“%(task)s”已由%(name)s办理完毕"), task=task.name, name=who.display_name if who else Message(N_("他人")))
     if task.status == "suspended":
-        return f"任务“{task.name}”所在流程已被管理员挂起，暂不能办理"
-    return f"任务“{task.name}”已不在待办状态（{task.status}）"
+        return Message(N_("任务“%(task)s”所在流程已被管理员挂起，暂不能办理"), task=task.name)
+    return Message(N_("任务“%(task)s”已不在待办状态（%(status)s）"), task=task.name, status=task.status)
 
 
 def checkout(instance: Instance, loaded: LoadedDefinition) -> BpmnWorkflow:
@@ -292,7 +293,7 @@ def flush_or_conflict(session: Session) -> None:
     try:
         session.flush()
     except StaleDataError as exc:
-        raise ConcurrentUpdate("该项目流程刚被他人更新，请刷新后重试") from exc
+        raise ConcurrentUpdate(N_("该项目流程刚被他人更新，请刷新后重试")) from exc
 
 
 def save_instances(session: Session, instances: list[Instance]) -> None:
@@ -308,7 +309,7 @@ def save_instances(session: Session, instances: list[Instance]) -> None:
     rows = [{"b_id": i.id, "b_revision": i.revision, **{key: getattr(i, key) for key in STATE_COLUMNS}, "revision": i.revision + 1}
             for i in instances]
     if session.connection().execute(_SAVE_STATE, rows).rowcount != len(rows):
-        raise ConcurrentUpdate("该项目流程刚被他人更新，请刷新后重试")
+        raise ConcurrentUpdate(N_("该项目流程刚被他人更新，请刷新后重试"))
     for instance, row in zip(instances, rows):
         for key in (*STATE_COLUMNS, "revision"):
             set_committed_value(instance, key, row[key])

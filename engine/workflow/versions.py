@@ -15,6 +15,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from engine.workflow import definitions
 from engine.platform import inputs, permissions
 from engine.platform.errors import DefinitionInvalid, InvalidInput, NotFound
+from engine.platform.messages import N_
 from engine.platform.models import Base, Definition, Event, Instance, User, utcnow
 from engine.workflow.parser import XmlRefused, parse_xml, parsed_files
 from engine.workflow.validation import BPMN_NS, CASES_SUFFIX, SPIFF_NS
@@ -150,7 +151,7 @@ def merge_changes(files: dict[str, str], changed: dict[str, str]) -> dict[str, s
 
 def save_draft(session: Session, process_id: str, changed: dict[str, str], actor: User) -> DefinitionDraft:
     """Merge edited or uploaded files into the process's draft; unsafe XML is refused and nothing saved."""
-    permissions.require(actor, "definitions.manage", "只有流程管理员可以修改、部署或回滚流程定义")
+    permissions.require(actor, "definitions.manage", N_("只有流程管理员可以修改、部署或回滚流程定义"))
     files, draft, latest = working_files(session, process_id)
     files = merge_changes(files, changed)
     if draft is None:
@@ -218,7 +219,7 @@ def deploy_working(
     session: Session, process_id: str, actor: User, changed: Optional[dict[str, str]] = None, note: str = ""
 ) -> tuple[Definition, bool]:
     """Validate and deploy the working files (plus `changed`) as a new version; the draft is consumed."""
-    permissions.require(actor, "definitions.manage", "只有流程管理员可以修改、部署或回滚流程定义")
+    permissions.require(actor, "definitions.manage", N_("只有流程管理员可以修改、部署或回滚流程定义"))
     files, draft, _latest = working_files(session, process_id)
     files = merge_changes(files, changed or {})
     row, created = definitions.deploy(session, files, process_id, deployed_by=actor.id, note=note or "在线建模部署")
@@ -249,9 +250,9 @@ def process_names(session: Session, process_ids: Iterable[str]) -> dict[str, str
 
 def rollback(session: Session, process_id: str, number: int, actor: User, reason: str) -> Definition:
     """Redeploy an earlier version's files as the newest version (validated like any deploy), for a reason that is logged."""
-    permissions.require(actor, "definitions.manage", "只有流程管理员可以修改、部署或回滚流程定义")
+    permissions.require(actor, "definitions.manage", N_("只有流程管理员可以修改、部署或回滚流程定义"))
     errors: dict[str, str] = {}
-    reason = inputs.text(reason, "reason", "回滚原因", ROLLBACK_REASON_LIMIT, errors, required=True)
+    reason = inputs.text(reason, "reason", N_("回滚原因"), ROLLBACK_REASON_LIMIT, errors, required=True)
     if errors:
         raise InvalidInput(errors)
     old = version(session, process_id, number)
