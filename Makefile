@@ -1,4 +1,4 @@
-# Zhikong: `make run` serves the demo county, `make test` runs the whole suite.
+# Zhikong: `make run` serves the demo county, `make test` runs the whole suite, `make messages` refreshes the catalogs.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 ASSETS := webui/static/build/.built
 CATALOGS := $(patsubst %.po,%.mo,$(wildcard webui/translations/*/LC_MESSAGES/messages.po))
 
-.PHONY: install run test lint bench
+.PHONY: install run test lint bench messages
 
 $(STAMP): setup.cfg pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Python >= 3.11 is required" if sys.version_info < (3, 11) else 0)'
@@ -47,3 +47,8 @@ bench: install
 	$(BIN)/python bench/floor.py
 	$(BIN)/python bench/timers.py
 	$(BIN)/python bench/inbox.py
+
+messages: $(STAMP)
+	$(BIN)/pybabel -q extract -F webui/babel.cfg --no-location --sort-output --no-wrap -o webui/translations/messages.pot .
+	$(BIN)/pybabel -q update -i webui/translations/messages.pot -d webui/translations --no-wrap
+	rm webui/translations/messages.pot
