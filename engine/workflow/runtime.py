@@ -20,12 +20,12 @@ from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from engine.platform import audit, db
+from engine.platform import audit, db, permissions
 from engine.workflow import definitions, forms, handover, hooks, state
 from engine.workflow.definitions import LoadedDefinition
 from engine.workflow.due import next_timer_at
 from engine.platform.errors import AlreadyCompleted, ConcurrentUpdate, DecidedAtMeeting, EngineError, InvalidInput, LimitExceeded, NotAllowed, NotFound
-from engine.platform.messages import N_, Message
+from engine.platform.messages import N_, Message, label
 from engine.platform.models import Instance, Project, Task, User, utcnow
 from engine.platform.org import acts_in_own_right, delegated_to, scope_of
 from engine.workflow.sandbox import SCRIPT_ENGINE, check_task_data
@@ -125,7 +125,8 @@ def complete_task(
     # a colleague's delegations are read only when the actor may not act in their own right
     principal_id = None if acts_in_own_right(actor, task) else delegated_to(session, actor).delegator_of(actor, task)
     if principal_id is None and not acts_in_own_right(actor, task):
-        raise NotAllowed(N_("您没有办理“%(task)s”的权限（需要%(role)s角色且属于该项目的办理范围）"), task=task.name, role=task.role)
+        raise NotAllowed(N_("您没有办理“%(task)s”的权限（需要%(role)s角色且属于该项目的办理范围）"), task=task.name,
+                         role=label(permissions.role_name(task.role)))
     holder = handover.held_by_other(session, task, actor) if task.claimed_by not in (None, actor.id) else None
     if holder is not None:
         raise NotAllowed(N_("“%(task)s”已由%(name)s认领，请与其联系或等待其释放"), task=task.name, name=holder.display_name)

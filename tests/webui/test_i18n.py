@@ -151,10 +151,10 @@ def test_english_refusals_for_a_completed_task_a_bad_phone_and_a_missing_permiss
     _switch(client, "en")
     stranger = client.post(f"/tasks/{other.id}", data={**form, "csrf_token": csrf_token(client, "/")})
     assert stranger.status_code == 403
-    assert "You may not handle “确认投资意向” (it needs the landing_unit role and the project within your scope)" in _text(stranger)
+    assert "You may not handle “确认投资意向” (it needs the Landing unit role and the project within your scope)" in _text(stranger)
     _switch(client, "zh")
     chinese = client.post(f"/tasks/{other.id}", data={**form, "csrf_token": csrf_token(client, "/")})
-    assert "您没有办理“确认投资意向”的权限（需要landing_unit角色且属于该项目的办理范围）" in _text(chinese)
+    assert "您没有办理“确认投资意向”的权限（需要落地单位角色且属于该项目的办理范围）" in _text(chinese)
 
 
 def test_a_date_after_today_and_a_nested_field_are_refused_in_english(app: Flask) -> None:
