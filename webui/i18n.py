@@ -20,10 +20,11 @@ from pathlib import Path
 from typing import Any, Optional
 from engine.platform.clock import local_time, local_today, zone
 
-from flask import Blueprint, Flask, redirect, request
+from flask import Blueprint, Flask, g, redirect, request
 from flask.typing import ResponseReturnValue
 from babel.messages.extract import extract_python
-from flask_babel import Babel, get_locale, gettext
+from babel.support import Translations
+from flask_babel import Babel, get_locale, get_translations, gettext
 
 from engine.platform.messages import Message
 from engine.projects import record
@@ -37,6 +38,7 @@ babel = Babel()
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 LANGUAGES = {"zh": "zh_Hans_CN", "en": "en"}
 COOKIE = "lang"
+CATALOG = "i18n_catalog"  # flask.g: the request's catalog
 
 
 def select_locale() -> str:
@@ -57,7 +59,24 @@ def _init(state: Any) -> None:
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", zone().key)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
     babel.init_app(app, locale_selector=select_locale)
+    environment: Any = app.jinja_env  # Jinja's i18n extension adds install_gettext_callables to it
+    environment.install_gettext_callables(  # Flask-Babel's own, with the catalog looked up once per request
+        gettext=lambda s: catalog().ugettext(s),
+        ngettext=lambda s, p, n: catalog().ungettext(s, p, n),
+        newstyle=True,
+        pgettext=lambda c, s: catalog().upgettext(c, s),
+        npgettext=lambda c, s, p, n: catalog().unpgettext(c, s, p, n),
+    )
     app.jinja_env.finalize = shown
+
+
+def catalog() -> Translations:
+    """The page's catalog, found once per request: a page asks it for a few hundred texts, and Flask-Babel's lookup
+    walks its contexts and the locale each time (about 15 µs a text)."""
+    found: Optional[Translations] = g.get(CATALOG)
+    if found is None:
+        found = g.setdefault(CATALOG, get_translations())
+    return found
 
 
 def translated(message: str) -> str:

@@ -3,6 +3,7 @@ from collections.abc import Callable
 from typing import Any
 
 from babel import Locale
+from babel.support import Translations
 from flask import Flask
 
 class Babel:
@@ -20,3 +21,4 @@ class Babel:
 
 def get_locale() -> Locale | None: ...
 def gettext(string: str, **variables: Any) -> str: ...
+def get_translations() -> Translations: ...
