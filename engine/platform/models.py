@@ -1,7 +1,8 @@
 """SQLAlchemy 2.0 models: organisation, definitions, projects, instances, task table, event log."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from contextvars import ContextVar
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from collections.abc import Iterable
 from typing import Any, ClassVar, Optional
@@ -30,9 +31,13 @@ from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
+CLOCK_BEHIND: ContextVar[timedelta] = ContextVar("clock_behind", default=timedelta(0))
+"""How far the engine's clock runs behind the wall clock here: zero, except inside `clock.as_of` (the demo county's past)."""
+
+
 def utcnow() -> datetime:
-    """Timezone-aware now in UTC; every stored timestamp is UTC."""
-    return datetime.now(timezone.utc)
+    """Timezone-aware now in UTC (the engine's clock: the wall clock, or `clock.as_of`'s moment); every stored timestamp is UTC."""
+    return datetime.now(timezone.utc) - CLOCK_BEHIND.get()
 
 
 class Base(DeclarativeBase):
