@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import func, select  # noqa: E402
 
 from engine import demo, wiring  # noqa: E402
+from engine.platform.attachments import FileStore  # noqa: E402
 from engine.platform.clock import local_today  # noqa: E402
 from engine.platform.db import Database  # noqa: E402
 from engine.platform.models import Task, User  # noqa: E402
@@ -111,7 +112,7 @@ def run(label: str, make_db: Callable[[str], Database], runs: int, projects: int
     small = make_db("small")
     prepare(small)
     with small.session() as s:
-        demo.load_projects(s)
+        demo.load_projects(s, FileStore(Path(tempfile.mkdtemp(prefix="zhikong-bench-demo-"))))
     on_leave(small)
     baseline = measure(small, runs)
     small.dispose()

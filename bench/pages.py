@@ -539,7 +539,7 @@ def build(db: Database, sizes: Optional[county.Sizes]) -> None:
     prepare(db)
     county.deploy_processes(db)
     with db.session() as s:
-        demo.load_projects(s)
+        demo.load_projects(s, FileStore(Path(tempfile.mkdtemp(prefix="zhikong-bench-demo-"))))
     county.redeploy_lifecycle(db)
     first_bulk = 0
     if sizes is not None:

@@ -41,13 +41,14 @@ def test_cli_sets_up_registers_lists_and_completes(tmp_path: Path, monkeypatch: 
                            capture_output=True, text=True, timeout=300)  # before init-db: told what to run, no traceback
     assert early.returncode == 1 and early.stderr.strip() == "错误：数据库尚未初始化，请先运行 zhikong init-db"
     monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("ZHIKONG_ATTACHMENTS_DIR", str(tmp_path / "attachments"))  # the demo's files
     monkeypatch.chdir(PROJECT_ROOT)
     assert zhikong(capsys, "init-db").returncode == 0
     deployed = zhikong(capsys, "deploy", "bpmn")
     assert deployed.returncode == 0 and "第1版" in deployed.stdout
     assert "沿用" in zhikong(capsys, "deploy", "bpmn").stdout
     demo = zhikong(capsys, "demo")
-    assert demo.returncode == 0 and "新建 12 个" in demo.stdout and "anwen" in demo.stdout
+    assert demo.returncode == 0 and "新建 13 个" in demo.stdout and "anwen" in demo.stdout
     assert "已存在" in zhikong(capsys, "demo").stdout
     lead = tmp_path / "lead.json"
     lead.write_text(json.dumps({"name": "命令行项目", "category": "services", "total_investment": 3000,

@@ -11,7 +11,6 @@ from typing import Any
 from sqlalchemy import select
 
 from engine.projects import lifecycle
-from engine.supervision import coordination
 from engine.workflow import definitions, recheck, runtime
 from engine import demo, wiring
 from alembic.runtime.migration import MigrationContext
@@ -115,15 +114,13 @@ def cmd_deploy(args: argparse.Namespace) -> None:
 
 
 def cmd_demo(_: argparse.Namespace) -> None:
-    """Load the demo county and projects if the database is empty."""
-    db = _db()
-    with db.session() as s:
-        org = demo.load_org(s)
-    with db.session() as s:
-        count = demo.load_projects(s)
-    with db.session() as s:
-        coordination.grant_responsible_role(s)
-    print(f"演示单位与人员：{'已创建' if org else '已存在'}；演示项目：{'新建 %d 个' % count if count else '已存在'}")
+    """Load the demo county: officials, then (into a database without projects) its past replayed through the engine."""
+    loaded = demo.load(_db(), _store())
+    if loaded.deployed:
+        print(f"已从 bpmn/ 部署演示所需流程：{'、'.join(loaded.deployed)}")
+    projects = (f"新建 {loaded.projects} 个，近期办理、预警、交办单、考核已按日期回放至今；{loaded.finalised}考核排名已定稿"
+                if loaded.projects else "已存在")
+    print(f"演示单位与人员：{'已创建' if loaded.org else '已存在'}；演示项目：{projects}")
     print_logins()
 
 
@@ -131,7 +128,8 @@ def print_logins() -> None:
     """Print the demo accounts so a person can sign in."""
     print(f"演示账号（密码均为 {demo.DEMO_PASSWORD}）：")
     for username, name, title, _unit, roles in demo.USERS:
-        print(f"  {username:<12} {name}（{title}） 角色：{', '.join(roles)}")
+        left = "（演示中已停用：其待办无人可办）" if username == demo.DEPARTED else ""
+        print(f"  {username:<12} {name}（{title}） 角色：{', '.join(roles)}{left}")
 
 
 def cmd_users(_: argparse.Namespace) -> None:

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page
 
 from engine.workflow import definitions
 from engine import demo
+from engine.platform.attachments import FileStore
 from tests.browser.conftest import LiveServer, login, screenshot
 from tests.conftest import BPMN_DIR
 
@@ -15,13 +17,13 @@ SIZES = {"projector": (1920, 1080), "phone": (390, 844)}
 
 
 @pytest.fixture
-def county(live_server: LiveServer) -> LiveServer:
-    """The live server as `make run` leaves it: every definition deployed, the twelve demo projects."""
+def county(live_server: LiveServer, tmp_path: Path) -> LiveServer:
+    """The live server as `make run` leaves it: every definition deployed, the demo county's projects and their past."""
     files = definitions.read_bundle(BPMN_DIR)
     with live_server.db.session() as s:
         for process in ("coordination_item", "assessment_scoring"):
             definitions.deploy(s, files, process)
-        demo.load_projects(s)
+        demo.load_projects(s, FileStore(tmp_path / "attachments"))
     return live_server
 
 

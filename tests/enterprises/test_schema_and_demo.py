@@ -1,4 +1,4 @@
-"""Migration 0008 creates exactly what the models declare, with default tags; the demo county carries the lists."""
+"""Migration 0008 creates exactly what the models declare, with default tags; an older demo database gains the new unit and official."""
 from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
@@ -7,8 +7,8 @@ from sqlalchemy import func, literal, select, text
 
 from engine import demo
 from engine.enterprises import catalog
-from engine.enterprises.models import EVENT_KIND, EnterpriseEntry, entry_of
-from engine.platform.models import Base, Event, OrgUnit, Project, User
+from engine.enterprises.models import EVENT_KIND, entry_of
+from engine.platform.models import Base, Event, OrgUnit, User
 from tests.engine.test_schema import plain
 from tests.enterprises.conftest import EnterpriseHelper
 
@@ -24,22 +24,6 @@ def test_migration_matches_the_models_and_seeds_default_tags(eh: EnterpriseHelpe
     assert len(tags) == 7 and all(t.active for t in tags)
     assert [t.group_name for t in tags].count("1 主导产业") == 1
     assert {t.name: t.category for t in tags}["中医药(康养)"] == "health" and all(t.category for t in tags)
-
-
-def test_demo_lists_are_loaded_once_with_one_entry_already_a_lead(eh: EnterpriseHelper) -> None:
-    with eh.db.session() as s:
-        assert demo.load_projects(s) == 12
-    with eh.db.session() as s:
-        assert demo.load_projects(s) == 0 and demo.load_enterprises(s) == 0 and not demo.load_org(s)
-        entries = list(s.scalars(select(EnterpriseEntry)))
-        assert len(entries) == len(demo.ENTERPRISES) == 15
-        assert {e.list_kind for e in entries} == set(catalog.LIST_KINDS)
-        assert len({e.source_unit_id for e in entries}) >= 9
-        converted = [e for e in entries if e.status == "converted"]
-        assert [(e.name, e.project.name) for e in converted] == [("磐五味药业股份有限公司", "中药材精深加工产业园")]
-        talent = s.scalars(select(User).where(User.username == "rencaiban")).one()
-        assert talent.unit.name == "县委组织部（人才办）" and catalog.may_create(talent)
-        assert s.scalars(select(func.count(Project.id))).one() == 12
 
 
 def test_an_older_demo_database_gets_only_the_missing_unit_and_official(eh: EnterpriseHelper) -> None:

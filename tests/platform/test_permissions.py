@@ -177,7 +177,7 @@ def test_every_role_in_templates_is_declared() -> None:
 
 
 def test_every_role_of_the_demo_officials_is_declared() -> None:
-    found = [Found(role, f"engine/demo.py {username}") for username, _n, _t, _u, roles in demo.USERS for role in roles]
+    found = [Found(role, f"engine/demo/county.py {username}") for username, _n, _t, _u, roles in demo.USERS for role in roles]
     assert undeclared(found, permissions.ROLES) == []
 
 

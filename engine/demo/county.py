@@ -1,21 +1,19 @@
-"""The demo county: units, officials with roles, a dozen projects at different stages and the target-enterprise lists."""
+"""The demo county's standing data: units, officials with roles, the target-enterprise lists and this year's fund and land records."""
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any, Optional
+from typing import Optional
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine.projects import lifecycle
 from engine.enterprises import catalog
 from engine.elements import fund, land
-from engine.workflow import runtime
 from engine.platform import permissions
 from engine.platform.clock import local_today
 from engine.enterprises.models import EnterpriseEntry, IndustryTag
-from engine.platform.models import OrgUnit, Project, Task, User, UserRole
-from engine.platform.org import can_act, hash_password
+from engine.platform.models import OrgUnit, Project, User, UserRole
+from engine.platform.org import hash_password
 
 DEMO_PASSWORD = "zhikong2026"
 
@@ -96,83 +94,7 @@ def load_org(session: Session) -> bool:
     return bool(missing_units or missing_users)
 
 
-INTENT = {"has_intent": True, "opinion": "投资方已明确投资意向"}
-FEASIBLE = {"decision": "pass", "opinion": "可行性与落地必要性论证通过"}
-PASS = {"decision": "pass", "opinion": "同意"}
-NEGOTIATED = {"decision": "continue", "opinion": "洽谈完成，已组织落地考察", "inspection_date": "2026-09-15"}
-JOINT = {"decision": "pass", "opinion": "专班联审同意落地"}
-APPROVE = {"decision": "approve", "opinion": "同意"}
-SIGN = {"signed_date": "2026-10-20", "contract_amount": 52000, "opinion": "已签订投资协议"}
-LAND = {"company_registered": True, "registered_date": "2026-11-01", "liaison_leader": "王志刚", "opinion": "已注册项目公司"}
-
-
-def _form(needs_land: bool, land_mu: float, support: bool = False) -> dict[str, Any]:
-    form: dict[str, Any] = {"needs_land": needs_land, "one_case_support": support, "summary": "项目概况见附件", "opinion": "请审议"}
-    if needs_land:
-        form["land_mu"] = land_mu
-    return form
-
-
-def _to_joint_inspection(needs_land: bool, land_mu: float, support: bool = False) -> list[dict[str, Any]]:
-    """The submissions of a project from its intent to the joint inspection."""
-    return [INTENT, FEASIBLE, _form(needs_land, land_mu, support), PASS, PASS, NEGOTIATED, JOINT]
-
-
-def _projects(units: dict[str, int], deputies: dict[str, int]) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
-    """(registration, task submissions in order) for each demo project."""
-    g, w, n = deputies["fx_gongye"], deputies["fx_wenlv"], deputies["fx_nongye"]
-    return [
-        (dict(name="年产5万吨新型环保材料项目", investor="浙江绿材科技有限公司", category="industrial", is_manufacturing=True,
-              total_investment=80000, landing_unit_id=units["jinpan"], deputy_id=g, source_channel="team", fund_request=5000),
-         _to_joint_inspection(True, 45) + [APPROVE, SIGN, LAND]),
-        (dict(name="大盘山康养度假综合体", investor="杭州颐和健康产业集团", category="health", total_investment=35000,
-              landing_unit_id=units["dapan"], deputy_id=w, source_channel="kinship", fund_request=2000),
-         _to_joint_inspection(True, 38) + [APPROVE]),
-        (dict(name="中药材精深加工产业园", investor="磐五味药业股份有限公司", category="industrial", is_manufacturing=True,
-              total_investment=120000, landing_unit_id=units["gyyq"], deputy_id=g, source_channel="business", is_major=True,
-              fund_request=8000),
-         _to_joint_inspection(True, 86) + [APPROVE, APPROVE]),
-        (dict(name="高山茶文化旅游小镇", investor="上海茗途文旅发展有限公司", category="tourism", total_investment=28000,
-              landing_unit_id=units["yushan"], deputy_id=w, source_channel="resident"),
-         [INTENT, FEASIBLE, _form(True, 18), PASS, PASS]),
-        (dict(name="智能电动工具生产基地", investor="永康锐力工具有限公司", category="industrial", is_manufacturing=True,
-              total_investment=32000, landing_unit_id=units["xincheng"], deputy_id=g, source_channel="entrusted",
-              fund_request=3000),
-         [INTENT, FEASIBLE, _form(True, 28)]),
-        (dict(name="磐安香菇数字农业示范园", investor="浙江菇源农业科技有限公司", category="agriculture", total_investment=6000,
-              landing_unit_id=units["jianshan"], deputy_id=n, source_channel="team"),
-         [INTENT, FEASIBLE]),
-        (dict(name="乌石村民宿集群", investor="金华山居旅游开发有限公司", category="tourism", total_investment=3000,
-              landing_unit_id=units["anwen"], deputy_id=w, source_channel="kinship"),
-         [INTENT]),
-        (dict(name="新能源汽车零部件项目", investor="宁波驰远汽配有限公司", category="industrial", is_manufacturing=True,
-              total_investment=75000, landing_unit_id=units["jinpan"], deputy_id=g, source_channel="business"),
-         []),
-        (dict(name="城区商业综合体", investor="金华万联商业管理有限公司", category="commerce", total_investment=45000,
-              landing_unit_id=units["xinwo"], deputy_id=w, source_channel="other"),
-         [INTENT, FEASIBLE, _form(True, 55), PASS, PASS, NEGOTIATED, JOINT, APPROVE, APPROVE, APPROVE, APPROVE, SIGN]),
-        (dict(name="养老服务中心", investor="浙江福寿康养服务有限公司", category="health", total_investment=9000,
-              landing_unit_id=units["renchuan"], deputy_id=w, source_channel="entrusted", needs_land=False),
-         _to_joint_inspection(False, 0, True)),
-        (dict(name="竹木制品加工项目", investor="义乌竹语家居有限公司", category="industrial", is_manufacturing=True,
-              total_investment=2000, landing_unit_id=units["fangqian"], deputy_id=g, source_channel="team"),
-         [{"has_intent": False, "opinion": "投资方考察后放弃", "reason": "投资方资金链调整，暂无投资意向"}]),
-        (dict(name="生物医药研发中心", investor="杭州康析生物科技有限公司", category="industrial", is_manufacturing=True,
-              total_investment=15000, landing_unit_id=units["jinpan"], deputy_id=g, source_channel="business"),
-         [INTENT, {"decision": "fail", "opinion": "环评条件不具备，论证未通过"}]),
-    ]
-
-
-def load_projects(session: Session) -> int:
-    """Register the demo projects (once) and fill the target-enterprise lists (once); returns the projects registered."""
-    count = 0 if session.scalar(select(func.count(Project.id))) else _register_projects(session)
-    if count:
-        _record_elements(session)
-    load_enterprises(session)
-    return count
-
-
-def _record_elements(session: Session) -> None:
+def record_elements(session: Session) -> None:
     """A payment from the industrial fund and this year's land records, dated in the recent past."""
     today = local_today()
     users = {u.username: u for u in session.scalars(select(User).where(User.username.in_(("bangongshi", "ziranziyuan"))))}
@@ -187,25 +109,6 @@ def _record_elements(session: Session) -> None:
             "project_id": project or ""})
     land.record_revitalisation(session, users["ziranziyuan"], {
         "done_on": (today - timedelta(days=30)).isoformat(), "description": "尖山镇闲置厂房整治", "area_mu": 85})
-
-
-def _register_projects(session: Session) -> int:
-    """Register the demo projects and drive each to its stage through the real engine."""
-    units = {u.code: u.id for u in session.scalars(select(OrgUnit))}
-    users = list(session.scalars(select(User)))
-    deputies = {u.username: u.id for u in users if permissions.allowed(u, "project.take_charge")}
-    registrar = {u.unit_id: u for u in users if permissions.allowed(u, "project.register")}
-    count = 0
-    for registration, steps in _projects(units, deputies):
-        outcome = lifecycle.register(session, registration, registrar[registration["landing_unit_id"]])
-        for data in steps:
-            task = session.scalars(
-                select(Task).where(Task.project_id == outcome.project_id, Task.status == "ready").limit(1)
-            ).one()
-            actor = next(u for u in users if can_act(u, task))
-            runtime.complete_task(session, task.id, actor, data, at_meeting=True)  # past meetings decided these
-        count += 1
-    return count
 
 
 # source unit code, enterprise, tag, list kind, region, contact, phone, planned 万元 or None, status, notes
