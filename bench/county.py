@@ -444,13 +444,15 @@ def meeting_history(ctx: Context) -> None:
 
 
 def targets(ctx: Context) -> None:
-    """Annual targets of every assessed unit for the last three years and this one, and a few criticisms a year."""
+    """Annual targets of every assessed unit for the last three years and this one (those the demo county set kept), and a few criticisms a year."""
     rng = ctx.rng
     units = [u for kind in assessment.ASSESSED_KINDS for u in ctx.unit_ids.get(kind, [])]
+    with ctx.db.engine.connect() as conn:
+        set_by_demo = set(conn.execute(select(UnitTarget.year, UnitTarget.unit_id)).tuples())
     rows = [dict(year=ctx.today.year - back, unit_id=unit, mfg_7yi=rng.randint(0, 3), ind_3yi=rng.randint(0, 5), yi_plus=rng.randint(1, 10),
                  foreign_capital=rng.choice([0, 1000, 5000]), out_of_province_capital=rng.choice([10000, 30000]),
                  mfg_funds=rng.choice([5000, 20000]), updated_by=ctx.office_id, updated_at=ctx.now)
-            for back in range(YEARS + 1) for unit in units]
+            for back in range(YEARS + 1) for unit in units if (ctx.today.year - back, unit) not in set_by_demo]
     criticised = [dict(unit_id=rng.choice(units), year=ctx.today.year - back, item_id=None, reason="交办事项未按时办结",
                        recorded_by=ctx.office_id, recorded_at=ctx.now - timedelta(days=365 * back + 10))
                   for back in range(YEARS) for _ in range(4)]
@@ -496,20 +498,23 @@ def published_rankings(ctx: Context) -> None:
     with ctx.db.session() as s:
         office = s.scalars(select(User).where(User.id == ctx.office_id)).one()
         for y, q in periods:
-            if rankings.period_range(y, q)[1] < ctx.today:
+            if rankings.period_range(y, q)[1] < ctx.today and rankings.latest(s, y, q) is None:  # the demo finalised its last quarter
                 rankings.publish(s, office, y, q)
 
 
 def monthly_notices(ctx: Context) -> None:
-    """Three years of monthly notices: last month generated from the ledger, the months before it holding the same rows."""
+    """Three years of monthly notices: last month generated from the ledger, the months before it the demo county left out
+    holding the same rows."""
     last = ctx.today.replace(day=1) - timedelta(days=1)
     with ctx.db.session() as s:
         rows = notices.generate(s, last.year, last.month, ctx.now).rows
+        generated = set(s.execute(select(MonthlyNotice.year, MonthlyNotice.month)).tuples())  # the demo county's own months
     months, cursor = [], last.replace(day=1)
     for _ in range(12 * YEARS - 1):
         cursor = (cursor - timedelta(days=1)).replace(day=1)
-        months.append(dict(year=cursor.year, month=cursor.month, rows=rows,
-                           generated_at=datetime(cursor.year, cursor.month, 28, tzinfo=timezone.utc) + timedelta(days=4)))
+        if (cursor.year, cursor.month) not in generated:
+            months.append(dict(year=cursor.year, month=cursor.month, rows=rows,
+                               generated_at=datetime(cursor.year, cursor.month, 28, tzinfo=timezone.utc) + timedelta(days=4)))
     with ctx.db.engine.begin() as conn:
         conn.execute(insert(MonthlyNotice), months)
 
