@@ -232,4 +232,4 @@ def test_the_pages_that_show_it_render(county: County) -> None:
     assert "投资协议书（签字盖章版）.pdf" in landed and '请<span class="mention">@刘洋</span> 每月' in landed
     assert "一票否优" in shown[("bangongshi", f"/assessment?year={cal.year}&quarter=0")]
     assert "已定稿" in shown[("bangongshi", f"/assessment?{period}")]
-    assert "李红梅" in shown[("fx_nongye", "/delegations")]
+    assert "李红梅" in shown[("fx_nongye", "/delegations")] and "乌石村民宿集群" in shown[("fx_nongye", "/")]
