@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from engine.platform import audit, login_throttle
+from engine.platform import audit, login_throttle, org
 from engine.platform.db import Database
 from engine.demo import DEMO_PASSWORD
 from engine.platform.models import Event, LoginThrottle, utcnow
@@ -70,3 +70,9 @@ def test_a_sign_in_drops_counters_whose_time_is_over(db: Database) -> None:
     with db.session() as s:
         assert s.scalars(select(LoginThrottle.client_addr)).all() == ["10.1.1.5"]  # the address row, its count given back
         assert s.scalars(select(LoginThrottle.failures)).all() == [0]
+
+
+def test_passwords_are_stored_with_scrypt_at_the_production_work_factor() -> None:
+    stored = org.hash_password("正确的密码")
+    assert stored.startswith("scrypt:32768:8:1$") and "正确的密码" not in stored
+    assert login_throttle.password_matches(stored, "正确的密码") and not login_throttle.password_matches(stored, "错误的密码")
