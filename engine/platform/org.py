@@ -79,15 +79,14 @@ class Delegated:
 NO_DELEGATIONS = Delegated()
 
 
+def current(now: datetime) -> list[ColumnElement[bool]]:
+    """A delegation in force at `now`: not taken back, begun and not ended."""
+    return [Delegation.revoked_at.is_(None), Delegation.starts_at <= now, or_(Delegation.ends_at.is_(None), Delegation.ends_at > now)]
+
+
 def in_force(user: Official, now: datetime) -> list[ColumnElement[bool]]:
-    """The delegations to `user` in force at `now`: not taken back, begun, not ended, and given within the user's own unit."""
-    return [
-        Delegation.delegate_id == user.id,
-        Delegation.revoked_at.is_(None),
-        Delegation.starts_at <= now,
-        or_(Delegation.ends_at.is_(None), Delegation.ends_at > now),
-        Delegation.unit_id == user.unit_id,
-    ]
+    """The delegations to `user` in force at `now`, given within the user's own unit."""
+    return [Delegation.delegate_id == user.id, *current(now), Delegation.unit_id == user.unit_id]
 
 
 def delegated_to(session: Session, user: Official, now: Optional[datetime] = None) -> Delegated:

@@ -17,15 +17,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, Iterable
 
-from sqlalchemy import ColumnElement, bindparam, exists, inspect, or_, select
+from sqlalchemy import bindparam, exists, inspect, or_, select
 from sqlalchemy.orm import Session
 
 from engine.platform import notifications, permissions
 from engine.platform.models import Delegation, Event, OrgUnit, Project, Task, User, UserRole, utcnow
-from engine.platform.org import NO_DELEGATIONS, Delegated, can_act
+from engine.platform.org import NO_DELEGATIONS, Delegated, can_act, current
 
 _WATCH = "orphan_watch"
 _NOTIFY = "orphan_notify_task_ids"
@@ -172,7 +171,7 @@ def _holders(session: Session, tasks: list[Task]) -> dict[int, list[Holder]]:
     if assignees:
         now = utcnow()
         assigned = session.execute(
-            select(User.id, User.unit_id, User.display_name, User.active, exists().where(Delegation.delegator_id == User.id, *_current(now)))
+            select(User.id, User.unit_id, User.display_name, User.active, exists().where(Delegation.delegator_id == User.id, *current(now)))
             .where(User.id.in_(assignees))
         )
         for uid, unit_id, name, active, has_delegated in assigned:
@@ -190,11 +189,6 @@ def _holders(session: Session, tasks: list[Task]) -> dict[int, list[Holder]]:
     return result
 
 
-def _current(now: datetime) -> list[ColumnElement[bool]]:
-    """A delegation in force at `now`: not taken back, begun and not ended."""
-    return [Delegation.revoked_at.is_(None), Delegation.starts_at <= now, or_(Delegation.ends_at.is_(None), Delegation.ends_at > now)]
-
-
 def _delegates(session: Session, delegators: set[int]) -> dict[int, list[Holder]]:
     """The active officials who hold tasks of these delegators now, each with what they hold (one read, then their roles);
     called only for assignees the holders' read found delegating, so a completion with no delegation in force reads nothing here."""
@@ -204,7 +198,7 @@ def _delegates(session: Session, delegators: set[int]) -> dict[int, list[Holder]
         select(Delegation.delegator_id, Delegation.task_id, User.id, User.unit_id, User.display_name)
         .join(User, User.id == Delegation.delegate_id)
         .where(Delegation.delegator_id.in_(sorted(delegators)), User.active.is_(True), Delegation.unit_id == User.unit_id,
-               *_current(utcnow()))
+               *current(utcnow()))
     ).all()
     if not rows:
         return {}
