@@ -207,16 +207,15 @@ def _restore(url: str, snapshot: Snapshot) -> bool:
             return False
         with conn.transaction():
             conn.execute("SET LOCAL session_replication_role = replica")  # rows go back in any order, no foreign-key checks
-            conn.execute(f"TRUNCATE {', '.join(snapshot.rows)}")
+            for table in snapshot.rows:  # DELETE, not TRUNCATE: TRUNCATE makes new files for every table and index (5× slower)
+                conn.execute(f"DELETE FROM {table}")
             for table, data in snapshot.rows.items():
                 if data:
                     with conn.cursor().copy(f"COPY {table} FROM STDIN") as copy:
                         copy.write(data)
-            for sequence, position in snapshot.sequences:
-                if position is None:
-                    conn.execute(f"ALTER SEQUENCE {sequence} RESTART")
-                else:
-                    conn.execute("SELECT setval(%s, %s)", (sequence, position))
+            positions = [f"setval('{name}', {position})" if position is not None else f"setval('{name}', 1, false)"
+                         for name, position in snapshot.sequences]
+            conn.execute(f"SELECT {', '.join(positions)}")
         return True
 
 
@@ -224,7 +223,7 @@ class PostgresCopies:
     """The PostgreSQL databases this process's tests run on, put back to a template's rows between tests.
 
     Each database is first made as a copy of a template. After a test it is put back to a
-    template's rows (TRUNCATE, COPY, setval) instead of being dropped and copied again: DROP
+    template's rows (DELETE, COPY, setval) instead of being dropped and copied again: DROP
     DATABASE forces a checkpoint and CREATE DATABASE writes every page, seconds on a busy
     server, against milliseconds. A database whose schema the test changed (a dropped or
     disabled trigger) is copied afresh. Databases are named `<database>_copy_<n>`."""

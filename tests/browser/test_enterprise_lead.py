@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import login, logout, screenshot
+from tests.browser.conftest import login, logout, screenshot, submit_and_load
 from tests.conftest import Helper
 
 
@@ -41,7 +41,7 @@ def test_an_enterprise_becomes_a_lead_and_the_office_corrects_its_deputy_on_a_ph
     page.goto("/enterprises")
     assert fits(page), "the enterprise list overflows a phone screen"
     page.goto(project_url)
-    page.click("#edit-project")
+    submit_and_load(page, "#edit-project")
     assert fits(page), "the correction form overflows a phone screen"
     page.select_option("#f-deputy_id", label="李红梅（分管文旅副县长）")
     page.click("form.register-form button[type=submit]")
