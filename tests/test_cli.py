@@ -9,61 +9,42 @@ import json
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
-import pytest
 
 from engine.platform.config import PROJECT_ROOT
-from zhikong import cli
+from tests.commands import zhikong
 
 
-@dataclass
-class Ran:
-    """What one command printed and returned."""
-
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-def zhikong(capsys: pytest.CaptureFixture[str], *args: str) -> Ran:
-    code = cli.main(list(args))
-    out, err = capsys.readouterr()
-    return Ran(code, out, err)
-
-
-def test_cli_sets_up_registers_lists_and_completes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_sets_up_registers_lists_and_completes(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     env = {**os.environ, "DATABASE_URL": url}
     early = subprocess.run([sys.executable, "-m", "zhikong.cli", "deploy", "bpmn"], cwd=PROJECT_ROOT, env=env,
                            capture_output=True, text=True, timeout=300)  # before init-db: told what to run, no traceback
     assert early.returncode == 1 and early.stderr.strip() == "错误：数据库尚未初始化，请先运行 zhikong init-db"
-    monkeypatch.setenv("DATABASE_URL", url)
-    monkeypatch.setenv("ZHIKONG_ATTACHMENTS_DIR", str(tmp_path / "attachments"))  # the demo's files
-    monkeypatch.chdir(PROJECT_ROOT)
-    assert zhikong(capsys, "init-db").returncode == 0
-    deployed = zhikong(capsys, "deploy", "bpmn")
+    run = partial(zhikong, {"DATABASE_URL": url, "ZHIKONG_ATTACHMENTS_DIR": str(tmp_path / "attachments")})  # the demo's files
+    assert run("init-db").returncode == 0
+    deployed = run("deploy", "bpmn")
     assert deployed.returncode == 0 and "第1版" in deployed.stdout
-    assert "沿用" in zhikong(capsys, "deploy", "bpmn").stdout
-    demo = zhikong(capsys, "demo")
+    assert "沿用" in run("deploy", "bpmn").stdout
+    demo = run("demo")
     assert demo.returncode == 0 and "新建 13 个" in demo.stdout and "anwen" in demo.stdout
-    assert "已存在" in zhikong(capsys, "demo").stdout
+    assert "已存在" in run("demo").stdout
     lead = tmp_path / "lead.json"
     lead.write_text(json.dumps({"name": "命令行项目", "category": "services", "total_investment": 3000,
                                 "landing_unit_id": 8, "deputy_id": 9}, ensure_ascii=False), encoding="utf-8")
-    registered = zhikong(capsys, "register", str(lead), "--as", "anwen")
+    registered = run("register", str(lead), "--as", "anwen")
     assert registered.returncode == 0, registered.stderr
     result = json.loads(registered.stdout)
     task_id = result["ready_tasks"][0]["id"]
     assert result["ready_tasks"][0]["bpmn_id"] == "confirm_intent"
-    listed = zhikong(capsys, "tasks", str(result["project_id"]))
+    listed = run("tasks", str(result["project_id"]))
     assert "confirm_intent" in listed.stdout and "ready" in listed.stdout
-    refused = zhikong(capsys, "complete", str(task_id), "--as", "xinwo", "--data", '{"has_intent": true}')
+    refused = run("complete", str(task_id), "--as", "xinwo", "--data", '{"has_intent": true}')
     assert refused.returncode == 1 and "权限" in refused.stderr
-    invalid = zhikong(capsys, "complete", str(task_id), "--as", "anwen", "--data", '{"has_intent": "maybe"}')
+    invalid = run("complete", str(task_id), "--as", "anwen", "--data", '{"has_intent": "maybe"}')
     assert invalid.returncode == 2 and "has_intent" in invalid.stderr
-    done = zhikong(capsys, "complete", str(task_id), "--as", "anwen", "--data", '{"has_intent": true, "opinion": "有"}')
+    done = run("complete", str(task_id), "--as", "anwen", "--data", '{"has_intent": true, "opinion": "有"}')
     assert done.returncode == 0
     assert json.loads(done.stdout)["ready_tasks"][0]["bpmn_id"] == "feasibility_review"

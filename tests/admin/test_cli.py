@@ -1,27 +1,17 @@
-"""`zhikong audit verify` and `zhikong orphans` as real processes over a real database."""
+"""`zhikong audit verify` and `zhikong orphans` over a real database."""
 from __future__ import annotations
-
-import os
-import subprocess
-import sys
 
 from sqlalchemy import text
 
-from engine.platform.config import PROJECT_ROOT
-from engine.platform.db import Database
 from tests.admin.conftest import AdminHelper
+from tests.commands import zhikong
 from tests.conftest import INTENT
-
-
-def _zhikong(db: Database, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DATABASE_URL": db.url}
-    return subprocess.run([sys.executable, "-m", "zhikong.cli", *args], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True)
 
 
 def test_audit_verify_passes_then_names_the_altered_entry(ah: AdminHelper) -> None:
     pid = ah.register()
     ah.complete(pid, "anwen", INTENT)
-    good = _zhikong(ah.db, "audit", "verify")
+    good = zhikong({"DATABASE_URL": ah.db.url}, "audit", "verify")
     assert good.returncode == 0 and "审计链完整：共 3 条事件" in good.stdout
     with ah.db.engine.begin() as conn:
         if ah.db.is_sqlite:
@@ -30,7 +20,7 @@ def test_audit_verify_passes_then_names_the_altered_entry(ah: AdminHelper) -> No
             conn.execute(text("ALTER TABLE event DISABLE TRIGGER event_append_only"))
         victim = conn.execute(text("SELECT id FROM event WHERE kind = 'complete'")).scalar()
         conn.execute(text("UPDATE event SET payload = NULL WHERE id = :id"), {"id": victim})
-    bad = _zhikong(ah.db, "audit", "verify")
+    bad = zhikong({"DATABASE_URL": ah.db.url}, "audit", "verify")
     assert bad.returncode == 1
     assert f"审计链异常：事件 #{victim}（第 3 条，complete）的内容已被改动（此前 2 条完好）" in bad.stderr
 
@@ -39,5 +29,5 @@ def test_orphans_command_judges_every_ready_task(ahs: AdminHelper) -> None:
     ahs.register(by="anwen")
     with ahs.db.engine.begin() as conn:
         conn.execute(text("UPDATE app_user SET active = false WHERE username = 'anwen'"))
-    result = _zhikong(ahs.db, "orphans")
+    result = zhikong({"DATABASE_URL": ahs.db.url}, "orphans")
     assert result.returncode == 0 and "无人可办的待办任务：1 个" in result.stdout

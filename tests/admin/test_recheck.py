@@ -1,21 +1,17 @@
 """`zhikong init-db` re-checks every stored definition version: one that fails is listed and its instances suspended, never run."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
 from sqlalchemy import select, text
 from flask.testing import FlaskClient
 
 from engine.projects import lifecycle
 from engine.workflow import definitions, recheck, runtime
-from engine.platform.config import PROJECT_ROOT
 from engine.platform.db import Database
 from engine.platform.errors import AlreadyCompleted, DefinitionInvalid
 from engine.platform.models import Definition, Event, Instance, Task
 from tests.admin.conftest import AdminHelper, WebAdmin
+from tests.commands import zhikong
 from tests.conftest import INTENT
 
 HOSTILE = "(x for x in []).gi_frame.f_back.f_builtins"
@@ -30,11 +26,6 @@ def _plant_hostile_condition(db: Database) -> int:
         s.execute(text("UPDATE definition SET files = :files WHERE id = :id"),
                   {"files": __import__("json").dumps(files, ensure_ascii=False), "id": row.id})
         return row.id
-
-
-def _zhikong(db: Database, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DATABASE_URL": db.url}
-    return subprocess.run([sys.executable, "-m", "zhikong.cli", *args], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True)
 
 
 def test_a_refused_stored_version_suspends_its_instances_and_is_never_loaded(ah: AdminHelper) -> None:
@@ -64,10 +55,10 @@ def test_a_refused_stored_version_suspends_its_instances_and_is_never_loaded(ah:
 
 def test_init_db_lists_the_refused_versions(ahs: AdminHelper) -> None:
     ahs.register()
-    clean = _zhikong(ahs.db, "init-db")
+    clean = zhikong({"DATABASE_URL": ahs.db.url}, "init-db")
     assert clean.returncode == 0 and "已存流程定义全部通过当前安全检查" in clean.stdout, clean.stderr
     _plant_hostile_condition(ahs.db)
-    out = _zhikong(ahs.db, "init-db")
+    out = zhikong({"DATABASE_URL": ahs.db.url}, "init-db")
     assert out.returncode == 0, out.stderr
     assert "流程定义 project_lifecycle 第1版未通过当前安全检查，本次挂起其运行中的实例 1 个" in out.stdout
     with ahs.db.session() as s:

@@ -1,10 +1,7 @@
 """Backup while completions are being written, restore into a fresh database: the chain verifies and every acknowledged completion is there."""
 from __future__ import annotations
 
-import os
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -21,6 +18,7 @@ from engine.platform.attachments import Attachment, FileStore, Upload
 from engine.platform.models import Task
 from engine.projects import files
 from tests import documents
+from tests.commands import Ran, zhikong
 from tests.conftest import FEASIBLE, INTENT, PG_URL, Helper, forget_process_caches, reset_postgres, server
 
 OLD_DUMP = PROJECT_ROOT / "tests" / "fixtures" / "zhikong_0001.sql"
@@ -160,15 +158,10 @@ def test_a_postgresql_backup_without_pg_dump_names_the_program_and_its_package(
 
 
 def test_the_commands_back_up_and_restore_with_counts_and_the_chain_head(sqlite_db: Database, tmp_path: Path) -> None:
-    def zhikong(url: str, *args: str) -> subprocess.CompletedProcess[str]:
-        env = {**os.environ, "DATABASE_URL": url}
-        return subprocess.run([sys.executable, "-m", "zhikong.cli", *args], cwd=PROJECT_ROOT, env=env,
-                              capture_output=True, text=True, timeout=120)
-
     copy = f"sqlite:///{tmp_path / 'b.db'}"
-    made = zhikong(sqlite_db.url, "backup", str(tmp_path / "a.backup"))
+    made = zhikong({"DATABASE_URL": sqlite_db.url}, "backup", str(tmp_path / "a.backup"))
     assert made.returncode == 0 and "备份完成" in made.stdout, made.stderr
-    restored = zhikong(copy, "restore", str(tmp_path / "a.backup"))
+    restored = zhikong({"DATABASE_URL": copy}, "restore", str(tmp_path / "a.backup"))
     assert restored.returncode == 0 and "审计链完整" in restored.stdout and "definition" in restored.stdout, restored.stderr
 
 
@@ -216,15 +209,13 @@ def test_the_restore_command_fails_naming_an_altered_attachment_file(sqlite_db: 
     store = FileStore(tmp_path / "attachments")
     (row, _copy, _photo) = attach_files(Helper(sqlite_db), store)
 
-    def zhikong(url: str, folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
-        env = {**os.environ, "DATABASE_URL": url, "ZHIKONG_ATTACHMENTS_DIR": str(folder)}
-        return subprocess.run([sys.executable, "-m", "zhikong.cli", *args], cwd=PROJECT_ROOT, env=env,
-                              capture_output=True, text=True, timeout=120)
+    def run(url: str, folder: Path, *args: str) -> Ran:
+        return zhikong({"DATABASE_URL": url, "ZHIKONG_ATTACHMENTS_DIR": str(folder)}, *args)
 
-    made = zhikong(sqlite_db.url, store.root, "backup", str(tmp_path / "a.backup"))
+    made = run(sqlite_db.url, store.root, "backup", str(tmp_path / "a.backup"))
     assert made.returncode == 0 and "附件文件新复制 2 个" in made.stdout, made.stderr
-    restored = zhikong(f"sqlite:///{tmp_path / 'b.db'}", tmp_path / "b-files", "restore", str(tmp_path / "a.backup"))
+    restored = run(f"sqlite:///{tmp_path / 'b.db'}", tmp_path / "b-files", "restore", str(tmp_path / "a.backup"))
     assert restored.returncode == 0 and "附件文件：2 个已放回并逐一核对 SHA-256" in restored.stdout, restored.stderr
     FileStore(tmp_path / "a.backup.files").path(row.sha256).write_bytes(b"%PDF-tampered")
-    broken = zhikong(f"sqlite:///{tmp_path / 'c.db'}", tmp_path / "c-files", "restore", str(tmp_path / "a.backup"))
+    broken = run(f"sqlite:///{tmp_path / 'c.db'}", tmp_path / "c-files", "restore", str(tmp_path / "a.backup"))
     assert broken.returncode == 1 and "附件文件与其 SHA-256 不符" in broken.stderr and row.sha256 in broken.stderr, broken.stderr
