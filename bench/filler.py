@@ -15,6 +15,7 @@ from engine.platform.config import PROJECT_ROOT
 from engine.platform.db import Database
 from engine.platform.models import Instance, OrgUnit, Project, Task, User
 from engine.projects import lifecycle
+from engine.supervision import stamps
 from engine.workflow import definitions
 
 PROJECTS = 100_000
@@ -129,7 +130,11 @@ def fill(db: Database, projects: int = PROJECTS, seed: int = 7) -> None:
 
 
 def settle(db: Database, tables: tuple[str, ...]) -> None:
-    """After a bulk load: move PostgreSQL's id sequences past the inserted ids, and refresh the planner's statistics."""
+    """After a bulk load: stamp the projects' lights, move PostgreSQL's id sequences past the inserted ids, and refresh the
+    planner's statistics."""
+    if "task" in tables or "project" in tables:
+        with db.session() as s:
+            stamps.restamp(s, None)  # the rows went in as plain INSERTs, past the unit of work that keeps the stamps
     if db.engine.dialect.name == "postgresql":
         with db.engine.begin() as conn:
             for table in tables:

@@ -2,14 +2,14 @@
 
 The core and the project record never import the packages that build on them; they are told
 here instead: the project record as the core's subject, each process's hooks, the elements
-office's fund cap for the record's checks, and the orphan check as a step of every unit of work.
+office's fund cap for the record's checks, and the orphan check and the light stamps as steps of every unit of work.
 """
 from __future__ import annotations
 
 from engine.elements import common
 from engine.platform import db
 from engine.projects import lifecycle, record
-from engine.supervision import coordination
+from engine.supervision import coordination, stamps
 from engine.workflow import orphans
 
 
@@ -19,3 +19,4 @@ def install() -> None:
     coordination.install()
     record.use_fund_cap(common.fund_project_cap)
     db.STEPS.add(before_flush=orphans.note_changes, written=orphans.note_written, before_commit=orphans.check)
+    db.STEPS.add(before_flush=stamps.note_changes, written=stamps.note_written, before_commit=stamps.restamp_noted)

@@ -23,7 +23,7 @@ from engine.platform.db import Database
 from engine.platform.models import Base, Delegation, Instance, OrgUnit, Project, Task, User
 from engine.platform.org import can_act, delegated_to
 from engine.projects.comments import ProjectComment
-from engine.supervision import assessment, lights, notices, rankings
+from engine.supervision import assessment, lights, notices, rankings, stamps
 from engine.supervision.models import CoordinationCase, Criticism, UnitTarget
 from engine.supervision.progress import LateUpdate, ProgressNote
 from engine.workflow import console, orphans
@@ -87,6 +87,7 @@ def test_lights_are_red_yellow_and_green_from_overdue_tasks_and_silent_projects(
     with county.db.session() as s:
         board = lights.board(s, now())
         assert (board.totals.red, board.totals.yellow, board.totals.green) == (3, 2, 6)
+        assert stamps.restamp(s, None) == 0  # every unit of work of the county's history kept the stamps it changed
         assert {p.name for p in board.red} == {"高山茶文化旅游小镇", "磐安香菇数字农业示范园", "大盘山康养度假综合体"}
         assert {p.name for p in board.yellow} == {"智能电动工具生产基地", "乌石村民宿集群"}
         overdue = {(task.name, light) for task, light in lights.overdue_tasks(s, now())}

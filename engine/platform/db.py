@@ -57,7 +57,7 @@ def after_commit(session: Session, work: Callable[[], None]) -> None:
 
 
 def wrote(session: Session, rows: list[Any]) -> None:
-    """Tell the watchers of rows a unit of work inserted past the flush (a Core INSERT), as a flush would have shown them."""
+    """Tell the watchers of rows a unit of work wrote past the flush (a Core INSERT or UPDATE), as a flush would have shown them."""
     for watch in STEPS.written:
         watch(session, rows)
 

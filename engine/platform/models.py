@@ -119,6 +119,9 @@ class Project(Base):
         # the projects that signed, landed or started in a period with their class and credited units: the ranking, index only
         *(Index(f"ix_project_{name}_scoring", column, "is_manufacturing", "total_investment", "category", "attracting_unit_id", "landing_unit_id")
           for name, column in (("signed", "signed_date"), ("landed", "landed_at"), ("started", "start_date"))),
+        # the flagged projects in progress (yellow_at passed) with what their counts group and filter by: the cockpit,
+        # the warning board and the ledger's light filter, index only
+        Index("ix_project_light", "status", "yellow_at", "red_at", "landing_unit_id", "attracting_unit_id", "deputy_id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), index=True)
@@ -157,6 +160,9 @@ class Project(Base):
     contract_amount: Mapped[Decimal] = mapped_column(Money, default=0)
     tier: Mapped[str] = mapped_column(String(4), default="")
     last_progress_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
+    # when the project's light turns yellow and red if nothing changes (engine/supervision/stamps.py keeps them)
+    yellow_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
+    red_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
     landing_unit: Mapped[OrgUnit] = relationship(foreign_keys=[landing_unit_id], lazy="select")
     attracting_unit: Mapped[OrgUnit] = relationship(foreign_keys=[attracting_unit_id], lazy="select")
     landing_platform: Mapped[Optional[OrgUnit]] = relationship(foreign_keys=[landing_platform_id], lazy="select")

@@ -271,7 +271,7 @@ def _ledger_conditions(session: Session, flt: LedgerFilter, now: datetime, light
     if flt.major:
         conditions.append(Project.is_major.is_(True))
     if flt.light:
-        conditions += lights.matching(session, now, {flt.visible_unit_id} if flt.visible_unit_id else None, flt.light)
+        conditions += lights.matching(now, flt.light)
     text = flt.search.strip()
     if text:
         conditions.append(or_(Project.name.contains(text, autoescape=True), Project.investor.contains(text, autoescape=True)))
@@ -279,9 +279,9 @@ def _ledger_conditions(session: Session, flt: LedgerFilter, now: datetime, light
 
 
 class LightSource(Protocol):
-    """Where the ledger's warning lights come from (supervision's lights read the task table and progress dates)."""
+    """Where the ledger's warning lights come from (supervision's lights: each project's stored stamps)."""
 
-    def matching(self, session: Session, now: datetime, unit_ids: Optional[set[int]], light: str) -> list[ColumnElement[bool]]:
+    def matching(self, now: datetime, light: str) -> list[ColumnElement[bool]]:
         """Conditions on Project that keep the projects showing `light`."""
 
     def lights_of(self, session: Session, project_ids: list[int], now: datetime) -> dict[int, str]:

@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from collections.abc import Iterable
 from typing import Any, Optional
 
-from sqlalchemy import ColumnElement, Integer, Select, Subquery, case, cast, func, select, union_all
+from sqlalchemy import ColumnElement, Integer, Select, case, cast, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from engine.platform import notifications, sqltime
@@ -47,6 +48,18 @@ def progress_light(last_update: datetime, now: datetime, settings: dict[str, Any
     if days >= settings["progress_red_days"]:
         return RED
     return YELLOW if days >= settings["progress_yellow_days"] else GREEN
+
+
+def light_times(due_tasks: Iterable[tuple[datetime, datetime]], last_activity: datetime, settings: dict[str, Any]) -> tuple[datetime, datetime]:
+    """When a project turns yellow and when red if nothing changes: the first of its overdue tasks (`task_light`) and of its
+    silence past the progress thresholds (`progress_light`). `due_tasks` are its ready tasks' (due, created) times."""
+    last = as_utc(last_activity)
+    yellow = last + timedelta(days=settings["progress_yellow_days"])
+    red = last + timedelta(days=settings["progress_red_days"])
+    for due_at, created_at in due_tasks:
+        due, created = as_utc(due_at), as_utc(created_at)
+        yellow, red = min(yellow, due), min(red, due + (due - created))
+    return yellow, red
 
 
 @dataclass
@@ -156,24 +169,13 @@ def project_lights(session: Session, now: datetime, unit_ids: Optional[set[int]]
 
 
 def lights_of(session: Session, project_ids: list[int], now: datetime) -> dict[int, str]:
-    """The light of each given project (for ledgers and project pages)."""
-    settings = warning_settings.get_all(session)
+    """The light of each given project (for ledgers and project pages), from its stored stamps."""
     result = {pid: GREEN for pid in project_ids}
-
-    def worse(pid: int, light: str) -> None:
-        if _RANK[light] > _RANK[result[pid]]:
-            result[pid] = light
-
     for start in range(0, len(project_ids), 500):
-        chunk = project_ids[start:start + 500]
-        tasks = select(Task.project_id, Task.due_at, Task.created_at).where(
-            Task.project_id.in_(chunk), Task.status == "ready", Task.due_at <= now
-        )
-        for pid, due_at, created_at in session.execute(tasks):
-            worse(pid, task_light(due_at, created_at, now))
-        last = LAST_ACTIVITY
-        for pid, last_update in session.execute(select(Project.id, last).where(Project.id.in_(chunk), Project.status == "active")):
-            worse(pid, progress_light(last_update, now, settings))
+        query = select(Project.id, Project.yellow_at, Project.red_at).where(
+            Project.id.in_(project_ids[start:start + 500]), *_flagged(now))
+        for pid, _yellow_at, red_at in session.execute(query):
+            result[pid] = RED if red_at is not None and as_utc(red_at) <= now else YELLOW
     return result
 
 
@@ -221,11 +223,10 @@ def board(session: Session, now: datetime, unit_ids: Optional[set[int]] = None, 
     """Lights of projects in progress per unit and deputy, and the lists' `page`.
 
     Two queries carry the counts: active projects per unit and deputy, and every flagged
-    project's worst light and longest overdue as bare columns. `sort` orders the lists (days,
+    project's light and longest overdue from its stamps. `sort` orders the lists (days,
     -days, name); `unit_filter` and `deputy_filter` narrow them (not the counts). Only the
     listed projects' warnings are read in full.
     """
-    worst = _worst(session, now, warning_settings.get_all(session), unit_ids)
     units: dict[int, CountRow] = {}
     deputies: dict[int, CountRow] = {}
     totals = CountRow(0, "合计")
@@ -243,9 +244,8 @@ def board(session: Session, now: datetime, unit_ids: Optional[set[int]] = None, 
         for rows, key, name in ((units, unit_id, unit_name), (deputies, deputy_id, deputy_name)):
             rows.setdefault(key, CountRow(key, name)).green += count
         totals.green += count
-    flagged = select(worst.c.project_id, worst.c.rank, worst.c.days, Project.name, Project.landing_unit_id, Project.deputy_id).join(
-        Project, Project.id == worst.c.project_id
-    )
+    flagged = select(Project.id, _rank(now), _days_overdue(session, now), Project.name, Project.landing_unit_id,
+                     Project.deputy_id).where(*_flagged(now, unit_ids))
     lists: dict[int, list[tuple[int, int, str]]] = {2: [], 1: []}
     for project_id, rank, days, name, unit_id, deputy_id in session.execute(flagged):
         light = RED if rank == 2 else YELLOW
@@ -299,18 +299,15 @@ def scan(session: Session, now: datetime) -> int:
 class LedgerLights:
     """The lights as the project ledger asks for them: a filter by light and each row's light."""
 
-    def matching(self, session: Session, now: datetime, unit_ids: Optional[set[int]], light: str) -> list[ColumnElement[bool]]:
-        """Conditions on Project that keep the projects showing `light` (green: active and flagged by nothing).
-
-        The flagged projects come from the same SQL rule as the board and the dashboard, as a
-        subquery of the ledger's own query: no project's light is computed in Python.
-        """
-        if light not in LIGHT_NAMES:
-            return []
-        worst = _worst(session, now, warning_settings.get_all(session), unit_ids)
+    def matching(self, now: datetime, light: str) -> list[ColumnElement[bool]]:
+        """Conditions on Project that keep the projects showing `light` at `now`, from their stamps (green: active and not yet yellow)."""
         if light == GREEN:
-            return [Project.status == "active", Project.id.not_in(select(worst.c.project_id))]
-        return [Project.id.in_(select(worst.c.project_id).where(worst.c.rank == (2 if light == RED else 1)))]
+            return [Project.status == "active", or_(Project.yellow_at.is_(None), Project.yellow_at > now)]
+        if light == RED:
+            return [*_flagged(now), Project.red_at <= now]
+        if light == YELLOW:
+            return [*_flagged(now), Project.red_at > now]
+        return []
 
     def lights_of(self, session: Session, project_ids: list[int], now: datetime) -> dict[int, str]:
         """The light of each given project."""
@@ -320,46 +317,31 @@ class LedgerLights:
 LEDGER = LedgerLights()
 
 
-def _worst(session: Session, now: datetime, settings: dict[str, Any], unit_ids: Optional[set[int]] = None) -> Subquery:
-    """Each project that is not green, with its worst light's rank (2 red, 1 yellow), its longest overdue in whole days and its landing unit.
+def _flagged(now: datetime, unit_ids: Optional[set[int]] = None) -> tuple[ColumnElement[bool], ...]:
+    """Projects in progress (of `unit_ids` when given) that are not green at `now`: their yellow stamp has passed.
 
     The same rule as `project_lights` (an overdue task, a stale progress record; the worse
-    wins), as SQL over the task table and the progress dates, so counts and pages of flagged
-    projects need no project or task row in Python.
+    wins), read from the stamps `engine.supervision.stamps` keeps, one range of `ix_project_light`.
     """
     visible = (Project.of_units(unit_ids),) if unit_ids is not None else ()
-    at = sqltime.moment(session, now)
-    late_by_its_own_length = sqltime.seconds_between(session, Task.created_at, Task.due_at) <= sqltime.seconds_between(session, Task.due_at, at)
-    overdue = (
-        select(Task.project_id.label("project_id"), case((late_by_its_own_length, 2), else_=1).label("rank"),
-               cast(sqltime.seconds_between(session, Task.due_at, at) / 86400.0, Integer).label("days"),
-               select(Project.landing_unit_id).where(Project.id == Task.project_id).scalar_subquery().label("unit_id"))
-        # led by the overdue-task index (a few thousand rows), each one's project checked by its key; a join would let a
-        # planner without statistics (SQLite) walk every active project's tasks through the project index instead
-        .where(Task.status == "ready", Task.due_at <= now,
-               select(Project.id).where(Project.id == Task.project_id, Project.status == "active", *visible).exists())
-    )
-    last = LAST_ACTIVITY
-    stale = select(
-        Project.id.label("project_id"),
-        case((last <= now - timedelta(days=settings["progress_red_days"]), 2), else_=1).label("rank"),
-        cast(sqltime.seconds_between(session, last, at) / 86400.0 - settings["progress_yellow_days"], Integer).label("days"),
-        Project.landing_unit_id.label("unit_id"),
-    ).where(Project.status == "active", last <= now - timedelta(days=settings["progress_yellow_days"]), *visible)
-    flags = union_all(overdue, stale).subquery()
-    return (
-        select(flags.c.project_id, func.max(flags.c.rank).label("rank"), func.max(flags.c.days).label("days"),
-               func.max(flags.c.unit_id).label("landing_unit_id"))  # one unit per project: carried, so counts need no join
-        .group_by(flags.c.project_id)
-        .subquery()
-    )
+    return (Project.status == "active", Project.yellow_at <= now, *visible)
+
+
+def _rank(now: datetime) -> ColumnElement[int]:
+    """2 for a flagged project that is red at `now`, 1 for yellow."""
+    return case((Project.red_at <= now, 2), else_=1).label("rank")
+
+
+def _days_overdue(session: Session, now: datetime) -> ColumnElement[int]:
+    """A flagged project's longest overdue in whole days: since its yellow stamp."""
+    return cast(sqltime.seconds_between(session, Project.yellow_at, sqltime.moment(session, now)) / 86400.0, Integer).label("days")
 
 
 def counts_by_unit(session: Session, now: datetime, unit_ids: Optional[set[int]] = None) -> dict[int, Counter[str]]:
-    """How many projects of each landing unit are yellow and red, counted by the database."""
-    worst = _worst(session, now, warning_settings.get_all(session), unit_ids)
+    """How many projects of each landing unit are yellow and red, counted by the database from the stamps."""
     counts: dict[int, Counter[str]] = {}
-    query = select(worst.c.landing_unit_id, worst.c.rank, func.count()).group_by(worst.c.landing_unit_id, worst.c.rank)
-    for unit_id, rank, count in session.execute(query):
-        counts.setdefault(unit_id, Counter())[RED if rank == 2 else YELLOW] += count
+    query = (select(Project.landing_unit_id, func.count(), func.count(case((Project.red_at <= now, 1))))
+             .where(*_flagged(now, unit_ids)).group_by(Project.landing_unit_id))
+    for unit_id, flagged, red in session.execute(query):
+        counts[unit_id] = Counter({YELLOW: flagged - red, RED: red})
     return counts

@@ -71,7 +71,7 @@ def note_changes(session: Session) -> None:
 
 
 def note_written(session: Session, rows: list[Any]) -> None:
-    """Remember the tasks among rows inserted past the flush (the unit of work's written watcher)."""
+    """Remember the tasks among rows written past the flush (the unit of work's written watcher)."""
     _note(session, [row for row in rows if isinstance(row, Task)], set(), set())
 
 

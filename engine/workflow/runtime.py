@@ -148,6 +148,7 @@ def complete_task(
         raise AlreadyCompleted(_already_done_message(session, task))
     for key in ("status", "completed_by", "completed_at", "data"):
         set_committed_value(task, key, claim[key])
+    db.wrote(session, [task])
     workflow = checkout(instance, loaded)
     spiff_task = workflow.get_task_from_id(UUID(task.spiff_task_id))
     if spiff_task is None or spiff_task.state != TaskState.READY:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from engine.supervision import stamps
 from engine.workflow import runtime, state
 from engine.platform import schema
 from engine.platform.db import Database
@@ -35,6 +36,8 @@ def test_first_schema_database_upgrades_without_losing_data(tmp_path: Path) -> N
             "app_user": s.scalars(select(func.count(User.id))).one(),
         }
         assert [p.name for p in s.scalars(select(Project).order_by(Project.id))] == names
+        assert s.scalar(select(func.count()).where(Project.yellow_at.is_(None))) == 0
+        assert stamps.restamp(s, None) == 0  # the upgrade stamped every project's light as the unit of work would
         task = s.scalars(select(Task).where(Task.status == "ready", Task.bpmn_id == "confirm_intent")).first()
         assert task is not None
         actor = next(u for u in s.scalars(select(User)) if can_act(u, task))

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import timedelta
 
-from sqlalchemy import update
+from sqlalchemy import select
 
 from engine.platform.models import Project, Task, utcnow
 from engine.supervision import lights
@@ -24,10 +24,9 @@ def test_counts_by_unit_match_the_lights_of_every_project(h: Helper) -> None:
     for n, (created, due, progress) in enumerate(cases):
         pid = h.register(name=f"灯号项目{n}", by="anwen" if n % 2 else "xinwo")
         with h.db.session() as s:
-            s.execute(update(Task).where(Task.project_id == pid, Task.status == "ready")
-                      .values(created_at=now + timedelta(days=created), due_at=now + timedelta(days=due)))
-            s.execute(update(Project).where(Project.id == pid)
-                      .values(last_progress_at=now + timedelta(days=progress if progress is not None else -1)))
+            for task in s.scalars(select(Task).where(Task.project_id == pid, Task.status == "ready")):
+                task.created_at, task.due_at = now + timedelta(days=created), now + timedelta(days=due)
+            s.get_one(Project, pid).last_progress_at = now + timedelta(days=progress if progress is not None else -1)
     with h.db.session() as s:
         expected: dict[int, Counter[str]] = {}
         for item in lights.project_lights(s, now).values():

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from engine.supervision import lights, progress
 from engine.platform import warning_settings
@@ -182,10 +182,10 @@ def test_the_board_lists_one_page_of_each_light_and_pages_through_the_rest(clien
     long_ago = utcnow() - timedelta(days=400)
     with hs.db.session() as s:
         deputy = s.scalars(select(User.id).where(User.username == "fx_gongye")).one()
-        s.execute(insert(Project), [
-            {"name": f"久未更新{n:03d}", "category": "services", "attracting_unit_id": hs.unit("anwen"), "landing_unit_id": hs.unit("anwen"),
-             "deputy_id": deputy, "total_investment": 1000, "stage": "intent", "status": "active",
-             "registered_at": long_ago + timedelta(days=n), "last_progress_at": long_ago + timedelta(days=n)}
+        s.add_all([
+            Project(name=f"久未更新{n:03d}", category="services", attracting_unit_id=hs.unit("anwen"), landing_unit_id=hs.unit("anwen"),
+                    deputy_id=deputy, total_investment=1000, stage="intent", status="active",
+                    registered_at=long_ago + timedelta(days=n), last_progress_at=long_ago + timedelta(days=n))
             for n in range(count)
         ])
     auth.login("bangongshi")

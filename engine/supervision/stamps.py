@@ -1,0 +1,116 @@
+"""Each project's light stamps (yellow_at, red_at), kept by every unit of work that changes what they are computed from.
+
+A project's light at any moment follows from two times: when it turns yellow and when it
+turns red if nothing changes (its earliest overdue task or its silence past the progress
+thresholds, `lights.light_times`). Storing them lets the cockpit, the warning board and the
+ledger's light filter count flagged projects from one index, with no job moving lights as
+time passes. The stamps move only when a project's ready tasks, its last progress note or the
+progress thresholds change: the unit of work notes those changes as they are flushed (or
+written past the flush) and restamps the noted projects before it commits.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any, Optional
+
+from sqlalchemy import ColumnElement, and_, bindparam, func, inspect, select, update
+from sqlalchemy.orm import Session
+
+from engine.platform import warning_settings
+from engine.platform.models import Project, Task
+from engine.supervision.lights import as_utc, light_times
+from engine.supervision.models import LAST_ACTIVITY
+
+_NOTED = "light_stamps_noted"  # session.info: the task and project rows whose projects this unit of work restamps
+_EVERY = "light_stamps_every"  # session.info: the thresholds changed, so every project is restamped
+TASK_FIELDS = ("status", "due_at", "created_at", "project_id")
+PROJECT_FIELDS = ("last_progress_at", "registered_at")
+THRESHOLDS = ("progress_yellow_days", "progress_red_days")
+CHUNK = 500  # noted projects per read
+SPAN = 5000  # project ids per read when every project is restamped
+
+_RESTAMP = update(Project.__table__).where(Project.__table__.c.id == bindparam("project_id")).values(
+    yellow_at=bindparam("yellow"), red_at=bindparam("red"))
+
+
+def _changed(row: Any, fields: tuple[str, ...]) -> bool:
+    """Whether the flush writes any of these columns of a loaded row."""
+    attrs = inspect(row).attrs
+    return any(attrs[name].history.has_changes() for name in fields)
+
+
+def note_changes(session: Session) -> None:
+    """Note the projects whose ready tasks or progress this flush changes (the unit of work's flush watcher)."""
+    noted: list[Any] = []
+    for row in session.new:
+        if isinstance(row, (Task, Project)):
+            noted.append(row)
+        elif isinstance(row, warning_settings.WarningSetting) and row.key in THRESHOLDS:
+            session.info[_EVERY] = True
+    for row in session.dirty:
+        if isinstance(row, Task) and _changed(row, TASK_FIELDS) or isinstance(row, Project) and _changed(row, PROJECT_FIELDS):
+            noted.append(row)
+        elif isinstance(row, warning_settings.WarningSetting) and row.key in THRESHOLDS and _changed(row, ("value",)):
+            session.info[_EVERY] = True
+    noted.extend(row for row in session.deleted if isinstance(row, Task))
+    if noted:
+        session.info.setdefault(_NOTED, []).extend(noted)
+
+
+def note_written(session: Session, rows: list[Any]) -> None:
+    """Note the projects of task rows written past the flush (the unit of work's written watcher)."""
+    tasks = [row for row in rows if isinstance(row, Task)]
+    if tasks:
+        session.info.setdefault(_NOTED, []).extend(tasks)
+
+
+def restamp_noted(session: Session) -> None:
+    """The unit of work's commit step: recompute the stamps of the projects it noted (of every project after a threshold change)."""
+    noted = session.info.pop(_NOTED, [])
+    if session.info.pop(_EVERY, False):
+        session.flush()
+        restamp(session, None)
+        return
+    if not noted:
+        return
+    session.flush()
+    ids = {row.id if isinstance(row, Project) else row.project_id for row in noted}
+    restamp(session, sorted(pid for pid in ids if pid is not None))
+
+
+def restamp(session: Session, project_ids: Optional[Iterable[int]]) -> int:
+    """Recompute and store the stamps of these projects (None: every project); returns how many changed."""
+    settings = warning_settings.get_all(session)
+    if project_ids is None:
+        low, high = session.execute(select(func.min(Project.id), func.max(Project.id))).one()
+        scopes = [Project.id.between(start, start + SPAN - 1) for start in range(low or 1, (high or 0) + 1, SPAN)]
+    else:
+        ids = sorted(project_ids)
+        scopes = [Project.id.in_(ids[start:start + CHUNK]) for start in range(0, len(ids), CHUNK)]
+    return sum(_restamp(session, scope, settings) for scope in scopes)
+
+
+def _restamp(session: Session, scope: ColumnElement[bool], settings: dict[str, Any]) -> int:
+    """Restamp the projects `scope` selects: one read of each with its ready tasks that have a due time, one batched UPDATE."""
+    due = and_(Task.project_id == Project.id, Task.status == "ready", Task.due_at.is_not(None))
+    query = (select(Project.id, LAST_ACTIVITY, Project.yellow_at, Project.red_at, Task.due_at, Task.created_at)
+             .outerjoin(Task, due).where(scope))
+    found: dict[int, tuple[datetime, Optional[datetime], Optional[datetime], list[tuple[datetime, datetime]]]] = {}
+    for project_id, last_activity, yellow_at, red_at, due_at, created_at in session.execute(query):
+        tasks = found.setdefault(project_id, (last_activity, yellow_at, red_at, []))[3]
+        if due_at is not None:
+            tasks.append((due_at, created_at))
+    moved = []
+    for project_id, (last_activity, yellow_at, red_at, tasks) in found.items():
+        yellow, red = light_times(tasks, last_activity, settings)
+        if not (_same(yellow, yellow_at) and _same(red, red_at)):
+            moved.append({"project_id": project_id, "yellow": yellow, "red": red})
+    if moved:
+        session.connection().execute(_RESTAMP, moved)
+    return len(moved)
+
+
+def _same(value: datetime, stored: Optional[datetime]) -> bool:
+    """Whether a stored stamp already holds `value`."""
+    return stored is not None and as_utc(stored) == value

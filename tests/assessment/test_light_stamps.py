@@ -1,0 +1,74 @@
+"""Each project's stored light stamps give the light rule's answer after every kind of change and at any later moment, on both backends."""
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from engine.platform import warning_settings
+from engine.platform.models import Project, Task, utcnow
+from engine.supervision import coordination, lights, progress, stamps
+from tests.assessment.conftest import SupervisionHelper
+from tests.conftest import FEASIBLE, INTENT, Helper
+
+LATER = (0, 1, 4, 8, 11, 16, 31, 46, 61, 400)  # days after now at which the stamps and the rule are compared
+
+
+def agree(h: Helper) -> None:
+    """At every moment in LATER, each active project's light from its stamps is the rule's, and so are the counts by unit."""
+    with h.db.session() as s:
+        active = {pid: unit for pid, unit in s.execute(select(Project.id, Project.landing_unit_id).where(Project.status == "active"))}
+        for days in LATER:
+            at = utcnow() + timedelta(days=days)
+            flagged = lights.project_lights(s, at)
+            rule = {pid: flagged[pid].light if pid in flagged else lights.GREEN for pid in active}
+            assert lights.lights_of(s, list(active), at) == rule, days
+            counts: dict[int, Counter[str]] = {}
+            for pid, light in rule.items():
+                if light != lights.GREEN:
+                    counts.setdefault(active[pid], Counter())[light] += 1
+            assert lights.counts_by_unit(s, at) == counts, days
+            board = lights.board(s, at)
+            assert (board.totals.red, board.totals.yellow) == (sum(c["red"] for c in counts.values()),
+                                                               sum(c["yellow"] for c in counts.values())), days
+            for light in (lights.RED, lights.YELLOW, lights.GREEN):
+                shown = set(s.scalars(select(Project.id).where(*lights.LEDGER.matching(at, light))))
+                assert shown == {pid for pid, ruled in rule.items() if ruled == light}, (days, light)
+
+
+def test_the_stamps_follow_registration_completions_progress_deadlines_and_thresholds(h: Helper) -> None:
+    projects = [h.register(name=f"灯号{n}") for n in range(3)]
+    agree(h)
+    h.complete(projects[0], "anwen", INTENT, "confirm_intent")
+    h.complete(projects[1], "anwen", INTENT, "confirm_intent")
+    h.complete(projects[1], "fx_gongye", FEASIBLE, "feasibility_review")
+    agree(h)
+    with h.db.session() as s:  # a deadline moved into the past, as an administrator's repair or a timer would
+        task = s.scalars(select(Task).where(Task.project_id == projects[2], Task.status == "ready")).one()
+        task.created_at, task.due_at = utcnow() - timedelta(days=9), utcnow() - timedelta(days=2)
+        s.get_one(Project, projects[1]).last_progress_at = utcnow() - timedelta(days=40)
+    agree(h)
+    with h.db.session() as s:
+        progress.post_note(s, projects[1], s.merge(h.user("anwen")), {"content": "厂房主体封顶"})
+    agree(h)
+    with h.db.session() as s:
+        warning_settings.update(s, {"progress_yellow_days": "3", "progress_red_days": "10"}, s.merge(h.user("bangongshi")))
+    agree(h)
+    with h.db.session() as s:
+        assert stamps.restamp(s, None) == 0  # nothing was left for a full pass to correct
+
+
+def test_a_completion_that_ends_a_process_moves_the_stamp_back(sh: SupervisionHelper) -> None:
+    pid = sh.register(name="协调被退回")
+    with sh.db.session() as s:
+        case = coordination.submit(s, pid, s.merge(sh.user("anwen")), {"title": "用地受阻", "problem": "林地指标不足", "material": "说明"})
+        review = s.scalars(select(Task).where(Task.instance_id == case.instance_id, Task.status == "ready")).one()
+        review.created_at, review.due_at = utcnow() - timedelta(days=30), utcnow() - timedelta(days=20)
+    with sh.db.session() as s:
+        assert lights.lights_of(s, [pid], utcnow())[pid] == lights.RED
+    outcome = sh.act(sh.task(case.instance_id, "review_submission"), "bangongshi", {"decision": "reject", "opinion": "不予受理"})
+    assert outcome.ready == []  # the case ended: no task was written, only the completed one changed
+    with sh.db.session() as s:
+        assert lights.lights_of(s, [pid], utcnow())[pid] == lights.GREEN
+    agree(sh)
