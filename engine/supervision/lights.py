@@ -13,10 +13,10 @@ from datetime import datetime, timedelta, timezone
 from collections.abc import Iterable
 from typing import Any, Optional
 
-from sqlalchemy import ColumnElement, Integer, Select, case, cast, func, or_, select
+from sqlalchemy import ColumnElement, Select, case, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from engine.platform import notifications, sqltime
+from engine.platform import notifications
 from engine.platform import warning_settings
 from engine.platform.clock import local_time
 from engine.supervision.models import LAST_ACTIVITY
@@ -222,54 +222,56 @@ def board(session: Session, now: datetime, unit_ids: Optional[set[int]] = None, 
           unit_filter: Optional[int] = None, deputy_filter: Optional[int] = None, page: int = 1, per_page: int = BOARD_PAGE) -> Board:
     """Lights of projects in progress per unit and deputy, and the lists' `page`.
 
-    Two queries carry the counts: active projects per unit and deputy, and every flagged
-    project's light and longest overdue from its stamps. `sort` orders the lists (days,
-    -days, name); `unit_filter` and `deputy_filter` narrow them (not the counts). Only the
-    listed projects' warnings are read in full.
+    The counts are two aggregates of `ix_project_light` by unit and deputy (projects in
+    progress; flagged ones and how many of them are red); the names come with the few units
+    and deputies. Each list is one page read in index order: `sort` orders it (days: the
+    longest overdue first, -days, name); `unit_filter` and `deputy_filter` narrow the lists
+    (not the counts). Only the listed projects' warnings are read in full.
     """
+    visible = (Project.of_units(unit_ids),) if unit_ids is not None else ()
+    by_pair: dict[tuple[int, int], list[int]] = {}  # (unit, deputy) → [in progress, yellow, red]
+    active = select(Project.landing_unit_id, Project.deputy_id, func.count()).where(Project.status == "active", *visible)
+    for unit_id, deputy_id, count in session.execute(active.group_by(Project.landing_unit_id, Project.deputy_id)):
+        by_pair[(unit_id, deputy_id)] = [count, 0, 0]
+    flagged = select(Project.landing_unit_id, Project.deputy_id, func.count(), func.count(case((Project.red_at <= now, 1))))
+    for unit_id, deputy_id, count, red in session.execute(flagged.where(*_flagged(now, unit_ids)).group_by(Project.landing_unit_id, Project.deputy_id)):
+        by_pair.setdefault((unit_id, deputy_id), [count, 0, 0])[1:] = [count - red, red]
+    unit_names = {key: name for key, name in session.execute(select(OrgUnit.id, OrgUnit.name).where(OrgUnit.id.in_({u for u, _ in by_pair})))}
+    deputy_names = {key: name for key, name in session.execute(
+        select(User.id, User.display_name).where(User.id.in_({d for _, d in by_pair})))}
     units: dict[int, CountRow] = {}
     deputies: dict[int, CountRow] = {}
     totals = CountRow(0, "合计")
-    deputy = aliased(User)
-    visible = (Project.of_units(unit_ids),) if unit_ids is not None else ()
-    names = (Project.landing_unit_id, OrgUnit.name, Project.deputy_id, deputy.display_name)
-    active = (
-        select(*names, func.count(Project.id))
-        .join(OrgUnit, OrgUnit.id == Project.landing_unit_id)
-        .join(deputy, deputy.id == Project.deputy_id)
-        .where(Project.status == "active", *visible)
-        .group_by(*names)
-    )
-    for unit_id, unit_name, deputy_id, deputy_name, count in session.execute(active):
-        for rows, key, name in ((units, unit_id, unit_name), (deputies, deputy_id, deputy_name)):
-            rows.setdefault(key, CountRow(key, name)).green += count
-        totals.green += count
-    flagged = select(Project.id, _rank(now), _days_overdue(session, now), Project.name, Project.landing_unit_id,
-                     Project.deputy_id).where(*_flagged(now, unit_ids))
-    lists: dict[int, list[tuple[int, int, str]]] = {2: [], 1: []}
-    for project_id, rank, days, name, unit_id, deputy_id in session.execute(flagged):
-        light = RED if rank == 2 else YELLOW
-        for row in (units.get(unit_id), deputies.get(deputy_id), totals):
-            if row is not None:  # a flagged project is active, so its unit and deputy were counted above
-                setattr(row, light, getattr(row, light) + 1)
-                row.green -= 1
-        if (unit_filter is None or unit_id == unit_filter) and (deputy_filter is None or deputy_id == deputy_filter):
-            lists[rank].append((project_id, int(days or 0), name))
-    order = {"-days": lambda r: (r[1], r[2], r[0]), "name": lambda r: (r[2], -r[1], r[0])}.get(sort, lambda r: (-r[1], r[2], r[0]))
+    listed = {RED: 0, YELLOW: 0}
+    for (unit_id, deputy_id), (count, yellow, red) in by_pair.items():
+        for row in (units.setdefault(unit_id, CountRow(unit_id, unit_names.get(unit_id, ""))),
+                    deputies.setdefault(deputy_id, CountRow(deputy_id, deputy_names.get(deputy_id, ""))), totals):
+            row.green, row.yellow, row.red = row.green + count - yellow - red, row.yellow + yellow, row.red + red
+        if unit_filter in (None, unit_id) and deputy_filter in (None, deputy_id):
+            listed[RED] += red
+            listed[YELLOW] += yellow
+    narrowed = [*_flagged(now, unit_ids)]
+    if unit_filter is not None:
+        narrowed.append(Project.landing_unit_id == unit_filter)
+    if deputy_filter is not None:
+        narrowed.append(Project.deputy_id == deputy_filter)
+    order = {"-days": (Project.yellow_at.desc(), Project.id.desc()), "name": (Project.name, Project.yellow_at, Project.id)}.get(
+        sort, (Project.yellow_at, Project.id))
     start = (max(page, 1) - 1) * per_page
-    shown = {rank: [r[0] for r in sorted(rows, key=order)[start:start + per_page]] for rank, rows in lists.items()}
-    details = project_lights(session, now, project_ids=shown[2] + shown[1]) if shown[2] or shown[1] else {}
+    shown = {light: list(session.scalars(select(Project.id).where(*narrowed, which).order_by(*order).offset(start).limit(per_page)))
+             for light, which in ((RED, Project.red_at <= now), (YELLOW, Project.red_at > now))}
+    details = project_lights(session, now, project_ids=shown[RED] + shown[YELLOW]) if shown[RED] or shown[YELLOW] else {}
     return Board(
         totals=totals,
         by_unit=_ranked(units),
         by_deputy=_ranked(deputies),
-        red=[details[pid] for pid in shown[2] if pid in details],
-        yellow=[details[pid] for pid in shown[1] if pid in details],
+        red=[details[pid] for pid in shown[RED] if pid in details],
+        yellow=[details[pid] for pid in shown[YELLOW] if pid in details],
         generated_at=now,
-        red_total=len(lists[2]),
-        yellow_total=len(lists[1]),
+        red_total=listed[RED],
+        yellow_total=listed[YELLOW],
         page=max(page, 1),
-        pages=max(1, -(-max(len(lists[2]), len(lists[1])) // per_page)),
+        pages=max(1, -(-max(listed[RED], listed[YELLOW]) // per_page)),
     )
 
 
@@ -325,16 +327,6 @@ def _flagged(now: datetime, unit_ids: Optional[set[int]] = None) -> tuple[Column
     """
     visible = (Project.of_units(unit_ids),) if unit_ids is not None else ()
     return (Project.status == "active", Project.yellow_at <= now, *visible)
-
-
-def _rank(now: datetime) -> ColumnElement[int]:
-    """2 for a flagged project that is red at `now`, 1 for yellow."""
-    return case((Project.red_at <= now, 2), else_=1).label("rank")
-
-
-def _days_overdue(session: Session, now: datetime) -> ColumnElement[int]:
-    """A flagged project's longest overdue in whole days: since its yellow stamp."""
-    return cast(sqltime.seconds_between(session, Project.yellow_at, sqltime.moment(session, now)) / 86400.0, Integer).label("days")
 
 
 def counts_by_unit(session: Session, now: datetime, unit_ids: Optional[set[int]] = None) -> dict[int, Counter[str]]:
