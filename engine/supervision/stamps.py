@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Optional
 
-from sqlalchemy import ColumnElement, and_, bindparam, func, inspect, select, update
+from sqlalchemy import Select, and_, bindparam, func, inspect, select, update
 from sqlalchemy.orm import Session
 
 from engine.platform import warning_settings
@@ -30,6 +30,16 @@ THRESHOLDS = ("progress_yellow_days", "progress_red_days")
 CHUNK = 500  # noted projects per read
 SPAN = 5000  # project ids per read when every project is restamped
 
+DEFAULTS = {key: warning_settings.SPEC_BY_KEY[key].default for key in THRESHOLDS}
+_READ = (
+    select(Project.id, LAST_ACTIVITY, Project.yellow_at, Project.red_at, Task.due_at, Task.created_at,
+           *(select(warning_settings.WarningSetting.value).where(warning_settings.WarningSetting.key == key).scalar_subquery()
+             for key in THRESHOLDS))
+    .outerjoin(Task, and_(Task.project_id == Project.id, Task.status == "ready", Task.due_at.is_not(None)))
+)
+"""Projects with their ready tasks that have a due time, and the stored progress thresholds (null: the default)."""
+_READ_IDS = _READ.where(Project.id.in_(bindparam("ids", expanding=True)))
+_READ_SPAN = _READ.where(Project.id.between(bindparam("low"), bindparam("high")))
 _RESTAMP = update(Project.__table__).where(Project.__table__.c.id == bindparam("project_id")).values(
     yellow_at=bindparam("yellow"), red_at=bindparam("red"))
 
@@ -81,33 +91,32 @@ def restamp_noted(session: Session) -> None:
 
 def restamp(session: Session, project_ids: Optional[Iterable[int]]) -> int:
     """Recompute and store the stamps of these projects (None: every project); returns how many changed."""
-    settings = warning_settings.get_all(session)
     if project_ids is None:
         low, high = session.execute(select(func.min(Project.id), func.max(Project.id))).one()
-        scopes = [Project.id.between(start, start + SPAN - 1) for start in range(low or 1, (high or 0) + 1, SPAN)]
-    else:
-        ids = sorted(project_ids)
-        scopes = [Project.id.in_(ids[start:start + CHUNK]) for start in range(0, len(ids), CHUNK)]
-    return sum(_restamp(session, scope, settings) for scope in scopes)
+        batches = [{"low": start, "high": start + SPAN - 1} for start in range(low or 1, (high or 0) + 1, SPAN)]
+        return sum(_restamp(session, _READ_SPAN, batch) for batch in batches)
+    ids = sorted(project_ids)
+    return sum(_restamp(session, _READ_IDS, {"ids": ids[start:start + CHUNK]}) for start in range(0, len(ids), CHUNK))
 
 
-def _restamp(session: Session, scope: ColumnElement[bool], settings: dict[str, Any]) -> int:
-    """Restamp the projects `scope` selects: one read of each with its ready tasks that have a due time, one batched UPDATE."""
-    due = and_(Task.project_id == Project.id, Task.status == "ready", Task.due_at.is_not(None))
-    query = (select(Project.id, LAST_ACTIVITY, Project.yellow_at, Project.red_at, Task.due_at, Task.created_at)
-             .outerjoin(Task, due).where(scope))
+def _restamp(session: Session, read: Select[Any], batch: dict[str, Any]) -> int:
+    """Restamp the projects `read` selects: one read of each with its ready tasks that have a due time and the progress
+    thresholds, one batched UPDATE of those whose stamps moved."""
     found: dict[int, tuple[datetime, Optional[datetime], Optional[datetime], list[tuple[datetime, datetime]]]] = {}
-    for project_id, last_activity, yellow_at, red_at, due_at, created_at in session.execute(query):
+    settings: dict[str, Any] = {}
+    connection = session.connection()
+    for project_id, last_activity, yellow_at, red_at, due_at, created_at, *thresholds in connection.execute(read, batch):
         tasks = found.setdefault(project_id, (last_activity, yellow_at, red_at, []))[3]
         if due_at is not None:
             tasks.append((due_at, created_at))
+        settings = {key: DEFAULTS[key] if value is None else value for key, value in zip(THRESHOLDS, thresholds)}
     moved = []
     for project_id, (last_activity, yellow_at, red_at, tasks) in found.items():
         yellow, red = light_times(tasks, last_activity, settings)
         if not (_same(yellow, yellow_at) and _same(red, red_at)):
             moved.append({"project_id": project_id, "yellow": yellow, "red": red})
     if moved:
-        session.connection().execute(_RESTAMP, moved)
+        connection.execute(_RESTAMP, moved)
     return len(moved)
 
 
