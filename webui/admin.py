@@ -47,7 +47,7 @@ def console() -> ResponseReturnValue:
         counts = overview.counts(s)
         stuck = overview.find_stuck(s, limit=STUCK_SHOWN)
         refused = recheck.refused_versions(s)
-        rows, total = overview.list_instances(s, filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+        rows, total = overview.list_instances(s, filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, status_counts=counts)
         choices = overview.filter_choices(s)
     pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
     return render_template(

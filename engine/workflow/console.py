@@ -6,7 +6,7 @@ and the dead-wait check restore workflows, from stored state (never the shared l
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Optional
 
@@ -144,9 +144,13 @@ def counts(session: Session) -> dict[str, int]:
 
 
 def list_instances(
-    session: Session, filters: ConsoleFilter, now: Optional[datetime] = None, limit: int = 50, offset: int = 0
+    session: Session, filters: ConsoleFilter, now: Optional[datetime] = None, limit: int = 50, offset: int = 0,
+    status_counts: Optional[dict[str, int]] = None,
 ) -> tuple[list[InstanceRow], int]:
-    """A page of instances matching the filters, newest activity first, and the total count."""
+    """A page of instances matching the filters, newest activity first, and the total count.
+
+    `status_counts` are the console's counts (`counts`) when the caller read them: a list
+    narrowed by status alone, or not at all, takes its total from them instead of counting again."""
     now = now or utcnow()
     unit, deputy = aliased(OrgUnit), aliased(User)
     conditions = []
@@ -164,10 +168,13 @@ def list_instances(
         conditions.append(Project.deputy_id == filters.deputy_id)
     if filters.overdue:
         conditions.append(select(Task.id).where(Task.instance_id == Instance.id, Task.status == "ready", Task.due_at < now).exists())
-    counted = select(func.count()).select_from(Instance).where(*conditions)
-    if filters.unit_id or filters.deputy_id:
-        counted = counted.join(Project, Instance.project_id == Project.id)
-    total = session.scalar(counted) or 0
+    if status_counts is not None and replace(filters, status="") == ConsoleFilter():
+        total = status_counts[filters.status] if filters.status else sum(status_counts.values())
+    else:
+        counted = select(func.count()).select_from(Instance).where(*conditions)
+        if filters.unit_id or filters.deputy_id:
+            counted = counted.join(Project, Instance.project_id == Project.id)
+        total = session.scalar(counted) or 0
     page = (  # the page's instances first, newest activity first (an index walk), then their names
         select(Instance.id)
         .join(Project, Instance.project_id == Project.id)
@@ -324,9 +331,12 @@ def find_stuck(
 
 def _dead_waits(session: Session, limit: int) -> list[Stuck]:
     """Running instances with no ready task and no timer: load each and say what it waits on."""
+    # the running instances without a timer first (a range of the timer index, each one's ready task looked up by its
+    # key), then the few found with their projects: joined at once, PostgreSQL walked every instance in project order
+    waiting = select(Instance.id).where(Instance.status == "running", Instance.next_timer_at.is_(None), ~_has_ready()).limit(limit)
     candidates = session.execute(
         select(Instance, Project.name).join(Project, Instance.project_id == Project.id)
-        .where(Instance.status == "running", ~_has_ready(), Instance.next_timer_at.is_(None)).limit(limit)
+        .where(Instance.id.in_(list(session.scalars(waiting)))).order_by(Instance.id)
     ).all()
     found = []
     for instance, name in candidates:
