@@ -47,8 +47,9 @@ def dashboard_data(session: Session, year: int) -> dict[str, Any]:
         ranked = rankings.ranking(session, year, quarter)[0]
     except NotFound:  # no scoring table deployed yet: the rest of the dashboard still stands
         ranked = []
+    shown = [r for r in ranked if unit is None or r.unit_id == unit][:12]
     ranking = [{"name": r.unit_name, "value": r.total, "link": url_for("assessment.unit_score", unit_id=r.unit_id, year=year, quarter=quarter)}
-               for r in ranked if unit is None or r.unit_id == unit][:12]
+               for r in shown]
     trend = {
         label: [{"value": count, "link": url_for("dashboard.projects", event=event, year=year, month=month) if count else ""}
                 for month, count in enumerate(figures.trend[label], start=1)]
