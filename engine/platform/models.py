@@ -122,6 +122,9 @@ class Project(Base):
         # the flagged projects in progress (yellow_at passed) with what their counts group and filter by: the cockpit,
         # the warning board and the ledger's light filter, index only
         Index("ix_project_light", "status", "yellow_at", "red_at", "landing_unit_id", "attracting_unit_id", "deputy_id"),
+        # a project's assessment class by its id, index only: the quarter's late updates each look theirs up (PostgreSQL
+        # otherwise hashes every project for a few thousand lookups)
+        Index("ix_project_class", "id", "is_manufacturing", "total_investment", "category"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), index=True)
