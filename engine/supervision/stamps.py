@@ -38,8 +38,12 @@ _READ = (
     .outerjoin(Task, and_(Task.project_id == Project.id, Task.status == "ready", Task.due_at.is_not(None)))
 )
 """Projects with their ready tasks that have a due time, and the stored progress thresholds (null: the default)."""
-_READ_IDS = _READ.where(Project.id.in_(bindparam("ids", expanding=True)))
-_READ_SPAN = _READ.where(Project.id.between(bindparam("low"), bindparam("high")))
+_IDS = Project.id.in_(bindparam("ids", expanding=True))
+_SPAN = Project.id.between(bindparam("low"), bindparam("high"))
+_BY_IDS = (_READ.where(_IDS), select(Project.id).where(_IDS).order_by(Project.id).with_for_update())
+_BY_SPAN = (_READ.where(_SPAN), select(Project.id).where(_SPAN).order_by(Project.id).with_for_update())
+"""Each read with the statement that first locks its projects' rows in id order: two units of work restamping one project
+take turns, and the second reads what the first committed (PostgreSQL; SQLite has one writer)."""
 _RESTAMP = update(Project.__table__).where(Project.__table__.c.id == bindparam("project_id")).values(
     yellow_at=bindparam("yellow"), red_at=bindparam("red"))
 
@@ -94,17 +98,20 @@ def restamp(session: Session, project_ids: Optional[Iterable[int]]) -> int:
     if project_ids is None:
         low, high = session.execute(select(func.min(Project.id), func.max(Project.id))).one()
         batches = [{"low": start, "high": start + SPAN - 1} for start in range(low or 1, (high or 0) + 1, SPAN)]
-        return sum(_restamp(session, _READ_SPAN, batch) for batch in batches)
+        return sum(_restamp(session, _BY_SPAN, batch) for batch in batches)
     ids = sorted(project_ids)
-    return sum(_restamp(session, _READ_IDS, {"ids": ids[start:start + CHUNK]}) for start in range(0, len(ids), CHUNK))
+    return sum(_restamp(session, _BY_IDS, {"ids": ids[start:start + CHUNK]}) for start in range(0, len(ids), CHUNK))
 
 
-def _restamp(session: Session, read: Select[Any], batch: dict[str, Any]) -> int:
-    """Restamp the projects `read` selects: one read of each with its ready tasks that have a due time and the progress
+def _restamp(session: Session, statements: tuple[Select[Any], Select[Any]], batch: dict[str, Any]) -> int:
+    """Restamp the projects a (read, lock) pair selects: one read of each with its ready tasks that have a due time and the progress
     thresholds, one batched UPDATE of those whose stamps moved."""
     found: dict[int, tuple[datetime, Optional[datetime], Optional[datetime], list[tuple[datetime, datetime]]]] = {}
     settings: dict[str, Any] = {}
+    read, lock = statements
     connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(lock, batch)
     for project_id, last_activity, yellow_at, red_at, due_at, created_at, *thresholds in connection.execute(read, batch):
         tasks = found.setdefault(project_id, (last_activity, yellow_at, red_at, []))[3]
         if due_at is not None:

@@ -1,16 +1,20 @@
 """Each project's stored light stamps give the light rule's answer after every kind of change and at any later moment, on both backends."""
 from __future__ import annotations
 
+import threading
+import time
 from collections import Counter
 from datetime import timedelta
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import select, text
 
 from engine.platform import warning_settings
+from engine.platform.db import Database
 from engine.platform.models import Project, Task, utcnow
 from engine.supervision import coordination, lights, progress, stamps
 from tests.assessment.conftest import SupervisionHelper
-from tests.conftest import FEASIBLE, INTENT, Helper
+from tests.conftest import FEASIBLE, INTENT, PG_URL, Helper
 
 LATER = (0, 1, 4, 8, 11, 16, 31, 46, 61, 400)  # days after now at which the stamps and the rule are compared
 
@@ -72,3 +76,41 @@ def test_a_completion_that_ends_a_process_moves_the_stamp_back(sh: SupervisionHe
     with sh.db.session() as s:
         assert lights.lights_of(s, [pid], utcnow())[pid] == lights.GREEN
     agree(sh)
+
+
+def blocked_on_a_lock(db: Database) -> bool:
+    """Whether some session of this database waits for a row lock."""
+    with db.engine.connect() as conn:
+        return bool(conn.scalar(text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                     "AND wait_event_type = 'Lock'")))
+
+
+@pytest.mark.skipif(not PG_URL, reason="needs ZHIKONG_TEST_PG")
+@pytest.mark.parametrize("sdb", ["postgresql"], indirect=True)
+def test_two_units_of_work_restamping_one_project_take_turns_and_keep_both_changes(sdb: Database) -> None:
+    h = SupervisionHelper(sdb)
+    pid = h.register(name="两处同时办理")
+    with sdb.session() as s:  # a second process on the project: its review task is another ready row
+        case = coordination.submit(s, pid, s.merge(h.user("anwen")), {"title": "用地受阻", "problem": "林地指标不足", "material": "说明"})
+    review = h.task(case.instance_id, "review_submission").id
+    with sdb.session() as first:  # restamps the project and holds it, uncommitted, while the second unit of work runs
+        task = first.scalars(select(Task).where(Task.project_id == pid, Task.status == "ready", Task.id != review)).one()
+        task.created_at, task.due_at = utcnow() - timedelta(days=30), utcnow() - timedelta(days=20)
+        first.flush()
+        stamps.restamp(first, [pid])
+        second = threading.Thread(target=lambda: extend(sdb, review))
+        second.start()
+        deadline = time.monotonic() + 30
+        while not blocked_on_a_lock(sdb):  # the second unit of work waits for the project's row
+            assert time.monotonic() < deadline and second.is_alive()
+            time.sleep(0.02)
+    second.join(timeout=30)
+    with sdb.session() as s:
+        assert lights.lights_of(s, [pid], utcnow())[pid] == lights.RED  # the overdue task the first committed
+        assert stamps.restamp(s, None) == 0  # and the second's later deadline: nothing left to correct
+
+
+def extend(db: Database, task_id: int) -> None:
+    """Give a task a later deadline in a unit of work of its own (it touches no project row before its restamp)."""
+    with db.session() as s:
+        s.get_one(Task, task_id).due_at = utcnow() + timedelta(days=30)
