@@ -9,7 +9,7 @@ import, and every session a Database hands out runs them.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,6 +91,12 @@ def save_changes(session: Session, row: Any) -> None:
 
 _UPDATES: dict[tuple[Any, tuple[str, ...]], Any] = {}
 """The UPDATE statements `save_changes` built, by mapper and changed columns (a handful per model)."""
+
+
+def changed(row: Any, fields: Iterable[str]) -> bool:
+    """Whether the next flush writes any of these columns of a loaded row (what the unit of work's watchers ask)."""
+    attrs = inspect(row).attrs
+    return any(attrs[name].history.has_changes() for name in fields)
 
 
 def matched_rows(session: Session, statement: Executable) -> int:

@@ -14,10 +14,10 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Optional
 
-from sqlalchemy import Select, and_, bindparam, func, inspect, select, update
+from sqlalchemy import Select, and_, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
-from engine.platform import warning_settings
+from engine.platform import db, warning_settings
 from engine.platform.models import Project, Task
 from engine.supervision.lights import as_utc, light_times
 from engine.supervision.models import LAST_ACTIVITY
@@ -48,12 +48,6 @@ _RESTAMP = update(Project.__table__).where(Project.__table__.c.id == bindparam("
     yellow_at=bindparam("yellow"), red_at=bindparam("red"))
 
 
-def _changed(row: Any, fields: tuple[str, ...]) -> bool:
-    """Whether the flush writes any of these columns of a loaded row."""
-    attrs = inspect(row).attrs
-    return any(attrs[name].history.has_changes() for name in fields)
-
-
 def note_changes(session: Session) -> None:
     """Note the projects whose ready tasks or progress this flush changes (the unit of work's flush watcher)."""
     noted: list[Any] = []
@@ -63,9 +57,9 @@ def note_changes(session: Session) -> None:
         elif isinstance(row, warning_settings.WarningSetting) and row.key in THRESHOLDS:
             session.info[_EVERY] = True
     for row in session.dirty:
-        if isinstance(row, Task) and _changed(row, TASK_FIELDS) or isinstance(row, Project) and _changed(row, PROJECT_FIELDS):
+        if isinstance(row, Task) and db.changed(row, TASK_FIELDS) or isinstance(row, Project) and db.changed(row, PROJECT_FIELDS):
             noted.append(row)
-        elif isinstance(row, warning_settings.WarningSetting) and row.key in THRESHOLDS and _changed(row, ("value",)):
+        elif isinstance(row, warning_settings.WarningSetting) and row.key in THRESHOLDS and db.changed(row, ("value",)):
             session.info[_EVERY] = True
     noted.extend(row for row in session.deleted if isinstance(row, Task))
     if noted:

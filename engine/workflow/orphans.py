@@ -17,12 +17,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from sqlalchemy import bindparam, exists, inspect, or_, select
 from sqlalchemy.orm import Session
 
-from engine.platform import notifications, permissions
+from engine.platform import db, notifications, permissions
 from engine.platform.models import Delegation, Event, OrgUnit, Project, Task, User, UserRole, utcnow
 from engine.platform.org import NO_DELEGATIONS, Delegated, can_act, current
 
@@ -31,11 +31,6 @@ _NOTIFY = "orphan_notify_task_ids"
 _HOLDERS = "orphan_role_holders"  # role → active holders, kept for one transaction while no official changes
 TASK_FIELDS = ("assignee_id", "unit_id", "role", "scope", "status")
 USER_FIELDS = ("active", "unit_id")
-
-
-def _changed(obj: Any, fields: Iterable[str]) -> bool:
-    state = inspect(obj)
-    return any(state.attrs[name].history.has_changes() for name in fields)
 
 
 def note_changes(session: Session) -> None:
@@ -52,13 +47,13 @@ def note_changes(session: Session) -> None:
         elif isinstance(obj, Delegation):
             delegators.add(obj.delegator_id)
     for obj in session.dirty:
-        if isinstance(obj, Task) and _changed(obj, TASK_FIELDS):
+        if isinstance(obj, Task) and db.changed(obj, TASK_FIELDS):
             tasks.append(obj)
         elif isinstance(obj, Delegation):
             delegators.add(obj.delegator_id)
         elif isinstance(obj, User):
             role_history = inspect(obj).attrs.role_rows.history
-            if _changed(obj, USER_FIELDS) or role_history.has_changes():
+            if db.changed(obj, USER_FIELDS) or role_history.has_changes():
                 users.add(obj.id)
                 roles.update(r.role for r in obj.role_rows)
                 roles.update(r.role for r in role_history.deleted)
