@@ -32,33 +32,47 @@ def as_utc(value: datetime) -> datetime:
     return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
+Times = tuple[datetime, datetime]
+"""When something turns yellow and when red, if nothing changes."""
+
+
+def task_times(due_at: datetime, created_at: datetime) -> Times:
+    """A task is yellow from its due time and red once overdue by its due duration again."""
+    due = as_utc(due_at)
+    return due, due + (due - as_utc(created_at))
+
+
+def progress_times(last_update: datetime, settings: dict[str, Any]) -> Times:
+    """A project in progress is yellow after the yellow threshold without a progress note, red after the red one."""
+    last = as_utc(last_update)
+    return last + timedelta(days=settings["progress_yellow_days"]), last + timedelta(days=settings["progress_red_days"])
+
+
+def light_at(times: Times, now: datetime) -> str:
+    """The light at `now` of something that turns yellow and red at these times."""
+    yellow, red = times
+    if now < yellow:
+        return GREEN
+    return RED if now >= red else YELLOW
+
+
 def task_light(due_at: Optional[datetime], created_at: datetime, now: datetime) -> str:
-    """Green before due, yellow once overdue, red once overdue by the due duration again."""
-    if due_at is None:
-        return GREEN
-    due, created = as_utc(due_at), as_utc(created_at)
-    if now < due:
-        return GREEN
-    return RED if now >= due + (due - created) else YELLOW
+    """Green before due (always, without a due time), yellow once overdue, red once overdue by the due duration again."""
+    return GREEN if due_at is None else light_at(task_times(due_at, created_at), now)
 
 
 def progress_light(last_update: datetime, now: datetime, settings: dict[str, Any]) -> str:
     """Yellow after the yellow threshold without a progress note, red after the red one."""
-    days = (now - as_utc(last_update)) / timedelta(days=1)
-    if days >= settings["progress_red_days"]:
-        return RED
-    return YELLOW if days >= settings["progress_yellow_days"] else GREEN
+    return light_at(progress_times(last_update, settings), now)
 
 
-def light_times(due_tasks: Iterable[tuple[datetime, datetime]], last_activity: datetime, settings: dict[str, Any]) -> tuple[datetime, datetime]:
-    """When a project turns yellow and when red if nothing changes: the first of its overdue tasks (`task_light`) and of its
-    silence past the progress thresholds (`progress_light`). `due_tasks` are its ready tasks' (due, created) times."""
-    last = as_utc(last_activity)
-    yellow = last + timedelta(days=settings["progress_yellow_days"])
-    red = last + timedelta(days=settings["progress_red_days"])
+def light_times(due_tasks: Iterable[tuple[datetime, datetime]], last_activity: datetime, settings: dict[str, Any]) -> Times:
+    """When a project turns yellow and when red if nothing changes: the first of its overdue tasks and of its silence past
+    the progress thresholds. `due_tasks` are its ready tasks' (due, created) times."""
+    yellow, red = progress_times(last_activity, settings)
     for due_at, created_at in due_tasks:
-        due, created = as_utc(due_at), as_utc(created_at)
-        yellow, red = min(yellow, due), min(red, due + (due - created))
+        task_yellow, task_red = task_times(due_at, created_at)
+        yellow, red = min(yellow, task_yellow), min(red, task_red)
     return yellow, red
 
 
