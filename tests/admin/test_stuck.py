@@ -106,9 +106,13 @@ def test_console_filters_and_counts(ah: AdminHelper) -> None:
     with ah.db.session() as s:
         assert console.counts(s) == {"running": 1, "timer": 0, "error": 1, "suspended": 1, "completed": 0, "terminated": 0}
 
+        counts = console.counts(s)
+
         def names(**kw: Any) -> list[str]:
             rows, total = console.list_instances(s, console.ConsoleFilter(**kw))
             assert total == len(rows)
+            # the console page passes its status counts: the same total, unfiltered or narrowed by status alone
+            assert console.list_instances(s, console.ConsoleFilter(**kw), status_counts=counts)[1] == total
             return sorted(r.project_name for r in rows)
 
         assert names() == ["出错项目", "安文项目", "新渥项目"]
@@ -132,8 +136,8 @@ def test_waiting_on_a_timer_is_its_own_status(ah: AdminHelper) -> None:
         s.execute(update(Instance).where(Instance.id == iid).values(next_timer_at=utcnow() + timedelta(days=3)))
     with ah.db.session() as s:
         assert console.counts(s)["timer"] == 1 and console.counts(s)["running"] == 0
-        rows, _ = console.list_instances(s, console.ConsoleFilter(status="timer"))
-        assert [r.id for r in rows] == [iid] and rows[0].status == "timer"
+        rows, total = console.list_instances(s, console.ConsoleFilter(status="timer"), status_counts=console.counts(s))
+        assert [r.id for r in rows] == [iid] and rows[0].status == "timer" and total == 1
 
 
 def test_heat_counts_running_instances_and_time_spent(ah: AdminHelper) -> None:
