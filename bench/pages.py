@@ -33,7 +33,8 @@ and ≤ 100 MB.
 The bulk event rows have no hash-chain columns (see bench/county.py): `zhikong audit verify`
 names the first of them as written outside the system.
 
-`--keep DIR` keeps the SQLite files and reuses a complete fill on the next run; `--only TEXT`
+`--keep DIR` keeps the fills (the SQLite files in DIR; on PostgreSQL the databases --pg names
+with `_demo` and `_full` appended, marked complete in DIR) and reuses them on the next run; `--only TEXT`
 measures only the routes whose label contains TEXT (a fix checked at volume in seconds).
 
 Run: `python bench/pages.py --scale 0.01` (SQLite only, a minute), and at full size
@@ -62,10 +63,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from flask import Flask, got_request_exception  # noqa: E402
 from openpyxl import load_workbook  # noqa: E402
 from sqlalchemy import func, select, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
 
 from engine import demo, scheduler, wiring  # noqa: E402
 from engine.enterprises.models import EnterpriseEntry  # noqa: E402
-from engine.platform import schema  # noqa: E402
+from engine.platform import heap, schema  # noqa: E402
 from engine.platform.attachments import Attachment, FileStore  # noqa: E402
 from engine.platform.db import Database  # noqa: E402
 from engine.platform.models import Definition, Instance, Project, Task, User  # noqa: E402
@@ -433,6 +435,7 @@ def measure(db: Database, runs: int, budget: float, export_runs: int, users: Opt
     else:
         found = [r if r.fixed or r.label not in users else Request(r.label, r.endpoint, r.path, users[r.label].user, fallback=users[r.label].fallback)
                  for r in found]
+    heap.settle()  # as a served worker does once its app is built (zhikong/server.py): start-up objects leave the collector's walks
     pages, exports = {}, {}
     for number, request in enumerate(found, start=1):
         print(f"  {number}/{len(found)} {request.label}" + " " * 30, end="\r", flush=True)
@@ -592,7 +595,8 @@ def main() -> None:
     parser.add_argument("--export-runs", type=int, default=3, help="timed downloads per export")
     parser.add_argument("--pg", help="PostgreSQL URL of a database this bench may empty (e.g. …/bench_pages)")
     parser.add_argument("--no-sqlite", action="store_true", help="skip the SQLite run")
-    parser.add_argument("--keep", type=Path, help="SQLite only: fill into this folder and keep the files; reuse them when there")
+    parser.add_argument("--keep", type=Path, help="fill into this folder (SQLite files; PostgreSQL databases named after --pg's plus _demo and _full) "
+                                                   "and keep them; reuse a complete fill when there")
     parser.add_argument("--only", help="measure only the routes whose label contains this text")
     parser.add_argument("--export", nargs=3, metavar=("URL", "PATH", "USER"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -613,12 +617,23 @@ def main() -> None:
                 leftover.unlink()
         return Database(f"sqlite:///{path}"), reused, mark.touch
 
+    def postgresql(name: str) -> tuple[Database, bool, Callable[[], None]]:
+        """As `sqlite`, on PostgreSQL: one database per size under --keep (its mark a file in the folder), else --pg's emptied."""
+        if args.keep is None:
+            return pg_database(args.pg), False, lambda: None
+        url = make_url(args.pg)
+        url = url.set(database=f"{url.database}_{name}")
+        mark = tmp / f"pg-{url.database}.filled"
+        if mark.exists():
+            return Database(url.render_as_string(hide_password=False)), True, mark.touch
+        return pg_database(url.render_as_string(hide_password=False)), False, mark.touch
+
     misses = 0
     try:
         if not args.no_sqlite:
             misses += run("SQLite", sqlite, args.scale, 10, args)
         if args.pg:
-            misses += run("PostgreSQL", lambda name: (pg_database(args.pg), False, lambda: None), args.scale, 100, args)
+            misses += run("PostgreSQL", postgresql, args.scale, 100, args)
     finally:
         if args.keep is None:
             shutil.rmtree(tmp, ignore_errors=True)
