@@ -10,7 +10,7 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.engine import make_url
 
 from engine import demo
-from engine.platform import schema
+from engine.platform import revisions, schema
 from engine.platform.config import PROJECT_ROOT
 from engine.platform.db import Database
 from engine.platform.models import Instance, OrgUnit, Project, Task, User
@@ -130,11 +130,12 @@ def fill(db: Database, projects: int = PROJECTS, seed: int = 7) -> None:
 
 
 def settle(db: Database, tables: tuple[str, ...]) -> None:
-    """After a bulk load: stamp the projects' lights, move PostgreSQL's id sequences past the inserted ids, and refresh the
-    planner's statistics."""
-    if "task" in tables or "project" in tables:
-        with db.session() as s:
-            stamps.restamp(s, None)  # the rows went in as plain INSERTs, past the unit of work that keeps the stamps
+    """After a bulk load: stamp the projects' lights, give every data revision a new token, move PostgreSQL's id sequences past
+    the inserted ids, and refresh the planner's statistics."""
+    with db.session() as s:  # the rows went in as plain INSERTs, past the unit of work that keeps the stamps and the revisions
+        if "task" in tables or "project" in tables:
+            stamps.restamp(s, None)
+        revisions.move_all(s)
     if db.engine.dialect.name == "postgresql":
         with db.engine.begin() as conn:
             for table in tables:

@@ -10,6 +10,7 @@ from engine.platform.models import Base
 MODULES = (
     "engine.platform.models",
     "engine.platform.audit",
+    "engine.platform.revisions",
     "engine.platform.notifications",
     "engine.platform.attachments",
     "engine.workflow.versions",

@@ -65,7 +65,8 @@ def wrote(session: Session, rows: list[Any]) -> None:
 def save_changes(session: Session, row: Any) -> None:
     """Write a loaded row's changed columns now, in one UPDATE by primary key, and count the row as freshly loaded.
 
-    The unit of work's flush then has nothing left to do for the row (re-attached with its
+    The written watchers are told of the row first, while its change history still says what
+    changed. The unit of work's flush then has nothing left to do for the row (re-attached with its
     history reset, it is no longer dirty). A row with a changed relationship, or a versioned
     one, is left to the flush, which knows how to write those.
     """
@@ -83,6 +84,7 @@ def save_changes(session: Session, row: Any) -> None:
         statement = _UPDATES[(mapper, keys)] = (
             update(mapper.local_table).where(key_column == bindparam("b_key")).values({prop.columns[0].name: bindparam(prop.key) for prop in props})
         )
+    wrote(session, [row])  # the watchers see the row with its change history, as a flush would have shown it
     session.connection().execute(statement, {"b_key": state.identity[0], **{key: getattr(row, key) for key in keys}})
     make_transient(row)
     make_transient_to_detached(row)

@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, Date, DateTime, String, bindparam, func, l
 from sqlalchemy.orm import Session
 
 from engine.workflow import definitions
-from engine.platform import inputs, permissions
+from engine.platform import inputs, permissions, revisions
 from engine.platform.clock import CENT, day_starts, local_date, local_time, monthly_plan
 from engine.platform.errors import InvalidInput
 from engine.platform.messages import N_, Message
@@ -270,9 +270,35 @@ def _project_events(session: Session, start: date, end: date, unit_id: Optional[
             yield project, "started", project.start_date
 
 
+RANKING_INPUTS = revisions.Watch("ranking_inputs", (
+    # a project counts in a period by its dates, its credited units and its class; a new one only once it has a date
+    revisions.Watched(Project, ("signed_date", "landed_at", "start_date", "attracting_unit_id", "landing_unit_id",
+                                "is_manufacturing", "total_investment", "category"), ("signed_date", "landed_at", "start_date")),
+    revisions.Watched(LateUpdate),
+    revisions.Watched(CoordinationItem, ("overdue_at", "responsible_unit_id", "case_id", "seq", "title"), ("overdue_at",)),
+    revisions.Watched(CoordinationCase, ("project_id", "title"), ()),
+    revisions.Watched(Criticism),
+))
+"""What the periods' tallies are counted from (the scoring table's version is part of each kept tally's key)."""
+
+
+def _copied(found: dict[int, Tally]) -> dict[int, Tally]:
+    return {unit_id: Tally(t.points, dict(t.counts)) for unit_id, t in found.items()}
+
+
+KEPT_TALLIES: revisions.Kept[dict[int, Tally]] = revisions.Kept(RANKING_INPUTS.name, _copied)
+"""The periods' tallies by (first day, last day, scoring table), kept while the ranking inputs stand: the cockpit and the
+assessment pages show the live quarter on every visit, and recounting it reads every signing, landing and start of the quarter."""
+
+
 def tallies(session: Session, start: date, end: date, scorer: Optional[Scorer] = None) -> dict[int, Tally]:
-    """Per unit, what its lines of [start, end] add up to, counted by the database without building a line."""
+    """Per unit, what its lines of [start, end] add up to, counted by the database without building a line (or kept, see KEPT_TALLIES)."""
     scorer = scorer or Scorer(session)
+    return KEPT_TALLIES.get(session, (start, end, scorer.definition_id), lambda: recount(session, start, end, scorer))
+
+
+def recount(session: Session, start: date, end: date, scorer: Scorer) -> dict[int, Tally]:
+    """The tallies of [start, end] as the database counts them now (never kept)."""
     found: dict[int, Tally] = {}
     period = _period(start, end)
     for event, attracting, landing, cls, rows in session.execute(PROJECT_TALLY, period):
