@@ -11,7 +11,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from engine.platform import clock
+from engine.platform import clock, paging
 from engine.supervision import dashboard, rankings
 from engine.projects import queries
 from engine.platform.errors import InvalidInput, NotFound
@@ -19,12 +19,13 @@ from engine.platform.models import OrgUnit, Project, utcnow
 from engine.projects.record import CATEGORIES, STAGES
 
 from .guard import requires, signed_in
-from .params import required_number, year_arg
+from .params import int_arg, required_number, year_arg
 from .services import db
 
 bp = Blueprint("dashboard", __name__)
 NAV = [(5, "驾驶舱", "dashboard.cockpit", "dashboard.view")]
 CENT_OF_YI = Decimal("0.01")
+PROJECTS_PER_PAGE = 50
 FUNNEL = ("lead", "intent", "feasibility", "assessment", "leading_group", "negotiation", "approval", "signing", "landing", "construction", "started")
 
 
@@ -86,9 +87,9 @@ def cockpit() -> ResponseReturnValue:
 @bp.route("/dashboard/projects")
 @signed_in
 def projects() -> ResponseReturnValue:
-    """The projects behind a dashboard or notice number, limited to what the viewer may see (the first 500).
+    """The projects behind a dashboard or notice number, limited to what the viewer may see, a page at a time.
 
-    Either listed by `ids`, or the projects that reached a trend `event` in a `month` of a `year`.
+    Either listed by `ids` (at most 500), or the projects that reached a trend `event` in a `month` of a `year`.
     """
     event = request.args.get("event", "")
     if event:
@@ -100,11 +101,11 @@ def projects() -> ResponseReturnValue:
         chosen = dashboard.month_window(event, year_arg(), month)
     else:
         chosen = Project.id.in_([required_number(x) for x in request.args.get("ids", "").split(",") if x.strip()][:500])
-    unit = queries.visible_unit_for(current_user)
+    unit = queries.visible_unit_for(current_user)  # the rule of queries.can_view_project, as SQL
     visible = (Project.of_units([unit]),) if unit is not None else ()
+    listed = (select(Project).where(chosen, *visible).order_by(Project.id)
+              .options(selectinload(Project.landing_unit), selectinload(Project.attracting_unit)))
     with db().session() as s:
-        found = s.scalars(select(Project).where(chosen, *visible).order_by(Project.id).limit(500)
-                          .options(selectinload(Project.landing_unit), selectinload(Project.attracting_unit)))
-        rows = [p for p in found if queries.can_view_project(current_user, p)]
-        view = [(p, p.landing_unit.name, p.attracting_unit.name) for p in rows]
-    return render_template("dashboard/projects.html", rows=view, stages=STAGES, categories=CATEGORIES)
+        page = paging.page_of(s, listed, int_arg("page") or 1, PROJECTS_PER_PAGE)
+        view = [(p, p.landing_unit.name, p.attracting_unit.name) for p in page.rows]
+    return render_template("dashboard/projects.html", rows=view, page=page, stages=STAGES, categories=CATEGORIES)

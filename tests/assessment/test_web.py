@@ -197,6 +197,23 @@ def test_two_confirmations_of_one_import_register_its_rows_once(web: Web) -> Non
         "已导入或已过期" in client.get("/import", follow_redirects=True).get_data(as_text=True)
 
 
+def test_the_projects_behind_a_number_are_listed_fifty_to_a_page(web: Web) -> None:
+    from engine.platform.models import Project
+    client, auth, h = web
+    ids = [h.register(name=f"分页签约{n:02d}") for n in range(53)]
+    with h.db.session() as s:
+        for pid in ids:
+            s.get_one(Project, pid).signed_date = datetime(2026, 3, 5).date()
+    auth.login("xianzhang")
+    for listing in ("event=signed&year=2026&month=3", "ids=" + ",".join(map(str, ids))):
+        first = client.get(f"/dashboard/projects?{listing}").get_data(as_text=True)
+        assert '<span class="count">53</span>' in first and first.count("分页签约") == 50 and "第 1 / 2 页" in first
+        (link,) = re.findall(r'href="([^"]*page=2[^"]*)" rel="next"', first)
+        second = client.get(link.replace("&amp;", "&")).get_data(as_text=True)
+        assert second.count("分页签约") == 3 and "第 2 / 2 页" in second and "分页签约52" in second
+        assert client.get(f"/dashboard/projects?{listing}&page=9").get_data(as_text=True).count("分页签约") == 3  # past the end: the last page
+
+
 def test_the_monthly_trend_counts_each_month_and_its_link_lists_those_projects_as_the_viewer_may_see_them(web: Web) -> None:
     from engine.platform.models import Project
     from engine.supervision import dashboard
