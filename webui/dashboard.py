@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
-from urllib.parse import urlencode
 
 from flask import Blueprint, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -39,12 +38,11 @@ def dashboard_data(session: Session, year: int) -> dict[str, Any]:
     by_unit = figures.lights_by_unit
     units = {u.id: u.name for u in session.scalars(select(OrgUnit).where(OrgUnit.id.in_(list(by_unit))))}
     light_units = sorted(by_unit, key=lambda u: (-by_unit[u]["red"], -by_unit[u]["yellow"]))
-    ledger = url_for("projects.ledger")  # built once: a county has a hundred units or more, two links each
+    ledger = url_for("projects.ledger")  # built once: a county has a hundred units or more, two links each (unit ids need no quoting)
     lights_rows = {
         "units": [units[u] for u in light_units],
-        "red": [{"value": by_unit[u]["red"], "link": f"{ledger}?{urlencode({'unit': u, 'light': 'red'})}"} for u in light_units],
-        "yellow": [{"value": by_unit[u]["yellow"], "link": f"{ledger}?{urlencode({'unit': u, 'light': 'yellow'})}"}
-                   for u in light_units],
+        "red": [{"value": by_unit[u]["red"], "link": f"{ledger}?unit={int(u)}&light=red"} for u in light_units],
+        "yellow": [{"value": by_unit[u]["yellow"], "link": f"{ledger}?unit={int(u)}&light=yellow"} for u in light_units],
     }
     quarter = (clock.local_today().month - 1) // 3 + 1 if year == clock.local_today().year else 4
     try:
