@@ -1,12 +1,12 @@
 """Who may act: role and unit-scope checks, delegations in force, and the indexed task-table query behind an inbox."""
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Optional, Protocol
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select, union_all
 from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
@@ -132,11 +132,14 @@ def actionable_branches(user: User, delegated: Delegated = NO_DELEGATIONS) -> li
     user, county-wide, the user's unit, and only when the user holds delegations: a colleague's on leave, single tasks
     delegated (and not already covered by a leave). Without delegations the query is exactly what it was before them."""
     roles = sorted(user.roles)
+    # unassigned written so that no index can lead with it: the role branches start from their role's range of the
+    # role index, never from every unassigned ready task of the county (which the assignee index would offer in due order)
+    unassigned = (Task.assignee_id + 0).is_(None)
     branches = [
         Task.assignee_id == user.id,
-        and_(Task.assignee_id.is_(None), Task.scope == "county", Task.role.in_(roles)),
+        and_(unassigned, Task.scope == "county", Task.role.in_(roles)),
         and_(
-            Task.assignee_id.is_(None),
+            unassigned,
             Task.scope.in_(UNIT_SCOPES),
             Task.role.in_(roles),
             Task.unit_id == user.unit_id,
@@ -153,11 +156,6 @@ def actionable_branches(user: User, delegated: Delegated = NO_DELEGATIONS) -> li
         branches.append(and_(or_(*(and_(Task.id == task_id, Task.assignee_id == delegator) for task_id, delegator in singles)),
                              role_held))
     return branches
-
-
-def actionable_filter(user: User, delegated: Delegated = NO_DELEGATIONS) -> ColumnElement[bool]:
-    """SQL condition matching exactly the tasks `can_act` allows with `delegated` (kept in step with it)."""
-    return or_(*actionable_branches(user, delegated))
 
 
 def count_ready(session: Session, user: User, *conditions: ColumnElement[bool], delegated: Optional[Delegated] = None) -> int:
@@ -178,13 +176,21 @@ def count_ready_each(session: Session, user: User, *condition_sets: Sequence[Col
     return [sum(int(n) for n in row[i:i + len(branches)]) for i in range(0, len(row), len(branches))]
 
 
-def ready_tasks_query(user: User, delegated: Delegated = NO_DELEGATIONS) -> Select[Task]:
-    """The user's ready tasks (with the delegations `delegated` they hold), soonest due first; reads only the task table."""
-    return (
-        select(Task)
-        .where(Task.status == "ready", actionable_filter(user, delegated))
-        .order_by(Task.due_at.asc().nulls_last(), Task.id.desc())
-    )
+def ready_tasks_page(user: User, delegated: Delegated, conditions: Sequence[ColumnElement[bool]], columns: Sequence[str],
+                     order: Callable[[Any], Sequence[Any]], limit: int, offset: int) -> Select[Any]:
+    """A page of the user's ready tasks meeting `conditions`, as the task columns named, sorted by `order` (given the page's
+    columns; it must read only named columns and end in a unique one).
+
+    Each disjoint permission branch reads its own tasks from its inbox index (a range, as the
+    counts read it), and only those are merged and sorted. As one OR over the task table, or
+    with each branch asked for its first rows in due order, the planners walk every ready task
+    of the county in due order until the page is full.
+    """
+    # OFFSET 0 keeps each branch a query of its own: merged into one, SQLite sorted each branch through the due-time index
+    parts = [select(*(getattr(Task, name) for name in columns)).where(Task.status == "ready", branch, *conditions).offset(0).subquery()
+             for branch in actionable_branches(user, delegated)]
+    merged = union_all(*(select(*part.c) for part in parts)).subquery()
+    return select(*merged.c).order_by(*order(merged.c)).limit(limit).offset(offset)
 
 
 def user_by_name(session: Session, username: str) -> User:

@@ -10,6 +10,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
+from collections.abc import Callable
 from typing import Any, Optional, Protocol
 
 from sqlalchemy import ColumnElement, ColumnExpressionArgument, Index, func, or_, select
@@ -23,7 +24,7 @@ from engine.platform.errors import NotFound
 from engine.platform.messages import N_, Message
 from engine.platform.paging import Page, page_number
 from engine.platform.models import Definition, Event, Instance, OrgUnit, Project, Task, User, UserRole
-from engine.platform.org import Delegated, can_act, count_ready, count_ready_each, delegated_to, ready_tasks_query
+from engine.platform.org import Delegated, can_act, count_ready, count_ready_each, delegated_to, ready_tasks_page
 from engine.workflow.orphans import Holder
 from engine.workflow.parser import parse_xml
 
@@ -64,7 +65,7 @@ class InboxRow:
 
 
 def _inbox_conditions(flt: InboxFilter, now: datetime) -> list[ColumnElement[bool]]:
-    """The inbox filters as conditions on the task table, beside the permission filter of org.ready_tasks_query.
+    """The inbox filters as conditions on the task table, beside the permission branches of org.ready_tasks_page.
 
     Project conditions (name, unit) compare a correlated scalar subquery, which neither SQLite
     nor PostgreSQL turns into a join: it is evaluated only for the user's own ready tasks, so
@@ -97,19 +98,12 @@ def inbox(session: Session, user: Any, flt: InboxFilter, now: datetime, page: in
     conditions = _inbox_conditions(flt, now)
     if delegated is None:
         delegated = delegated_to(session, user, now)
-    query = ready_tasks_query(user, delegated).where(*conditions)
-    if flt.sort == "new":
-        query = query.order_by(None).order_by(Task.created_at.desc(), Task.id.desc())
     total, overdue, *unfiltered = count_ready_each(session, user, conditions, [_past_due(now)], *([[]] if conditions else []),
                                               delegated=delegated)
     all_ready = unfiltered[0] if unfiltered else total
     page = page_number(page, per_page, total)
-    tasks = session.execute(
-        query.with_only_columns(Task.id, Task.name, Task.stage, Task.created_at, Task.due_at, Task.project_id, Task.assignee_id,
-                                Task.claimed_by)
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    ).all()
+    order = INBOX_ORDERS[flt.sort]
+    tasks = session.execute(ready_tasks_page(user, delegated, conditions, INBOX_COLUMNS, order, per_page, (page - 1) * per_page)).all()
     others = {t.assignee_id for t in tasks if t.assignee_id is not None and t.assignee_id != user.id}
     others |= {t.claimed_by for t in tasks if t.claimed_by is not None}
     delegators: dict[int, str] = {}  # the names of delegators and claimants
@@ -128,6 +122,15 @@ def inbox(session: Session, user: Any, flt: InboxFilter, now: datetime, page: in
                      claimed_by=delegators.get(t.claimed_by, "") if t.claimed_by is not None else "",
                      claimed_by_me=t.claimed_by == user.id) for t in tasks]
     return InboxPage(rows, total, page, per_page, overdue, all_ready)
+
+
+INBOX_COLUMNS = ("id", "name", "stage", "created_at", "due_at", "project_id", "assignee_id", "claimed_by")
+
+
+INBOX_ORDERS: dict[str, Callable[[Any], tuple[Any, ...]]] = {  # the inbox's sorts, of a page's columns
+    "due": lambda c: (c.due_at.asc().nulls_last(), c.id.desc()),
+    "new": lambda c: (c.created_at.desc(), c.id.desc()),
+}
 
 
 def _of_task_project(column: Any) -> Any:

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from engine.workflow import admin, console, runtime, state
 from engine.platform.errors import ConcurrentUpdate, InvalidInput, NotAllowed
 from engine.platform.models import Event, Instance, Task, User
-from engine.platform.org import ready_tasks_query
+from tests.ready import ready_tasks_query
 from tests.admin.bundles import with_boundary_timer, with_division_script
 from tests.admin.conftest import AdminHelper
 from tests.conftest import FEASIBLE, INTENT, approval_form

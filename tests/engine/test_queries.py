@@ -170,7 +170,9 @@ def test_diagram_follows_a_loop_back(h: Helper) -> None:
 def test_each_officials_ready_count_adds_up_to_the_tasks_the_permission_filter_lists(h: Helper) -> None:
     """Assigned (the deputy's review), unit-scoped (intent) and county-wide (the meeting) tasks, counted per branch."""
     from engine.platform.models import User
-    from engine.platform.org import count_ready, ready_tasks_query
+    from engine.platform.org import NO_DELEGATIONS, count_ready, ready_tasks_page
+    from engine.projects import queries
+    from tests.ready import ready_tasks_query
     to_review, to_meet = h.register(by="anwen", name="待论证"), h.register(by="anwen", name="待研判")
     h.register(by="xinwo", name="新渥待确认")
     h.complete(to_review, "anwen", INTENT)
@@ -181,4 +183,11 @@ def test_each_officials_ready_count_adds_up_to_the_tasks_the_permission_filter_l
         kinds = {(t.scope, t.assignee_id is not None) for t in s.scalars(select(Task).where(Task.status == "ready"))}
         assert {("county", False), ("landing_unit", False)} <= kinds and any(assigned for _scope, assigned in kinds)
         for user in s.scalars(select(User)):
-            assert count_ready(s, user) == len(s.scalars(ready_tasks_query(user)).all()), user.username
+            listed = s.scalars(ready_tasks_query(user)).all()
+            assert count_ready(s, user) == len(listed), user.username
+            newest = sorted(listed, key=lambda t: (t.created_at, t.id), reverse=True)
+            for sort, expected in (("due", [t.id for t in listed]), ("new", [t.id for t in newest])):
+                # two rows a page, each page merged from the branches' own first rows, add up to the list in its order
+                pages = [s.execute(ready_tasks_page(user, NO_DELEGATIONS, [], ("id", "due_at", "created_at"), queries.INBOX_ORDERS[sort], 2, offset)).scalars().all()
+                         for offset in range(0, len(listed) + 2, 2)]
+                assert [tid for page in pages for tid in page] == expected, (user.username, sort)

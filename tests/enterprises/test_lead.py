@@ -8,7 +8,7 @@ from engine.enterprises import catalog
 from engine.projects import queries
 from engine.platform.errors import AlreadyCompleted, InvalidInput, NotAllowed
 from engine.platform.models import Project
-from engine.platform.org import ready_tasks_query
+from tests.ready import ready_tasks_query
 from tests.enterprises.conftest import EnterpriseHelper
 
 

@@ -9,8 +9,9 @@ from sqlalchemy import select
 from engine.platform.clock import local_today
 from engine.platform.errors import NotAllowed
 from engine.platform.models import Delegation, Event, Task, User, UserRole, utcnow
-from engine.platform.org import can_act, count_ready, delegated_to, ready_tasks_query
+from engine.platform.org import can_act, count_ready, delegated_to, ready_tasks_page
 from engine.projects import queries
+from tests.ready import ready_tasks_query
 from engine.workflow import handover, runtime
 from tests.conftest import FEASIBLE, INTENT, Helper
 
@@ -28,8 +29,10 @@ def inbox_ids(h: Helper, username: str) -> list[int]:
     """The ready tasks listed for `username`, checked against the badge count."""
     with h.db.session() as s:
         user = s.merge(h.user(username))
-        ids = [t.id for t in s.scalars(ready_tasks_query(user, delegated_to(s, user)))]
+        delegated = delegated_to(s, user)
+        ids = [t.id for t in s.scalars(ready_tasks_query(user, delegated))]
         assert count_ready(s, user) == len(ids)
+        assert list(s.execute(ready_tasks_page(user, delegated, [], ("id", "due_at", "created_at"), queries.INBOX_ORDERS["due"], 100, 0)).scalars()) == ids
         return ids
 
 
