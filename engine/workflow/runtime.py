@@ -103,7 +103,7 @@ def start_instance(
     session.add(instance)
     session.flush()
     log(session, "start", instance, project, actor, "", f"{summary}（第{definition_id}号定义）", None)
-    return advance(session, instance, project, workflow, loaded, actor)
+    return advance(session, instance, project, workflow, loaded, actor, ready_rows=[])  # a new instance has no task rows yet
 
 
 def complete_task(
