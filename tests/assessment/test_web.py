@@ -6,6 +6,7 @@ import re
 import threading
 from datetime import datetime, timezone
 
+import pytest
 import time_machine
 from openpyxl import load_workbook
 from flask.testing import FlaskClient
@@ -195,6 +196,23 @@ def test_two_confirmations_of_one_import_register_its_rows_once(web: Web) -> Non
     assert sorted(answers) == [303, 303] and count(h) == before + 1
     assert "已导入或已过期" in second.get("/import", follow_redirects=True).get_data(as_text=True) or \
         "已导入或已过期" in client.get("/import", follow_redirects=True).get_data(as_text=True)
+
+
+def test_a_units_score_lines_page_through(web: Web, monkeypatch: pytest.MonkeyPatch) -> None:
+    from webui import assessment as pages
+    from tests.assessment.test_totals import YEAR, fill
+    client, auth, h = web
+    fill(h.db, projects=120)
+    monkeypatch.setattr(pages, "LINES_PER_PAGE", 3)  # the mechanics of the 200-line pages, with a handful of lines
+    auth.login("bangongshi")
+    ranking = client.get(f"/assessment?year={YEAR}&quarter=2").get_data(as_text=True)
+    unit_id = re.findall(r'/assessment/units/(\d+)\?', ranking)[0]
+    first = client.get(f"/assessment/units/{unit_id}?year={YEAR}&quarter=2").get_data(as_text=True)
+    (pages_shown,) = re.findall(r"第 1 / (\d+) 页", first)
+    assert int(pages_shown) > 1 and 'rel="next"' in first
+    (link,) = re.findall(r'href="([^"]*page=2[^"]*)" rel="next"', first)
+    second = client.get(link.replace("&amp;", "&")).get_data(as_text=True)
+    assert f"第 2 / {pages_shown} 页" in second and 'rel="prev"' in second
 
 
 def test_the_projects_behind_a_number_are_listed_fifty_to_a_page(web: Web) -> None:

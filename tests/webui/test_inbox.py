@@ -30,6 +30,16 @@ def test_header_badge_counts_my_tasks_on_every_page(client: FlaskClient, auth: A
     assert re.search(r'id="inbox-badge"[^>]*>1<', _text(client.get("/projects")))
 
 
+def test_the_ledger_and_the_done_list_render_their_second_pages(client: FlaskClient, auth: Auth, hw: Helper) -> None:
+    for i in range(23):
+        hw.complete(hw.register(by="anwen", name=f"台账分页{i:02d}"), "anwen", INTENT)
+    auth.switch("anwen")
+    for path in ("/projects", "/done"):
+        first, second = _text(client.get(path)), _text(client.get(f"{path}?page=2"))
+        assert "第 1 / 2 页" in first and 'rel="next"' in first and first.count("台账分页") == 20, path
+        assert "第 2 / 2 页" in second and 'rel="prev"' in second and second.count("台账分页") == 3, path
+
+
 def test_inbox_pages_filters_and_search(client: FlaskClient, auth: Auth, hw: Helper) -> None:
     for i in range(25):
         hw.register(by="anwen", name=f"分页项目{i:02d}")
