@@ -2,8 +2,9 @@
 
 A figure that costs an aggregate over years of rows (the live quarter's ranking) can then be
 kept by whoever computed it and reused while the token it was computed under is still the
-stored one. A `Watch` names the rows a figure reads: per model, the columns whose change counts. The unit of work shows every flush and every row written past the flush
-to `note_changes` and `note_written`; its commit step `move_noted` gives each touched watch a
+stored one. A `Watch` names the rows a figure reads: per model, the columns whose change
+counts. The unit of work shows every flush and every row written past the flush to
+`note_changes` and `note_written`; its commit step `move_noted` gives each touched watch a
 new random token in the same transaction, so the token and the rows it vouches for commit
 together. Tokens are random rather than counted, so a database restored from a backup, or a
 copy of one, never meets a figure kept under the same token for other rows.
@@ -13,7 +14,7 @@ from __future__ import annotations
 import secrets
 import threading
 import weakref
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any, Generic, Optional, TypeVar
 
@@ -68,7 +69,9 @@ class Watch:
                 or any(isinstance(row, w.model) for row in session.deleted for w in self.watched))
 
     def touched_by_written(self, rows: list[Any]) -> bool:
-        """Whether rows written past the flush (their change history still there) change the figure."""
+        """Whether rows written past the flush change the figure: rows `db.save_changes` writes, told while their change
+        history is still there. A Core INSERT or UPDATE of a watched model carries no history, so whoever writes one also
+        calls `move` (no product code writes the watched models so)."""
         return any(w.by_change(row) for row in rows for w in self.watched)
 
 
@@ -88,7 +91,7 @@ def note_changes(session: Session) -> None:
 
 
 def note_written(session: Session, rows: list[Any]) -> None:
-    """Note the watches touched by rows written past the flush (the unit of work's written watcher; their change history is still there)."""
+    """Note the watches touched by rows written past the flush (the unit of work's written watcher; see `Watch.touched_by_written`)."""
     _note(session, {spec.name for spec in WATCHES.values() if spec.touched_by_written(rows)})
 
 
@@ -119,9 +122,9 @@ def current(session: Session, name: str) -> Optional[str]:
     return session.scalar(select(DataRevision.token).where(DataRevision.name == name))
 
 
-def move_all(session: Session, names: Iterable[str] = ()) -> None:
-    """A new token for these watches, or for every registered one."""
-    for name in sorted(names or WATCHES):
+def move_all(session: Session) -> None:
+    """A new token for every registered watch (after a bulk load that no watcher saw)."""
+    for name in sorted(WATCHES):
         move(session, name)
 
 

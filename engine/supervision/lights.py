@@ -186,9 +186,8 @@ def lights_of(session: Session, project_ids: list[int], now: datetime) -> dict[i
     """The light of each given project (for ledgers and project pages), from its stored stamps."""
     result = {pid: GREEN for pid in project_ids}
     for start in range(0, len(project_ids), 500):
-        query = select(Project.id, Project.yellow_at, Project.red_at).where(
-            Project.id.in_(project_ids[start:start + 500]), *_flagged(now))
-        for pid, _yellow_at, red_at in session.execute(query):
+        query = select(Project.id, Project.red_at).where(Project.id.in_(project_ids[start:start + 500]), *_flagged(now))
+        for pid, red_at in session.execute(query):
             result[pid] = RED if red_at is not None and as_utc(red_at) <= now else YELLOW
     return result
 
