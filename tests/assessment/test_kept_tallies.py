@@ -16,7 +16,9 @@ from engine.supervision.lights import as_utc
 from engine.supervision import assessment
 from engine.supervision.models import CoordinationItem, Criticism
 from engine.supervision.progress import LateUpdate
+from tests.assessment.conftest import SupervisionHelper
 from tests.assessment.test_totals import Q2, YEAR, fill, local
+from tests.conftest import APPROVE, approval_form, drive_to_tier
 
 Change = Callable[[Session], Any]
 
@@ -117,6 +119,25 @@ def test_every_kind_of_input_change_gives_a_new_token_and_a_recount(sdb: Databas
         assert kept_after == counted, change.__name__
         assert kept_after != kept, f"{change.__name__} left the quarter's tallies as they were"
         kept = kept_after
+
+
+def test_a_signing_completed_through_the_engine_is_counted_on_the_next_view(sh: SupervisionHelper) -> None:
+    """The signing step writes the project's date past the flush (runtime.advance, db.save_changes); the kept quarter follows."""
+    pid = sh.register(name="经办签约", is_manufacturing=True, total_investment=80000)
+    drive_to_tier(sh, pid, "anwen", approval_form(False))
+    while (step := sh.only_ready(pid)).bpmn_id != "sign_contract":
+        sh.complete(pid, sh.actors_for(pid)[0], APPROVE, step.bpmn_id)
+    quarter = assessment.quarter_range(2026, 4)
+
+    def kept_and_counted() -> tuple[dict[int, assessment.Tally], dict[int, assessment.Tally]]:
+        with sh.db.session() as s:
+            scorer = assessment.Scorer(s)
+            return assessment.tallies(s, *quarter, scorer), assessment.recount(s, *quarter, scorer)
+
+    before, _ = kept_and_counted()
+    sh.complete(pid, "anwen", {"signed_date": "2026-10-01", "contract_amount": 48000}, "sign_contract")
+    after, counted = kept_and_counted()
+    assert after == counted != before
 
 
 def test_changes_the_ranking_does_not_read_keep_the_token(sdb: Database) -> None:
