@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import threading
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
@@ -20,7 +19,7 @@ from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 
 from engine.platform import permissions
 from engine.platform.errors import DefinitionInvalid, NotFound, SandboxViolation
-from engine.workflow.forms import Schema, schema_problems, validator_for
+from engine.workflow.forms import Schema, check_form, validator_for
 from engine.platform.models import Definition, Event
 from engine.workflow.parser import XmlRefused, new_parser, parse_xml
 from engine.workflow.sandbox import active as limits
@@ -154,9 +153,11 @@ def _parse(files: dict[str, str], process_id: str) -> LoadedDefinition:
             elif name == "lanes.yaml":
                 lanes_cfg = load_lanes(text) or {}
             elif name.startswith("forms/"):
-                schema = json.loads(text)
-                jsonschema.Draft202012Validator.check_schema(schema)
-                problems += [_problem(name, path, message) for path, message in schema_problems(schema)]
+                schema, verdict = check_form(text)
+                if verdict.refusal is not None:
+                    problems.append(_problem(name, "", f"不是有效的 JSON Schema：{verdict.refusal[1]}"))
+                    continue
+                problems += [_problem(name, path, message) for path, message in verdict.problems]
                 forms[name.removeprefix("forms/")] = schema
         except XmlRefused as exc:
             problems.append(_problem(name, "", str(exc)))
@@ -166,8 +167,6 @@ def _parse(files: dict[str, str], process_id: str) -> LoadedDefinition:
             problems.append(_problem(name, exc.id or "", f"流程结构不符合 BPMN/DMN 规范{where}：{exc}"))
         except (ValueError, RecursionError, yaml.YAMLError) as exc:
             problems.append(_problem(name, "", f"格式错误：{exc}"))
-        except jsonschema.SchemaError as exc:
-            problems.append(_problem(name, "", f"不是有效的 JSON Schema：{exc.message}"))
     if problems:
         raise DefinitionInvalid(problems)
     if process_id in parser.dmn_parsers:

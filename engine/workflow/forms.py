@@ -4,8 +4,9 @@ catastrophically; every message names the field by its title, in Chinese (a mess
 the reader's language, engine/platform/messages.py)."""
 from __future__ import annotations
 
+import json
 import math
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Iterable, Iterator, Mapping, Optional
@@ -134,6 +135,38 @@ def schema_problems(schema: Schema) -> list[tuple[str, str]]:
     """Everything in a form's schema that could make validation slow or reach outside it: patterns RE2 cannot run,
     and references other than to a definition of the same form that itself refers to nothing."""
     return pattern_problems(schema) + reference_problems(schema)
+
+
+@dataclass(frozen=True)
+class FormVerdict:
+    """What checking a form file found: the meta-schema's refusal as (path, message), else the schema's own problems."""
+
+    refusal: Optional[tuple[str, str]]
+    problems: tuple[tuple[str, str], ...]
+
+
+FORM_VERDICTS_KEPT = 256
+
+
+def check_form(text: str) -> tuple[Schema, FormVerdict]:
+    """A form file's schema, decoded anew for the caller, and its verdict, found once per process and text.
+
+    Every deploy and every load of a version checks each of the bundle's forms, and the bundle's
+    unchanged forms give the same verdict each time; the meta-schema check is most of a deploy's
+    validation. Raises ValueError or RecursionError when the text is not JSON the reader accepts.
+    """
+    schema = json.loads(text)
+    return schema, _verdict(text)
+
+
+@lru_cache(maxsize=FORM_VERDICTS_KEPT)
+def _verdict(text: str) -> FormVerdict:
+    schema = json.loads(text)
+    try:
+        Draft202012Validator.check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        return FormVerdict(("/".join(str(p) for p in exc.path), exc.message), ())
+    return FormVerdict(None, tuple(schema_problems(schema)))
 
 
 def reference_problems(schema: Any, path: str = "", inside_definition: bool = False) -> list[tuple[str, str]]:

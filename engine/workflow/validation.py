@@ -8,9 +8,8 @@ from __future__ import annotations
 import ast
 import json
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Callable, Optional, TypeVar
 
-import jsonschema
 import yaml
 from lxml import etree
 
@@ -20,7 +19,7 @@ from engine.workflow.decide import as_text
 from engine.workflow.decision_cases import DecisionRunner, case_decision, run_cases
 from engine.platform import permissions
 from engine.platform.errors import DefinitionInvalid, SandboxViolation
-from engine.workflow.forms import Schema, schema_problems
+from engine.workflow.forms import FormVerdict, Schema, check_form
 from engine.workflow.parser import MAX_FILE_BYTES, XmlRefused, parse_xml
 from engine.workflow.sandbox import compile_checked
 
@@ -31,6 +30,7 @@ EXPRESSION_HOLDERS = frozenset(
     "timerEventDefinition conditionExpression inputExpression loopCardinality completionCondition loopCondition condition "
     "conditionalEventDefinition standardLoopCharacteristics multiInstanceLoopCharacteristics".split()
 )
+ReadT = TypeVar("ReadT")
 JSON_KINDS = {"number": "number", "integer": "integer", "string": "string", "boolean": "boolean"}
 
 
@@ -81,15 +81,16 @@ def check_bundle(files: dict[str, str], process_id: str, scopes: tuple[str, ...]
             if cases is not None:
                 result.cases[name] = cases
         elif name.startswith("forms/"):
-            schema = _load_json(name, text, result.problems)
-            if schema is not None:
-                try:
-                    jsonschema.Draft202012Validator.check_schema(schema)
-                    forms[name] = schema
-                    result.problems += [problem(name, path, message) for path, message in schema_problems(schema)]
-                except jsonschema.SchemaError as exc:
-                    path = "/".join(str(p) for p in exc.path) or "（根）"
-                    result.problems.append(problem(name, path, f"不是有效的 JSON Schema：{exc.message}（位置 {path}）"))
+            checked = _load_form(name, text, result.problems)
+            if checked is None:
+                continue
+            schema, verdict = checked
+            if verdict.refusal is not None:
+                path = verdict.refusal[0] or "（根）"
+                result.problems.append(problem(name, path, f"不是有效的 JSON Schema：{verdict.refusal[1]}（位置 {path}）"))
+            else:
+                forms[name] = schema
+                result.problems += [problem(name, path, message) for path, message in verdict.problems]
     called = set()
     for name, root in bpmn_roots.items():
         result.problems += _check_bpmn_expressions(name, root)
@@ -122,8 +123,17 @@ def check_bundle(files: dict[str, str], process_id: str, scopes: tuple[str, ...]
 
 
 def _load_json(name: str, text: str, problems: list[dict[str, str]]) -> Optional[Any]:
+    return _read_json(name, problems, json.loads, text)
+
+
+def _load_form(name: str, text: str, problems: list[dict[str, str]]) -> Optional[tuple[Schema, FormVerdict]]:
+    return _read_json(name, problems, check_form, text)
+
+
+def _read_json(name: str, problems: list[dict[str, str]], read: Callable[[str], ReadT], text: str) -> Optional[ReadT]:
+    """`read(text)`, or None with the problem noted when the text is not JSON the reader accepts."""
     try:
-        return json.loads(text)
+        return read(text)
     except json.JSONDecodeError as exc:
         problems.append(problem(name, "", f"JSON 格式错误（第{exc.lineno}行第{exc.colno}列）：{exc.msg}"))
     except (ValueError, RecursionError):
