@@ -1,6 +1,7 @@
 """Real-Chromium fixtures: a live Zhikong server on 127.0.0.1 and Playwright pages with sign-in."""
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -113,9 +114,11 @@ def submit_and_load(page: Page, selector: str) -> None:
     page.wait_for_load_state("load")
 
 
-def screenshot(page: Page, name: str) -> Path:
-    """Save a full-page screenshot under test-output/screenshots/."""
+def screenshot(page: Page, name: str) -> None:
+    """With ZHIKONG_SCREENSHOTS=1, save a full-page screenshot under test-output/screenshots/ (for people to look at;
+    no test reads it, and the browser tests' screenshots cost about 15 s of the suite)."""
+    if os.environ.get("ZHIKONG_SCREENSHOTS") != "1":
+        return
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
-    return path
