@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from engine.projects import lifecycle
 from engine.workflow import definitions, recheck, runtime
-from engine import demo, wiring
+from engine import wiring
 from alembic.runtime.migration import MigrationContext
 
 from engine.platform import schema
@@ -115,6 +115,8 @@ def cmd_deploy(args: argparse.Namespace) -> None:
 
 def cmd_demo(_: argparse.Namespace) -> None:
     """Load the demo county: officials, then (into a database without projects) its past replayed through the engine."""
+    from engine import demo  # only these commands read the demo county, a third of the command's start-up
+
     loaded = demo.load(_db(), _store())
     if loaded.deployed:
         print(f"已从 bpmn/ 部署演示所需流程：{'、'.join(loaded.deployed)}")
@@ -126,6 +128,8 @@ def cmd_demo(_: argparse.Namespace) -> None:
 
 def print_logins() -> None:
     """Print the demo accounts so a person can sign in."""
+    from engine import demo
+
     print(f"演示账号（密码均为 {demo.DEMO_PASSWORD}）：")
     for username, name, title, _unit, roles in demo.USERS:
         left = "（演示中已停用：其待办无人可办）" if username == demo.DEPARTED else ""
