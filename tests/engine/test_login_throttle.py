@@ -27,7 +27,8 @@ def _guesses_in_a_worker(url: str, barrier: Any, guesses: int) -> int:
 
 
 def test_four_worker_processes_share_one_limit(db: Database) -> None:
-    context = multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")  # the workers start as forks of one server that imported this module once
+    context.set_forkserver_preload([__name__])
     with context.Manager() as manager:
         barrier = manager.Barrier(4)
         with ProcessPoolExecutor(max_workers=4, mp_context=context) as pool:
