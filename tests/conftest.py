@@ -151,24 +151,27 @@ class CopiedDatabase(Database):
 
 
 SCHEMA_FINGERPRINT = """
-SELECT md5(string_agg(item, E'\n' ORDER BY item)) FROM (
-  SELECT 'namespace ' || nspname FROM pg_namespace
-  UNION ALL SELECT 'relation ' || c.oid::regclass || ' ' || c.relkind::text FROM pg_class c
-    JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public'
-  UNION ALL SELECT 'column ' || a.attrelid::regclass || '.' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod)
-    || ' ' || a.attnotnull || ' ' || coalesce(pg_get_expr(d.adbin, d.adrelid), '') FROM pg_attribute a
-    JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-    LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-    WHERE n.nspname = 'public' AND a.attnum > 0 AND NOT a.attisdropped
-  UNION ALL SELECT 'index ' || pg_get_indexdef(i.indexrelid) FROM pg_index i
-    JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public'
-  UNION ALL SELECT 'constraint ' || conrelid::regclass || ' ' || conname || ' ' || pg_get_constraintdef(oid)
-    FROM pg_constraint WHERE connamespace = 'public'::regnamespace
-  UNION ALL SELECT 'trigger ' || pg_get_triggerdef(oid) || ' ' || tgenabled::text FROM pg_trigger WHERE NOT tgisinternal
-  UNION ALL SELECT 'function ' || oid::regprocedure || ' ' || md5(prosrc) FROM pg_proc
-    WHERE pronamespace = 'public'::regnamespace
+SELECT md5(string_agg(item, ',' ORDER BY item COLLATE "C")) FROM (
+  SELECT 'n' || oid || ':' || xmin FROM pg_namespace
+  UNION ALL SELECT 'c' || oid || ':' || xmin FROM pg_class WHERE relnamespace = 'public'::regnamespace
+  UNION ALL SELECT 't' || oid || ':' || xmin FROM pg_type WHERE typnamespace = 'public'::regnamespace
+  UNION ALL SELECT 'p' || oid || ':' || xmin FROM pg_proc WHERE pronamespace = 'public'::regnamespace
+  UNION ALL SELECT 'k' || oid || ':' || xmin FROM pg_constraint WHERE connamespace = 'public'::regnamespace
+  UNION ALL SELECT 'a' || a.attrelid || '.' || a.attnum || ':' || a.xmin FROM pg_attribute a
+    JOIN pg_class c ON c.oid = a.attrelid WHERE c.relnamespace = 'public'::regnamespace
+  UNION ALL SELECT 'd' || d.oid || ':' || d.xmin FROM pg_attrdef d
+    JOIN pg_class c ON c.oid = d.adrelid WHERE c.relnamespace = 'public'::regnamespace
+  UNION ALL SELECT 'i' || i.indexrelid || ':' || i.xmin FROM pg_index i
+    JOIN pg_class c ON c.oid = i.indrelid WHERE c.relnamespace = 'public'::regnamespace
+  UNION ALL SELECT 'g' || t.oid || ':' || t.xmin FROM pg_trigger t
+    JOIN pg_class c ON c.oid = t.tgrelid WHERE c.relnamespace = 'public'::regnamespace
+  UNION ALL SELECT 's' || q.seqrelid || ':' || q.xmin FROM pg_sequence q
+    JOIN pg_class c ON c.oid = q.seqrelid WHERE c.relnamespace = 'public'::regnamespace
 ) AS schema_items(item)
 """
+"""The versions of the schema's catalog rows: any DDL (a dropped or disabled trigger, an added column) writes a new
+version of a row, with a new xmin, or adds or removes one; a copy made from a template keeps the template's versions.
+Reading row versions takes a third of the time that deparsing every definition took."""
 
 
 @dataclass
@@ -207,8 +210,8 @@ def _restore(url: str, snapshot: Snapshot) -> bool:
             return False
         with conn.transaction():
             conn.execute("SET LOCAL session_replication_role = replica")  # rows go back in any order, no foreign-key checks
-            for table in snapshot.rows:  # DELETE, not TRUNCATE: TRUNCATE makes new files for every table and index (5× slower)
-                conn.execute(f"DELETE FROM {table}")
+            # DELETE, not TRUNCATE: TRUNCATE makes new files for every table and index (5× slower); one round trip for all
+            conn.execute("; ".join(f"DELETE FROM {table}" for table in snapshot.rows).encode())
             for table, data in snapshot.rows.items():
                 if data:
                     with conn.cursor().copy(f"COPY {table} FROM STDIN") as copy:
