@@ -218,7 +218,7 @@ def test_a_units_score_lines_page_through(web: Web, monkeypatch: pytest.MonkeyPa
 def test_the_projects_behind_a_number_are_listed_fifty_to_a_page(web: Web) -> None:
     from engine.platform.models import Project
     client, auth, h = web
-    ids = [h.register(name=f"分页签约{n:02d}") for n in range(53)]
+    ids = h.register_many([f"分页签约{n:02d}" for n in range(53)])
     with h.db.session() as s:
         for pid in ids:
             s.get_one(Project, pid).signed_date = datetime(2026, 3, 5).date()

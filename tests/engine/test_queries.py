@@ -17,7 +17,7 @@ def _now() -> datetime:
 
 
 def test_inbox_shows_only_my_tasks_with_filters_counts_and_pages(h: Helper) -> None:
-    mine = [h.register(by="anwen", name=f"安文项目{i:02d}") for i in range(23)]
+    mine = h.register_many([f"安文项目{i:02d}" for i in range(23)], by="anwen")
     h.register(by="xinwo", name="新渥项目")
     h.complete(mine[0], "anwen", INTENT)
     anwen = h.user("anwen")

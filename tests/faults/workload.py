@@ -19,7 +19,7 @@ def ready_intents(h: Helper, per_official: int, officials: tuple[str, ...] = TOW
     """Register `per_official` projects landing at each official's town; each official with the ids of its ready intent tasks."""
     work = []
     for username in officials:
-        ids = [h.register(by=username, name=f"{username}项目{i}") for i in range(per_official)]
+        ids = h.register_many([f"{username}项目{i}" for i in range(per_official)], by=username)
         work.append((username, [h.only_ready(project_id).id for project_id in ids]))
     return work
 
