@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Optional, Protocol
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, func, or_, select, union_all
+from sqlalchemy import BindParameter, ColumnElement, Select, and_, bindparam, func, or_, select, union_all
 from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
@@ -79,21 +79,30 @@ class Delegated:
 NO_DELEGATIONS = Delegated()
 
 
-def current(now: datetime) -> list[ColumnElement[bool]]:
+def current(now: datetime | BindParameter[datetime]) -> list[ColumnElement[bool]]:
     """A delegation in force at `now`: not taken back, begun and not ended."""
     return [Delegation.revoked_at.is_(None), Delegation.starts_at <= now, or_(Delegation.ends_at.is_(None), Delegation.ends_at > now)]
 
 
 def in_force(user: Official, now: datetime) -> list[ColumnElement[bool]]:
     """The delegations to `user` in force at `now`, given within the user's own unit."""
-    return [Delegation.delegate_id == user.id, *current(now), Delegation.unit_id == user.unit_id]
+    return held_by(user.id, user.unit_id, now)
+
+
+def held_by(user_id: Any, unit_id: Any, now: datetime | BindParameter[datetime]) -> list[ColumnElement[bool]]:
+    """The delegations to official `user_id` in force at `now`, given within unit `unit_id` (values, or bound parameters)."""
+    return [Delegation.delegate_id == user_id, *current(now), Delegation.unit_id == unit_id]
+
+
+_HELD = select(Delegation.delegator_id, Delegation.task_id).where(*held_by(bindparam("user_id"), bindparam("unit_id"), bindparam("now")))
+"""The delegations an official holds at a moment: built once, read on every page (the header's badge counts with them)."""
 
 
 def delegated_to(session: Session, user: Official, now: Optional[datetime] = None) -> Delegated:
     """The delegations `user` holds at `now` (one indexed read, whatever the number of tasks)."""
     periods: set[int] = set()
     tasks: dict[int, int] = {}
-    rows = session.execute(select(Delegation.delegator_id, Delegation.task_id).where(*in_force(user, now or utcnow())))
+    rows = session.execute(_HELD, {"user_id": user.id, "unit_id": user.unit_id, "now": now or utcnow()})
     for delegator_id, task_id in rows:
         if task_id is None:
             periods.add(delegator_id)
