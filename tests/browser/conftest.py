@@ -117,8 +117,20 @@ def submit_and_load(page: Page, selector: str) -> None:
 def screenshot(page: Page, name: str) -> None:
     """With ZHIKONG_SCREENSHOTS=1, save a full-page screenshot under test-output/screenshots/ (for people to look at;
     no test reads it, and the browser tests' screenshots cost about 15 s of the suite)."""
-    if os.environ.get("ZHIKONG_SCREENSHOTS") != "1":
-        return
+    if _keeping():
+        page.screenshot(path=str(_output(f"{name}.png")), full_page=True)
+
+
+def keep_printed(name: str, pdf: bytes) -> None:
+    """With ZHIKONG_SCREENSHOTS=1, save a printed page beside the screenshots."""
+    if _keeping():
+        _output(name).write_bytes(pdf)
+
+
+def _keeping() -> bool:
+    return os.environ.get("ZHIKONG_SCREENSHOTS") == "1"
+
+
+def _output(name: str) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    return SCREENSHOTS / name

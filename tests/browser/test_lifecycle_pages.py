@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from engine.platform.models import Project
 from tests import documents
-from tests.browser.conftest import SCREENSHOTS, LiveServer, login, logout, screenshot, submit_and_load
+from tests.browser.conftest import LiveServer, keep_printed, login, logout, screenshot, submit_and_load
 from tests.conftest import Helper
 
 VIEWPORTS: dict[str, ViewportSize] = {"desktop": {"width": 1366, "height": 768}, "phone": {"width": 390, "height": 844}}
@@ -211,7 +211,7 @@ def test_t2_project_from_lead_to_approval(phone: Page, bh: Helper) -> None:
     expect(page.locator("#approval-form")).to_contain_text("郑国强（县长）")
     walk.shot("approval-form-print")
     printed = page.pdf(format="A4", print_background=True)
-    (SCREENSHOTS / "approval-form.pdf").write_bytes(printed)
+    keep_printed("approval-form.pdf", printed)
     assert documents.pages(printed) == 1, "a typical project's 审批表 prints on one A4 page"
     page.goto("/projects")
     walk.shot("ledger")
