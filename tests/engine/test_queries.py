@@ -170,7 +170,7 @@ def test_diagram_follows_a_loop_back(h: Helper) -> None:
 def test_each_officials_ready_count_adds_up_to_the_tasks_the_permission_filter_lists(h: Helper) -> None:
     """Assigned (the deputy's review), unit-scoped (intent) and county-wide (the meeting) tasks, counted per branch."""
     from engine.platform.models import User
-    from engine.platform.org import NO_DELEGATIONS, count_ready, ready_tasks_page
+    from engine.platform.org import NO_DELEGATIONS, can_act, count_ready, ready_tasks_page
     from engine.projects import queries
     from tests.ready import ready_tasks_query
     to_review, to_meet = h.register(by="anwen", name="待论证"), h.register(by="anwen", name="待研判")
@@ -180,10 +180,13 @@ def test_each_officials_ready_count_adds_up_to_the_tasks_the_permission_filter_l
     h.complete(to_meet, "fx_gongye", FEASIBLE)
     h.complete(to_meet, "anwen", approval_form(needs_land=False))
     with h.db.session() as s:
-        kinds = {(t.scope, t.assignee_id is not None) for t in s.scalars(select(Task).where(Task.status == "ready"))}
+        ready = list(s.scalars(select(Task).where(Task.status == "ready")))
+        kinds = {(t.scope, t.assignee_id is not None) for t in ready}
         assert {("county", False), ("landing_unit", False)} <= kinds and any(assigned for _scope, assigned in kinds)
         for user in s.scalars(select(User)):
             listed = s.scalars(ready_tasks_query(user)).all()
+            # the SQL branches list exactly what the one rule of every inbox allows, and the badge counts them
+            assert {t.id for t in listed} == {t.id for t in ready if can_act(user, t)}, user.username
             assert count_ready(s, user) == len(listed), user.username
             newest = sorted(listed, key=lambda t: (t.created_at, t.id), reverse=True)
             for sort, expected in (("due", [t.id for t in listed]), ("new", [t.id for t in newest])):

@@ -31,6 +31,8 @@ def inbox_ids(h: Helper, username: str) -> list[int]:
         user = s.merge(h.user(username))
         delegated = delegated_to(s, user)
         ids = [t.id for t in s.scalars(ready_tasks_query(user, delegated))]
+        ready = s.scalars(select(Task).where(Task.status == "ready"))
+        assert set(ids) == {t.id for t in ready if can_act(user, t, delegated)}  # the SQL branches are the rule of can_act
         assert count_ready(s, user) == len(ids)
         assert list(s.execute(ready_tasks_page(user, delegated, [], ("id", "due_at", "created_at"), queries.INBOX_ORDERS["due"], 100, 0)).scalars()) == ids
         return ids
