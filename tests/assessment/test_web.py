@@ -257,3 +257,5 @@ def test_the_monthly_trend_counts_each_month_and_its_link_lists_those_projects_a
     auth.login("anwen")
     page = client.get("/dashboard/projects?event=signed&year=2026&month=3").get_data(as_text=True)
     assert "三月签约甲" in page and "三月签约乙" not in page
+    listed = client.get(f"/dashboard/projects?ids={ours},{theirs}").get_data(as_text=True)  # another town's id is not shown
+    assert "三月签约甲" in listed and "三月签约乙" not in listed and '<span class="count">1</span>' in listed
