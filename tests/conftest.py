@@ -171,7 +171,7 @@ SELECT md5(string_agg(item, ',' ORDER BY item COLLATE "C")) FROM (
 """
 """The versions of the schema's catalog rows: any DDL (a dropped or disabled trigger, an added column) writes a new
 version of a row, with a new xmin, or adds or removes one; a copy made from a template keeps the template's versions.
-Reading row versions takes a third of the time that deparsing every definition took."""
+Reading row versions takes 4–6 ms here, where deparsing every definition took 21."""
 
 
 @dataclass
@@ -409,20 +409,12 @@ class Helper:
             return s.scalars(select(OrgUnit.id).where(OrgUnit.code == code)).one()
 
     def register(self, by: str = "anwen", **fields: Any) -> int:
-        data = {
-            "name": "测试项目",
-            "investor": "测试投资方",
-            "category": "industrial",
-            "total_investment": 50000,
-            "landing_unit_id": self.user(by).unit_id,
-            "deputy_id": self.user("fx_gongye").id,
-        }
-        data.update(fields)
-        with self.db.session() as s:
-            return lifecycle.register(s, data, s.merge(self.user(by))).project_id
+        """Register one lead by `by`, landing in their unit, with the test's defaults and `fields`."""
+        (project_id,) = self.register_many([fields.pop("name", "测试项目")], by, **fields)
+        return project_id
 
     def register_many(self, names: list[str], by: str = "anwen", **fields: Any) -> list[int]:
-        """Register a lead per name, as `register` does, in one unit of work (as a bulk import registers its rows)."""
+        """Register a lead per name in one unit of work (as a bulk import registers its rows)."""
         official, deputy = self.user(by), self.user("fx_gongye")
         data = {"investor": "测试投资方", "category": "industrial", "total_investment": 50000,
                 "landing_unit_id": official.unit_id, "deputy_id": deputy.id, **fields}
