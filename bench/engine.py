@@ -9,7 +9,6 @@ and `heap.settle()`, as a served worker's requests do (zhikong/server.py). Run: 
 """
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import sys
@@ -24,25 +23,18 @@ from SpiffWorkflow.bpmn.script_engine import TaskDataEnvironment  # noqa: E402
 
 from engine import wiring  # noqa: E402
 from engine.platform import heap  # noqa: E402
-from engine.projects import lifecycle  # noqa: E402
-from engine.workflow import definitions  # noqa: E402
 from engine.workflow.sandbox import SCRIPT_ENGINE  # noqa: E402
 from floor import BareStore  # noqa: E402
-from lifecycle import T3_STEPS, prepared, run_lifecycle, run_raw  # noqa: E402
+from lifecycle import T3_STEPS, arguments, deployed, prepared, run_lifecycle, run_raw  # noqa: E402
 
 
 def main() -> None:
     """Measure both paths in one process and print the ratio."""
     wiring.install()
-    parser = argparse.ArgumentParser()
-    parser.add_argument("-n", type=int, default=200, help="lifecycles per path")
-    parser.add_argument("--pg", metavar="URL", help="run on PostgreSQL (a database named bench_engine is created there)")
-    args = parser.parse_args()
+    args = arguments("bench_engine")
     with tempfile.TemporaryDirectory() as tmp:
         db, registration, actors = prepared(tmp, "bench_engine", args.pg)
-        with db.session() as s:
-            definition_id = definitions.latest(s, lifecycle.LIFECYCLE).id
-            loaded = definitions.load(s, definition_id)
+        definition_id, loaded = deployed(db)
         raw_connection = db.engine.raw_connection()
         floor = BareStore(raw_connection.driver_connection, loaded, registration, actors[0].id, definition_id, with_state=True, sqlite=db.is_sqlite)
         for _ in range(10):  # warm-up every path

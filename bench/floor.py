@@ -9,7 +9,6 @@ SpiffWorkflow in the same process.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import statistics
@@ -28,10 +27,9 @@ from SpiffWorkflow.bpmn import BpmnWorkflow  # noqa: E402
 from SpiffWorkflow.util.task import TaskState  # noqa: E402
 
 from engine import wiring  # noqa: E402
-from engine.projects import lifecycle  # noqa: E402
 from engine.workflow import definitions, state  # noqa: E402
 from engine.platform.models import Instance, Project, utcnow  # noqa: E402
-from lifecycle import T3_STEPS, prepared, run_raw  # noqa: E402
+from lifecycle import T3_STEPS, arguments, deployed, prepared, run_raw  # noqa: E402
 
 CLAIM = "UPDATE task SET status='completed', completed_by=?, completed_at=?, data=? WHERE id=? AND status='ready'"
 INSERT_TASK = (
@@ -115,15 +113,10 @@ class BareStore:
 def main() -> None:
     """Time raw, raw + bare rows, raw + bare rows + state, interleaved in one process."""
     wiring.install()
-    parser = argparse.ArgumentParser()
-    parser.add_argument("-n", type=int, default=200, help="lifecycles per path")
-    parser.add_argument("--pg", metavar="URL", help="run on PostgreSQL (a database named bench_floor is created there)")
-    args = parser.parse_args()
+    args = arguments("bench_floor")
     with tempfile.TemporaryDirectory() as tmp:
         db, registration, actors = prepared(tmp, "bench_floor", args.pg)
-        with db.session() as s:
-            definition_id = definitions.latest(s, lifecycle.LIFECYCLE).id
-            loaded = definitions.load(s, definition_id)
+        definition_id, loaded = deployed(db)
         raw_connection = db.engine.raw_connection()  # carries the engine's WAL / synchronous pragmas
         paths = {
             "raw SpiffWorkflow in memory": None,

@@ -1,6 +1,7 @@
 """Shared by the engine benchmarks: a prepared SQLite database and a full T3 lifecycle through the engine."""
 from __future__ import annotations
 
+import argparse
 from typing import Any, Protocol
 
 from sqlalchemy import select
@@ -49,6 +50,21 @@ def prepared(tmp: str, name: str, pg_url: str | None = None) -> tuple[Database, 
                     "deputy_id": next(u.id for u in actors if u.username == "fx_gongye")}
     actors.sort(key=lambda u: u.username != "anwen")
     return db, registration, actors
+
+
+def arguments(database: str) -> argparse.Namespace:
+    """The engine benchmarks' options: lifecycles per path, and PostgreSQL (a database named `database` there) instead of SQLite."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("-n", type=int, default=200, help="lifecycles per path")
+    parser.add_argument("--pg", metavar="URL", help=f"run on PostgreSQL (a database named {database} is created there)")
+    return parser.parse_args()
+
+
+def deployed(db: Database) -> tuple[int, definitions.LoadedDefinition]:
+    """The deployed lifecycle definition's id, and the definition as the engine loads it."""
+    with db.session() as s:
+        definition_id = definitions.latest(s, lifecycle.LIFECYCLE).id
+        return definition_id, definitions.load(s, definition_id)
 
 
 def run_lifecycle(db: Database, registration: dict, actors: list[User], cold: bool = False) -> None:
