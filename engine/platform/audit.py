@@ -53,6 +53,8 @@ _MOVE_HEAD = (
 """Move the head from a known position: matches (and locks) only if nobody moved it since."""
 
 
+_INSERT_EVENTS = insert(_EVENT)
+"""Append events (their chain fields given)."""
 _LINK_ROWS = (
     update(_EVENT)
     .where(_EVENT.c.id == bindparam("event_id"))
@@ -210,7 +212,8 @@ def chain(session: Session, rows: list[Event], entries: Sequence[Entry] = ()) ->
             for key, value in link.items():
                 set_committed_value(row, key, value)
     if entries:
-        connection.execute(insert(_EVENT), [{**entry.values(), **link} for entry, link in zip(entries, links[len(rows):])])
+        values = [{**entry.values(), **link} for entry, link in zip(entries, links[len(rows):])]
+        connection.execute(_INSERT_EVENTS, values[0] if len(values) == 1 else values)  # one row: a plain INSERT, not executemany
     _LAST_HEAD[connection.engine] = (links[-1]["seq"], links[-1]["hash"])
     return len(links)
 

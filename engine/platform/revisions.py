@@ -18,7 +18,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any, Generic, Optional, TypeVar
 
-from sqlalchemy import String, select
+from sqlalchemy import String, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -109,12 +109,20 @@ def move_noted(session: Session) -> None:
         move(session, name)
 
 
+def _upsert(insert: Any) -> Any:
+    """Store a watch's token (named `name` and `token`), replacing the one it had."""
+    statement = insert(DataRevision).values(name=bindparam("name"), token=bindparam("token"))
+    return statement.on_conflict_do_update(index_elements=["name"], set_={"token": statement.excluded.token})
+
+
+_MOVES = {"postgresql": _upsert(postgresql.insert), "sqlite": _upsert(sqlite.insert)}
+"""The token's upsert per dialect, built once."""
+
+
 def move(session: Session, name: str) -> None:
     """Give a watch a new token in this transaction (rows changed where no watcher saw them: a bulk load, a repair)."""
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    token = secrets.token_hex(16)
-    statement = insert(DataRevision).values(name=name, token=token)
-    session.execute(statement.on_conflict_do_update(index_elements=["name"], set_={"token": token}))
+    connection = session.connection()
+    connection.execute(_MOVES[connection.dialect.name], {"name": name, "token": secrets.token_hex(16)})
 
 
 def current(session: Session, name: str) -> Optional[str]:

@@ -134,6 +134,13 @@ _ROLE_HOLDERS = (
 )
 """The active holders of some roles, one row per holder and role."""
 
+_ASSIGNEES = (
+    select(User.id, User.unit_id, User.display_name, User.active,
+           exists().where(Delegation.delegator_id == User.id, *current(bindparam("now"))))
+    .where(User.id.in_(bindparam("ids", expanding=True)))
+)
+"""Some officials, active or not, and whether each has delegated anything in force at `now`."""
+
 
 @dataclass
 class Holder:
@@ -164,11 +171,7 @@ def _holders(session: Session, tasks: list[Task]) -> dict[int, list[Holder]]:
     assignees = {t.assignee_id for t in tasks if t.assignee_id is not None}
     named, delegating = {}, set()
     if assignees:
-        now = utcnow()
-        assigned = session.execute(
-            select(User.id, User.unit_id, User.display_name, User.active, exists().where(Delegation.delegator_id == User.id, *current(now)))
-            .where(User.id.in_(assignees))
-        )
+        assigned = session.connection().execute(_ASSIGNEES, {"ids": sorted(assignees), "now": utcnow()})
         for uid, unit_id, name, active, has_delegated in assigned:
             named[uid] = Holder(uid, unit_id, name, active)
             if has_delegated:
