@@ -3,10 +3,11 @@
 Prints per-instance times and their ratios, the engine against `bench/floor.py`'s floor with
 state measured in the same process, interleaved (the machine's load moves both alike; target:
 at most 2.5×), and against that floor with the statements of the engine's checks added by hand
-(what the engine costs above it is Python, not SQL), and the cost of the expression sandbox: the same
-completion path with the checked, guarded environment against SpiffWorkflow's plain one
-(a switch that exists only here; target: checks add at most 10 %). Timing starts after the warm-up
-and `heap.settle()`, as a served worker's requests do (zhikong/server.py). Run: `make bench`.
+(what the engine costs above it is its own work around those statements), and the cost of the
+expression sandbox: the same completion path with the checked, guarded environment against
+SpiffWorkflow's plain one (a switch that exists only here; target: checks add at most 10 %).
+Timing starts after the warm-up and `heap.settle()`, as a served worker's requests do
+(zhikong/server.py). Run: `make bench`.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -40,41 +42,35 @@ def main() -> None:
         floor = BareStore(raw_connection.driver_connection, loaded, registration, actors[0].id, definition_id, with_state=True, sqlite=db.is_sqlite)
         checked = BareStore(raw_connection.driver_connection, loaded, registration, actors[0].id, definition_id, with_state=True,
                             sqlite=db.is_sqlite, checked=True)
-        for _ in range(10):  # warm-up every path
-            run_raw(loaded)
-            run_raw(loaded, floor)
-            run_raw(loaded, checked)
-            run_lifecycle(db, registration, actors)
-        heap.settle()  # as each served worker does once it has started (zhikong/server.py)
-        raw, floored, with_checks, eng, cold, unchecked = [], [], [], [], [], []
         checked_env, plain_env = SCRIPT_ENGINE.environment, TaskDataEnvironment()
-        for _ in range(args.n):
-            t_ = time.perf_counter()
-            run_raw(loaded, checked)
-            t = time.perf_counter()
-            run_raw(loaded, floor)
-            t0 = time.perf_counter()
-            run_raw(loaded)
-            t1 = time.perf_counter()
-            run_lifecycle(db, registration, actors)
-            t2 = time.perf_counter()
-            run_lifecycle(db, registration, actors, cold=True)
-            t3 = time.perf_counter()
+
+        def unchecked() -> None:
             SCRIPT_ENGINE.environment = plain_env
             try:
                 run_lifecycle(db, registration, actors)
             finally:
                 SCRIPT_ENGINE.environment = checked_env
-            t4 = time.perf_counter()
-            with_checks.append(t - t_)
-            floored.append(t0 - t)
-            raw.append(t1 - t0)
-            eng.append(t2 - t1)
-            cold.append(t3 - t2)
-            unchecked.append(t4 - t3)
+
+        paths: dict[str, Callable[[], None]] = {
+            "checks": lambda: run_raw(loaded, checked),
+            "floor": lambda: run_raw(loaded, floor),
+            "raw": lambda: run_raw(loaded),
+            "engine": lambda: run_lifecycle(db, registration, actors),
+            "cold": lambda: run_lifecycle(db, registration, actors, cold=True),
+            "unchecked": unchecked,
+        }
+        times: dict[str, list[float]] = {name: [] for name in paths}
+        for round_ in range(args.n + 10):
+            if round_ == 10:  # the first ten warm every path up
+                heap.settle()  # as each served worker does once it has started (zhikong/server.py)
+            for name, run in paths.items():
+                t0 = time.perf_counter()
+                run()
+                if round_ >= 10:
+                    times[name].append(time.perf_counter() - t0)
         raw_connection.close()
         db.dispose()
-    r, f, k, e, c, u = (statistics.median(x) * 1000 for x in (raw, floored, with_checks, eng, cold, unchecked))
+    r, f, k, e, c, u = (statistics.median(times[name]) * 1000 for name in ("raw", "floor", "checks", "engine", "cold", "unchecked"))
     tasks = len(T3_STEPS)
     print(f"T3 lifecycle, {tasks} user tasks, n={args.n} (median per instance)")
     print(f"raw SpiffWorkflow in memory : {r:8.2f} ms  ({r / tasks:.3f} ms/task)")

@@ -12,7 +12,7 @@ reads its task with its instance, project and the instance's other ready tasks; 
 role holders are read (the orphan check); the project's clock, due tasks and progress thresholds
 are read and its light stamps written; the event is hashed into a chain whose head is moved in
 the same transaction (on a head row of its own, so that the engine's chain in the same database
-is left alone). What the engine costs above this row is Python, not SQL.
+is left alone). What the engine costs above this row is its own work around those statements.
 """
 from __future__ import annotations
 
