@@ -194,7 +194,7 @@ def count_ready_each(session: Session, user: User, *condition_sets: Sequence[Col
     """`count_ready` for each set of conditions, all in one statement (an inbox's total, overdue count and badge)."""
     if delegated is None:
         delegated = delegated_to(session, user)
-    if condition_sets == ((),) and not delegated.delegators and not _singles(user, delegated):
+    if condition_sets == ((),) and not delegated.delegators and not delegated.tasks:  # holds no delegation at all
         own = session.execute(_OWN_COUNTS, {"user_id": user.id, "roles": sorted(user.roles), "unit_id": user.unit_id}).one()
         return [sum(int(n) for n in own)]
     branches = actionable_branches(user, delegated)
