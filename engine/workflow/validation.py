@@ -19,7 +19,7 @@ from engine.workflow.decide import as_text
 from engine.workflow.decision_cases import DecisionRunner, case_decision, run_cases
 from engine.platform import permissions
 from engine.platform.errors import DefinitionInvalid, SandboxViolation
-from engine.workflow.forms import FormVerdict, Schema, check_form
+from engine.workflow.forms import Schema, check_form
 from engine.workflow.parser import MAX_FILE_BYTES, XmlRefused, parse_xml
 from engine.workflow.sandbox import compile_checked
 
@@ -77,11 +77,11 @@ def check_bundle(files: dict[str, str], process_id: str, scopes: tuple[str, ...]
         elif name == "lanes.yaml":
             result.problems += _check_lanes(name, text, scopes)
         elif name.endswith(CASES_SUFFIX):
-            cases = _load_json(name, text, result.problems)
+            cases = _read_json(name, text, result.problems, json.loads)
             if cases is not None:
                 result.cases[name] = cases
         elif name.startswith("forms/"):
-            checked = _load_form(name, text, result.problems)
+            checked = _read_json(name, text, result.problems, check_form)
             if checked is None:
                 continue
             schema, verdict = checked
@@ -122,15 +122,7 @@ def check_bundle(files: dict[str, str], process_id: str, scopes: tuple[str, ...]
     return result
 
 
-def _load_json(name: str, text: str, problems: list[dict[str, str]]) -> Optional[Any]:
-    return _read_json(name, problems, json.loads, text)
-
-
-def _load_form(name: str, text: str, problems: list[dict[str, str]]) -> Optional[tuple[Schema, FormVerdict]]:
-    return _read_json(name, problems, check_form, text)
-
-
-def _read_json(name: str, problems: list[dict[str, str]], read: Callable[[str], ReadT], text: str) -> Optional[ReadT]:
+def _read_json(name: str, text: str, problems: list[dict[str, str]], read: Callable[[str], ReadT]) -> Optional[ReadT]:
     """`read(text)`, or None with the problem noted when the text is not JSON the reader accepts."""
     try:
         return read(text)
