@@ -106,6 +106,10 @@ class BareStore:
             self.head = tuple(self.execute(cur, READ_HEAD, (BENCH_HEAD,)).fetchone())
             connection.commit()
 
+    def use(self, connection: Any) -> None:
+        """Run the next lifecycles on this driver connection."""
+        self.db = connection
+
     def execute(self, cursor: Any, sql: str, values: tuple) -> Any:
         """Run one statement with the driver's own placeholders."""
         return cursor.execute(self.placeholder(sql), values)
