@@ -1,4 +1,4 @@
-"""The completion benchmarks still run and print every row the target is read from (one lifecycle per path, SQLite)."""
+"""The completion benchmarks still run and print every row the target is read from (one lifecycle per path, SQLite), and the instruction count's children run."""
 from __future__ import annotations
 
 import re
@@ -23,3 +23,11 @@ def test_bench_prints_its_rows(script: str, rows: tuple[str, ...]) -> None:
     for row in rows:
         value = re.match(r"\s*([0-9.]+)", figures.get(row, ""))
         assert value is not None and float(value.group(1)) > 0, f"{row}: {result.stdout}"
+
+
+@pytest.mark.parametrize("path", ["engine", "floor", "checked"])
+def test_the_instruction_count_child_runs_each_path(path: str) -> None:
+    """What `bench/instructions.py` runs under callgrind for each path, run here without it (callgrind takes minutes)."""
+    result = subprocess.run([sys.executable, "bench/instructions.py", "--child", path, "1"], cwd=PROJECT_ROOT, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
