@@ -45,6 +45,7 @@ lint: install
 bench: install
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/floor.py
+	$(BIN)/python bench/instructions.py
 	$(BIN)/python bench/timers.py
 	$(BIN)/python bench/inbox.py
 
