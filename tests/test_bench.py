@@ -25,10 +25,20 @@ def test_bench_prints_its_rows(script: str, rows: tuple[str, ...]) -> None:
         assert value is not None and float(value.group(1)) > 0, f"{row}: {result.stdout}"
 
 
-@pytest.mark.parametrize("path", ["engine", "checked"])
-def test_the_instruction_count_child_runs_each_kind_of_path(path: str) -> None:
-    """What `bench/instructions.py` runs under callgrind, run here without it (callgrind takes minutes): the engine, and a floor
-    (the plain floor differs from the checked one only by BareStore's switch, which bench/floor.py's test runs)."""
-    result = subprocess.run([sys.executable, "bench/instructions.py", "--child", path, "1"], cwd=PROJECT_ROOT, capture_output=True, text=True,
-                            timeout=300)
+def test_the_instruction_count_child_runs() -> None:
+    """What `bench/instructions.py` runs under callgrind for each path, run here without it (callgrind takes minutes)."""
+    result = subprocess.run([sys.executable, "bench/instructions.py", "--child", "engine", "1"], cwd=PROJECT_ROOT, capture_output=True,
+                            text=True, timeout=300)
     assert result.returncode == 0, result.stderr
+
+
+def test_the_opcode_count_shows_each_path_by_package() -> None:
+    """`bench/instructions.py --opcodes` runs every path (the children's lifecycles) and counts whose Python runs in each."""
+    result = subprocess.run([sys.executable, "bench/instructions.py", "--opcodes", "-n", "1"], cwd=PROJECT_ROOT, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    rows = {line.split(":")[0].strip(): [float(x) for x in line.split(":", 1)[1].split()] for line in result.stdout.splitlines()[2:]}
+    engine, floor, _checks = zip(*rows.values())
+    assert rows["SQLAlchemy"][0] > 0 and rows["SQLAlchemy"][1:] == [0.0, 0.0], result.stdout  # the floors run no ORM
+    assert rows["SpiffWorkflow"][1] > 0 and rows["all"][0] > rows["all"][1] > 0, result.stdout
+    assert sum(engine[:-1]) == pytest.approx(engine[-1], abs=1) and sum(floor[:-1]) == pytest.approx(floor[-1], abs=1), result.stdout
