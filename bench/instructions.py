@@ -1,9 +1,9 @@
 """Instructions a T3 lifecycle executes, the engine against the floor: a figure the machine's load does not move.
 
 `bench/engine.py`'s wall-clock ratio moves with whatever else the two shared cores run, by
-±0.2 from run to run. This bench counts instructions instead, with valgrind's callgrind, in
-this process's own code (Python, SQLAlchemy, SpiffWorkflow, the SQLite library; not the
-kernel's file writes). Each path runs in a child under callgrind twice, with N and 2N
+±0.2 from run to run. This bench counts instructions instead, with valgrind's callgrind: the
+interpreter's running Python, SQLAlchemy and SpiffWorkflow, and the SQLite library's work (not
+the kernel's file writes). Each path runs in a child under callgrind twice, with N and 2N
 lifecycles after the same set-up and warm-up; the difference of the two totals, divided by N,
 is one lifecycle's count. Paths: the engine, the floor with state ("+ bare rows and state")
 and the floor with the checks' statements (`bench/floor.py`), on SQLite. Two children run at
