@@ -52,13 +52,12 @@ PACKAGES = (("SQLAlchemy", f"{os.sep}sqlalchemy{os.sep}"), ("SpiffWorkflow", f"{
 TOTAL = re.compile(r"Collected\s*:\s*([\d,]+)")
 
 
-def lifecycle_of(path: str, db: Database, registration: dict[str, Any], actors: list[User]) -> Callable[[], None]:
-    """One lifecycle of a path on this prepared database, warmed up."""
+def lifecycle_of(path: str, db: Database, registration: dict[str, Any], actors: list[User], driver: Any) -> Callable[[], None]:
+    """One lifecycle of a path on this prepared database, warmed up; the floors write through `driver`, a driver connection."""
     once: Callable[[], None] = partial(run_lifecycle, db, registration, actors)
     if path != "engine":
         definition_id, loaded = deployed(db)
-        raw = db.engine.raw_connection()
-        once = partial(run_raw, loaded, BareStore(raw.driver_connection, loaded, registration, actors[0].id, definition_id,
+        once = partial(run_raw, loaded, BareStore(driver, loaded, registration, actors[0].id, definition_id,
                                                   with_state=True, sqlite=True, checked=path == "checked"))
     for _ in range(WARM_UP):
         once()
@@ -70,10 +69,12 @@ def child(path: str, lifecycles: int) -> None:
     wiring.install()
     with tempfile.TemporaryDirectory() as tmp:
         db, registration, actors = prepared(tmp, "bench_instructions")
-        once = lifecycle_of(path, db, registration, actors)
+        raw = db.engine.raw_connection()
+        once = lifecycle_of(path, db, registration, actors, raw.driver_connection)
         heap.settle()
         for _ in range(lifecycles):
             once()
+        raw.close()
         db.dispose()
 
 
@@ -114,7 +115,9 @@ def opcode_table(lifecycles: int) -> None:
     wiring.install()
     with tempfile.TemporaryDirectory() as tmp:
         db, registration, actors = prepared(tmp, "bench_instructions")
-        counts = {path: opcodes(lifecycle_of(path, db, registration, actors), lifecycles) for path in PATHS}
+        raw = db.engine.raw_connection()
+        counts = {path: opcodes(lifecycle_of(path, db, registration, actors, raw.driver_connection), lifecycles) for path in PATHS}
+        raw.close()
         db.dispose()
     names = sorted({name for found in counts.values() for name in found}, key=lambda name: -counts["engine"][name])
     print(f"T3 lifecycle, Python opcodes executed, by whose code, SQLite, n={lifecycles} (thousands per lifecycle)")
