@@ -84,18 +84,10 @@ def current(now: datetime | BindParameter[datetime]) -> list[ColumnElement[bool]
     return [Delegation.revoked_at.is_(None), Delegation.starts_at <= now, or_(Delegation.ends_at.is_(None), Delegation.ends_at > now)]
 
 
-def in_force(user: Official, now: datetime) -> list[ColumnElement[bool]]:
-    """The delegations to `user` in force at `now`, given within the user's own unit."""
-    return held_by(user.id, user.unit_id, now)
-
-
-def held_by(user_id: Any, unit_id: Any, now: datetime | BindParameter[datetime]) -> list[ColumnElement[bool]]:
-    """The delegations to official `user_id` in force at `now`, given within unit `unit_id` (values, or bound parameters)."""
-    return [Delegation.delegate_id == user_id, *current(now), Delegation.unit_id == unit_id]
-
-
-_HELD = select(Delegation.delegator_id, Delegation.task_id).where(*held_by(bindparam("user_id"), bindparam("unit_id"), bindparam("now")))
-"""The delegations an official holds at a moment: built once, read on every page (the header's badge counts with them)."""
+_HELD = select(Delegation.delegator_id, Delegation.task_id).where(
+    Delegation.delegate_id == bindparam("user_id"), *current(bindparam("now")), Delegation.unit_id == bindparam("unit_id"))
+"""The delegations an official holds at a moment, given within their own unit: built once, read on every page (the header's
+badge counts with them)."""
 
 
 def delegated_to(session: Session, user: Official, now: Optional[datetime] = None) -> Delegated:
