@@ -56,11 +56,10 @@ def main() -> None:
     args = arguments("bench_engine")
     with tempfile.TemporaryDirectory() as tmp:
         db, registration, actors = prepared(tmp, "bench_engine", args.pg)
-        definition_id, loaded = deployed(db)
+        _, loaded = deployed(db)
         raw_connection = db.engine.raw_connection()
-        floor = BareStore(raw_connection.driver_connection, loaded, registration, actors[0].id, definition_id, with_state=True, sqlite=db.is_sqlite)
-        checked = BareStore(raw_connection.driver_connection, loaded, registration, actors[0].id, definition_id, with_state=True,
-                            sqlite=db.is_sqlite, checked=True)
+        floor = BareStore(raw_connection.driver_connection, db, registration, actors)
+        checked = BareStore(raw_connection.driver_connection, db, registration, actors, checked=True)
         raw_connection.close()  # back to the pool: every path takes the one pooled connection in turn
         checked_env, plain_env = SCRIPT_ENGINE.environment, TaskDataEnvironment()
 

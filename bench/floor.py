@@ -35,8 +35,9 @@ from SpiffWorkflow.util.task import TaskState  # noqa: E402
 
 from engine import wiring  # noqa: E402
 from engine.platform import audit  # noqa: E402
-from engine.workflow import definitions, state  # noqa: E402
-from engine.platform.models import Instance, Project, utcnow  # noqa: E402
+from engine.workflow import state  # noqa: E402
+from engine.platform.db import Database  # noqa: E402
+from engine.platform.models import Instance, Project, User, utcnow  # noqa: E402
 from lifecycle import T3_STEPS, arguments, deployed, prepared, run_raw  # noqa: E402
 
 CLAIM = "UPDATE task SET status='completed', completed_by=?, completed_at=?, data=? WHERE id=? AND status='ready'"
@@ -86,14 +87,16 @@ def full_row(table: Table, sqlite_driver: bool, **values: Any) -> tuple[str, dic
 class BareStore:
     """The minimal transactions of a lifecycle, by hand, on the engine's schema: one new project and instance per lifecycle."""
 
-    def __init__(self, connection: Any, loaded: definitions.LoadedDefinition, registration: dict, actor_id: int,
-                 definition_id: int, with_state: bool, sqlite: bool, checked: bool = False) -> None:
+    def __init__(self, connection: Any, db: Database, registration: dict[str, Any], actors: list[User], with_state: bool = True,
+                 checked: bool = False) -> None:
+        """Write through driver `connection` into `db` (prepared by `lifecycle.prepared`), registering as its first official."""
+        definition_id, self.loaded = deployed(db)
+        sqlite = db.is_sqlite
         self.db = connection
-        self.loaded = loaded
         self.project = full_row(Project.__table__, sqlite, attracting_unit_id=registration["landing_unit_id"], **registration)
-        self.instance = full_row(Instance.__table__, sqlite, project_id=0, process_id=loaded.process_id, definition_id=definition_id,
+        self.instance = full_row(Instance.__table__, sqlite, project_id=0, process_id=self.loaded.process_id, definition_id=definition_id,
                                  state="", revision=1)
-        self.actor_id = actor_id
+        self.actor_id = actors[0].id
         self.with_state = with_state
         self.placeholder = (lambda sql: sql) if sqlite else (lambda sql: sql.replace("?", "%s"))
         self.project_id = self.instance_id = self.task_id = self.revision = 0
@@ -179,16 +182,13 @@ def main() -> None:
     args = arguments("bench_floor")
     with tempfile.TemporaryDirectory() as tmp:
         db, registration, actors = prepared(tmp, "bench_floor", args.pg)
-        definition_id, loaded = deployed(db)
+        _, loaded = deployed(db)
         raw_connection = db.engine.raw_connection()  # carries the engine's WAL / synchronous pragmas
         paths = {
             "raw SpiffWorkflow in memory": None,
-            "+ bare rows, commit per task": BareStore(raw_connection.driver_connection, loaded, registration, actors[0].id, definition_id,
-                                                      with_state=False, sqlite=db.is_sqlite),
-            "+ bare rows and state": BareStore(raw_connection.driver_connection, loaded, registration, actors[0].id, definition_id,
-                                               with_state=True, sqlite=db.is_sqlite),
-            CHECKED: BareStore(raw_connection.driver_connection, loaded, registration, actors[0].id, definition_id,
-                               with_state=True, sqlite=db.is_sqlite, checked=True),
+            "+ bare rows, commit per task": BareStore(raw_connection.driver_connection, db, registration, actors, with_state=False),
+            "+ bare rows and state": BareStore(raw_connection.driver_connection, db, registration, actors),
+            CHECKED: BareStore(raw_connection.driver_connection, db, registration, actors, checked=True),
         }
         times: dict[str, list[float]] = {name: [] for name in paths}
         for round_ in range(args.n + 10):

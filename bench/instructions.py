@@ -56,9 +56,8 @@ def lifecycle_of(path: str, db: Database, registration: dict[str, Any], actors: 
     """One lifecycle of a path on this prepared database, warmed up; the floors write through `driver`, a driver connection."""
     once: Callable[[], None] = partial(run_lifecycle, db, registration, actors)
     if path != "engine":
-        definition_id, loaded = deployed(db)
-        once = partial(run_raw, loaded, BareStore(driver, loaded, registration, actors[0].id, definition_id,
-                                                  with_state=True, sqlite=True, checked=path == "checked"))
+        _, loaded = deployed(db)
+        once = partial(run_raw, loaded, BareStore(driver, db, registration, actors, checked=path == "checked"))
     for _ in range(WARM_UP):
         once()
     return once
