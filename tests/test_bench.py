@@ -1,4 +1,5 @@
-"""The completion benchmarks still run and print every row the target is read from (one lifecycle per path, SQLite), and the instruction count's children run."""
+"""The completion benchmarks still run and print every row the target is read from (one lifecycle per path, SQLite); the instruction
+bench's engine child and its opcode table run (its callgrind runs take minutes and are not run here)."""
 from __future__ import annotations
 
 import re
@@ -26,7 +27,7 @@ def test_bench_prints_its_rows(script: str, rows: tuple[str, ...]) -> None:
 
 
 def test_the_instruction_count_child_runs() -> None:
-    """What `bench/instructions.py` runs under callgrind for each path, run here without it (callgrind takes minutes)."""
+    """The engine's child, as `bench/instructions.py` runs it under callgrind, run here without it."""
     result = subprocess.run([sys.executable, "bench/instructions.py", "--child", "engine", "1"], cwd=PROJECT_ROOT, capture_output=True,
                             text=True, timeout=300)
     assert result.returncode == 0, result.stderr
