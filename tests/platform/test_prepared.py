@@ -1,0 +1,62 @@
+"""Prebuilt statements store and read exactly what SQLAlchemy's own execution stores and reads, and fail as it fails."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from sqlalchemy import bindparam, insert, select, text, update
+from sqlalchemy.exc import IntegrityError
+
+from engine.platform.db import Database
+from engine.platform.prepared import Prepared
+from engine.platform.warning_settings import WarningSetting
+
+SETTING = WarningSetting.__table__
+INSERT = insert(SETTING).values(key=bindparam("key"), value=bindparam("value"), updated_at=bindparam("updated_at"),
+                                updated_by=bindparam("updated_by"))
+CASES: list[dict[str, Any]] = [
+    {"value": {"天数": 7, "list": [1.5, None, "红"]}, "updated_at": datetime(2026, 3, 1, 8, 0, tzinfo=timezone.utc)},
+    {"value": None, "updated_at": datetime(2026, 3, 1, 8, 0, 0, 120, tzinfo=timezone(timedelta(hours=8)))},
+    {"value": "文本", "updated_at": datetime(2026, 12, 31, 23, 59, 59, 999999)},
+]
+
+
+def stored(db: Database, key: str) -> tuple[Any, ...]:
+    """The row's columns exactly as the database holds them, read through the driver."""
+    with db.engine.connect() as connection:
+        return tuple(connection.execute(text("SELECT value, updated_at, updated_by FROM warning_setting WHERE key = :key"),
+                                         {"key": key}).one())
+
+
+@pytest.mark.parametrize("case", range(len(CASES)))
+def test_stores_and_reads_what_sqlalchemy_does(db: Database, case: int) -> None:
+    values = {**CASES[case], "updated_by": None}
+    prepared_read = Prepared(select(SETTING.c.value, SETTING.c.updated_at).where(SETTING.c.key == bindparam("key")))
+    with db.session() as session:
+        session.connection().execute(INSERT, {**values, "key": "by_sqlalchemy"})
+        Prepared(INSERT).run(session, {**values, "key": "prebuilt"})
+    assert stored(db, "prebuilt") == stored(db, "by_sqlalchemy")
+    with db.session() as session:
+        expected = session.execute(select(SETTING.c.value, SETTING.c.updated_at).where(SETTING.c.key == "by_sqlalchemy")).one()
+        assert prepared_read.rows(session, {"key": "prebuilt"}) == [tuple(expected)]
+
+
+def test_counts_matched_rows_and_runs_in_the_unit_of_work(db: Database) -> None:
+    touch = Prepared(update(SETTING).where(SETTING.c.key == bindparam("b_key")).values(value=bindparam("value")))
+    with pytest.raises(RuntimeError), db.session() as session:
+        Prepared(INSERT).run_many(session, [{**CASES[0], "key": f"k{i}", "updated_by": None} for i in range(3)])
+        assert touch.run_each(session, [{"b_key": "k0", "value": 1}, {"b_key": "k2", "value": 2}, {"b_key": "none", "value": 3}]) == 2
+        raise RuntimeError("rolled back")
+    with db.session() as session:
+        assert session.scalar(select(SETTING.c.key).where(SETTING.c.key.like("k%"))) is None
+
+
+def test_driver_errors_arrive_as_sqlalchemys(db: Database) -> None:
+    with pytest.raises(IntegrityError), db.session() as session:
+        Prepared(INSERT).run_each(session, [{**CASES[0], "key": "twice", "updated_by": None}] * 2)
+
+
+def test_refuses_an_expanding_parameter(db: Database) -> None:
+    with pytest.raises(ValueError, match="expanding"), db.session() as session:
+        Prepared(select(SETTING.c.key).where(SETTING.c.key.in_(bindparam("keys", expanding=True)))).rows(session, {"keys": ["a"]})
