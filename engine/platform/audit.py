@@ -24,6 +24,7 @@ from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column
 from sqlalchemy.orm.attributes import set_committed_value
 
 from engine.platform.models import Base, Event, utcnow
+from engine.platform.prepared import Prepared
 
 GENESIS = "0" * 64
 HEAD_ID = 1
@@ -45,7 +46,7 @@ class AuditHead(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
-_MOVE_HEAD = (
+_MOVE_HEAD = Prepared(
     update(AuditHead)
     .where(AuditHead.id == HEAD_ID, AuditHead.seq == bindparam("old_seq"), AuditHead.hash == bindparam("old_hash"))
     .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
@@ -53,8 +54,6 @@ _MOVE_HEAD = (
 """Move the head from a known position: matches (and locks) only if nobody moved it since."""
 
 
-_INSERT_EVENTS = insert(_EVENT)
-"""Append events (their chain fields given)."""
 _LINK_ROWS = (
     update(_EVENT)
     .where(_EVENT.c.id == bindparam("event_id"))
@@ -133,10 +132,12 @@ class Entry:
 
 
 _ENTRY_FIELDS = tuple(f.name for f in fields(Entry))
+_INSERT_EVENT = Prepared(insert(_EVENT).values({name: bindparam(name) for name in (*_ENTRY_FIELDS, "seq", "prev_hash", "hash")}))
+"""Append an event, its chain fields given."""
 
 
 def append(session: Session, entry: Entry) -> None:
-    """Log an event: kept until `seal`, which inserts the transaction's entries already chained, in one statement.
+    """Log an event: kept until `seal`, which inserts the transaction's entries already chained.
 
     Entries belong to the transaction they were appended in: a rollback leaves them unwritten.
     Inside a savepoint, or once the chain is sealed, the entry goes through the session as an
@@ -201,8 +202,8 @@ def chain(session: Session, rows: list[Event], entries: Sequence[Entry] = ()) ->
     connection = session.connection()
     guess = _LAST_HEAD.get(connection.engine)
     links = _links(chained, *guess) if guess is not None else []
-    if guess is None or connection.execute(
-        _MOVE_HEAD, {"old_seq": guess[0], "old_hash": guess[1], "new_seq": links[-1]["seq"], "new_hash": links[-1]["hash"]}
+    if guess is None or _MOVE_HEAD.run(
+        session, {"old_seq": guess[0], "old_hash": guess[1], "new_seq": links[-1]["seq"], "new_hash": links[-1]["hash"]}
     ).rowcount != 1:
         links = _links(chained, *_lock_head(session))
         connection.execute(update(AuditHead).where(AuditHead.id == HEAD_ID).values(seq=links[-1]["seq"], hash=links[-1]["hash"]))
@@ -212,8 +213,7 @@ def chain(session: Session, rows: list[Event], entries: Sequence[Entry] = ()) ->
             for key, value in link.items():
                 set_committed_value(row, key, value)
     if entries:
-        values = [{**entry.values(), **link} for entry, link in zip(entries, links[len(rows):])]
-        connection.execute(_INSERT_EVENTS, values[0] if len(values) == 1 else values)  # one row: a plain INSERT, not executemany
+        _INSERT_EVENT.run_each(session, [{**entry.values(), **link} for entry, link in zip(entries, links[len(rows):])])
     _LAST_HEAD[connection.engine] = (links[-1]["seq"], links[-1]["hash"])
     return len(links)
 

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from engine.platform import db, notifications, permissions
 from engine.platform.models import Delegation, Event, OrgUnit, Project, Task, User, UserRole, utcnow
 from engine.platform.org import NO_DELEGATIONS, Delegated, can_act, current
+from engine.platform.prepared import Prepared
 
 _WATCH = "orphan_watch"
 _NOTIFY = "orphan_notify_task_ids"
@@ -127,12 +128,11 @@ def judge(session: Session, tasks: list[Task]) -> list[Task]:
     return newly
 
 
-_ROLE_HOLDERS = (
-    select(User.id, User.unit_id, User.display_name, UserRole.role)
-    .join(UserRole, UserRole.user_id == User.id)
-    .where(UserRole.role.in_(bindparam("roles", expanding=True)), User.active.is_(True))
-)
+_HOLDING = select(User.id, User.unit_id, User.display_name, UserRole.role).join(UserRole, UserRole.user_id == User.id)
+_ROLE_HOLDERS = _HOLDING.where(UserRole.role.in_(bindparam("roles", expanding=True)), User.active.is_(True))
 """The active holders of some roles, one row per holder and role."""
+_ONE_ROLE_HOLDERS = Prepared(_HOLDING.where(UserRole.role == bindparam("role"), User.active.is_(True)))
+"""The active holders of one role (what a completion's new task asks), prebuilt."""
 
 _ASSIGNEES = (
     select(User.id, User.unit_id, User.display_name, User.active,
@@ -162,7 +162,8 @@ def _holders(session: Session, tasks: list[Task]) -> dict[int, list[Holder]]:
     if roles:
         people: dict[int, Holder] = {}
         found: dict[str, list[Holder]] = defaultdict(list)
-        rows = session.connection().execute(_ROLE_HOLDERS, {"roles": roles})
+        rows = (_ONE_ROLE_HOLDERS.rows(session, {"role": roles[0]}) if len(roles) == 1
+                else session.connection().execute(_ROLE_HOLDERS, {"roles": roles}))
         for user_id, unit_id, name, role in rows:
             holder = people.setdefault(user_id, Holder(user_id, unit_id, name))
             holder.roles.add(role)

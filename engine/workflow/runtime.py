@@ -28,6 +28,7 @@ from engine.platform.errors import AlreadyCompleted, ConcurrentUpdate, DecidedAt
 from engine.platform.messages import N_, Message, label
 from engine.platform.models import Instance, Project, Task, User, utcnow
 from engine.platform.org import acts_in_own_right, delegated_to, scope_of
+from engine.platform.prepared import Prepared
 from engine.workflow.sandbox import SCRIPT_ENGINE, check_task_data
 from engine.workflow.sandbox import active as sandbox_limits
 from engine.workflow.sandbox.steps import StepGuard
@@ -47,7 +48,7 @@ _TASK_AND_SIBLINGS = (
 The stored state is read only when the live workflow is not in this process's cache.
 """
 
-_CLAIM = (
+_CLAIM = Prepared(
     update(Task.__table__)
     .where(Task.__table__.c.id == bindparam("task_id"), Task.__table__.c.status == "ready")
     .values(status=bindparam("status"), completed_by=bindparam("completed_by"),
@@ -61,10 +62,10 @@ STATE_COLUMNS = ("state", "status", "error", "next_timer_at", "updated_at")
 """What advancing an instance changes on its row."""
 
 _TASK_COLUMNS = [column.key for column in Task.__table__.columns if column.key != "id"]
-_INSERT_TASK = insert(Task.__table__).returning(Task.__table__.c.id, sort_by_parameter_order=True)
-"""New task rows, their ids returned in the order given."""
+_INSERT_TASK = Prepared(insert(Task.__table__).values({key: bindparam(key) for key in _TASK_COLUMNS}).returning(Task.__table__.c.id))
+"""A new task row, its id returned."""
 
-_SAVE_STATE = (
+_SAVE_STATE = Prepared(
     update(Instance.__table__)
     .where(Instance.__table__.c.id == bindparam("b_id"), Instance.__table__.c.revision == bindparam("b_revision"))
     .values({key: bindparam(key) for key in (*STATE_COLUMNS, "revision")})
@@ -143,7 +144,7 @@ def complete_task(
         raise InvalidInput({"表单": exc.message}) from None
     now = utcnow()
     claim = {"task_id": task.id, "status": "completed", "completed_by": actor.id, "completed_at": now, "data": data}
-    if session.connection().execute(_CLAIM, claim).rowcount != 1:
+    if _CLAIM.run(session, claim).rowcount != 1:
         session.expire(task)
         raise AlreadyCompleted(_already_done_message(session, task))
     for key in ("status", "completed_by", "completed_at", "data"):
@@ -299,7 +300,7 @@ def flush_or_conflict(session: Session) -> None:
 
 
 def save_instances(session: Session, instances: list[Instance]) -> None:
-    """Write what advancing changed on these instance rows now, in one executemany UPDATE that moves each revision.
+    """Write what advancing changed on these instance rows now, one UPDATE each that moves its revision.
 
     Each row matches only at the revision this transaction read, so another writer's change
     in between makes the count fall short: ConcurrentUpdate. The written values then count as
@@ -310,7 +311,7 @@ def save_instances(session: Session, instances: list[Instance]) -> None:
         return
     rows = [{"b_id": i.id, "b_revision": i.revision, **{key: getattr(i, key) for key in STATE_COLUMNS}, "revision": i.revision + 1}
             for i in instances]
-    if session.connection().execute(_SAVE_STATE, rows).rowcount != len(rows):
+    if _SAVE_STATE.run_each(session, rows) != len(rows):
         raise ConcurrentUpdate(N_("该项目流程刚被他人更新，请刷新后重试"))
     for instance, row in zip(instances, rows):
         for key in (*STATE_COLUMNS, "revision"):
@@ -411,17 +412,14 @@ def _sync_tasks(
 
 
 def insert_tasks(session: Session, tasks: list[Task]) -> None:
-    """Insert new task rows in one statement and keep them in the session as loaded rows, every column set.
+    """Insert new task rows, one statement each, and keep them in the session as loaded rows, every column set.
 
     The unit of work's watchers are told of them (the orphan check judges new ready tasks).
     """
     if not tasks:
         return
-    rows = [{key: getattr(task, key) for key in _TASK_COLUMNS} for task in tasks]
-    # one row is one plain INSERT … RETURNING; several go as one batched statement
-    ids = session.connection().execute(_INSERT_TASK, rows[0] if len(rows) == 1 else rows).scalars().all()
-    for task, task_id in zip(tasks, ids):
-        task.id = task_id
+    for task in tasks:
+        ((task.id,),) = _INSERT_TASK.rows(session, {key: getattr(task, key) for key in _TASK_COLUMNS})
         make_transient_to_detached(task)
         session.add(task)
     db.wrote(session, tasks)
