@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import ColumnProperty, Session, SessionTransaction, make_transient, make_transient_to_detached, sessionmaker
 
 from engine.platform import audit
+from engine.platform.prepared import Prepared
 
 AFTER_COMMIT = "unit_of_work_after_commit"
 
@@ -81,18 +82,18 @@ def save_changes(session: Session, row: Any) -> None:
         if not all(isinstance(prop, ColumnProperty) for prop in props):
             return
         (key_column,) = mapper.primary_key
-        statement = _UPDATES[(mapper, keys)] = (
+        statement = _UPDATES[(mapper, keys)] = Prepared(
             update(mapper.local_table).where(key_column == bindparam("b_key")).values({prop.columns[0].name: bindparam(prop.key) for prop in props})
         )
     wrote(session, [row])  # the watchers see the row with its change history, as a flush would have shown it
-    session.connection().execute(statement, {"b_key": state.identity[0], **{key: getattr(row, key) for key in keys}})
+    statement.run(session, {"b_key": state.identity[0], **{key: getattr(row, key) for key in keys}})
     make_transient(row)
     make_transient_to_detached(row)
     session.add(row)
 
 
-_UPDATES: dict[tuple[Any, tuple[str, ...]], Any] = {}
-"""The UPDATE statements `save_changes` built, by mapper and changed columns (a handful per model)."""
+_UPDATES: dict[tuple[Any, tuple[str, ...]], Prepared] = {}
+"""The UPDATE statements `save_changes` built, by mapper and changed columns (a handful per model), prebuilt."""
 
 
 def changed(row: Any, fields: Iterable[str]) -> bool:

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.platform import db
 from engine.platform.models import Base
+from engine.platform.prepared import Prepared
 
 T = TypeVar("T")
 _NOTED = "data_revisions_noted"  # session.info: the names of the watches this unit of work touched
@@ -115,14 +116,13 @@ def _upsert(insert: Any) -> Any:
     return statement.on_conflict_do_update(index_elements=["name"], set_={"token": statement.excluded.token})
 
 
-_MOVES = {"postgresql": _upsert(postgresql.insert), "sqlite": _upsert(sqlite.insert)}
+_MOVES = {"postgresql": Prepared(_upsert(postgresql.insert)), "sqlite": Prepared(_upsert(sqlite.insert))}
 """The token's upsert per dialect, built once."""
 
 
 def move(session: Session, name: str) -> None:
     """Give a watch a new token in this transaction (rows changed where no watcher saw them: a bulk load, a repair)."""
-    connection = session.connection()
-    connection.execute(_MOVES[connection.dialect.name], {"name": name, "token": secrets.token_hex(16)})
+    _MOVES[session.connection().dialect.name].run(session, {"name": name, "token": secrets.token_hex(16)})
 
 
 def current(session: Session, name: str) -> Optional[str]:
