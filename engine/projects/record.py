@@ -9,10 +9,10 @@ from typing import Any, Iterable, Optional
 
 from sqlalchemy.orm import Session
 
-from engine.platform import inputs, messages, permissions
+from engine.platform import inputs, messages, org, permissions
 from engine.platform.errors import EngineError, InvalidInput
 from engine.platform.messages import N_, Message
-from engine.platform.models import OrgUnit, Project, User
+from engine.platform.models import OrgUnit, Project
 
 CATEGORIES = {
     "industrial": "工业",
@@ -131,17 +131,17 @@ def _unit(session: Session, raw: Any, field: str, errors: dict[str, str], requir
     return unit
 
 
-def _deputy(session: Session, raw: Any, errors: dict[str, str]) -> Optional[User]:
-    """The deputy in charge named by id: an active holder of the deputy role."""
+def _deputy(session: Session, raw: Any, errors: dict[str, str]) -> Optional[int]:
+    """The id of the deputy in charge named by id: an active holder of the deputy role (their standing read, not their user row)."""
     if raw in (None, ""):
         errors["deputy_id"] = inputs.required_message(label("deputy_id"))
         return None
     deputy_id = inputs.identifier(raw)
-    deputy = session.get(User, deputy_id) if deputy_id is not None else None
+    deputy = org.standing(session, deputy_id) if deputy_id is not None else None
     if deputy is None or not permissions.allowed(deputy, "project.take_charge"):
         errors["deputy_id"] = Message(N_("%(title)s必须是在职的分管副县长：%(received)s"), title=label("deputy_id"), received=inputs.shown(raw))
         return None
-    return deputy
+    return deputy.id
 
 
 def _choice(raw: Any, field: str, choices: dict[str, str], errors: dict[str, str]) -> Any:
@@ -199,8 +199,7 @@ def check(session: Session, data: dict[str, Any]) -> tuple[dict[str, Any], dict[
     values["landing_unit_id"] = landing.id if landing else None
     values["attracting_unit_id"] = attracting.id if attracting else values["landing_unit_id"]
     values["landing_platform_id"] = platform.id if platform else values["landing_unit_id"]
-    deputy = _deputy(session, data.get("deputy_id"), errors)
-    values["deputy_id"] = deputy.id if deputy else None
+    values["deputy_id"] = _deputy(session, data.get("deputy_id"), errors)
     return values, errors
 
 
