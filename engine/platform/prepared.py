@@ -5,34 +5,38 @@ of Python (cache key, execution context, result wrapping) above the driver's 5 Â
 `Prepared` statement is compiled once per dialect, exactly as SQLAlchemy would send it; each run
 converts its values by the statement's own bind types (the same conversions SQLAlchemy
 applies) and executes on the DBAPI connection the unit of work holds, in its transaction.
-Results come back as the driver's rows; a SELECT's columns are converted by their types too.
+Results come back as the driver's rows; a SELECT's columns are converted by their types too,
+and `attached` turns a row's columns into the session's loaded object, as a query would.
 """
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Optional, TypeVar, cast
 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import Session
+from sqlalchemy import inspect
+from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ReturnsRows
 
 Convert = Optional[Callable[[Any], Any]]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class Form:
-    """One statement as one dialect's driver takes it: its SQL, its parameters in order, how each value and result column converts."""
+    """One statement as one dialect's driver takes it: its SQL, its parameters in order, how each value converts, its result columns."""
 
     sql: str
     names: tuple[str, ...]
     fixed: dict[str, Any]
     binds: tuple[Convert, ...]
     positional: bool
-    results: tuple[Convert, ...]
+    columns: tuple[Any, ...]
+    dialect: Dialect
 
     def parameters(self, values: Mapping[str, Any]) -> list[Any] | dict[str, Any]:
         """The driver's parameters for these values: converted, in order for a positional driver, by name otherwise."""
@@ -53,9 +57,15 @@ def compile_for(statement: ClauseElement, dialect: Dialect) -> Form:
     names = tuple(compiled.positiontup or ()) if compiled.positional else tuple(compiled.params)
     by_name = {name: bind for bind, name in compiled.bind_names.items()}
     binds = tuple(by_name[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names)
-    columns = statement.exported_columns if isinstance(statement, ReturnsRows) else ()  # a SELECT's, or the RETURNING columns
-    results = tuple(column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns)
-    return Form(compiled.string, names, dict(compiled.params), binds, compiled.positional, results)
+    columns = tuple(statement.exported_columns) if isinstance(statement, ReturnsRows) else ()  # a SELECT's, or the RETURNING columns
+    return Form(compiled.string, names, dict(compiled.params), binds, compiled.positional, columns, dialect)
+
+
+def converters(form: Form, description: Sequence[Sequence[Any]]) -> tuple[tuple[int, Callable[[Any], Any]], ...]:
+    """The result columns that need converting, by position, with their types' converters for the types the driver reported."""
+    dialect = form.dialect
+    found = (column.type.dialect_impl(dialect).result_processor(dialect, reported[1]) for column, reported in zip(form.columns, description))
+    return tuple((index, convert) for index, convert in enumerate(found) if convert is not None)
 
 
 class Prepared:
@@ -68,6 +78,7 @@ class Prepared:
     def __init__(self, statement: ClauseElement) -> None:
         self.statement = statement
         self.forms: dict[str, Form] = {}
+        self.results: dict[str, tuple[tuple[int, Callable[[Any], Any]], ...]] = {}
 
     def run(self, session: Session, values: Mapping[str, Any]) -> Any:
         """Execute once with these values in the session's transaction; the driver's cursor (rowcount, fetched rows)."""
@@ -85,10 +96,19 @@ class Prepared:
     def rows(self, session: Session, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         """Execute a SELECT (or a statement with RETURNING) and fetch every row, each column converted by its type."""
         form, (cursor,) = self.execute(session, [values], many=False)
-        fetched, results = cursor.fetchall(), form.results
-        if not any(results):
+        fetched = cursor.fetchall()
+        converting = self.results.get(form.dialect.name)
+        if converting is None:
+            converting = self.results[form.dialect.name] = converters(form, cursor.description)
+        if not converting:
             return [tuple(row) for row in fetched]
-        return [tuple(value if convert is None else convert(value) for value, convert in zip(row, results)) for row in fetched]
+        rows = []
+        for row in fetched:
+            columns = list(row)
+            for index, convert in converting:
+                columns[index] = convert(columns[index])
+            rows.append(tuple(columns))
+        return rows
 
     def execute(self, session: Session, rows: Sequence[Mapping[str, Any]], many: bool) -> tuple[Form, list[Any]]:
         """Run the statement for `rows` on the session's driver connection (one call with `many`); its form and the cursors used."""
@@ -116,3 +136,28 @@ class Prepared:
             if gone:
                 connection.invalidate(exc)
             raise DBAPIError.instance(form.sql, None, exc, dialect.loaded_dbapi.Error, connection_invalidated=gone, dialect=dialect) from exc
+
+
+def column_keys(model: type[Any], leave_out: Sequence[str] = ()) -> tuple[str, ...]:
+    """A model's column attributes in mapped order, but those left out (read later, when first used)."""
+    return tuple(prop.key for prop in inspect(model).column_attrs if prop.key not in leave_out)
+
+
+def attached(session: Session, model: type[T], keys: Sequence[str], values: Sequence[Any]) -> T:
+    """The session's loaded `model` object for a row read through the driver: the one it holds for that identity, else a new one.
+
+    A new object gets these column values as loaded, with no change history; columns not among
+    `keys` count as expired and are read when first used (a deferred column, as a query's
+    `defer` leaves it). Relationships load as they would on a queried object.
+    """
+    mapper = inspect(model)
+    row = dict(zip(keys, values))
+    identity = [row[mapper.get_property_by_column(column).key] for column in mapper.primary_key]
+    held = session.identity_map.get(mapper.identity_key_from_primary_key(identity))
+    if held is not None:
+        return cast(T, held)
+    obj: T = mapper.class_manager.new_instance()
+    obj.__dict__.update(row)
+    make_transient_to_detached(obj)
+    session.add(obj)
+    return obj

@@ -12,7 +12,7 @@ from typing import Any, Optional
 from uuid import UUID
 
 from sqlalchemy import bindparam, insert, or_, select, update
-from sqlalchemy.orm import Session, defer, make_transient_to_detached
+from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -28,25 +28,46 @@ from engine.platform.errors import AlreadyCompleted, ConcurrentUpdate, DecidedAt
 from engine.platform.messages import N_, Message, label
 from engine.platform.models import Instance, Project, Task, User, utcnow
 from engine.platform.org import acts_in_own_right, delegated_to, scope_of
-from engine.platform.prepared import Prepared
+from engine.platform.prepared import Prepared, attached, column_keys
 from engine.workflow.sandbox import SCRIPT_ENGINE, check_task_data
 from engine.workflow.sandbox import active as sandbox_limits
 from engine.workflow.sandbox.steps import StepGuard
 
-_TASK_AND_SIBLINGS = (
-    select(Task, Instance, Project)
+_READ = ((Task, column_keys(Task)), (Instance, column_keys(Instance, leave_out=("state",))), (Project, column_keys(Project)))
+"""What a completion reads of each model: every column but the instance's stored state."""
+_TASK_AND_SIBLINGS = Prepared(
+    select(*(getattr(model, key) for model, keys in _READ for key in keys))
     .join(Instance, Task.instance_id == Instance.id)
     .join(Project, Task.project_id == Project.id)
     .where(
         Task.instance_id == select(Task.instance_id).where(Task.id == bindparam("task_id")).scalar_subquery(),
         or_(Task.id == bindparam("task_id"), Task.status == "ready"),
     )
-    .options(defer(Instance.state))
 )
-"""A task with its instance and project, and the instance's other ready rows (what the completion re-syncs), in one read.
+"""A task with its instance and project, and the instance's other ready rows (what the completion re-syncs), in one prebuilt read.
 
 The stored state is read only when the live workflow is not in this process's cache.
 """
+
+
+def task_and_siblings(session: Session, task_id: int) -> tuple[Optional[tuple[Task, Instance, Project]], list[Task]]:
+    """The task with its instance and project, and the instance's other ready tasks, as the session's loaded objects."""
+    found, siblings = None, []
+    task_keys, instance_keys, project_keys = (keys for _, keys in _READ)
+    split, end = len(task_keys), len(task_keys) + len(instance_keys)
+    rows = _TASK_AND_SIBLINGS.rows(session, {"task_id": task_id})
+    if not rows:
+        return None, []
+    instance = attached(session, Instance, instance_keys, rows[0][split:end])
+    project = attached(session, Project, project_keys, rows[0][end:])
+    for row in rows:
+        task = attached(session, Task, task_keys, row[:split])
+        if task.id == task_id:
+            found = (task, instance, project)
+        else:
+            siblings.append(task)
+    return found, siblings
+
 
 _CLAIM = Prepared(
     update(Task.__table__)
@@ -115,12 +136,10 @@ def complete_task(
     A step the BPMN marks as decided at a meeting is completed only from that meeting
     (`at_meeting`), unless the subject is exempt (a major project: 重大项目随时研判).
     """
-    rows = session.execute(_TASK_AND_SIBLINGS, {"task_id": task_id}).all()
-    found = next((row for row in rows if row[0].id == task_id), None)
+    found, siblings = task_and_siblings(session, task_id)
     if found is None:
         raise NotFound(N_("任务 %(id)s 不存在"), id=task_id)
     task, instance, project = found
-    siblings = [row[0] for row in rows if row[0] is not task]
     if task.status != "ready":
         raise AlreadyCompleted(_already_done_message(session, task))
     # a colleague's delegations are read only when the actor may not act in their own right

@@ -9,7 +9,8 @@ from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from engine.platform.db import Database
-from engine.platform.prepared import Prepared
+from engine.platform.models import User
+from engine.platform.prepared import Prepared, attached, column_keys
 from engine.platform.warning_settings import WarningSetting
 
 SETTING = WarningSetting.__table__
@@ -60,3 +61,21 @@ def test_driver_errors_arrive_as_sqlalchemys(db: Database) -> None:
 def test_refuses_an_expanding_parameter(db: Database) -> None:
     with pytest.raises(ValueError, match="expanding"), db.session() as session:
         Prepared(select(SETTING.c.key).where(SETTING.c.key.in_(bindparam("keys", expanding=True)))).rows(session, {"keys": ["a"]})
+
+
+def test_attached_rows_are_the_sessions_loaded_objects(db: Database) -> None:
+    keys = column_keys(User, leave_out=("password_hash",))
+    read = Prepared(select(*(getattr(User, key) for key in keys)).where(User.username == bindparam("name")))
+    with db.session() as session:
+        expected = session.scalars(select(User).where(User.username == "anwen")).one()
+        held = (expected.id, expected.password_hash, expected.roles)
+        session.expunge_all()
+        (row,) = read.rows(session, {"name": "anwen"})
+        user = attached(session, User, keys, row)
+        assert user in session and not session.dirty and not session.is_modified(user)
+        assert (user.id, user.password_hash, user.roles) == held  # the column left out and the roles load when first used
+        assert attached(session, User, keys, row) is user  # the session's object for that identity, as a query gives
+        user.title = "新职务"
+        assert session.dirty
+    with db.session() as session:
+        assert session.scalars(select(User.title).where(User.username == "anwen")).one() == "新职务"
