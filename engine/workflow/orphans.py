@@ -134,12 +134,12 @@ _ROLE_HOLDERS = _HOLDING.where(UserRole.role.in_(bindparam("roles", expanding=Tr
 _ONE_ROLE_HOLDERS = Prepared(_HOLDING.where(UserRole.role == bindparam("role"), User.active.is_(True)))
 """The active holders of one role (what a completion's new task asks), prebuilt."""
 
-_ASSIGNEES = (
-    select(User.id, User.unit_id, User.display_name, User.active,
-           exists().where(Delegation.delegator_id == User.id, *current(bindparam("now"))))
-    .where(User.id.in_(bindparam("ids", expanding=True)))
-)
+_NAMED = select(User.id, User.unit_id, User.display_name, User.active,
+                exists().where(Delegation.delegator_id == User.id, *current(bindparam("now"))))
+_ASSIGNEES = _NAMED.where(User.id.in_(bindparam("ids", expanding=True)))
 """Some officials, active or not, and whether each has delegated anything in force at `now`."""
+_ONE_ASSIGNEE = Prepared(_NAMED.where(User.id == bindparam("id")))
+"""One official (a completion's new task assigned to someone), prebuilt."""
 
 
 @dataclass
@@ -172,7 +172,9 @@ def _holders(session: Session, tasks: list[Task]) -> dict[int, list[Holder]]:
     assignees = {t.assignee_id for t in tasks if t.assignee_id is not None}
     named, delegating = {}, set()
     if assignees:
-        assigned = session.connection().execute(_ASSIGNEES, {"ids": sorted(assignees), "now": utcnow()})
+        (one, *more), now = sorted(assignees), utcnow()
+        assigned = (_ONE_ASSIGNEE.rows(session, {"id": one, "now": now}) if not more
+                    else session.connection().execute(_ASSIGNEES, {"ids": [one, *more], "now": now}))
         for uid, unit_id, name, active, has_delegated in assigned:
             named[uid] = Holder(uid, unit_id, name, active)
             if has_delegated:
