@@ -31,7 +31,7 @@ from engine.platform.db import Database  # noqa: E402
 from engine.workflow.definitions import LoadedDefinition  # noqa: E402
 from engine.workflow.sandbox import SCRIPT_ENGINE  # noqa: E402
 from floor import BareStore  # noqa: E402
-from lifecycle import T3_STEPS, arguments, deployed, prepared, run_lifecycle, run_raw  # noqa: E402
+from lifecycle import T3_STEPS, all_started, arguments, deployed, prepared, run_lifecycle, run_raw  # noqa: E402
 
 
 def on_pool(db: Database, loaded: LoadedDefinition, store: BareStore) -> None:
@@ -63,10 +63,12 @@ def main() -> None:
         raw_connection.close()  # back to the pool: every path takes the one pooled connection in turn
         checked_env, plain_env = SCRIPT_ENGINE.environment, TaskDataEnvironment()
 
+        projects: list[int] = []
+
         def unchecked() -> None:
             SCRIPT_ENGINE.environment = plain_env
             try:
-                run_lifecycle(db, registration, actors)
+                projects.append(run_lifecycle(db, registration, actors))
             finally:
                 SCRIPT_ENGINE.environment = checked_env
 
@@ -74,8 +76,8 @@ def main() -> None:
             "checks": lambda: on_pool(db, loaded, checked),
             "floor": lambda: on_pool(db, loaded, floor),
             "raw": lambda: run_raw(loaded),
-            "engine": lambda: run_lifecycle(db, registration, actors),
-            "cold": lambda: run_lifecycle(db, registration, actors, cold=True),
+            "engine": lambda: projects.append(run_lifecycle(db, registration, actors)),
+            "cold": lambda: projects.append(run_lifecycle(db, registration, actors, cold=True)),
             "unchecked": unchecked,
         }
         times: dict[str, list[float]] = {name: [] for name in paths}
@@ -87,6 +89,7 @@ def main() -> None:
                 run()
                 if round_ >= 10:
                     times[name].append(time.perf_counter() - t0)
+        assert all_started(db, projects), "an engine lifecycle did not leave its project started"
         db.dispose()
     r, f, k, e, c, u = (statistics.median(times[name]) * 1000 for name in ("raw", "floor", "checks", "engine", "cold", "unchecked"))
     tasks = len(T3_STEPS)

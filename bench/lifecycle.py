@@ -67,8 +67,8 @@ def deployed(db: Database) -> tuple[int, definitions.LoadedDefinition]:
         return definition_id, definitions.load(s, definition_id)
 
 
-def run_lifecycle(db: Database, registration: dict, actors: list[User], cold: bool = False) -> None:
-    """Register and complete every T3 task, one transaction each, as the official who may act.
+def run_lifecycle(db: Database, registration: dict, actors: list[User], cold: bool = False) -> int:
+    """Register and complete every T3 task, one transaction each, as the official who may act; the project's id.
 
     With `cold`, the live-workflow cache is emptied before every task, so each completion
     restores the instance from its stored state (as after a restart or on another node).
@@ -84,8 +84,14 @@ def run_lifecycle(db: Database, registration: dict, actors: list[User], cold: bo
         actor = next(u for u in actors if can_act(u, task))
         with db.session() as s:
             outcome = runtime.complete_task(s, task.id, actor, data, at_meeting=True)
+    assert outcome.status == "completed" and not outcome.ready
+    return outcome.project_id
+
+
+def all_started(db: Database, project_ids: list[int]) -> bool:
+    """Whether every one of these projects' records shows it started (checked once after the timed lifecycles, not inside them)."""
     with db.session() as s:
-        assert s.get(Project, outcome.project_id).status == "started"
+        return set(s.scalars(select(Project.status).where(Project.id.in_(project_ids)).distinct())) == {"started"}
 
 
 class Store(Protocol):
