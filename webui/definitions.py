@@ -364,7 +364,7 @@ def _source_versions(session: Session, process_id: str) -> list[tuple[int, int]]
 
 def _current_tasks(session: Session, process_id: str) -> dict[str, list[str]]:
     """The newest version's user steps by name, each with the ids of the steps of that name, names sorted."""
-    loaded = definitions.load(session, definitions.latest(session, process_id).id)
+    loaded = definitions.load(session, definitions.latest_id(session, process_id))
     steps: dict[str, list[str]] = {}
     for meta in sorted(loaded.user_tasks.values(), key=lambda m: (m.name, m.bpmn_id)):
         steps.setdefault(meta.name, []).append(meta.bpmn_id)

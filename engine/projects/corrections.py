@@ -70,7 +70,7 @@ def tier_fields(session: Session, project: Project) -> tuple[str, ...]:
     instance = session.scalars(
         select(Instance).where(Instance.project_id == project.id, Instance.process_id == lifecycle.LIFECYCLE).order_by(Instance.id.desc())
     ).first()
-    definition_id = instance.definition_id if instance is not None else definitions.latest(session, lifecycle.LIFECYCLE).id
+    definition_id = instance.definition_id if instance is not None else definitions.latest_id(session, lifecycle.LIFECYCLE)
     loaded = definitions.load(session, definition_id)
     facts = {name for spec in loaded.spec.task_specs.values() if getattr(spec, "dmnEngine", None) is not None
              for name in runtime.decision_inputs(spec.dmnEngine)}

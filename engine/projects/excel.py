@@ -180,7 +180,7 @@ def commit(session: Session, content: bytes, actor: User) -> list[int]:
         errors = {f"第{r.row}行": "；".join(list(r.errors.values()) + r.duplicates) for r in checked.rows if r.errors or r.duplicates}
         errors.update({f"文件{i + 1}": p for i, p in enumerate(checked.problems)})
         raise InvalidInput(errors)
-    definition_id = definitions.latest(session, lifecycle.LIFECYCLE).id  # one transaction: the same newest version for every row
+    definition_id = definitions.latest_id(session, lifecycle.LIFECYCLE)  # one transaction: the same newest version for every row
     return [lifecycle.register(session, r.values, actor, definition_id).project_id for r in checked.rows]
 
 

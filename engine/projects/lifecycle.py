@@ -36,7 +36,7 @@ def register(session: Session, data: dict[str, Any], actor: User, definition_id:
     session.add(project)
     session.flush()
     if definition_id is None:
-        definition_id = definitions.latest(session, LIFECYCLE).id
+        definition_id = definitions.latest_id(session, LIFECYCLE)
     return runtime.start_instance(session, project, definition_id, actor)
 
 

@@ -87,7 +87,7 @@ def kind_name(key: str) -> str:
 
 def kinds(session: Session) -> dict[str, MeetingKind]:
     """Meeting kinds of the newest lifecycle definition, in BPMN order."""
-    loaded = definitions.load(session, definitions.latest(session, lifecycle.LIFECYCLE).id)
+    loaded = definitions.load(session, definitions.latest_id(session, lifecycle.LIFECYCLE))
     result: dict[str, MeetingKind] = {}
     for meta in loaded.user_tasks.values():
         if meta.meeting and meta.meeting not in result:

@@ -11,7 +11,7 @@ from typing import Any, Optional
 
 import jsonschema
 import yaml
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, defer
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
@@ -21,6 +21,7 @@ from engine.platform import permissions
 from engine.platform.errors import DefinitionInvalid, NotFound, SandboxViolation
 from engine.workflow.forms import Schema, check_form, validator_for
 from engine.platform.models import Definition, Event
+from engine.platform.prepared import Prepared
 from engine.workflow.parser import XmlRefused, new_parser, parse_xml
 from engine.workflow.sandbox import active as limits
 from engine.workflow.sandbox import compile_checked, specs
@@ -318,15 +319,32 @@ def load(session: Session, definition_id: int) -> LoadedDefinition:
         return _cache[definition_id]
 
 
+def not_deployed(process_id: str) -> NotFound:
+    """The error for a process with no deployed version, saying how to deploy one."""
+    return NotFound(f"流程 {process_id} 尚未部署，请先运行 zhikong deploy bpmn")
+
+
 def latest(session: Session, process_id: str) -> Definition:
-    """The newest deployed version of a process (its files are read only when asked for: most callers want its id)."""
+    """The newest deployed version of a process, its files read only when asked for (`latest_id` when only its id is wanted)."""
     row = session.scalars(
         select(Definition).where(Definition.process_id == process_id).order_by(Definition.version.desc()).limit(1)
         .options(defer(Definition.files))
     ).first()
     if row is None:
-        raise NotFound(f"流程 {process_id} 尚未部署，请先运行 zhikong deploy bpmn")
+        raise not_deployed(process_id)
     return row
+
+
+_LATEST_ID = Prepared(select(Definition.id).where(Definition.process_id == bindparam("process_id"))
+                      .order_by(Definition.version.desc()).limit(1))
+
+
+def latest_id(session: Session, process_id: str) -> int:
+    """The id of the newest deployed version of a process, in one prebuilt read (what starting a workflow needs)."""
+    rows = _LATEST_ID.rows(session, {"process_id": process_id})
+    if not rows:
+        raise not_deployed(process_id)
+    return int(rows[0][0])
 
 
 def deploy(
