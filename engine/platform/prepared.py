@@ -143,15 +143,15 @@ def column_keys(model: type[Any], leave_out: Sequence[str] = ()) -> tuple[str, .
     return tuple(prop.key for prop in inspect(model).column_attrs if prop.key not in leave_out)
 
 
-def attached(session: Session, model: type[T], keys: Sequence[str], values: Sequence[Any]) -> T:
-    """The session's loaded `model` object for a row read through the driver: the one it holds for that identity, else a new one.
+def attached(session: Session, model: type[T], row: dict[str, Any]) -> T:
+    """The session's loaded `model` object for a row (column key → value) read or written through the driver: the one the session
+    holds for that identity, else a new one.
 
-    A new object gets these column values as loaded, with no change history; columns not among
-    `keys` count as expired and are read when first used (a deferred column, as a query's
-    `defer` leaves it). Relationships load as they would on a queried object.
+    A new object gets these column values as loaded, with no change history; columns not in
+    `row` count as expired and are read when first used (a deferred column, as a query's `defer`
+    leaves it). Relationships load as they would on a queried object.
     """
     mapper = inspect(model)
-    row = dict(zip(keys, values))
     identity = [row[mapper.get_property_by_column(column).key] for column in mapper.primary_key]
     held = session.identity_map.get(mapper.identity_key_from_primary_key(identity))
     if held is not None:

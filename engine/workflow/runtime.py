@@ -12,7 +12,7 @@ from typing import Any, Optional
 from uuid import UUID
 
 from sqlalchemy import bindparam, insert, or_, select, update
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -58,10 +58,10 @@ def task_and_siblings(session: Session, task_id: int) -> tuple[Optional[tuple[Ta
     rows = _TASK_AND_SIBLINGS.rows(session, {"task_id": task_id})
     if not rows:
         return None, []
-    instance = attached(session, Instance, instance_keys, rows[0][split:end])
-    project = attached(session, Project, project_keys, rows[0][end:])
+    instance = attached(session, Instance, dict(zip(instance_keys, rows[0][split:end])))
+    project = attached(session, Project, dict(zip(project_keys, rows[0][end:])))
     for row in rows:
-        task = attached(session, Task, task_keys, row[:split])
+        task = attached(session, Task, dict(zip(task_keys, row[:split])))
         if task.id == task_id:
             found = (task, instance, project)
         else:
@@ -82,7 +82,7 @@ INSTANCES_READ = "runtime_instances_read"  # session.info: instance id → the i
 STATE_COLUMNS = ("state", "status", "error", "next_timer_at", "updated_at")
 """What advancing an instance changes on its row."""
 
-_TASK_COLUMNS = [column.key for column in Task.__table__.columns if column.key != "id"]
+_TASK_COLUMNS = column_keys(Task, leave_out=("id",))
 _INSERT_TASK = Prepared(insert(Task.__table__).values({key: bindparam(key) for key in _TASK_COLUMNS}).returning(Task.__table__.c.id))
 """A new task row, its id returned."""
 
@@ -396,52 +396,54 @@ def _sync_tasks(
             row.status = "cancelled"
     now = utcnow()
     result = [row for spiff_id, row in known.items() if spiff_id in ready]
-    created: list[Task] = []
+    new_rows: list[dict[str, Any]] = []
     for spiff_id, spiff_task in ready.items():
         if spiff_id in known:
             continue
         meta = loaded.user_tasks[spiff_task.task_spec.bpmn_id]
         unit_id, assignee_id = scope_of(meta.scope, project, spiff_task.data)
-        created.append(Task(
-            instance_id=instance.id,
-            project_id=project.id,
-            spiff_task_id=spiff_id,
-            bpmn_id=meta.bpmn_id,
-            name=meta.name,
-            lane=meta.lane,
-            role=meta.role,
-            scope=meta.scope,
-            unit_id=unit_id,
-            assignee_id=assignee_id,
-            stage=meta.stage,
-            form=meta.form,
-            created_at=now,
-            due_at=now + meta.due_in if meta.due_in else None,
-            status="ready",
-            completed_by=None,
-            completed_at=None,
-            data=None,
-            orphaned_at=None,
-        ))
+        new_rows.append({
+            "instance_id": instance.id,
+            "project_id": project.id,
+            "spiff_task_id": spiff_id,
+            "bpmn_id": meta.bpmn_id,
+            "name": meta.name,
+            "lane": meta.lane,
+            "role": meta.role,
+            "scope": meta.scope,
+            "unit_id": unit_id,
+            "assignee_id": assignee_id,
+            "stage": meta.stage,
+            "form": meta.form,
+            "created_at": now,
+            "due_at": now + meta.due_in if meta.due_in else None,
+            "status": "ready",
+            "completed_by": None,
+            "completed_at": None,
+            "data": None,
+            "orphaned_at": None,
+            "claimed_by": None,
+            "claimed_at": None,
+        })
     if write_now:
-        insert_tasks(session, created)
-    else:
-        session.add_all(created)
+        return result + insert_tasks(session, new_rows)
+    created = [Task(**row) for row in new_rows]
+    session.add_all(created)
     return result + created
 
 
-def insert_tasks(session: Session, tasks: list[Task]) -> None:
-    """Insert new task rows, one statement each, and keep them in the session as loaded rows, every column set.
+def insert_tasks(session: Session, rows: list[dict[str, Any]]) -> list[Task]:
+    """Insert new task rows (every column but the id given), one statement each; the session's loaded Task objects for them.
 
     The unit of work's watchers are told of them (the orphan check judges new ready tasks).
     """
-    if not tasks:
-        return
-    for task in tasks:
-        ((task.id,),) = _INSERT_TASK.rows(session, {key: getattr(task, key) for key in _TASK_COLUMNS})
-        make_transient_to_detached(task)
-        session.add(task)
-    db.wrote(session, tasks)
+    tasks = []
+    for row in rows:
+        ((task_id,),) = _INSERT_TASK.rows(session, row)
+        tasks.append(attached(session, Task, {"id": task_id, **row}))
+    if tasks:
+        db.wrote(session, tasks)
+    return tasks
 
 
 def log(

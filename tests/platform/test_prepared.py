@@ -71,10 +71,10 @@ def test_attached_rows_are_the_sessions_loaded_objects(db: Database) -> None:
         held = (expected.id, expected.password_hash, expected.roles)
         session.expunge_all()
         (row,) = read.rows(session, {"name": "anwen"})
-        user = attached(session, User, keys, row)
+        user = attached(session, User, dict(zip(keys, row)))
         assert user in session and not session.dirty and not session.is_modified(user)
         assert (user.id, user.password_hash, user.roles) == held  # the column left out and the roles load when first used
-        assert attached(session, User, keys, row) is user  # the session's object for that identity, as a query gives
+        assert attached(session, User, dict(zip(keys, row))) is user  # the session's object for that identity, as a query gives
         user.title = "新职务"
         assert session.dirty
     with db.session() as session:
