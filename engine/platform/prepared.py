@@ -16,7 +16,7 @@ from typing import Any, Optional, TypeVar, cast
 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.engine import Dialect
-from sqlalchemy import inspect
+from sqlalchemy import Connection, inspect
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -68,6 +68,20 @@ def converters(form: Form, description: Sequence[Sequence[Any]]) -> tuple[tuple[
     return tuple((index, convert) for index, convert in enumerate(found) if convert is not None)
 
 
+HELD = "prepared_connection"  # session.info: (transaction, its connection, that connection's driver connection)
+
+
+def connection_of(session: Session) -> tuple[Connection, Any]:
+    """The session's connection in its current transaction, and its pooled driver connection, asked of the session once per transaction."""
+    transaction = session.get_transaction()
+    held = session.info.get(HELD)
+    if held is not None and held[0] is transaction and transaction is not None and not held[1].invalidated:
+        return held[1], held[2]
+    connection = session.connection()
+    session.info[HELD] = (session.get_transaction(), connection, connection.connection)
+    return connection, connection.connection
+
+
 class Prepared:
     """A Core statement without expanding parameters, compiled on first use per dialect and run on the driver.
 
@@ -112,12 +126,11 @@ class Prepared:
 
     def execute(self, session: Session, rows: Sequence[Mapping[str, Any]], many: bool) -> tuple[Form, list[Any]]:
         """Run the statement for `rows` on the session's driver connection (one call with `many`); its form and the cursors used."""
-        connection = session.connection()
+        connection, driver = connection_of(session)
         dialect = connection.dialect
         form = self.forms.get(dialect.name)
         if form is None:
             form = self.forms[dialect.name] = compile_for(self.statement, dialect)
-        driver = connection.connection
         cursor = None
         try:
             if many:

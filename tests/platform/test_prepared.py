@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from engine.platform.db import Database
 from engine.platform.models import User
@@ -79,3 +80,17 @@ def test_attached_rows_are_the_sessions_loaded_objects(db: Database) -> None:
         assert session.dirty
     with db.session() as session:
         assert session.scalars(select(User.title).where(User.username == "anwen")).one() == "新职务"
+
+
+def test_each_transaction_of_a_session_runs_on_its_own_connection(db: Database) -> None:
+    """A session that commits and goes on (a script's, not a unit of work's) writes its next statements in its next transaction."""
+    add = Prepared(INSERT)
+    with Session(db.engine) as session:
+        add.run(session, {**CASES[0], "key": "first", "updated_by": None})
+        session.commit()
+        add.run(session, {**CASES[0], "key": "second", "updated_by": None})
+        session.rollback()
+        add.run(session, {**CASES[0], "key": "third", "updated_by": None})
+        session.commit()
+    with db.session() as session:
+        assert set(session.scalars(select(SETTING.c.key).where(SETTING.c.key.in_(["first", "second", "third"])))) == {"first", "third"}
