@@ -134,31 +134,42 @@ def too_large(what: str) -> LimitExceeded:
 
 
 def measure(value: Any, limits: Limits) -> int:
-    """Estimated bytes of `value` counting every path to shared parts; refuses deep, cyclic or huge trees."""
+    """Estimated bytes of `value` counting every path to shared parts; refuses deep, cyclic or huge trees.
+
+    Walked with an explicit stack (no recursion to exhaust); text, the commonest leaf, is counted inline.
+    """
     if type(value) in SCALARS:
         return _scalar_bytes(value, limits)
+    max_nodes, max_depth, max_bytes, max_string = limits.max_nodes, limits.max_depth, limits.max_task_data_bytes, limits.max_string
     total, visited = 0, 0
     stack: list[tuple[Any, int]] = [(value, 0)]
+    pop, extend = stack.pop, stack.extend
     while stack:
-        item, depth = stack.pop()
+        item, depth = pop()
         visited += 1
         if not visited % 4096:
             current().in_time()
-        if visited > limits.max_nodes:
-            raise too_large(f"数据元素数量（{limits.max_nodes}）")
-        if depth > limits.max_depth:
-            raise too_large(f"数据嵌套层数（{limits.max_depth}）")
-        if isinstance(item, dict):
+        if visited > max_nodes:
+            raise too_large(f"数据元素数量（{max_nodes}）")
+        if depth > max_depth:
+            raise too_large(f"数据嵌套层数（{max_depth}）")
+        if type(item) is str:
+            if len(item) > max_string:
+                raise too_large(f"文本长度（{max_string} 字符）")
+            total += len(item) + 2
+        elif isinstance(item, dict):
             total += 2
-            stack.extend((k, depth + 1) for k in item)
-            stack.extend((v, depth + 1) for v in item.values())
+            depth += 1
+            extend([(key, depth) for key in item])
+            extend([(child, depth) for child in item.values()])
         elif isinstance(item, CONTAINERS):
             total += 2
-            stack.extend((v, depth + 1) for v in item)
+            depth += 1
+            extend([(child, depth) for child in item])
         else:
             total += _scalar_bytes(item, limits)
-        if total > limits.max_task_data_bytes:
-            raise too_large(f"数据大小（{limits.max_task_data_bytes} 字节）")
+        if total > max_bytes:
+            raise too_large(f"数据大小（{max_bytes} 字节）")
     return total
 
 
