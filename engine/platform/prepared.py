@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Optional, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.engine import Dialect
@@ -22,29 +22,31 @@ from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ReturnsRows
 
-Convert = Optional[Callable[[Any], Any]]
 T = TypeVar("T")
+
+
+Conversions = tuple[tuple[int, Callable[[Any], Any]], ...]
+"""The values that convert, by position, each with its converter."""
 
 
 @dataclass(frozen=True)
 class Form:
-    """One statement as one dialect's driver takes it: its SQL, its parameters in order, how each value converts, its result columns."""
+    """One statement as one dialect's driver takes it: its SQL, its parameters in order, the values that convert, its result columns."""
 
     sql: str
     names: tuple[str, ...]
-    fixed: dict[str, Any]
-    binds: tuple[Convert, ...]
+    fixed: dict[str, Any]  # every parameter, with the values the statement itself holds (None for those given at each run)
+    binds: Conversions
     positional: bool
     columns: tuple[Any, ...]
     dialect: Dialect
 
     def parameters(self, values: Mapping[str, Any]) -> list[Any] | dict[str, Any]:
         """The driver's parameters for these values: converted, in order for a positional driver, by name otherwise."""
-        fixed = self.fixed
-        converted = [values[name] if name in values else fixed[name] for name in self.names]
-        for index, convert in enumerate(self.binds):
-            if convert is not None:
-                converted[index] = convert(converted[index])
+        given = {**self.fixed, **values}
+        converted = [given[name] for name in self.names]
+        for index, convert in self.binds:
+            converted[index] = convert(converted[index])
         return converted if self.positional else dict(zip(self.names, converted))
 
 
@@ -56,12 +58,13 @@ def compile_for(statement: ClauseElement, dialect: Dialect) -> Form:
         raise ValueError("a prebuilt statement cannot take an expanding (IN) parameter: its SQL changes with each list")
     names = tuple(compiled.positiontup or ()) if compiled.positional else tuple(compiled.params)
     by_name = {name: bind for bind, name in compiled.bind_names.items()}
-    binds = tuple(by_name[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names)
+    binds = tuple((index, convert) for index, convert in enumerate(by_name[name].type.dialect_impl(dialect).bind_processor(dialect)
+                                                                   for name in names) if convert is not None)
     columns = tuple(statement.exported_columns) if isinstance(statement, ReturnsRows) else ()  # a SELECT's, or the RETURNING columns
     return Form(compiled.string, names, dict(compiled.params), binds, compiled.positional, columns, dialect)
 
 
-def converters(form: Form, description: Sequence[Sequence[Any]]) -> tuple[tuple[int, Callable[[Any], Any]], ...]:
+def converters(form: Form, description: Sequence[Sequence[Any]]) -> Conversions:
     """The result columns that need converting, by position, with their types' converters for the types the driver reported."""
     dialect = form.dialect
     found = (column.type.dialect_impl(dialect).result_processor(dialect, reported[1]) for column, reported in zip(form.columns, description))
@@ -92,7 +95,7 @@ class Prepared:
     def __init__(self, statement: ClauseElement) -> None:
         self.statement = statement
         self.forms: dict[str, Form] = {}
-        self.results: dict[str, tuple[tuple[int, Callable[[Any], Any]], ...]] = {}
+        self.results: dict[str, Conversions] = {}
 
     def run(self, session: Session, values: Mapping[str, Any]) -> Any:
         """Execute once with these values in the session's transaction; the driver's cursor (rowcount, fetched rows)."""
