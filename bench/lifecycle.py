@@ -37,8 +37,13 @@ T3_STEPS = [
 ]
 
 
+ACTING: dict[str, User] = {}
+"""Who completes each step of the T3 route (by element id), found once among the prepared officials."""
+
+
 def prepared(tmp: str, name: str, pg_url: str | None = None) -> tuple[Database, dict, list[User]]:
     """A migrated database (SQLite in `tmp`, or a fresh PostgreSQL database named after `name`) with the demo org and bpmn/ deployed; a registration and the officials."""
+    ACTING.clear()  # the steps' officials are this database's
     db = pg_database(make_url(pg_url).set(database=name).render_as_string(hide_password=False)) if pg_url else Database(f"sqlite:///{tmp}/{name}.db")
     schema.upgrade(db)
     with db.session() as s:
@@ -73,7 +78,9 @@ def run_lifecycle(db: Database, registration: dict, actors: list[User], cold: bo
     With `cold`, the live-workflow cache is emptied before every task, so each completion
     restores the instance from its stored state (as after a restart or on another node).
     The officials are the ones `prepared` loaded, roles included, as a request's sign-in hands
-    them over, and each next task is the one the previous completion reported ready.
+    them over, and each next task is the one the previous completion reported ready. Who acts
+    on a step is looked up among them once per step and then remembered, as a request arrives
+    from its official: the engine checks every completion's official itself.
     """
     with db.session() as s:
         outcome = lifecycle.register(s, registration, actors[0])
@@ -81,7 +88,7 @@ def run_lifecycle(db: Database, registration: dict, actors: list[User], cold: bo
         if cold:
             state.WORKFLOWS.clear()
         (task,) = outcome.ready
-        actor = next(u for u in actors if can_act(u, task))
+        actor = ACTING.get(task.bpmn_id) or ACTING.setdefault(task.bpmn_id, next(u for u in actors if can_act(u, task)))
         with db.session() as s:
             outcome = runtime.complete_task(s, task.id, actor, data, at_meeting=True)
     assert outcome.status == "completed" and not outcome.ready
