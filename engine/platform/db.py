@@ -97,9 +97,13 @@ _UPDATES: dict[tuple[Any, tuple[str, ...]], Prepared] = {}
 
 
 def changed(row: Any, fields: Iterable[str]) -> bool:
-    """Whether the next flush writes any of these columns of a loaded row (what the unit of work's watchers ask)."""
-    attrs = inspect(row).attrs
-    return any(attrs[name].history.has_changes() for name in fields)
+    """Whether the next flush writes any of these columns of a loaded row (what the unit of work's watchers ask).
+
+    Only an attribute set since the row was loaded holds a committed value; its history then says whether the value differs.
+    """
+    state = inspect(row)
+    touched = state.committed_state
+    return any(name in touched and state.attrs[name].history.has_changes() for name in fields)
 
 
 def matched_rows(session: Session, statement: Executable) -> int:

@@ -159,6 +159,10 @@ def column_keys(model: type[Any], leave_out: Sequence[str] = ()) -> tuple[str, .
     return tuple(prop.key for prop in inspect(model).column_attrs if prop.key not in leave_out)
 
 
+KEY_NAMES: dict[type[Any], tuple[str, ...]] = {}
+"""Each model's primary-key attributes, as `attached` names them."""
+
+
 def attached(session: Session, model: type[T], row: dict[str, Any]) -> T:
     """The session's loaded `model` object for a row (column key → value) read or written through the driver: the one the session
     holds for that identity, else a new one.
@@ -168,8 +172,10 @@ def attached(session: Session, model: type[T], row: dict[str, Any]) -> T:
     leaves it). Relationships load as they would on a queried object.
     """
     mapper = inspect(model)
-    identity = [row[mapper.get_property_by_column(column).key] for column in mapper.primary_key]
-    held = session.identity_map.get(mapper.identity_key_from_primary_key(identity))
+    keys = KEY_NAMES.get(model)
+    if keys is None:
+        keys = KEY_NAMES[model] = tuple(mapper.get_property_by_column(column).key for column in mapper.primary_key)
+    held = session.identity_map.get(mapper.identity_key_from_primary_key([row[key] for key in keys]))
     if held is not None:
         return cast(T, held)
     obj: T = mapper.class_manager.new_instance()
