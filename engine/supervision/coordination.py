@@ -93,8 +93,7 @@ def submit(session: Session, project_id: int, actor: User, data: dict[str, Any])
               for field, label, limit in (("title", N_("问题标题"), 200), ("problem", N_("问题说明"), 4000), ("material", N_("书面材料"), 8000))}
     if errors:
         raise InvalidInput(errors)
-    definition = definitions.latest(session, COORDINATION)
-    outcome = runtime.start_instance(session, project, definition.id, actor, data=values, summary=f"报送县级协调问题：{values['title']}")
+    outcome = runtime.start_instance(session, project, definitions.latest_id(session, COORDINATION), actor, data=values, summary=f"报送县级协调问题：{values['title']}")
     case = CoordinationCase(
         instance_id=outcome.instance_id,
         project_id=project.id,

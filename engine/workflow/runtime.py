@@ -86,6 +86,10 @@ _TASK_COLUMNS = column_keys(Task, leave_out=("id",))
 _INSERT_TASK = Prepared(insert(Task.__table__).values({key: bindparam(key) for key in _TASK_COLUMNS}).returning(Task.__table__.c.id))
 """A new task row, its id returned."""
 
+_INSERT_INSTANCE = Prepared(insert(Instance.__table__).values({key: bindparam(key) for key in column_keys(Instance, leave_out=("id",))})
+                            .returning(Instance.__table__.c.id))
+"""A new instance row, its id returned."""
+
 _SAVE_STATE = Prepared(
     update(Instance.__table__)
     .where(Instance.__table__.c.id == bindparam("b_id"), Instance.__table__.c.revision == bindparam("b_revision"))
@@ -119,11 +123,11 @@ def start_instance(
     start = workflow.get_tasks(state=TaskState.READY)[0]
     start.data.update(hooks.subject().facts(project))
     start.data.update(data or {})
-    instance = Instance(
-        project_id=project.id, process_id=loaded.process_id, definition_id=definition_id, state="", status="running"
-    )
-    session.add(instance)
-    session.flush()
+    now = utcnow()
+    row = {"project_id": project.id, "process_id": loaded.process_id, "definition_id": definition_id, "state": "", "status": "running",
+           "error": None, "next_timer_at": None, "created_at": now, "updated_at": now, "revision": 1}  # an inserted row's first revision
+    ((instance_id,),) = _INSERT_INSTANCE.rows(session, row)
+    instance = attached(session, Instance, {"id": instance_id, **row})
     log(session, "start", instance, project, actor, "", f"{summary}（第{definition_id}号定义）", None)
     return advance(session, instance, project, workflow, loaded, actor, ready_rows=[])  # a new instance has no task rows yet
 
