@@ -213,7 +213,7 @@ def chain(session: Session, rows: list[Event], entries: Sequence[Entry] = ()) ->
             for key, value in link.items():
                 set_committed_value(row, key, value)
     if entries:
-        _INSERT_EVENT.run_each(session, [{**entry.values(), **link} for entry, link in zip(entries, links[len(rows):])])
+        _INSERT_EVENT.run_many(session, [{**entry.values(), **link} for entry, link in zip(entries, links[len(rows):])])
     _LAST_HEAD[connection.engine] = (links[-1]["seq"], links[-1]["hash"])
     return len(links)
 

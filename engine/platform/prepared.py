@@ -106,9 +106,10 @@ class Prepared:
         return sum(cursor.rowcount for cursor in self.execute(session, rows, many=False)[1])
 
     def run_many(self, session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Execute for every row in one driver call (executemany), where no count is needed."""
+        """Execute for every row in one driver call (executemany), where no count is needed; one row is one plain execute
+        (psycopg's executemany costs a pipeline's round trip more)."""
         if rows:
-            self.execute(session, rows, many=True)
+            self.execute(session, rows, many=len(rows) > 1)
 
     def rows(self, session: Session, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         """Execute a SELECT (or a statement with RETURNING) and fetch every row, each column converted by its type."""
