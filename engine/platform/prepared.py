@@ -14,17 +14,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.engine import Dialect
 from sqlalchemy import Connection, inspect
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ReturnsRows
 
 T = TypeVar("T")
-
-
 Conversions = tuple[tuple[int, Callable[[Any], Any]], ...]
 """The values that convert, by position, each with its converter."""
 
