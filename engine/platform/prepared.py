@@ -19,6 +19,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.elements import BindParameter
+from sqlalchemy.sql.visitors import iterate
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ReturnsRows
 
@@ -29,7 +31,11 @@ Conversions = tuple[tuple[int, Callable[[Any], Any]], ...]
 
 @dataclass(frozen=True)
 class Form:
-    """One statement as one dialect's driver takes it: its SQL, its parameters in order, the values that convert, its result columns."""
+    """One statement as one dialect's driver takes it: its SQL, its parameters in order, the values that convert, its result columns.
+
+    A statement with expanding (IN) parameters has a form per number of values each gets; `expansion` names, for each, the
+    parameters its values fill.
+    """
 
     sql: str
     names: tuple[str, ...]
@@ -38,28 +44,40 @@ class Form:
     positional: bool
     columns: tuple[Any, ...]
     dialect: Dialect
+    expansion: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def parameters(self, values: Mapping[str, Any]) -> list[Any] | dict[str, Any]:
         """The driver's parameters for these values: converted, in order for a positional driver, by name otherwise."""
         given = {**self.fixed, **values}
+        for name, slots in self.expansion:
+            given.update(zip(slots, given[name]))
         converted = [given[name] for name in self.names]
         for index, convert in self.binds:
             converted[index] = convert(converted[index])
         return converted if self.positional else dict(zip(self.names, converted))
 
 
-def compile_for(statement: ClauseElement, dialect: Dialect) -> Form:
-    """`statement` compiled for `dialect`, with the bind and result conversions SQLAlchemy would apply."""
+def expanding_names(statement: ClauseElement) -> tuple[str, ...]:
+    """The statement's expanding (IN) parameters, whose number of values its SQL is rendered for."""
+    return tuple(sorted({element.key for element in iterate(statement) if isinstance(element, BindParameter) and element.expanding}))
+
+
+def compile_for(statement: ClauseElement, dialect: Dialect, sizes: Mapping[str, int]) -> Form:
+    """`statement` compiled for `dialect`, each expanding parameter rendered for `sizes[name]` values, with the bind and result
+    conversions SQLAlchemy would apply."""
     compiled = statement.compile(dialect=dialect)
     assert isinstance(compiled, SQLCompiler)
-    if compiled.post_compile_params:
-        raise ValueError("a prebuilt statement cannot take an expanding (IN) parameter: its SQL changes with each list")
-    names = tuple(compiled.positiontup or ()) if compiled.positional else tuple(compiled.params)
     by_name = {name: bind for bind, name in compiled.bind_names.items()}
-    binds = tuple((index, convert) for index, convert in enumerate(by_name[name].type.dialect_impl(dialect).bind_processor(dialect)
-                                                                   for name in names) if convert is not None)
+    if any(not by_name[name].expanding for name in (compiled.bind_names[bind] for bind in compiled.post_compile_params)):
+        raise ValueError("a prebuilt statement cannot take a parameter rendered into its SQL as a literal")
+    expanded = compiled.construct_expanded_state({**compiled.params, **{name: [None] * size for name, size in sizes.items()}})
+    expansion = tuple((name, tuple(slots)) for name, slots in expanded.parameter_expansion.items())
+    origin = {slot: name for name, slots in expansion for slot in slots}
+    names = tuple(expanded.positiontup or ()) if compiled.positional else tuple(expanded.parameters)
+    found = (by_name[origin.get(name, name)].type.dialect_impl(dialect).bind_processor(dialect) for name in names)
+    binds = tuple((index, convert) for index, convert in enumerate(found) if convert is not None)
     columns = tuple(statement.exported_columns) if isinstance(statement, ReturnsRows) else ()  # a SELECT's, or the RETURNING columns
-    return Form(compiled.string, names, dict(compiled.params), binds, compiled.positional, columns, dialect)
+    return Form(expanded.statement, names, dict(compiled.params), binds, compiled.positional, columns, dialect, expansion)
 
 
 def converters(form: Form, description: Sequence[Sequence[Any]]) -> Conversions:
@@ -84,7 +102,8 @@ def connection_of(session: Session) -> tuple[Connection, Any]:
 
 
 class Prepared:
-    """A Core statement without expanding parameters, compiled on first use per dialect and run on the driver.
+    """A Core statement compiled on first use per dialect (and per number of values of each expanding parameter) and run on the
+    driver.
 
     The driver's errors reach callers as SQLAlchemy's (a busy database is an OperationalError
     either way), and a dropped connection is invalidated, as SQLAlchemy's own execution does.
@@ -92,26 +111,22 @@ class Prepared:
 
     def __init__(self, statement: ClauseElement) -> None:
         self.statement = statement
-        self.forms: dict[str, Form] = {}
+        self.expanding = expanding_names(statement)
+        self.forms: dict[tuple[Any, ...], Form] = {}  # by dialect and the number of values of each expanding parameter
         self.results: dict[str, Conversions] = {}
 
     def run(self, session: Session, values: Mapping[str, Any]) -> Any:
         """Execute once with these values in the session's transaction; the driver's cursor (rowcount, fetched rows)."""
-        return self.execute(session, [values], many=False)[1][0]
+        return self.execute(session, [values])[1]
 
-    def run_each(self, session: Session, rows: Sequence[Mapping[str, Any]]) -> int:
-        """Execute once per row (a few rows: one statement each, in order); the rows matched in all."""
-        return sum(cursor.rowcount for cursor in self.execute(session, rows, many=False)[1])
-
-    def run_many(self, session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Execute for every row in one driver call (executemany), where no count is needed; one row is one plain execute
-        (psycopg's executemany costs a pipeline's round trip more)."""
-        if rows:
-            self.execute(session, rows, many=len(rows) > 1)
+    def run_many(self, session: Session, rows: Sequence[Mapping[str, Any]]) -> int:
+        """Execute for every row in one driver call (executemany; one row is one plain execute, which psycopg sends without a
+        pipeline's extra round trip); the rows matched in all, as both drivers sum them."""
+        return self.execute(session, rows)[1].rowcount if rows else 0
 
     def rows(self, session: Session, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         """Execute a SELECT (or a statement with RETURNING) and fetch every row, each column converted by its type."""
-        form, (cursor,) = self.execute(session, [values], many=False)
+        form, cursor = self.execute(session, [values])
         fetched = cursor.fetchall()
         converting = self.results.get(form.dialect.name)
         if converting is None:
@@ -126,26 +141,25 @@ class Prepared:
             rows.append(tuple(columns))
         return rows
 
-    def execute(self, session: Session, rows: Sequence[Mapping[str, Any]], many: bool) -> tuple[Form, list[Any]]:
-        """Run the statement for `rows` on the session's driver connection (one call with `many`); its form and the cursors used."""
+    def execute(self, session: Session, rows: Sequence[Mapping[str, Any]]) -> tuple[Form, Any]:
+        """Run the statement for `rows` (one or several sets of values, each expanding parameter given as many values in every
+        set) on the session's driver connection, in one driver call; its form and the cursor."""
         connection, driver = connection_of(session)
         dialect = connection.dialect
-        form = self.forms.get(dialect.name)
+        sizes = {name: len(rows[0][name]) for name in self.expanding}
+        key = (dialect.name, *sizes.values())
+        form = self.forms.get(key)
         if form is None:
-            form = self.forms[dialect.name] = compile_for(self.statement, dialect)
+            form = self.forms[key] = compile_for(self.statement, dialect, sizes)
         cursor = None
         try:
-            if many:
-                cursor = driver.cursor()
+            cursor = driver.cursor()
+            if len(rows) == 1:
+                cursor.execute(form.sql, form.parameters(rows[0]))
+            else:
                 each: list[Any] = [form.parameters(values) for values in rows]
                 cursor.executemany(form.sql, each)
-                return form, [cursor]
-            cursors = []
-            for values in rows:
-                cursor = driver.cursor()
-                cursor.execute(form.sql, form.parameters(values))
-                cursors.append(cursor)
-            return form, cursors
+            return form, cursor
         except dialect.loaded_dbapi.Error as exc:
             gone = dialect.is_disconnect(exc, driver, cursor)
             if gone:

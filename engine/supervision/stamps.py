@@ -10,11 +10,11 @@ written past the flush) and restamps the noted projects before it commits.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Optional
 
-from sqlalchemy import Select, and_, bindparam, func, select, update
+from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from engine.platform import db, warning_settings
@@ -39,24 +39,12 @@ _READ = (
     .outerjoin(Task, and_(Task.project_id == Project.id, Task.status == "ready", Task.due_at.is_not(None)))
 )
 """Projects with their ready tasks that have a due time, and the stored progress thresholds (null: the default)."""
-Rows = Callable[[Session, dict[str, Any]], Iterable[Sequence[Any]]]
-"""A statement's rows for these values, in this session's transaction."""
-
-
-def _core(statement: Select[Any]) -> Rows:
-    """Run a statement with expanding parameters through SQLAlchemy (its IN list is rendered per call)."""
-    return lambda session, values: session.connection().execute(statement, values)
-
-
 _IDS = Project.id.in_(bindparam("ids", expanding=True))
-_ID = Project.id == bindparam("id")
 _SPAN = Project.id.between(bindparam("low"), bindparam("high"))
-_BY_IDS = (_core(_READ.where(_IDS)), _core(select(Project.id).where(_IDS).order_by(Project.id).with_for_update()))
-_BY_ID = (Prepared(_READ.where(_ID)).rows, Prepared(select(Project.id).where(_ID).with_for_update()).rows)
-_BY_SPAN = (Prepared(_READ.where(_SPAN)).rows, Prepared(select(Project.id).where(_SPAN).order_by(Project.id).with_for_update()).rows)
+_BY_IDS = (Prepared(_READ.where(_IDS)), Prepared(select(Project.id).where(_IDS).order_by(Project.id).with_for_update()))
+_BY_SPAN = (Prepared(_READ.where(_SPAN)), Prepared(select(Project.id).where(_SPAN).order_by(Project.id).with_for_update()))
 """Each read with the statement that first locks its projects' rows in id order: two units of work restamping one project
-take turns, and the second reads what the first committed (PostgreSQL; SQLite has one writer). One project (a completion's)
-is read by its own prebuilt pair."""
+take turns, and the second reads what the first committed (PostgreSQL; SQLite has one writer)."""
 _RESTAMP = Prepared(update(Project.__table__).where(Project.__table__.c.id == bindparam("project_id")).values(
     yellow_at=bindparam("yellow"), red_at=bindparam("red")))
 
@@ -107,20 +95,18 @@ def restamp(session: Session, project_ids: Optional[Iterable[int]]) -> int:
         batches = [{"low": start, "high": start + SPAN - 1} for start in range(low or 1, (high or 0) + 1, SPAN)]
         return sum(_restamp(session, _BY_SPAN, batch) for batch in batches)
     ids = sorted(project_ids)
-    if len(ids) == 1:
-        return _restamp(session, _BY_ID, {"id": ids[0]})
     return sum(_restamp(session, _BY_IDS, {"ids": ids[start:start + CHUNK]}) for start in range(0, len(ids), CHUNK))
 
 
-def _restamp(session: Session, statements: tuple[Rows, Rows], batch: dict[str, Any]) -> int:
+def _restamp(session: Session, statements: tuple[Prepared, Prepared], batch: dict[str, Any]) -> int:
     """Restamp the projects a (read, lock) pair selects: one read of each with its ready tasks that have a due time and the progress
     thresholds, one batched UPDATE of those whose stamps moved."""
     found: dict[int, tuple[datetime, Optional[datetime], Optional[datetime], list[tuple[datetime, datetime]]]] = {}
     settings: dict[str, Any] = {}
     read, lock = statements
     if session.connection().dialect.name == "postgresql":
-        lock(session, batch)
-    for project_id, last_activity, yellow_at, red_at, due_at, created_at, *thresholds in read(session, batch):
+        lock.rows(session, batch)
+    for project_id, last_activity, yellow_at, red_at, due_at, created_at, *thresholds in read.rows(session, batch):
         tasks = found.setdefault(project_id, (last_activity, yellow_at, red_at, []))[3]
         if due_at is not None:
             tasks.append((due_at, created_at))

@@ -128,18 +128,19 @@ def judge(session: Session, tasks: list[Task]) -> list[Task]:
     return newly
 
 
-_HOLDING = select(User.id, User.unit_id, User.display_name, UserRole.role).join(UserRole, UserRole.user_id == User.id)
-_ROLE_HOLDERS = _HOLDING.where(UserRole.role.in_(bindparam("roles", expanding=True)), User.active.is_(True))
+_ROLE_HOLDERS = Prepared(
+    select(User.id, User.unit_id, User.display_name, UserRole.role)
+    .join(UserRole, UserRole.user_id == User.id)
+    .where(UserRole.role.in_(bindparam("roles", expanding=True)), User.active.is_(True))
+)
 """The active holders of some roles, one row per holder and role."""
-_ONE_ROLE_HOLDERS = Prepared(_HOLDING.where(UserRole.role == bindparam("role"), User.active.is_(True)))
-"""The active holders of one role (what a completion's new task asks), prebuilt."""
 
-_NAMED = select(User.id, User.unit_id, User.display_name, User.active,
-                exists().where(Delegation.delegator_id == User.id, *current(bindparam("now"))))
-_ASSIGNEES = _NAMED.where(User.id.in_(bindparam("ids", expanding=True)))
+_ASSIGNEES = Prepared(
+    select(User.id, User.unit_id, User.display_name, User.active,
+           exists().where(Delegation.delegator_id == User.id, *current(bindparam("now"))))
+    .where(User.id.in_(bindparam("ids", expanding=True)))
+)
 """Some officials, active or not, and whether each has delegated anything in force at `now`."""
-_ONE_ASSIGNEE = Prepared(_NAMED.where(User.id == bindparam("id")))
-"""One official (a completion's new task assigned to someone), prebuilt."""
 
 
 @dataclass
@@ -162,8 +163,7 @@ def _holders(session: Session, tasks: list[Task]) -> dict[int, list[Holder]]:
     if roles:
         people: dict[int, Holder] = {}
         found: dict[str, list[Holder]] = defaultdict(list)
-        rows = (_ONE_ROLE_HOLDERS.rows(session, {"role": roles[0]}) if len(roles) == 1
-                else session.connection().execute(_ROLE_HOLDERS, {"roles": roles}))
+        rows = _ROLE_HOLDERS.rows(session, {"roles": roles})
         for user_id, unit_id, name, role in rows:
             holder = people.setdefault(user_id, Holder(user_id, unit_id, name))
             holder.roles.add(role)
@@ -172,9 +172,7 @@ def _holders(session: Session, tasks: list[Task]) -> dict[int, list[Holder]]:
     assignees = {t.assignee_id for t in tasks if t.assignee_id is not None}
     named, delegating = {}, set()
     if assignees:
-        (one, *more), now = sorted(assignees), utcnow()
-        assigned = (_ONE_ASSIGNEE.rows(session, {"id": one, "now": now}) if not more
-                    else session.connection().execute(_ASSIGNEES, {"ids": [one, *more], "now": now}))
+        assigned = _ASSIGNEES.rows(session, {"ids": sorted(assignees), "now": utcnow()})
         for uid, unit_id, name, active, has_delegated in assigned:
             named[uid] = Holder(uid, unit_id, name, active)
             if has_delegated:

@@ -323,7 +323,7 @@ def flush_or_conflict(session: Session) -> None:
 
 
 def save_instances(session: Session, instances: list[Instance]) -> None:
-    """Write what advancing changed on these instance rows now, one UPDATE each that moves its revision.
+    """Write what advancing changed on these instance rows now, in one executemany UPDATE that moves each revision.
 
     Each row matches only at the revision this transaction read, so another writer's change
     in between makes the count fall short: ConcurrentUpdate. The written values then count as
@@ -334,7 +334,7 @@ def save_instances(session: Session, instances: list[Instance]) -> None:
         return
     rows = [{"b_id": i.id, "b_revision": i.revision, **{key: getattr(i, key) for key in STATE_COLUMNS}, "revision": i.revision + 1}
             for i in instances]
-    if _SAVE_STATE.run_each(session, rows) != len(rows):
+    if _SAVE_STATE.run_many(session, rows) != len(rows):
         raise ConcurrentUpdate(N_("该项目流程刚被他人更新，请刷新后重试"))
     for instance, row in zip(instances, rows):
         for key in (*STATE_COLUMNS, "revision"):

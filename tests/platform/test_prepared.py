@@ -48,7 +48,7 @@ def test_counts_matched_rows_and_runs_in_the_unit_of_work(db: Database) -> None:
     touch = Prepared(update(SETTING).where(SETTING.c.key == bindparam("b_key")).values(value=bindparam("value")))
     with pytest.raises(RuntimeError), db.session() as session:
         Prepared(INSERT).run_many(session, [{**CASES[0], "key": f"k{i}", "updated_by": None} for i in range(3)])
-        assert touch.run_each(session, [{"b_key": "k0", "value": 1}, {"b_key": "k2", "value": 2}, {"b_key": "none", "value": 3}]) == 2
+        assert touch.run_many(session, [{"b_key": "k0", "value": 1}, {"b_key": "k2", "value": 2}, {"b_key": "none", "value": 3}]) == 2
         raise RuntimeError("rolled back")
     with db.session() as session:
         assert session.scalar(select(SETTING.c.key).where(SETTING.c.key.like("k%"))) is None
@@ -56,12 +56,21 @@ def test_counts_matched_rows_and_runs_in_the_unit_of_work(db: Database) -> None:
 
 def test_driver_errors_arrive_as_sqlalchemys(db: Database) -> None:
     with pytest.raises(IntegrityError), db.session() as session:
-        Prepared(INSERT).run_each(session, [{**CASES[0], "key": "twice", "updated_by": None}] * 2)
+        Prepared(INSERT).run_many(session, [{**CASES[0], "key": "twice", "updated_by": None}] * 2)
 
 
-def test_refuses_an_expanding_parameter(db: Database) -> None:
-    with pytest.raises(ValueError, match="expanding"), db.session() as session:
-        Prepared(select(SETTING.c.key).where(SETTING.c.key.in_(bindparam("keys", expanding=True)))).rows(session, {"keys": ["a"]})
+@pytest.mark.parametrize("keys", [[], ["k1"], ["k0", "k2"], ["k0", "k1", "k2", "missing"]])
+def test_an_expanding_parameter_reads_what_sqlalchemy_reads(db: Database, keys: list[str]) -> None:
+    """An IN list of any length, the empty one included, gets its own form, and reads the rows SQLAlchemy's rendering reads."""
+    statement = (select(SETTING.c.key, SETTING.c.updated_at).where(SETTING.c.key.in_(bindparam("keys", expanding=True)),
+                                                                   SETTING.c.key != bindparam("other"))
+                 .order_by(SETTING.c.key))
+    prebuilt = Prepared(statement)
+    with db.session() as session:
+        Prepared(INSERT).run_many(session, [{**CASES[0], "key": f"k{i}", "updated_by": None} for i in range(3)])
+        expected = [tuple(row) for row in session.execute(statement, {"keys": keys, "other": "k9"})]
+        assert prebuilt.rows(session, {"keys": keys, "other": "k9"}) == expected
+        assert len(expected) == len([key for key in keys if key != "missing"])
 
 
 def test_attached_rows_are_the_sessions_loaded_objects(db: Database) -> None:
