@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import bindparam, insert, select, text, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from engine.platform.db import Database
@@ -71,6 +71,21 @@ def test_an_expanding_parameter_reads_what_sqlalchemy_reads(db: Database, keys: 
         expected = [tuple(row) for row in session.execute(statement, {"keys": keys, "other": "k9"})]
         assert prebuilt.rows(session, {"keys": keys, "other": "k9"}) == expected
         assert len(expected) == len([key for key in keys if key != "missing"])
+
+
+def test_a_dropped_connection_is_reported_and_replaced(db: Database) -> None:
+    """The server ending a unit of work's connection reaches the caller as SQLAlchemy's disconnect; the next unit of work runs."""
+    if db.is_sqlite:
+        pytest.skip("an SQLite connection cannot be dropped by a server")
+    read = Prepared(select(SETTING.c.key).where(SETTING.c.key == bindparam("key")))
+    with pytest.raises(DBAPIError) as raised, db.session() as session:
+        pid = session.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+        with db.engine.connect() as other:
+            other.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid)})")
+        read.rows(session, {"key": "any"})
+    assert raised.value.connection_invalidated
+    with db.session() as session:
+        assert read.rows(session, {"key": "any"}) == []
 
 
 def test_attached_rows_are_the_sessions_loaded_objects(db: Database) -> None:
