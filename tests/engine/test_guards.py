@@ -48,6 +48,18 @@ def test_deputy_must_be_a_deputy(h: Helper) -> None:
     assert "deputy_id" in err.value.errors
 
 
+def test_deputy_must_be_in_office(h: Helper) -> None:
+    """A deputy who holds the role but has left (deactivated) is refused, as one who never held it."""
+    deputy = h.user("fx_gongye").id
+    h.register(deputy_id=deputy)  # in office: accepted
+    with h.db.session() as s:
+        s.get_one(User, deputy).active = False
+    before = counts(h)
+    with pytest.raises(InvalidInput) as err:
+        h.register(deputy_id=deputy)
+    assert "deputy_id" in err.value.errors and counts(h) == before
+
+
 def test_bad_form_data_names_the_field_and_changes_nothing(h: Helper) -> None:
     pid = h.register()
     h.complete(pid, "anwen", INTENT)
