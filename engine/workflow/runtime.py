@@ -11,7 +11,7 @@ from functools import partial
 from typing import Any, Optional
 from uuid import UUID
 
-from sqlalchemy import bindparam, insert, or_, select, update
+from sqlalchemy import bindparam, insert, inspect, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
@@ -81,6 +81,9 @@ _CLAIM = Prepared(
 INSTANCES_READ = "runtime_instances_read"  # session.info: instance id → the instance row read in this unit of work
 STATE_COLUMNS = ("state", "status", "error", "next_timer_at", "updated_at")
 """What advancing an instance changes on its row."""
+SETTLED_COLUMNS = ("status", "error", "next_timer_at")
+"""Of those, the ones most advances leave as they were: written only when they changed, since SQLite rewrites the entries of
+every index on a column an UPDATE names (the timer sweep's and the status indexes), changed or not."""
 
 _TASK_COLUMNS = column_keys(Task, leave_out=("id",))
 _INSERT_TASK = Prepared(insert(Task.__table__).values({key: bindparam(key) for key in _TASK_COLUMNS}).returning(Task.__table__.c.id))
@@ -90,12 +93,20 @@ _INSERT_INSTANCE = Prepared(insert(Instance.__table__).values({key: bindparam(ke
                             .returning(Instance.__table__.c.id))
 """A new instance row, its id returned."""
 
-_SAVE_STATE = Prepared(
-    update(Instance.__table__)
-    .where(Instance.__table__.c.id == bindparam("b_id"), Instance.__table__.c.revision == bindparam("b_revision"))
-    .values({key: bindparam(key) for key in (*STATE_COLUMNS, "revision")})
-)
-"""Store an advanced instance's row at the revision it was read at."""
+_SAVES: dict[tuple[str, ...], Prepared] = {}
+"""The UPDATEs that store an advanced instance's row at the revision it was read at, by the columns they write."""
+
+
+def _save_statement(keys: tuple[str, ...]) -> Prepared:
+    """The prebuilt UPDATE that writes these state columns and moves the revision, built on first use."""
+    statement = _SAVES.get(keys)
+    if statement is None:
+        table = Instance.__table__
+        statement = _SAVES[keys] = Prepared(
+            update(table).where(table.c.id == bindparam("b_id"), table.c.revision == bindparam("b_revision"))
+            .values({key: bindparam(key) for key in (*keys, "revision")})
+        )
+    return statement
 
 
 @dataclass
@@ -240,6 +251,7 @@ def advance(
     """
     finished: list[Any] = []
     process = hooks.process(instance.process_id)
+    stored = stored_values(instance)
     # written now: the row's new values are set as loaded and stored by save_instances below, past the ORM flush
     assign = set_committed_value if flush else setattr
     error = failure if failure is not None else run_engine_steps(workflow, finished)
@@ -266,7 +278,7 @@ def advance(
     assign(instance, "next_timer_at", next_timer_at(workflow))
     assign(instance, "updated_at", utcnow())
     if flush:
-        save_instances(session, [instance])
+        save_instances(session, [instance], [stored])
         db.save_changes(session, project)
         check_in(session, instance, workflow)
     return Outcome(project.id, instance.id, instance.status, ready, error)
@@ -322,23 +334,43 @@ def flush_or_conflict(session: Session) -> None:
         raise ConcurrentUpdate(N_("该项目流程刚被他人更新，请刷新后重试")) from exc
 
 
-def save_instances(session: Session, instances: list[Instance]) -> None:
-    """Write what advancing changed on these instance rows now, in one executemany UPDATE that moves each revision.
+def stored_values(instance: Instance) -> dict[str, Any]:
+    """The instance's settled columns as its row holds them: a column set since the row was loaded gives its loaded value, one not
+    read yet a marker that equals no value (so it is written)."""
+    loaded = inspect(instance).committed_state
+    return {key: loaded.get(key, instance.__dict__.get(key, UNREAD)) for key in SETTLED_COLUMNS}
 
-    Each row matches only at the revision this transaction read, so another writer's change
-    in between makes the count fall short: ConcurrentUpdate. The written values then count as
-    loaded, so the unit of work's flush has nothing left to write for them (the ORM would send
-    one UPDATE per versioned row).
+
+UNREAD = object()
+"""A column whose stored value this unit of work has not read."""
+
+
+def save_instances(session: Session, instances: list[Instance], stored: Optional[list[dict[str, Any]]] = None) -> None:
+    """Write what advancing changed on these instance rows now, in one executemany UPDATE per set of changed columns, each moving
+    the revision.
+
+    `stored` holds each row's settled columns as read (`stored_values`, taken before the advance
+    set them as loaded); without it they come from each row's change history. The state, its time
+    and the revision are always written, the settled columns only when they changed. Each row
+    matches only at the revision this transaction read, so another writer's change in between
+    makes the count fall short: ConcurrentUpdate. The written values then count as loaded, so the
+    unit of work's flush has nothing left to write for them (the ORM would send one UPDATE per
+    versioned row).
     """
     if not instances:
         return
-    rows = [{"b_id": i.id, "b_revision": i.revision, **{key: getattr(i, key) for key in STATE_COLUMNS}, "revision": i.revision + 1}
-            for i in instances]
-    if _SAVE_STATE.run_many(session, rows) != len(rows):
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for instance, before in zip(instances, stored or [stored_values(i) for i in instances]):
+        values = {key: getattr(instance, key) for key in STATE_COLUMNS}
+        keys = ("state", "updated_at", *(key for key in SETTLED_COLUMNS if before[key] != values[key]))
+        groups.setdefault(keys, []).append({"b_id": instance.id, "b_revision": instance.revision, **values,
+                                            "revision": instance.revision + 1})
+    if sum(_save_statement(keys).run_many(session, rows) for keys, rows in groups.items()) != len(instances):
         raise ConcurrentUpdate(N_("该项目流程刚被他人更新，请刷新后重试"))
-    for instance, row in zip(instances, rows):
-        for key in (*STATE_COLUMNS, "revision"):
-            set_committed_value(instance, key, row[key])
+    for instance in instances:
+        for key in STATE_COLUMNS:
+            set_committed_value(instance, key, getattr(instance, key))
+        set_committed_value(instance, "revision", instance.revision + 1)
 
 
 def describe_error(exc: SpiffWorkflowException) -> dict[str, Any]:
