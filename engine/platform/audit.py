@@ -24,7 +24,7 @@ from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column
 from sqlalchemy.orm.attributes import set_committed_value
 
 from engine.platform.models import Base, Event, utcnow
-from engine.platform.prepared import Prepared
+from engine.platform.prepared import Prepared, connection_of
 
 GENESIS = "0" * 64
 HEAD_ID = 1
@@ -199,7 +199,7 @@ def chain(session: Session, rows: list[Event], entries: Sequence[Entry] = ()) ->
     chained: list[Any] = [*rows, *entries]
     if not chained:
         return 0
-    connection = session.connection()
+    connection, _ = connection_of(session)
     guess = _LAST_HEAD.get(connection.engine)
     links = _links(chained, *guess) if guess is not None else []
     if guess is None or _MOVE_HEAD.run(

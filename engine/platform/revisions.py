@@ -24,7 +24,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.platform import db
 from engine.platform.models import Base
-from engine.platform.prepared import Prepared
+from engine.platform.prepared import Prepared, connection_of
 
 T = TypeVar("T")
 _NOTED = "data_revisions_noted"  # session.info: the names of the watches this unit of work touched
@@ -122,7 +122,7 @@ _MOVES = {"postgresql": Prepared(_upsert(postgresql.insert)), "sqlite": Prepared
 
 def move(session: Session, name: str) -> None:
     """Give a watch a new token in this transaction (rows changed where no watcher saw them: a bulk load, a repair)."""
-    _MOVES[session.connection().dialect.name].run(session, {"name": name, "token": secrets.token_hex(16)})
+    _MOVES[connection_of(session)[0].dialect.name].run(session, {"name": name, "token": secrets.token_hex(16)})
 
 
 def current(session: Session, name: str) -> Optional[str]:

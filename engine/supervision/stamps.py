@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from engine.platform import db, warning_settings
 from engine.platform.models import Project, Task
-from engine.platform.prepared import Prepared
+from engine.platform.prepared import Prepared, connection_of
 from engine.supervision.lights import as_utc, light_times
 from engine.supervision.models import LAST_ACTIVITY
 
@@ -104,7 +104,7 @@ def _restamp(session: Session, statements: tuple[Prepared, Prepared], batch: dic
     found: dict[int, tuple[datetime, Optional[datetime], Optional[datetime], list[tuple[datetime, datetime]]]] = {}
     settings: dict[str, Any] = {}
     read, lock = statements
-    if session.connection().dialect.name == "postgresql":
+    if connection_of(session)[0].dialect.name == "postgresql":
         lock.rows(session, batch)
     for project_id, last_activity, yellow_at, red_at, due_at, created_at, *thresholds in read.rows(session, batch):
         tasks = found.setdefault(project_id, (last_activity, yellow_at, red_at, []))[3]

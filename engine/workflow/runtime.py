@@ -158,8 +158,9 @@ def complete_task(
     if task.status != "ready":
         raise AlreadyCompleted(_already_done_message(session, task))
     # a colleague's delegations are read only when the actor may not act in their own right
-    principal_id = None if acts_in_own_right(actor, task) else delegated_to(session, actor).delegator_of(actor, task)
-    if principal_id is None and not acts_in_own_right(actor, task):
+    own_right = acts_in_own_right(actor, task)
+    principal_id = None if own_right else delegated_to(session, actor).delegator_of(actor, task)
+    if principal_id is None and not own_right:
         raise NotAllowed(N_("您没有办理“%(task)s”的权限（需要%(role)s角色且属于该项目的办理范围）"), task=task.name,
                          role=label(permissions.role_name(task.role)))
     holder = handover.held_by_other(session, task, actor) if task.claimed_by not in (None, actor.id) else None
@@ -368,8 +369,10 @@ def save_instances(session: Session, instances: list[Instance], stored: Optional
     if sum(_save_statement(keys).run_many(session, rows) for keys, rows in groups.items()) != len(instances):
         raise ConcurrentUpdate(N_("该项目流程刚被他人更新，请刷新后重试"))
     for instance in instances:
+        pending = inspect(instance).committed_state  # the columns set since loading (an advance may have set them as loaded already)
         for key in STATE_COLUMNS:
-            set_committed_value(instance, key, getattr(instance, key))
+            if key in pending:
+                set_committed_value(instance, key, getattr(instance, key))
         set_committed_value(instance, "revision", instance.revision + 1)
 
 
