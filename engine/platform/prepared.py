@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import Connection, inspect
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Mapper, Session, make_transient_to_detached
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.sql.visitors import iterate
@@ -44,17 +45,30 @@ class Form:
     positional: bool
     columns: tuple[Any, ...]
     dialect: Dialect
+    pick: Callable[[Mapping[str, Any]], Sequence[Any]]  # the parameters' values in order, read in one call
     expansion: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
-    def parameters(self, values: Mapping[str, Any]) -> list[Any] | dict[str, Any]:
+    def parameters(self, values: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
         """The driver's parameters for these values: converted, in order for a positional driver, by name otherwise."""
         given = {**self.fixed, **values}
         for name, slots in self.expansion:
             given.update(zip(slots, given[name]))
-        converted = [given[name] for name in self.names]
-        for index, convert in self.binds:
-            converted[index] = convert(converted[index])
-        return converted if self.positional else dict(zip(self.names, converted))
+        picked = self.pick(given)
+        if self.binds:
+            picked = list(picked)
+            for index, convert in self.binds:
+                picked[index] = convert(picked[index])
+        return picked if self.positional else dict(zip(self.names, picked))
+
+
+def picker(names: Sequence[str]) -> Callable[[Mapping[str, Any]], Sequence[Any]]:
+    """What reads these names' values from a mapping, in order, as a tuple (an itemgetter: one C call, however many names)."""
+    if len(names) > 1:
+        return itemgetter(*names)
+    if names:
+        (name,) = names
+        return lambda values: (values[name],)
+    return lambda values: ()
 
 
 def expanding_names(statement: ClauseElement) -> tuple[str, ...]:
@@ -77,7 +91,7 @@ def compile_for(statement: ClauseElement, dialect: Dialect, sizes: Mapping[str, 
     found = (by_name[origin.get(name, name)].type.dialect_impl(dialect).bind_processor(dialect) for name in names)
     binds = tuple((index, convert) for index, convert in enumerate(found) if convert is not None)
     columns = tuple(statement.exported_columns) if isinstance(statement, ReturnsRows) else ()  # a SELECT's, or the RETURNING columns
-    return Form(expanded.statement, names, dict(compiled.params), binds, compiled.positional, columns, dialect, expansion)
+    return Form(expanded.statement, names, dict(compiled.params), binds, compiled.positional, columns, dialect, picker(names), expansion)
 
 
 def converters(form: Form, description: Sequence[Sequence[Any]]) -> Conversions:
@@ -172,8 +186,8 @@ def column_keys(model: type[Any], leave_out: Sequence[str] = ()) -> tuple[str, .
     return tuple(prop.key for prop in inspect(model).column_attrs if prop.key not in leave_out)
 
 
-KEY_NAMES: dict[type[Any], tuple[str, ...]] = {}
-"""Each model's primary-key attributes, as `attached` names them."""
+MAPPED: dict[type[Any], tuple[Mapper[Any], Callable[[Mapping[str, Any]], Sequence[Any]]]] = {}
+"""Each model's mapper and what reads its primary key from a row, as `attached` looks them up."""
 
 
 def attached(session: Session, model: type[T], row: dict[str, Any]) -> T:
@@ -184,11 +198,12 @@ def attached(session: Session, model: type[T], row: dict[str, Any]) -> T:
     `row` count as expired and are read when first used (a deferred column, as a query's `defer`
     leaves it). Relationships load as they would on a queried object.
     """
-    mapper = inspect(model)
-    keys = KEY_NAMES.get(model)
-    if keys is None:
-        keys = KEY_NAMES[model] = tuple(mapper.get_property_by_column(column).key for column in mapper.primary_key)
-    held = session.identity_map.get(mapper.identity_key_from_primary_key([row[key] for key in keys]))
+    found = MAPPED.get(model)
+    if found is None:
+        mapper = inspect(model)
+        found = MAPPED[model] = (mapper, picker([mapper.get_property_by_column(column).key for column in mapper.primary_key]))
+    mapper, key_of = found
+    held = session.identity_map.get(mapper.identity_key_from_primary_key(tuple(key_of(row))))
     if held is not None:
         return cast(T, held)
     obj: T = mapper.class_manager.new_instance()
