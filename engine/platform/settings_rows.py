@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.platform.models import utcnow
+from engine.platform.prepared import Prepared
 
 Spec = TypeVar("Spec")
 
@@ -21,9 +22,10 @@ def read(session: Session, model: Any, defaults: dict[str, Any], convert: Callab
     The rows are read once per unit of work (an import validates thousands of records against the
     same settings); `store` in the same unit of work reads them afresh.
     """
-    kept: dict[Any, list[tuple[str, Any]]] = session.info.setdefault(_READ, {})
+    kept: dict[Any, list[tuple[Any, ...]]] = session.info.setdefault(_READ, {})
     if model not in kept:
-        kept[model] = [(row.key, row.value) for row in session.scalars(select(model))]
+        pairs = _PAIRS.get(model) or _PAIRS.setdefault(model, Prepared(select(model.key, model.value)))
+        kept[model] = pairs.rows(session, {})
     values = dict(defaults)
     for key, value in kept[model]:
         if key in defaults:
@@ -31,8 +33,13 @@ def read(session: Session, model: Any, defaults: dict[str, Any], convert: Callab
     return values
 
 
+_PAIRS: dict[Any, Prepared] = {}
+"""Each settings model's read of its stored (key, value) pairs, prebuilt."""
+
+
 def store(session: Session, model: Any, current: dict[str, Any], values: dict[str, Any], actor_id: int) -> dict[str, Any]:
-    """Write the values that differ from `current`, stamped with who and when; returns what changed."""
+    """Write the values that differ from `current`, stamped with who and when, at once (a read later in the unit of work sees
+    them); returns what changed."""
     changed = {key: value for key, value in values.items() if value != current[key]}
     session.info.get(_READ, {}).pop(model, None)
     now = utcnow()
@@ -42,6 +49,7 @@ def store(session: Session, model: Any, current: dict[str, Any], values: dict[st
             session.add(model(key=key, value=value, updated_at=now, updated_by=actor_id))
         else:
             row.value, row.updated_at, row.updated_by = value, now, actor_id
+    session.flush()
     return changed
 
 
