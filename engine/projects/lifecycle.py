@@ -10,6 +10,7 @@ from typing import Any, Optional
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from engine.platform import permissions
 from engine.platform.messages import N_
@@ -30,9 +31,11 @@ def register(session: Session, data: dict[str, Any], actor: User, definition_id:
     has looked up the newest definition once, else on the newest definition.
     """
     permissions.require(actor, "project.register", N_("只有落地单位、驻外招商联络处、行业主管部门和领导小组办公室可以登记项目线索"))
-    values = record.validate(session, data).values
+    validated = record.validate(session, data)
     now = utcnow()
-    project = Project(**values, registered_by=actor.id, registered_at=now, last_progress_at=now)
+    project = Project(**validated.values, registered_by=actor.id, registered_at=now, last_progress_at=now)
+    for name, unit in validated.units.items():  # the units just read, as loaded: the workflow's facts need not read them again
+        set_committed_value(project, name, unit)
     session.add(project)
     session.flush()
     if definition_id is None:

@@ -153,21 +153,28 @@ def _choice(raw: Any, field: str, choices: dict[str, str], errors: dict[str, str
 
 @dataclass
 class ProjectInput:
-    """Validated values ready to become a Project row."""
+    """Validated values ready to become a Project row, and the units they name (by relationship), as read."""
 
     values: dict[str, Any]
+    units: dict[str, OrgUnit]
 
 
 def validate(session: Session, data: dict[str, Any]) -> ProjectInput:
     """Check a lead registration; raise InvalidInput naming every bad field, store nothing."""
-    values, errors = check(session, data)
+    values, errors, units = _checked(session, data)
     if errors:
         raise InvalidInput(errors)
-    return ProjectInput(values)
+    return ProjectInput(values, units)
 
 
 def check(session: Session, data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     """The registration's values as they would be stored, and a message naming each bad field."""
+    values, errors, _ = _checked(session, data)
+    return values, errors
+
+
+def _checked(session: Session, data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str], dict[str, OrgUnit]]:
+    """The registration's values, a message naming each bad field, and the units the values name, by relationship."""
     errors: dict[str, str] = {}
     values: dict[str, Any] = {}
     for field in TEXT_FIELDS:
@@ -200,7 +207,8 @@ def check(session: Session, data: dict[str, Any]) -> tuple[dict[str, Any], dict[
     values["attracting_unit_id"] = attracting.id if attracting else values["landing_unit_id"]
     values["landing_platform_id"] = platform.id if platform else values["landing_unit_id"]
     values["deputy_id"] = _deputy(session, data.get("deputy_id"), errors)
-    return values, errors
+    units = {"landing_unit": landing, "attracting_unit": attracting or landing, "landing_platform": platform or landing} if landing else {}
+    return values, errors, units
 
 
 def use_fund_cap(source: Callable[[Session], Decimal]) -> None:
