@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Engine, Executable, bindparam, create_engine, event, inspect, update
+from sqlalchemy import CursorResult, Engine, Executable, Table, bindparam, create_engine, event, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import ColumnProperty, Session, SessionTransaction, make_transient, make_transient_to_detached, sessionmaker
+from sqlalchemy.orm.attributes import instance_state
 
 from engine.platform import audit
 from engine.platform.prepared import Prepared
@@ -71,9 +72,10 @@ def save_changes(session: Session, row: Any) -> None:
     history reset, it is no longer dirty). A row with a changed relationship, or a versioned
     one, is left to the flush, which knows how to write those.
     """
-    state = inspect(row)
+    state = instance_state(row)
     mapper = state.mapper
-    if not state.persistent or not state.committed_state or mapper.version_id_col is not None:
+    identity = state.identity
+    if not state.persistent or identity is None or not state.committed_state or mapper.version_id_col is not None:
         return
     keys = tuple(sorted(state.committed_state))
     statement = _UPDATES.get((mapper, keys))
@@ -83,10 +85,10 @@ def save_changes(session: Session, row: Any) -> None:
             return
         (key_column,) = mapper.primary_key
         statement = _UPDATES[(mapper, keys)] = Prepared(
-            update(mapper.local_table).where(key_column == bindparam("b_key")).values({prop.columns[0].name: bindparam(prop.key) for prop in props})
+            update(cast(Table, mapper.local_table)).where(key_column == bindparam("b_key")).values({prop.columns[0].name: bindparam(prop.key) for prop in props})
         )
     wrote(session, [row])  # the watchers see the row with its change history, as a flush would have shown it
-    statement.run(session, {"b_key": state.identity[0], **{key: getattr(row, key) for key in keys}})
+    statement.run(session, {"b_key": identity[0], **{key: getattr(row, key) for key in keys}})
     make_transient(row)
     make_transient_to_detached(row)
     session.add(row)
@@ -101,7 +103,7 @@ def changed(row: Any, fields: Iterable[str]) -> bool:
 
     Only an attribute set since the row was loaded holds a committed value; its history then says whether the value differs.
     """
-    state = inspect(row)
+    state = instance_state(row)
     touched = state.committed_state
     return any(name in touched and state.attrs[name].history.has_changes() for name in fields)
 

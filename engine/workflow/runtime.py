@@ -11,9 +11,9 @@ from functools import partial
 from typing import Any, Optional
 from uuid import UUID
 
-from sqlalchemy import bindparam, insert, inspect, or_, select, update
+from sqlalchemy import bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.attributes import instance_state, set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
@@ -338,7 +338,7 @@ def flush_or_conflict(session: Session) -> None:
 def stored_values(instance: Instance) -> dict[str, Any]:
     """The instance's settled columns as its row holds them: a column set since the row was loaded gives its loaded value, one not
     read yet a marker that equals no value (so it is written)."""
-    loaded = inspect(instance).committed_state
+    loaded = instance_state(instance).committed_state
     return {key: loaded.get(key, instance.__dict__.get(key, UNREAD)) for key in SETTLED_COLUMNS}
 
 
@@ -369,7 +369,7 @@ def save_instances(session: Session, instances: list[Instance], stored: Optional
     if sum(_save_statement(keys).run_many(session, rows) for keys, rows in groups.items()) != len(instances):
         raise ConcurrentUpdate(N_("该项目流程刚被他人更新，请刷新后重试"))
     for instance in instances:
-        pending = inspect(instance).committed_state  # the columns set since loading (an advance may have set them as loaded already)
+        pending = instance_state(instance).committed_state  # the columns set since loading (an advance may have set them as loaded already)
         for key in STATE_COLUMNS:
             if key in pending:
                 set_committed_value(instance, key, getattr(instance, key))
