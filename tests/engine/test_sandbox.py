@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from engine.projects import lifecycle
 from engine.workflow import definitions
 from engine.platform.errors import DefinitionInvalid, LimitExceeded, SandboxViolation
 from engine.workflow.sandbox import SCRIPT_ENGINE, Limits, use
+from engine.workflow.sandbox.guards import measure
 from tests.conftest import BPMN_DIR, Helper
 
 HOSTILE = "__import__('os').system('touch {marker}')"
@@ -130,3 +132,25 @@ def test_attributes_are_checked_against_the_value_type_at_run_time() -> None:
         env.evaluate("(x for x in items).count(1)", {"items": [1]})
     with pytest.raises(SandboxViolation):
         env.evaluate("(x for x in items)", {"items": [1]})
+
+
+def test_data_measurement_counts_each_element_and_refuses_each_limit_alone() -> None:
+    """Texts are counted where their container opens, by the same rules as every other element."""
+    limits = Limits()
+    shared = ["x" * 5, 7]
+    data = {"ab": "cde", "list": [shared, shared, ("y", None)], "n": {"deep": {"er": True}}}
+    # dict 2 + keys 4 + 6 + 3 + "cde" 5; the list 2 + each shared list (2 + 7 + 8) twice + the tuple (2 + 3 + 8); {"deep": …} 2 + 6
+    # + {"er": True} 2 + 4 + 8
+    assert measure(data, limits) == 2 + 4 + 6 + 3 + 5 + 2 + 2 * (2 + 7 + 8) + (2 + 3 + 8) + 2 + 6 + 2 + 4 + 8
+    with pytest.raises(LimitExceeded, match="文本长度"):
+        measure({"a": ["ok", "x" * 11]}, replace(limits, max_string=10))
+    with pytest.raises(LimitExceeded, match="文本长度"):
+        measure({"x" * 11: 1}, replace(limits, max_string=10))
+    with pytest.raises(LimitExceeded, match="数据元素数量"):
+        measure(["a"] * 10, replace(limits, max_nodes=10))
+    assert measure(["a"] * 9, replace(limits, max_nodes=10)) == 2 + 9 * 3
+    with pytest.raises(LimitExceeded, match="数据嵌套层数"):
+        measure({"a": {"b": "c"}}, replace(limits, max_depth=1))
+    assert measure({"a": {"b": {}}}, replace(limits, max_depth=2)) == 2 + 3 + 2 + 3 + 2  # an empty container at the last level is fine
+    with pytest.raises(LimitExceeded, match="数据大小"):
+        measure({"a": "x" * 40}, replace(limits, max_task_data_bytes=40))

@@ -136,19 +136,21 @@ def too_large(what: str) -> LimitExceeded:
 def measure(value: Any, limits: Limits) -> int:
     """Estimated bytes of `value` counting every path to shared parts; refuses deep, cyclic or huge trees.
 
-    Walked with an explicit stack (no recursion to exhaust); text, the commonest leaf, is counted inline.
+    Walked with an explicit stack (no recursion to exhaust). Text, the commonest leaf, is counted
+    where its container is opened: all of a container's texts at once, by the same rules.
     """
     if type(value) in SCALARS:
         return _scalar_bytes(value, limits)
     max_nodes, max_depth, max_bytes, max_string = limits.max_nodes, limits.max_depth, limits.max_task_data_bytes, limits.max_string
-    total, visited = 0, 0
+    total, visited, next_check = 0, 0, CHECK_EVERY
     stack: list[tuple[Any, int]] = [(value, 0)]
     pop, extend = stack.pop, stack.extend
     while stack:
         item, depth = pop()
         visited += 1
-        if not visited % 4096:
+        if visited >= next_check:
             current().in_time()
+            next_check = visited + CHECK_EVERY
         if visited > max_nodes:
             raise too_large(f"数据元素数量（{max_nodes}）")
         if depth > max_depth:
@@ -157,20 +159,33 @@ def measure(value: Any, limits: Limits) -> int:
             if len(item) > max_string:
                 raise too_large(f"文本长度（{max_string} 字符）")
             total += len(item) + 2
-        elif isinstance(item, dict):
-            total += 2
-            depth += 1
-            extend([(key, depth) for key in item])
-            extend([(child, depth) for child in item.values()])
         elif isinstance(item, CONTAINERS):
             total += 2
-            depth += 1
-            extend([(child, depth) for child in item])
+            inner = depth + 1
+            children = [*item, *item.values()] if isinstance(item, dict) else list(item)
+            texts = [child for child in children if type(child) is str]
+            if texts:  # counted as the walk would count each: an element, at the depth below, by its length
+                visited += len(texts)
+                if visited > max_nodes:
+                    raise too_large(f"数据元素数量（{max_nodes}）")
+                if inner > max_depth:
+                    raise too_large(f"数据嵌套层数（{max_depth}）")
+                if max(map(len, texts)) > max_string:
+                    raise too_large(f"文本长度（{max_string} 字符）")
+                total += sum(map(len, texts)) + 2 * len(texts)
+                if len(texts) < len(children):
+                    extend([(child, inner) for child in children if type(child) is not str])
+            else:
+                extend([(child, inner) for child in children])
         else:
             total += _scalar_bytes(item, limits)
         if total > max_bytes:
             raise too_large(f"数据大小（{max_bytes} 字节）")
     return total
+
+
+CHECK_EVERY = 4096
+"""How many elements a measurement walks between two looks at the evaluation's deadline."""
 
 
 def _scalar_bytes(value: Any, limits: Limits) -> int:
