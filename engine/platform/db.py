@@ -88,10 +88,24 @@ def save_changes(session: Session, row: Any) -> None:
             update(cast(Table, mapper.local_table)).where(key_column == bindparam("b_key")).values({prop.columns[0].name: bindparam(prop.key) for prop in props})
         )
     wrote(session, [row])  # the watchers see the row with its change history, as a flush would have shown it
-    statement.run(session, {"b_key": identity[0], **{key: getattr(row, key) for key in keys}})
+    if statement.run(session, {"b_key": identity[0], **{key: getattr(row, key) for key in keys}}).rowcount:
+        updated_rows(session).add((cast(Table, mapper.local_table).name, identity[0]))
     make_transient(row)
     make_transient_to_detached(row)
     session.add(row)
+
+
+UPDATED = "unit_of_work_rows_updated"  # session.info: (transaction, the (table, key) of rows it updated by save_changes)
+
+
+def updated_rows(session: Session) -> set[tuple[str, Any]]:
+    """The rows (table name, primary key) this transaction has updated by `save_changes`, and so holds the row locks of until it
+    ends (a savepoint's rollback forgets them all: the locks taken inside it are released)."""
+    transaction = session.get_transaction()
+    held = session.info.get(UPDATED)
+    if held is None or held[0] is not transaction:
+        held = session.info[UPDATED] = (transaction, set())
+    return held[1]
 
 
 _UPDATES: dict[tuple[Any, tuple[str, ...]], Prepared] = {}
@@ -143,7 +157,9 @@ def _after_flush_postexec(session: Session, _context: Any) -> None:
 
 
 def _after_soft_rollback(session: Session, rolled_back: SessionTransaction) -> None:
-    """A rolled-back transaction leaves no after-commit work (a savepoint's rollback keeps it)."""
+    """A rolled-back transaction leaves no after-commit work (a savepoint's rollback keeps it); any rollback forgets the rows
+    updated, whose locks it may have released."""
+    session.info.pop(UPDATED, None)
     if rolled_back.parent is None:
         session.info.pop(AFTER_COMMIT, None)
 

@@ -104,7 +104,7 @@ def _restamp(session: Session, statements: tuple[Prepared, Prepared], batch: dic
     found: dict[int, tuple[datetime, Optional[datetime], Optional[datetime], list[tuple[datetime, datetime]]]] = {}
     settings: dict[str, Any] = {}
     read, lock = statements
-    if connection_of(session)[0].dialect.name == "postgresql":
+    if connection_of(session)[0].dialect.name == "postgresql" and not _locked(session, batch):
         lock.rows(session, batch)
     for project_id, last_activity, yellow_at, red_at, due_at, created_at, *thresholds in read.rows(session, batch):
         tasks = found.setdefault(project_id, (last_activity, yellow_at, red_at, []))[3]
@@ -119,6 +119,12 @@ def _restamp(session: Session, statements: tuple[Prepared, Prepared], batch: dic
     if moved:
         _RESTAMP.run_many(session, moved)
     return len(moved)
+
+
+def _locked(session: Session, batch: dict[str, Any]) -> bool:
+    """Whether this transaction already holds the row lock of every project the batch names (it has updated each row)."""
+    updated = db.updated_rows(session)
+    return "ids" in batch and all(("project", project_id) in updated for project_id in batch["ids"])
 
 
 def _same(value: datetime, stored: Optional[datetime]) -> bool:

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, text
 
+from engine.platform import db as unit_of_work
 from engine.platform import warning_settings
 from engine.platform.db import Database
 from engine.platform.models import Project, Task, utcnow
@@ -87,7 +88,10 @@ def blocked_on_a_lock(db: Database) -> bool:
 
 @pytest.mark.skipif(not PG_URL, reason="needs ZHIKONG_TEST_PG")
 @pytest.mark.parametrize("sdb", ["postgresql"], indirect=True)
-def test_two_units_of_work_restamping_one_project_take_turns_and_keep_both_changes(sdb: Database) -> None:
+@pytest.mark.parametrize("edits_the_record", [False, True], ids=["locks-to-restamp", "already-holds-the-row"])
+def test_two_units_of_work_restamping_one_project_take_turns_and_keep_both_changes(sdb: Database, edits_the_record: bool) -> None:
+    """The second waits for the project's row: at its restamp's lock, or, when it has updated the record itself (and so holds the
+    row from then on, with no lock statement of its own), at that UPDATE."""
     h = SupervisionHelper(sdb)
     pid = h.register(name="两处同时办理")
     with sdb.session() as s:  # a second process on the project: its review task is another ready row
@@ -98,7 +102,7 @@ def test_two_units_of_work_restamping_one_project_take_turns_and_keep_both_chang
         task.created_at, task.due_at = utcnow() - timedelta(days=30), utcnow() - timedelta(days=20)
         first.flush()
         stamps.restamp(first, [pid])
-        second = threading.Thread(target=lambda: extend(sdb, review))
+        second = threading.Thread(target=lambda: extend(sdb, review, pid if edits_the_record else None))
         second.start()
         deadline = time.monotonic() + 30
         while not blocked_on_a_lock(sdb):  # the second unit of work waits for the project's row
@@ -110,7 +114,13 @@ def test_two_units_of_work_restamping_one_project_take_turns_and_keep_both_chang
         assert stamps.restamp(s, None) == 0  # and the second's later deadline: nothing left to correct
 
 
-def extend(db: Database, task_id: int) -> None:
-    """Give a task a later deadline in a unit of work of its own (it touches no project row before its restamp)."""
+def extend(db: Database, task_id: int, edited: int | None = None) -> None:
+    """Give a task a later deadline in a unit of work of its own; with `edited`, that project's record is updated first (else it
+    touches no project row before its restamp)."""
     with db.session() as s:
+        if edited is not None:
+            project = s.get_one(Project, edited)
+            project.contact_name = "李四"
+            unit_of_work.save_changes(s, project)
+            assert ("project", edited) in unit_of_work.updated_rows(s)
         s.get_one(Task, task_id).due_at = utcnow() + timedelta(days=30)

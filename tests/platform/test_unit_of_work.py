@@ -10,7 +10,7 @@ from sqlalchemy import select
 from engine.platform import db as unit_of_work
 from engine.platform.config import PROJECT_ROOT
 from engine.platform.db import Database
-from engine.platform.models import Event, Instance
+from engine.platform.models import Event, Instance, Project
 from engine.workflow import runtime, state
 from tests.conftest import INTENT, Helper
 
@@ -38,6 +38,25 @@ def test_after_commit_work_of_a_transaction_rolled_back_inside_the_unit_is_dropp
         s.rollback()
         unit_of_work.after_commit(s, lambda: done.append("committed"))
     assert done == ["committed"]
+
+
+def test_the_rows_save_changes_updated_are_known_until_the_transaction_or_a_savepoint_rolls_back(hs: Helper) -> None:
+    """They are the rows whose locks the transaction holds: a rollback may have released them, a commit did."""
+    pid = hs.register()
+    with hs.db.session() as s:
+        project = s.get_one(Project, pid)
+        project.contact_name = "王五"
+        unit_of_work.save_changes(s, project)
+        assert unit_of_work.updated_rows(s) == {("project", pid)}
+        savepoint = s.begin_nested()
+        savepoint.rollback()
+        assert unit_of_work.updated_rows(s) == set()
+        project.contact_name = "赵六"
+        unit_of_work.save_changes(s, project)
+        s.commit()
+        assert unit_of_work.updated_rows(s) == set()  # the next transaction holds nothing yet
+    with hs.db.session() as s:
+        assert s.get_one(Project, pid).contact_name == "赵六"
 
 
 def test_the_registered_steps_run_once_per_commit_before_the_events_are_chained(sqlite_db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
