@@ -137,7 +137,8 @@ def measure(value: Any, limits: Limits) -> int:
     """Estimated bytes of `value` counting every path to shared parts; refuses deep, cyclic or huge trees.
 
     Walked with an explicit stack (no recursion to exhaust). Text, the commonest leaf, is counted
-    where its container is opened: all of a container's texts at once, by the same rules.
+    where its container is opened, all of a container's texts at once, and never stacked; any other
+    element is counted when it is taken off the stack.
     """
     if type(value) in SCALARS:
         return _scalar_bytes(value, limits)
@@ -155,11 +156,7 @@ def measure(value: Any, limits: Limits) -> int:
             raise too_large(f"数据元素数量（{max_nodes}）")
         if depth > max_depth:
             raise too_large(f"数据嵌套层数（{max_depth}）")
-        if type(item) is str:
-            if len(item) > max_string:
-                raise too_large(f"文本长度（{max_string} 字符）")
-            total += len(item) + 2
-        elif isinstance(item, CONTAINERS):
+        if isinstance(item, CONTAINERS):
             total += 2
             inner = depth + 1
             children = [*item, *item.values()] if isinstance(item, dict) else list(item)
