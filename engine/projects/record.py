@@ -203,12 +203,10 @@ def _checked(session: Session, data: dict[str, Any]) -> tuple[dict[str, Any], di
     landing = _unit(session, data.get("landing_unit_id"), "landing_unit_id", errors, required=True)
     attracting = _unit(session, data.get("attracting_unit_id"), "attracting_unit_id", errors, required=False)
     platform = _unit(session, data.get("landing_platform_id"), "landing_platform_id", errors, required=False)
-    values["landing_unit_id"] = landing.id if landing else None
-    values["attracting_unit_id"] = attracting.id if attracting else values["landing_unit_id"]
-    values["landing_platform_id"] = platform.id if platform else values["landing_unit_id"]
+    named = {"landing_unit": landing, "attracting_unit": attracting or landing, "landing_platform": platform or landing}
+    values.update({f"{relationship}_id": unit.id if unit else None for relationship, unit in named.items()})
     values["deputy_id"] = _deputy(session, data.get("deputy_id"), errors)
-    units = {"landing_unit": landing, "attracting_unit": attracting or landing, "landing_platform": platform or landing} if landing else {}
-    return values, errors, units
+    return values, errors, {relationship: unit for relationship, unit in named.items() if unit is not None}
 
 
 def use_fund_cap(source: Callable[[Session], Decimal]) -> None:
