@@ -252,7 +252,7 @@ def advance(
     """
     finished: list[Any] = []
     process = hooks.process(instance.process_id)
-    stored = stored_values(instance)
+    stored = [stored_values(instance)] if flush else None  # a batch's save finds them in each row's change history instead
     # written now: the row's new values are set as loaded and stored by save_instances below, past the ORM flush
     assign = set_committed_value if flush else setattr
     error = failure if failure is not None else run_engine_steps(workflow, finished)
@@ -279,7 +279,7 @@ def advance(
     assign(instance, "next_timer_at", next_timer_at(workflow))
     assign(instance, "updated_at", utcnow())
     if flush:
-        save_instances(session, [instance], [stored])
+        save_instances(session, [instance], stored)
         db.save_changes(session, project)
         check_in(session, instance, workflow)
     return Outcome(project.id, instance.id, instance.status, ready, error)
