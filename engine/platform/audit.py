@@ -20,11 +20,11 @@ from typing import Any, Optional
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import Engine, Integer, String, bindparam, func, insert, inspect, select, update
-from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.orm.attributes import set_committed_value
 
 from engine.platform.models import Base, Event, utcnow
-from engine.platform.prepared import Prepared, connection_of
+from engine.platform.prepared import Prepared, connection_of, transaction_scoped
 
 GENESIS = "0" * 64
 HEAD_ID = 1
@@ -147,11 +147,8 @@ def append(session: Session, entry: Entry) -> None:
     if session.in_nested_transaction() or session.info.get(_SEALED):
         session.add(Event(**entry.values()))
         return
-    transaction = session.get_transaction() or session.begin()
-    kept: tuple[SessionTransaction, list[Entry]] | None = session.info.get(_APPENDED)
-    if kept is None or kept[0] is not transaction:
-        kept = session.info[_APPENDED] = (transaction, [])
-    kept[1].append(entry)
+    appended: list[Entry] = transaction_scoped(session, _APPENDED, list)
+    appended.append(entry)
 
 
 def seal(session: Session) -> None:
@@ -161,8 +158,8 @@ def seal(session: Session) -> None:
             break
         session.flush()
     rows = session.info.pop(_PENDING, [])
-    kept = session.info.pop(_APPENDED, None)
-    entries = kept[1] if kept is not None and kept[0] is session.get_transaction() else []
+    entries: list[Entry] = transaction_scoped(session, _APPENDED, list)
+    session.info.pop(_APPENDED)
     if rows or entries:
         chain(session, rows, entries)
     session.info[_SEALED] = True

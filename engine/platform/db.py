@@ -21,7 +21,7 @@ from sqlalchemy.orm import ColumnProperty, Session, SessionTransaction, make_tra
 from sqlalchemy.orm.attributes import instance_state
 
 from engine.platform import audit
-from engine.platform.prepared import Prepared
+from engine.platform.prepared import Prepared, transaction_scoped
 
 AFTER_COMMIT = "unit_of_work_after_commit"
 
@@ -95,17 +95,14 @@ def save_changes(session: Session, row: Any) -> None:
     session.add(row)
 
 
-UPDATED = "unit_of_work_rows_updated"  # session.info: (transaction, the (table, key) of rows it updated by save_changes)
+UPDATED = "unit_of_work_rows_updated"  # session.info: the (table, key) of rows the transaction updated by save_changes
 
 
 def updated_rows(session: Session) -> set[tuple[str, Any]]:
     """The rows (table name, primary key) this transaction has updated by `save_changes`, and so holds the row locks of until it
     ends (a savepoint's rollback forgets them all: the locks taken inside it are released)."""
-    transaction = session.get_transaction()
-    held = session.info.get(UPDATED)
-    if held is None or held[0] is not transaction:
-        held = session.info[UPDATED] = (transaction, set())
-    return held[1]
+    updated: set[tuple[str, Any]] = transaction_scoped(session, UPDATED, set)
+    return updated
 
 
 _UPDATES: dict[tuple[Any, tuple[str, ...]], Prepared] = {}

@@ -101,17 +101,31 @@ def converters(form: Form, description: Sequence[Sequence[Any]]) -> Conversions:
     return tuple((index, convert) for index, convert in enumerate(found) if convert is not None)
 
 
-HELD = "prepared_connection"  # session.info: (transaction, its connection, that connection's driver connection)
+def transaction_scoped(session: Session, key: str, make: Callable[[], T]) -> T:
+    """What the session keeps under `key` for its current transaction (begun if none is): `make()`'s value, made again once a
+    commit or a rollback has begun another transaction."""
+    transaction = session.get_transaction() or session.begin()
+    held: tuple[Any, T] | None = session.info.get(key)
+    if held is None or held[0] is not transaction:
+        held = session.info[key] = (transaction, make())
+    return held[1]
+
+
+HELD = "prepared_connection"  # session.info: the current transaction's connection and that connection's driver connection
 
 
 def connection_of(session: Session) -> tuple[Connection, Any]:
-    """The session's connection in its current transaction, and its pooled driver connection, asked of the session once per transaction."""
-    transaction = session.get_transaction()
-    held = session.info.get(HELD)
-    if held is not None and held[0] is transaction and transaction is not None and not held[1].invalidated:
-        return held[1], held[2]
+    """The session's connection in its current transaction, and its pooled driver connection, asked of the session once per
+    transaction (again after the connection was invalidated)."""
+    held = transaction_scoped(session, HELD, lambda: _checked_out(session))
+    if held[0].invalidated:
+        session.info.pop(HELD)
+        held = transaction_scoped(session, HELD, lambda: _checked_out(session))
+    return held
+
+
+def _checked_out(session: Session) -> tuple[Connection, Any]:
     connection = session.connection()
-    session.info[HELD] = (session.get_transaction(), connection, connection.connection)
     return connection, connection.connection
 
 
