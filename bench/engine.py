@@ -28,13 +28,12 @@ from SpiffWorkflow.bpmn.script_engine import TaskDataEnvironment  # noqa: E402
 from engine import wiring  # noqa: E402
 from engine.platform import heap  # noqa: E402
 from engine.platform.db import Database  # noqa: E402
-from engine.workflow.definitions import LoadedDefinition  # noqa: E402
 from engine.workflow.sandbox import SCRIPT_ENGINE  # noqa: E402
 from floor import BareStore  # noqa: E402
-from lifecycle import T3_STEPS, all_started, arguments, deployed, prepared, run_lifecycle, run_raw  # noqa: E402
+from lifecycle import T3_STEPS, all_started, arguments, prepared, run_lifecycle, run_raw  # noqa: E402
 
 
-def on_pool(db: Database, loaded: LoadedDefinition, store: BareStore) -> None:
+def on_pool(db: Database, store: BareStore) -> None:
     """One raw lifecycle on the connection the engine's own units of work check out, handed back to the pool after.
 
     Every path then runs on one SQLite connection. With the floor on a second one, each side's
@@ -45,7 +44,7 @@ def on_pool(db: Database, loaded: LoadedDefinition, store: BareStore) -> None:
     raw = db.engine.raw_connection()
     store.use(raw.driver_connection)
     try:
-        run_raw(loaded, store)
+        run_raw(store.loaded, store)
     finally:
         raw.close()
 
@@ -56,7 +55,6 @@ def main() -> None:
     args = arguments("bench_engine")
     with tempfile.TemporaryDirectory() as tmp:
         db, registration, actors = prepared(tmp, "bench_engine", args.pg)
-        _, loaded = deployed(db)
         raw_connection = db.engine.raw_connection()
         floor = BareStore(raw_connection.driver_connection, db, registration, actors)
         checked = BareStore(raw_connection.driver_connection, db, registration, actors, checked=True)
@@ -73,9 +71,9 @@ def main() -> None:
                 SCRIPT_ENGINE.environment = checked_env
 
         paths: dict[str, Callable[[], None]] = {
-            "checks": lambda: on_pool(db, loaded, checked),
-            "floor": lambda: on_pool(db, loaded, floor),
-            "raw": lambda: run_raw(loaded),
+            "checks": lambda: on_pool(db, checked),
+            "floor": lambda: on_pool(db, floor),
+            "raw": lambda: run_raw(floor.loaded),
             "engine": lambda: projects.append(run_lifecycle(db, registration, actors)),
             "cold": lambda: projects.append(run_lifecycle(db, registration, actors, cold=True)),
             "unchecked": unchecked,

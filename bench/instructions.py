@@ -38,7 +38,7 @@ from engine.platform import heap  # noqa: E402
 from engine.platform.db import Database  # noqa: E402
 from engine.platform.models import User  # noqa: E402
 from floor import BareStore  # noqa: E402
-from lifecycle import deployed, prepared, run_lifecycle, run_raw  # noqa: E402
+from lifecycle import prepared, run_lifecycle, run_raw  # noqa: E402
 
 PATHS = {
     "engine": "engine + SQLite persistence",
@@ -56,8 +56,8 @@ def lifecycle_of(path: str, db: Database, registration: dict[str, Any], actors: 
     """One lifecycle of a path on this prepared database, warmed up; the floors write through `driver`, a driver connection."""
     once: Callable[[], None] = partial(run_lifecycle, db, registration, actors)
     if path != "engine":
-        _, loaded = deployed(db)
-        once = partial(run_raw, loaded, BareStore(driver, db, registration, actors, checked=path == "checked"))
+        store = BareStore(driver, db, registration, actors, checked=path == "checked")
+        once = partial(run_raw, store.loaded, store)
     for _ in range(WARM_UP):
         once()
     return once
