@@ -132,3 +132,15 @@ def test_a_new_decision_column_reaches_the_decision_without_any_python_change(hs
         decided_by = corrections.tier_fields(s, project)
         assert {"is_manufacturing", "landing_unit_id", "landing_platform_id", "land_mu"} <= set(decided_by)
         assert "is_manufacturing" in corrections.locked(project, decided_by)
+
+
+@pytest.mark.parametrize("platform,zone", [("jinpan", True), (None, False)])
+def test_the_dev_zone_fact_follows_the_landing_platform_the_registration_names(hs: Helper, platform: str | None, zone: bool) -> None:
+    """A project of a township unit that lands on the development zone's platform is decided as the zone's (and one without a
+    platform as its landing unit's): registration hands the record the units it validated."""
+    extra = {"landing_platform_id": hs.unit(platform)} if platform else {}
+    pid = hs.register(by="anwen", **extra)
+    drive_to_tier(hs, pid, "anwen", approval_form(True, 30))
+    with hs.db.session() as s:
+        decision = s.scalars(select(Event).where(Event.project_id == pid, Event.kind == "decision")).one()
+    assert decision.payload["inputs"]["dev_zone"] is zone
