@@ -124,7 +124,7 @@ def _restamp(session: Session, statements: tuple[Prepared, Prepared], batch: dic
 def _locked(session: Session, batch: dict[str, Any]) -> bool:
     """Whether this transaction already holds the row lock of every project the batch names (it has updated each row)."""
     updated = db.updated_rows(session)
-    return "ids" in batch and all(("project", project_id) in updated for project_id in batch["ids"])
+    return "ids" in batch and all((Project.__table__.name, project_id) in updated for project_id in batch["ids"])
 
 
 def _same(value: datetime, stored: Optional[datetime]) -> bool:
