@@ -13,20 +13,23 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import CursorResult, Engine, Executable, Table, bindparam, create_engine, event, update
+from sqlalchemy import CursorResult, Engine, Executable, Table, bindparam, create_engine, event, insert, inspect, update
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import ColumnProperty, Session, SessionTransaction, make_transient, make_transient_to_detached, sessionmaker
+from sqlalchemy.orm import ColumnProperty, Mapper, Session, SessionTransaction, make_transient, make_transient_to_detached, sessionmaker
 from sqlalchemy.orm.attributes import instance_state
 
 from engine.platform import audit
-from engine.platform.prepared import Prepared, transaction_scoped
+from engine.platform.prepared import Prepared, attached, transaction_scoped
+
+T = TypeVar("T")
 
 AFTER_COMMIT = "unit_of_work_after_commit"
 
 FlushWatcher = Callable[[Session], None]
-WriteWatcher = Callable[[Session, list[Any]], None]
+WriteWatcher = Callable[[Session, list[Any], bool], None]
+"""Told of rows written past the flush, and whether they are new rows (inserted) or loaded rows with their change history."""
 CommitStep = Callable[[Session], None]
 
 
@@ -58,10 +61,47 @@ def after_commit(session: Session, work: Callable[[], None]) -> None:
     session.info.setdefault(AFTER_COMMIT, []).append(work)
 
 
-def wrote(session: Session, rows: list[Any]) -> None:
-    """Tell the watchers of rows a unit of work wrote past the flush (a Core INSERT or UPDATE), as a flush would have shown them."""
+def wrote(session: Session, rows: list[Any], new: bool = False) -> None:
+    """Tell the watchers of rows a unit of work wrote past the flush (a Core INSERT, `new`, or UPDATE), as a flush would have shown
+    them."""
     for watch in STEPS.written:
-        watch(session, rows)
+        watch(session, rows, new)
+
+
+def insert_row(session: Session, model: type[T], values: dict[str, Any]) -> T:
+    """Insert one new row of `model` now, in one prebuilt INSERT, and return the session's loaded object for it.
+
+    Every column not in `values` gets its model default, as the ORM's flush would give it; the
+    watchers are told of the new row as a flush would have shown it, and the flush then has
+    nothing left to do for it.
+    """
+    mapper: Mapper[Any] = inspect(model)
+    (key_column,) = mapper.primary_key
+    key_name = mapper.get_property_by_column(key_column).key
+    row = dict(values)
+    for prop in mapper.column_attrs:
+        column = prop.columns[0]
+        if prop.key in row or prop.key == key_name:
+            continue
+        default = column.default
+        if column.server_default is not None or (default is not None and not (default.is_scalar or default.is_callable)):
+            raise ValueError(f"{mapper.class_.__name__}.{prop.key}: a prebuilt INSERT gives only the model's Python defaults")
+        row[prop.key] = None if default is None else default.arg if default.is_scalar else default.arg(None)
+    keys = tuple(row)
+    statement = _INSERTS.get((mapper, keys))
+    if statement is None:
+        table = cast(Table, mapper.local_table)
+        statement = _INSERTS[(mapper, keys)] = Prepared(
+            insert(table).values({mapper.attrs[key].columns[0].name: bindparam(key) for key in keys}).returning(key_column)
+        )
+    ((key,),) = statement.rows(session, row)
+    obj = attached(session, model, {key_name: key, **row})
+    wrote(session, [obj], new=True)
+    return obj
+
+
+_INSERTS: dict[tuple[Any, tuple[str, ...]], Prepared] = {}
+"""The INSERT statements `insert_row` built, by mapper and the columns given (one or two per model), prebuilt."""
 
 
 def save_changes(session: Session, row: Any) -> None:

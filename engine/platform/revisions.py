@@ -69,10 +69,13 @@ class Watch:
                 or any(w.by_change(row) for row in session.dirty for w in self.watched)
                 or any(isinstance(row, w.model) for row in session.deleted for w in self.watched))
 
-    def touched_by_written(self, rows: list[Any]) -> bool:
-        """Whether rows written past the flush change the figure: rows `db.save_changes` writes, told while their change
-        history is still there. A Core INSERT or UPDATE of a watched model carries no history, so whoever writes one also
-        calls `move` (no product code writes the watched models so)."""
+    def touched_by_written(self, rows: list[Any], new: bool) -> bool:
+        """Whether rows written past the flush change the figure: `new` rows (`db.insert_row`), counted as a flush counts
+        new rows, or rows `db.save_changes` writes, told while their change history is still there. Any other Core INSERT or
+        UPDATE of a watched model carries no history, so whoever writes one also calls `move` (no product code writes the
+        watched models so)."""
+        if new:
+            return any(w.by_new(row) for row in rows for w in self.watched)
         return any(w.by_change(row) for row in rows for w in self.watched)
 
 
@@ -91,9 +94,9 @@ def note_changes(session: Session) -> None:
     _note(session, {spec.name for spec in WATCHES.values() if spec.touched(session)})
 
 
-def note_written(session: Session, rows: list[Any]) -> None:
+def note_written(session: Session, rows: list[Any], new: bool) -> None:
     """Note the watches touched by rows written past the flush (the unit of work's written watcher; see `Watch.touched_by_written`)."""
-    _note(session, {spec.name for spec in WATCHES.values() if spec.touched_by_written(rows)})
+    _note(session, {spec.name for spec in WATCHES.values() if spec.touched_by_written(rows, new)})
 
 
 def _note(session: Session, names: set[str]) -> None:

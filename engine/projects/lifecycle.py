@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from engine.platform import permissions
+from engine.platform import db, permissions
 from engine.platform.messages import N_
 from engine.platform.inputs import Number
 from engine.platform.models import Instance, Project, Task, User, utcnow
@@ -33,11 +33,9 @@ def register(session: Session, data: dict[str, Any], actor: User, definition_id:
     permissions.require(actor, "project.register", N_("只有落地单位、驻外招商联络处、行业主管部门和领导小组办公室可以登记项目线索"))
     validated = record.validate(session, data)
     now = utcnow()
-    project = Project(**validated.values, registered_by=actor.id, registered_at=now, last_progress_at=now)
+    project = db.insert_row(session, Project, {**validated.values, "registered_by": actor.id, "registered_at": now, "last_progress_at": now})
     for name, unit in validated.units.items():  # the units just read, as loaded: the workflow's facts need not read them again
         set_committed_value(project, name, unit)
-    session.add(project)
-    session.flush()
     if definition_id is None:
         definition_id = definitions.latest_id(session, LIFECYCLE)
     return runtime.start_instance(session, project, definition_id, actor)

@@ -67,11 +67,11 @@ def note_changes(session: Session) -> None:
         session.info.setdefault(_NOTED, []).extend(noted)
 
 
-def note_written(session: Session, rows: list[Any]) -> None:
-    """Note the projects of task rows written past the flush (the unit of work's written watcher)."""
-    tasks = [row for row in rows if isinstance(row, Task)]
-    if tasks:
-        session.info.setdefault(_NOTED, []).extend(tasks)
+def note_written(session: Session, rows: list[Any], new: bool) -> None:
+    """Note the projects of task rows written past the flush, and new projects (the unit of work's written watcher)."""
+    noted = [row for row in rows if isinstance(row, Task) or new and isinstance(row, Project)]
+    if noted:
+        session.info.setdefault(_NOTED, []).extend(noted)
 
 
 def restamp_noted(session: Session) -> None:

@@ -66,8 +66,8 @@ def note_changes(session: Session) -> None:
     _note(session, tasks, roles, users | delegators)
 
 
-def note_written(session: Session, rows: list[Any]) -> None:
-    """Remember the tasks among rows written past the flush (the unit of work's written watcher)."""
+def note_written(session: Session, rows: list[Any], _new: bool) -> None:
+    """Remember the tasks among rows written past the flush, new or changed (the unit of work's written watcher)."""
     _note(session, [row for row in rows if isinstance(row, Task)], set(), set())
 
 

@@ -481,7 +481,7 @@ def insert_tasks(session: Session, rows: list[dict[str, Any]]) -> list[Task]:
         ((task_id,),) = _INSERT_TASK.rows(session, row)
         tasks.append(attached(session, Task, {"id": task_id, **row}))
     if tasks:
-        db.wrote(session, tasks)
+        db.wrote(session, tasks, new=True)
     return tasks
 
 

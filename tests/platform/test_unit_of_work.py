@@ -4,6 +4,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+from decimal import Decimal
+
 import pytest
 from sqlalchemy import select
 
@@ -57,6 +59,25 @@ def test_the_rows_save_changes_updated_are_known_until_the_transaction_or_a_save
         assert unit_of_work.updated_rows(s) == set()  # the next transaction holds nothing yet
     with hs.db.session() as s:
         assert s.get_one(Project, pid).contact_name == "赵六"
+
+
+def test_a_row_inserted_past_the_flush_has_the_model_defaults_and_is_stamped_as_a_flushed_one_would_be(hs: Helper) -> None:
+    """A registration inserts its record in one prebuilt INSERT (db.insert_row): the flush has nothing left to do for it, the
+    columns it was not given hold the model's defaults, and the light stamps are set before the commit, as for a flushed row."""
+    model_id = hs.register()
+    with hs.db.session() as s:
+        model = s.get_one(Project, model_id)
+        values = {"name": "插入的线索", "attracting_unit_id": model.attracting_unit_id, "landing_unit_id": model.landing_unit_id,
+                  "category": "service", "total_investment": Decimal(3000), "deputy_id": model.deputy_id,
+                  "registered_at": model.registered_at, "last_progress_at": model.registered_at}
+        project = unit_of_work.insert_row(s, Project, values)
+        assert project in s and not s.new and not s.dirty
+        assert (project.stage, project.status, project.investor, project.fund_request) == ("lead", "active", "", 0)
+        pid = project.id
+    with hs.db.session() as s:
+        stored, flushed = s.get_one(Project, pid), s.get_one(Project, model_id)
+        assert (stored.name, stored.stage, stored.status, stored.tier, stored.total_investment) == ("插入的线索", "lead", "active", "", 3000)
+        assert stored.yellow_at is not None and (stored.yellow_at, stored.red_at) == (flushed.yellow_at, flushed.red_at)
 
 
 def test_the_registered_steps_run_once_per_commit_before_the_events_are_chained(sqlite_db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
