@@ -9,7 +9,7 @@ from sqlalchemy.engine import make_url
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
-from engine.projects import lifecycle
+from engine.projects import lifecycle, record
 from engine.workflow import definitions, runtime, state
 from engine import demo
 from engine.platform import schema
@@ -20,7 +20,6 @@ from engine.platform.org import can_act
 from engine.workflow.sandbox import SCRIPT_ENGINE
 from filler import pg_database
 
-FACTS = {"category": "industrial", "needs_land": False, "land_mu": 0.0, "dev_zone": False, "one_case_support": False}
 PASS = {"decision": "pass", "opinion": "同意"}
 T3_STEPS = [
     {"has_intent": True, "opinion": "有意向"},
@@ -40,9 +39,16 @@ T3_STEPS = [
 ACTING: dict[str, User] = {}
 """Who completes each step of the T3 route (by element id), found once among the prepared officials."""
 
+START: dict[str, Any] = {}
+"""The task data the engine starts a lifecycle with for the prepared registration: the record's workflow facts of a project it
+registered. The raw paths start from the same data, so that their state carries what the engine's does."""
+
 
 def prepared(tmp: str, name: str, pg_url: str | None = None) -> tuple[Database, dict, list[User]]:
-    """A migrated database (SQLite in `tmp`, or a fresh PostgreSQL database named after `name`) with the demo org and bpmn/ deployed; a registration and the officials."""
+    """A migrated database (SQLite in `tmp`, or a fresh PostgreSQL database named after `name`) with the demo org and bpmn/ deployed; a registration and the officials.
+
+    One project is registered through the engine here, and its start data kept in `START`.
+    """
     ACTING.clear()  # the steps' officials are this database's
     db = pg_database(make_url(pg_url).set(database=name).render_as_string(hide_password=False)) if pg_url else Database(f"sqlite:///{tmp}/{name}.db")
     schema.upgrade(db)
@@ -54,6 +60,10 @@ def prepared(tmp: str, name: str, pg_url: str | None = None) -> tuple[Database, 
     registration = {"name": "基准项目", "category": "industrial", "total_investment": 50000, "landing_unit_id": anwen.unit_id,
                     "deputy_id": next(u.id for u in actors if u.username == "fx_gongye")}
     actors.sort(key=lambda u: u.username != "anwen")
+    with db.session() as s:
+        registered = lifecycle.register(s, registration, anwen)
+        START.clear()
+        START.update(record.workflow_facts(s.get_one(Project, registered.project_id)))
     return db, registration, actors
 
 
@@ -114,7 +124,7 @@ class Store(Protocol):
 def run_raw(loaded: definitions.LoadedDefinition, store: Store | None = None) -> None:
     """One T3 lifecycle in memory: the same spec, sandbox and task data; `store`, if given, persists each step."""
     wf = BpmnWorkflow(loaded.spec, loaded.subprocess_specs, script_engine=SCRIPT_ENGINE)
-    wf.get_tasks(state=TaskState.READY)[0].data.update(FACTS)
+    wf.get_tasks(state=TaskState.READY)[0].data.update(START)
     wf.do_engine_steps()
     if store is not None:
         store.started(wf)
