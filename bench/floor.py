@@ -7,7 +7,9 @@ task and one event; completing claims the task row, inserts the next ready task,
 instance's state and revision and inserts one event. One commit each. Printed as ratios to raw
 SpiffWorkflow in the same process. Every path starts from the task data the engine starts the
 lifecycle with, and on SQLite the write-ahead log is checkpointed between lifecycles, untimed
-(`lifecycle.checkpoint`).
+(`lifecycle.checkpoint`). The time each path's statements spent in the driver is printed too;
+`--walk N` walks N small objects before each statement, to show what other code running between
+the statements costs them.
 
 A last path adds, by hand, the statements of the checks the engine keeps: a completion first
 reads its task with its instance, project and the instance's other ready tasks; each new task's
@@ -103,6 +105,8 @@ class BareStore:
         self.placeholder = (lambda sql: sql) if sqlite else (lambda sql: sql.replace("?", "%s"))
         self.project_id = self.instance_id = self.task_id = self.revision = 0
         self.checked = checked
+        self.walked: list[dict[str, int]] = []  # objects walked before each statement (`floor.py --walk`)
+        self.in_statements = 0.0  # seconds the driver took to execute this store's statements (not its commits)
         self.new_roles: list[str] = []
         self.head: tuple[int, str] = (0, audit.GENESIS)
         if checked:
@@ -116,8 +120,13 @@ class BareStore:
         self.db = connection
 
     def execute(self, cursor: Any, sql: str, values: tuple) -> Any:
-        """Run one statement with the driver's own placeholders."""
-        return cursor.execute(self.placeholder(sql), values)
+        """Run one statement with the driver's own placeholders (after walking `walked`), and count the time the driver took."""
+        for item in self.walked:
+            item.get("n")
+        started = time.perf_counter()
+        result = cursor.execute(self.placeholder(sql), values)
+        self.in_statements += time.perf_counter() - started
+        return result
 
     def insert_ready(self, cursor: Any, wf: BpmnWorkflow, now: str) -> None:
         """Insert the workflow's ready user tasks."""
@@ -181,7 +190,7 @@ class BareStore:
 def main() -> None:
     """Time raw, raw + bare rows, raw + bare rows + state, and that with the checks' statements, interleaved in one process."""
     wiring.install()
-    args = arguments("bench_floor")
+    args = arguments("bench_floor", walk=True)
     with tempfile.TemporaryDirectory() as tmp:
         db, registration, actors = prepared(tmp, "bench_floor", args.pg)
         _, loaded = deployed(db)
@@ -192,8 +201,15 @@ def main() -> None:
             "+ bare rows and state": BareStore(raw_connection.driver_connection, db, registration, actors),
             CHECKED: BareStore(raw_connection.driver_connection, db, registration, actors, checked=True),
         }
+        for store in paths.values():
+            if store is not None:
+                store.walked = [{"n": i} for i in range(args.walk)]
         times: dict[str, list[float]] = {name: [] for name in paths}
         for round_ in range(args.n + 10):
+            if round_ == 10:
+                for store in paths.values():
+                    if store is not None:
+                        store.in_statements = 0.0
             for name, persist in paths.items():
                 t0 = time.perf_counter()
                 run_raw(loaded, persist)
@@ -209,6 +225,10 @@ def main() -> None:
     print(f"T3 lifecycle, {tasks} user tasks, n={args.n} (median per instance), {'PostgreSQL' if args.pg else 'SQLite'}")
     for name, value in medians.items():
         print(f"{name:32s}: {value:7.2f} ms  ({value / tasks:.3f} ms/task)  ratio {value / base:5.2f}")
+    for name, store in paths.items():
+        if store is not None:
+            print(f"{name:32s}: {store.in_statements / args.n * 1000:7.2f} ms a lifecycle in the driver's execute"
+                  + (f", {args.walk} objects walked before each statement" if args.walk else ""))
     print(f"load average (1, 5, 15 min)     : {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
 
 

@@ -69,11 +69,15 @@ def prepared(tmp: str, name: str, pg_url: str | None = None) -> tuple[Database, 
     return db, registration, actors
 
 
-def arguments(database: str) -> argparse.Namespace:
-    """The engine benchmarks' options: lifecycles per path, and PostgreSQL (a database named `database` there) instead of SQLite."""
+def arguments(database: str, walk: bool = False) -> argparse.Namespace:
+    """The engine benchmarks' options: lifecycles per path, PostgreSQL (a database named `database` there) instead of SQLite,
+    and with `walk`, the floor's objects walked between statements."""
     parser = argparse.ArgumentParser()
     parser.add_argument("-n", type=int, default=200, help="lifecycles per path")
     parser.add_argument("--pg", metavar="URL", help=f"run on PostgreSQL (a database named {database} is created there)")
+    if walk:
+        parser.add_argument("--walk", type=int, default=0, metavar="N",
+                            help="walk N small Python objects before each statement (what other code between statements costs them)")
     return parser.parse_args()
 
 
