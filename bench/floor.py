@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Table, insert
+from sqlalchemy import insert
 from sqlalchemy.dialects import postgresql, sqlite
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -40,7 +40,7 @@ from SpiffWorkflow.util.task import TaskState  # noqa: E402
 from engine import wiring  # noqa: E402
 from engine.platform import audit  # noqa: E402
 from engine.workflow import state  # noqa: E402
-from engine.platform.db import Database  # noqa: E402
+from engine.platform.db import Database, with_defaults  # noqa: E402
 from engine.platform.models import Instance, Project, User, utcnow  # noqa: E402
 from lifecycle import T3_STEPS, arguments, checkpoint, deployed, prepared, run_raw  # noqa: E402
 
@@ -74,18 +74,15 @@ LOG_CHAINED = ("INSERT INTO event (at, kind, project_id, instance_id, actor_id, 
                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 
 
-def full_row(table: Table, sqlite_driver: bool, **values: Any) -> tuple[str, dict[str, Any]]:
-    """An INSERT … RETURNING id of every column the table's model fills, in the driver's named style, and its values.
+def full_row(model: type[Any], sqlite_driver: bool, **values: Any) -> tuple[str, dict[str, Any]]:
+    """An INSERT … RETURNING id of every column of the model's table, in the driver's named style, and its values.
 
-    The model's Python-side defaults are what the ORM would send; they are evaluated once here.
+    The model's Python-side defaults are what the ORM would send (`db.with_defaults`); they are evaluated once here.
     """
     dialect = sqlite.dialect(paramstyle="named") if sqlite_driver else postgresql.psycopg.dialect(paramstyle="pyformat")
-    compiled = insert(table).values(**values).returning(table.c.id).compile(dialect=dialect)
-    row = dict(compiled.params)
-    for column in table.columns:
-        if row.get(column.name) is None and column.default is not None:
-            row[column.name] = column.default.arg if column.default.is_scalar else column.default.arg(None)
-    return compiled.string, row
+    table = model.__table__
+    compiled = insert(table).values(**with_defaults(model, values)).returning(table.c.id).compile(dialect=dialect)
+    return compiled.string, dict(compiled.params)
 
 
 class BareStore:
@@ -97,8 +94,8 @@ class BareStore:
         definition_id, self.loaded = deployed(db)
         sqlite = db.is_sqlite
         self.db = connection
-        self.project = full_row(Project.__table__, sqlite, attracting_unit_id=registration["landing_unit_id"], **registration)
-        self.instance = full_row(Instance.__table__, sqlite, project_id=0, process_id=self.loaded.process_id, definition_id=definition_id,
+        self.project = full_row(Project, sqlite, attracting_unit_id=registration["landing_unit_id"], **registration)
+        self.instance = full_row(Instance, sqlite, project_id=0, process_id=self.loaded.process_id, definition_id=definition_id,
                                  state="", revision=1)
         self.actor_id = actors[0].id
         self.with_state = with_state

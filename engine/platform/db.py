@@ -78,15 +78,7 @@ def insert_row(session: Session, model: type[T], values: dict[str, Any]) -> T:
     mapper: Mapper[Any] = inspect(model)
     (key_column,) = mapper.primary_key
     key_name = mapper.get_property_by_column(key_column).key
-    row = dict(values)
-    for prop in mapper.column_attrs:
-        column = prop.columns[0]
-        if prop.key in row or prop.key == key_name:
-            continue
-        default = column.default
-        if column.server_default is not None or (default is not None and not (default.is_scalar or default.is_callable)):
-            raise ValueError(f"{mapper.class_.__name__}.{prop.key}: a prebuilt INSERT gives only the model's Python defaults")
-        row[prop.key] = None if default is None else default.arg if default.is_scalar else default.arg(None)
+    row = with_defaults(model, values)
     keys = tuple(row)
     statement = _INSERTS.get((mapper, keys))
     if statement is None:
@@ -98,6 +90,24 @@ def insert_row(session: Session, model: type[T], values: dict[str, Any]) -> T:
     obj = attached(session, model, {key_name: key, **row})
     wrote(session, [obj], new=True)
     return obj
+
+
+def with_defaults(model: type[Any], values: dict[str, Any]) -> dict[str, Any]:
+    """`values` (by attribute) with every other column of the model but its primary key: its Python default, evaluated now as the
+    ORM's flush would, else None. A column whose default the database or a SQL expression gives is refused (a prebuilt INSERT
+    names every column)."""
+    mapper: Mapper[Any] = inspect(model)
+    keys = {mapper.get_property_by_column(column).key for column in mapper.primary_key}
+    row = dict(values)
+    for prop in mapper.column_attrs:
+        if prop.key in row or prop.key in keys:
+            continue
+        column = prop.columns[0]
+        default = column.default
+        if column.server_default is not None or (default is not None and not (default.is_scalar or default.is_callable)):
+            raise ValueError(f"{mapper.class_.__name__}.{prop.key}: a prebuilt INSERT gives only the model's Python defaults")
+        row[prop.key] = None if default is None else default.arg if default.is_scalar else default.arg(None)
+    return row
 
 
 _INSERTS: dict[tuple[Any, tuple[str, ...]], Prepared] = {}

@@ -5,9 +5,11 @@ import subprocess
 import sys
 
 from decimal import Decimal
+from typing import Optional
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import String, select, text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from engine.platform import db as unit_of_work
 from engine.platform.config import PROJECT_ROOT
@@ -78,6 +80,23 @@ def test_a_row_inserted_past_the_flush_has_the_model_defaults_and_is_stamped_as_
         stored, flushed = s.get_one(Project, pid), s.get_one(Project, model_id)
         assert (stored.name, stored.stage, stored.status, stored.tier, stored.total_investment) == ("插入的线索", "lead", "active", "", 3000)
         assert stored.yellow_at is not None and (stored.yellow_at, stored.red_at) == (flushed.yellow_at, flushed.red_at)
+
+
+def test_a_prebuilt_insert_refuses_a_model_whose_default_the_database_gives() -> None:
+    """Every column is named in the INSERT, so a server-side or SQL-expression default would be overwritten with NULL."""
+
+    class Other(DeclarativeBase):
+        pass
+
+    class Stamped(Other):
+        __tablename__ = "stamped"
+        id: Mapped[int] = mapped_column(primary_key=True)
+        label: Mapped[str] = mapped_column(String(10), default="x")
+        at: Mapped[Optional[str]] = mapped_column(String(30), server_default=text("CURRENT_TIMESTAMP"))
+
+    with pytest.raises(ValueError, match="Stamped.at"):
+        unit_of_work.with_defaults(Stamped, {})
+    assert unit_of_work.with_defaults(Stamped, {"at": "now"}) == {"at": "now", "label": "x"}
 
 
 def test_the_registered_steps_run_once_per_commit_before_the_events_are_chained(sqlite_db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
