@@ -68,8 +68,10 @@ def note_changes(session: Session) -> None:
 
 
 def note_written(session: Session, rows: list[Any], new: bool) -> None:
-    """Note the projects of task rows written past the flush, and new projects (the unit of work's written watcher)."""
-    noted = [row for row in rows if isinstance(row, Task) or new and isinstance(row, Project)]
+    """Note the projects of task rows written past the flush, of new projects and of projects whose progress changed, as the
+    flush watcher does (the unit of work's written watcher). A task row is noted whatever it holds: a claim writes its row with
+    no change history to read."""
+    noted = [row for row in rows if isinstance(row, Task) or isinstance(row, Project) and (new or db.changed(row, PROJECT_FIELDS))]
     if noted:
         session.info.setdefault(_NOTED, []).extend(noted)
 

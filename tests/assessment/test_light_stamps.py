@@ -64,6 +64,21 @@ def test_the_stamps_follow_registration_completions_progress_deadlines_and_thres
         assert stamps.restamp(s, None) == 0  # nothing was left for a full pass to correct
 
 
+def test_progress_written_past_the_flush_moves_the_stamps(h: Helper) -> None:
+    """A record written by `db.save_changes` (as a completion writes it) is judged by the same fields as a flushed one."""
+    pid = h.register(name="过去写入的进展")
+    with h.db.session() as s:
+        before = s.get_one(Project, pid).yellow_at
+    with h.db.session() as s:
+        project = s.get_one(Project, pid)
+        project.last_progress_at = utcnow() - timedelta(days=40)
+        unit_of_work.save_changes(s, project)
+        assert not s.dirty  # nothing was left for a flush to show the watchers
+    with h.db.session() as s:
+        assert s.get_one(Project, pid).yellow_at != before
+    agree(h)
+
+
 def test_a_completion_that_ends_a_process_moves_the_stamp_back(sh: SupervisionHelper) -> None:
     pid = sh.register(name="协调被退回")
     with sh.db.session() as s:
