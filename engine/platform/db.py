@@ -17,11 +17,11 @@ from typing import Any, TypeVar, cast
 
 from sqlalchemy import CursorResult, Engine, Executable, Table, bindparam, create_engine, event, insert, inspect, update
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import ColumnProperty, Mapper, Session, SessionTransaction, make_transient, make_transient_to_detached, sessionmaker
+from sqlalchemy.orm import Mapper, Session, SessionTransaction, make_transient, make_transient_to_detached, sessionmaker
 from sqlalchemy.orm.attributes import instance_state
 
 from engine.platform import audit
-from engine.platform.prepared import Prepared, attached, transaction_scoped
+from engine.platform.prepared import attached, prebuilt, transaction_scoped
 
 T = TypeVar("T")
 
@@ -80,12 +80,8 @@ def insert_row(session: Session, model: type[T], values: dict[str, Any]) -> T:
     key_name = mapper.get_property_by_column(key_column).key
     row = with_defaults(model, values)
     keys = tuple(row)
-    statement = _INSERTS.get((mapper, keys))
-    if statement is None:
-        table = cast(Table, mapper.local_table)
-        statement = _INSERTS[(mapper, keys)] = Prepared(
-            insert(table).values({mapper.attrs[key].columns[0].name: bindparam(key) for key in keys}).returning(key_column)
-        )
+    statement = prebuilt(("insert", mapper, keys), lambda: insert(cast(Table, mapper.local_table)).values(
+        {mapper.attrs[key].columns[0].name: bindparam(key) for key in keys}).returning(key_column))
     ((key,),) = statement.rows(session, row)
     obj = attached(session, model, {key_name: key, **row})
     wrote(session, [obj], new=True)
@@ -110,10 +106,6 @@ def with_defaults(model: type[Any], values: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-_INSERTS: dict[tuple[Any, tuple[str, ...]], Prepared] = {}
-"""The INSERT statements `insert_row` built, by mapper and the columns given (one or two per model), prebuilt."""
-
-
 def save_changes(session: Session, row: Any) -> None:
     """Write a loaded row's changed columns now, in one UPDATE by primary key, and count the row as freshly loaded.
 
@@ -128,15 +120,12 @@ def save_changes(session: Session, row: Any) -> None:
     if not state.persistent or identity is None or not state.committed_state or mapper.version_id_col is not None:
         return
     keys = tuple(sorted(state.committed_state))
-    statement = _UPDATES.get((mapper, keys))
-    if statement is None:
-        props = [mapper.attrs[key] for key in keys]
-        if not all(isinstance(prop, ColumnProperty) for prop in props):
-            return
-        (key_column,) = mapper.primary_key
-        statement = _UPDATES[(mapper, keys)] = Prepared(
-            update(cast(Table, mapper.local_table)).where(key_column == bindparam("b_key")).values({prop.columns[0].name: bindparam(prop.key) for prop in props})
-        )
+    columns = mapper.column_attrs
+    if not all(key in columns for key in keys):
+        return
+    (key_column,) = mapper.primary_key
+    statement = prebuilt(("update", mapper, keys), lambda: update(cast(Table, mapper.local_table)).where(key_column == bindparam("b_key"))
+                         .values({columns[key].columns[0].name: bindparam(key) for key in keys}))
     wrote(session, [row])  # the watchers see the row with its change history, as a flush would have shown it
     if statement.run(session, {"b_key": identity[0], **{key: getattr(row, key) for key in keys}}).rowcount:
         updated_rows(session).add((cast(Table, mapper.local_table).name, identity[0]))
@@ -153,10 +142,6 @@ def updated_rows(session: Session) -> set[tuple[str, Any]]:
     ends (a savepoint's rollback forgets them all: the locks taken inside it are released)."""
     updated: set[tuple[str, Any]] = transaction_scoped(session, UPDATED, set)
     return updated
-
-
-_UPDATES: dict[tuple[Any, tuple[str, ...]], Prepared] = {}
-"""The UPDATE statements `save_changes` built, by mapper and changed columns (a handful per model), prebuilt."""
 
 
 def changed(row: Any, fields: Iterable[str]) -> bool:

@@ -10,7 +10,7 @@ and `attached` turns a row's columns into the session's loaded object, as a quer
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any, TypeVar, cast
@@ -193,6 +193,18 @@ class Prepared:
             if gone:
                 connection.invalidate(exc)
             raise DBAPIError.instance(form.sql, None, exc, dialect.loaded_dbapi.Error, connection_invalidated=gone, dialect=dialect) from exc
+
+
+BUILT: dict[Hashable, Prepared] = {}
+"""Statements whose shape depends on what they are used for (the columns a row changed, a model's columns), by that key."""
+
+
+def prebuilt(key: Hashable, build: Callable[[], ClauseElement]) -> Prepared:
+    """The prebuilt statement kept under `key`, made from `build()` on its first use."""
+    statement = BUILT.get(key)
+    if statement is None:
+        statement = BUILT[key] = Prepared(build())
+    return statement
 
 
 def column_keys(model: type[Any], leave_out: Sequence[str] = ()) -> tuple[str, ...]:

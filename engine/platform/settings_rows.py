@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.platform.models import utcnow
-from engine.platform.prepared import Prepared
+from engine.platform.prepared import prebuilt
 
 Spec = TypeVar("Spec")
 
@@ -24,17 +24,12 @@ def read(session: Session, model: Any, defaults: dict[str, Any], convert: Callab
     """
     kept: dict[Any, list[tuple[Any, ...]]] = session.info.setdefault(_READ, {})
     if model not in kept:
-        pairs = _PAIRS.get(model) or _PAIRS.setdefault(model, Prepared(select(model.key, model.value)))
-        kept[model] = pairs.rows(session, {})
+        kept[model] = prebuilt(("settings", model), lambda: select(model.key, model.value)).rows(session, {})
     values = dict(defaults)
     for key, value in kept[model]:
         if key in defaults:
             values[key] = convert(value)
     return values
-
-
-_PAIRS: dict[Any, Prepared] = {}
-"""Each settings model's read of its stored (key, value) pairs, prebuilt."""
 
 
 def store(session: Session, model: Any, current: dict[str, Any], values: dict[str, Any], actor_id: int) -> dict[str, Any]:

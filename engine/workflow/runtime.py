@@ -28,7 +28,7 @@ from engine.platform.errors import AlreadyCompleted, ConcurrentUpdate, DecidedAt
 from engine.platform.messages import N_, Message, label
 from engine.platform.models import Instance, Project, Task, User, utcnow
 from engine.platform.org import acts_in_own_right, delegated_to, scope_of
-from engine.platform.prepared import Prepared, attached, column_keys
+from engine.platform.prepared import Prepared, attached, column_keys, prebuilt
 from engine.workflow.sandbox import SCRIPT_ENGINE, check_task_data
 from engine.workflow.sandbox import active as sandbox_limits
 from engine.workflow.sandbox.steps import StepGuard
@@ -93,20 +93,12 @@ _INSERT_INSTANCE = Prepared(insert(Instance.__table__).values({key: bindparam(ke
                             .returning(Instance.__table__.c.id))
 """A new instance row, its id returned."""
 
-_SAVES: dict[tuple[str, ...], Prepared] = {}
-"""The UPDATEs that store an advanced instance's row at the revision it was read at, by the columns they write."""
-
-
 def _save_statement(keys: tuple[str, ...]) -> Prepared:
-    """The prebuilt UPDATE that writes these state columns and moves the revision, built on first use."""
-    statement = _SAVES.get(keys)
-    if statement is None:
-        table = Instance.__table__
-        statement = _SAVES[keys] = Prepared(
-            update(table).where(table.c.id == bindparam("b_id"), table.c.revision == bindparam("b_revision"))
-            .values({key: bindparam(key) for key in (*keys, "revision")})
-        )
-    return statement
+    """The prebuilt UPDATE that stores an advanced instance's row at the revision it was read at: these state columns, and the
+    revision moved."""
+    table = Instance.__table__
+    return prebuilt(("save_instance", keys), lambda: update(table).where(table.c.id == bindparam("b_id"), table.c.revision == bindparam("b_revision"))
+                    .values({key: bindparam(key) for key in (*keys, "revision")}))
 
 
 @dataclass

@@ -14,7 +14,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from engine.platform import db as unit_of_work
 from engine.platform.config import PROJECT_ROOT
 from engine.platform.db import Database
-from engine.platform.models import Event, Instance, Project
+from engine.platform.models import Event, Instance, OrgUnit, Project
 from engine.workflow import runtime, state
 from tests.conftest import INTENT, Helper
 
@@ -61,6 +61,24 @@ def test_the_rows_save_changes_updated_are_known_until_the_transaction_or_a_save
         assert unit_of_work.updated_rows(s) == set()  # the next transaction holds nothing yet
     with hs.db.session() as s:
         assert s.get_one(Project, pid).contact_name == "赵六"
+
+
+def test_save_changes_leaves_a_changed_relationship_to_the_flush_and_writes_plain_columns_itself(hs: Helper) -> None:
+    pid = hs.register()
+    with hs.db.session() as s:
+        project = s.get_one(Project, pid)
+        other = s.scalars(select(OrgUnit).where(OrgUnit.id != project.landing_unit_id)).first()
+        assert other is not None
+        project.landing_platform = other
+        unit_of_work.save_changes(s, project)
+        assert project in s.dirty and unit_of_work.updated_rows(s) == set()  # the flush writes it
+        other_id = other.id
+    with hs.db.session() as s:
+        project = s.get_one(Project, pid)
+        assert project.landing_platform_id == other_id
+        project.contact_name = "李四"
+        unit_of_work.save_changes(s, project)
+        assert project not in s.dirty and unit_of_work.updated_rows(s) == {("project", pid)}
 
 
 def test_a_row_inserted_past_the_flush_has_the_model_defaults_and_is_stamped_as_a_flushed_one_would_be(hs: Helper) -> None:
