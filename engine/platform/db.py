@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Mapper, Session, SessionTransaction, make_transient, make_transient_to_detached, sessionmaker
 from sqlalchemy.orm.attributes import instance_state
 
-from engine.platform import audit
+from engine.platform import audit, liveness
 from engine.platform.prepared import attached, prebuilt, transaction_scoped
 
 T = TypeVar("T")
@@ -208,11 +208,12 @@ class Database:
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 10}
         else:
             kwargs["pool_size"] = 10
-            kwargs["pool_pre_ping"] = True  # a connection the server dropped (a restart) is replaced at checkout, not handed to a request
         self.url = url
         self.engine: Engine = create_engine(url, **kwargs)
         if parsed.get_backend_name() == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
+        else:
+            liveness.watch(self.engine)  # a connection the server dropped (a restart) is replaced at checkout, not handed to a request
         self._factory = sessionmaker(self.engine, expire_on_commit=False)
         event.listen(self._factory, "before_flush", _before_flush)
         event.listen(self._factory, "after_flush", _after_flush)

@@ -1,4 +1,4 @@
-"""PostgreSQL restarted while officials complete tasks: the web workers reconnect (pool_pre_ping), the officials retry, nothing acknowledged is lost."""
+"""PostgreSQL restarted while officials complete tasks: the web workers reconnect (engine.platform.liveness), the officials retry, nothing acknowledged is lost."""
 from __future__ import annotations
 
 from pathlib import Path
