@@ -24,7 +24,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.orm.attributes import set_committed_value
 
 from engine.platform.models import Base, Event, utcnow
-from engine.platform.prepared import Prepared, connection_of, transaction_scoped
+from engine.platform.prepared import Prepared, connection_of, taken, transaction_scoped
 
 GENESIS = "0" * 64
 HEAD_ID = 1
@@ -158,8 +158,7 @@ def seal(session: Session) -> None:
             break
         session.flush()
     rows = session.info.pop(_PENDING, [])
-    entries: list[Entry] = transaction_scoped(session, _APPENDED, list)
-    session.info.pop(_APPENDED)
+    entries: list[Entry] = taken(session, _APPENDED) or []
     if rows or entries:
         chain(session, rows, entries)
     session.info[_SEALED] = True

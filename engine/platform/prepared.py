@@ -111,6 +111,13 @@ def transaction_scoped(session: Session, key: str, make: Callable[[], T]) -> T:
     return held[1]
 
 
+def taken(session: Session, key: str) -> Any:
+    """What the session kept under `key` for its current transaction, removed (None if it kept nothing for this one); begins no
+    transaction."""
+    held: tuple[Any, Any] | None = session.info.pop(key, None)
+    return held[1] if held is not None and held[0] is session.get_transaction() else None
+
+
 HELD = "prepared_connection"  # session.info: the current transaction's connection and that connection's driver connection
 
 

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import String, select, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from engine.platform import audit
 from engine.platform import db as unit_of_work
 from engine.platform.config import PROJECT_ROOT
 from engine.platform.db import Database
@@ -127,6 +128,12 @@ def test_the_registered_steps_run_once_per_commit_before_the_events_are_chained(
         chained = s.scalars(select(Event).where(Event.kind == "note")).one()
     assert seen == [True, False]  # once per unit of work; the first saw its event before the chain sealed it
     assert chained.seq is not None and chained.hash
+
+
+def test_sealing_a_unit_of_work_that_wrote_nothing_begins_no_transaction(sqlite_db: Database) -> None:
+    with sqlite_db.session() as s:
+        audit.seal(s)
+        assert s.get_transaction() is None
 
 
 def test_a_completion_that_rolls_back_leaves_no_live_workflow_in_the_cache(hs: Helper) -> None:
