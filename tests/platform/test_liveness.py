@@ -57,3 +57,12 @@ def test_a_healthy_pooled_connection_is_handed_out_without_a_ping(db: Database, 
     pid = backend(db)
     assert backend(db) == pid
     assert pings == []
+
+
+def test_a_connection_closed_on_this_side_never_goes_back_to_the_pool(db: Database, pings: list[int]) -> None:
+    raw = db.engine.raw_connection()
+    pid = raw.driver_connection.info.backend_pid
+    raw.driver_connection.close()
+    raw.close()  # its rollback on return fails: the pool drops it
+    assert backend(db) != pid
+    assert pings == []
